@@ -1,0 +1,1 @@
+"""Fonts, icons, translations and sample data shipped with the kiosk."""

@@ -1,0 +1,1 @@
+"""The operator's service: payment links, pay page, session ingest, receipts, reconciliation."""

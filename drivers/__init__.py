@@ -1,0 +1,1 @@
+"""Hardware drivers (ZVT card terminal, Modbus meter, charge controller) and their simulators."""

@@ -1,0 +1,27 @@
+"""Shared test setup: headless Qt, and real external tools that must exist in CI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+# Must be set before any QApplication exists; pytest-qt creates it lazily.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# In CI every real peer (chromium, PostgreSQL, mbpoll, zbar) must be present: a missing one
+# fails the run instead of silently skipping the tests that need it.
+REQUIRE_ALL = os.environ.get("EVKIOSK_REQUIRE_ALL") == "1"
+
+
+def require_executable(name: str, *candidates: str) -> str:
+    """Return the path of an external tool, or skip (fail in CI) with how to install it."""
+    for candidate in (name, *candidates):
+        found = shutil.which(candidate)
+        if found:
+            return found
+    message = f"{name} is not installed (apt-get install {name})"
+    if REQUIRE_ALL:
+        pytest.fail(message)
+    pytest.skip(message)

@@ -1,0 +1,1 @@
+"""The touchscreen app. The only package that imports PySide6."""
