@@ -1,0 +1,1 @@
+"""Installer command-line tools for the drivers."""
