@@ -1,0 +1,270 @@
+"""What a screen may know, and what a screen may ask for.
+
+The runtime publishes a `StationSnapshot` after every change; it is immutable, so the UI thread
+can hold it as long as it likes. Money crosses this boundary as integer minor units with the
+currency beside it; times are aware UTC datetimes and countdowns are deadlines (the screen
+computes the remaining seconds from its own clock tick, so a late snapshot never stretches one).
+
+The UI answers with `Intent` values. Every session intent names the session it was drawn for,
+so a tap on a screen that is already out of date is ignored instead of acting on the wrong one.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from kiosk.session.names import FailureReason, MoneyOutcome, PaymentMethod, Phase, StopReason
+
+__all__ = [
+    "Amount",
+    "BackToStart",
+    "Cancel",
+    "ChooseConnector",
+    "ConfirmPrice",
+    "ConnectorStatus",
+    "ConnectorTile",
+    "Countdown",
+    "CountdownKind",
+    "ExtendTimeout",
+    "FailureReason",
+    "FailureView",
+    "Intent",
+    "LiveValues",
+    "MoneyOutcome",
+    "PayByCard",
+    "PayByQr",
+    "PaymentLinkView",
+    "PaymentMethod",
+    "Phase",
+    "PriceLine",
+    "Receipt",
+    "SessionView",
+    "StationSnapshot",
+    "StopCharging",
+    "StopReason",
+    "VatLine",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Amount:
+    """An amount at the UI boundary: integer minor units (cents) and its ISO 4217 currency."""
+
+    minor: int
+    currency: str
+
+
+class ConnectorStatus(enum.Enum):
+    """A tile's status, in the OCPP 1.6 vocabulary drivers know from other chargers."""
+
+    AVAILABLE = "available"
+    PREPARING = "preparing"  # a session is being set up (paying, waiting for the plug)
+    CHARGING = "charging"
+    SUSPENDED_EV = "suspended_ev"  # plugged and enabled, the vehicle draws nothing
+    FINISHING = "finishing"  # charging ended, waiting for settlement or unplug
+    OCCUPIED = "occupied"  # a vehicle is plugged in without a session here
+    UNAVAILABLE = "unavailable"  # device offline or disabled in config
+    FAULTED = "faulted"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorTile:
+    connector_id: str
+    label: str  # "Left", "1", as configured
+    connector_type: str  # "Type 2", "CCS2", ...
+    max_kw: Decimal
+    status: ConnectorStatus
+    price_summary: str  # one line, e.g. "0.59 EUR/kWh", from the tariff engine
+    status_reason: str | None = None  # why it is unavailable or faulted, driver-facing
+    session_id: str | None = None  # the running session on this connector, if any
+
+    @property
+    def selectable(self) -> bool:
+        return self.status not in (ConnectorStatus.UNAVAILABLE, ConnectorStatus.FAULTED)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceLine:
+    """One price component, in the order AFIR asks (energy, time, flat, parking)."""
+
+    dimension: str  # "energy", "time", "flat", "parking_time"
+    text: str  # formatted for the first configured locale, e.g. "0.59 EUR per kWh"
+    price_incl_vat: Decimal  # per unit (kWh, hour, session)
+    currency: str
+    vat_percent: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentLinkView:
+    url: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LiveValues:
+    """The charging screen's figures, as of the meter reading taken at `measured_at`."""
+
+    energy_wh: int
+    power_w: float | None
+    started_at: datetime
+    measured_at: datetime
+    cost: Amount
+
+    @property
+    def elapsed_s(self) -> int:
+        return max(0, int((self.measured_at - self.started_at).total_seconds()))
+
+
+@dataclass(frozen=True, slots=True)
+class FailureView:
+    reason: FailureReason
+    message: str  # driver-facing, English; the UI translates by `reason`
+    money: MoneyOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class VatLine:
+    rate_percent: Decimal
+    net: Amount
+    vat: Amount
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    session_id: str
+    connector_id: str
+    energy_wh: int
+    started_at: datetime
+    ended_at: datetime
+    total: Amount  # incl. VAT: what was booked
+    net: Amount
+    vat_lines: tuple[VatLine, ...]
+    hold: Amount  # what was reserved; hold - total was released
+    method: PaymentMethod
+    money: MoneyOutcome
+    stop_reason: StopReason | None = None
+    card_brand: str | None = None
+    masked_pan: str | None = None  # first 6 / last 4 at most
+    terminal_id: str | None = None
+    receipt_no: int | None = None
+    trace_no: int | None = None
+    receipt_url: str | None = None
+    meter_start_wh: int | None = None
+    meter_end_wh: int | None = None
+
+
+class CountdownKind(enum.Enum):
+    PRICE_CONFIRM = "price_confirm"  # idle on the price screen, back to start
+    CARD_WAIT = "card_wait"  # the terminal waits for the card
+    PAYMENT_LINK = "payment_link"  # the QR link expires
+    PLUG_IN = "plug_in"  # authorised; plug in before the hold is released
+    RECEIPT = "receipt"  # the receipt screen returns to idle
+
+
+@dataclass(frozen=True, slots=True)
+class Countdown:
+    kind: CountdownKind
+    ends_at: datetime
+    extendable: bool = False  # an ExtendTimeout intent is accepted
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    session_id: str
+    connector_id: str
+    phase: Phase
+    price_lines: tuple[PriceLine, ...] = ()
+    hold: Amount | None = None
+    method: PaymentMethod | None = None
+    terminal_text: str | None = None  # "Present card", "Enter PIN", as the terminal says
+    payment_link: PaymentLinkView | None = None
+    live: LiveValues | None = None
+    stop_reason: StopReason | None = None
+    failure: FailureView | None = None
+    receipt: Receipt | None = None
+    countdowns: tuple[Countdown, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StationSnapshot:
+    """Everything a screen shows, at one instant. `seq` grows by one per publication."""
+
+    seq: int
+    published_at: datetime
+    station_name: str
+    locales: tuple[str, ...]
+    phase: Phase  # the focused session's phase, or IDLE
+    connectors: tuple[ConnectorTile, ...]
+    focus: SessionView | None = None  # the session the screen is about
+    background: tuple[SessionView, ...] = ()  # other sessions (charging on another connector)
+    terminal_ready: bool = True
+    qr_available: bool = True
+    notice: str | None = None  # station-wide message (out of order, recovering)
+
+
+# --------------------------------------------------------------------------- intents
+
+
+@dataclass(frozen=True, slots=True)
+class ChooseConnector:
+    """Start a session on this connector, or focus the one already running there."""
+
+    connector_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmPrice:
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PayByCard:
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PayByQr:
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """Leave the flow before charging starts; any hold is released."""
+
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopCharging:
+    """The driver confirmed "stop". The screen asks for confirmation before sending this."""
+
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendTimeout:
+    """The driver needs more time for the countdown that is running."""
+
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class BackToStart:
+    """Leave a finished screen (receipt, failure) or the price screen for the idle screen."""
+
+    session_id: str | None = None
+
+
+Intent = (
+    ChooseConnector
+    | ConfirmPrice
+    | PayByCard
+    | PayByQr
+    | Cancel
+    | StopCharging
+    | ExtendTimeout
+    | BackToStart
+)
