@@ -75,6 +75,7 @@ class FailureReason(enum.Enum):
     PLUG_TIMEOUT = "plug_timeout"
     NO_ENERGY = "no_energy"  # authorised and plugged, but nothing was delivered
     CONNECTOR_FAULT = "connector_fault"
+    INTERRUPTED = "interrupted"  # the station restarted in the middle of the payment
 
     @property
     def text(self) -> str:
@@ -101,6 +102,9 @@ _FAILURE_TEXT = {
     ),
     FailureReason.CONNECTOR_FAULT: (
         "The connector reported a fault. The reserved amount is released; nothing was charged."
+    ),
+    FailureReason.INTERRUPTED: (
+        "The station restarted. Any reserved amount is released; nothing was charged."
     ),
 }
 

@@ -1,0 +1,213 @@
+"""With a hold: waiting for the plug, charging with live cost, stopping, settling."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from kiosk.devices import PaymentOutcome
+from kiosk.session.commands import (
+    BeginMetering,
+    Command,
+    DisableCharging,
+    EnableCharging,
+    QueryOpenPreauths,
+    SettleCard,
+)
+from kiosk.session.common import Step, due, enter, finish, settle
+from kiosk.session.events import (
+    ChargingSwitched,
+    ControllerFailed,
+    ControllerUpdate,
+    EmergencyStop,
+    Event,
+    IntentReceived,
+    MeterFailed,
+    MeterUpdate,
+    OpenPreauthsChecked,
+    SettleDone,
+    Tick,
+)
+from kiosk.session.model import Session, Settlement, Station
+from kiosk.session.names import Phase, StopReason
+from kiosk.snapshot import Cancel, CountdownKind, ExtendTimeout, StopCharging
+
+
+def authorised(s: Session, at: datetime, st: Station) -> Step:
+    """A hold was approved (and journaled): start if the vehicle is there, else wait for it."""
+    waiting = enter(s, Phase.WAITING_FOR_PLUG, at, st.policy.plug_timeout, CountdownKind.PLUG_IN)
+    return _try_start(waiting, at, st)
+
+
+def _try_start(s: Session, at: datetime, st: Station) -> Step:
+    live = st.live_of(s.connector_id)
+    reading = live.reading
+    fresh = reading is not None and at - reading.measured_at <= st.policy.meter_stale_after
+    if not (live.iec.vehicle_connected and not live.iec.is_error and fresh) or st.emergency:
+        return s, []
+    assert reading is not None and s.auth is not None
+    started = replace(
+        enter(s, Phase.STARTING, at, st.policy.start_timeout),
+        meter_start=reading,
+        last_reading=reading,
+        started_at=at,
+        cost_minor=0,
+    )
+    return started, [
+        BeginMetering(s.session_id, s.connector_id, reading, s.offer.tariff_json),
+        EnableCharging(s.session_id, s.connector_id),
+    ]
+
+
+def stop(s: Session, at: datetime, reason: StopReason, st: Station) -> Step:
+    stopping = replace(
+        enter(s, Phase.STOPPING, at, st.policy.stopping_timeout),
+        stop_reason=reason,
+        stop_requested_at=at,
+        disabled_confirmed=False,
+    )
+    return stopping, [DisableCharging(s.session_id, s.connector_id)]
+
+
+def on_waiting_for_plug(s: Session, e: Event, st: Station) -> Step:
+    policy = st.policy
+    if isinstance(e, ControllerUpdate | MeterUpdate) and e.connector_id == s.connector_id:
+        if isinstance(e, ControllerUpdate) and e.status.state.is_error:
+            return settle(replace(s, stop_reason=StopReason.CONTROLLER_FAULT), e.at, policy)
+        return _try_start(s, e.at, st)
+    if isinstance(e, EmergencyStop):
+        return settle(replace(s, stop_reason=StopReason.EMERGENCY), e.at, policy)
+    if isinstance(e, IntentReceived):
+        if isinstance(e.intent, Cancel):
+            return settle(replace(s, stop_reason=StopReason.CANCELLED), e.at, policy)
+        if isinstance(e.intent, ExtendTimeout) and s.extensions < policy.max_extensions:
+            base = s.deadline or e.at
+            extended = replace(
+                s, deadline=base + policy.plug_extension, extensions=s.extensions + 1
+            )
+            return extended, []
+    if isinstance(e, Tick) and due(s, e.at):
+        return settle(replace(s, stop_reason=StopReason.PLUG_TIMEOUT), e.at, policy)
+    return s, []
+
+
+def _metered(s: Session, e: MeterUpdate, st: Station) -> Step:
+    """Take a reading into the session; stop on an implausible one or at the cost cap."""
+    last = s.last_reading
+    if last is not None and e.reading.energy_import_wh < last.energy_import_wh:
+        if s.phase is Phase.STOPPING:
+            return s, []
+        return stop(s, e.at, StopReason.METER_FAULT, st)  # counter went back: keep the last good
+    cost = s.cost_minor if e.cost_minor is None else e.cost_minor
+    s = replace(s, last_reading=e.reading, cost_minor=cost)
+    assert s.auth is not None
+    if s.phase is not Phase.STOPPING and cost >= st.policy.cap_minor(s.auth.amount_minor):
+        return stop(s, e.at, StopReason.COST_CAP, st)
+    return s, []
+
+
+def on_running(s: Session, e: Event, st: Station) -> Step:
+    """STARTING and CHARGING: energy may flow; every fault ends in STOPPING."""
+    policy = st.policy
+    if isinstance(e, MeterUpdate) and e.connector_id == s.connector_id:
+        s, commands = _metered(s, e, st)
+        if s.phase is Phase.STARTING and s.energy_wh > 0:
+            s = enter(s, Phase.CHARGING, e.at)
+        return s, commands
+    if isinstance(e, MeterFailed) and e.connector_id == s.connector_id:
+        return stop(s, e.at, StopReason.METER_FAULT, st)
+    if isinstance(e, ControllerFailed) and e.connector_id == s.connector_id:
+        return stop(s, e.at, StopReason.CONTROLLER_FAULT, st)
+    if isinstance(e, ControllerUpdate) and e.connector_id == s.connector_id:
+        state = e.status.state
+        if state.is_error:
+            return stop(s, e.at, StopReason.CONTROLLER_FAULT, st)
+        if not state.vehicle_connected:
+            return stop(s, e.at, StopReason.VEHICLE, st)
+        if state.energy_requested:
+            if s.phase is Phase.STARTING:
+                s = enter(s, Phase.CHARGING, e.at)
+            return replace(s, suspended_since=None), []
+        if s.phase is Phase.CHARGING and s.suspended_since is None:
+            return replace(s, suspended_since=e.at), []  # vehicle full or pausing
+        return s, []
+    if isinstance(e, ChargingSwitched) and e.session_id == s.session_id and e.enabled:
+        if not e.ok:
+            return stop(s, e.at, StopReason.CONTROLLER_FAULT, st)
+        return s, []
+    if isinstance(e, EmergencyStop):
+        return stop(s, e.at, StopReason.EMERGENCY, st)
+    if isinstance(e, IntentReceived) and isinstance(e.intent, StopCharging | Cancel):
+        reason = StopReason.DRIVER if isinstance(e.intent, StopCharging) else StopReason.CANCELLED
+        return stop(s, e.at, reason, st)
+    if isinstance(e, Tick):
+        reading = s.last_reading
+        if reading is not None and e.at - reading.measured_at > policy.meter_stale_after:
+            return stop(s, e.at, StopReason.METER_FAULT, st)
+        if s.phase is Phase.STARTING and due(s, e.at):
+            return stop(s, e.at, StopReason.VEHICLE, st)  # enabled, but nothing was drawn
+        if s.suspended_since is not None and e.at - s.suspended_since >= policy.suspended_timeout:
+            return stop(s, e.at, StopReason.VEHICLE, st)
+    return s, []
+
+
+def on_stopping(s: Session, e: Event, st: Station) -> Step:
+    policy = st.policy
+    if isinstance(e, ChargingSwitched) and e.session_id == s.session_id and not e.enabled:
+        if e.ok:
+            s = replace(s, disabled_confirmed=True, ended_at=e.at)
+            if s.stop_reason is StopReason.METER_FAULT:
+                return settle(s, e.at, policy)  # no trustworthy reading will come
+        return s, []
+    if isinstance(e, MeterUpdate) and e.connector_id == s.connector_id:
+        if s.stop_reason is StopReason.METER_FAULT:
+            return s, []
+        s, _ = _metered(s, e, st)
+        if s.disabled_confirmed and s.ended_at is not None and e.reading.measured_at >= s.ended_at:
+            return settle(s, e.at, policy)  # the final reading, taken after the switch-off
+        return s, []
+    if isinstance(e, Tick):
+        if due(s, e.at):
+            return settle(s, e.at, policy)  # bill the last good reading
+        if not s.disabled_confirmed:
+            return s, [DisableCharging(s.session_id, s.connector_id)]
+    return s, []
+
+
+def on_settling(s: Session, e: Event, st: Station) -> Step:
+    policy = st.policy
+    auth, amount = s.auth, s.settle_minor
+    assert auth is not None and amount is not None
+    if isinstance(e, SettleDone) and e.session_id == s.session_id:
+        result = e.result
+        if result.outcome is PaymentOutcome.APPROVED:
+            settled = Settlement(
+                final_minor=amount,
+                confirmed=True,
+                receipt_no=result.receipt_no,
+                trace_no=result.trace_no,
+            )
+            return finish(replace(s, settlement=settled, settle_unknown=False), e.at, policy)
+        # Outcome unknown (link lost, refused, terminal busy): ask before anything is retried.
+        return _unknown(s, e.at, st)
+    if isinstance(e, OpenPreauthsChecked) and e.session_id == s.session_id:
+        if not s.settle_unknown:
+            return s, []
+        if e.receipts is None:
+            return replace(s, deadline=e.at + policy.settle_retry), []
+        if auth.receipt_no in e.receipts:
+            s = replace(
+                s, settle_unknown=False, settle_attempts=s.settle_attempts + 1, deadline=None
+            )
+            return s, [SettleCard(s.session_id, auth, amount, s.settle_attempts)]
+        # Not open any more: the lost settle went through.
+        settled = Settlement(final_minor=amount, confirmed=True, assumed=True)
+        return finish(replace(s, settlement=settled, settle_unknown=False), e.at, policy)
+    if isinstance(e, Tick) and s.settle_unknown and due(s, e.at):
+        return replace(s, deadline=e.at + policy.settle_retry), [QueryOpenPreauths(s.session_id)]
+    return s, []
+
+
+def _unknown(s: Session, at: datetime, st: Station) -> Step:
+    commands: list[Command] = [QueryOpenPreauths(s.session_id)]
+    return replace(s, settle_unknown=True, deadline=at + st.policy.settle_retry), commands

@@ -1,0 +1,110 @@
+"""Transitions shared by several phases: entering a phase, settling the money, closing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from kiosk.session.commands import CancelPaymentLink, CloseSession, Command, SettleCard
+from kiosk.session.model import Policy, Session, Settlement
+from kiosk.session.names import FailureReason, MoneyOutcome, PaymentMethod, Phase, StopReason
+from kiosk.snapshot import CountdownKind
+
+Step = tuple[Session, list[Command]]
+
+
+def enter(
+    s: Session,
+    phase: Phase,
+    at: datetime,
+    deadline: timedelta | None = None,
+    kind: CountdownKind | None = None,
+) -> Session:
+    return replace(
+        s,
+        phase=phase,
+        phase_since=at,
+        deadline=None if deadline is None else at + deadline,
+        deadline_kind=kind if deadline is not None else None,
+    )
+
+
+def due(s: Session, at: datetime) -> bool:
+    return s.deadline is not None and at >= s.deadline
+
+
+def abandon(s: Session, at: datetime) -> Step:
+    """Leave before any money was involved: nothing to report."""
+    closed = replace(enter(s, Phase.CLOSED, at), closed=True)
+    return closed, [CloseSession(closed, report=False)]
+
+
+def fail_unpaid(s: Session, at: datetime, reason: FailureReason, policy: Policy) -> Step:
+    """A payment that never produced a hold: show why, nothing to settle."""
+    failed = replace(
+        enter(s, Phase.FAILED, at, policy.receipt_timeout, CountdownKind.RECEIPT),
+        failure=reason,
+        money=MoneyOutcome.NONE_TAKEN,
+        terminal_text=None,
+        closed=True,
+    )
+    return failed, [CloseSession(failed, report=False)]
+
+
+def final_amount(s: Session) -> int:
+    """What to book: the tariff cost of the metered energy, never more than the hold."""
+    if s.auth is None or s.energy_wh == 0:
+        return 0  # no energy, no charge (also no flat fee)
+    return max(0, min(s.cost_minor, s.auth.amount_minor))
+
+
+_ZERO_REASON = {
+    StopReason.PLUG_TIMEOUT: FailureReason.PLUG_TIMEOUT,
+    StopReason.CANCELLED: FailureReason.CANCELLED_BY_DRIVER,
+    StopReason.CONTROLLER_FAULT: FailureReason.CONNECTOR_FAULT,
+    StopReason.EMERGENCY: FailureReason.CONNECTOR_FAULT,
+    StopReason.METER_FAULT: FailureReason.CONNECTOR_FAULT,
+    StopReason.RECOVERY: FailureReason.INTERRUPTED,
+}
+
+
+def settle(s: Session, at: datetime, policy: Policy) -> Step:
+    """Charging is over (or never began): book the cost or release the hold."""
+    auth = s.auth
+    assert auth is not None
+    final = final_amount(s)
+    s = replace(s, ended_at=s.ended_at or at, settle_minor=final)
+    if auth.method is PaymentMethod.QR:
+        # The backend captures when the session report arrives; the report is the settlement.
+        done = replace(s, settlement=Settlement(final_minor=final, confirmed=False))
+        step, commands = finish(done, at, policy)
+        if final == 0 and auth.link_id is not None:
+            commands.append(CancelPaymentLink(s.session_id, auth.link_id))
+        return step, commands
+    s = replace(
+        enter(s, Phase.SETTLING, at), settle_attempts=s.settle_attempts + 1, settle_unknown=False
+    )
+    return s, [SettleCard(s.session_id, auth, final, s.settle_attempts)]
+
+
+def finish(s: Session, at: datetime, policy: Policy) -> Step:
+    """The settlement is known: show the receipt (or why nothing was charged) and close."""
+    assert s.settlement is not None
+    pending = not s.settlement.confirmed
+    if s.settlement.final_minor > 0:
+        money = MoneyOutcome.CHARGE_PENDING if pending else MoneyOutcome.CHARGED
+        out = replace(
+            enter(s, Phase.RECEIPT, at, policy.receipt_timeout, CountdownKind.RECEIPT),
+            money=money,
+            closed=True,
+        )
+    else:
+        money = MoneyOutcome.RELEASE_PENDING if pending else MoneyOutcome.HOLD_RELEASED
+        reason = _ZERO_REASON.get(s.stop_reason or StopReason.DRIVER, FailureReason.NO_ENERGY)
+        out = replace(
+            enter(s, Phase.FAILED, at, policy.receipt_timeout, CountdownKind.RECEIPT),
+            money=money,
+            failure=reason,
+            closed=True,
+        )
+    return out, [CloseSession(out, report=True)]

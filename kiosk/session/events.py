@@ -1,0 +1,171 @@
+"""Everything that can happen to the machine. Each event carries the time it happened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from kiosk.devices import CardResult, ControllerStatus, MeterReading, PaymentLink
+from kiosk.session.model import Offer
+from kiosk.snapshot import Intent
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorChosen:
+    """The driver chose a connector; the runtime attached a new id and the current offer."""
+
+    at: datetime
+    connector_id: str
+    session_id: str
+    offer: Offer
+
+
+@dataclass(frozen=True, slots=True)
+class IntentReceived:
+    at: datetime
+    intent: Intent
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Time passes: deadlines are checked against `at`."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalText:
+    at: datetime
+    session_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class PreauthDone:
+    at: datetime
+    session_id: str
+    result: CardResult
+
+
+@dataclass(frozen=True, slots=True)
+class SettleDone:
+    at: datetime
+    session_id: str
+    result: CardResult
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPreauthsChecked:
+    """The terminal was asked which holds it still has open. `receipts` None: it did not answer."""
+
+    at: datetime
+    session_id: str
+    receipts: frozenset[int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCreated:
+    at: datetime
+    session_id: str
+    link: PaymentLink
+
+
+@dataclass(frozen=True, slots=True)
+class LinkFailed:
+    at: datetime
+    session_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkUpdated:
+    at: datetime
+    session_id: str
+    link: PaymentLink
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerUpdate:
+    at: datetime
+    connector_id: str
+    status: ControllerStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ControllerFailed:
+    at: datetime
+    connector_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class MeterUpdate:
+    """A reading, with the tariff cost of the running session up to it (runtime-computed).
+
+    cost_minor is None when no session on the connector is metering.
+    """
+
+    at: datetime
+    connector_id: str
+    reading: MeterReading
+    cost_minor: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeterFailed:
+    at: datetime
+    connector_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChargingSwitched:
+    """The result of EnableCharging / DisableCharging."""
+
+    at: datetime
+    connector_id: str
+    session_id: str
+    enabled: bool
+    ok: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyStop:
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    """After a restart: what the devices say now about a session restored from the journal.
+
+    None for a device that could not be asked.
+    """
+
+    at: datetime
+    session_id: str
+    controller: ControllerStatus | None
+    reading: MeterReading | None
+    open_receipts: frozenset[int] | None
+
+
+Event = (
+    ConnectorChosen
+    | IntentReceived
+    | Tick
+    | TerminalText
+    | PreauthDone
+    | SettleDone
+    | OpenPreauthsChecked
+    | LinkCreated
+    | LinkFailed
+    | LinkUpdated
+    | ControllerUpdate
+    | ControllerFailed
+    | MeterUpdate
+    | MeterFailed
+    | ChargingSwitched
+    | EmergencyStop
+    | Resumed
+)
