@@ -1,0 +1,35 @@
+"""The record of a closed session, as it goes into the outbox for the backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.journal.codec import to_jsonable
+from kiosk.session.model import Session
+
+
+def session_report(s: Session) -> dict[str, Any]:
+    """Everything the backend needs to capture, count and reconcile one session, once."""
+    auth = s.auth
+    settlement = s.settlement
+    return {
+        "session_id": s.session_id,
+        "connector_id": s.connector_id,
+        "created_at": to_jsonable(s.created_at),
+        "started_at": to_jsonable(s.started_at),
+        "ended_at": to_jsonable(s.ended_at),
+        "tariff_id": s.offer.tariff_id,
+        "tariff": s.offer.tariff_json,
+        "currency": s.offer.currency,
+        "meter_start_wh": None if s.meter_start is None else s.meter_start.energy_import_wh,
+        "meter_end_wh": None if s.last_reading is None else s.last_reading.energy_import_wh,
+        "energy_wh": s.energy_wh,
+        "cost_minor": s.cost_minor,
+        "final_minor": None if settlement is None else settlement.final_minor,
+        "settlement_confirmed": None if settlement is None else settlement.confirmed,
+        "settlement_assumed": None if settlement is None else settlement.assumed,
+        "stop_reason": None if s.stop_reason is None else s.stop_reason.value,
+        "failure": None if s.failure is None else s.failure.value,
+        "money": s.money.value,
+        "authorisation": None if auth is None else to_jsonable(auth),
+    }

@@ -1,0 +1,106 @@
+"""The journal's schema, as an ordered list of migrations.
+
+`PRAGMA user_version` holds the number of migrations applied. Each migration runs in one
+transaction with the version bump, so a crash mid-migration leaves the previous version intact.
+Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: sessions, their transitions, authorisations, card results, intents, readings, outbox
+    """
+    CREATE TABLE sessions (
+        session_id   TEXT PRIMARY KEY,
+        connector_id TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        phase        TEXT NOT NULL,
+        tariff_json  TEXT NOT NULL,       -- the tariff as priced: frozen at connector choice
+        hold_minor   INTEGER NOT NULL,
+        currency     TEXT NOT NULL,
+        state_json   TEXT NOT NULL,       -- the machine's session value after the last step
+        updated_at   TEXT NOT NULL,
+        closed_at    TEXT                 -- money final, report queued
+    );
+    CREATE TABLE transitions (
+        id           INTEGER PRIMARY KEY,
+        session_id   TEXT NOT NULL REFERENCES sessions(session_id),
+        at           TEXT NOT NULL,
+        from_phase   TEXT,
+        to_phase     TEXT NOT NULL,
+        event        TEXT NOT NULL
+    );
+    CREATE TABLE authorisations (
+        session_id   TEXT PRIMARY KEY REFERENCES sessions(session_id),
+        method       TEXT NOT NULL,
+        amount_minor INTEGER NOT NULL,
+        currency     TEXT NOT NULL,
+        receipt_no   INTEGER,
+        trace_no     INTEGER,
+        terminal_id  TEXT,
+        auth_code    TEXT,
+        masked_pan   TEXT,                -- first 6 / last 4 at most, never a full PAN
+        card_brand   TEXT,
+        link_id      TEXT,
+        at           TEXT NOT NULL
+    );
+    CREATE TABLE card_results (
+        id              INTEGER PRIMARY KEY,
+        session_id      TEXT,             -- NULL for a swept orphan hold
+        kind            TEXT NOT NULL,    -- preauth | settle | orphan_reversal
+        outcome         TEXT NOT NULL,
+        amount_minor    INTEGER NOT NULL,
+        currency        TEXT NOT NULL,
+        raw_result_code INTEGER,
+        receipt_no      INTEGER,
+        trace_no        INTEGER,
+        terminal_id     TEXT,
+        auth_code       TEXT,
+        masked_pan      TEXT,
+        card_brand      TEXT,
+        card_date       TEXT,
+        card_time       TEXT,
+        reference       TEXT,
+        at              TEXT NOT NULL,
+        consumed        INTEGER NOT NULL DEFAULT 0  -- the machine has seen it
+    );
+    CREATE TABLE commands (
+        id           INTEGER PRIMARY KEY,
+        session_id   TEXT,
+        kind         TEXT NOT NULL,
+        payload_json TEXT NOT NULL,
+        at           TEXT NOT NULL,
+        done_at      TEXT,
+        result       TEXT
+    );
+    CREATE TABLE readings (
+        id           INTEGER PRIMARY KEY,
+        session_id   TEXT NOT NULL REFERENCES sessions(session_id),
+        measured_at  TEXT NOT NULL,
+        energy_wh    INTEGER NOT NULL,
+        power_w      REAL,
+        cost_minor   INTEGER
+    );
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        kind            TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        payload_json    TEXT NOT NULL,
+        created_at      TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        delivered_at    TEXT,
+        last_error      TEXT
+    );
+    """,
+    # 2: lookups recovery and the outbox sender do on every start and every pass
+    """
+    CREATE INDEX sessions_open ON sessions(closed_at) WHERE closed_at IS NULL;
+    CREATE INDEX readings_by_session ON readings(session_id, id);
+    CREATE INDEX card_results_unconsumed ON card_results(consumed) WHERE consumed = 0;
+    CREATE INDEX outbox_pending ON outbox(delivered_at, next_attempt_at)
+        WHERE delivered_at IS NULL;
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
