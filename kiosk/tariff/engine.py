@@ -1,16 +1,50 @@
-"""Cost of a session from its charging periods: selection, step_size, VAT, min/max, rounding."""
+"""Cost of a session from its charging periods: selection, step_size, VAT, min/max, rounding.
+
+The algorithm (docs/pricing.md has the worked example):
+
+1. Each period is priced with the components active at its start (kiosk.tariff.restrictions):
+   quantity x unit price, kept exact and grouped by dimension and VAT rate.
+2. FLAT is charged once, from the first period in which a FLAT component is active.
+3. step_size (OCPI CDR rules): the priced ENERGY total is rounded up to the step of the last
+   ENERGY component used; for time, the PARKING_TIME total is rounded up if any parking was
+   priced, otherwise the TIME total. The extra quantity is charged at the last component's price.
+4. Per dimension, the exact amounts excluding and including VAT are rounded by THE rule
+   (kiosk.money); the total is the sum of those rounded lines.
+5. min_price / max_price clamp the total excluding and including VAT independently; the
+   difference is its own line (``price_limit_adjustment``), so lines still add up to the total.
+
+The live calculator feeds the very same :class:`Totals` with the same periods, which is why the
+live cost and the final cost agree to the cent.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from kiosk.money import Money
-from kiosk.tariff.model import Tariff
+from kiosk.tariff.model import Dimension, PriceComponent, PriceLimit, Tariff, TaxIncluded
 from kiosk.tariff.periods import ChargingPeriod
+from kiosk.tariff.restrictions import Selection, State, select
+
+_HUNDRED = Decimal(100)
+_THOUSAND = Decimal(1000)
+SECONDS_PER_HOUR = Decimal(3600)
+US_PER_HOUR = Decimal(3_600_000_000)
+_MICROSECOND = Decimal("0.000001")
+_ONE_US = timedelta(microseconds=1)
+
+
+def microseconds(delta: timedelta) -> int:
+    return delta // _ONE_US
+
+
+def hours_from_us(us: int) -> Decimal:
+    """Hours from integer microseconds: the one conversion both pricing paths use."""
+    return Decimal(us) / US_PER_HOUR
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,8 +54,16 @@ class Price:
     excl_vat: Money
     incl_vat: Money
 
+    def __add__(self, other: Price) -> Price:
+        return Price(self.excl_vat + other.excl_vat, self.incl_vat + other.incl_vat)
+
     def to_ocpi(self) -> dict[str, Decimal]:
         return {"excl_vat": self.excl_vat.amount, "incl_vat": self.incl_vat.amount}
+
+
+def _plain_quantity(value: Decimal, places: Decimal) -> Decimal:
+    quantized = value.quantize(places, rounding=ROUND_HALF_UP)
+    return quantized.normalize() if quantized != 0 else Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,16 +78,237 @@ class CostBreakdown:
     total_energy: Decimal  # kWh
     total_time: Decimal  # h, charging and parking
     total_parking_time: Decimal  # h
+    billed: dict[str, Decimal] = field(default_factory=dict, compare=False)  # after step_size
 
     def total_minor(self) -> int:
         """What the card is charged: the total including VAT, in minor units."""
         return self.total_cost.incl_vat.to_minor()
 
+    def lines(self) -> list[tuple[str, Price]]:
+        """The non-empty cost lines in receipt order; they add up to ``total_cost``."""
+        named = [
+            ("energy", self.total_energy_cost),
+            ("time", self.total_time_cost),
+            ("parking", self.total_parking_cost),
+            ("fixed", self.total_fixed_cost),
+            ("price_limit", self.price_limit_adjustment),
+        ]
+        return [(name, price) for name, price in named if price is not None]
+
     def to_ocpi(self) -> dict[str, object]:
-        raise NotImplementedError
+        """The CDR cost fields; amounts and quantities as Decimal (serialise with
+        kiosk.tariff.jsonio so they stay exact JSON numbers)."""
+
+        def price(p: Price | None) -> dict[str, Decimal] | None:
+            return None if p is None else p.to_ocpi()
+
+        return {
+            "currency": self.currency,
+            "total_cost": self.total_cost.to_ocpi(),
+            "total_fixed_cost": price(self.total_fixed_cost),
+            "total_energy_cost": price(self.total_energy_cost),
+            "total_time_cost": price(self.total_time_cost),
+            "total_parking_cost": price(self.total_parking_cost),
+            "total_energy": _plain_quantity(self.total_energy, _MICROSECOND),
+            "total_time": _plain_quantity(self.total_time, _MICROSECOND),
+            "total_parking_time": _plain_quantity(self.total_parking_time, _MICROSECOND),
+        }
+
+
+def _vat(component: PriceComponent) -> Decimal:
+    return component.vat if component.vat is not None else Decimal(0)
+
+
+def _ceil_to_step(quantity: Decimal, step: int) -> Decimal:
+    steps = (quantity / step).to_integral_value(rounding=ROUND_CEILING)
+    return steps * step
+
+
+class Totals:
+    """Exact running sums of a session's priced periods. Adding a period is O(1)."""
+
+    __slots__ = ("energy_kwh", "flat", "last", "parking_h", "priced", "stated")
+
+    def __init__(self) -> None:
+        # (dimension, VAT %) -> sum of quantity x price, as the tariff states prices
+        self.stated: dict[tuple[Dimension, Decimal], Decimal] = {}
+        self.priced: dict[Dimension, Decimal] = {}  # quantity priced per dimension
+        self.last: dict[Dimension, PriceComponent] = {}  # last component that priced something
+        self.flat: PriceComponent | None = None
+        self.energy_kwh = Decimal(0)
+        self.parking_h = Decimal(0)
+
+    def copy(self) -> Totals:
+        other = Totals()
+        other.stated = dict(self.stated)
+        other.priced = dict(self.priced)
+        other.last = dict(self.last)
+        other.flat = self.flat
+        other.energy_kwh = self.energy_kwh
+        other.parking_h = self.parking_h
+        return other
+
+    def _charge(self, dimension: Dimension, component: PriceComponent, qty: Decimal) -> None:
+        key = (dimension, _vat(component))
+        self.stated[key] = self.stated.get(key, Decimal(0)) + qty * component.price
+
+    def add(self, period: ChargingPeriod, selection: Selection) -> None:
+        self.energy_kwh += period.energy_kwh
+        self.parking_h += period.parking_h
+        if self.flat is None and selection.flat is not None:
+            self.flat = selection.flat
+        for dimension, component, qty in (
+            (Dimension.ENERGY, selection.energy, period.energy_kwh),
+            (Dimension.TIME, selection.time, period.time_h),
+            (Dimension.PARKING_TIME, selection.parking, period.parking_h),
+        ):
+            if component is None or qty == 0:
+                continue
+            self._charge(dimension, component, qty)
+            self.priced[dimension] = self.priced.get(dimension, Decimal(0)) + qty
+            self.last[dimension] = component
+
+    def _apply_step_sizes(self) -> dict[str, Decimal]:
+        """Round the priced totals up to the last component's step; charge the extra."""
+        billed: dict[str, Decimal] = {}
+        energy = self.last.get(Dimension.ENERGY)
+        if energy is not None:
+            wh = self.priced[Dimension.ENERGY] * _THOUSAND
+            billed_wh = _ceil_to_step(wh, energy.step_size) if energy.step_size > 0 else wh
+            if billed_wh != wh:
+                self._charge(Dimension.ENERGY, energy, (billed_wh - wh) / _THOUSAND)
+            billed["energy_kwh"] = billed_wh / _THOUSAND
+        # TIME and PARKING_TIME share one rounding: parking if any was priced, else time.
+        for dimension in (Dimension.PARKING_TIME, Dimension.TIME):
+            component = self.last.get(dimension)
+            if component is None:
+                continue
+            seconds = (self.priced[dimension] * SECONDS_PER_HOUR).quantize(_MICROSECOND)
+            step = component.step_size
+            billed_s = _ceil_to_step(seconds, step) if step > 0 else seconds
+            if billed_s != seconds:
+                self._charge(dimension, component, (billed_s - seconds) / SECONDS_PER_HOUR)
+            billed[f"{dimension.value.lower()}_h"] = billed_s / SECONDS_PER_HOUR
+            break
+        return billed
+
+    def result(self, tariff: Tariff, total_time_h: Decimal) -> CostBreakdown:
+        work = self.copy()  # step_size extras must not leak into the running sums
+        billed = work._apply_step_sizes()
+        currency = tariff.currency
+        lines: dict[Dimension, Price] = {}
+        for (dimension, vat), amount in work.stated.items():
+            line = _price(amount, vat, tariff.tax_included, currency)
+            lines[dimension] = lines[dimension] + line if dimension in lines else line
+        if work.flat is not None:
+            lines[Dimension.FLAT] = _price(
+                work.flat.price, _vat(work.flat), tariff.tax_included, currency
+            )
+        zero = Price(Money.zero(currency), Money.zero(currency))
+        subtotal = zero
+        for line in lines.values():
+            subtotal = subtotal + line
+        total = _clamp(subtotal, tariff)
+        adjustment = None
+        if total != subtotal:
+            adjustment = Price(
+                total.excl_vat - subtotal.excl_vat, total.incl_vat - subtotal.incl_vat
+            )
+        return CostBreakdown(
+            currency=currency,
+            total_cost=total,
+            total_fixed_cost=lines.get(Dimension.FLAT),
+            total_energy_cost=lines.get(Dimension.ENERGY),
+            total_time_cost=lines.get(Dimension.TIME),
+            total_parking_cost=lines.get(Dimension.PARKING_TIME),
+            price_limit_adjustment=adjustment,
+            total_energy=work.energy_kwh,
+            total_time=total_time_h,
+            total_parking_time=work.parking_h,
+            billed=billed,
+        )
+
+
+def _price(stated: Decimal, vat: Decimal, mode: TaxIncluded, currency: str) -> Price:
+    """One amount as the tariff states it -> both sides of VAT, rounded by THE rule."""
+    factor = 1 + vat / _HUNDRED
+    if mode is TaxIncluded.NO:
+        net, gross = stated, stated * factor
+    elif mode is TaxIncluded.YES:
+        net, gross = stated / factor, stated
+    else:  # N/A: no tax applies
+        net = gross = stated
+    return Price(Money(net, currency).rounded(), Money(gross, currency).rounded())
+
+
+def limit_bounds(tariff: Tariff) -> tuple[Price | None, Price | None]:
+    """min_price and max_price as rounded Prices. A bound given only before tax gets its
+    after-tax side at the tariff's lowest VAT rate (never more than the operator stated)."""
+    lowest = min(tariff.vat_rates(), default=Decimal(0))
+    if tariff.tax_included is TaxIncluded.NOT_APPLICABLE:
+        lowest = Decimal(0)
+
+    def bound(limit: PriceLimit | None) -> Price | None:
+        if limit is None:
+            return None
+        incl = limit.incl_vat
+        if incl is None:
+            incl = limit.excl_vat * (1 + lowest / _HUNDRED)
+        currency = tariff.currency
+        return Price(Money(limit.excl_vat, currency).rounded(), Money(incl, currency).rounded())
+
+    return bound(tariff.min_price), bound(tariff.max_price)
+
+
+def _clamp(subtotal: Price, tariff: Tariff) -> Price:
+    low, high = limit_bounds(tariff)
+    excl, incl = subtotal.excl_vat, subtotal.incl_vat
+    if low is not None:
+        excl, incl = max(excl, low.excl_vat), max(incl, low.incl_vat)
+    if high is not None:
+        excl, incl = min(excl, high.excl_vat), min(incl, high.incl_vat)
+    return Price(excl, incl)
+
+
+def state_at(
+    period: ChargingPeriod, tz: ZoneInfo, session_start: datetime, energy_before: Decimal
+) -> State:
+    """The restriction state at a period's start; power/current: the period's maximum."""
+    power = period.max_power_kw if period.max_power_kw is not None else period.min_power_kw
+    current = period.max_current_a if period.max_current_a is not None else period.min_current_a
+    elapsed_us = microseconds(period.start - session_start)
+    return State(
+        local=period.start.astimezone(tz),
+        energy_kwh=energy_before,
+        elapsed_s=Decimal(elapsed_us).scaleb(-6),
+        power_kw=power,
+        current_a=current,
+    )
 
 
 def price_session(
-    tariff: Tariff, periods: Sequence[ChargingPeriod], end: datetime, tz: ZoneInfo
+    tariff: Tariff,
+    periods: Sequence[ChargingPeriod],
+    end: datetime,
+    tz: ZoneInfo,
+    *,
+    session_start: datetime | None = None,
 ) -> CostBreakdown:
-    raise NotImplementedError
+    """Cost of a session from its charging periods (ordered, OCPI CDR shape), ending at
+    ``end``. Restrictions are read in ``tz``. ``session_start`` defaults to the first
+    period's start; duration restrictions and ``total_time`` count from it."""
+    if end.tzinfo is None:
+        raise ValueError("session end has no time zone")
+    start = session_start or (periods[0].start if periods else end)
+    totals = Totals()
+    previous = start
+    for index, period in enumerate(periods):
+        if period.start < previous:
+            raise ValueError(f"charging_periods[{index}] starts before the one before it")
+        if period.start > end:
+            raise ValueError(f"charging_periods[{index}] starts after the session end")
+        previous = period.start
+        totals.add(period, select(tariff, state_at(period, tz, start, totals.energy_kwh)))
+    if end < start:
+        raise ValueError("session end is before its start")
+    return totals.result(tariff, hours_from_us(microseconds(end - start)))

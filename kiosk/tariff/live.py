@@ -1,21 +1,222 @@
-"""The live cost calculator: meter readings in, the running cost out, O(1) per reading."""
+"""The live cost calculator: meter readings in, the running cost out, O(1) per reading.
+
+How readings become charging periods (and why live == final, to the cent):
+
+* A reading's power, current and ``charging`` flag describe the interval since the previous
+  reading (the first reading: since ``start``). Energy is the meter's cumulative Wh counter.
+* A reading interval is cut where a restriction could switch: at a local time-of-day
+  boundary, midnight, a daylight-saving change, a duration threshold, or where the session
+  energy reaches a kWh threshold. Energy at a time cut is interpolated linearly and floored
+  to whole Wh; a kWh cut is placed at the first microsecond the line reaches the threshold.
+* A new period starts whenever the active component of any dimension, the power/current
+  bands or the charging flag differ from the open period's; otherwise the open period grows.
+* The running cost is the closed periods' exact sums plus the open period, fed through the
+  same :class:`kiosk.tariff.engine.Totals` that ``price_session`` uses. ``periods()`` returns
+  exactly these periods, so ``price_session(tariff, calc.periods(), last_at, tz)`` repeats
+  the same arithmetic in the same order and gives the same result.
+
+Work per reading is bounded by the tariff (its elements and the boundaries inside one reading
+interval), not by the session length.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import bisect
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_CEILING, Decimal
 from zoneinfo import ZoneInfo
 
-from kiosk.tariff.engine import CostBreakdown
+from kiosk.tariff.engine import CostBreakdown, Totals, hours_from_us, microseconds
 from kiosk.tariff.model import Tariff
 from kiosk.tariff.periods import ChargingPeriod
+from kiosk.tariff.restrictions import Selection, State, select
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NEVER = 2**62
+
+
+def _to_us(at: datetime) -> int:
+    return microseconds(at - _EPOCH)
+
+
+def _from_us(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def _decimal(value: float | None, scale: int = 0) -> Decimal | None:
+    # Power and current are measurements, not money: their shortest repr is what was measured.
+    return None if value is None else Decimal(repr(value)).scaleb(scale)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """What one reading says about the interval it ends."""
+
+    power_kw: Decimal | None
+    current_a: Decimal | None
+    bands: tuple[bool, ...]  # which power/current bounds of the tariff hold
+    charging: bool
+
+
+@dataclass(slots=True)
+class _OpenPeriod:
+    start_us: int
+    selection: Selection
+    bands: tuple[bool, ...]
+    charging: bool
+    energy_wh: int = 0
+    duration_us: int = 0
+    max_power_kw: Decimal | None = None
+    min_power_kw: Decimal | None = None
+    max_current_a: Decimal | None = None
+    min_current_a: Decimal | None = None
+
+    def note(self, power_kw: Decimal | None, current_a: Decimal | None) -> None:
+        if power_kw is not None:
+            self.max_power_kw = (
+                power_kw if self.max_power_kw is None else max(self.max_power_kw, power_kw)
+            )
+            self.min_power_kw = (
+                power_kw if self.min_power_kw is None else min(self.min_power_kw, power_kw)
+            )
+        if current_a is not None:
+            self.max_current_a = (
+                current_a if self.max_current_a is None else max(self.max_current_a, current_a)
+            )
+            self.min_current_a = (
+                current_a if self.min_current_a is None else min(self.min_current_a, current_a)
+            )
+
+    def to_period(self, tariff_id: str) -> ChargingPeriod:
+        hours = hours_from_us(self.duration_us)
+        return ChargingPeriod(
+            start=_from_us(self.start_us),
+            energy_kwh=Decimal(self.energy_wh).scaleb(-3),
+            time_h=hours if self.charging else Decimal(0),
+            parking_h=Decimal(0) if self.charging else hours,
+            max_power_kw=self.max_power_kw,
+            min_power_kw=self.min_power_kw,
+            max_current_a=self.max_current_a,
+            min_current_a=self.min_current_a,
+            tariff_id=tariff_id,
+        )
+
+
+class _Boundaries:
+    """Where the tariff's restrictions can switch: instants (time of day, dates, DST changes,
+    durations) and session energies (kWh thresholds, as whole Wh)."""
+
+    def __init__(self, tariff: Tariff, tz: ZoneInfo, start_us: int) -> None:
+        self.tz = tz
+        times: set[time] = set()
+        calendar = False
+        durations: set[int] = set()
+        thresholds: set[int] = set()
+        self.banded: list[
+            tuple[Decimal | None, Decimal | None, Decimal | None, Decimal | None]
+        ] = []
+        for element in tariff.elements:
+            r = element.restrictions
+            times.update(t for t in (r.start_time, r.end_time) if t is not None)
+            calendar = (
+                calendar
+                or bool(r.day_of_week)
+                or r.start_date is not None
+                or r.end_date is not None
+            )
+            durations.update(d for d in (r.min_duration, r.max_duration) if d is not None)
+            for kwh in (r.min_kwh, r.max_kwh):
+                if kwh is not None:  # session Wh are whole: >= kWh*1000 means >= its ceiling
+                    thresholds.add(int((kwh * 1000).to_integral_value(rounding=ROUND_CEILING)))
+            if any(v is not None for v in (r.min_power, r.max_power, r.min_current, r.max_current)):
+                self.banded.append((r.min_power, r.max_power, r.min_current, r.max_current))
+        if times or calendar:
+            times.add(time(0, 0))
+        self.times = sorted(times)
+        self.durations_us = sorted(start_us + d * 1_000_000 for d in durations)
+        self.thresholds_wh = sorted(thresholds)
+
+    def bands(self, power_kw: Decimal | None, current_a: Decimal | None) -> tuple[bool, ...]:
+        """Which power/current bounds hold now; equal tuples select the same elements."""
+        out: list[bool] = []
+        for min_p, max_p, min_i, max_i in self.banded:
+            for value, low, high in ((power_kw, min_p, max_p), (current_a, min_i, max_i)):
+                if low is not None:
+                    out.append(value is not None and value >= low)
+                if high is not None:
+                    out.append(value is not None and value < high)
+        return tuple(out)
+
+    def next_energy(self, after_wh: int) -> int:
+        i = bisect.bisect_right(self.thresholds_wh, after_wh)
+        return self.thresholds_wh[i] if i < len(self.thresholds_wh) else _NEVER
+
+    def next_instant(self, after_us: int) -> int:
+        best = _NEVER
+        i = bisect.bisect_right(self.durations_us, after_us)
+        if i < len(self.durations_us):
+            best = self.durations_us[i]
+        if self.times:
+            best = min(best, self._next_wall_clock(after_us))
+        return best
+
+    def _next_wall_clock(self, after_us: int) -> int:
+        after = _from_us(after_us)
+        today = after.astimezone(self.tz).date()
+        best = _NEVER
+        for day in (today, today + timedelta(days=1), today + timedelta(days=2)):
+            for t in self.times:
+                for fold in (0, 1):  # both readings of a wall time repeated when clocks go back
+                    us = _to_us(self._wall(day, t, fold))
+                    if after_us < us < best:
+                        best = us
+            if best != _NEVER:
+                break
+        # A daylight-saving jump moves wall time without passing through it: cut there too.
+        if self.tz.utcoffset(after) != self.tz.utcoffset(_from_us(best)):
+            best = self._offset_change(after_us, best)
+        return best
+
+    def _wall(self, day: date, t: time, fold: int) -> datetime:
+        return datetime.combine(day, t, tzinfo=self.tz).replace(fold=fold)
+
+    def _offset_change(self, low_us: int, high_us: int) -> int:
+        """First microsecond in (low, high] with a different UTC offset than at low."""
+        offset = self.tz.utcoffset(_from_us(low_us))
+        while high_us - low_us > 1:
+            mid = (low_us + high_us) // 2
+            if self.tz.utcoffset(_from_us(mid)) == offset:
+                low_us = mid
+            else:
+                high_us = mid
+        return high_us
 
 
 class LiveCostCalculator:
+    """Running cost of one session, fed the meter's readings in order."""
+
     def __init__(self, tariff: Tariff, tz: ZoneInfo, start: datetime, start_energy_wh: int) -> None:
+        if start.tzinfo is None or start.utcoffset() is None:
+            raise ValueError("session start has no time zone")
+        if isinstance(start_energy_wh, bool) or not isinstance(start_energy_wh, int):
+            raise TypeError("start_energy_wh must be int (whole Wh from the meter)")
         self.tariff = tariff
         self.tz = tz
         self.start = start
         self.start_energy_wh = start_energy_wh
+        self._start_us = _to_us(start)
+        self._last_us = self._start_us
+        self._last_wh = 0  # session energy so far
+        self._bounds = _Boundaries(tariff, tz, self._start_us)
+        self._closed = Totals()
+        self._closed_periods: list[ChargingPeriod] = []
+        self._open: _OpenPeriod | None = None
+        self._valid_until_us = -1  # the open selection holds while time and energy stay below
+        self._valid_below_wh = -1
+        self._last_result: CostBreakdown | None = None
+
+    # ------------------------------------------------------------------ public
 
     def add_reading(
         self,
@@ -25,7 +226,112 @@ class LiveCostCalculator:
         current_a: float | None = None,
         charging: bool = True,
     ) -> CostBreakdown:
-        raise NotImplementedError
+        """Take one meter reading; returns the cost of the session up to ``at``."""
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise ValueError("reading time has no time zone")
+        if isinstance(energy_wh, bool) or not isinstance(energy_wh, int):
+            raise TypeError("energy_wh must be int (the meter's cumulative Wh counter)")
+        at_us = _to_us(at)
+        session_wh = energy_wh - self.start_energy_wh
+        if at_us < self._last_us:
+            raise ValueError(f"reading at {at.isoformat()} is older than the previous one")
+        if session_wh < self._last_wh:
+            raise ValueError(
+                f"energy counter went back: {energy_wh} Wh after "
+                f"{self._last_wh + self.start_energy_wh} Wh"
+            )
+        power = _decimal(power_w, -3)
+        current = _decimal(current_a)
+        self._advance(at_us, session_wh, power, current, charging)
+        self._last_us, self._last_wh = at_us, session_wh
+        assert self._open is not None
+        totals = self._closed.copy()
+        totals.add(self._open.to_period(self.tariff.id), self._open.selection)
+        self._last_result = totals.result(self.tariff, hours_from_us(at_us - self._start_us))
+        return self._last_result
 
     def periods(self) -> list[ChargingPeriod]:
-        raise NotImplementedError
+        """The periods built so far, the open one last (OCPI CDR charging_periods)."""
+        periods = list(self._closed_periods)
+        if self._open is not None:
+            periods.append(self._open.to_period(self.tariff.id))
+        return periods
+
+    @property
+    def last(self) -> CostBreakdown | None:
+        """The result of the latest reading (None before the first)."""
+        return self._last_result
+
+    # ------------------------------------------------------------------ internals
+
+    def _advance(
+        self,
+        t1: int,
+        e1: int,
+        power: Decimal | None,
+        current: Decimal | None,
+        charging: bool,
+    ) -> None:
+        tc, ec = self._last_us, self._last_wh
+        reading = _Reading(power, current, self._bounds.bands(power, current), charging)
+        while True:
+            self._settle(tc, ec, reading)
+            open_ = self._open
+            assert open_ is not None
+            cut_us, cut_wh = t1, e1
+            # After _settle these are the next energy and instant boundaries past (tc, ec).
+            threshold, instant = self._valid_below_wh, self._valid_until_us
+            if threshold < e1:  # the line reaches the threshold inside this interval
+                cut_us = tc + -(-(threshold - ec) * (t1 - tc) // (e1 - ec))
+                cut_wh = threshold
+            if instant < cut_us:
+                cut_us = instant
+                cut_wh = ec + (e1 - ec) * (instant - tc) // (t1 - tc)
+            open_.energy_wh += cut_wh - ec
+            open_.duration_us += cut_us - tc
+            open_.note(power, current)
+            if cut_us == t1 and cut_wh == e1:
+                return
+            tc, ec = cut_us, cut_wh
+
+    def _settle(self, at_us: int, energy_wh: int, reading: _Reading) -> None:
+        """Make sure the open period is the one whose selection holds at (at_us, energy_wh).
+
+        Restrictions only switch at the boundaries, so between two of them the selection is
+        re-evaluated only when the power/current bands or the charging flag change."""
+        open_ = self._open
+        if (
+            open_ is not None
+            and at_us < self._valid_until_us
+            and energy_wh < self._valid_below_wh
+            and reading.bands == open_.bands
+            and reading.charging == open_.charging
+        ):
+            return
+        state = State(
+            local=_from_us(at_us).astimezone(self.tz),
+            energy_kwh=Decimal(energy_wh).scaleb(-3),
+            elapsed_s=Decimal(at_us - self._start_us).scaleb(-6),
+            power_kw=reading.power_kw,
+            current_a=reading.current_a,
+        )
+        selection = select(self.tariff, state)
+        self._valid_until_us = self._bounds.next_instant(at_us)
+        self._valid_below_wh = self._bounds.next_energy(energy_wh)
+        if (
+            open_ is not None
+            and selection == open_.selection
+            and reading.bands == open_.bands
+            and reading.charging == open_.charging
+        ):
+            return
+        if open_ is not None:
+            closed = open_.to_period(self.tariff.id)
+            self._closed.add(closed, open_.selection)
+            self._closed_periods.append(closed)
+        self._open = _OpenPeriod(
+            start_us=at_us,
+            selection=selection,
+            bands=reading.bands,
+            charging=reading.charging,
+        )
