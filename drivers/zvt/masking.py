@@ -1,0 +1,31 @@
+"""Card data masking: a PAN shows at most its first 6 and last 4 digits, track data never."""
+
+from __future__ import annotations
+
+MASK = "*"
+_VISIBLE_HEAD = 6
+_VISIBLE_TAIL = 4
+# Below this length, first 6 + last 4 would reveal (nearly) the whole number.
+_MIN_LEN_FOR_HEAD = 13
+
+
+def mask_pan(digits: str) -> str:
+    """Mask a PAN given as digits (``*`` or ``E`` already masked); keeps <= 6 + 4 digits."""
+    cleaned = "".join(MASK if c in "Ee*" else c for c in digits.rstrip("Ff"))
+    size = len(cleaned)
+    if size >= _MIN_LEN_FOR_HEAD:
+        keep_head, keep_tail = _VISIBLE_HEAD, _VISIBLE_TAIL
+    elif size > _VISIBLE_TAIL * 2:
+        keep_head, keep_tail = 0, _VISIBLE_TAIL
+    else:
+        keep_head, keep_tail = 0, 0
+    out = [
+        c if (i < keep_head or i >= size - keep_tail) and c.isdigit() else MASK
+        for i, c in enumerate(cleaned)
+    ]
+    return "".join(out)
+
+
+def mask_pan_nibbles(nibbles: str) -> str:
+    """PAN as BCD nibbles from BMP 22: ``E`` is a masked digit, ``F`` pads odd lengths."""
+    return mask_pan(nibbles)

@@ -1,0 +1,484 @@
+"""``ZvtTerminal``: the kiosk's card terminal (``kiosk.devices.CardTerminal``) over ZVT.
+
+Money rules this class keeps:
+* every 04 0F is handed to ``persist`` before it is acknowledged (see ``protocol``);
+* after a link error a money command is never sent again before the terminal was asked what
+  happened: the open pre-auth list (06 23 87 FFFF) and, if needed, the last result (06 20).
+  What cannot be resolved is returned as ``PaymentOutcome.LINK_ERROR`` with what is known.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from drivers.zvt import commands
+from drivers.zvt.codec.apdu import Apdu
+from drivers.zvt.codec.bmp import RECEIPT_ANY
+from drivers.zvt.codec.messages import Message
+from drivers.zvt.errors import LinkError, PersistFailed, TerminalRefused
+from drivers.zvt.link import Clock, Link, LinkFactory, Timeouts, monotonic
+from drivers.zvt.protocol import Exchange, ExchangeInterrupted, Protocol
+from drivers.zvt.results import (
+    CARD_TYPE_BRANDS,
+    CURRENCY_CODES,
+    classify,
+    currency_number,
+    intermediate_text,
+    terminal_status,
+)
+from drivers.zvt.transport_serial import PySerialChannel, SerialLink, SerialSettings
+from drivers.zvt.transport_tcp import TcpLink
+from kiosk.devices import (
+    BrandTotal,
+    CardResult,
+    EndOfDayTotals,
+    OpenPreauth,
+    PaymentOutcome,
+    ResultSink,
+    StatusTextSink,
+    TerminalStatus,
+)
+
+log = logging.getLogger("drivers.zvt")
+
+SETTLE_MODES = ("partial_reversal", "book_total")
+
+
+@dataclass(frozen=True, slots=True)
+class ZvtConfig:
+    port: str  # tcp://HOST[:PORT] or a serial device such as /dev/ttyUSB0
+    password: str = "000000"  # noqa: S105 - the ZVT default, set per terminal
+    currency: str = "EUR"
+    settle_mode: str = "partial_reversal"  # 06 23 (release unused) or "book_total" (06 24)
+    serial: SerialSettings = field(default_factory=SerialSettings)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    config_byte: int = commands.CONFIG_BYTE
+    charset: str = "cp437"
+    snapshot_before_preauth: bool = True  # lets a lost result be told apart from older holds
+    recovery_attempts: int = 3
+    persist_retries: int = 1
+
+    def __post_init__(self) -> None:
+        if self.settle_mode not in SETTLE_MODES:
+            raise ValueError(f"settle_mode: {self.settle_mode!r} is not one of {SETTLE_MODES}")
+        currency_number(self.currency)
+
+
+def open_link(config: ZvtConfig) -> Link:
+    if config.port.startswith("tcp://"):
+        return TcpLink.connect(config.port, config.timeouts)
+    return SerialLink(PySerialChannel(config.port, config.serial), config.timeouts)
+
+
+def _card_result(
+    message: Message, currency: str, reference: str | None, receipt: list[str]
+) -> CardResult:
+    code = message.int_field("result_code")
+    outcome = classify(code).outcome if code is not None else PaymentOutcome.APPROVED
+    card_type = message.int_field("card_type")
+    brand = CARD_TYPE_BRANDS.get(card_type) if card_type is not None else None
+    currency_code = message.int_field("currency_code")
+    return CardResult(
+        outcome=outcome,
+        amount_minor=message.int_field("amount") or 0,
+        currency=CURRENCY_CODES.get(currency_code, currency) if currency_code else currency,
+        raw_result_code=code,
+        receipt_no=message.int_field("receipt_no"),
+        trace_no=message.int_field("trace_no"),
+        terminal_id=message.str_field("terminal_id"),
+        auth_code=message.str_field("auth_code") or None,
+        masked_pan=message.str_field("pan"),
+        card_brand=brand or message.str_field("card_name"),
+        card_date=message.str_field("date"),
+        card_time=message.str_field("time"),
+        receipt_text=tuple(receipt),
+        reference=reference,
+    )
+
+
+def _as_int(value: object) -> int | None:
+    return value if isinstance(value, int) else None
+
+
+def _open_receipts(message: Message | None) -> list[OpenPreauth]:
+    """The 06 1E B8 87 <rno> [06 {23 {08 rno}…}] answer to the open pre-auth enquiry."""
+    if message is None:
+        return []
+    found: dict[int, OpenPreauth] = {}
+    first = message.int_field("receipt_no")
+    if first is not None and first != RECEIPT_ANY:
+        found[first] = OpenPreauth(first)
+    listing = message.find_tlv(0x23)
+    for item in (listing.children or ()) if listing is not None else ():
+        if item.tag == 0x08 and len(item.value) == 2 and item.value.hex().isdigit():
+            number = int(item.value.hex())
+            found.setdefault(number, OpenPreauth(number))
+    return sorted(found.values(), key=lambda p: p.receipt_no)
+
+
+class ZvtTerminal:
+    """Blocking; call from the terminal's owner thread. ``abort`` may come from any thread."""
+
+    def __init__(
+        self,
+        config: ZvtConfig,
+        link_factory: LinkFactory | None = None,
+        clock: Clock = monotonic,
+    ) -> None:
+        self.config = config
+        self._factory = link_factory or (lambda: open_link(config))
+        self._clock = clock
+        self._protocol: Protocol | None = None
+        self._lock = threading.RLock()
+        self._card_wait = threading.Event()
+        self._abort = threading.Event()
+        self._currency_code = currency_number(config.currency)
+        self.terminal_id: str | None = None
+        self.link_errors = 0
+
+    # ------------------------------------------------------------------ link
+    def _session(self) -> Protocol:
+        if self._protocol is None:
+            link = self._factory()
+            protocol = Protocol(
+                link,
+                self.config.timeouts,
+                self._clock,
+                self.config.charset,
+                self.config.persist_retries,
+            )
+            self._protocol = protocol
+            try:
+                done = protocol.transact(
+                    commands.registration(
+                        self.config.password, self._currency_code, self.config.config_byte
+                    )
+                )
+            except (LinkError, TerminalRefused):
+                self._drop()
+                raise
+            if done.completion is not None:
+                self.terminal_id = done.completion.str_field("terminal_id") or self.terminal_id
+            if done.abort is not None:
+                code = done.abort.int_field("result_code") or 0
+                self._drop()
+                raise TerminalRefused(code, f"registration refused: {classify(code).meaning}")
+        return self._protocol
+
+    def _drop(self) -> None:
+        if self._protocol is not None:
+            with contextlib.suppress(OSError):
+                self._protocol.link.close()
+            self._protocol = None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._protocol is not None:
+                with contextlib.suppress(LinkError, TerminalRefused):
+                    self._protocol.transact(commands.log_off(), expects_completion=False)
+            self._drop()
+
+    def _transact(
+        self,
+        command: Apdu,
+        on_status_info: Callable[[Message], None] | None = None,
+        on_intermediate: Callable[[Message], None] | None = None,
+        abort: threading.Event | None = None,
+    ) -> Exchange:
+        protocol = self._session()
+        try:
+            return protocol.transact(command, on_status_info, on_intermediate, abort)
+        except LinkError:
+            self.link_errors += 1
+            self._drop()
+            raise
+
+    # ------------------------------------------------------------------ queries
+    def status(self) -> TerminalStatus:
+        with self._lock:
+            try:
+                done = self._transact(commands.status_enquiry(self.config.password))
+            except (LinkError, TerminalRefused) as exc:
+                return TerminalStatus(False, self.terminal_id, None, f"no answer: {exc}")
+            raw = done.completion.int_field("terminal_status") if done.completion else None
+            if raw is None and done.abort is not None:
+                raw = done.abort.int_field("result_code")
+            ready, text = terminal_status(raw) if raw is not None else (False, "no status byte")
+            return TerminalStatus(ready, self.terminal_id, raw, text)
+
+    def _query_open(self) -> list[OpenPreauth]:
+        done = self._transact(commands.open_preauth_enquiry())
+        return _open_receipts(done.abort or done.completion)
+
+    def open_preauths(self) -> list[OpenPreauth]:
+        with self._lock:
+            return self._query_open()
+
+    def _recover_open(self) -> list[OpenPreauth] | None:
+        """Ask for the open pre-auths after a link error; None if the terminal stays silent."""
+        for _ in range(self.config.recovery_attempts):
+            try:
+                return self._query_open()
+            except (LinkError, TerminalRefused) as exc:
+                log.warning("ZVT recovery: open pre-auth enquiry failed (%s)", exc)
+        return None
+
+    def _repeat_last(self) -> Message | None:
+        try:
+            done = self._transact(commands.repeat_receipt(self.config.password))
+        except (LinkError, TerminalRefused) as exc:
+            log.warning("ZVT recovery: repeat receipt failed (%s)", exc)
+            return None
+        return done.status_infos[-1] if done.status_infos else None
+
+    # ------------------------------------------------------------------ money
+    def preauthorise(
+        self,
+        amount_minor: int,
+        currency: str,
+        reference: str,
+        persist: ResultSink,
+        on_text: StatusTextSink,
+    ) -> CardResult:
+        code = currency_number(currency)
+        command = commands.preauthorisation(amount_minor, code, reference)
+        self._abort.clear()
+        self._card_wait.set()  # from here on, an abort is remembered and sent when allowed
+        with self._lock:
+            before: set[int] | None = None
+            try:
+                if self.config.snapshot_before_preauth:
+                    before = {p.receipt_no for p in self._query_open()}
+            except (LinkError, TerminalRefused) as exc:  # nothing sent yet: safe to retry
+                self._card_wait.clear()
+                return CardResult(
+                    PaymentOutcome.LINK_ERROR,
+                    0,
+                    currency,
+                    reference=reference,
+                    receipt_text=(f"terminal not reachable: {exc}",),
+                )
+
+            def store(message: Message) -> None:
+                persist(_card_result(message, currency, reference, []))
+
+            def show(message: Message) -> None:
+                status = message.int_field("intermediate_status")
+                text = message.texts[0] if message.texts else intermediate_text(status or 0xFF)
+                on_text(text)
+
+            try:
+                done = self._transact(command, store, show, self._abort)
+            except ExchangeInterrupted as exc:
+                return self._recover_preauth(
+                    exc.partial,
+                    before,
+                    amount_minor,
+                    currency,
+                    reference=reference,
+                    persist=persist,
+                )
+            except PersistFailed as exc:
+                return CardResult(
+                    PaymentOutcome.ERROR,
+                    amount_minor,
+                    currency,
+                    reference=reference,
+                    receipt_text=(str(exc),),
+                )
+            except TerminalRefused as exc:
+                return CardResult(
+                    classify(exc.code).outcome,
+                    0,
+                    currency,
+                    raw_result_code=exc.code,
+                    reference=reference,
+                )
+            finally:
+                self._card_wait.clear()
+                self._abort.clear()
+            return self._final_result(done, amount_minor, currency, reference)
+
+    def _final_result(
+        self, done: Exchange, amount_minor: int, currency: str, reference: str | None
+    ) -> CardResult:
+        if done.acknowledged:
+            return _card_result(done.acknowledged[-1], currency, reference, done.receipt_lines)
+        code = done.abort.int_field("result_code") if done.abort else None
+        outcome = classify(code).outcome if code is not None else PaymentOutcome.ERROR
+        if outcome is PaymentOutcome.APPROVED:  # a completion without any result: not approved
+            outcome = PaymentOutcome.ERROR
+        texts = tuple(done.receipt_lines) or (done.abort.texts if done.abort else ())
+        return CardResult(
+            outcome, 0, currency, raw_result_code=code, reference=reference, receipt_text=texts
+        )
+
+    def _recover_preauth(
+        self,
+        partial: Exchange,
+        before: set[int] | None,
+        amount_minor: int,
+        currency: str,
+        *,
+        reference: str,
+        persist: ResultSink,
+    ) -> CardResult:
+        log.warning("ZVT: link lost during pre-authorisation; asking the terminal")
+        unknown = CardResult(PaymentOutcome.LINK_ERROR, 0, currency, reference=reference)
+        open_now = self._recover_open()
+        seen = partial.status_infos[-1] if partial.status_infos else None
+        if open_now is None:
+            if seen is not None:
+                return replace(
+                    _card_result(seen, currency, reference, []), outcome=PaymentOutcome.LINK_ERROR
+                )
+            return unknown
+        receipts = {p.receipt_no for p in open_now}
+        if seen is not None:
+            result = _card_result(seen, currency, reference, partial.receipt_lines)
+            if result.outcome is PaymentOutcome.APPROVED and result.receipt_no in receipts:
+                return result  # the hold exists and was stored before the link went
+            return (
+                replace(result, outcome=PaymentOutcome.LINK_ERROR)
+                if result.outcome is PaymentOutcome.APPROVED
+                else result
+            )
+        new = receipts - before if before is not None else set()
+        if not new:
+            return unknown  # no hold was created: a new attempt is safe
+        last = self._repeat_last()
+        if last is not None and last.int_field("receipt_no") in new:
+            result = _card_result(last, currency, reference, [])
+            persist(result)
+            return result
+        return replace(unknown, receipt_no=min(new), amount_minor=amount_minor)
+
+    def settle(self, auth: CardResult, final_minor: int, persist: ResultSink) -> CardResult:
+        if auth.receipt_no is None:
+            raise ValueError("settle: the authorisation has no receipt number")
+        if not 0 <= final_minor <= auth.amount_minor:
+            raise ValueError(
+                f"settle: final amount {final_minor} is outside 0..{auth.amount_minor}"
+            )
+        code = currency_number(auth.currency)
+        if final_minor == 0:
+            command = commands.preauth_reversal(auth.receipt_no, code)
+        elif self.config.settle_mode == "book_total":
+            command = commands.book_total(auth.receipt_no, final_minor, code)
+        else:
+            command = commands.partial_reversal(
+                auth.receipt_no, auth.amount_minor - final_minor, code
+            )
+
+        def store(message: Message) -> None:
+            persist(_card_result(message, auth.currency, auth.reference, []))
+
+        with self._lock:
+            try:
+                done = self._transact(command, on_status_info=store)
+            except ExchangeInterrupted as exc:
+                return self._recover_settle(exc.partial, auth, persist)
+            except PersistFailed as exc:
+                return CardResult(
+                    PaymentOutcome.ERROR,
+                    0,
+                    auth.currency,
+                    reference=auth.reference,
+                    receipt_no=auth.receipt_no,
+                    receipt_text=(str(exc),),
+                )
+            except TerminalRefused as exc:
+                return CardResult(
+                    classify(exc.code).outcome,
+                    0,
+                    auth.currency,
+                    raw_result_code=exc.code,
+                    receipt_no=auth.receipt_no,
+                    reference=auth.reference,
+                )
+            result = self._final_result(done, final_minor, auth.currency, auth.reference)
+            if result.card_brand is None:
+                result = replace(result, card_brand=auth.card_brand, masked_pan=auth.masked_pan)
+            return result
+
+    def _recover_settle(
+        self, partial: Exchange, auth: CardResult, persist: ResultSink
+    ) -> CardResult:
+        log.warning(
+            "ZVT: link lost while settling receipt %s; asking the terminal", auth.receipt_no
+        )
+        unknown = CardResult(
+            PaymentOutcome.LINK_ERROR,
+            0,
+            auth.currency,
+            receipt_no=auth.receipt_no,
+            reference=auth.reference,
+        )
+        open_now = self._recover_open()
+        if open_now is None:
+            return unknown
+        if auth.receipt_no in {p.receipt_no for p in open_now}:
+            return unknown  # the hold is untouched: settling again is safe
+        seen = partial.status_infos[-1] if partial.status_infos else self._repeat_last()
+        if seen is None:
+            return replace(unknown, receipt_text=("hold closed; result not received",))
+        result = _card_result(seen, auth.currency, auth.reference, partial.receipt_lines)
+        if not partial.status_infos:
+            persist(result)
+        return result
+
+    def abort(self) -> None:
+        if self._card_wait.is_set():
+            self._abort.set()
+
+    def end_of_day(self) -> EndOfDayTotals:
+        currency = self.config.currency
+        with self._lock:
+            try:
+                done = self._transact(commands.end_of_day(self.config.password))
+            except (LinkError, TerminalRefused) as exc:
+                code = exc.code if isinstance(exc, TerminalRefused) else None
+                return EndOfDayTotals(
+                    PaymentOutcome.LINK_ERROR if code is None else PaymentOutcome.ERROR,
+                    0,
+                    currency,
+                    raw_result_code=code,
+                )
+        if not done.status_infos:
+            code = done.abort.int_field("result_code") if done.abort else None
+            return EndOfDayTotals(
+                PaymentOutcome.ERROR,
+                0,
+                currency,
+                raw_result_code=code,
+                receipt_from=done.abort.int_field("receipt_no") if done.abort else None,
+            )
+        info = done.status_infos[-1]
+        code = info.int_field("result_code")
+        totals = info.fields.get("totals")
+        brands: tuple[BrandTotal, ...] = ()
+        receipt_from = receipt_to = None
+        if isinstance(totals, dict):
+            receipt_from = _as_int(totals.get("receipt_from"))
+            receipt_to = _as_int(totals.get("receipt_to"))
+            raw_brands = totals.get("brands")
+            if isinstance(raw_brands, list):
+                brands = tuple(
+                    BrandTotal(str(b["brand"]), int(b["count"]), int(b["amount"]))
+                    for b in raw_brands
+                    if b["count"] or b["amount"]
+                )
+        return EndOfDayTotals(
+            classify(code).outcome if code is not None else PaymentOutcome.APPROVED,
+            info.int_field("amount") or 0,
+            currency,
+            brands,
+            receipt_from,
+            receipt_to,
+            info.int_field("trace_no"),
+            code,
+        )
