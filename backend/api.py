@@ -1,0 +1,378 @@
+"""The station API (/api/v1): payment links with long-poll, session and payment reports,
+terminal totals, reconciliation. Every call names its station by a bearer key and sees only
+that station's records; another station's record answers 404, like one that does not exist."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend import ingest, jsonutil, links, reconcile
+from backend.models import ChargingSession, IdempotentResponse, PaymentLink
+from backend.pricing import TariffError, check_tariff, recompute
+from backend.schemas import PaymentLinkCreate, PaymentReport, SessionReport, TerminalTotalsReport
+from backend.services import Services, authenticate, services
+
+router = APIRouter(prefix="/api/v1", tags=["station"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(alias="Idempotency-Key", max_length=255, description="same key, same answer"),
+]
+
+
+bearer = HTTPBearer(auto_error=False, description="the station's API key")
+
+
+async def station_id(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> str:
+    header = f"Bearer {credentials.credentials}" if credentials else None
+    return await run_in_threadpool(authenticate, services(request), header)
+
+
+Station = Annotated[str, Depends(station_id)]
+
+
+def tariff_error(exc: TariffError, prefix: tuple[str, ...] = ("body", "tariff")) -> HTTPException:
+    loc = [
+        *prefix,
+        *[p for p in getattr(exc, "field", "").replace("[", ".").replace("]", "").split(".") if p],
+    ]
+    return HTTPException(422, detail=[{"loc": loc, "msg": str(exc), "type": "value_error"}])
+
+
+async def exact_body(request: Request) -> dict[str, Any]:
+    """The body again, with fractional numbers as Decimal (pydantic already validated it)."""
+    data = jsonutil.loads(await request.body())
+    assert isinstance(data, dict)
+    return data
+
+
+def _hash(raw: bytes) -> str:
+    return hashlib.sha256(raw).hexdigest()
+
+
+def _replay(stored: IdempotentResponse, endpoint: str, request_hash: str) -> JSONResponse:
+    if stored.endpoint != endpoint or stored.request_hash != request_hash:
+        raise HTTPException(422, detail="Idempotency-Key was already used with a different request")
+    return JSONResponse(
+        stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
+    )
+
+
+def run_idempotent(
+    svc: Services,
+    station: str,
+    key: str | None,
+    endpoint: str,
+    raw: bytes,
+    *,
+    work: Callable[[Session], tuple[int, dict[str, Any]]],
+) -> JSONResponse:
+    """Run `work` once per Idempotency-Key, in the same transaction that stores its answer."""
+    request_hash = _hash(raw)
+    if key is not None:
+        with svc.db.session() as s:
+            stored = s.get(IdempotentResponse, (station, key))
+            if stored is not None:
+                return _replay(stored, endpoint, request_hash)
+    try:
+        with svc.db.session() as s:
+            status, body = work(s)
+            if key is not None:
+                s.add(
+                    IdempotentResponse(
+                        station_id=station,
+                        key=key,
+                        endpoint=endpoint,
+                        request_hash=request_hash,
+                        status_code=status,
+                        body=body,
+                        created_at=svc.settings.now(),
+                    )
+                )
+    except IntegrityError:
+        if key is None:
+            raise
+        with svc.db.session() as s:  # a concurrent twin stored first: answer as it did
+            stored = s.get(IdempotentResponse, (station, key))
+            assert stored is not None
+            return _replay(stored, endpoint, request_hash)
+    return JSONResponse(body, status_code=status)
+
+
+# --------------------------------------------------------------------------- payment links
+
+
+@router.post("/payment-links", status_code=201, summary="create a payment link")
+async def create_payment_link(
+    request: Request,
+    body: PaymentLinkCreate,
+    station: Station,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    svc = services(request)
+    exact = await exact_body(request)
+    try:
+        check_tariff(exact["tariff"], body.currency)
+    except TariffError as exc:
+        raise tariff_error(exc) from None
+    raw = await request.body()
+
+    def work(s: Session) -> tuple[int, dict[str, Any]]:
+        new = links.NewLink(
+            station_id=station,
+            connector_id=body.connector_id,
+            amount_minor=body.amount,
+            currency=body.currency,
+            tariff=exact["tariff"],
+            time_zone=body.time_zone,
+        )
+        link = links.create_link(s, svc.settings, new, svc.settings.now())
+        return 201, links.link_json(svc.settings, link)
+
+    return await run_in_threadpool(
+        run_idempotent, svc, station, idempotency_key, "payment-links", raw, work=work
+    )
+
+
+def _read_link(svc: Services, station: str, link_id: str) -> dict[str, Any]:
+    with svc.db.session() as s:
+        link = s.get(PaymentLink, link_id)
+        if link is None or link.station_id != station:
+            raise HTTPException(404, detail="no such payment link")
+        if links.expire_if_due(s, link, svc.settings.now()):
+            svc.changes.changed()
+        return links.link_json(svc.settings, link)
+
+
+LinkStatusName = Literal["pending", "authorized", "expired", "cancelled", "captured", "released"]
+
+
+@router.get("/payment-links/{link_id}", summary="read a link; long-poll with ?wait=")
+async def get_payment_link(
+    request: Request,
+    link_id: str,
+    station: Station,
+    wait: Annotated[float, Query(ge=0, le=600, description="seconds to wait for a change")] = 0,
+    status: Annotated[
+        LinkStatusName | None,
+        Query(description="the status the caller knows; wait until it differs"),
+    ] = None,
+) -> dict[str, Any]:
+    svc = services(request)
+    current = await run_in_threadpool(_read_link, svc, station, link_id)
+    known = status or current["status"]
+    deadline = time.monotonic() + min(wait, svc.settings.max_wait_s)
+    while current["status"] == known:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        # Sleep in the event loop (no thread, no DB connection held); re-check on any change,
+        # and at least every few seconds for changes made by another process, or expiry.
+        await svc.changes.wait(min(left, 2.0))
+        current = await run_in_threadpool(_read_link, svc, station, link_id)
+    return current
+
+
+def _cancel_link(svc: Services, station: str, link_id: str) -> dict[str, Any]:
+    now = svc.settings.now()
+    with svc.db.session() as s:
+        link = s.get(PaymentLink, link_id)
+        if link is None or link.station_id != station:
+            raise HTTPException(404, detail="no such payment link")
+        links.expire_if_due(s, link, now)
+        if link.status == links.PENDING and links.transition(
+            s, link_id, links.PENDING, links.CANCELLED, now
+        ):
+            s.refresh(link)
+        status = link.status
+    if status == links.AUTHORIZED:
+        # Paid but the session never started: the driver gets the whole hold back.
+        if not svc.settler.release_link(link_id, "cancelled by the station"):
+            raise HTTPException(
+                409, detail="the hold is in use by a session or the release failed; retry"
+            )
+    elif status in (links.CAPTURED,):
+        raise HTTPException(409, detail=f"the link is {status}; it cannot be cancelled")
+    svc.changes.changed()
+    return _read_link(svc, station, link_id)
+
+
+@router.post("/payment-links/{link_id}/cancel", summary="cancel a link, releasing any hold")
+async def cancel_payment_link(request: Request, link_id: str, station: Station) -> dict[str, Any]:
+    return await run_in_threadpool(_cancel_link, services(request), station, link_id)
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def _report_session(
+    svc: Services, station: str, report: SessionReport, exact: dict[str, Any], key: str | None
+) -> JSONResponse:
+    if key is not None:
+        with svc.db.session() as s:
+            stored = s.get(IdempotentResponse, (station, key))
+            if stored is not None:
+                return _replay(stored, "sessions", _hash(jsonutil.dumps(exact).encode()))
+    try:
+        computed = recompute(
+            exact["tariff"],
+            currency=report.currency,
+            start=report.start_date_time,
+            end=report.end_date_time,
+            meter_start_wh=report.meter_start_wh,
+            meter_end_wh=report.meter_end_wh,
+            charging_periods=exact.get("charging_periods"),
+            time_zone=report.time_zone,
+        )
+    except TariffError as exc:
+        source = str(exc).split(":", 1)[0]
+        prefix = {"tariff": ("body", "tariff"), "cdr": ("body",)}.get(source, ("body",))
+        raise tariff_error(exc, prefix) from None
+    try:
+        stored_session = ingest.store_session(
+            svc.db,
+            svc.settings,
+            svc.settler,
+            station,
+            report=report,
+            exact=exact,
+            computed=computed,
+            receipt_url=svc.receipt_url,
+        )
+    except ingest.IngestError as exc:
+        raise HTTPException(
+            exc.status,
+            detail=[
+                {"loc": ["body", *exc.field.split(".")], "msg": str(exc), "type": "value_error"}
+            ],
+        ) from None
+    if key is not None and not stored_session.replayed:
+        try:
+            with svc.db.session() as s:
+                s.add(
+                    IdempotentResponse(
+                        station_id=station,
+                        key=key,
+                        endpoint="sessions",
+                        request_hash=_hash(jsonutil.dumps(exact).encode()),
+                        status_code=stored_session.status_code,
+                        body=stored_session.body,
+                        created_at=svc.settings.now(),
+                    )
+                )
+        except IntegrityError:
+            pass
+    headers = {"Idempotent-Replayed": "true"} if stored_session.replayed else {}
+    return JSONResponse(
+        stored_session.body, status_code=stored_session.status_code, headers=headers
+    )
+
+
+@router.post("/sessions", status_code=201, summary="report a completed session")
+async def report_session(
+    request: Request,
+    body: SessionReport,
+    station: Station,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    exact = await exact_body(request)
+    return await run_in_threadpool(
+        _report_session, services(request), station, body, exact, idempotency_key
+    )
+
+
+def _session_json(svc: Services, station: str, session_id: str) -> dict[str, Any]:
+    with svc.db.session() as s:
+        row = s.scalar(
+            select(ChargingSession).where(
+                ChargingSession.station_id == station, ChargingSession.session_id == session_id
+            )
+        )
+        if row is None:
+            raise HTTPException(404, detail="no such session")
+        return dict(row.response)
+
+
+@router.get("/sessions/{session_id}", summary="the answer given to a session report")
+async def get_session(request: Request, session_id: str, station: Station) -> dict[str, Any]:
+    return await run_in_threadpool(_session_json, services(request), station, session_id)
+
+
+@router.post("/payments", status_code=201, summary="report a card payment outside a session")
+async def report_payment(
+    request: Request,
+    body: PaymentReport,
+    station: Station,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    svc = services(request)
+    raw = await request.body()
+
+    def work(_s: Session) -> tuple[int, dict[str, Any]]:
+        try:
+            return 201, ingest.store_payment(svc.db, svc.settings, station, body)
+        except ingest.IngestError as exc:
+            raise HTTPException(exc.status, detail=str(exc)) from None
+
+    return await run_in_threadpool(
+        run_idempotent, svc, station, idempotency_key, "payments", raw, work=work
+    )
+
+
+@router.post("/terminal-totals", status_code=201, summary="report a terminal's end-of-day totals")
+async def report_terminal_totals(
+    request: Request,
+    body: TerminalTotalsReport,
+    station: Station,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    svc = services(request)
+    raw = await request.body()
+
+    def work(_s: Session) -> tuple[int, dict[str, Any]]:
+        return 201, ingest.store_totals(svc.db, svc.settings, station, body)
+
+    return await run_in_threadpool(
+        run_idempotent, svc, station, idempotency_key, "terminal-totals", raw, work=work
+    )
+
+
+# --------------------------------------------------------------------------- reconciliation
+
+
+@router.get("/reconciliation", summary="sessions, costs, captures and totals per station and day")
+async def get_reconciliation(
+    request: Request,
+    station: Station,
+    date_from: Annotated[date, Query(alias="from")],
+    date_to: Annotated[date, Query(alias="to")],
+    format: Annotated[Literal["json", "csv", "html"], Query()] = "json",
+) -> Response:
+    svc = services(request)
+    if date_to < date_from:
+        raise HTTPException(422, detail="'to' is before 'from'")
+    if (date_to - date_from).days > 366:
+        raise HTTPException(422, detail="at most 366 days per request")
+    report = await run_in_threadpool(
+        reconcile.reconcile, svc.db, svc.settings, date_from, date_to, station
+    )
+    if format == "csv":
+        return PlainTextResponse(reconcile.to_csv(report), media_type="text/csv")
+    if format == "html":
+        return HTMLResponse(reconcile.to_html(report))
+    return JSONResponse(reconcile.to_json(report))

@@ -1,0 +1,50 @@
+"""Station API keys: shown once, stored as a hash, compared in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+KEY_PREFIX = "evk"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key_id: str
+    key_hash: str
+    plaintext: str  # handed to the operator once; never stored
+
+
+def _hash(secret: str) -> str:
+    # The secret has 256 bits of entropy: a plain SHA-256 cannot be brute-forced, and a slow
+    # password hash would only cost every API call time.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_key() -> IssuedKey:
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    return IssuedKey(key_id, _hash(secret), f"{KEY_PREFIX}_{key_id}_{secret}")
+
+
+def split_key(presented: str) -> tuple[str, str] | None:
+    """(key_id, secret) of a well-formed key, else None."""
+    parts = presented.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or len(parts[1]) != 16:
+        return None
+    return parts[1], parts[2]
+
+
+def secret_matches(secret: str, key_hash: str) -> bool:
+    return hmac.compare_digest(_hash(secret), key_hash)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()

@@ -1,0 +1,205 @@
+"""Run and administer the operator backend.
+
+  evkiosk backend serve [--db URL] [--listen HOST:PORT] [--public-url URL]
+  evkiosk backend add-station ID            prints the station's API key once
+  evkiosk backend rotate-key ID             replaces a station's API key
+  evkiosk backend reconcile --from DATE --to DATE [--format json|csv|html]
+  evkiosk backend sweep                     expire links, retry captures, release stale holds
+
+The database is a SQLite file by default; pass --db postgresql://user@host/db for PostgreSQL
+(or set EVKIOSK_BACKEND_DB). Stripe is configured with EVKIOSK_STRIPE_API_KEY and
+EVKIOSK_STRIPE_WEBHOOK_SECRET and --gateway stripe; see docs/backend.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date, timedelta
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from backend.config import DEFAULT_DB_URL, Settings
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--db",
+        default=os.environ.get("EVKIOSK_BACKEND_DB", DEFAULT_DB_URL),
+        help=f"database URL (default {DEFAULT_DB_URL}, or $EVKIOSK_BACKEND_DB)",
+    )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    serve = sub.add_parser("serve", help="run the service")
+    _db_arg(serve)
+    serve.add_argument("--listen", default="127.0.0.1:8800", help="HOST:PORT (default %(default)s)")
+    serve.add_argument("--public-url", help="the URL phones reach (default http://LISTEN)")
+    serve.add_argument("--gateway", choices=("sandbox", "stripe"), default="sandbox")
+    serve.add_argument(
+        "--link-ttl", type=int, default=15, metavar="MIN", help="link validity, minutes"
+    )
+    serve.add_argument(
+        "--hold-ttl",
+        type=int,
+        default=48,
+        metavar="H",
+        help="release unreported holds after H hours",
+    )
+    serve.add_argument("--operator", default="evkiosk operator", help="name shown on pages")
+    serve.set_defaults(handler=_serve)
+
+    add = sub.add_parser("add-station", help="register a station and print its API key")
+    _db_arg(add)
+    add.add_argument("station_id", metavar="ID")
+    add.add_argument("--name", default="")
+    add.set_defaults(handler=_add_station)
+
+    rotate = sub.add_parser("rotate-key", help="replace a station's API key")
+    _db_arg(rotate)
+    rotate.add_argument("station_id", metavar="ID")
+    rotate.set_defaults(handler=_rotate)
+
+    rec = sub.add_parser("reconcile", help="reconcile sessions, captures and terminal totals")
+    _db_arg(rec)
+    rec.add_argument("--from", dest="date_from", required=True, type=_date, metavar="DATE")
+    rec.add_argument("--to", dest="date_to", required=True, type=_date, metavar="DATE")
+    rec.add_argument("--format", choices=("json", "csv", "html"), default="json")
+    rec.add_argument("--station", help="only this station")
+    rec.set_defaults(handler=_reconcile)
+
+    sweep = sub.add_parser("sweep", help="run one round of the background sweep")
+    _db_arg(sweep)
+    sweep.set_defaults(handler=_sweep)
+
+
+def run(args: argparse.Namespace) -> int:  # the subparsers always set a handler
+    print("evkiosk backend: choose an action (serve, add-station, reconcile)", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def _parse_listen(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--listen {text!r}: use HOST:PORT, e.g. 0.0.0.0:8800")
+    return host.strip("[]"), int(port)
+
+
+def _database(url: str):  # type: ignore[no-untyped-def]
+    from backend.db import Database  # noqa: PLC0415 (load on demand)
+
+    db = Database(url)
+    db.migrate()
+    return db
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415 (load on demand)
+
+    from backend.app import create_app  # noqa: PLC0415 (load on demand)
+
+    try:
+        host, port = _parse_listen(args.listen)
+    except ValueError as exc:
+        print(f"evkiosk backend: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    settings = Settings(
+        db_url=args.db,
+        public_url=args.public_url or f"http://{args.listen}",
+        gateway=args.gateway,
+        link_ttl=timedelta(minutes=args.link_ttl),
+        hold_ttl=timedelta(hours=args.hold_ttl),
+        operator_name=args.operator,
+        stripe_api_key=os.environ.get("EVKIOSK_STRIPE_API_KEY", ""),
+        stripe_webhook_secret=os.environ.get("EVKIOSK_STRIPE_WEBHOOK_SECRET", ""),
+    )
+    if settings.gateway == "stripe" and not (
+        settings.stripe_api_key and settings.stripe_webhook_secret
+    ):
+        print(
+            "evkiosk backend: --gateway stripe needs EVKIOSK_STRIPE_API_KEY and "
+            "EVKIOSK_STRIPE_WEBHOOK_SECRET",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        app = create_app(settings)
+    except (SQLAlchemyError, OSError) as exc:
+        print(f"evkiosk backend: cannot open the database {args.db}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(f"evkiosk backend on http://{args.listen}  (pay pages at {settings.public_url}/pay/…)")
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    return EXIT_OK
+
+
+def _add_station(args: argparse.Namespace) -> int:
+    from backend.stations import StationError, add_station  # noqa: PLC0415 (load on demand)
+
+    try:
+        db = _database(args.db)
+        key = add_station(db, Settings(db_url=args.db), args.station_id, args.name)
+    except StationError as exc:
+        print(f"evkiosk backend: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SQLAlchemyError as exc:
+        print(f"evkiosk backend: database {args.db}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(key)
+    print("Store this key in the station's config now; it is not shown again.", file=sys.stderr)
+    return EXIT_OK
+
+
+def _rotate(args: argparse.Namespace) -> int:
+    from backend.stations import StationError, rotate_key  # noqa: PLC0415 (load on demand)
+
+    try:
+        key = rotate_key(_database(args.db), args.station_id)
+    except StationError as exc:
+        print(f"evkiosk backend: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(key)
+    return EXIT_OK
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    from backend import reconcile  # noqa: PLC0415 (load on demand)
+
+    if args.date_to < args.date_from:
+        print("evkiosk backend: --to is before --from", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        db = _database(args.db)
+        report = reconcile.reconcile(
+            db, Settings(db_url=args.db), args.date_from, args.date_to, args.station
+        )
+    except SQLAlchemyError as exc:
+        print(f"evkiosk backend: database {args.db}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    if args.format == "json":
+        print(json.dumps(reconcile.to_json(report), indent=2))
+    elif args.format == "csv":
+        sys.stdout.write(reconcile.to_csv(report))
+    else:
+        sys.stdout.write(reconcile.to_html(report))
+    return EXIT_OK
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from backend.services import build_services  # noqa: PLC0415 (load on demand)
+
+    svc = build_services(Settings(db_url=args.db))
+    print(json.dumps(svc.settler.sweep()))
+    return EXIT_OK

@@ -1,0 +1,47 @@
+"""Service settings: one frozen value built by the CLI or a test, handed to create_app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+DEFAULT_DB_URL = "sqlite:///evkiosk-backend.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = DEFAULT_DB_URL
+    # The address drivers' phones reach; links and receipt URLs are built from it.
+    public_url: str = "http://127.0.0.1:8800"
+    # A pending link nobody paid expires after this.
+    link_ttl: timedelta = timedelta(minutes=15)
+    # An authorised hold whose session never gets reported is released after this. Card-not-
+    # present authorisations live about 7 days at the schemes; release well before that.
+    hold_ttl: timedelta = timedelta(hours=48)
+    # How often the background sweep looks for expired links and stale holds.
+    sweep_interval_s: float = 30.0
+    # Longest long-poll a station may ask for (?wait=).
+    max_wait_s: float = 60.0
+    # Request bodies above this are refused with 413 before they are parsed.
+    max_body_bytes: int = 512 * 1024
+    # "sandbox" (built-in test cards) or "stripe".
+    gateway: str = "sandbox"
+    stripe_api_key: str = ""
+    stripe_webhook_secret: str = ""
+    stripe_api_base: str = "https://api.stripe.com"
+    webhook_tolerance_s: int = 300
+    operator_name: str = "evkiosk operator"
+    # Token that guards the operator endpoints (reconciliation over HTTP); empty disables them.
+    admin_token: str = ""
+    clock: Clock = field(default=utc_now)
+
+    def now(self) -> datetime:
+        return self.clock()

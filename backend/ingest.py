@@ -1,0 +1,232 @@
+"""Session reports, stand-alone payments and terminal totals from stations.
+
+A session report is stored once per (station, session id); its first answer is stored with it
+and replayed to every repeat. For a QR-link session the hold is captured for the cost the
+tariff engine computes from the snapshot and meter values (capped at the hold), or released
+when that cost is zero. The reported cost is kept beside the computed one, so a mismatch is on
+record for reconciliation rather than silently accepted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from backend import links
+from backend.config import Settings
+from backend.db import Database
+from backend.gateways import GatewayError
+from backend.models import ChargingSession, Payment, PaymentLink, TerminalTotals
+from backend.pricing import Computed
+from backend.receipts import new_receipt_id
+from backend.schemas import CardPayment, PaymentReport, SessionReport, TerminalTotalsReport
+from backend.settlement import Settler
+
+log = logging.getLogger(__name__)
+
+
+class IngestError(Exception):
+    """A report that names something this station does not own; `status` is the HTTP answer."""
+
+    def __init__(self, status: int, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.status = status
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Stored:
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+def _card_payment_row(station_id: str, p: CardPayment, now: datetime) -> Payment:
+    captured = p.captured_amount if p.status == "captured" else None
+    if p.status == "captured" and captured is None:
+        captured = p.authorized_amount
+    return Payment(
+        station_id=station_id,
+        method="card",
+        link_id=None,
+        session_pk=None,
+        gateway=None,
+        gateway_ref=None,
+        currency="",
+        authorized_minor=p.authorized_amount,
+        captured_minor=captured,
+        released=p.status == "released",
+        status=p.status,
+        failure="",
+        terminal_id=p.terminal_id,
+        receipt_no=p.receipt_no,
+        trace_no=p.trace_no,
+        auth_code=p.auth_code,
+        card_brand=p.card_brand,
+        masked_pan=p.masked_pan,
+        created_at=now,
+        captured_at=now if captured is not None else None,
+    )
+
+
+def _existing(s: Session, station_id: str, session_id: str) -> ChargingSession | None:
+    return s.scalar(
+        select(ChargingSession).where(
+            ChargingSession.station_id == station_id, ChargingSession.session_id == session_id
+        )
+    )
+
+
+def store_session(
+    db: Database,
+    settings: Settings,
+    settler: Settler,
+    station_id: str,
+    *,
+    report: SessionReport,
+    exact: dict[str, Any],
+    computed: Computed,
+    receipt_url: Callable[[str], str],
+) -> Stored:
+    """Store a completed session once and settle its QR-link hold. Repeats replay the answer."""
+    now = settings.now()
+    with db.session() as s:
+        first = _existing(s, station_id, report.session_id)
+        if first is not None:
+            return Stored(201, first.response, replayed=True)
+    link: PaymentLink | None = None
+    try:
+        with db.session() as s:
+            if report.payment.method == "link":
+                link = s.get(PaymentLink, report.payment.link_id)
+                if link is None or link.station_id != station_id:
+                    raise IngestError(
+                        404, "payment.link_id", "no such payment link for this station"
+                    )
+                if link.currency != report.currency:
+                    raise IngestError(422, "currency", f"the link was made out in {link.currency}")
+            row = ChargingSession(
+                station_id=station_id,
+                session_id=report.session_id,
+                receipt_id=new_receipt_id(),
+                connector_id=report.connector_id,
+                started_at=report.start_date_time,
+                ended_at=report.end_date_time,
+                meter_start_wh=report.meter_start_wh,
+                meter_end_wh=report.meter_end_wh,
+                currency=report.currency,
+                time_zone=report.time_zone,
+                # The exact JSON (Decimal numbers) the station sent, not pydantic's floats.
+                tariff=exact["tariff"],
+                cdr={**exact.get("cdr", {}), "charging_periods": exact.get("charging_periods")},
+                reported_minor=report.total_cost,
+                computed_minor=computed.total_minor,
+                computed=computed.breakdown,
+                payment_method=report.payment.method,
+                link_id=link.id if link else None,
+                created_at=now,
+                response={},
+            )
+            s.add(row)
+            s.flush()
+            if isinstance(report.payment, CardPayment):
+                pay = _card_payment_row(station_id, report.payment, now)
+                pay.currency = report.currency
+                pay.session_pk = row.pk
+                s.add(pay)
+            elif link is not None:
+                held = links.link_payment(s, link.id)
+                if held is not None and held.session_pk is None:
+                    held.session_pk = row.pk  # the first session to name a hold owns it
+            session_pk = row.pk
+            receipt_id = row.receipt_id
+    except IntegrityError:
+        # A concurrent repeat of the same session id won the insert: answer as it did.
+        with db.session() as s:
+            first = _existing(s, station_id, report.session_id)
+            assert first is not None
+            if not first.response:
+                return Stored(201, {"session_id": report.session_id, "status": "accepted"}, True)
+            return Stored(201, first.response, replayed=True)
+
+    settlement: dict[str, Any] = {"payment_status": report.payment.method}
+    if link is not None:
+        settlement = settler.settle_session(session_pk)
+    body = {
+        "session_id": report.session_id,
+        "status": "accepted",
+        "computed_cost": computed.total_minor,
+        "reported_cost": report.total_cost,
+        "cost_mismatch": computed.total_minor != report.total_cost,
+        "currency": report.currency,
+        "receipt_url": receipt_url(receipt_id),
+        **settlement,
+    }
+    with db.session() as s:
+        stored = s.get(ChargingSession, session_pk)
+        assert stored is not None
+        stored.response = body
+    if computed.total_minor != report.total_cost:
+        log.warning(
+            "session %s/%s: reported cost %d differs from computed %d",
+            station_id,
+            report.session_id,
+            report.total_cost,
+            computed.total_minor,
+        )
+    return Stored(201, body, replayed=False)
+
+
+def store_payment(
+    db: Database, settings: Settings, station_id: str, report: PaymentReport
+) -> dict[str, Any]:
+    with db.session() as s:
+        row = _card_payment_row(station_id, report.payment, report.occurred_at)
+        row.currency = report.currency
+        if report.session_id is not None:
+            session = _existing(s, station_id, report.session_id)
+            if session is None:
+                raise IngestError(404, "session_id", "no such session for this station")
+            row.session_pk = session.pk
+        s.add(row)
+        s.flush()
+        return {"payment_id": row.id, "status": row.status}
+
+
+def store_totals(
+    db: Database, settings: Settings, station_id: str, report: TerminalTotalsReport
+) -> dict[str, Any]:
+    with db.session() as s:
+        row = TerminalTotals(
+            station_id=station_id,
+            terminal_id=report.terminal_id,
+            closed_at=report.closed_at,
+            currency=report.currency,
+            total_minor=report.total,
+            count=report.count,
+            receipt_from=report.receipt_from,
+            receipt_to=report.receipt_to,
+            trace_no=report.trace_no,
+            brands={"brands": [b.model_dump() for b in report.brands]},
+            created_at=settings.now(),
+        )
+        s.add(row)
+        s.flush()
+        return {"totals_id": row.id, "status": "accepted"}
+
+
+__all__ = [
+    "GatewayError",
+    "IngestError",
+    "Stored",
+    "store_payment",
+    "store_session",
+    "store_totals",
+]

@@ -1,0 +1,215 @@
+"""The backend's tables (SQLAlchemy 2). Money is integer minor units; times are UTC.
+
+Billing records are never edited into something else: a link moves forward through its states,
+a session is stored once, a payment records its hold, capture and release as separate columns.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (no zones) and PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: store aware UTC times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime,
+        dict[str, Any]: JSON,
+        int: Integer,
+    }
+
+
+class ServerSecret(Base):
+    """Secrets generated on first start (receipt signing key). Kept in the DB so every worker
+    and every restart signs the same way."""
+
+    __tablename__ = "server_secrets"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+
+
+class Station(Base):
+    __tablename__ = "stations"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class PaymentLink(Base):
+    __tablename__ = "payment_links"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"), index=True)
+    connector_id: Mapped[str] = mapped_column(String(36))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    tariff: Mapped[dict[str, Any]]
+    time_zone: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    authorized_at: Mapped[datetime | None]
+    # Bumped on every status change; long-polls compare it to notice a change.
+    version: Mapped[int] = mapped_column(default=0)
+    declines: Mapped[int] = mapped_column(default=0)
+    last_decline: Mapped[str] = mapped_column(String(64), default="")
+    gateway: Mapped[str] = mapped_column(String(16))
+    # The gateway's own object (Stripe Checkout Session id while pending).
+    gateway_checkout: Mapped[str | None] = mapped_column(String(255))
+
+
+class Payment(Base):
+    """One authorisation and what became of it: a QR-link hold or a terminal pre-auth."""
+
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"), index=True)
+    method: Mapped[str] = mapped_column(String(8))  # "link" | "card"
+    link_id: Mapped[str | None] = mapped_column(ForeignKey("payment_links.id"), index=True)
+    session_pk: Mapped[int | None] = mapped_column(ForeignKey("sessions.pk"), index=True)
+    gateway: Mapped[str | None] = mapped_column(String(16))
+    gateway_ref: Mapped[str | None] = mapped_column(String(255), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    authorized_minor: Mapped[int] = mapped_column(BigInteger)
+    captured_minor: Mapped[int | None] = mapped_column(BigInteger)
+    released: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))  # authorized | captured | released | failed
+    failure: Mapped[str] = mapped_column(String(200), default="")
+    terminal_id: Mapped[str | None] = mapped_column(String(16))
+    receipt_no: Mapped[int | None]
+    trace_no: Mapped[int | None]
+    auth_code: Mapped[str | None] = mapped_column(String(16))
+    card_brand: Mapped[str | None] = mapped_column(String(32))
+    masked_pan: Mapped[str | None] = mapped_column(String(19))
+    created_at: Mapped[datetime]
+    captured_at: Mapped[datetime | None]
+
+
+class ChargingSession(Base):
+    __tablename__ = "sessions"
+    __table_args__ = (UniqueConstraint("station_id", "session_id"),)
+    pk: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"), index=True)
+    session_id: Mapped[str] = mapped_column(String(64))
+    receipt_id: Mapped[str] = mapped_column(String(32), unique=True)
+    connector_id: Mapped[str] = mapped_column(String(36))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    meter_start_wh: Mapped[int] = mapped_column(BigInteger)
+    meter_end_wh: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    time_zone: Mapped[str] = mapped_column(String(64))
+    tariff: Mapped[dict[str, Any]]
+    cdr: Mapped[dict[str, Any]]
+    reported_minor: Mapped[int] = mapped_column(BigInteger)
+    computed_minor: Mapped[int] = mapped_column(BigInteger)
+    computed: Mapped[dict[str, Any]]  # the engine's breakdown (OCPI totals) for the receipt
+    payment_method: Mapped[str] = mapped_column(String(8))  # link | card | none
+    link_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    # The first answer, replayed verbatim to repeats of the same session id.
+    response: Mapped[dict[str, Any]]
+
+
+class TerminalTotals(Base):
+    """A terminal's end-of-day (batch close) totals as the kiosk reported them."""
+
+    __tablename__ = "terminal_totals"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"), index=True)
+    terminal_id: Mapped[str] = mapped_column(String(16))
+    closed_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    count: Mapped[int | None]
+    receipt_from: Mapped[int | None]
+    receipt_to: Mapped[int | None]
+    trace_no: Mapped[int | None]
+    brands: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class IdempotentResponse(Base):
+    """The first answer to a station's request with a given Idempotency-Key."""
+
+    __tablename__ = "idempotency"
+    station_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int]
+    body: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class WebhookEvent(Base):
+    """Gateway events already handled (delivery is at-least-once: dedupe on the event id)."""
+
+    __tablename__ = "webhook_events"
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[datetime]
+
+
+class SandboxIntent(Base):
+    """The sandbox gateway's own ledger: one row per authorisation it granted."""
+
+    __tablename__ = "sandbox_intents"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(24))  # requires_capture | succeeded | canceled
+    amount_received: Mapped[int] = mapped_column(BigInteger, default=0)
+    masked_pan: Mapped[str] = mapped_column(String(19))
+    brand: Mapped[str] = mapped_column(String(32))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime]
+
+
+__all__ = [
+    "Base",
+    "ChargingSession",
+    "IdempotentResponse",
+    "Payment",
+    "PaymentLink",
+    "SandboxIntent",
+    "ServerSecret",
+    "Station",
+    "TerminalTotals",
+    "UtcDateTime",
+    "WebhookEvent",
+]

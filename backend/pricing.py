@@ -1,0 +1,99 @@
+"""The core tariff engine, as the backend uses it: validate a tariff, show its price, and
+recompute a reported session's cost from the tariff snapshot and the metered values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kiosk.money import Money
+from kiosk.tariff import (
+    ChargingPeriod,
+    Tariff,
+    TariffError,
+    hold_amount,
+    parse_cdr,
+    parse_tariff,
+    price_lines,
+    price_session,
+)
+
+__all__ = ["Computed", "TariffError", "check_tariff", "display_lines", "recompute"]
+
+
+@dataclass(frozen=True)
+class Computed:
+    total_minor: int
+    breakdown: dict[str, Any]  # OCPI CDR totals, Decimal amounts
+
+
+def check_tariff(obj: dict[str, Any], currency: str) -> Tariff:
+    """The parsed tariff, or TariffError naming the field (also for a currency mismatch)."""
+    tariff = parse_tariff(obj)
+    if tariff.currency != currency:
+        raise TariffError("currency", f"tariff is in {tariff.currency}, the request in {currency}")
+    return tariff
+
+
+def display_lines(obj: dict[str, Any], lang: str) -> list[str]:
+    """The tariff's price components in AFIR order, as the driver reads them."""
+    return [line.text for line in price_lines(parse_tariff(obj), lang)]
+
+
+def suggested_hold(obj: dict[str, Any], configured_minor: int) -> int:
+    return hold_amount(parse_tariff(obj), configured_minor)
+
+
+def _meter_period(start: datetime, end: datetime, energy_wh: int) -> ChargingPeriod:
+    # One period from start to end: all the metered energy, all the time as charging time.
+    seconds = Decimal(int((end - start).total_seconds()))
+    return ChargingPeriod(start=start, energy_kwh=Decimal(energy_wh) / 1000, time_h=seconds / 3600)
+
+
+def recompute(
+    tariff_obj: dict[str, Any],
+    *,
+    currency: str,
+    start: datetime,
+    end: datetime,
+    meter_start_wh: int,
+    meter_end_wh: int,
+    charging_periods: list[dict[str, Any]] | None,
+    time_zone: str,
+) -> Computed:
+    """Cost of a session per the engine. Raises TariffError (CdrError) naming a bad field."""
+    tariff = check_tariff(tariff_obj, currency)
+    if end < start:
+        raise TariffError("end_date_time", "is before start_date_time", source="session")
+    if meter_end_wh < meter_start_wh:
+        raise TariffError("meter_end_wh", "is below meter_start_wh", source="session")
+    energy_wh = meter_end_wh - meter_start_wh
+    if charging_periods:
+        cdr = parse_cdr(
+            {
+                "start_date_time": start.isoformat(),
+                "end_date_time": end.isoformat(),
+                "currency": currency,
+                "charging_periods": charging_periods,
+            }
+        )
+        periods = list(cdr.charging_periods)
+        # The periods price the session; a different meter delta is kept for reconciliation.
+        period_wh = sum((p.energy_kwh for p in periods), Decimal(0)) * 1000
+    else:
+        periods = [_meter_period(start, end, energy_wh)]
+        period_wh = Decimal(energy_wh)
+    breakdown = price_session(tariff, periods, end, ZoneInfo(time_zone))
+    ocpi = dict(breakdown.to_ocpi())
+    ocpi["meter_energy_wh"] = energy_wh
+    ocpi["period_energy_wh"] = period_wh
+    return Computed(total_minor=breakdown.total_minor(), breakdown=ocpi)
+
+
+def format_money(minor: int, currency: str) -> str:
+    """'EUR 19.03': the ISO code is unambiguous on any phone, in any language."""
+    money = Money.from_minor(minor, currency)
+    return f"{currency} {money.amount}"

@@ -1,0 +1,521 @@
+"""Reconciliation: per station and day, sessions ↔ recomputed cost ↔ captures ↔ terminal
+end-of-day totals, with every discrepancy named by class and the records involved.
+
+Days are UTC calendar days: a session counts on the day it ended, a payment on the day it was
+made, a terminal batch on the day it was closed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from backend import pages
+from backend.config import Settings
+from backend.db import Database
+from backend.models import ChargingSession, Payment, TerminalTotals
+
+# research/payments.md §7.3, in the order a person works through them.
+CLASSES: dict[str, str] = {
+    "uncaptured_hold": "hold never captured or released",
+    "captured_ne_computed": "captured amount differs from the computed cost",
+    "computed_gt_hold": "computed cost exceeds the hold",
+    "duplicate": "one payment counted for more than one record",
+    "payment_without_session": "money taken with no session",
+    "session_without_payment": "session with a cost and no payment",
+    "zero_energy_with_charge": "no energy delivered but money captured",
+    "batch_total_mismatch": "terminal end-of-day total differs from the captures",
+    "reported_ne_computed": "the station's cost differs from the recomputed cost",
+}
+
+
+@dataclass
+class Discrepancy:
+    cls: str
+    message: str
+    records: list[dict[str, Any]]
+
+
+@dataclass
+class DayRow:
+    station_id: str
+    day: date
+    currency: str
+    sessions: int = 0
+    energy_wh: int = 0
+    computed_minor: int = 0
+    captured_minor: int = 0
+    terminal_total_minor: int | None = None
+    discrepancies: list[Discrepancy] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.discrepancies
+
+
+@dataclass
+class Report:
+    date_from: date
+    date_to: date
+    generated_at: datetime
+    rows: list[DayRow]
+
+    @property
+    def discrepancy_count(self) -> int:
+        return sum(len(r.discrepancies) for r in self.rows)
+
+    def classes_found(self) -> list[str]:
+        return sorted({d.cls for r in self.rows for d in r.discrepancies})
+
+
+def _bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(date_from, time(0), UTC)
+    return start, datetime.combine(date_to + timedelta(days=1), time(0), UTC)
+
+
+def _session_ref(
+    pk: int, *, station: str, session_id: str, computed: int, reported: int, energy: int
+) -> dict[str, Any]:
+    return {
+        "type": "session",
+        "session_id": session_id,
+        "station_id": station,
+        "computed": computed,
+        "reported": reported,
+        "energy_wh": energy,
+    }
+
+
+def _payment_ref(p: Payment) -> dict[str, Any]:
+    ref: dict[str, Any] = {
+        "type": "payment",
+        "payment_id": p.id,
+        "method": p.method,
+        "status": p.status,
+        "authorized": p.authorized_minor,
+        "captured": p.captured_minor,
+    }
+    if p.method == "link":
+        ref["link_id"] = p.link_id
+        ref["gateway_ref"] = p.gateway_ref
+    else:
+        ref.update(terminal_id=p.terminal_id, receipt_no=p.receipt_no, trace_no=p.trace_no)
+    return ref
+
+
+class _Rows:
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, date, str], DayRow] = {}
+
+    def get(self, station: str, when: datetime, currency: str) -> DayRow:
+        key = (station, when.astimezone(UTC).date(), currency)
+        row = self.rows.get(key)
+        if row is None:
+            row = self.rows[key] = DayRow(station, key[1], currency)
+        return row
+
+
+_Stmt = TypeVar("_Stmt", bound=Select[*tuple[Any, ...]])
+
+
+def _scoped(stmt: _Stmt, column: Any, station: str | None) -> _Stmt:
+    return stmt if station is None else stmt.where(column == station)
+
+
+def _check_session(
+    row: DayRow,
+    ref: dict[str, Any],
+    payments: list[Payment],
+    *,
+    computed: int,
+    reported: int,
+    energy: int,
+    method: str,
+    hold_elsewhere: bool,
+) -> None:
+    """hold_elsewhere: the session names a hold another session owns (reported as duplicate)."""
+    add = row.discrepancies.append
+    if reported != computed:
+        add(
+            Discrepancy(
+                "reported_ne_computed", f"station reported {reported}, engine {computed}", [ref]
+            )
+        )
+    if not payments:
+        if computed > 0 and not hold_elsewhere:
+            add(
+                Discrepancy(
+                    "session_without_payment", f"cost {computed} and no payment ({method})", [ref]
+                )
+            )
+        return
+    for p in payments:
+        pref = _payment_ref(p)
+        if p.status == "authorized":
+            add(
+                Discrepancy(
+                    "uncaptured_hold",
+                    f"session reported, hold of {p.authorized_minor} still open",
+                    [ref, pref],
+                )
+            )
+            continue
+        captured = p.captured_minor or 0
+        row.captured_minor += captured
+        if computed > p.authorized_minor:
+            add(
+                Discrepancy(
+                    "computed_gt_hold",
+                    f"cost {computed} above hold {p.authorized_minor}",
+                    [ref, pref],
+                )
+            )
+        elif captured != computed:
+            add(
+                Discrepancy(
+                    "captured_ne_computed", f"captured {captured}, computed {computed}", [ref, pref]
+                )
+            )
+        if energy == 0 and captured > 0:
+            add(
+                Discrepancy(
+                    "zero_energy_with_charge", f"0 Wh delivered, {captured} captured", [ref, pref]
+                )
+            )
+
+
+def reconcile(
+    db: Database, settings: Settings, date_from: date, date_to: date, station: str | None = None
+) -> Report:
+    start, end = _bounds(date_from, date_to)
+    now = settings.now()
+    rows = _Rows()
+    with db.session() as s:
+        _sessions(s, rows, (start, end), station)
+        _orphan_payments(s, rows, (start, end), station, now=now, settings=settings)
+        _duplicates(s, rows, start, end, station)
+        _batches(s, rows, start, end, station)
+    ordered = sorted(rows.rows.values(), key=lambda r: (r.station_id, r.day, r.currency))
+    return Report(date_from, date_to, now, ordered)
+
+
+def _sessions(
+    s: Session, rows: _Rows, window: tuple[datetime, datetime], station: str | None
+) -> None:
+    start, end = window
+    C = ChargingSession
+    stmt = _scoped(
+        select(
+            C.pk,
+            C.station_id,
+            C.session_id,
+            C.ended_at,
+            C.currency,
+            C.computed_minor,
+            C.reported_minor,
+            C.meter_end_wh - C.meter_start_wh,
+            C.payment_method,
+            C.link_id,
+        )
+        .where(C.ended_at >= start, C.ended_at < end)
+        .order_by(C.pk),
+        C.station_id,
+        station,
+    )
+    pay_stmt = _scoped(
+        select(Payment)
+        .join(C, C.pk == Payment.session_pk)
+        .where(C.ended_at >= start, C.ended_at < end),
+        C.station_id,
+        station,
+    )
+    by_session: dict[int, list[Payment]] = defaultdict(list)
+    for p in s.scalars(pay_stmt.execution_options(yield_per=5000)):
+        by_session[p.session_pk or 0].append(p)
+        s.expunge(p)
+    # Links whose hold belongs to some session: a second session naming one is a duplicate,
+    # not a session without payment.
+    owned_links = set(
+        s.scalars(
+            select(Payment.link_id).where(Payment.method == "link", Payment.session_pk.is_not(None))
+        )
+    )
+    for pk, st, sid, ended, cur, computed, reported, energy, method, link_id in s.execute(
+        stmt.execution_options(yield_per=5000)
+    ):
+        row = rows.get(st, ended, cur)
+        row.sessions += 1
+        row.energy_wh += energy
+        row.computed_minor += computed
+        ref = _session_ref(
+            pk, station=st, session_id=sid, computed=computed, reported=reported, energy=energy
+        )
+        payments = by_session.get(pk, [])
+        hold_elsewhere = not payments and link_id is not None and link_id in owned_links
+        _check_session(
+            row,
+            ref,
+            payments,
+            computed=computed,
+            reported=reported,
+            energy=energy,
+            method=method,
+            hold_elsewhere=hold_elsewhere,
+        )
+
+
+def _orphan_payments(
+    s: Session,
+    rows: _Rows,
+    window: tuple[datetime, datetime],
+    station: str | None,
+    *,
+    now: datetime,
+    settings: Settings,
+) -> None:
+    start, end = window
+    stmt = _scoped(
+        select(Payment).where(
+            Payment.session_pk.is_(None), Payment.created_at >= start, Payment.created_at < end
+        ),
+        Payment.station_id,
+        station,
+    )
+    for p in s.scalars(stmt):
+        row = rows.get(p.station_id, p.created_at, p.currency)
+        pref = _payment_ref(p)
+        if p.status == "authorized":
+            if now - p.created_at >= settings.hold_ttl:
+                row.discrepancies.append(
+                    Discrepancy(
+                        "uncaptured_hold",
+                        f"hold of {p.authorized_minor} open past {settings.hold_ttl}",
+                        [pref],
+                    )
+                )
+        elif (p.captured_minor or 0) > 0:
+            row.captured_minor += p.captured_minor or 0
+            row.discrepancies.append(
+                Discrepancy(
+                    "payment_without_session", f"{p.captured_minor} captured, no session", [pref]
+                )
+            )
+
+
+def _duplicates(
+    s: Session, rows: _Rows, start: datetime, end: datetime, station: str | None
+) -> None:
+    C = ChargingSession
+    # One QR hold named by several sessions.
+    shared = _scoped(
+        select(C.station_id, C.link_id)
+        .where(C.link_id.is_not(None), C.ended_at >= start, C.ended_at < end)
+        .group_by(C.station_id, C.link_id)
+        .having(func.count() > 1),
+        C.station_id,
+        station,
+    )
+    for st, link_id in s.execute(shared).all():
+        sessions = s.scalars(
+            select(C).where(C.station_id == st, C.link_id == link_id).order_by(C.pk)
+        ).all()
+        first = sessions[0]
+        rows.get(st, first.ended_at, first.currency).discrepancies.append(
+            Discrepancy(
+                "duplicate",
+                f"payment link {link_id} named by {len(sessions)} sessions",
+                [
+                    _session_ref(
+                        x.pk,
+                        station=x.station_id,
+                        session_id=x.session_id,
+                        computed=x.computed_minor,
+                        reported=x.reported_minor,
+                        energy=x.meter_end_wh - x.meter_start_wh,
+                    )
+                    for x in sessions
+                ],
+            )
+        )
+    # One terminal receipt reported more than once (e.g. under two session ids).
+    twice = _scoped(
+        select(Payment.station_id, Payment.terminal_id, Payment.receipt_no)
+        .where(
+            Payment.method == "card",
+            Payment.receipt_no.is_not(None),
+            Payment.created_at >= start,
+            Payment.created_at < end,
+        )
+        .group_by(Payment.station_id, Payment.terminal_id, Payment.receipt_no)
+        .having(func.count() > 1),
+        Payment.station_id,
+        station,
+    )
+    for st, tid, receipt in s.execute(twice).all():
+        pays = s.scalars(
+            select(Payment)
+            .where(
+                Payment.station_id == st, Payment.terminal_id == tid, Payment.receipt_no == receipt
+            )
+            .order_by(Payment.id)
+        ).all()
+        rows.get(st, pays[0].created_at, pays[0].currency).discrepancies.append(
+            Discrepancy(
+                "duplicate",
+                f"terminal {tid} receipt {receipt} reported {len(pays)} times",
+                [_payment_ref(p) for p in pays],
+            )
+        )
+
+
+def _batches(s: Session, rows: _Rows, start: datetime, end: datetime, station: str | None) -> None:
+    T = TerminalTotals
+    stmt = _scoped(
+        select(T).where(T.closed_at >= start, T.closed_at < end).order_by(T.closed_at),
+        T.station_id,
+        station,
+    )
+    for batch in s.scalars(stmt).all():
+        row = rows.get(batch.station_id, batch.closed_at, batch.currency)
+        row.terminal_total_minor = (row.terminal_total_minor or 0) + batch.total_minor
+        card = select(Payment).where(
+            Payment.station_id == batch.station_id,
+            Payment.terminal_id == batch.terminal_id,
+            Payment.method == "card",
+            Payment.captured_minor > 0,
+        )
+        if batch.receipt_from is not None and batch.receipt_to is not None:
+            card = card.where(Payment.receipt_no.between(batch.receipt_from, batch.receipt_to))
+        else:
+            previous = s.scalar(
+                select(func.max(T.closed_at)).where(
+                    T.station_id == batch.station_id,
+                    T.terminal_id == batch.terminal_id,
+                    T.closed_at < batch.closed_at,
+                )
+            )
+            card = card.where(Payment.created_at <= batch.closed_at)
+            if previous is not None:
+                card = card.where(Payment.created_at > previous)
+        pays = s.scalars(card).all()
+        captured = sum(p.captured_minor or 0 for p in pays)
+        if captured != batch.total_minor:
+            row.discrepancies.append(
+                Discrepancy(
+                    "batch_total_mismatch",
+                    f"terminal {batch.terminal_id} closed with {batch.total_minor}, "
+                    f"captures add up to {captured}",
+                    [
+                        {
+                            "type": "terminal_totals",
+                            "totals_id": batch.id,
+                            "terminal_id": batch.terminal_id,
+                            "total": batch.total_minor,
+                            "receipt_from": batch.receipt_from,
+                            "receipt_to": batch.receipt_to,
+                        },
+                        *[_payment_ref(p) for p in pays],
+                    ],
+                )
+            )
+
+
+# --------------------------------------------------------------------------- output
+
+
+def to_json(report: Report) -> dict[str, Any]:
+    return {
+        "from": report.date_from.isoformat(),
+        "to": report.date_to.isoformat(),
+        "generated_at": report.generated_at.isoformat().replace("+00:00", "Z"),
+        "clean": report.discrepancy_count == 0,
+        "summary": summary(report),
+        "classes": CLASSES,
+        "days": [
+            {
+                "station_id": r.station_id,
+                "day": r.day.isoformat(),
+                "currency": r.currency,
+                "sessions": r.sessions,
+                "energy_wh": r.energy_wh,
+                "computed": r.computed_minor,
+                "captured": r.captured_minor,
+                "terminal_total": r.terminal_total_minor,
+                "clean": r.clean,
+                "discrepancies": [
+                    {"class": d.cls, "message": d.message, "records": d.records}
+                    for d in r.discrepancies
+                ],
+            }
+            for r in report.rows
+        ],
+    }
+
+
+def summary(report: Report) -> str:
+    if not report.rows:
+        return (
+            f"no sessions, payments or terminal totals from {report.date_from} to {report.date_to}"
+        )
+    if report.discrepancy_count == 0:
+        return f"clean: {len(report.rows)} station-days reconcile with no discrepancy"
+    return (
+        f"{report.discrepancy_count} discrepancies on "
+        f"{sum(1 for r in report.rows if not r.clean)} of {len(report.rows)} station-days"
+    )
+
+
+CSV_COLUMNS = (
+    "station_id",
+    "day",
+    "currency",
+    "sessions",
+    "energy_wh",
+    "computed",
+    "captured",
+    "terminal_total",
+    "status",
+    "class",
+    "message",
+    "records",
+)
+
+
+def to_csv(report: Report) -> str:
+    """One line per discrepancy; a clean day has one line with status 'clean'."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for r in report.rows:
+        base = [
+            r.station_id,
+            r.day.isoformat(),
+            r.currency,
+            r.sessions,
+            r.energy_wh,
+            r.computed_minor,
+            r.captured_minor,
+            "" if r.terminal_total_minor is None else r.terminal_total_minor,
+        ]
+        if r.clean:
+            writer.writerow([*base, "clean", "", "", ""])
+        for d in r.discrepancies:
+            ids = ";".join(
+                str(x.get("session_id") or x.get("payment_id") or x.get("totals_id"))
+                for x in d.records
+            )
+            writer.writerow([*base, "discrepancy", d.cls, d.message, ids])
+    return out.getvalue()
+
+
+def to_html(report: Report) -> str:
+    return pages.env.get_template("reconciliation.html").render(
+        report=report, classes=CLASSES, summary=summary(report)
+    )

@@ -1,0 +1,138 @@
+"""Request bodies of the station API (pydantic). Amounts are integers in minor units."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+
+from kiosk.money import minor_unit_exponent
+
+# Up to 10 million in major units of a 2-decimal currency: far above any charging session,
+# and far below where an int64 column or a JavaScript client would lose digits.
+MAX_AMOUNT = 1_000_000_000
+Amount = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT)]
+Wh = Annotated[StrictInt, Field(ge=0, le=10**15)]
+Ident = Annotated[str, Field(min_length=1, max_length=36, pattern=r"^[A-Za-z0-9._:\-]+$")]
+SessionId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:\-]+$")]
+# At most the first 6 and the last 4 digits visible; the rest masked.
+MASKED_PAN = re.compile(r"^\d{0,6}[*Xx•]{2,13}\d{0,4}$")
+
+
+def _currency(value: str) -> str:
+    try:
+        minor_unit_exponent(value)
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def _time_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {value!r}") from None
+    return value
+
+
+def _masked_pan(value: str | None) -> str | None:
+    if value is not None and not MASKED_PAN.match(value):
+        raise ValueError("must be masked: at most the first 6 and last 4 digits visible")
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("needs a time zone (use UTC, e.g. 2026-01-31T12:00:00Z)")
+    return value
+
+
+Currency = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_currency)]
+TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_time_zone)]
+MaskedPan = Annotated[str | None, Field(default=None, max_length=19), AfterValidator(_masked_pan)]
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+Short = Annotated[str, Field(max_length=32)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PaymentLinkCreate(Strict):
+    connector_id: Ident
+    amount: Amount = Field(description="hold amount in minor units")
+    currency: Currency
+    tariff: dict[str, Any] = Field(description="OCPI tariff object (2.2.1 or 2.3.0)")
+    time_zone: TimeZone = "UTC"
+    station_name: Annotated[str, Field(max_length=200)] | None = None
+
+
+class LinkPayment(Strict):
+    method: Literal["link"]
+    link_id: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class CardPayment(Strict):
+    method: Literal["card"]
+    terminal_id: Annotated[str, Field(min_length=1, max_length=16)]
+    receipt_no: Annotated[StrictInt, Field(ge=0, le=99_999_999)] | None = None
+    trace_no: Annotated[StrictInt, Field(ge=0, le=99_999_999)] | None = None
+    auth_code: Annotated[str, Field(max_length=16)] | None = None
+    card_brand: Short | None = None
+    masked_pan: MaskedPan = None
+    authorized_amount: Amount
+    captured_amount: Amount | None = None
+    status: Literal["authorized", "captured", "released"] = "captured"
+
+
+class NoPayment(Strict):
+    method: Literal["none"]
+
+
+class SessionReport(Strict):
+    session_id: SessionId
+    connector_id: Ident
+    start_date_time: AwareDatetime
+    end_date_time: AwareDatetime
+    meter_start_wh: Wh
+    meter_end_wh: Wh
+    currency: Currency
+    time_zone: TimeZone = "UTC"
+    tariff: dict[str, Any]
+    total_cost: Amount = Field(description="the cost the kiosk computed, minor units incl. VAT")
+    charging_periods: list[dict[str, Any]] | None = Field(
+        default=None, max_length=2000, description="OCPI ChargingPeriod objects"
+    )
+    cdr: dict[str, Any] = Field(default_factory=dict, description="further OCPI CDR fields")
+    payment: Annotated[LinkPayment | CardPayment | NoPayment, Field(discriminator="method")]
+
+
+class PaymentReport(Strict):
+    """A card payment the kiosk settled outside a completed session (e.g. a reversal after
+    a failed start, or a hold found open at start-up)."""
+
+    payment: CardPayment
+    currency: Currency
+    session_id: SessionId | None = None
+    occurred_at: AwareDatetime
+
+
+class BrandTotalIn(Strict):
+    brand: Short
+    count: Annotated[StrictInt, Field(ge=0, le=10**7)]
+    amount: Amount
+
+
+class TerminalTotalsReport(Strict):
+    terminal_id: Annotated[str, Field(min_length=1, max_length=16)]
+    closed_at: AwareDatetime
+    currency: Currency
+    total: Amount
+    count: Annotated[StrictInt, Field(ge=0, le=10**7)] | None = None
+    receipt_from: Annotated[StrictInt, Field(ge=0, le=99_999_999)] | None = None
+    receipt_to: Annotated[StrictInt, Field(ge=0, le=99_999_999)] | None = None
+    trace_no: Annotated[StrictInt, Field(ge=0, le=99_999_999)] | None = None
+    brands: list[BrandTotalIn] = Field(default_factory=list, max_length=50)

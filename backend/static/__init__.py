@@ -1,0 +1,1 @@
+"""Static files served under /static."""

@@ -1,0 +1,347 @@
+"""Pages for people: the pay page a driver's phone opens, its status page, and receipts.
+
+Server-rendered HTML with one stylesheet, no scripts: works on any phone browser.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from backend import links, pages
+from backend.gateways import CardDetails, CardFieldError, GatewayError
+from backend.models import ChargingSession, Payment, PaymentLink
+from backend.pricing import TariffError, display_lines, format_money
+from backend.receipts import receipt_id_of
+from backend.services import Services, services
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(env=pages.env)
+
+# What the driver reads for each gateway decline code (Stripe's codes).
+DECLINE_TEXT: dict[str, str] = {
+    "card_declined": "Your card was declined. Try another card.",
+    "insufficient_funds": "Your card has insufficient funds. Try another card.",
+    "lost_card": "Your card was declined. Try another card.",
+    "stolen_card": "Your card was declined. Try another card.",
+    "expired_card": "Your card has expired. Try another card.",
+    "incorrect_cvc": "The CVC is incorrect. Check it and try again.",
+    "processing_error": "The payment could not be processed. Please try again.",
+    "card_not_in_sandbox": "This test page accepts only test cards, such as 4242 4242 4242 4242.",
+}
+
+STATUS_TEXT: dict[str, tuple[str, str]] = {
+    links.AUTHORIZED: ("Payment approved", "Go back to the charger: charging can start now."),
+    links.CAPTURED: ("Session paid", "This charging session has been paid. Thank you."),
+    links.RELEASED: ("Reservation released", "The reservation on your card was released."),
+    links.EXPIRED: ("Link expired", "This payment link has expired. Start again at the charger."),
+    links.CANCELLED: ("Link cancelled", "This payment was cancelled at the charger."),
+}
+
+
+def _lang(request: Request) -> str:
+    accept = request.headers.get("accept-language", "")
+    first = accept.split(",")[0].strip().lower()[:2]
+    return first if first in ("de", "en") else "en"
+
+
+def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    svc = services(request)
+    context.setdefault("operator", svc.settings.operator_name)
+    headers = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
+    return templates.TemplateResponse(request, name, context, status_code, headers)
+
+
+def _status_page(request: Request, link: PaymentLink, status_code: int = 200) -> Response:
+    heading, message = STATUS_TEXT.get(link.status, ("Payment", link.status))
+    return _page(
+        request, "status.html", status_code, heading=heading, message=message, status=link.status
+    )
+
+
+def _load(svc: Services, link_id: str) -> PaymentLink | None:
+    with svc.db.session() as s:
+        link = s.get(PaymentLink, link_id)
+        if link is not None and links.expire_if_due(s, link, svc.settings.now()):
+            svc.changes.changed()
+        return link
+
+
+def _not_found(request: Request) -> Response:
+    return _page(
+        request,
+        "status.html",
+        404,
+        heading="Link not found",
+        message="This payment link does not exist. Scan the code on the charger again.",
+        status="not_found",
+    )
+
+
+def _pay_form(
+    request: Request, link: PaymentLink, error: str = "", field: str = "", status_code: int = 200
+) -> Response:
+    svc = services(request)
+    try:
+        lines = display_lines(link.tariff, _lang(request))
+    except (TariffError, NotImplementedError):
+        lines = []
+    return _page(
+        request,
+        "pay.html",
+        status_code,
+        link=link,
+        station=link.station_id,
+        price_lines=lines,
+        hold=format_money(link.amount_minor, link.currency),
+        expires_local=link.expires_at.strftime("%Y-%m-%d %H:%M"),
+        gateway=svc.settings.gateway,
+        error=error,
+        error_field=field,
+        lang=_lang(request),
+    )
+
+
+@router.get("/pay/{link_id}", response_class=HTMLResponse)
+async def pay_page(request: Request, link_id: str) -> Response:
+    svc = services(request)
+    link = await run_in_threadpool(_load, svc, link_id)
+    if link is None:
+        return _not_found(request)
+    if link.status != links.PENDING:
+        return _status_page(request, link)
+    return _pay_form(request, link)
+
+
+def _pay(svc: Services, link_id: str, card: CardDetails) -> tuple[str, str, str]:
+    """(outcome, message, field): outcome is 'paid', 'declined', 'invalid', 'gone' or 'error'."""
+    sandbox = svc.sandbox
+    assert sandbox is not None
+    link = _load(svc, link_id)
+    if link is None or link.status != links.PENDING:
+        return "gone", "", ""
+    try:
+        # One key per attempt: a double tap makes two holds, and the loser below releases its own.
+        attempt = f"auth:{link_id}:{secrets.token_hex(8)}"
+        auth = sandbox.authorize(card, link.amount_minor, link.currency, attempt)
+    except CardFieldError as exc:
+        return "invalid", str(exc), exc.field
+    except GatewayError:
+        return "error", DECLINE_TEXT["processing_error"], ""
+    if not auth.approved:
+        with svc.db.session() as s:
+            links.record_decline(s, link_id, auth.decline_code)
+        svc.changes.changed()
+        return "declined", DECLINE_TEXT.get(auth.decline_code, DECLINE_TEXT["card_declined"]), ""
+    assert auth.reference is not None
+    with svc.db.session() as s:
+        fresh = s.get(PaymentLink, link_id)
+        assert fresh is not None
+        won = links.authorize_link(
+            s,
+            fresh,
+            auth.reference,
+            masked_pan=auth.masked_pan,
+            brand=auth.brand,
+            now=svc.settings.now(),
+        )
+    if not won:
+        # Paid meanwhile (double tap) or expired while the card was checked: give it back.
+        with contextlib.suppress(GatewayError):  # released by its own expiry otherwise
+            sandbox.release(auth.reference, f"release-race:{link_id}")
+        return "gone", "", ""
+    svc.changes.changed()
+    return "paid", "", ""
+
+
+@router.post("/pay/{link_id}", response_class=HTMLResponse)
+async def pay_submit(
+    request: Request,
+    link_id: str,
+    card_number: Annotated[str, Form(max_length=32)] = "",
+    expiry: Annotated[str, Form(max_length=8)] = "",
+    cvc: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    svc = services(request)
+    if svc.sandbox is None:
+        return _page(
+            request,
+            "status.html",
+            404,
+            heading="Not here",
+            message="Use the Pay button.",
+            status="not_found",
+        )
+    card = CardDetails(card_number, expiry, cvc)
+    outcome, message, field = await run_in_threadpool(_pay, svc, link_id, card)
+    if outcome == "paid":
+        return RedirectResponse(f"/pay/{link_id}/status", status_code=303)
+    link = await run_in_threadpool(_load, svc, link_id)
+    if link is None:
+        return _not_found(request)
+    if outcome == "gone":
+        return _status_page(request, link, 409)
+    status = {"invalid": 422, "declined": 402, "error": 502}[outcome]
+    return _pay_form(request, link, message, field, status)
+
+
+@router.get("/pay/{link_id}/status", response_class=HTMLResponse)
+async def pay_status(request: Request, link_id: str) -> Response:
+    link = await run_in_threadpool(_load, services(request), link_id)
+    if link is None:
+        return _not_found(request)
+    if link.status == links.PENDING:
+        return RedirectResponse(f"/pay/{link_id}", status_code=303)
+    return _status_page(request, link)
+
+
+def _checkout(svc: Services, link_id: str, return_url: str) -> str | None:
+    stripe = svc.stripe
+    assert stripe is not None
+    link = _load(svc, link_id)
+    if link is None or link.status != links.PENDING:
+        return None
+    checkout = stripe.create_checkout(
+        link.id,
+        amount_minor=link.amount_minor,
+        currency=link.currency,
+        description=f"Charging at {link.station_id}, connector {link.connector_id}",
+        return_url=return_url,
+        expires_at=link.expires_at,
+        now=svc.settings.now(),
+    )
+    with svc.db.session() as s:
+        row = s.get(PaymentLink, link_id)
+        assert row is not None
+        row.gateway_checkout = checkout.id
+    return checkout.url
+
+
+@router.post("/pay/{link_id}/checkout")
+async def pay_checkout(request: Request, link_id: str) -> Response:
+    svc = services(request)
+    if svc.stripe is None:
+        return _not_found(request)
+    return_url = f"{svc.settings.public_url.rstrip('/')}/pay/{link_id}/status"
+    try:
+        url = await run_in_threadpool(_checkout, svc, link_id, return_url)
+    except GatewayError:
+        return _page(
+            request,
+            "status.html",
+            502,
+            heading="Payment unavailable",
+            message=DECLINE_TEXT["processing_error"],
+            status="error",
+        )
+    if url is None:
+        link = await run_in_threadpool(_load, svc, link_id)
+        return _status_page(request, link, 409) if link else _not_found(request)
+    return RedirectResponse(url, status_code=303)
+
+
+# --------------------------------------------------------------------------- receipts
+
+
+def _money(value: Any, currency: str) -> str:
+    return f"{currency} {Decimal(str(value)):.2f}" if value is not None else ""
+
+
+def _receipt(svc: Services, receipt_id: str) -> dict[str, Any] | None:
+    with svc.db.session() as s:
+        row = (
+            s.query(ChargingSession).filter(ChargingSession.receipt_id == receipt_id).one_or_none()
+        )
+        if row is None:
+            return None
+        pays = s.query(Payment).filter(Payment.session_pk == row.pk).all()
+        if not pays and row.link_id:
+            pays = s.query(Payment).filter(Payment.link_id == row.link_id).all()
+    tz = ZoneInfo(row.time_zone)
+    b = row.computed
+    cur = row.currency
+    lines = []
+    for key, name in (
+        ("total_fixed_cost", "Session fee"),
+        ("total_energy_cost", "Energy"),
+        ("total_time_cost", "Charging time"),
+        ("total_parking_cost", "Parking time"),
+    ):
+        price = b.get(key)
+        if isinstance(price, dict):
+            lines.append(
+                {
+                    "name": name,
+                    "net": _money(price.get("excl_vat"), cur),
+                    "gross": _money(price.get("incl_vat"), cur),
+                }
+            )
+    total_cost = b.get("total_cost")
+    total: dict[str, Any] = total_cost if isinstance(total_cost, dict) else {}
+    gross = Decimal(str(total.get("incl_vat", 0)))
+    net = Decimal(str(total.get("excl_vat", 0)))
+    payment: list[tuple[str, str]] = []
+    for p in pays:
+        if p.method == "card":
+            payment += [("Method", f"card terminal {p.terminal_id}")]
+            payment += [
+                (k, str(v))
+                for k, v in (
+                    ("Card", p.card_brand),
+                    ("Card number", p.masked_pan),
+                    ("Receipt no.", p.receipt_no),
+                    ("Trace no.", p.trace_no),
+                    ("Auth code", p.auth_code),
+                )
+                if v is not None
+            ]
+        else:
+            payment += [("Method", "online payment"), ("Reference", p.gateway_ref or "")]
+            payment += [
+                (k, str(v)) for k, v in (("Card", p.card_brand), ("Card number", p.masked_pan)) if v
+            ]
+        if p.captured_minor is not None:
+            payment.append(("Charged", format_money(p.captured_minor, cur)))
+    return {
+        "session_id": row.session_id,
+        "station_id": row.station_id,
+        "connector_id": row.connector_id,
+        "start": _local(row.started_at, tz),
+        "end": _local(row.ended_at, tz),
+        "energy": f"{Decimal(row.meter_end_wh - row.meter_start_wh) / 1000:.3f}",
+        "lines": lines,
+        "total_gross": format_money(row.computed_minor, cur),
+        "total_net": _money(net, cur),
+        "vat": _money(gross - net, cur),
+        "payment": payment,
+    }
+
+
+def _local(when: datetime, tz: ZoneInfo) -> str:
+    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+@router.get("/r/{token}", response_class=HTMLResponse)
+async def receipt(request: Request, token: str) -> Response:
+    svc = services(request)
+    receipt_id = receipt_id_of(svc.receipt_secret, token)
+    data = await run_in_threadpool(_receipt, svc, receipt_id) if receipt_id else None
+    if data is None:
+        return _page(
+            request,
+            "status.html",
+            404,
+            heading="Receipt not found",
+            message="No receipt has this address.",
+            status="not_found",
+        )
+    return _page(request, "receipt.html", r=data)

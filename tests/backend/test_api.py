@@ -1,0 +1,314 @@
+"""The station API over real HTTP, the same suite on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from backend.gateways import CardDetails
+from tests.backend.conftest import Backend, tariff
+
+
+def link_body(amount: int = 5000, **extra: Any) -> dict[str, Any]:
+    return {"connector_id": "1", "amount": amount, "currency": "EUR", "tariff": tariff(), **extra}
+
+
+def pay(backend: Backend, link_id: str, card: str = "4242424242424242") -> int:
+    """Submit the pay form as a phone would (form post over HTTP)."""
+    with backend.client() as c:
+        r = c.post(f"/pay/{link_id}", data={"card_number": card, "expiry": "12/30", "cvc": "123"})
+    return r.status_code
+
+
+def session_body(session_id: str, payment: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "session_id": session_id,
+        "connector_id": "1",
+        "start_date_time": "2026-03-02T09:00:00Z",
+        "end_date_time": "2026-03-02T10:00:00Z",
+        "meter_start_wh": 100_000,
+        "meter_end_wh": 110_000,  # 10 kWh at 0.49 + 0.35 flat, +19 % VAT = 6.25 EUR
+        "currency": "EUR",
+        "time_zone": "Europe/Berlin",
+        "tariff": tariff(),
+        "total_cost": 625,
+        "payment": payment,
+    }
+    body.update(extra)
+    return body
+
+
+def test_create_link_answers_id_url_status_expiry(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        r = st.post("/api/v1/payment-links", json=link_body())
+    assert r.status_code == 201, r.text
+    link = r.json()
+    assert link["status"] == "pending"
+    assert link["amount"] == 5000 and link["currency"] == "EUR"
+    assert link["url"] == f"{backend.url}/pay/{link['id']}"
+    assert link["expires_at"] == "2026-03-02T09:15:00Z"  # fake clock 09:00 + 15 min
+    assert len(link["id"]) > 25
+
+
+def test_idempotency_key_returns_the_same_link(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        first = st.post(
+            "/api/v1/payment-links", json=link_body(), headers={"Idempotency-Key": "k1"}
+        )
+        again = st.post(
+            "/api/v1/payment-links", json=link_body(), headers={"Idempotency-Key": "k1"}
+        )
+        other = st.post(
+            "/api/v1/payment-links", json=link_body(), headers={"Idempotency-Key": "k2"}
+        )
+        changed = st.post(
+            "/api/v1/payment-links", json=link_body(amount=9000), headers={"Idempotency-Key": "k1"}
+        )
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert other.json()["id"] != first.json()["id"]
+    assert changed.status_code == 422
+
+
+def test_long_poll_sees_authorization_while_waiting(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        link = st.post("/api/v1/payment-links", json=link_body()).json()
+        result: dict[str, Any] = {}
+
+        def poll() -> None:
+            result["r"] = st.get(f"/api/v1/payment-links/{link['id']}", params={"wait": 20})
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        time.sleep(0.3)  # let the long-poll start waiting
+        assert pay(backend, link["id"]) == 303
+        poller.join(25)
+    assert result["r"].status_code == 200
+    assert result["r"].json()["status"] == "authorized"
+
+
+def test_long_poll_returns_after_wait_when_nothing_changes(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        link = st.post("/api/v1/payment-links", json=link_body()).json()
+        r = st.get(f"/api/v1/payment-links/{link['id']}", params={"wait": 0.5})
+    assert r.json()["status"] == "pending"
+
+
+def test_long_poll_does_not_block_other_requests(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        links = [st.post("/api/v1/payment-links", json=link_body()).json() for _ in range(3)]
+        done: list[int] = []
+        waiters = [
+            threading.Thread(
+                target=lambda lid=lk["id"]: done.append(
+                    st.get(f"/api/v1/payment-links/{lid}", params={"wait": 3}).status_code
+                )
+            )
+            for lk in links * 15  # 45 long-polls: more than the thread pool's 40 workers
+        ]
+        for w in waiters:
+            w.start()
+        time.sleep(0.3)
+        r = st.post("/api/v1/payment-links", json=link_body())  # answered while they wait
+        assert r.status_code == 201
+        assert len(done) == 0  # the long-polls are still waiting
+        for w in waiters:
+            w.join(20)
+    assert done == [200] * 45
+
+
+def test_declined_card_keeps_link_pending_and_counts_decline(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        link = st.post("/api/v1/payment-links", json=link_body()).json()
+        assert pay(backend, link["id"], "4000000000000002") == 402
+        assert pay(backend, link["id"], "4000000000009995") == 402
+        state = st.get(f"/api/v1/payment-links/{link['id']}").json()
+    assert state["status"] == "pending"
+    assert state["declines"] == 2
+    assert state["last_decline"] == "insufficient_funds"
+
+
+def test_pending_link_expires(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        link = st.post("/api/v1/payment-links", json=link_body()).json()
+        backend.clock.advance(minutes=15)
+        state = st.get(f"/api/v1/payment-links/{link['id']}").json()
+    assert state["status"] == "expired"
+
+
+def test_cancel_pending_and_authorized_links(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        pending = st.post("/api/v1/payment-links", json=link_body()).json()
+        paid = st.post("/api/v1/payment-links", json=link_body()).json()
+        assert pay(backend, paid["id"]) == 303
+        a = st.post(f"/api/v1/payment-links/{pending['id']}/cancel")
+        b = st.post(f"/api/v1/payment-links/{paid['id']}/cancel")
+    assert a.json()["status"] == "cancelled"
+    assert b.json()["status"] == "released"  # the hold went back to the driver
+
+
+def _paid_link(backend: Backend, st: Any, amount: int = 5000) -> str:
+    link = st.post("/api/v1/payment-links", json=link_body(amount)).json()
+    assert pay(backend, link["id"]) == 303
+    return str(link["id"])
+
+
+def test_session_report_captures_computed_cost_and_releases_rest(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        link_id = _paid_link(backend, st)
+        r = st.post(
+            "/api/v1/sessions", json=session_body("S1", {"method": "link", "link_id": link_id})
+        )
+        link = st.get(f"/api/v1/payment-links/{link_id}").json()
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["computed_cost"] == 625
+    assert body["cost_mismatch"] is False
+    assert body["payment_status"] == "captured"
+    assert body["captured"] == 625 and body["released"] == 5000 - 625
+    assert link["status"] == "captured"
+
+
+def test_session_report_is_idempotent_on_session_id(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        link_id = _paid_link(backend, st)
+        body = session_body("S1", {"method": "link", "link_id": link_id})
+        first = st.post("/api/v1/sessions", json=body)
+        again = st.post("/api/v1/sessions", json=body)
+    assert first.json() == again.json()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    with backend.svc.db.session() as s:
+        from backend.models import ChargingSession, Payment
+
+        assert s.query(ChargingSession).count() == 1
+        assert s.query(Payment).count() == 1
+
+
+def test_reported_cost_mismatch_is_recorded_not_accepted(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        link_id = _paid_link(backend, st)
+        r = st.post(
+            "/api/v1/sessions",
+            json=session_body("S1", {"method": "link", "link_id": link_id}, total_cost=999),
+        )
+    body = r.json()
+    assert body["cost_mismatch"] is True
+    assert body["reported_cost"] == 999
+    assert body["captured"] == 625  # the engine's figure, not the reported one
+
+
+def test_zero_cost_session_releases_the_hold(backend: Backend) -> None:
+    free = tariff()
+    free["elements"] = [{"price_components": [{"type": "FLAT", "price": 0, "step_size": 1}]}]
+    with backend.station("ST-A") as st:
+        link = st.post("/api/v1/payment-links", json={**link_body(), "tariff": free}).json()
+        assert pay(backend, link["id"]) == 303
+        r = st.post(
+            "/api/v1/sessions",
+            json=session_body(
+                "S0", {"method": "link", "link_id": link["id"]}, tariff=free, total_cost=0
+            ),
+        )
+        state = st.get(f"/api/v1/payment-links/{link['id']}").json()
+    assert r.json()["payment_status"] == "released"
+    assert r.json()["captured"] == 0
+    assert state["status"] == "released"
+
+
+def test_cost_above_hold_captures_the_hold(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        link_id = _paid_link(backend, st, amount=500)
+        r = st.post(
+            "/api/v1/sessions", json=session_body("S1", {"method": "link", "link_id": link_id})
+        )
+    assert r.json()["captured"] == 500
+    assert r.json()["computed_cost"] == 625
+
+
+def test_failed_capture_is_retried_by_the_sweep(backend: Backend) -> None:
+    sandbox = backend.svc.sandbox
+    assert sandbox is not None
+    with backend.station("ST-A") as st:
+        link_id = _paid_link(backend, st)
+        sandbox.faults["capture"] = 1
+        r = st.post(
+            "/api/v1/sessions", json=session_body("S1", {"method": "link", "link_id": link_id})
+        )
+        assert r.json()["payment_status"] == "capture_pending"
+        assert backend.svc.settler.sweep()["settled"] == 1
+        assert st.get(f"/api/v1/payment-links/{link_id}").json()["status"] == "captured"
+
+
+def test_sweep_releases_holds_never_reported(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        link_id = _paid_link(backend, st)
+        backend.clock.advance(hours=47)
+        assert backend.svc.settler.sweep()["released"] == 0
+        backend.clock.advance(hours=1)
+        assert backend.svc.settler.sweep()["released"] == 1
+        assert st.get(f"/api/v1/payment-links/{link_id}").json()["status"] == "released"
+
+
+def test_card_session_and_terminal_totals_are_stored(backend: Backend) -> None:
+    card = {
+        "method": "card",
+        "terminal_id": "52500001",
+        "receipt_no": 17,
+        "trace_no": 170,
+        "card_brand": "girocard",
+        "masked_pan": "672559******1234",
+        "authorized_amount": 5000,
+        "captured_amount": 625,
+    }
+    with backend.station("ST-A") as st:
+        r = st.post("/api/v1/sessions", json=session_body("S-card", card))
+        t = st.post(
+            "/api/v1/terminal-totals",
+            json={
+                "terminal_id": "52500001",
+                "closed_at": "2026-03-02T23:00:00Z",
+                "currency": "EUR",
+                "total": 625,
+            },
+        )
+    assert r.status_code == 201 and r.json()["computed_cost"] == 625
+    assert t.status_code == 201
+
+
+def test_receipt_page_shows_session_and_vat(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        link_id = _paid_link(backend, st)
+        r = st.post(
+            "/api/v1/sessions", json=session_body("S1", {"method": "link", "link_id": link_id})
+        )
+    url = r.json()["receipt_url"]
+    with backend.client() as c:
+        page = c.get(url.replace(backend.url, ""))
+        forged = c.get(url.replace(backend.url, "")[:-3] + "AAA")
+    assert page.status_code == 200
+    assert "S1" in page.text and "ST-A" in page.text
+    assert "EUR 6.25" in page.text
+    assert "10.000 kWh" in page.text
+    assert forged.status_code == 404
+
+
+def test_sandbox_authorize_never_keeps_the_card_number(backend: Backend) -> None:
+    sandbox = backend.svc.sandbox
+    assert sandbox is not None
+    auth = sandbox.authorize(CardDetails("4242 4242 4242 4242", "12/30", "123"), 100, "EUR", "x")
+    assert auth.masked_pan == "424242******4242"
+    raw = ""
+    with backend.svc.db.engine.connect() as conn:
+        for table in ("sandbox_intents", "payments"):
+            raw += str(conn.exec_driver_sql(f"SELECT * FROM {table}").all())
+    assert "4242424242424242" not in raw
+
+
+@pytest.mark.parametrize("path", ["/openapi.json", "/docs"])
+def test_openapi_is_published(backend: Backend, path: str) -> None:
+    with backend.client() as c:
+        assert c.get(path).status_code == 200
