@@ -1,0 +1,1 @@
+"""Energy meters: the Modbus driver and its plausibility checks."""
