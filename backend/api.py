@@ -56,7 +56,12 @@ def tariff_error(exc: TariffError, prefix: tuple[str, ...] = ("body", "tariff"))
 
 async def exact_body(request: Request) -> dict[str, Any]:
     """The body again, with fractional numbers as Decimal (pydantic already validated it)."""
-    data = jsonutil.loads(await request.body())
+    try:
+        data = jsonutil.loads(await request.body())
+    except ValueError as exc:
+        raise HTTPException(
+            422, detail=[{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}]
+        ) from None
     assert isinstance(data, dict)
     return data
 

@@ -39,27 +39,32 @@ class BodyLimit:
                 await self._refuse(send)
                 return
         seen = 0
-        started = False
+        too_large = False
+        replaced = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, too_large
+            if too_large:  # stop reading: the app gets an empty end of body
+                return {"type": "http.request", "body": b"", "more_body": False}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge
+                    too_large = True
+                    return {"type": "http.request", "body": b"", "more_body": False}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
+        async def checked_send(message: Message) -> None:
+            # Whatever the app made of a truncated body, the client is told it was too large.
+            nonlocal replaced
+            if too_large:
+                if not replaced:
+                    replaced = True
+                    await self._refuse(send)
+                return
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send)
+        await self.app(scope, limited_receive, checked_send)
 
     async def _refuse(self, send: Send) -> None:
         body = f'{{"detail":"request body larger than {self.limit} bytes"}}'.encode()
@@ -74,10 +79,6 @@ class BodyLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass
 
 
 async def _sweep_forever(svc: Services) -> None:

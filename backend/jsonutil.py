@@ -31,5 +31,10 @@ def dumps(value: Any) -> str:
     return _MARKED.sub(r"\1", json.dumps(_mark(value), ensure_ascii=True))
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
 def loads(text: str | bytes) -> Any:
-    return json.loads(text, parse_float=Decimal)
+    """Parse JSON; NaN and Infinity (which Python would accept) raise ValueError."""
+    return json.loads(text, parse_float=Decimal, parse_constant=_refuse_constant)

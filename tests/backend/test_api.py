@@ -10,35 +10,7 @@ import pytest
 
 from backend.gateways import CardDetails
 from tests.backend.conftest import Backend, tariff
-
-
-def link_body(amount: int = 5000, **extra: Any) -> dict[str, Any]:
-    return {"connector_id": "1", "amount": amount, "currency": "EUR", "tariff": tariff(), **extra}
-
-
-def pay(backend: Backend, link_id: str, card: str = "4242424242424242") -> int:
-    """Submit the pay form as a phone would (form post over HTTP)."""
-    with backend.client() as c:
-        r = c.post(f"/pay/{link_id}", data={"card_number": card, "expiry": "12/30", "cvc": "123"})
-    return r.status_code
-
-
-def session_body(session_id: str, payment: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "session_id": session_id,
-        "connector_id": "1",
-        "start_date_time": "2026-03-02T09:00:00Z",
-        "end_date_time": "2026-03-02T10:00:00Z",
-        "meter_start_wh": 100_000,
-        "meter_end_wh": 110_000,  # 10 kWh at 0.49 + 0.35 flat, +19 % VAT = 6.25 EUR
-        "currency": "EUR",
-        "time_zone": "Europe/Berlin",
-        "tariff": tariff(),
-        "total_cost": 625,
-        "payment": payment,
-    }
-    body.update(extra)
-    return body
+from tests.backend.helpers import link_body, paid_link, pay, session_body
 
 
 def test_create_link_answers_id_url_status_expiry(backend: Backend) -> None:
@@ -151,15 +123,9 @@ def test_cancel_pending_and_authorized_links(backend: Backend) -> None:
     assert b.json()["status"] == "released"  # the hold went back to the driver
 
 
-def _paid_link(backend: Backend, st: Any, amount: int = 5000) -> str:
-    link = st.post("/api/v1/payment-links", json=link_body(amount)).json()
-    assert pay(backend, link["id"]) == 303
-    return str(link["id"])
-
-
 def test_session_report_captures_computed_cost_and_releases_rest(backend: Backend) -> None:
     with backend.station("ST-A") as st:
-        link_id = _paid_link(backend, st)
+        link_id = paid_link(backend, st)
         r = st.post(
             "/api/v1/sessions", json=session_body("S1", {"method": "link", "link_id": link_id})
         )
@@ -175,7 +141,7 @@ def test_session_report_captures_computed_cost_and_releases_rest(backend: Backen
 
 def test_session_report_is_idempotent_on_session_id(backend: Backend) -> None:
     with backend.station("ST-A") as st:
-        link_id = _paid_link(backend, st)
+        link_id = paid_link(backend, st)
         body = session_body("S1", {"method": "link", "link_id": link_id})
         first = st.post("/api/v1/sessions", json=body)
         again = st.post("/api/v1/sessions", json=body)
@@ -190,7 +156,7 @@ def test_session_report_is_idempotent_on_session_id(backend: Backend) -> None:
 
 def test_reported_cost_mismatch_is_recorded_not_accepted(backend: Backend) -> None:
     with backend.station("ST-A") as st:
-        link_id = _paid_link(backend, st)
+        link_id = paid_link(backend, st)
         r = st.post(
             "/api/v1/sessions",
             json=session_body("S1", {"method": "link", "link_id": link_id}, total_cost=999),
@@ -221,7 +187,7 @@ def test_zero_cost_session_releases_the_hold(backend: Backend) -> None:
 
 def test_cost_above_hold_captures_the_hold(backend: Backend) -> None:
     with backend.station("ST-A") as st:
-        link_id = _paid_link(backend, st, amount=500)
+        link_id = paid_link(backend, st, amount=500)
         r = st.post(
             "/api/v1/sessions", json=session_body("S1", {"method": "link", "link_id": link_id})
         )
@@ -233,7 +199,7 @@ def test_failed_capture_is_retried_by_the_sweep(backend: Backend) -> None:
     sandbox = backend.svc.sandbox
     assert sandbox is not None
     with backend.station("ST-A") as st:
-        link_id = _paid_link(backend, st)
+        link_id = paid_link(backend, st)
         sandbox.faults["capture"] = 1
         r = st.post(
             "/api/v1/sessions", json=session_body("S1", {"method": "link", "link_id": link_id})
@@ -245,7 +211,7 @@ def test_failed_capture_is_retried_by_the_sweep(backend: Backend) -> None:
 
 def test_sweep_releases_holds_never_reported(backend: Backend) -> None:
     with backend.station("ST-A") as st:
-        link_id = _paid_link(backend, st)
+        link_id = paid_link(backend, st)
         backend.clock.advance(hours=47)
         assert backend.svc.settler.sweep()["released"] == 0
         backend.clock.advance(hours=1)
@@ -281,7 +247,7 @@ def test_card_session_and_terminal_totals_are_stored(backend: Backend) -> None:
 
 def test_receipt_page_shows_session_and_vat(backend: Backend) -> None:
     with backend.station("ST-A") as st:
-        link_id = _paid_link(backend, st)
+        link_id = paid_link(backend, st)
         r = st.post(
             "/api/v1/sessions", json=session_body("S1", {"method": "link", "link_id": link_id})
         )

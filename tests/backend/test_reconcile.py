@@ -1,0 +1,233 @@
+"""Reconciliation: plant each discrepancy class through the API and find exactly that one."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date
+
+import httpx
+import pytest
+
+from backend import reconcile
+from tests.backend.conftest import Backend
+from tests.backend.helpers import TERMINAL, card, link_body, paid_link, pay, report, session_body
+
+DAY = date(2026, 3, 2)
+
+
+def totals(st: httpx.Client, total: int, receipts: tuple[int, int] = (1, 99)) -> None:
+    r = st.post(
+        "/api/v1/terminal-totals",
+        json={
+            "terminal_id": TERMINAL,
+            "closed_at": "2026-03-02T23:00:00Z",
+            "currency": "EUR",
+            "total": total,
+            "receipt_from": receipts[0],
+            "receipt_to": receipts[1],
+        },
+    )
+    assert r.status_code == 201, r.text
+
+
+def clean(b: Backend, st: httpx.Client) -> None:
+    report(st, session_body("S1", {"method": "link", "link_id": paid_link(b, st)}))
+    report(st, session_body("S2", card(1)))
+    report(st, session_body("S3", card(2)))
+    totals(st, 1250)
+
+
+def uncaptured_hold(b: Backend, st: httpx.Client) -> None:
+    link_id = paid_link(b, st)
+    assert b.svc.sandbox is not None
+    b.svc.sandbox.faults["capture"] = 1  # the gateway fails the capture
+    body = report(st, session_body("S1", {"method": "link", "link_id": link_id}))
+    assert body["payment_status"] == "capture_pending"
+
+
+def captured_ne_computed(_b: Backend, st: httpx.Client) -> None:
+    report(st, session_body("S1", card(1, captured=600)))
+
+
+def computed_gt_hold(b: Backend, st: httpx.Client) -> None:
+    report(st, session_body("S1", {"method": "link", "link_id": paid_link(b, st, amount=500)}))
+
+
+def duplicate_receipt(_b: Backend, st: httpx.Client) -> None:
+    report(st, session_body("S1", card(7)))
+    report(st, session_body("S1-again", card(7)))  # same terminal receipt, new session id
+
+
+def duplicate_link(b: Backend, st: httpx.Client) -> None:
+    link_id = paid_link(b, st)
+    report(st, session_body("S1", {"method": "link", "link_id": link_id}))
+    second = report(st, session_body("S2", {"method": "link", "link_id": link_id}))
+    assert second["payment_status"] == "duplicate"  # never captured twice
+
+
+def payment_without_session(_b: Backend, st: httpx.Client) -> None:
+    r = st.post(
+        "/api/v1/payments",
+        json={"payment": card(3), "currency": "EUR", "occurred_at": "2026-03-02T12:00:00Z"},
+    )
+    assert r.status_code == 201, r.text
+
+
+def session_without_payment(_b: Backend, st: httpx.Client) -> None:
+    report(st, session_body("S1", {"method": "none"}))
+
+
+def zero_energy_with_charge(_b: Backend, st: httpx.Client) -> None:
+    # No energy, but the flat fee 0.35 + 19 % VAT = 0.42 was captured.
+    report(st, session_body("S1", card(1, captured=42), meter_end_wh=100_000, total_cost=42))
+
+
+def batch_total_mismatch(_b: Backend, st: httpx.Client) -> None:
+    report(st, session_body("S1", card(1)))
+    totals(st, 700)
+
+
+def reported_ne_computed(_b: Backend, st: httpx.Client) -> None:
+    report(st, session_body("S1", card(1), total_cost=630))
+
+
+SCENARIOS: dict[str, tuple[Callable[[Backend, httpx.Client], None], set[str]]] = {
+    "CLEAN": (clean, set()),
+    "UNCAPTURED": (uncaptured_hold, {"uncaptured_hold"}),
+    "CAPTURED-NE": (captured_ne_computed, {"captured_ne_computed"}),
+    "OVER-HOLD": (computed_gt_hold, {"computed_gt_hold"}),
+    "DUP-RECEIPT": (duplicate_receipt, {"duplicate"}),
+    "DUP-LINK": (duplicate_link, {"duplicate"}),
+    "NO-SESSION": (payment_without_session, {"payment_without_session"}),
+    "NO-PAYMENT": (session_without_payment, {"session_without_payment"}),
+    "ZERO-ENERGY": (zero_energy_with_charge, {"zero_energy_with_charge"}),
+    "BATCH": (batch_total_mismatch, {"batch_total_mismatch"}),
+    "REPORTED-NE": (reported_ne_computed, {"reported_ne_computed"}),
+}
+
+
+def found_by_station(rep: reconcile.Report) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = defaultdict(list)
+    for row in rep.rows:
+        found[row.station_id] += [d.cls for d in row.discrepancies]
+    return found
+
+
+def test_each_planted_class_is_found_exactly(backend: Backend) -> None:
+    for station, (plant, _expected) in SCENARIOS.items():
+        with backend.station(station) as st:
+            plant(backend, st)
+    rep = reconcile.reconcile(backend.svc.db, backend.svc.settings, DAY, DAY)
+    found = found_by_station(rep)
+    for station, (_plant, expected) in SCENARIOS.items():
+        assert sorted(found[station]) == sorted(expected), station
+        assert len(found[station]) == len(expected), station  # once, not twice
+    assert set(reconcile.CLASSES) == {c for _p, exp in SCENARIOS.values() for c in exp}
+    clean_row = next(r for r in rep.rows if r.station_id == "CLEAN")
+    assert clean_row.clean and clean_row.sessions == 3
+    assert clean_row.captured_minor == 1875 and clean_row.terminal_total_minor == 1250
+
+
+def test_hold_never_reported_and_never_released_is_uncaptured(backend: Backend) -> None:
+    with backend.station("ST") as st:
+        link = st.post("/api/v1/payment-links", json=link_body()).json()
+        assert pay(backend, link["id"]) == 303
+    assert backend.svc.sandbox is not None
+    backend.svc.sandbox.faults["release"] = 1
+    backend.clock.advance(hours=49)
+    assert backend.svc.settler.sweep()["released"] == 0  # the release failed
+    rep = reconcile.reconcile(backend.svc.db, backend.svc.settings, DAY, DAY)
+    assert found_by_station(rep) == {"ST": ["uncaptured_hold"]}
+    assert backend.svc.settler.sweep()["released"] == 1  # the next round releases it
+    rep = reconcile.reconcile(backend.svc.db, backend.svc.settings, DAY, DAY)
+    assert rep.discrepancy_count == 0
+
+
+def test_clean_range_says_so_in_every_format(sqlite_backend: Backend) -> None:
+    with sqlite_backend.station("ST") as st:
+        clean(sqlite_backend, st)
+        j = st.get("/api/v1/reconciliation", params={"from": "2026-03-02", "to": "2026-03-02"})
+        c = st.get(
+            "/api/v1/reconciliation",
+            params={"from": "2026-03-02", "to": "2026-03-02", "format": "csv"},
+        )
+        h = st.get(
+            "/api/v1/reconciliation",
+            params={"from": "2026-03-02", "to": "2026-03-02", "format": "html"},
+        )
+    assert j.json()["clean"] is True
+    assert j.json()["summary"].startswith("clean:")
+    assert c.text.splitlines()[1].split(",")[8] == "clean"
+    assert "clean" in h.text
+
+
+def test_station_sees_only_its_own_reconciliation(sqlite_backend: Backend) -> None:
+    with sqlite_backend.station("A") as a, sqlite_backend.station("B") as b:
+        session_without_payment(sqlite_backend, a)
+        r = b.get("/api/v1/reconciliation", params={"from": "2026-03-02", "to": "2026-03-02"})
+    assert r.json()["days"] == []
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "html"])
+def test_cli_reconcile_lists_discrepancies(sqlite_backend: Backend, fmt: str) -> None:
+    with sqlite_backend.station("ST") as st:
+        batch_total_mismatch(sqlite_backend, st)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kiosk.cli.main",
+            "backend",
+            "reconcile",
+            "--db",
+            sqlite_backend.db_url,
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-03",
+            "--format",
+            fmt,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    if fmt == "json":
+        data = json.loads(out)
+        assert data["clean"] is False
+        assert [d["class"] for d in data["days"][0]["discrepancies"]] == ["batch_total_mismatch"]
+        records = data["days"][0]["discrepancies"][0]["records"]
+        assert records[0]["type"] == "terminal_totals" and records[0]["total"] == 700
+    elif fmt == "csv":
+        rows = out.splitlines()
+        assert rows[0].startswith("station_id,day,currency")
+        assert ",discrepancy,batch_total_mismatch," in rows[1]
+    else:
+        assert "batch_total_mismatch" in out and "<table" in out
+
+
+def test_cli_rejects_bad_dates() -> None:
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kiosk.cli.main",
+            "backend",
+            "reconcile",
+            "--from",
+            "yesterday",
+            "--to",
+            "2026-01-01",
+        ],
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 2
+    assert "YYYY-MM-DD" in r.stderr
