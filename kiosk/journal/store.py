@@ -316,6 +316,19 @@ class Journal:
                 (_now(), result, command_id),
             )
 
+    def record_orphan_reversal(self, receipt_no: int, amount_minor: int | None) -> int:
+        """The intent to reverse a hold no session owns, written before it is sent."""
+        with self._tx() as conn:
+            cursor = conn.execute(
+                "INSERT INTO commands (session_id, kind, payload_json, at) VALUES (NULL, ?, ?, ?)",
+                (
+                    "ReverseOrphanHold",
+                    dumps({"receipt_no": receipt_no, "amount_minor": amount_minor}),
+                    _now(),
+                ),
+            )
+            return int(cursor.lastrowid or 0)
+
     def mark_card_result_consumed(self, result_id: int) -> None:
         with self._tx() as conn:
             conn.execute("UPDATE card_results SET consumed = 1 WHERE id = ?", (result_id,))
@@ -368,9 +381,12 @@ class Journal:
 
     def held_receipts(self) -> set[int]:
         """Receipt numbers of card holds that belong to sessions not closed yet."""
+        # An approval the machine has not seen yet belongs to its session all the same.
         rows = self._read(
             "SELECT a.receipt_no FROM authorisations a JOIN sessions s USING (session_id) "
-            "WHERE s.closed_at IS NULL AND a.receipt_no IS NOT NULL"
+            "WHERE s.closed_at IS NULL AND a.receipt_no IS NOT NULL "
+            "UNION SELECT receipt_no FROM card_results WHERE kind = 'preauth' "
+            "AND consumed = 0 AND outcome = 'approved' AND receipt_no IS NOT NULL"
         )
         return {int(r[0]) for r in rows}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from kiosk.devices import CardResult, IecState, MeterReading, PaymentOutcome
 from kiosk.session.names import FailureReason, MoneyOutcome, PaymentMethod, Phase, StopReason
@@ -60,6 +61,7 @@ class Offer:
     currency: str
     hold_minor: int
     price_lines: tuple[PriceLine, ...] = ()
+    vat_percent: Decimal | None = None  # the tariff's one VAT rate, for the receipt's VAT line
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,14 @@
+"""The station's TOML configuration: one file, validated, every error with key and line."""
+
+from kiosk.config.load import ConfigError, ConfigProblem, load_config
+from kiosk.config.model import BackendConfig, ConnectorConfig, DeviceConfig, StationConfig
+
+__all__ = [
+    "BackendConfig",
+    "ConfigError",
+    "ConfigProblem",
+    "ConnectorConfig",
+    "DeviceConfig",
+    "StationConfig",
+    "load_config",
+]

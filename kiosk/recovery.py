@@ -1,0 +1,130 @@
+"""Start-up recovery: finish, from the journal, everything the last run left open.
+
+1. Results the terminal delivered (journaled before they were acknowledged) but the machine
+   never saw are replayed to it first.
+2. Every open session is restored from its journaled state and told what its devices say now
+   (`Resumed`); the machine decides: a session still charging with a continuous meter resumes,
+   anything else is stopped and billed from its recorded readings, an approved hold with no
+   energy is reversed, a settle with a lost outcome is checked against the terminal's open
+   pre-auths before it is sent again.
+3. Holds the terminal still has open that no session owns are reversed (after the steps above,
+   on the terminal's own thread). A hold that belongs to an open session is never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from kiosk.devices import CardResult, CardTerminal, DeviceError, PaymentOutcome
+from kiosk.journal.store import Journal, JournalError
+from kiosk.session import events as ev
+from kiosk.session.commands import BeginMetering
+from kiosk.session.names import Phase
+
+if TYPE_CHECKING:
+    from kiosk.runtime.core import Runtime
+
+log = logging.getLogger(__name__)
+
+_METERING = frozenset({Phase.STARTING, Phase.CHARGING, Phase.STOPPING})
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryReport:
+    sessions: int
+    replayed_results: int
+    resumed: tuple[str, ...]
+
+
+def recover(rt: Runtime) -> RecoveryReport:
+    journal = rt.journal
+    sessions = journal.open_sessions()
+    rt.station = replace(rt.station, sessions=tuple(sessions), focus=None)
+    for s in sessions:
+        if s.phase in _METERING and s.meter_start is not None:
+            start = BeginMetering(s.session_id, s.connector_id, s.meter_start, s.offer.tariff_json)
+            rt._trackers[s.session_id] = rt.rebuild_tracker(start)
+    now = rt.clock.now()
+    replayed = 0
+    for stored in journal.pending_card_results():
+        if stored.session_id is not None and stored.kind in ("preauth", "settle"):
+            event: ev.Event
+            if stored.kind == "preauth":
+                event = ev.PreauthDone(now, stored.session_id, stored.result)
+            else:
+                event = ev.SettleDone(now, stored.session_id, stored.result)
+            rt.handle(event)
+            replayed += 1
+        journal.mark_card_result_consumed(stored.id)
+    open_receipts = _open_receipts(rt.devices.terminal)
+    resumed = []
+    for s in rt.station.sessions:
+        controller = rt.devices.controllers.get(s.connector_id)
+        meter = rt.devices.meters.get(s.connector_id)
+        status = reading = None
+        try:
+            status = controller.status() if controller is not None else None
+        except (DeviceError, OSError) as exc:
+            log.warning("recovery: controller of %s does not answer (%s)", s.connector_id, exc)
+        try:
+            reading = meter.read() if meter is not None else None
+        except (DeviceError, OSError) as exc:
+            log.warning("recovery: meter of %s does not answer (%s)", s.connector_id, exc)
+        if status is not None:
+            rt.handle(ev.ControllerUpdate(now, s.connector_id, status))
+        rt.handle(ev.Resumed(now, s.session_id, status, reading, open_receipts))
+        after = rt.station.session(s.session_id)
+        if after is not None and after.phase is Phase.CHARGING:
+            resumed.append(s.session_id)
+    rt.call(rt.sweep_orphans, "terminal")
+    report = RecoveryReport(len(sessions), replayed, tuple(resumed))
+    if sessions or replayed:
+        log.info("recovery: %s", report)
+    return report
+
+
+def _open_receipts(terminal: CardTerminal | None) -> frozenset[int] | None:
+    if terminal is None:
+        return None
+    try:
+        return frozenset(p.receipt_no for p in terminal.open_preauths())
+    except (DeviceError, OSError) as exc:
+        log.warning("recovery: terminal does not list open pre-auths (%s)", exc)
+        return None
+
+
+def sweep_orphan_holds(journal: Journal, terminal: CardTerminal, currency: str) -> list[int]:
+    """Reverse every hold the terminal has open that no open session owns."""
+    try:
+        open_holds = terminal.open_preauths()
+    except (DeviceError, OSError) as exc:
+        log.warning("orphan sweep: terminal does not list open pre-auths (%s)", exc)
+        return []
+    held = journal.held_receipts()
+    reversed_ = []
+    for hold in open_holds:
+        if hold.receipt_no in held:
+            continue
+        auth = CardResult(
+            PaymentOutcome.APPROVED,
+            hold.amount_minor or 0,
+            currency,
+            receipt_no=hold.receipt_no,
+            trace_no=hold.trace_no,
+        )
+        try:
+            journal.record_orphan_reversal(hold.receipt_no, hold.amount_minor)
+
+            def persist(result: CardResult) -> None:
+                journal.record_card_result(None, "orphan_reversal", result)
+
+            result = terminal.settle(auth, 0, persist)
+        except (DeviceError, OSError, JournalError) as exc:
+            log.error("orphan sweep: hold %s not reversed (%s)", hold.receipt_no, exc)
+            continue
+        if result.outcome is PaymentOutcome.APPROVED:
+            reversed_.append(hold.receipt_no)
+        log.warning("orphan sweep: hold %s -> %s", hold.receipt_no, result.outcome.value)
+    return reversed_

@@ -1,0 +1,83 @@
+"""Time for the runtime: the wall clock in service, a hand-driven clock in tests.
+
+Threads never call time.sleep: they wait on their condition variable through the clock, so a
+test can advance time by an hour in a microsecond, and `FakeClock.idle()` says when every thread
+woken by an advance has finished its work and is waiting again.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+    def wait(self, cv: threading.Condition, deadline: datetime | None) -> None:
+        """With `cv` held: block until notified or until `deadline` (None: until notified)."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def wait(self, cv: threading.Condition, deadline: datetime | None) -> None:
+        if deadline is None:
+            cv.wait()
+            return
+        remaining = (deadline - self.now()).total_seconds()
+        if remaining > 0:
+            cv.wait(timeout=remaining)
+
+
+class FakeClock:
+    """Time moves only when a test calls advance()."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+        self._sleepers: dict[int, tuple[threading.Condition, datetime | None]] = {}
+        self._woken: set[int] = set()  # woken by time, not yet waiting again
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def wait(self, cv: threading.Condition, deadline: datetime | None) -> None:
+        me = threading.get_ident()
+        with self._lock:
+            self._woken.discard(me)
+            if deadline is not None and deadline <= self._now:
+                return
+            self._sleepers[me] = (cv, deadline)
+        try:
+            cv.wait()
+        finally:
+            with self._lock:
+                self._sleepers.pop(me, None)
+
+    def advance(self, delta: timedelta | float) -> None:
+        step = delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
+        with self._lock:
+            self._now += step
+            due = [
+                (ident, cv)
+                for ident, (cv, deadline) in self._sleepers.items()
+                if deadline is not None and deadline <= self._now
+            ]
+            self._woken.update(ident for ident, _ in due)
+        for _, cv in due:
+            with cv:
+                cv.notify_all()
+
+    def forget(self) -> None:
+        """The calling thread is done for good (it will not wait again)."""
+        with self._lock:
+            self._woken.discard(threading.get_ident())
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._woken

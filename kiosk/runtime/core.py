@@ -1,0 +1,378 @@
+"""The headless runtime: one thread owns the state machine, one thread owns each device.
+
+Device owners post events into one queue; the machine thread takes them in order, steps the
+pure machine, journals the step (intents included) and only then hands the commands to the
+device owners. Every change publishes a new immutable snapshot to the subscribers (the Qt
+bridge, tests, the CLI). If the journal cannot be written, the step is dropped, no command is
+executed, charging is switched off and the snapshot says why.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import timedelta
+
+from kiosk import recovery
+from kiosk.devices import (
+    BackendError,
+    ChargeController,
+    DeviceError,
+    EnergyMeter,
+    LinkStatus,
+)
+from kiosk.journal.store import Journal, JournalError
+from kiosk.runtime.clock import Clock, FakeClock
+from kiosk.runtime.costs import CostModel, CostTracker
+from kiosk.runtime.devices import StationDevices
+from kiosk.runtime.execute import Executor
+from kiosk.runtime.owner import DeviceOwner
+from kiosk.runtime.view import build_snapshot
+from kiosk.session import events as ev
+from kiosk.session.commands import (
+    AbortCard,
+    BeginMetering,
+    CancelPaymentLink,
+    CloseSession,
+    Command,
+    CreatePaymentLink,
+    DisableCharging,
+    EnableCharging,
+    PreauthoriseCard,
+    QueryOpenPreauths,
+    SettleCard,
+)
+from kiosk.session.machine import step
+from kiosk.session.model import Offer, Station
+from kiosk.session.names import Phase
+from kiosk.snapshot import ChooseConnector, Intent, StationSnapshot
+
+log = logging.getLogger(__name__)
+
+Subscriber = Callable[[StationSnapshot], None]
+_STOP = object()
+_METERING = frozenset({Phase.STARTING, Phase.CHARGING, Phase.STOPPING})
+
+
+class Runtime:
+    def __init__(
+        self,
+        *,
+        station: Station,
+        offers: Mapping[str, Offer],
+        journal: Journal,
+        devices: StationDevices,
+        clock: Clock,
+        costs: CostModel,
+        name: str = "",
+        locales: tuple[str, ...] = ("en",),
+        poll_period: timedelta = timedelta(seconds=1),
+        tick_period: timedelta = timedelta(seconds=1),
+        link_wait_s: float = 1.0,
+        new_id: Callable[[], str] | None = None,
+    ) -> None:
+        self.station = station
+        self.offers = dict(offers)
+        self.journal = journal
+        self.devices = devices
+        self.clock = clock
+        self.costs = costs
+        self.name = name
+        self.locales = locales
+        self.fault: str | None = None
+        self._tick_period = tick_period
+        self._link_wait_s = link_wait_s
+        self._new_id = new_id or (lambda: uuid.uuid4().hex)
+        self._events: queue.Queue[object] = queue.Queue()
+        self._trackers: dict[str, CostTracker] = {}
+        self._links: dict[str, str] = {}  # link id -> session id, watched by the backend owner
+        self._links_lock = threading.Lock()
+        self._subscribers: list[Subscriber] = []
+        self._snapshot: StationSnapshot | None = None
+        self._seq = 0
+        self._executor = Executor(self)
+        self._owners: dict[str, DeviceOwner] = {}
+        self._build_owners(poll_period)
+        self._machine = threading.Thread(target=self._run, name="machine", daemon=True)
+        self._tick_cv = threading.Condition()
+        self._stopping = False
+        self._ticker = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
+
+    # ------------------------------------------------------------------ wiring
+
+    def _owner(self, key: str, poll_period: timedelta) -> DeviceOwner:
+        name = self.devices.owner_name(key)
+        if name not in self._owners:
+            self._owners[name] = DeviceOwner(name, self.clock, None, poll_period)
+        return self._owners[name]
+
+    def _build_owners(self, poll_period: timedelta) -> None:
+        polls: dict[str, list[Callable[[], None]]] = {}
+        for cid, meter in self.devices.meters.items():
+            owner = self._owner(f"meter:{cid}", poll_period)
+            polls.setdefault(owner.name, []).append(self._meter_poll(cid, meter))
+        for cid, controller in self.devices.controllers.items():
+            owner = self._owner(f"controller:{cid}", poll_period)
+            polls.setdefault(owner.name, []).append(self._controller_poll(cid, controller))
+        if self.devices.terminal is not None:
+            self._owner("terminal", poll_period)
+        if self.devices.backend is not None:
+            owner = self._owner("backend", poll_period)
+            polls.setdefault(owner.name, []).append(self._watch_links)
+        for name, functions in polls.items():
+            owner = self._owners[name]
+            owner._poll = _all(functions)
+
+    def owner_for(self, command: Command) -> DeviceOwner | None:
+        if isinstance(command, PreauthoriseCard | SettleCard | QueryOpenPreauths | AbortCard):
+            key = "terminal"
+        elif isinstance(command, CreatePaymentLink | CancelPaymentLink):
+            key = "backend"
+        elif isinstance(command, EnableCharging | DisableCharging):
+            key = f"controller:{command.connector_id}"
+        else:
+            return None
+        return self._owners.get(self.devices.owner_name(key))
+
+    def _meter_poll(self, cid: str, meter: EnergyMeter) -> Callable[[], None]:
+        def poll() -> None:
+            try:
+                reading = meter.read()
+            except (DeviceError, OSError) as exc:
+                self.post(ev.MeterFailed(self.clock.now(), cid, str(exc)))
+                return
+            self.post(ev.MeterUpdate(self.clock.now(), cid, reading))
+
+        return poll
+
+    def _controller_poll(self, cid: str, controller: ChargeController) -> Callable[[], None]:
+        def poll() -> None:
+            try:
+                status = controller.status()
+            except (DeviceError, OSError) as exc:
+                self.post(ev.ControllerFailed(self.clock.now(), cid, str(exc)))
+                return
+            self.post(ev.ControllerUpdate(self.clock.now(), cid, status))
+
+        return poll
+
+    def watch_link(self, session_id: str, link_id: str) -> None:
+        with self._links_lock:
+            self._links[link_id] = session_id
+
+    def unwatch_link(self, link_id: str) -> None:
+        with self._links_lock:
+            self._links.pop(link_id, None)
+
+    def _watch_links(self) -> None:
+        backend = self.devices.backend
+        with self._links_lock:
+            watched = dict(self._links)
+        for link_id, sid in watched.items():
+            assert backend is not None
+            try:
+                link = backend.wait_payment_link(link_id, self._link_wait_s)
+            except (BackendError, OSError) as exc:
+                log.warning("backend: link %s status unknown (%s)", link_id, exc)
+                continue
+            if link.status is not LinkStatus.PENDING:
+                self.unwatch_link(link_id)
+                self.post(ev.LinkUpdated(self.clock.now(), sid, link))
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, recover: bool = True) -> None:
+        if recover:
+            recovery.recover(self)
+        for owner in self._owners.values():
+            owner.start()
+        self._machine.start()
+        self._ticker.start()
+        self._publish()
+
+    def stop(self) -> None:
+        with self._tick_cv:
+            self._stopping = True
+            self._tick_cv.notify_all()
+        self._events.put(_STOP)
+        if self._machine.is_alive():
+            self._machine.join(5)
+        if self._ticker.is_alive():
+            self._ticker.join(5)
+        for owner in self._owners.values():
+            owner.stop()
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers.append(subscriber)
+        if self._snapshot is not None:
+            subscriber(self._snapshot)
+
+    @property
+    def snapshot(self) -> StationSnapshot | None:
+        return self._snapshot
+
+    def post(self, event: ev.Event) -> None:
+        self._events.put(event)
+
+    def send(self, intent: Intent) -> None:
+        """An intent from a screen (any thread)."""
+        now = self.clock.now()
+        if isinstance(intent, ChooseConnector):
+            offer = self.offers.get(intent.connector_id)
+            if offer is None:
+                log.warning("intent for unknown connector %r ignored", intent.connector_id)
+                return
+            self.post(ev.ConnectorChosen(now, intent.connector_id, self._new_id(), offer))
+        else:
+            self.post(ev.IntentReceived(now, intent))
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Tests: wait until every event is handled and every device owner is waiting."""
+        deadline = time.monotonic() + timeout
+        stable = 0
+        while time.monotonic() < deadline:
+            clock_idle = not isinstance(self.clock, FakeClock) or self.clock.idle()
+            owners_idle = all(o.idle() for o in self._owners.values())
+            if clock_idle and owners_idle and self._events.unfinished_tasks == 0:
+                stable += 1
+                if stable >= 3:
+                    return True
+            else:
+                stable = 0
+            time.sleep(0.001)
+        return False
+
+    def call(self, job: Callable[[], None], owner_key: str) -> None:
+        owner = self._owners.get(self.devices.owner_name(owner_key))
+        if owner is not None:
+            owner.submit(job)
+
+    def sweep_orphans(self) -> None:
+        if self.devices.terminal is not None:
+            currencies = {o.currency for o in self.offers.values()}
+            currency = next(iter(currencies)) if len(currencies) == 1 else "EUR"
+            recovery.sweep_orphan_holds(self.journal, self.devices.terminal, currency)
+
+    def journal_done(self, command_id: int, what: str) -> None:
+        try:
+            self.journal.mark_command_done(command_id, what)
+        except JournalError as exc:
+            log.error("%s", exc)
+
+    # ------------------------------------------------------------------ the machine thread
+
+    def _run(self) -> None:
+        while True:
+            item = self._events.get()
+            try:
+                if item is _STOP:
+                    return
+                assert not isinstance(item, str)
+                self.handle(item)  # type: ignore[arg-type]
+            except Exception:
+                log.exception("runtime: event %r failed", item)
+            finally:
+                self._events.task_done()
+
+    def _tick_loop(self) -> None:
+        try:
+            with self._tick_cv:
+                while not self._stopping:
+                    self.clock.wait(self._tick_cv, self.clock.now() + self._tick_period)
+                    if not self._stopping:
+                        self.post(ev.Tick(self.clock.now()))
+        finally:
+            if isinstance(self.clock, FakeClock):
+                self.clock.forget()
+
+    def handle(self, event: ev.Event) -> None:
+        """One step: price, step, journal, then execute. Called on the machine thread only
+        (and by recovery before the threads start)."""
+        event = self._priced(event)
+        before = self.station
+        after, commands = step(before, event)
+        if after is before and not commands:
+            return
+        try:
+            ids = self.journal.record_step(event, before, after, commands)
+        except JournalError as exc:
+            self._journal_failed(str(exc))
+            return
+        self.station = after
+        for command, command_id in zip(commands, ids or [0] * len(commands), strict=True):
+            self._apply(command, command_id)
+        self._publish()
+
+    def _priced(self, event: ev.Event) -> ev.Event:
+        if not isinstance(event, ev.MeterUpdate) or event.cost_minor is not None:
+            return event
+        session = self.station.session_on(event.connector_id)
+        if session is None or session.phase not in _METERING:
+            return event
+        tracker = self._trackers.get(session.session_id)
+        if tracker is None:
+            return event
+        last = session.last_reading
+        if last is not None and event.reading.energy_import_wh < last.energy_import_wh:
+            return event  # the machine refuses it; the tracker must not see it either
+        return replace(event, cost_minor=tracker.add(event.reading))
+
+    def _apply(self, command: Command, command_id: int) -> None:
+        if isinstance(command, BeginMetering):
+            self._trackers[command.session_id] = self.rebuild_tracker(command)
+        elif isinstance(command, CloseSession):
+            self._trackers.pop(command.session.session_id, None)
+        else:
+            self._executor.dispatch(command, command_id)
+
+    def rebuild_tracker(self, command: BeginMetering) -> CostTracker:
+        """A tracker from the session's start; after a restart, fed the journaled readings."""
+        tracker = self.costs.start(command.tariff_json, command.start)
+        for stored in self.journal.readings(command.session_id)[1:]:
+            tracker.add(stored.reading)
+        return tracker
+
+    def _journal_failed(self, message: str) -> None:
+        log.critical("%s", message)
+        self.fault = message
+        # Nothing can be made durable: stop every energy flow (safe without a record).
+        for s in self.station.sessions:
+            if s.phase in _METERING or s.phase is Phase.WAITING_FOR_PLUG:
+                self._executor.dispatch(DisableCharging(s.session_id, s.connector_id), 0)
+        self._publish()
+
+    def _publish(self) -> None:
+        self._seq += 1
+        notice = None
+        if self.fault is not None:
+            notice = "Out of order: the station cannot record payments. No new sessions."
+        snapshot = build_snapshot(
+            seq=self._seq,
+            now=self.clock.now(),
+            st=self.station,
+            name=self.name,
+            locales=self.locales,
+            offers=self.offers,
+            notice=notice,
+            terminal_ready=self.devices.terminal is not None,
+            qr_available=self.devices.backend is not None,
+        )
+        self._snapshot = snapshot
+        for subscriber in list(self._subscribers):
+            try:
+                subscriber(snapshot)
+            except Exception:
+                log.exception("snapshot subscriber failed")
+
+
+def _all(functions: list[Callable[[], None]]) -> Callable[[], None]:
+    def run() -> None:
+        for function in functions:
+            function()
+
+    return run

@@ -1,0 +1,48 @@
+"""Live cost of a running session, from its frozen tariff, through the one tariff engine.
+
+The machine is kept free of tariff arithmetic: the runtime prices every reading as it arrives
+(O(1) per reading) and hands the cost to the machine with the reading. After a restart the
+tracker is rebuilt from the readings in the journal, so the cost continues where it stopped.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from kiosk.devices import MeterReading
+from kiosk.runtime.offers import tariff_of
+from kiosk.tariff import LiveCostCalculator
+
+
+class CostTracker(Protocol):
+    def add(self, reading: MeterReading) -> int:
+        """The session's cost incl. VAT, in minor units, up to this reading."""
+        ...
+
+
+class CostModel(Protocol):
+    def start(self, tariff_json: str, start: MeterReading) -> CostTracker: ...
+
+
+class TariffCostTracker:
+    def __init__(self, calculator: LiveCostCalculator) -> None:
+        self._calculator = calculator
+
+    def add(self, reading: MeterReading) -> int:
+        # Only what the journal keeps (time, energy, power) goes in, so the cost can be
+        # recomputed from the journal alone and comes out the same.
+        breakdown = self._calculator.add_reading(
+            reading.measured_at, reading.energy_import_wh, power_w=reading.power_w
+        )
+        return breakdown.total_minor()
+
+
+class TariffCostModel:
+    def __init__(self, tz: ZoneInfo) -> None:
+        self._tz = tz
+
+    def start(self, tariff_json: str, start: MeterReading) -> CostTracker:
+        tariff = tariff_of(tariff_json)
+        calculator = LiveCostCalculator(tariff, self._tz, start.measured_at, start.energy_import_wh)
+        return TariffCostTracker(calculator)

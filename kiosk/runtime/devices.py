@@ -1,0 +1,24 @@
+"""The station's devices as the runtime sees them, and which owner thread each belongs to."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from kiosk.devices import Backend, CardTerminal, ChargeController, EnergyMeter
+
+
+@dataclass(frozen=True)
+class StationDevices:
+    """meters/controllers by connector id. `buses` maps a device key ("meter:1",
+    "controller:1", "terminal", "backend") to an owner name; devices sharing a serial port or
+    an RS485 bus must share an owner. Unlisted devices get an owner of their own."""
+
+    terminal: CardTerminal | None
+    backend: Backend | None
+    meters: Mapping[str, EnergyMeter]
+    controllers: Mapping[str, ChargeController]
+    buses: Mapping[str, str] = field(default_factory=dict)
+
+    def owner_name(self, key: str) -> str:
+        return self.buses.get(key, key)
