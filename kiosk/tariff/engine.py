@@ -42,6 +42,11 @@ def microseconds(delta: timedelta) -> int:
     return delta // _ONE_US
 
 
+def seconds(hours: Decimal) -> Decimal:
+    """Hours -> seconds, to the microsecond: the unit time is summed and rounded in."""
+    return (hours * SECONDS_PER_HOUR).quantize(_MICROSECOND, rounding=ROUND_HALF_UP)
+
+
 def hours_from_us(us: int) -> Decimal:
     """Hours from integer microseconds: the one conversion both pricing paths use."""
     return Decimal(us) / US_PER_HOUR
@@ -125,47 +130,54 @@ def _ceil_to_step(quantity: Decimal, step: int) -> Decimal:
 
 
 class Totals:
-    """Exact running sums of a session's priced periods. Adding a period is O(1)."""
+    """Exact running sums of a session's priced periods. Adding a period is O(1).
 
-    __slots__ = ("energy_kwh", "flat", "last", "parking_h", "priced", "stated")
+    Quantities are summed per price component in exact units (kWh; seconds, to the
+    microsecond) and multiplied by the price only when a result is asked for, so splitting
+    a period in two, or pricing it live in growing pieces, cannot change a cent.
+    """
+
+    __slots__ = ("energy_kwh", "flat", "last", "parking_s", "quantities")
 
     def __init__(self) -> None:
-        # (dimension, VAT %) -> sum of quantity x price, as the tariff states prices
-        self.stated: dict[tuple[Dimension, Decimal], Decimal] = {}
-        self.priced: dict[Dimension, Decimal] = {}  # quantity priced per dimension
+        # (dimension, component) -> quantity priced with it: kWh for ENERGY, else seconds
+        self.quantities: dict[tuple[Dimension, PriceComponent], Decimal] = {}
         self.last: dict[Dimension, PriceComponent] = {}  # last component that priced something
         self.flat: PriceComponent | None = None
         self.energy_kwh = Decimal(0)
-        self.parking_h = Decimal(0)
+        self.parking_s = Decimal(0)
 
     def copy(self) -> Totals:
         other = Totals()
-        other.stated = dict(self.stated)
-        other.priced = dict(self.priced)
+        other.quantities = dict(self.quantities)
         other.last = dict(self.last)
         other.flat = self.flat
         other.energy_kwh = self.energy_kwh
-        other.parking_h = self.parking_h
+        other.parking_s = self.parking_s
         return other
 
     def _charge(self, dimension: Dimension, component: PriceComponent, qty: Decimal) -> None:
-        key = (dimension, _vat(component))
-        self.stated[key] = self.stated.get(key, Decimal(0)) + qty * component.price
+        key = (dimension, component)
+        self.quantities[key] = self.quantities.get(key, Decimal(0)) + qty
+
+    def priced(self, dimension: Dimension) -> Decimal:
+        return sum((q for (d, _), q in self.quantities.items() if d is dimension), Decimal(0))
 
     def add(self, period: ChargingPeriod, selection: Selection) -> None:
+        time_s = seconds(period.time_h)
+        parking_s = seconds(period.parking_h)
         self.energy_kwh += period.energy_kwh
-        self.parking_h += period.parking_h
+        self.parking_s += parking_s
         if self.flat is None and selection.flat is not None:
             self.flat = selection.flat
         for dimension, component, qty in (
             (Dimension.ENERGY, selection.energy, period.energy_kwh),
-            (Dimension.TIME, selection.time, period.time_h),
-            (Dimension.PARKING_TIME, selection.parking, period.parking_h),
+            (Dimension.TIME, selection.time, time_s),
+            (Dimension.PARKING_TIME, selection.parking, parking_s),
         ):
             if component is None or qty == 0:
                 continue
             self._charge(dimension, component, qty)
-            self.priced[dimension] = self.priced.get(dimension, Decimal(0)) + qty
             self.last[dimension] = component
 
     def _apply_step_sizes(self) -> dict[str, Decimal]:
@@ -173,7 +185,7 @@ class Totals:
         billed: dict[str, Decimal] = {}
         energy = self.last.get(Dimension.ENERGY)
         if energy is not None:
-            wh = self.priced[Dimension.ENERGY] * _THOUSAND
+            wh = self.priced(Dimension.ENERGY) * _THOUSAND
             billed_wh = _ceil_to_step(wh, energy.step_size) if energy.step_size > 0 else wh
             if billed_wh != wh:
                 self._charge(Dimension.ENERGY, energy, (billed_wh - wh) / _THOUSAND)
@@ -183,11 +195,11 @@ class Totals:
             component = self.last.get(dimension)
             if component is None:
                 continue
-            seconds = (self.priced[dimension] * SECONDS_PER_HOUR).quantize(_MICROSECOND)
+            total_s = self.priced(dimension)
             step = component.step_size
-            billed_s = _ceil_to_step(seconds, step) if step > 0 else seconds
-            if billed_s != seconds:
-                self._charge(dimension, component, (billed_s - seconds) / SECONDS_PER_HOUR)
+            billed_s = _ceil_to_step(total_s, step) if step > 0 else total_s
+            if billed_s != total_s:
+                self._charge(dimension, component, billed_s - total_s)
             billed[f"{dimension.value.lower()}_h"] = billed_s / SECONDS_PER_HOUR
             break
         return billed
@@ -196,8 +208,15 @@ class Totals:
         work = self.copy()  # step_size extras must not leak into the running sums
         billed = work._apply_step_sizes()
         currency = tariff.currency
+        stated: dict[tuple[Dimension, Decimal], Decimal] = {}
+        for (dimension, component), qty in work.quantities.items():
+            amount = qty * component.price
+            if dimension is not Dimension.ENERGY:
+                amount /= SECONDS_PER_HOUR
+            key = (dimension, _vat(component))
+            stated[key] = stated.get(key, Decimal(0)) + amount
         lines: dict[Dimension, Price] = {}
-        for (dimension, vat), amount in work.stated.items():
+        for (dimension, vat), amount in stated.items():
             line = _price(amount, vat, tariff.tax_included, currency)
             lines[dimension] = lines[dimension] + line if dimension in lines else line
         if work.flat is not None:
@@ -224,7 +243,7 @@ class Totals:
             price_limit_adjustment=adjustment,
             total_energy=work.energy_kwh,
             total_time=total_time_h,
-            total_parking_time=work.parking_h,
+            total_parking_time=work.parking_s / SECONDS_PER_HOUR,
             billed=billed,
         )
 

@@ -174,19 +174,22 @@ class _Boundaries:
             if best != _NEVER:
                 break
         # A daylight-saving jump moves wall time without passing through it: cut there too.
-        if self.tz.utcoffset(after) != self.tz.utcoffset(_from_us(best)):
+        if self._offset(after_us) != self._offset(best):
             best = self._offset_change(after_us, best)
         return best
+
+    def _offset(self, us: int) -> timedelta | None:
+        return _from_us(us).astimezone(self.tz).utcoffset()
 
     def _wall(self, day: date, t: time, fold: int) -> datetime:
         return datetime.combine(day, t, tzinfo=self.tz).replace(fold=fold)
 
     def _offset_change(self, low_us: int, high_us: int) -> int:
         """First microsecond in (low, high] with a different UTC offset than at low."""
-        offset = self.tz.utcoffset(_from_us(low_us))
+        offset = self._offset(low_us)
         while high_us - low_us > 1:
             mid = (low_us + high_us) // 2
-            if self.tz.utcoffset(_from_us(mid)) == offset:
+            if self._offset(mid) == offset:
                 low_us = mid
             else:
                 high_us = mid

@@ -1,0 +1,1 @@
+"""JSON fixtures and helpers for the tariff engine tests."""
