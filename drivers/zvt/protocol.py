@@ -149,9 +149,9 @@ class Protocol:
                     message.apdu.instr,
                     f"terminal refused {exchange.command.command}: {info.meaning}",
                 )
-            # Tolerant: the PT skipped 80 00 and went straight to its messages.
-            self._handle(exchange, message, None, None)
-            return
+            # Not acknowledged: a result meant for an earlier, abandoned command must not be
+            # taken as stored. The PT reverses what it does not get an 80 00 00 for.
+            raise LinkError(f"expected 80 00 to {exchange.command.command}, got {message.command}")
 
     def _run_master_phase(
         self,

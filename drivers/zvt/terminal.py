@@ -227,10 +227,11 @@ class ZvtTerminal:
                 log.warning("ZVT recovery: open pre-auth enquiry failed (%s)", exc)
         return None
 
-    def _repeat_last(self) -> Message | None:
+    def _repeat_last(self, accept: Callable[[Message], None]) -> Message | None:
+        """Ask for the last result again (06 20); ``accept`` stores it before it is acknowledged."""
         try:
-            done = self._transact(commands.repeat_receipt(self.config.password))
-        except (LinkError, TerminalRefused) as exc:
+            done = self._transact(commands.repeat_receipt(self.config.password), accept)
+        except (LinkError, TerminalRefused, PersistFailed) as exc:
             log.warning("ZVT recovery: repeat receipt failed (%s)", exc)
             return None
         return done.status_infos[-1] if done.status_infos else None
@@ -350,11 +351,17 @@ class ZvtTerminal:
         new = receipts - before if before is not None else set()
         if not new:
             return unknown  # no hold was created: a new attempt is safe
-        last = self._repeat_last()
-        if last is not None and last.int_field("receipt_no") in new:
-            result = _card_result(last, currency, reference, [])
-            persist(result)
-            return result
+        recovered: list[CardResult] = []
+
+        def accept(message: Message) -> None:
+            if message.int_field("receipt_no") in new:  # our lost result: journal it first
+                result = _card_result(message, currency, reference, [])
+                persist(result)
+                recovered.append(result)
+
+        self._repeat_last(accept)
+        if recovered:
+            return recovered[-1]
         return replace(unknown, receipt_no=min(new), amount_minor=amount_minor)
 
     def settle(self, auth: CardResult, final_minor: int, persist: ResultSink) -> CardResult:
@@ -423,13 +430,21 @@ class ZvtTerminal:
             return unknown
         if auth.receipt_no in {p.receipt_no for p in open_now}:
             return unknown  # the hold is untouched: settling again is safe
-        seen = partial.status_infos[-1] if partial.status_infos else self._repeat_last()
-        if seen is None:
-            return replace(unknown, receipt_text=("hold closed; result not received",))
-        result = _card_result(seen, auth.currency, auth.reference, partial.receipt_lines)
-        if not partial.status_infos:
-            persist(result)
-        return result
+        if partial.status_infos:  # already journaled when it arrived
+            seen = partial.status_infos[-1]
+            return _card_result(seen, auth.currency, auth.reference, partial.receipt_lines)
+        recovered: list[CardResult] = []
+
+        def accept(message: Message) -> None:
+            result = _card_result(message, auth.currency, auth.reference, [])
+            if result.outcome is PaymentOutcome.APPROVED:
+                persist(result)
+                recovered.append(result)
+
+        self._repeat_last(accept)
+        if recovered:
+            return recovered[-1]
+        return replace(unknown, receipt_text=("hold closed; result not received",))
 
     def abort(self) -> None:
         if self._card_wait.is_set():

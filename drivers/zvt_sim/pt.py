@@ -41,6 +41,10 @@ class Dropped(Exception):
     """The link is gone (or the fault plan says so)."""
 
 
+class _Superseded(Exception):
+    """The kiosk sent a new command mid-transaction: it gave up on the running one."""
+
+
 @dataclass
 class PtState:
     ledger: Ledger
@@ -79,6 +83,7 @@ class PtEngine:
         self.link = link
         self.state = state
         self.tlv_enabled = False
+        self.pending: Message | None = None  # a command that arrived mid-transaction
 
     # -------------------------------------------------------------- link helpers
     def send(self, apdu: Apdu) -> None:
@@ -107,8 +112,16 @@ class PtEngine:
         while (remaining := deadline - time.monotonic()) > 0:
             message = self.receive(remaining)
             if message is not None and message.apdu.cls in (0x80, 0x84):
+                if message.apdu.cls == 0x84:
+                    self.state.commands_seen.append(message.command)
                 return message.apdu
+            self._check_superseded(message)
         return None
+
+    def _check_superseded(self, message: Message | None) -> None:
+        if message is not None and message.apdu.cls in (0x05, 0x06):
+            self.pending = message
+            raise _Superseded(message.command)
 
     def wait(self, seconds: float, abortable: bool = False) -> bool:
         """Pass time while watching the line; True if the kiosk sent 06 B0 (when allowed)."""
@@ -116,14 +129,16 @@ class PtEngine:
         while (remaining := deadline - time.monotonic()) > 0:
             message = self.receive(min(remaining, 0.02))
             if message is not None and message.apdu.control == (0x06, 0xB0) and abortable:
+                self.state.commands_seen.append(message.command)
                 self.send(ACK)
                 return True
+            self._check_superseded(message)
         return False
 
     # -------------------------------------------------------------- dispatch
     def serve_one(self, timeout: float) -> bool:
         """Handle one command if one arrives within ``timeout``; False if none did."""
-        message = self.receive(timeout)
+        message, self.pending = self.pending or self.receive(timeout), None
         if message is None:
             return False
         self.state.commands_seen.append(message.command)
@@ -150,6 +165,8 @@ class PtEngine:
             handler(message)
         except _Reversed:
             log.info("sim: result not acknowledged, transaction reversed")
+        except _Superseded as exc:
+            log.info("sim: %s arrived mid-transaction; the transaction is dropped", exc)
         return True
 
     def finish(self, ok: bool, code: int = 0, extra: bytes = b"") -> None:
@@ -272,6 +289,9 @@ class PtEngine:
         self.state.last_status = status
         if receipt and self.state.receipt_first:
             self.send_await(self.text_block(receipt))
+        if self.state.take_fault(Fault.LOSE_RESULT):
+            commit()
+            raise Dropped("fault: result lost on the line")
         if self.state.take_fault(Fault.DROP_AFTER_RESULT):
             commit()  # the PT has approved; the kiosk's acknowledgement never arrives
             self.send(status)

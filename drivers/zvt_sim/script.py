@@ -49,6 +49,7 @@ class Fault(enum.Enum):
     NO_RESPONSE = "no_response"  # the next command gets no 80 00 (the kiosk's T3 runs out)
     DROP_BEFORE_RESULT = "drop_before_result"  # next money command: link lost before 04 0F
     DROP_AFTER_RESULT = "drop_after_result"  # next money command: link lost after 04 0F
+    LOSE_RESULT = "lose_result"  # next money command: approved and kept, its 04 0F lost, link lost
 
 
 GARBAGE_BYTES = b"\xff\x13\x37garbage\x00\x7f"
