@@ -22,7 +22,7 @@ from kiosk.session.commands import (
 from kiosk.session.common import Step, abandon, fail_unpaid, finish, settle
 from kiosk.session.events import Resumed
 from kiosk.session.model import Session, Settlement, Station
-from kiosk.session.names import FailureReason, Phase, StopReason
+from kiosk.session.names import FailureReason, PaymentMethod, Phase, StopReason
 
 
 def on_resumed(s: Session, e: Resumed, st: Station) -> Step:
@@ -98,7 +98,21 @@ def _resume_running(s: Session, e: Resumed, st: Station) -> Step:
             s = replace(s, phase=Phase.CHARGING, phase_since=e.at, deadline=None)
         return s, commands
     if s.phase is Phase.WAITING_FOR_PLUG:
-        return settle(replace(s, stop_reason=StopReason.RECOVERY), e.at, st.policy)
+        s = replace(s, stop_reason=StopReason.RECOVERY)
+        auth = s.auth
+        gone = (
+            auth is not None
+            and auth.method is PaymentMethod.CARD
+            and e.open_receipts is not None
+            and auth.receipt_no not in e.open_receipts
+        )
+        if gone:
+            # The terminal no longer holds it (reversed itself: our acknowledgement was lost).
+            settled = Settlement(final_minor=0, confirmed=True, assumed=True)
+            return finish(
+                replace(s, settle_minor=0, settlement=settled, ended_at=e.at), e.at, st.policy
+            )
+        return settle(s, e.at, st.policy)
     reason = StopReason.RECOVERY if continuous or reading is None else StopReason.METER_FAULT
     stopped, commands = stop(s, e.at, reason, st)
     if controller is not None and controller.charging_enabled is False:

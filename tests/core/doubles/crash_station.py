@@ -1,0 +1,84 @@
+"""A station process for crash drills: `python crash_station.py DIR MODE KILL_AFTER`.
+
+MODE "run" drives two sessions (one charged, one whose hold is released at the plug-in
+timeout) and MODE "recover" only starts (recovery runs) and lets time pass until nothing is
+open. With KILL_AFTER = n > 0 the process SIGKILLs itself right after the journal's n-th commit.
+Everything the test checks afterwards is on disk: the journal and the device files in DIR.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from doubles.builders import T0
+from doubles.rig import Rig
+from kiosk.runtime.clock import FakeClock
+from kiosk.snapshot import (
+    BackToStart,
+    ChooseConnector,
+    ConfirmPrice,
+    PayByCard,
+    Phase,
+    StopCharging,
+)
+
+
+def main() -> int:
+    state, mode, kill_after = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    clock_file = state / "clock.txt"
+    start = datetime.fromisoformat(clock_file.read_text()) if clock_file.exists() else T0
+    clock = FakeClock(start)
+    rig = Rig(state, connectors=("1", "2"), clock=clock)
+
+    def after_commit() -> None:
+        if rig.journal.commits == kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    rig.journal.after_commit = after_commit
+
+    def advance(seconds: int, step: int = 1) -> None:
+        rig.advance(seconds, step)
+        clock_file.write_text(clock.now().isoformat())
+
+    rig.start()
+    if mode == "run":
+        advance(2)
+        rig.plants["1"].set(plugged=True)
+        advance(2)
+        rig.send(ChooseConnector("1"))
+        sid = rig.snap.focus.session_id if rig.snap.focus else ""
+        rig.send(ConfirmPrice(sid))
+        rig.send(PayByCard(sid))
+        advance(40, step=10)
+        rig.send(StopCharging(sid))
+        advance(3)
+        rig.send(BackToStart(sid))
+        rig.send(ChooseConnector("2"))
+        sid2 = rig.snap.focus.session_id if rig.snap.focus else ""
+        rig.send(ConfirmPrice(sid2))
+        rig.send(PayByCard(sid2))
+        advance(200, step=20)  # nobody plugs in: the hold is released
+    else:
+        advance(30, step=5)  # a resumed session charges on until the driver unplugs
+        for plant in rig.plants.values():
+            plant.set(plugged=False)
+        for _ in range(120):
+            if not rig.journal.open_sessions() and all(
+                s.phase in (Phase.RECEIPT, Phase.FAILED) for s in rig.rt.station.sessions
+            ):
+                break
+            advance(10, step=5)
+    print(json.dumps({"commits": rig.journal.commits, "open": len(rig.journal.open_sessions())}))
+    rig.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,135 @@
+"""Crash drills: a real station process is SIGKILLed right after each journal commit, then
+restarted; recovery must finish every open session with the money exactly right.
+
+For every kill point the checks are made on what is on disk: the journal file and the card
+terminal's own record of the bank side (a file the killed process cannot tidy up).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from doubles.rig import tariff_cost
+
+from kiosk.journal.store import Journal
+
+STATION = Path(__file__).parent / "doubles" / "crash_station.py"
+
+
+def run(state: Path, mode: str, kill_after: int = 0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(STATION), str(state), mode, str(kill_after)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def check_money(state: Path) -> dict[str, Any]:
+    """Every hold ended exactly once, for the tariff cost of its recorded readings."""
+    bank = json.loads((state / "bank.json").read_text())
+    journal = Journal.open(state / "journal.db")
+    try:
+        assert journal.open_sessions() == [], "a session was left open"
+        assert journal.query("SELECT count(*) FROM card_results WHERE consumed = 0") == [(0,)]
+        auths = {
+            receipt: sid
+            for sid, receipt in journal.query(
+                "SELECT session_id, receipt_no FROM authorisations WHERE receipt_no IS NOT NULL"
+            )
+        }
+        for receipt, hold in bank["holds"].items():
+            endings = [
+                op for op in hold["ops"] if op.startswith("settle:") or op == "auto_reversal"
+            ]
+            assert len(endings) == 1, (receipt, hold)
+            assert not [op for op in hold["ops"] if op.startswith("refused")], (receipt, hold)
+            assert hold["status"] in ("booked", "reversed", "auto_reversed"), (receipt, hold)
+            sid = auths.get(int(receipt))
+            if sid is None:
+                # Never acknowledged, so never journaled as a hold: the terminal reversed it.
+                assert hold["status"] in ("auto_reversed", "reversed"), (receipt, hold)
+                continue
+            (tariff,) = journal.query(
+                "SELECT tariff_json FROM sessions WHERE session_id = ?", (sid,)
+            )
+            readings = journal.readings(sid)
+            expected = 0
+            if (
+                readings
+                and readings[-1].reading.energy_import_wh > readings[0].reading.energy_import_wh
+            ):
+                expected = min(tariff_cost(tariff[0], readings), hold["amount"])
+            booked = hold["booked"] or 0
+            assert booked == expected, (sid, booked, expected)
+            if hold["booked"] is not None:
+                reports = journal.query(
+                    "SELECT payload_json FROM outbox WHERE idempotency_key = ?", (f"session:{sid}",)
+                )
+                assert len(reports) == 1, sid
+                assert json.loads(reports[0][0])["final_minor"] == booked
+        ids = [r[0] for r in journal.query("SELECT session_id FROM sessions")]
+        assert len(ids) == len(set(ids))
+        keys = [r[0] for r in journal.query("SELECT idempotency_key FROM outbox")]
+        assert len(keys) == len(set(keys))
+        return bank
+    finally:
+        journal.close()
+
+
+def baseline(tmp: Path) -> int:
+    state = tmp / "baseline"
+    state.mkdir()
+    proc = run(state, "run")
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    bank = check_money(state)
+    assert sorted(h["status"] for h in bank["holds"].values()) == ["booked", "reversed"]
+    return int(summary["commits"])
+
+
+@pytest.mark.slow
+def test_sigkill_after_every_journal_commit_then_recover(tmp_path: Path) -> None:
+    commits = baseline(tmp_path)
+    assert commits >= 20  # the drill must reach deep into both sessions
+    exercised = 0
+    for kill_after in range(1, commits + 1):
+        state = tmp_path / f"kill-{kill_after}"
+        state.mkdir()
+        killed = run(state, "run", kill_after)
+        assert killed.returncode == -signal.SIGKILL, (kill_after, killed.stderr)
+        recovered = run(state, "recover")
+        assert recovered.returncode == 0, (kill_after, recovered.stderr)
+        check_money(state)
+        exercised += 1
+        shutil.rmtree(state)
+    print(f"\ncrash drill: {exercised} kill points (every journal commit of the run)")
+    assert exercised == commits
+
+
+@pytest.mark.slow
+def test_sigkill_during_recovery_as_well(tmp_path: Path) -> None:
+    """A second crash while recovering from the first still loses and doubles nothing."""
+    commits = baseline(tmp_path)
+    exercised = 0
+    for kill_after in range(2, commits + 1, 3):
+        state = tmp_path / f"kill-{kill_after}"
+        state.mkdir()
+        assert run(state, "run", kill_after).returncode == -signal.SIGKILL
+        second = run(state, "recover", 1)
+        assert second.returncode in (0, -signal.SIGKILL), second.stderr
+        exercised += second.returncode == -signal.SIGKILL
+        recovered = run(state, "recover")
+        assert recovered.returncode == 0, (kill_after, recovered.stderr)
+        check_money(state)
+        shutil.rmtree(state)
+    print(f"\ncrash drill: {exercised} double kills (first commit of recovery)")
+    assert exercised > 0
