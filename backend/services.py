@@ -32,6 +32,11 @@ class Services:
         token = token_for(self.receipt_secret, receipt_id)
         return f"{self.settings.public_url.rstrip('/')}/r/{token}"
 
+    def close(self) -> None:
+        if isinstance(self.gateway, StripeGateway):
+            self.gateway.close()
+        self.db.dispose()
+
     @property
     def sandbox(self) -> SandboxGateway | None:
         return self.gateway if isinstance(self.gateway, SandboxGateway) else None

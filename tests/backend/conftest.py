@@ -94,14 +94,12 @@ def start_backend(db_url: str, **overrides: Any) -> tuple[UvicornThread, Backend
     built: list[Services] = []
 
     def app_for(url: str) -> FastAPI:
-        settings = Settings(
-            db_url=db_url,
-            public_url=url,
-            clock=clock,
-            sweep_interval_s=0,  # tests run the sweep themselves, at the fake clock's time
-            stripe_webhook_secret="whsec_test",
+        options: dict[str, Any] = {
+            "sweep_interval_s": 0,  # tests run the sweep themselves, at the fake clock's time
+            "stripe_webhook_secret": "whsec_test",
             **overrides,
-        )
+        }
+        settings = Settings(db_url=db_url, public_url=url, clock=clock, **options)
         built.append(build_services(settings))
         return create_app(settings, built[0])
 
@@ -115,7 +113,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     server, b = start_backend(db_url)
     with server:
         yield b
-    b.svc.db.dispose()
+    b.svc.close()
 
 
 @pytest.fixture
@@ -123,4 +121,4 @@ def sqlite_backend(tmp_path: Path) -> Iterator[Backend]:
     server, b = start_backend(f"sqlite:///{tmp_path / 'backend.db'}")
     with server:
         yield b
-    b.svc.db.dispose()
+    b.svc.close()

@@ -263,7 +263,8 @@ JSONISH = st_.recursive(
 def test_fuzzed_session_fields_never_cause_500(
     sqlite_backend: Backend, field: str, value: object
 ) -> None:
-    key = sqlite_backend.station(f"F{time.monotonic_ns()}").headers["Authorization"]
+    with sqlite_backend.station(f"F{time.monotonic_ns()}") as st:
+        key = st.headers["Authorization"]
     body = session_body(f"S{time.monotonic_ns()}", card(1))
     body[field] = value
     with sqlite_backend.client() as c:
@@ -278,7 +279,8 @@ def test_fuzzed_session_fields_never_cause_500(
 def test_fuzzed_tariffs_never_cause_500(sqlite_backend: Backend, element: object) -> None:
     t = tariff()
     t["elements"] = [element]
-    key = sqlite_backend.station(f"T{time.monotonic_ns()}").headers["Authorization"]
+    with sqlite_backend.station(f"T{time.monotonic_ns()}") as st:
+        key = st.headers["Authorization"]
     with sqlite_backend.client() as c:
         r = c.post(
             "/api/v1/payment-links",
