@@ -44,6 +44,13 @@ def _aligned(function: int, start: int, end: int, specs: list[RegisterSpec], eve
     return Block(function, start, end - start, tuple(specs))
 
 
+def _aligned_span(start: int, end: int, even: bool) -> int:
+    if even:
+        start -= start % 2
+        end += (end - start) % 2
+    return end - start
+
+
 def plan_blocks(specs: Iterable[RegisterSpec], limits: Limits) -> list[Block]:
     ordered = sorted(specs, key=lambda s: (s.function, s.address))
     blocks: list[Block] = []
@@ -54,7 +61,7 @@ def plan_blocks(specs: Iterable[RegisterSpec], limits: Limits) -> list[Block]:
             same_fc = spec.function == group[0].function
             hole = spec.address - end
             new_end = max(end, spec.address + spec.count)
-            span = new_end - start + (start % 2 if limits.even_alignment else 0)
+            span = _aligned_span(start, new_end, limits.even_alignment)
             if same_fc and hole <= limits.max_hole and span <= limits.max_registers:
                 group.append(spec)
                 end = new_end

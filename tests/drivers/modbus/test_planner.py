@@ -30,6 +30,16 @@ def test_function_codes_never_share_a_block() -> None:
     assert spans(blocks) == [(3, 111, 2), (3, 122, 1), (3, 706, 1), (3, 1000, 1)]
 
 
+def test_even_alignment_padding_stays_within_an_odd_limit() -> None:
+    specs = [
+        RegisterSpec("a", 0, 4, "float32"),
+        RegisterSpec("b", 2, 4, "float32"),
+        RegisterSpec("c", 4, 4, "uint16"),
+    ]
+    blocks = plan_blocks(specs, Limits(max_registers=5, even_alignment=True))
+    assert [(b.address, b.count) for b in blocks] == [(0, 4), (4, 2)]
+
+
 def test_even_alignment_pads_start_and_count() -> None:
     spec = RegisterSpec("x", 3, 4, "uint16")
     (block,) = plan_blocks([spec], Limits(max_registers=80, even_alignment=True))
