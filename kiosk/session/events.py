@@ -137,6 +137,13 @@ class EmergencyStop:
 
 
 @dataclass(frozen=True, slots=True)
+class EmergencyCleared:
+    """The emergency stop was released; connectors may be chosen again."""
+
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Resumed:
     """After a restart: what the devices say now about a session restored from the journal.
 
@@ -167,5 +174,6 @@ Event = (
     | MeterFailed
     | ChargingSwitched
     | EmergencyStop
+    | EmergencyCleared
     | Resumed
 )

@@ -18,6 +18,7 @@ from kiosk.session.events import (
     ConnectorChosen,
     ControllerFailed,
     ControllerUpdate,
+    EmergencyCleared,
     EmergencyStop,
     Event,
     IntentReceived,
@@ -166,6 +167,8 @@ def _observe(st: Station, event: Event) -> Station:
         return replace(st, live={**st.live, event.connector_id: replace(old, meter_online=False)})
     if isinstance(event, EmergencyStop):
         return replace(st, emergency=True)
+    if isinstance(event, EmergencyCleared):
+        return replace(st, emergency=False)
     return st
 
 

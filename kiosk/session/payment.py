@@ -107,7 +107,10 @@ def on_paying_card(s: Session, e: Event, st: Station) -> Step:
                 s = replace(s, stop_reason=StopReason.CANCELLED)
                 return settle(s, e.at, st.policy)
             return charging.authorised(s, e.at, st)
-        reason = _CARD_FAILURE.get(result.outcome, FailureReason.TERMINAL_UNAVAILABLE)
+        if result.outcome is PaymentOutcome.APPROVED:
+            reason = FailureReason.CARD_DECLINED  # "approved" for nothing reserves nothing
+        else:
+            reason = _CARD_FAILURE.get(result.outcome, FailureReason.TERMINAL_UNAVAILABLE)
         if s.abort_requested and result.outcome is PaymentOutcome.CANCELLED:
             reason = FailureReason.CANCELLED_BY_DRIVER
         return fail_unpaid(s, e.at, reason, st.policy)
