@@ -67,6 +67,14 @@ class PtyPair:
                 os.close(fd)
 
 
+async def _cancel_pending() -> None:
+    current = asyncio.current_task()
+    tasks = [t for t in asyncio.all_tasks() if t is not current]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class SimServer:
     """One listening Modbus server with its devices, running until `close()`."""
 
@@ -141,6 +149,11 @@ class SimServer:
             done = asyncio.run_coroutine_threadsafe(server.shutdown(), self._loop)
             with contextlib.suppress(Exception):  # closing a server that failed to start
                 done.result(timeout=5)
+        if self._loop.is_running():
+            # Requests still being answered (a slow-reply fault) are cancelled, not abandoned.
+            cancelled = asyncio.run_coroutine_threadsafe(_cancel_pending(), self._loop)
+            with contextlib.suppress(Exception):
+                cancelled.result(timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         if not self._loop.is_running():
