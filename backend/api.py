@@ -21,7 +21,16 @@ from sqlalchemy.orm import Session
 from backend import ingest, jsonutil, links, reconcile
 from backend.models import ChargingSession, IdempotentResponse, PaymentLink
 from backend.pricing import TariffError, check_tariff, recompute
-from backend.schemas import PaymentLinkCreate, PaymentReport, SessionReport, TerminalTotalsReport
+from backend.schemas import (
+    LinkOut,
+    PaymentLinkCreate,
+    PaymentReport,
+    ReportAck,
+    SessionAck,
+    SessionReport,
+    TerminalTotalsReport,
+    errors,
+)
 from backend.services import Services, authenticate, services
 
 router = APIRouter(prefix="/api/v1", tags=["station"])
@@ -122,7 +131,13 @@ def run_idempotent(
 # --------------------------------------------------------------------------- payment links
 
 
-@router.post("/payment-links", status_code=201, summary="create a payment link")
+@router.post(
+    "/payment-links",
+    status_code=201,
+    summary="create a payment link",
+    response_model=LinkOut,
+    responses=errors(401, 413, 422),
+)
 async def create_payment_link(
     request: Request,
     body: PaymentLinkCreate,
@@ -167,7 +182,12 @@ def _read_link(svc: Services, station: str, link_id: str) -> dict[str, Any]:
 LinkStatusName = Literal["pending", "authorized", "expired", "cancelled", "captured", "released"]
 
 
-@router.get("/payment-links/{link_id}", summary="read a link; long-poll with ?wait=")
+@router.get(
+    "/payment-links/{link_id}",
+    summary="read a link; long-poll with ?wait=",
+    response_model=LinkOut,
+    responses=errors(401, 404, 422),
+)
 async def get_payment_link(
     request: Request,
     link_id: str,
@@ -217,7 +237,12 @@ def _cancel_link(svc: Services, station: str, link_id: str) -> dict[str, Any]:
     return _read_link(svc, station, link_id)
 
 
-@router.post("/payment-links/{link_id}/cancel", summary="cancel a link, releasing any hold")
+@router.post(
+    "/payment-links/{link_id}/cancel",
+    summary="cancel a link, releasing any hold",
+    response_model=LinkOut,
+    responses=errors(401, 404, 409, 413),
+)
 async def cancel_payment_link(request: Request, link_id: str, station: Station) -> dict[str, Any]:
     return await run_in_threadpool(_cancel_link, services(request), station, link_id)
 
@@ -288,7 +313,13 @@ def _report_session(
     )
 
 
-@router.post("/sessions", status_code=201, summary="report a completed session")
+@router.post(
+    "/sessions",
+    status_code=201,
+    summary="report a completed session",
+    response_model=SessionAck,
+    responses=errors(401, 404, 413, 422),
+)
 async def report_session(
     request: Request,
     body: SessionReport,
@@ -313,12 +344,23 @@ def _session_json(svc: Services, station: str, session_id: str) -> dict[str, Any
         return dict(row.response)
 
 
-@router.get("/sessions/{session_id}", summary="the answer given to a session report")
+@router.get(
+    "/sessions/{session_id}",
+    summary="the answer given to a session report",
+    response_model=SessionAck,
+    responses=errors(401, 404, 422),
+)
 async def get_session(request: Request, session_id: str, station: Station) -> dict[str, Any]:
     return await run_in_threadpool(_session_json, services(request), station, session_id)
 
 
-@router.post("/payments", status_code=201, summary="report a card payment outside a session")
+@router.post(
+    "/payments",
+    status_code=201,
+    summary="report a card payment outside a session",
+    response_model=ReportAck,
+    responses=errors(401, 404, 413, 422),
+)
 async def report_payment(
     request: Request,
     body: PaymentReport,
@@ -339,7 +381,13 @@ async def report_payment(
     )
 
 
-@router.post("/terminal-totals", status_code=201, summary="report a terminal's end-of-day totals")
+@router.post(
+    "/terminal-totals",
+    status_code=201,
+    summary="report a terminal's end-of-day totals",
+    response_model=ReportAck,
+    responses=errors(401, 413, 422),
+)
 async def report_terminal_totals(
     request: Request,
     body: TerminalTotalsReport,
@@ -360,7 +408,17 @@ async def report_terminal_totals(
 # --------------------------------------------------------------------------- reconciliation
 
 
-@router.get("/reconciliation", summary="sessions, costs, captures and totals per station and day")
+@router.get(
+    "/reconciliation",
+    summary="sessions, costs, captures and totals per station and day",
+    responses={
+        **errors(401, 422),
+        200: {
+            "description": "the report as JSON, CSV or HTML",
+            "content": {"text/csv": {}, "text/html": {}},
+        },
+    },
+)
 async def get_reconciliation(
     request: Request,
     station: Station,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from itertools import product
+from string import ascii_uppercase
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
 
@@ -50,8 +52,31 @@ def _aware(value: datetime) -> datetime:
     return value
 
 
-Currency = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_currency)]
-TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_time_zone)]
+def _known_currencies() -> list[str]:
+    found = []
+    for code in ("".join(c) for c in product(ascii_uppercase, repeat=3)):
+        try:
+            minor_unit_exponent(code)
+        except ValueError:
+            continue
+        found.append(code)
+    return found
+
+
+# Listed in the OpenAPI schema so clients (and schema-driven tests) know the valid values.
+CURRENCIES = _known_currencies()
+TIME_ZONES = sorted(z for z in available_timezones() if len(z) <= 64)
+
+Currency = Annotated[
+    str,
+    Field(min_length=3, max_length=3, json_schema_extra={"enum": CURRENCIES}),
+    AfterValidator(_currency),
+]
+TimeZone = Annotated[
+    str,
+    Field(min_length=1, max_length=64, json_schema_extra={"enum": TIME_ZONES}),
+    AfterValidator(_time_zone),
+]
 MaskedPan = Annotated[str | None, Field(default=None, max_length=19), AfterValidator(_masked_pan)]
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 Short = Annotated[str, Field(max_length=32)]
@@ -136,3 +161,57 @@ class TerminalTotalsReport(Strict):
     receipt_to: Annotated[StrictInt, Field(ge=0, le=99_999_999)] | None = None
     trace_no: Annotated[StrictInt, Field(ge=0, le=99_999_999)] | None = None
     brands: list[BrandTotalIn] = Field(default_factory=list, max_length=50)
+
+
+# --------------------------------------------------------------------------- answers
+
+
+class ErrorBody(BaseModel):
+    detail: str | list[dict[str, Any]]
+
+
+class LinkOut(BaseModel):
+    id: str
+    url: str
+    status: Literal["pending", "authorized", "expired", "cancelled", "captured", "released"]
+    expires_at: str
+    amount: int
+    currency: str
+    connector_id: str
+    created_at: str
+    authorized_at: str | None
+    declines: int
+    last_decline: str | None
+
+
+class SessionAck(BaseModel):
+    session_id: str
+    status: Literal["accepted"]
+    computed_cost: int
+    reported_cost: int
+    cost_mismatch: bool
+    currency: str
+    receipt_url: str
+    payment_status: str
+    hold: int | None = None
+    captured: int | None = None
+    released: int | None = None
+    link_status: str | None = None
+
+
+class ReportAck(BaseModel):
+    status: str
+    payment_id: int | None = None
+    totals_id: int | None = None
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the error answers an operation can give."""
+    text = {
+        401: "missing or invalid API key",
+        404: "no such record for this station",
+        409: "the record's state does not allow this",
+        413: "request body too large",
+        422: "invalid request (the detail names the field)",
+    }
+    return {code: {"model": ErrorBody, "description": text[code]} for code in codes}

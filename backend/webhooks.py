@@ -19,6 +19,7 @@ from backend import links
 from backend.gateways import GatewayError
 from backend.gateways.stripe import WebhookSignatureError, verify_webhook
 from backend.models import Payment, PaymentLink, WebhookEvent
+from backend.schemas import ErrorBody
 from backend.services import Services, services
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,14 @@ def _handle(svc: Services, event: dict[str, Any]) -> dict[str, str]:
     return {"result": result}
 
 
-@router.post("/webhooks/stripe", summary="Stripe event endpoint (signature required)")
+@router.post(
+    "/webhooks/stripe",
+    summary="Stripe event endpoint (signature required)",
+    responses={
+        400: {"model": ErrorBody, "description": "signature or timestamp invalid"},
+        413: {"model": ErrorBody, "description": "request body too large"},
+    },
+)
 async def stripe_webhook(request: Request) -> dict[str, str]:
     svc = services(request)
     payload = await request.body()

@@ -13,6 +13,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.backend.conftest import Backend
 from tests.backend.helpers import link_body
@@ -68,6 +70,13 @@ def long_poll(st: Any, link_id: str, known: str, out: dict[str, Any]) -> threadi
     return t
 
 
+def wait_for(driver: WebDriver, element_id: str) -> Any:
+    """The element once the page that has it has loaded (a click does not wait for it)."""
+    return WebDriverWait(driver, 20).until(
+        expected_conditions.presence_of_element_located((By.ID, element_id))
+    )
+
+
 def fill_and_pay(driver: WebDriver, number: str) -> None:
     by_label(driver, "Card number").send_keys(number)
     by_label(driver, "Expiry").send_keys("12/30")
@@ -89,7 +98,7 @@ def test_pay_with_approving_card_and_kiosk_sees_authorized(
         poller = long_poll(st, link["id"], "pending", seen)
         time.sleep(0.2)
         fill_and_pay(browser, "4242 4242 4242 4242")
-        assert browser.find_element(By.ID, "heading").text == "Payment approved"
+        assert wait_for(browser, "heading").text == "Payment approved"
         poller.join(35)
     assert seen["r"]["status"] == "authorized"
 
@@ -101,7 +110,7 @@ def test_declining_card_shows_why_and_link_stays_pending(
         link = st.post("/api/v1/payment-links", json=link_body(5000)).json()
         browser.get(link["url"])
         fill_and_pay(browser, "4000 0000 0000 0002")
-        assert "declined" in browser.find_element(By.ID, "error").text
+        assert "declined" in wait_for(browser, "error").text
         # The form is shown again for another card; the kiosk still waits.
         assert by_label(browser, "Card number").get_attribute("value") == ""
         state = st.get(f"/api/v1/payment-links/{link['id']}", params={"wait": 0.2}).json()
@@ -114,5 +123,5 @@ def test_bad_card_number_names_the_field(sqlite_backend: Backend, browser: WebDr
         link = st.post("/api/v1/payment-links", json=link_body(5000)).json()
         browser.get(link["url"])
         fill_and_pay(browser, "4242 4242 4242 4241")
-        assert browser.find_element(By.ID, "error").text.startswith("Card number:")
+        assert wait_for(browser, "error").text.startswith("Card number:")
         assert by_label(browser, "Card number").get_attribute("aria-invalid") == "true"
