@@ -376,9 +376,18 @@ def _connectors(
         hold = r.get(item, path, "hold_minor", positive_int, default=default_hold)
         meter = r.get(item, path, "meter", text)
         controller = r.get(item, path, "controller", text)
-        if meter is not None and meter not in meters:
+        # A device table that exists but is wrong is reported there, not here again.
+        declared_meters = data.get("meters") if isinstance(data.get("meters"), dict) else {}
+        declared_controllers = (
+            data.get("controllers") if isinstance(data.get("controllers"), dict) else {}
+        )
+        if meter is not None and meter not in meters and meter not in declared_meters:
             r.problem((*path, "meter"), f"no [meters.{meter}] table is configured")
-        if controller is not None and controller not in controllers:
+        if (
+            controller is not None
+            and controller not in controllers
+            and controller not in declared_controllers
+        ):
             r.problem((*path, "controller"), f"no [controllers.{controller}] table is configured")
         tariff_path = None
         if tariff is not None:

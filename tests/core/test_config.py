@@ -1,0 +1,159 @@
+"""The station TOML: the sample loads; every mistake names its key and its line."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import ConfigError, load_config
+
+SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
+
+
+@pytest.fixture
+def station_dir(tmp_path: Path) -> Path:
+    shutil.copy(SAMPLES / "station.toml", tmp_path / "station.toml")
+    shutil.copy(SAMPLES / "tariff.json", tmp_path / "tariff.json")
+    return tmp_path
+
+
+def edit(station_dir: Path, old: str, new: str) -> Path:
+    path = station_dir / "station.toml"
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def line_of(path: Path, needle: str, occurrence: int = 1) -> int:
+    found = [i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line]
+    return found[occurrence - 1]
+
+
+def problems(path: Path) -> list[tuple[str, int | None, str]]:
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    return [(p.key, p.line, p.message) for p in err.value.problems]
+
+
+def test_the_sample_config_loads(station_dir: Path) -> None:
+    config = load_config(station_dir / "station.toml")
+    assert config.name == "Marktplatz Süd"
+    assert config.locales == ("de", "en")
+    assert [c.id for c in config.connectors] == ["1", "2"]
+    assert config.connector("2").hold_minor == 3000
+    assert config.connector("1").hold_minor == 5000
+    assert config.connector("1").max_kw == Decimal(22)
+    assert config.policy.plug_timeout == timedelta(seconds=180)
+    assert config.terminal is not None and config.terminal.hardware == "simulated"
+    assert config.terminal.settings["port"] == "/dev/ttyUSB0"
+    assert config.meters["left"].bus == "rs485-1"
+    assert config.meters["left"].settings == {"port": "/dev/ttyUSB1", "unit_id": 1}
+    assert config.backend is not None and "change-me" not in repr(config.backend)
+    assert config.journal_path == station_dir / "journal.db"
+
+
+def test_wrong_value_names_key_and_line(station_dir: Path) -> None:
+    path = edit(station_dir, "max_kw = 11", "max_kw = -11")
+    assert problems(path) == [
+        (
+            "connector[1].max_kw",
+            line_of(path, "max_kw = -11"),
+            "must be between 0 and 1000 kW, got -11",
+        )
+    ]
+
+
+def test_hardware_must_be_real_or_simulated(station_dir: Path) -> None:
+    path = edit(
+        station_dir,
+        '[meters.right]\nhardware = "simulated"',
+        '[meters.right]\nhardware = "virtual"',
+    )
+    ((key, line, message),) = problems(path)
+    assert key == "meters.right.hardware"
+    assert line == line_of(path, 'hardware = "virtual"')
+    assert "real" in message and "simulated" in message and "'virtual'" in message
+
+
+def test_missing_key_points_at_its_table(station_dir: Path) -> None:
+    path = edit(station_dir, 'type = "Type 2"\nmax_kw = 22', "max_kw = 22")
+    ((key, line, message),) = problems(path)
+    assert key == "connector[0]"
+    assert line == line_of(path, "[[connector]]", 1)
+    assert "'type'" in message
+
+
+def test_unknown_key_and_dangling_reference(station_dir: Path) -> None:
+    path = edit(station_dir, 'meter = "right"', 'meter = "rihgt"\ncolour = "blue"')
+    found = problems(path)
+    assert (
+        "connector[1].meter",
+        line_of(path, 'meter = "rihgt"'),
+        "no [meters.rihgt] table is configured",
+    ) in found
+    assert any(k == "connector[1].colour" and ln == line_of(path, "colour") for k, ln, _ in found)
+
+
+def test_all_problems_are_reported_together(station_dir: Path) -> None:
+    edit(station_dir, "card_wait_s = 120", "card_wait_s = 0")
+    edit(station_dir, 'timezone = "Europe/Berlin"', 'timezone = "Europe/Atlantis"')
+    path = edit(station_dir, 'url = "http://127.0.0.1:8080"', 'url = "ftp://x"')
+    keys = {k for k, _, _ in problems(path)}
+    assert keys == {"timeouts.card_wait_s", "station.timezone", "backend.url"}
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    text = str(err.value)
+    assert f"{path}:{line_of(path, 'card_wait_s')}: timeouts.card_wait_s:" in text
+
+
+def test_duplicate_connector_ids(station_dir: Path) -> None:
+    path = edit(station_dir, 'id = "2"', 'id = "1"')
+    assert (
+        "connector[1].id",
+        line_of(path, 'id = "1"', 2),
+        "connector id '1' is used twice",
+    ) in problems(path)
+
+
+def test_broken_tariff_file_is_named(station_dir: Path) -> None:
+    (station_dir / "tariff.json").write_text('{"id": "T", "currency": "EUR", "elements": []}')
+    path = station_dir / "station.toml"
+    found = problems(path)
+    assert {k for k, _, _ in found} == {"connector[0].tariff", "connector[1].tariff"}
+    assert all("tariff.json" in m for _, _, m in found)
+
+
+def test_missing_tariff_file(station_dir: Path) -> None:
+    path = edit(station_dir, 'tariff = "tariff.json"', 'tariff = "nope.json"')
+    ((key, line, message),) = problems(path)
+    assert key == "connector[0].tariff" and line == line_of(path, "nope.json")
+    assert "does not exist" in message
+
+
+def test_hold_too_small_for_the_cap_margin(station_dir: Path) -> None:
+    path = edit(station_dir, "hold_minor = 5000", "hold_minor = 50")
+    ((key, _, message),) = problems(path)
+    assert key == "payment.hold_minor" and "cost-cap margin" in message
+
+
+def test_syntax_error_has_the_line_from_tomllib(station_dir: Path) -> None:
+    path = edit(station_dir, 'name = "Marktplatz Süd"', 'name = "Marktplatz Süd')
+    ((key, line, _),) = problems(path)
+    assert key == "(syntax)" and line == line_of(path, "name = ")
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    ((key, line, message),) = problems(tmp_path / "absent.toml")
+    assert key == "(file)" and line is None and "cannot read" in message
+
+
+def test_bad_file_is_not_changed(station_dir: Path) -> None:
+    path = edit(station_dir, "max_kw = 22", 'max_kw = "lots"')
+    before = path.read_bytes()
+    problems(path)
+    assert path.read_bytes() == before
