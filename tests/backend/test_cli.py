@@ -1,0 +1,99 @@
+"""`evkiosk backend …` as an operator runs it: real processes, a real port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.backend.helpers import link_body
+from tests.backend.servers import PostgresCluster, free_port
+
+EVKIOSK = [sys.executable, "-m", "kiosk.cli.main", "backend"]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*EVKIOSK, *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_add_station_prints_a_key_once_and_refuses_duplicates(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    first = cli("add-station", "ST-1", "--db", db)
+    assert first.returncode == 0, first.stderr
+    key = first.stdout.strip()
+    assert key.startswith("evk_") and len(key) > 40
+    assert "not shown again" in first.stderr
+    again = cli("add-station", "ST-1", "--db", db)
+    assert again.returncode == 2 and "exists already" in again.stderr
+    bad = cli("add-station", "no spaces allowed", "--db", db)
+    assert bad.returncode == 2 and "station id" in bad.stderr
+    assert key.encode() not in (tmp_path / "b.db").read_bytes()
+
+
+def test_serve_answers_with_links_under_the_public_url(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    key = cli("add-station", "ST-1", "--db", db).stdout.strip()
+    port = free_port()
+    proc = subprocess.Popen(
+        [*EVKIOSK, "serve", "--db", db, "--listen", f"127.0.0.1:{port}",
+         "--public-url", "https://pay.example.org"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+        r = httpx.post(
+            f"{base}/api/v1/payment-links",
+            json=link_body(),
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["url"].startswith("https://pay.example.org/pay/pl_")
+        assert httpx.get(f"{base}/openapi.json", timeout=5).json()["info"]["title"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
+
+
+def test_serve_rejects_a_bad_listen_address(tmp_path: Path) -> None:
+    r = cli("serve", "--db", f"sqlite:///{tmp_path / 'b.db'}", "--listen", "nonsense")
+    assert r.returncode == 2 and "HOST:PORT" in r.stderr
+
+
+@pytest.mark.needs_postgres
+def test_cli_works_on_postgresql(pg_cluster: PostgresCluster) -> None:
+    url = pg_cluster.new_database()
+    assert cli("add-station", "PG-1", "--db", url).returncode == 0
+    r = cli("reconcile", "--db", url, "--from", "2026-01-01", "--to", "2026-01-31")
+    assert r.returncode == 0, r.stderr
+    assert '"clean": true' in r.stdout
+
+
+def test_unreachable_database_is_a_runtime_failure() -> None:
+    port = free_port()  # nothing listens there
+    env = {**os.environ}
+    r = subprocess.run(
+        [*EVKIOSK, "add-station", "X", "--db", f"postgresql://nobody@127.0.0.1:{port}/x"],
+        capture_output=True, text=True, timeout=120, check=False, env=env,
+    )  # fmt: skip
+    assert r.returncode == 1
+    assert "database" in r.stderr and "Traceback" not in r.stderr
