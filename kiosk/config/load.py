@@ -377,10 +377,8 @@ def _connectors(
         meter = r.get(item, path, "meter", text)
         controller = r.get(item, path, "controller", text)
         # A device table that exists but is wrong is reported there, not here again.
-        declared_meters = data.get("meters") if isinstance(data.get("meters"), dict) else {}
-        declared_controllers = (
-            data.get("controllers") if isinstance(data.get("controllers"), dict) else {}
-        )
+        declared_meters = _keys(data, "meters")
+        declared_controllers = _keys(data, "controllers")
         if meter is not None and meter not in meters and meter not in declared_meters:
             r.problem((*path, "meter"), f"no [meters.{meter}] table is configured")
         if (
@@ -402,6 +400,11 @@ def _connectors(
             ConnectorConfig(cid, label or cid, ctype, max_kw, tariff_path, hold, meter, controller)
         )
     return tuple(out)
+
+
+def _keys(data: dict[str, Any], table_name: str) -> set[str]:
+    value = data.get(table_name)
+    return set(value) if isinstance(value, dict) else set()
 
 
 def _check_tariff(path: Path) -> str | None:
