@@ -46,14 +46,29 @@ _EXPONENT_2: Final = _codes(
 )
 
 
+_EXPONENTS: Final[dict[str, int]] = {
+    code: exponent
+    for exponent, codes in ((0, _EXPONENT_0), (2, _EXPONENT_2), (3, _EXPONENT_3), (4, _EXPONENT_4))
+    for code in codes
+}
+_QUANTA: Final[dict[str, Decimal]] = {
+    code: Decimal(1).scaleb(-exponent) for code, exponent in _EXPONENTS.items()
+}
+
+
 def minor_unit_exponent(currency: str) -> int:
     """Number of decimals of the currency's minor unit (ISO 4217): EUR 2, JPY 0, KWD 3."""
-    for exponent, codes in ((2, _EXPONENT_2), (0, _EXPONENT_0), (3, _EXPONENT_3)):
-        if currency in codes:
-            return exponent
-    if currency in _EXPONENT_4:
-        return 4
-    raise ValueError(f"currency {currency!r}: not an ISO 4217 currency code with minor units")
+    try:
+        return _EXPONENTS[currency]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"currency {currency!r}: not an ISO 4217 currency code with minor units"
+        ) from None
+
+
+def round_amount(amount: Decimal, currency: str) -> Decimal:
+    """THE rounding rule on a bare Decimal: half up to the currency's minor unit."""
+    return amount.quantize(_QUANTA[currency], rounding=ROUNDING)
 
 
 def parse_decimal(value: object, field: str) -> Decimal:
@@ -82,10 +97,6 @@ def parse_decimal(value: object, field: str) -> Decimal:
     return result
 
 
-def _quantum(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-minor_unit_exponent(currency))
-
-
 @dataclass(frozen=True, slots=True)
 class Money:
     """An exact amount in one currency. Arithmetic keeps full precision until :meth:`rounded`."""
@@ -98,9 +109,10 @@ class Money:
             raise TypeError(f"Money amount must be Decimal, not {type(self.amount).__name__}")
         if not self.amount.is_finite():
             raise ValueError(f"Money amount {self.amount!r} is not finite")
-        if not isinstance(self.currency, str) or self.currency != self.currency.upper():
-            raise ValueError(f"currency {self.currency!r}: use the upper-case ISO 4217 code")
-        minor_unit_exponent(self.currency)  # validates the code
+        if self.currency not in _EXPONENTS:  # the table holds upper-case ISO 4217 codes only
+            if isinstance(self.currency, str) and self.currency.upper() in _EXPONENTS:
+                raise ValueError(f"currency {self.currency!r}: use the upper-case ISO 4217 code")
+            minor_unit_exponent(self.currency)
 
     # ------------------------------------------------------------------ constructors
 
@@ -124,8 +136,7 @@ class Money:
 
     def rounded(self) -> Money:
         """THE rounding rule: half up to the currency's minor unit."""
-        quantum = _quantum(self.currency)
-        return Money(self.amount.quantize(quantum, rounding=ROUNDING), self.currency)
+        return Money(round_amount(self.amount, self.currency), self.currency)
 
     def to_minor(self) -> int:
         """Integer minor units; exact when already rounded, else after :meth:`rounded`."""

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from kiosk.money import Money
+from kiosk.money import Money, round_amount
 from kiosk.tariff.model import Dimension, PriceComponent, PriceLimit, Tariff, TaxIncluded
 from kiosk.tariff.periods import ChargingPeriod
 from kiosk.tariff.restrictions import Selection, State, select
@@ -204,7 +204,14 @@ class Totals:
             break
         return billed
 
-    def result(self, tariff: Tariff, total_time_h: Decimal) -> CostBreakdown:
+    def result(
+        self,
+        tariff: Tariff,
+        total_time_h: Decimal,
+        bounds: tuple[Price | None, Price | None] | None = None,
+    ) -> CostBreakdown:
+        """The cost so far. ``bounds`` (from :func:`limit_bounds`) may be passed in by callers
+        that ask often, to skip recomputing them."""
         work = self.copy()  # step_size extras must not leak into the running sums
         billed = work._apply_step_sizes()
         currency = tariff.currency
@@ -215,27 +222,39 @@ class Totals:
                 amount /= SECONDS_PER_HOUR
             key = (dimension, _vat(component))
             stated[key] = stated.get(key, Decimal(0)) + amount
-        lines: dict[Dimension, Price] = {}
-        for (dimension, vat), amount in stated.items():
-            line = _price(amount, vat, tariff.tax_included, currency)
-            lines[dimension] = lines[dimension] + line if dimension in lines else line
         if work.flat is not None:
-            lines[Dimension.FLAT] = _price(
-                work.flat.price, _vat(work.flat), tariff.tax_included, currency
+            stated[(Dimension.FLAT, _vat(work.flat))] = work.flat.price
+        # per dimension: the sum over its VAT rates of the rounded amounts (net, gross)
+        sums: dict[Dimension, tuple[Decimal, Decimal]] = {}
+        for (dimension, vat), amount in stated.items():
+            net, gross = _both_sides(amount, vat, tariff.tax_included, currency)
+            before = sums.get(dimension)
+            sums[dimension] = (
+                (net, gross) if before is None else (before[0] + net, before[1] + gross)
             )
-        zero = Price(Money.zero(currency), Money.zero(currency))
-        subtotal = zero
-        for line in lines.values():
-            subtotal = subtotal + line
-        total = _clamp(subtotal, tariff)
+        lines = {
+            d: Price(Money(net, currency), Money(gross, currency))
+            for d, (net, gross) in sums.items()
+        }
+        subtotal_net = sum((net for net, _ in sums.values()), Decimal(0))
+        subtotal_gross = sum((gross for _, gross in sums.values()), Decimal(0))
+        low, high = limit_bounds(tariff) if bounds is None else bounds
+        total_net, total_gross = subtotal_net, subtotal_gross
+        if low is not None:
+            total_net = max(total_net, low.excl_vat.amount)
+            total_gross = max(total_gross, low.incl_vat.amount)
+        if high is not None:
+            total_net = min(total_net, high.excl_vat.amount)
+            total_gross = min(total_gross, high.incl_vat.amount)
         adjustment = None
-        if total != subtotal:
+        if (total_net, total_gross) != (subtotal_net, subtotal_gross):
             adjustment = Price(
-                total.excl_vat - subtotal.excl_vat, total.incl_vat - subtotal.incl_vat
+                Money(total_net - subtotal_net, currency),
+                Money(total_gross - subtotal_gross, currency),
             )
         return CostBreakdown(
             currency=currency,
-            total_cost=total,
+            total_cost=Price(Money(total_net, currency), Money(total_gross, currency)),
             total_fixed_cost=lines.get(Dimension.FLAT),
             total_energy_cost=lines.get(Dimension.ENERGY),
             total_time_cost=lines.get(Dimension.TIME),
@@ -248,21 +267,24 @@ class Totals:
         )
 
 
-def _price(stated: Decimal, vat: Decimal, mode: TaxIncluded, currency: str) -> Price:
-    """One amount as the tariff states it -> both sides of VAT, rounded by THE rule."""
-    factor = 1 + vat / _HUNDRED
+def _both_sides(
+    stated: Decimal, vat: Decimal, mode: TaxIncluded, currency: str
+) -> tuple[Decimal, Decimal]:
+    """One amount as the tariff states it -> (net, gross), each rounded by THE rule."""
     if mode is TaxIncluded.NO:
-        net, gross = stated, stated * factor
+        net, gross = stated, stated * (1 + vat / _HUNDRED)
     elif mode is TaxIncluded.YES:
-        net, gross = stated / factor, stated
+        net, gross = stated / (1 + vat / _HUNDRED), stated
     else:  # N/A: no tax applies
         net = gross = stated
-    return Price(Money(net, currency).rounded(), Money(gross, currency).rounded())
+    return round_amount(net, currency), round_amount(gross, currency)
 
 
 def limit_bounds(tariff: Tariff) -> tuple[Price | None, Price | None]:
     """min_price and max_price as rounded Prices. A bound given only before tax gets its
-    after-tax side at the tariff's lowest VAT rate (never more than the operator stated)."""
+    after-tax side at the tariff's lowest VAT rate (never more than the operator stated).
+    Where a derived minimum would exceed the maximum, the maximum wins: it is the promise
+    made to the driver."""
     lowest = min(tariff.vat_rates(), default=Decimal(0))
     if tariff.tax_included is TaxIncluded.NOT_APPLICABLE:
         lowest = Decimal(0)
@@ -276,17 +298,10 @@ def limit_bounds(tariff: Tariff) -> tuple[Price | None, Price | None]:
         currency = tariff.currency
         return Price(Money(limit.excl_vat, currency).rounded(), Money(incl, currency).rounded())
 
-    return bound(tariff.min_price), bound(tariff.max_price)
-
-
-def _clamp(subtotal: Price, tariff: Tariff) -> Price:
-    low, high = limit_bounds(tariff)
-    excl, incl = subtotal.excl_vat, subtotal.incl_vat
-    if low is not None:
-        excl, incl = max(excl, low.excl_vat), max(incl, low.incl_vat)
-    if high is not None:
-        excl, incl = min(excl, high.excl_vat), min(incl, high.incl_vat)
-    return Price(excl, incl)
+    low, high = bound(tariff.min_price), bound(tariff.max_price)
+    if low is not None and high is not None:
+        low = Price(min(low.excl_vat, high.excl_vat), min(low.incl_vat, high.incl_vat))
+    return low, high
 
 
 def state_at(

@@ -27,7 +27,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_CEILING, Decimal
 from zoneinfo import ZoneInfo
 
-from kiosk.tariff.engine import CostBreakdown, Totals, hours_from_us, microseconds
+from kiosk.tariff.engine import (
+    CostBreakdown,
+    Totals,
+    hours_from_us,
+    limit_bounds,
+    microseconds,
+)
 from kiosk.tariff.model import Tariff
 from kiosk.tariff.periods import ChargingPeriod
 from kiosk.tariff.restrictions import Selection, State, select
@@ -218,6 +224,7 @@ class LiveCostCalculator:
         self._valid_until_us = -1  # the open selection holds while time and energy stay below
         self._valid_below_wh = -1
         self._last_result: CostBreakdown | None = None
+        self._limits = limit_bounds(tariff)
 
     # ------------------------------------------------------------------ public
 
@@ -250,7 +257,8 @@ class LiveCostCalculator:
         assert self._open is not None
         totals = self._closed.copy()
         totals.add(self._open.to_period(self.tariff.id), self._open.selection)
-        self._last_result = totals.result(self.tariff, hours_from_us(at_us - self._start_us))
+        elapsed_h = hours_from_us(at_us - self._start_us)
+        self._last_result = totals.result(self.tariff, elapsed_h, self._limits)
         return self._last_result
 
     def periods(self) -> list[ChargingPeriod]:

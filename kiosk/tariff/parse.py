@@ -299,8 +299,13 @@ def parse_tariff(obj: Mapping[str, object]) -> Tariff:
         )
     )
     low, high = _price_limit(node, "min_price"), _price_limit(node, "max_price")
-    if low is not None and high is not None and low.excl_vat > high.excl_vat:
-        node.fail("max_price", f"is below min_price ({high.excl_vat} < {low.excl_vat})")
+    if low is not None and high is not None:
+        for side, low_side, high_side in (
+            ("excluding", low.excl_vat, high.excl_vat),
+            ("including", low.incl_vat, high.incl_vat),
+        ):
+            if low_side is not None and high_side is not None and low_side > high_side:
+                node.fail("max_price", f"is below min_price {side} tax ({high_side} < {low_side})")
     alt_text: list[tuple[str, str]] = []
     for text in node.objects("tariff_alt_text", required=False):
         language, body = text.string("language"), text.string("text")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -118,7 +118,8 @@ def replay(
 ) -> Replayed:
     """Feed the readings; after each, the live result and the periods built so far."""
     calc = LiveCostCalculator(tariff, BERLIN, start, start_energy_wh=5_000_000)
-    at, wh, results = start, 5_000_000, []
+    # step in UTC: aware datetime arithmetic in Europe/Berlin is wall-clock arithmetic
+    at, wh, results = start.astimezone(UTC), 5_000_000, []
     for seconds, delta_wh, power, charging in readings:
         at += timedelta(seconds=seconds)
         wh += delta_wh if charging else 0
@@ -172,7 +173,7 @@ def test_cost_never_decreases_as_energy_and_time_grow(
 def test_splitting_a_period_with_identical_prices_changes_nothing(
     tariff: Tariff, spans: list[tuple[int, int, bool]], data: st.DataObject
 ) -> None:
-    start = STARTS[0]
+    start = STARTS[0].astimezone(UTC)
     periods, at = [], start
     for wh, seconds, parked in spans:
         hours = Decimal(seconds) / 3600
