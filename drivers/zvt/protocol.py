@@ -91,7 +91,8 @@ class Protocol:
         self.persist_retries = persist_retries
 
     def _send(self, apdu: Apdu) -> None:
-        log.debug("ECR → PT %s", describe(apdu))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("ECR → PT %s", describe(apdu))
         self.link.send(apdu.encode())
 
     def _receive(self, timeout: float) -> Message | None:
@@ -99,7 +100,8 @@ class Protocol:
         if raw is None:
             return None
         message = decode_message(decode_apdu(raw), self.charset)
-        log.debug("PT → ECR %s", describe(message.apdu))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("PT → ECR %s", describe(message.apdu))
         return message
 
     def transact(

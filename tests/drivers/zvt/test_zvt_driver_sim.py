@@ -262,3 +262,14 @@ def test_persist_that_recovers_after_a_repeat_is_acknowledged(
     result = terminal.preauthorise(2500, "EUR", "S1", flaky, lambda _t: None)
     assert result.outcome is PaymentOutcome.APPROVED and stored == [result]
     assert list(sim.ledger()["open"]) == [str(result.receipt_no)]  # type: ignore[arg-type]
+
+
+def test_text_block_before_the_result_is_still_the_receipt(
+    sim: TerminalSimulator, terminal: ZvtTerminal
+) -> None:
+    sim.state.receipt_first = True  # Feig sends 06 D3 before 04 0F
+    journal = Journal()
+    auth = preauth(terminal, journal)
+    done = terminal.settle(auth, 1295, journal.persist)
+    assert done.outcome is PaymentOutcome.APPROVED
+    assert "Amount EUR 12,95" in done.receipt_text and done.receipt_text[0] == "EV CHARGING"
