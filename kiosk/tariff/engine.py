@@ -2,8 +2,8 @@
 
 The algorithm (docs/pricing.md has the worked example):
 
-1. Each period is priced with the components active at its start (kiosk.tariff.restrictions):
-   quantity x unit price, kept exact and grouped by dimension and VAT rate.
+1. Each period is priced with the components active at its start (kiosk.tariff.restrictions);
+   its quantities are summed exactly per component (kWh; seconds to the microsecond).
 2. FLAT is charged once, from the first period in which a FLAT component is active.
 3. step_size (OCPI CDR rules): the priced ENERGY total is rounded up to the step of the last
    ENERGY component used; for time, the PARKING_TIME total is rounded up if any parking was

@@ -32,6 +32,10 @@ class Dimension(enum.Enum):
     TIME = "TIME"  # per hour charging, step_size in seconds
     PARKING_TIME = "PARKING_TIME"  # per hour not charging, step_size in seconds
 
+    # Members are singletons compared by identity; the C-level hash keeps the pricing
+    # loop's dictionary lookups cheap (Enum's own __hash__ is Python code).
+    __hash__ = object.__hash__
+
 
 class TaxIncluded(enum.Enum):
     """OCPI 2.3.0 ``tax_included``: whether component prices include tax."""

@@ -208,3 +208,16 @@ def test_bad_readings_are_refused_and_change_nothing(
     assert calc.last == before
     after = calc.add_reading(start + timedelta(minutes=2), 100)
     assert after.total_cost == before.total_cost
+
+
+def test_a_cheaper_step_can_lower_the_running_cost() -> None:
+    # OCPI charges the step_size extra at the last component's price: at 17:00, 5 min at
+    # 1.20/h are billed as a 30 min step (0.60); a minute later the 15 min step of the 2.40/h
+    # element applies to the 6 min total: 0.10 + 10 min x 2.40/h = 0.50.
+    tariff = fixture("spec_step_size")
+    start = datetime(2025, 1, 6, 16, 55, tzinfo=UTC)
+    calc = LiveCostCalculator(tariff, ZoneInfo("UTC"), start, 0)
+    at_five = calc.add_reading(start + timedelta(minutes=5), 0)
+    at_six = calc.add_reading(start + timedelta(minutes=6), 0)
+    assert at_five.total_cost == eur("0.60", "0.60")
+    assert at_six.total_cost == eur("0.50", "0.50")
