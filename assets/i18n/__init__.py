@@ -1,0 +1,1 @@
+"""Translations: one JSON file per language (see ui/i18n.py)."""

@@ -1,0 +1,1 @@
+"""Status icons (SVG) for the touchscreen."""

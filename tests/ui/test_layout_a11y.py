@@ -1,0 +1,114 @@
+"""Layouts at every panel size, touch targets, contrast, text size and contrast modes."""
+
+from __future__ import annotations
+
+import pytest
+from uirig import Kiosk
+
+from ui import preview
+from ui.qt import QApplication, QLabel, QPushButton, QWidget
+from ui.theme import (
+    GRAPHIC_PAIRS,
+    PALETTES,
+    TEXT_PAIRS,
+    Palette,
+    contrast_ratio,
+    metrics,
+    style_sheet,
+    touch_target_px,
+)
+
+pytestmark = pytest.mark.gui
+SIZES = [(800, 480), (1024, 600), (1280, 800), (480, 800), (800, 1280)]
+
+
+def problems_on_screen(window: QWidget, target: int) -> list[str]:
+    """Buttons too small or outside the window, texts cut off (wrapped ones too short)."""
+    found = []
+    bounds = window.rect()
+    for b in window.findChildren(QPushButton):
+        if not b.isVisibleTo(window):
+            continue
+        name = b.objectName() or b.text()
+        if min(b.width(), b.height()) < target:
+            found.append(f"button {name!r} is {b.width()}x{b.height()}, under {target} px")
+        top_left = b.mapTo(window, b.rect().topLeft())
+        bottom_right = b.mapTo(window, b.rect().bottomRight())
+        if not (bounds.contains(top_left) and bounds.contains(bottom_right)):
+            found.append(f"button {name!r} is outside the window")
+    for lab in window.findChildren(QLabel):
+        if not lab.isVisibleTo(window) or not lab.text() or lab.objectName() == "station_name":
+            continue
+        if lab.wordWrap():
+            needed = lab.heightForWidth(lab.width())
+            if lab.height() + 2 < needed:
+                found.append(f"text {lab.text()[:40]!r} needs {needed} px, has {lab.height()}")
+        elif lab.width() + 2 < lab.sizeHint().width():
+            found.append(f"text {lab.text()[:40]!r} is cut at {lab.width()} px")
+    return found
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_every_screen_fits_with_touch_targets_of_15_mm(
+    kiosk: Kiosk, width: int, height: int, lang: str
+) -> None:
+    kiosk.window.resize(width, height)
+    target = touch_target_px(kiosk.window.dpi)
+    assert target == 57  # 15 mm at 96 dpi
+    problems = []
+    for name, snap in preview.all_screens().items():
+        kiosk.show(snap)
+        kiosk.set_language(lang)
+        QApplication.processEvents()
+        problems += [f"{name}: {p}" for p in problems_on_screen(kiosk.window, target)]
+    assert problems == []
+
+
+def test_touch_target_follows_the_configured_dpi() -> None:
+    assert touch_target_px(96) == 57
+    assert touch_target_px(133) == 79  # a 7" 800x480 panel
+    assert touch_target_px(160) == 95
+
+
+@pytest.mark.parametrize("palette", PALETTES, ids=lambda p: p.name)
+def test_palette_meets_wcag_aa(palette: Palette) -> None:
+    for fg, bg in TEXT_PAIRS:
+        ratio = contrast_ratio(getattr(palette, fg), getattr(palette, bg))
+        assert ratio >= 4.5, f"{palette.name}: {fg} on {bg} is {ratio:.2f}:1"
+    for fg, bg in GRAPHIC_PAIRS:
+        ratio = contrast_ratio(getattr(palette, fg), getattr(palette, bg))
+        assert ratio >= 3.0, f"{palette.name}: {fg} against {bg} is {ratio:.2f}:1"
+
+
+def test_contrast_formula_matches_known_values() -> None:
+    assert contrast_ratio("#000000", "#ffffff") == pytest.approx(21.0)
+    assert contrast_ratio("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)
+
+
+def test_no_hover_styles_anywhere() -> None:
+    for palette in PALETTES:
+        for large in (False, True):
+            assert ":hover" not in style_sheet(palette, metrics(800, 480, 96, large))
+
+
+def test_large_text_and_high_contrast_are_one_tap_on_any_screen(kiosk: Kiosk) -> None:
+    kiosk.show("charging")
+    energy = kiosk.find("live_energy")
+    before = energy.fontInfo().pixelSize()
+    kiosk.tap("large_text")
+    assert energy.fontInfo().pixelSize() > before
+    kiosk.tap("high_contrast")
+    assert "background: #000000" in kiosk.window.styleSheet()
+    kiosk.tap("high_contrast")
+    assert "background: #000000" not in kiosk.window.styleSheet()
+
+
+def test_large_text_mode_meets_the_en_301_549_cap_height() -> None:
+    # EN 301 549 5.1.4: cap height of at least 0.7 degrees; at 500 mm that is 6.1 mm.
+    # DejaVu Sans, the bundled system font, has a cap height of 0.729 em.
+    for dpi in (96, 133, 160):
+        for width, height in SIZES:
+            m = metrics(width, height, dpi, large_text=True)
+            cap_mm = m.base * 0.729 / dpi * 25.4
+            assert cap_mm >= 6.1, (dpi, width, height, cap_mm)

@@ -1,0 +1,285 @@
+"""Every screen, fed a snapshot by hand: the right page, texts and amounts, and each tap
+sends the right intent."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from uirig import Kiosk
+
+from kiosk.snapshot import (
+    BackToStart,
+    Cancel,
+    ChooseConnector,
+    ConfirmPrice,
+    PayByCard,
+    PayByQr,
+    Phase,
+    StopCharging,
+)
+from ui import preview
+from ui.qt import QLabel
+
+pytestmark = pytest.mark.gui
+S = preview.SESSION
+
+
+def test_idle_shows_each_connector_with_type_power_status_and_price(kiosk: Kiosk) -> None:
+    kiosk.show("idle")
+    kiosk.set_language("en")
+    assert kiosk.window.current_page == "idle"
+    tile = kiosk.find("tile_1")
+    texts = [w.text() for w in tile.findChildren(QLabel)]
+    assert texts[:4] == ["Links", "Type 2 · up to 22 kW", "Available", "0,59 €/kWh"]
+    faulted = kiosk.find("tile_3")
+    assert not faulted.isEnabled()
+    assert "Out of order" in [w.text() for w in faulted.findChildren(QLabel)]
+    assert "Meter not responding" in [w.text() for w in faulted.findChildren(QLabel)]
+    # status is an icon too, never colour alone
+    assert tile.icon.file_name == "available.svg" and faulted.icon.file_name == "fault.svg"
+    kiosk.tap("tile_1")
+    assert kiosk.station.intents == [ChooseConnector("1")]
+
+
+def test_idle_in_german_is_the_station_default(kiosk: Kiosk) -> None:
+    kiosk.show("idle")
+    assert kiosk.window.lang_code == "de"  # the snapshot's first locale
+    assert "Ladepunkt wählen" in kiosk.texts()
+    assert "Außer Betrieb" in kiosk.texts()
+
+
+def test_price_lists_components_in_afir_order_and_explains_the_hold(kiosk: Kiosk) -> None:
+    kiosk.show("price")
+    kiosk.set_language("en")
+    assert kiosk.window.current_page == "price"
+    text = kiosk.texts()
+    order = [
+        text.index("€0.59 per kWh"),
+        text.index("€1.20 per hour charging"),
+        text.index("€0.50 per session"),
+        text.index("€6.00 per hour parked"),
+    ]
+    assert order == sorted(order)  # energy, time, flat, parking: the AFIR order
+    assert "All prices include 19 % VAT." in text
+    assert "Before charging we reserve €50.00" in text
+    assert "Back to start in 1:15" in text
+    kiosk.tap("accept_price")
+    kiosk.tap("cancel")
+    assert kiosk.station.intents == [ConfirmPrice(S), Cancel(S)]
+
+
+def test_price_lines_with_different_vat_rates_each_say_their_rate(kiosk: Kiosk) -> None:
+    from decimal import Decimal
+
+    snap = preview.all_screens()["price"]
+    assert snap.focus is not None
+    lines = (
+        replace(snap.focus.price_lines[0], vat_percent=Decimal(19)),
+        replace(snap.focus.price_lines[2], vat_percent=Decimal("7.7")),
+    )
+    kiosk.show(replace(snap, focus=replace(snap.focus, price_lines=lines)))
+    kiosk.set_language("en")
+    text = kiosk.texts()
+    assert "€0.59 per kWh · incl. 19 % VAT" in text
+    assert "€6.00 per hour parked · incl. 7.7 % VAT" in text
+
+
+def test_price_in_german_uses_german_numbers(kiosk: Kiosk) -> None:
+    kiosk.show("price")
+    text = kiosk.texts()
+    assert "0,59 € pro kWh" in text
+    assert "Vor dem Laden reservieren wir 50,00 €" in text
+    assert "inkl. 19 % MwSt." in text
+
+
+def test_payment_choice_sends_card_or_qr(kiosk: Kiosk) -> None:
+    kiosk.show("payment_choice")
+    kiosk.set_language("en")
+    assert "How would you like to pay?" in kiosk.texts()
+    kiosk.tap("pay_card")
+    kiosk.tap("pay_qr")
+    assert kiosk.station.intents == [PayByCard(S), PayByQr(S)]
+
+
+def test_payment_choice_disables_a_method_that_is_down_and_says_so(kiosk: Kiosk) -> None:
+    snap = replace(preview.all_screens()["payment_choice"], terminal_ready=False)
+    kiosk.show(snap)
+    kiosk.set_language("en")
+    assert not kiosk.find("pay_card").isEnabled()
+    assert "Card payment is not available right now" in kiosk.texts()
+    kiosk.tap("pay_qr")
+    assert kiosk.station.intents == [PayByQr(S)]
+
+
+def test_card_screen_shows_the_terminal_prompt_and_the_reservation(kiosk: Kiosk) -> None:
+    kiosk.show("card_present")
+    kiosk.set_language("en")
+    text = kiosk.texts()
+    assert "Present your card" in text
+    assert "Karte bitte" in text  # the terminal's own 04 FF text, as it sent it
+    assert "€50.00 will be reserved" in text
+    assert "Waiting for your card: 1:35" in text
+    kiosk.tap("cancel")
+    assert kiosk.station.intents == [Cancel(S)]
+
+
+def test_declined_card_says_nothing_was_taken_and_offers_a_retry(kiosk: Kiosk) -> None:
+    kiosk.show("card_declined")
+    kiosk.set_language("en")
+    assert kiosk.window.current_page == "failure"
+    assert kiosk.find("failure_reason").text() == "Your card was declined."
+    assert kiosk.find("failure_money").text() == "No charge was made."
+    kiosk.tap("retry")
+    kiosk.tap("back")
+    assert kiosk.station.intents == [ChooseConnector("1"), BackToStart(S)]
+
+
+def test_qr_screen_encodes_the_payment_link_with_a_countdown(kiosk: Kiosk) -> None:
+    snap = preview.all_screens()["qr"]
+    kiosk.show(snap)
+    kiosk.set_language("en")
+    link = snap.focus.payment_link if snap.focus else None
+    assert link is not None
+    assert kiosk.find("payment_qr").data == link.url
+    assert "Link valid for 4:47" in kiosk.texts()
+    assert "Waiting for your payment…" in kiosk.texts()
+    kiosk.tick(60)
+    assert "Link valid for 3:47" in kiosk.texts()
+    kiosk.tap("cancel")
+    assert kiosk.station.intents == [Cancel(S)]
+
+
+def test_qr_screen_without_a_link_yet_says_it_is_being_created(kiosk: Kiosk) -> None:
+    snap = preview.all_screens()["qr"]
+    assert snap.focus is not None
+    kiosk.show(replace(snap, focus=replace(snap.focus, payment_link=None)))
+    kiosk.set_language("en")
+    assert "Creating your payment link…" in kiosk.texts()
+    assert not kiosk.window.pages["qr"].qr.isVisible()
+
+
+def test_plug_in_shows_the_approval_and_the_countdown(kiosk: Kiosk) -> None:
+    kiosk.show("plug_in")
+    kiosk.set_language("en")
+    text = kiosk.texts()
+    assert "Payment approved: €50.00 reserved." in text
+    assert "Plug in within 2:45" in text
+
+
+def test_charging_shows_live_values_and_time_moves_every_second(kiosk: Kiosk) -> None:
+    kiosk.show("charging")
+    kiosk.set_language("en")
+    assert kiosk.find("live_energy").text() == "12.34 kWh"
+    assert kiosk.find("live_power").text() == "11.0 kW"
+    assert kiosk.find("live_cost").text() == "€7.78"
+    assert kiosk.find("live_time").text() == "41:07"
+    kiosk.tick(1)
+    assert kiosk.find("live_time").text() == "41:08"
+    assert "Stops automatically before €50.00" in kiosk.texts()
+
+
+def test_stop_asks_first_and_only_the_confirmation_sends_the_intent(kiosk: Kiosk) -> None:
+    kiosk.show("charging")
+    kiosk.set_language("en")
+    kiosk.tap("stop")
+    assert kiosk.station.intents == []
+    page = kiosk.window.pages["charging"]
+    assert page.confirm.isVisible()
+    assert page.confirm_body.text() == "You will pay €7.78 for the energy so far."
+    kiosk.tap("stop_no")
+    assert not page.confirm.isVisible() and kiosk.station.intents == []
+    kiosk.tap("stop")
+    kiosk.tap("stop_yes")
+    assert kiosk.station.intents == [StopCharging(S)]
+
+
+def test_paused_by_vehicle_is_said_in_words(kiosk: Kiosk) -> None:
+    kiosk.show("charging_paused")
+    kiosk.set_language("en")
+    text = kiosk.texts()
+    assert "Paused by vehicle" in text
+    assert "You pay only for energy delivered" in text
+
+
+@pytest.mark.parametrize(
+    ("screen", "expected"),
+    [
+        ("stopping", "Stopped by you"),
+        ("stopped_meter_fault", "the energy meter failed. You pay only for energy measured."),
+        ("settling", "Stopped at the reserved amount"),
+    ],
+)
+def test_stopping_says_why_and_what_happens_next(kiosk: Kiosk, screen: str, expected: str) -> None:
+    kiosk.show(screen)
+    kiosk.set_language("en")
+    assert kiosk.window.current_page == "stopping"
+    assert expected in kiosk.texts()
+    assert kiosk.find("final_cost").text() == "€7.78"
+
+
+def test_receipt_shows_totals_vat_card_and_a_qr_to_the_digital_receipt(kiosk: Kiosk) -> None:
+    snap = preview.all_screens()["receipt"]
+    kiosk.show(snap)
+    kiosk.set_language("en")
+    rows = dict(kiosk.window.pages["receipt"].texts())
+    assert rows["Energy"] == "18.42 kWh"
+    assert rows["Duration"] == "1:02:03"
+    assert rows["Net"] == "€9.55"
+    assert rows["VAT 19 %"] == "€1.82"
+    assert rows["Total"] == "€11.37"
+    assert rows["Reservation released"] == "€38.63"
+    assert rows["Paid with"] == "Girocard 672559******1234"
+    assert rows["Receipt no."] == "1042"
+    assert rows["Time"] == "14/03/2026 16:27 – 17:30"  # UTC here; the station zone in service
+    assert "You were charged €11.37" in kiosk.texts()
+    assert snap.focus is not None and snap.focus.receipt is not None
+    assert kiosk.find("receipt_qr").data == snap.focus.receipt.receipt_url
+    kiosk.tap("done")
+    assert kiosk.station.intents == [BackToStart(S)]
+
+
+def test_receipt_in_german(kiosk: Kiosk) -> None:
+    kiosk.show("receipt")
+    rows = dict(kiosk.window.pages["receipt"].texts())
+    assert rows["Gesamt"] == "11,37 €"
+    assert rows["MwSt. 19 %"] == "1,82 €"
+    assert rows["Zeitraum"] == "14.03.2026 16:27 – 17:30"
+
+
+@pytest.mark.parametrize(
+    ("screen", "reason", "money"),
+    [
+        ("qr_expired", "The payment link expired.", "No charge was made."),
+        (
+            "plug_timeout",
+            "No vehicle was plugged in in time.",
+            "No charge was made; the reserved amount is released.",
+        ),
+        (
+            "connector_fault",
+            "The connector reported a fault.",
+            "No charge was made; the reserved amount is being released.",
+        ),
+    ],
+)
+def test_every_failure_says_what_happens_to_the_money(
+    kiosk: Kiosk, screen: str, reason: str, money: str
+) -> None:
+    kiosk.show(screen)
+    kiosk.set_language("en")
+    assert kiosk.find("failure_reason").text() == reason
+    assert kiosk.find("failure_money").text() == money
+
+
+def test_a_stale_snapshot_never_replaces_a_newer_one(kiosk: Kiosk) -> None:
+    screens = preview.all_screens()
+    kiosk.show(replace(screens["charging"], seq=5))
+    kiosk.show(replace(screens["price"], seq=4))
+    assert kiosk.window.current_page == "charging"
+
+
+def test_every_phase_has_a_page(kiosk: Kiosk) -> None:
+    from ui.window import PHASE_PAGES
+
+    assert set(PHASE_PAGES) == set(Phase)

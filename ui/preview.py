@@ -1,0 +1,263 @@
+"""Example snapshots of every screen, for screenshots and for tests that render by hand.
+
+They are built from the same snapshot types the runtime publishes, with plausible figures
+(a 22 kW Type 2 connector, 0.59 EUR/kWh incl. 19 % VAT, a 50 EUR hold).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from kiosk.snapshot import (
+    Amount,
+    ConnectorStatus,
+    ConnectorTile,
+    Countdown,
+    CountdownKind,
+    FailureReason,
+    FailureView,
+    LiveValues,
+    MoneyOutcome,
+    PaymentLinkView,
+    PaymentMethod,
+    Phase,
+    PriceLine,
+    Receipt,
+    SessionView,
+    StationSnapshot,
+    StopReason,
+    VatLine,
+)
+
+NOW = datetime(2026, 3, 14, 17, 30, tzinfo=UTC)
+SESSION = "S-20260314-0042"
+EUR = "EUR"
+
+
+def tiles(
+    status_left: ConnectorStatus = ConnectorStatus.AVAILABLE, session: str | None = None
+) -> tuple[ConnectorTile, ...]:
+    return (
+        ConnectorTile(
+            "1", "Links", "Type 2", Decimal(22), status_left, "0,59 €/kWh", session_id=session
+        ),
+        ConnectorTile(
+            "2", "Rechts", "Type 2", Decimal(11), ConnectorStatus.AVAILABLE, "0,59 €/kWh"
+        ),
+        ConnectorTile(
+            "3",
+            "CCS",
+            "CCS2",
+            Decimal(50),
+            ConnectorStatus.FAULTED,
+            "0,69 €/kWh",
+            status_reason="Meter not responding",
+        ),
+    )
+
+
+PRICE_LINES = (
+    PriceLine("energy", "0,59 € pro kWh", Decimal("0.59"), EUR, Decimal(19)),
+    PriceLine("flat", "0,50 € pro Ladevorgang", Decimal("0.50"), EUR, Decimal(19)),
+    PriceLine("parking_time", "6,00 € pro Stunde", Decimal("6.00"), EUR, Decimal(19)),
+    PriceLine("time", "1,20 € pro Stunde", Decimal("1.20"), EUR, Decimal(19)),
+)
+HOLD = Amount(5000, EUR)
+
+
+def station(
+    phase: Phase = Phase.IDLE, focus: SessionView | None = None, **kw: object
+) -> StationSnapshot:
+    left = {
+        Phase.IDLE: ConnectorStatus.AVAILABLE,
+        Phase.CHARGING: ConnectorStatus.CHARGING,
+        Phase.STOPPING: ConnectorStatus.FINISHING,
+        Phase.SETTLING: ConnectorStatus.FINISHING,
+        Phase.RECEIPT: ConnectorStatus.FINISHING,
+        Phase.FAILED: ConnectorStatus.AVAILABLE,
+    }.get(phase, ConnectorStatus.PREPARING)
+    base = StationSnapshot(
+        seq=1,
+        published_at=NOW,
+        station_name="Marktplatz Süd",
+        locales=("de", "en"),
+        phase=phase,
+        connectors=tiles(left, focus.session_id if focus and phase is not Phase.FAILED else None),
+        focus=focus,
+    )
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def view(phase: Phase, **kw: object) -> SessionView:
+    base = SessionView(SESSION, "1", phase, price_lines=PRICE_LINES, hold=HOLD)
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def countdown(kind: CountdownKind, seconds: int, extendable: bool = True) -> tuple[Countdown, ...]:
+    return (Countdown(kind, NOW + timedelta(seconds=seconds), extendable),)
+
+
+LIVE = LiveValues(
+    energy_wh=12_345,
+    power_w=10_980.0,
+    started_at=NOW - timedelta(minutes=41, seconds=7),
+    measured_at=NOW,
+    cost=Amount(778, EUR),
+)
+
+RECEIPT = Receipt(
+    session_id=SESSION,
+    connector_id="1",
+    energy_wh=18_420,
+    started_at=NOW - timedelta(hours=1, minutes=2, seconds=3),
+    ended_at=NOW,
+    total=Amount(1137, EUR),
+    net=Amount(955, EUR),
+    vat_lines=(VatLine(Decimal(19), Amount(955, EUR), Amount(182, EUR)),),
+    hold=HOLD,
+    method=PaymentMethod.CARD,
+    money=MoneyOutcome.CHARGED,
+    stop_reason=StopReason.DRIVER,
+    card_brand="Girocard",
+    masked_pan="672559******1234",
+    terminal_id="52500001",
+    receipt_no=1042,
+    trace_no=381,
+    receipt_url="http://127.0.0.1:8080/r/7Kq2vB9xN4mT",
+    meter_start_wh=1_204_331,
+    meter_end_wh=1_222_751,
+)
+
+
+def all_screens() -> dict[str, StationSnapshot]:
+    """Name -> snapshot, one per screen state a driver can meet."""
+    link = PaymentLinkView("http://127.0.0.1:8080/pay/q8ZtR2mWcX5a", NOW + timedelta(minutes=5))
+    charging = view(Phase.CHARGING, method=PaymentMethod.CARD, live=LIVE)
+    paused_tiles = tiles(ConnectorStatus.SUSPENDED_EV, SESSION)
+    return {
+        "idle": station(),
+        "price": station(
+            Phase.PRICE_SHOWN,
+            view(Phase.PRICE_SHOWN, countdowns=countdown(CountdownKind.PRICE_CONFIRM, 75)),
+        ),
+        "price_timeout_warning": station(
+            Phase.PRICE_SHOWN,
+            view(Phase.PRICE_SHOWN, countdowns=countdown(CountdownKind.PRICE_CONFIRM, 14)),
+        ),
+        "payment_choice": station(Phase.CHOOSING_PAYMENT, view(Phase.CHOOSING_PAYMENT)),
+        "card_present": station(
+            Phase.PAYING_CARD,
+            view(
+                Phase.PAYING_CARD,
+                method=PaymentMethod.CARD,
+                terminal_text="Karte bitte",
+                countdowns=countdown(CountdownKind.CARD_WAIT, 95, extendable=False),
+            ),
+        ),
+        "card_processing": station(
+            Phase.PAYING_CARD,
+            view(Phase.PAYING_CARD, method=PaymentMethod.CARD, terminal_text="Bitte warten ..."),
+        ),
+        "card_declined": station(
+            Phase.FAILED,
+            view(
+                Phase.FAILED,
+                method=PaymentMethod.CARD,
+                failure=FailureView(
+                    FailureReason.CARD_DECLINED,
+                    FailureReason.CARD_DECLINED.text,
+                    MoneyOutcome.NONE_TAKEN,
+                ),
+            ),
+        ),
+        "qr": station(
+            Phase.PAYING_QR,
+            view(
+                Phase.PAYING_QR,
+                method=PaymentMethod.QR,
+                payment_link=link,
+                countdowns=countdown(CountdownKind.PAYMENT_LINK, 287, extendable=False),
+            ),
+        ),
+        "qr_expired": station(
+            Phase.FAILED,
+            view(
+                Phase.FAILED,
+                method=PaymentMethod.QR,
+                failure=FailureView(
+                    FailureReason.LINK_EXPIRED,
+                    FailureReason.LINK_EXPIRED.text,
+                    MoneyOutcome.NONE_TAKEN,
+                ),
+            ),
+        ),
+        "plug_in": station(
+            Phase.WAITING_FOR_PLUG,
+            view(
+                Phase.WAITING_FOR_PLUG,
+                method=PaymentMethod.CARD,
+                countdowns=countdown(CountdownKind.PLUG_IN, 165),
+            ),
+        ),
+        "plug_timeout": station(
+            Phase.FAILED,
+            view(
+                Phase.FAILED,
+                method=PaymentMethod.CARD,
+                failure=FailureView(
+                    FailureReason.PLUG_TIMEOUT,
+                    FailureReason.PLUG_TIMEOUT.text,
+                    MoneyOutcome.HOLD_RELEASED,
+                ),
+            ),
+        ),
+        "starting": station(Phase.STARTING, view(Phase.STARTING, method=PaymentMethod.CARD)),
+        "charging": station(Phase.CHARGING, charging),
+        "charging_paused": station(Phase.CHARGING, charging, connectors=paused_tiles),
+        "stopping": station(
+            Phase.STOPPING,
+            view(
+                Phase.STOPPING, method=PaymentMethod.CARD, live=LIVE, stop_reason=StopReason.DRIVER
+            ),
+        ),
+        "stopped_meter_fault": station(
+            Phase.STOPPING,
+            view(
+                Phase.STOPPING,
+                method=PaymentMethod.CARD,
+                live=LIVE,
+                stop_reason=StopReason.METER_FAULT,
+            ),
+        ),
+        "settling": station(
+            Phase.SETTLING,
+            view(
+                Phase.SETTLING,
+                method=PaymentMethod.CARD,
+                live=LIVE,
+                stop_reason=StopReason.COST_CAP,
+            ),
+        ),
+        "receipt": station(
+            Phase.RECEIPT,
+            view(
+                Phase.RECEIPT,
+                method=PaymentMethod.CARD,
+                receipt=RECEIPT,
+                countdowns=countdown(CountdownKind.RECEIPT, 52, extendable=True),
+            ),
+        ),
+        "connector_fault": station(
+            Phase.FAILED,
+            view(
+                Phase.FAILED,
+                failure=FailureView(
+                    FailureReason.CONNECTOR_FAULT,
+                    FailureReason.CONNECTOR_FAULT.text,
+                    MoneyOutcome.RELEASE_PENDING,
+                ),
+            ),
+        ),
+    }

@@ -1,0 +1,58 @@
+"""What every screen gets to render with, and the base class that carries the intent signal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from kiosk.snapshot import Countdown, CountdownKind, Intent, SessionView, StationSnapshot
+from ui.i18n import Language
+from ui.qt import QVBoxLayout, QWidget, Signal
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    snapshot: StationSnapshot
+    lang: Language
+    zone: tzinfo
+    now: datetime  # from the injected clock: countdowns and elapsed time use it
+
+    @property
+    def focus(self) -> SessionView | None:
+        return self.snapshot.focus
+
+    def countdown(self, *kinds: CountdownKind) -> Countdown | None:
+        if self.focus is None:
+            return None
+        return next((c for c in self.focus.countdowns if c.kind in kinds), None)
+
+    def remaining_s(self, countdown: Countdown) -> int:
+        # Round up: "0 s" shows only when the deadline has passed.
+        seconds = (countdown.ends_at - self.now).total_seconds()
+        return max(0, int(seconds + 0.999))
+
+    def connector_label(self, connector_id: str) -> str:
+        tile = next((t for t in self.snapshot.connectors if t.connector_id == connector_id), None)
+        return tile.label if tile else connector_id
+
+
+class Screen(QWidget):
+    """A full-window page. `intent` carries what the driver asked for to the window."""
+
+    intent = Signal(object)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.page = QVBoxLayout(self)
+        self.page.setContentsMargins(0, 4, 0, 0)
+        self.page.setSpacing(6)
+
+    def render(self, ctx: RenderContext) -> None:
+        raise NotImplementedError
+
+    def tick(self, ctx: RenderContext) -> None:
+        """Called every clock tick between snapshots; most screens just render again."""
+        self.render(ctx)
+
+    def send(self, intent: Intent) -> None:
+        self.intent.emit(intent)

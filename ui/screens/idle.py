@@ -1,0 +1,106 @@
+"""The attract screen: one tile per connector (type, max kW, status as icon + text, price)."""
+
+from __future__ import annotations
+
+from kiosk.snapshot import ChooseConnector, ConnectorTile
+from ui.qt import QGridLayout, QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from ui.screens.base import RenderContext, Screen
+from ui.widgets import STATUS_LOOK, StatusIcon, label, restyle
+
+
+class ConnectorButton(QPushButton):
+    """A whole tile is one touch target; its texts are child labels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setProperty("role", "tile")
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.connector_id = ""
+        grid = QVBoxLayout(self)
+        self.name = label(role="title", wrap=False)
+        self.kind = label()
+        status_row = QHBoxLayout()
+        self.icon = StatusIcon()
+        self.status = label()
+        status_row.addWidget(self.icon)
+        status_row.addWidget(self.status, 1)
+        self.price = label(role="muted")
+        self.reason = label(role="small")
+        grid.addWidget(self.name)
+        grid.addWidget(self.kind)
+        grid.addLayout(status_row)
+        grid.addWidget(self.price)
+        grid.addWidget(self.reason)
+        grid.addStretch(1)
+
+    def show_tile(self, tile: ConnectorTile, ctx: RenderContext) -> None:
+        lang = ctx.lang
+        self.connector_id = tile.connector_id
+        self.setObjectName(f"tile_{tile.connector_id}")
+        self.name.setText(tile.label)
+        kw = lang.number(tile.max_kw, 0 if tile.max_kw == tile.max_kw.to_integral() else 1)
+        self.kind.setText(f"{tile.connector_type} · {lang.text('tile.max_kw', kw=kw)}")
+        icon, role = STATUS_LOOK[tile.status]
+        self.icon.set_icon(icon, max(24, self.status.fontMetrics().height()))
+        self.status.setText(lang.text(f"status.{tile.status.value}"))
+        restyle(self.status, role)
+        self.price.setText(tile.price_summary)
+        busy = tile.session_id is not None
+        extra = tile.status_reason or (lang.text("tile.busy") if busy else "")
+        self.reason.setText(extra)
+        self.reason.setVisible(bool(extra))
+        self.setEnabled(tile.selectable)
+        self.setAccessibleName(f"{tile.label}, {self.status.text()}")
+
+
+class IdleScreen(Screen):
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = label(role="title")
+        self.hint = label(role="muted")
+        self.notice = label(role="notice")
+        self.tiles_box = QWidget()
+        self.grid = QGridLayout(self.tiles_box)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.methods = label(role="muted")
+        self.page.addWidget(self.title)
+        self.page.addWidget(self.hint)
+        self.page.addWidget(self.notice)
+        self.page.addWidget(self.tiles_box, 1)
+        self.page.addWidget(self.methods)
+        self.tiles: list[ConnectorButton] = []
+        self._columns = 0
+
+    def _ensure_tiles(self, count: int, columns: int) -> None:
+        while len(self.tiles) < count:
+            tile = ConnectorButton()
+            tile.clicked.connect(lambda _=False, t=tile: self.send(ChooseConnector(t.connector_id)))
+            self.tiles.append(tile)
+        if columns != self._columns or any(t.parent() is None for t in self.tiles[:count]):
+            for tile in self.tiles:
+                self.grid.removeWidget(tile)
+            for i, tile in enumerate(self.tiles[:count]):
+                self.grid.addWidget(tile, i // columns, i % columns)
+            self._columns = columns
+        for i, tile in enumerate(self.tiles):
+            tile.setVisible(i < count)
+
+    def render(self, ctx: RenderContext) -> None:
+        snap, lang = ctx.snapshot, ctx.lang
+        self.title.setText(lang.text("idle.title"))
+        self.hint.setText(lang.text("idle.hint"))
+        self.notice.setText(snap.notice or "")
+        self.notice.setVisible(bool(snap.notice))
+        count = len(snap.connectors)
+        portrait = self.height() > self.width()
+        columns = 1 if portrait or count == 1 else min(count, 3)
+        self._ensure_tiles(count, columns)
+        for tile, data in zip(self.tiles, snap.connectors, strict=False):
+            tile.show_tile(data, ctx)
+        methods = {
+            (True, True): "idle.pay_methods",
+            (True, False): "idle.card_only",
+            (False, True): "idle.qr_only",
+            (False, False): "idle.no_payment",
+        }[(snap.terminal_ready, snap.qr_available)]
+        self.methods.setText(lang.text(methods))

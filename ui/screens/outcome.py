@@ -1,0 +1,230 @@
+"""How a session ends: the receipt, a failure that says what happened to the money, and the
+safe screen shown when the app itself hit an error."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from kiosk.snapshot import (
+    Amount,
+    BackToStart,
+    ChooseConnector,
+    CountdownKind,
+    FailureReason,
+    MoneyOutcome,
+    PaymentMethod,
+    Receipt,
+)
+from ui.i18n import Language
+from ui.qt import QBoxLayout, QGridLayout, QHBoxLayout, QLabel, Qt, QVBoxLayout
+from ui.screens.base import RenderContext, Screen
+from ui.screens.price import render_countdown
+from ui.widgets import CountdownBar, QrCode, button, card, label, restyle
+
+# Failures after which the same connector can simply be tried again (a new price, a new payment).
+RETRYABLE = frozenset(
+    {
+        FailureReason.CARD_DECLINED,
+        FailureReason.CARD_PIN_REQUIRED,
+        FailureReason.CARD_UNREADABLE,
+        FailureReason.CARD_CANCELLED,
+        FailureReason.CARD_TIMEOUT,
+        FailureReason.TERMINAL_UNAVAILABLE,
+        FailureReason.LINK_FAILED,
+        FailureReason.LINK_EXPIRED,
+        FailureReason.PLUG_TIMEOUT,
+    }
+)
+
+
+def money_sentence(outcome: MoneyOutcome, lang: Language, amount: Amount | None) -> str:
+    key = f"money.{outcome.value}"
+    return lang.text(key, amount=lang.money(amount) if amount else "–")
+
+
+def _rate(lang: Language, rate: Decimal) -> str:
+    return lang.number(rate, 0 if rate % 1 == 0 else 1)
+
+
+class ReceiptScreen(Screen):
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = label(role="title")
+        body = self.body = QHBoxLayout()
+        self.box = card()
+        self.grid = QGridLayout(self.box)
+        self.rows: list[tuple[QLabel, QLabel]] = []
+        side = QVBoxLayout()
+        self.qr = QrCode()
+        self.qr.setObjectName("receipt_qr")
+        self.scan = label(role="small")
+        side.addWidget(self.qr, 1)
+        side.addWidget(self.scan)
+        body.addWidget(self.box, 3)
+        body.addLayout(side, 2)
+        self.money = label(role="muted")
+        self.countdown = CountdownBar()
+        self.done = button("", role="primary", name="done")
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.countdown, 1)
+        bottom.addWidget(self.done, 1)
+        self.page.addWidget(self.title)
+        self.page.addLayout(body, 1)
+        self.page.addWidget(self.money)
+        self.page.addLayout(bottom)
+        self._columns = 0
+        self._session = ""
+        self.done.clicked.connect(lambda: self.send(BackToStart(self._session)))
+
+    def lines(self, r: Receipt, ctx: RenderContext) -> list[tuple[str, str]]:
+        lang = ctx.lang
+        out = [
+            (lang.text("receipt.energy"), lang.energy_kwh(r.energy_wh)),
+            (
+                lang.text("receipt.duration"),
+                lang.duration(int((r.ended_at - r.started_at).total_seconds())),
+            ),
+            (
+                lang.text("receipt.period"),
+                f"{lang.date_time(r.started_at, ctx.zone)} – "
+                f"{lang.clock_time(r.ended_at, ctx.zone)}",
+            ),
+        ]
+        if r.meter_start_wh is not None and r.meter_end_wh is not None:
+            out.append(
+                (
+                    lang.text("receipt.meter"),
+                    f"{lang.number(Decimal(r.meter_start_wh) / 1000, 2)} → "
+                    f"{lang.energy_kwh(r.meter_end_wh)}",
+                )
+            )
+        out.append((lang.text("receipt.net"), lang.money(r.net)))
+        out.extend(
+            (lang.text("receipt.vat", rate=_rate(lang, v.rate_percent)), lang.money(v.vat))
+            for v in r.vat_lines
+        )
+        out.append((lang.text("receipt.total"), lang.money(r.total)))
+        released = r.hold.minor - r.total.minor
+        if released > 0 and r.hold.currency == r.total.currency:
+            out.append(
+                (lang.text("receipt.released"), lang.money(Amount(released, r.hold.currency)))
+            )
+        if r.method is PaymentMethod.CARD:
+            paid = " ".join(p for p in (r.card_brand, r.masked_pan) if p) or lang.text("pay.card")
+        else:
+            paid = lang.text("receipt.qr_payment")
+        out.append((lang.text("receipt.paid_with"), paid))
+        if r.receipt_no is not None:
+            out.append((lang.text("receipt.number"), str(r.receipt_no)))
+        return out
+
+    def render(self, ctx: RenderContext) -> None:
+        view, lang = ctx.focus, ctx.lang
+        assert view is not None and view.receipt is not None
+        r = view.receipt
+        self._session = view.session_id
+        self.title.setText(lang.text("receipt.title"))
+        lines = self.lines(r, ctx)
+        columns = 1
+        portrait = self.height() > self.width()
+        self.body.setDirection(
+            QBoxLayout.Direction.TopToBottom if portrait else QBoxLayout.Direction.LeftToRight
+        )
+        grow = len(self.rows) < len(lines)
+        while len(self.rows) < len(lines):
+            name, value = label(wrap=False), label(wrap=False)
+            value.setObjectName(f"receipt_value_{len(self.rows)}")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.rows.append((name, value))
+        if grow or columns != self._columns:
+            # Rows fill top to bottom, then the next column: two columns on a wide panel.
+            per_column = -(-len(self.rows) // columns)
+            for i, (name, value) in enumerate(self.rows):
+                col = (i // per_column) * 2
+                self.grid.addWidget(name, i % per_column, col)
+                self.grid.addWidget(value, i % per_column, col + 1)
+            self._columns = columns
+        for i, (name, value) in enumerate(self.rows):
+            visible = i < len(lines)
+            name.setVisible(visible)
+            value.setVisible(visible)
+            if visible:
+                name.setText(lines[i][0])
+                value.setText(lines[i][1])
+                total = lines[i][0] == lang.text("receipt.total")
+                restyle(name, "compact-total" if total else "compact")
+                restyle(value, "compact-total" if total else "compact")
+        self.qr.set_data(r.receipt_url or "")
+        self.qr.setVisible(bool(r.receipt_url))
+        self.scan.setText(lang.text("receipt.scan") if r.receipt_url else "")
+        self.money.setText(money_sentence(r.money, lang, r.total))
+        self.done.setText(lang.text("common.done"))
+        render_countdown(self.countdown, ctx, CountdownKind.RECEIPT)
+
+    def texts(self) -> list[tuple[str, str]]:
+        """What the receipt shows, row by row (for tests and the service journal view)."""
+        return [(n.text(), v.text()) for n, v in self.rows if not n.isHidden()]
+
+
+class FailureScreen(Screen):
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = label(role="title")
+        self.reason = label(role="title")
+        self.reason.setObjectName("failure_reason")
+        self.money = label(role="status-ok")
+        self.money.setObjectName("failure_money")
+        self.countdown = CountdownBar()
+        row = QHBoxLayout()
+        self.back = button("", name="back")
+        self.retry = button("", role="primary", name="retry")
+        row.addWidget(self.back)
+        row.addWidget(self.retry)
+        self.page.addWidget(self.title)
+        self.page.addWidget(self.reason)
+        self.page.addWidget(self.money)
+        self.page.addStretch(1)
+        self.page.addWidget(self.countdown)
+        self.page.addLayout(row)
+        self._session = ""
+        self._connector = ""
+        self.back.clicked.connect(lambda: self.send(BackToStart(self._session)))
+        self.retry.clicked.connect(lambda: self.send(ChooseConnector(self._connector)))
+
+    def render(self, ctx: RenderContext) -> None:
+        view, lang = ctx.focus, ctx.lang
+        assert view is not None and view.failure is not None
+        failure = view.failure
+        self._session, self._connector = view.session_id, view.connector_id
+        self.title.setText(lang.text("failure.title"))
+        self.reason.setText(lang.text(f"failure.{failure.reason.value}"))
+        amount = view.receipt.total if view.receipt else None
+        self.money.setText(money_sentence(failure.money, lang, amount))
+        tile = next(
+            (t for t in ctx.snapshot.connectors if t.connector_id == view.connector_id), None
+        )
+        can_retry = failure.reason in RETRYABLE and tile is not None and tile.selectable
+        self.retry.setVisible(can_retry)
+        self.retry.setText(lang.text("failure.retry"))
+        self.back.setText(lang.text("common.back"))
+        render_countdown(self.countdown, ctx, *CountdownKind)
+
+
+class SafeErrorScreen(Screen):
+    """Shown when the app itself failed. It promises only what the core guarantees."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = label(role="title")
+        self.body = label()
+        self.back = button("", role="primary", name="back")
+        self.page.addWidget(self.title)
+        self.page.addWidget(self.body)
+        self.page.addStretch(1)
+        self.page.addWidget(self.back)
+        self.back.clicked.connect(lambda: self.send(BackToStart(None)))
+
+    def render(self, ctx: RenderContext) -> None:
+        self.title.setText(ctx.lang.text("error.title"))
+        self.body.setText(ctx.lang.text("error.body"))
+        self.back.setText(ctx.lang.text("common.back"))

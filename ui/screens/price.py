@@ -1,0 +1,150 @@
+"""Price before anything starts (AFIR order, the hold explained), then the payment method."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from kiosk.snapshot import (
+    Cancel,
+    ConfirmPrice,
+    CountdownKind,
+    PayByCard,
+    PayByQr,
+    PriceLine,
+)
+from ui.i18n import Language
+from ui.qt import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout
+from ui.screens.base import RenderContext, Screen
+from ui.widgets import CountdownBar, button, card, label
+
+# AFIR: per kWh, per minute (time), per session (flat), then others (parking).
+AFIR_ORDER = ("energy", "time", "flat", "parking_time")
+
+
+def afir_sorted(lines: tuple[PriceLine, ...]) -> list[PriceLine]:
+    rank = {d: i for i, d in enumerate(AFIR_ORDER)}
+    return sorted(lines, key=lambda line: rank.get(line.dimension, len(rank)))
+
+
+def price_text(line: PriceLine, lang: Language) -> str:
+    """One line in the screen's language, from the line's numbers (not its pre-made text)."""
+    places = 2 if line.price_incl_vat == line.price_incl_vat.quantize(Decimal("0.01")) else 4
+    price = lang.money_value(line.price_incl_vat, line.currency, places)
+    key = f"price.dim.{line.dimension}"
+    return lang.text(key, price=price) if key in lang.strings else line.text
+
+
+def vat_text(rate: Decimal, lang: Language) -> str:
+    return lang.text("price.vat", rate=lang.number(rate, 0 if rate % 1 == 0 else 1))
+
+
+class PriceScreen(Screen):
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = label(role="title")
+        self.intro = label(role="muted")
+        self.box = card()
+        self.lines_layout = QVBoxLayout(self.box)
+        self.hold = label()
+        self.countdown = CountdownBar()
+        buttons = QHBoxLayout()
+        self.cancel = button("", name="cancel")
+        self.accept = button("", role="primary", name="accept_price")
+        buttons.addWidget(self.cancel)
+        buttons.addWidget(self.accept, 2)
+        self.page.addWidget(self.title)
+        self.page.addWidget(self.intro)
+        self.page.addWidget(self.box)
+        self.page.addWidget(self.hold)
+        self.page.addStretch(1)
+        self.page.addWidget(self.countdown)
+        self.page.addLayout(buttons)
+        self.line_labels: list[QLabel] = []
+        self._session = ""
+        self.cancel.clicked.connect(lambda: self.send(Cancel(self._session)))
+        self.accept.clicked.connect(lambda: self.send(ConfirmPrice(self._session)))
+
+    def render(self, ctx: RenderContext) -> None:
+        view, lang = ctx.focus, ctx.lang
+        assert view is not None
+        self._session = view.session_id
+        self.title.setText(lang.text("price.title", label=ctx.connector_label(view.connector_id)))
+        self.intro.setText(lang.text("price.intro"))
+        lines = afir_sorted(view.price_lines)
+        rates = {line.vat_percent for line in lines}
+        shared_rate = next(iter(rates)) if len(rates) == 1 else None
+        while len(self.line_labels) < len(lines):
+            main = label(role="strong")
+            self.lines_layout.insertWidget(len(self.line_labels), main)
+            self.line_labels.append(main)
+        for i, main in enumerate(self.line_labels):
+            main.setVisible(i < len(lines))
+            if i < len(lines):
+                line = lines[i]
+                text = price_text(line, lang)
+                if shared_rate is None and line.vat_percent is not None:
+                    text += " · " + vat_text(line.vat_percent, lang)
+                main.setText(text)
+        # One VAT note when every component has the same rate (the usual case), else per line.
+        if shared_rate is not None:
+            rate = lang.number(shared_rate, 0 if shared_rate % 1 == 0 else 1)
+            self.intro.setText(lang.text("price.intro_vat", rate=rate))
+        if view.hold is not None:
+            self.hold.setText(lang.text("price.hold", amount=lang.money(view.hold)))
+        self.hold.setVisible(view.hold is not None)
+        self.cancel.setText(lang.text("common.cancel"))
+        self.accept.setText(lang.text("price.accept"))
+        render_countdown(self.countdown, ctx, CountdownKind.PRICE_CONFIRM)
+
+
+def render_countdown(bar: CountdownBar, ctx: RenderContext, *kinds: CountdownKind) -> None:
+    countdown = ctx.countdown(*kinds)
+    if countdown is None:
+        bar.setVisible(False)
+        return
+    remaining = ctx.remaining_s(countdown)
+    text = ctx.lang.text(f"countdown.{countdown.kind.value}", time=ctx.lang.duration(remaining))
+    bar.setText(text)
+    bar.setVisible(True)
+
+
+class PaymentChoiceScreen(Screen):
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = label(role="title")
+        row = QHBoxLayout()
+        self.card_button = button("", role="primary", name="pay_card")
+        self.qr_button = button("", role="primary", name="pay_qr")
+        for b in (self.card_button, self.qr_button):
+            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+            row.addWidget(b)
+        self.card_note = label(role="small")
+        self.qr_note = label(role="small")
+        notes = QHBoxLayout()
+        notes.addWidget(self.card_note)
+        notes.addWidget(self.qr_note)
+        self.countdown = CountdownBar()
+        self.cancel = button("", name="cancel")
+        self.page.addWidget(self.title)
+        self.page.addLayout(row, 3)
+        self.page.addLayout(notes)
+        self.page.addWidget(self.countdown)
+        self.page.addWidget(self.cancel)
+        self._session = ""
+        self.card_button.clicked.connect(lambda: self.send(PayByCard(self._session)))
+        self.qr_button.clicked.connect(lambda: self.send(PayByQr(self._session)))
+        self.cancel.clicked.connect(lambda: self.send(Cancel(self._session)))
+
+    def render(self, ctx: RenderContext) -> None:
+        view, lang, snap = ctx.focus, ctx.lang, ctx.snapshot
+        assert view is not None
+        self._session = view.session_id
+        self.title.setText(lang.text("pay.title"))
+        self.card_button.setText(f"{lang.text('pay.card')}\n{lang.text('pay.card_sub')}")
+        self.qr_button.setText(f"{lang.text('pay.qr')}\n{lang.text('pay.qr_sub')}")
+        self.card_button.setEnabled(snap.terminal_ready)
+        self.qr_button.setEnabled(snap.qr_available)
+        self.card_note.setText("" if snap.terminal_ready else lang.text("pay.card_unavailable"))
+        self.qr_note.setText("" if snap.qr_available else lang.text("pay.qr_unavailable"))
+        self.cancel.setText(lang.text("common.cancel"))
+        render_countdown(self.countdown, ctx, CountdownKind.PRICE_CONFIRM)

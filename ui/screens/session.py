@@ -1,0 +1,196 @@
+"""From "approved" to "stopped": plug in, starting, charging (live values, Stop), stopping."""
+
+from __future__ import annotations
+
+from kiosk.snapshot import Cancel, ConnectorStatus, CountdownKind, Phase, StopCharging
+from ui.qt import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout
+from ui.screens.base import RenderContext, Screen
+from ui.screens.price import render_countdown
+from ui.widgets import CountdownBar, StatusIcon, button, card, label, restyle
+
+
+class PlugScreen(Screen):
+    def __init__(self) -> None:
+        super().__init__()
+        self.approved = label(role="status-ok")
+        self.title = label(role="title")
+        self.hint = label()
+        self.countdown = CountdownBar()
+        self.cancel = button("", name="cancel")
+        self.page.addWidget(self.approved)
+        self.page.addWidget(self.title)
+        self.page.addWidget(self.hint)
+        self.page.addStretch(1)
+        self.page.addWidget(self.countdown)
+        self.page.addWidget(self.cancel)
+        self._session = ""
+        self.cancel.clicked.connect(lambda: self.send(Cancel(self._session)))
+
+    def render(self, ctx: RenderContext) -> None:
+        view, lang = ctx.focus, ctx.lang
+        assert view is not None
+        self._session = view.session_id
+        if view.hold is not None:
+            self.approved.setText(lang.text("plug.approved", amount=lang.money(view.hold)))
+        self.title.setText(lang.text("plug.title"))
+        self.hint.setText(lang.text("plug.hint"))
+        self.cancel.setText(lang.text("common.cancel"))
+        render_countdown(self.countdown, ctx, CountdownKind.PLUG_IN)
+
+
+class StartingScreen(Screen):
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = label(role="title")
+        self.hint = label()
+        self.cancel = button("", name="cancel")
+        self.page.addWidget(self.title)
+        self.page.addWidget(self.hint)
+        self.page.addStretch(1)
+        self.page.addWidget(self.cancel)
+        self._session = ""
+        self.cancel.clicked.connect(lambda: self.send(Cancel(self._session)))
+
+    def render(self, ctx: RenderContext) -> None:
+        view, lang = ctx.focus, ctx.lang
+        assert view is not None
+        self._session = view.session_id
+        self.title.setText(lang.text("starting.title"))
+        self.hint.setText(lang.text("starting.hint"))
+        self.cancel.setText(lang.text("common.cancel"))
+
+
+class ChargingScreen(Screen):
+    """Live kWh, kW, time and cost; Stop asks first (an in-window overlay, not a modal loop)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        header = QHBoxLayout()
+        self.icon = StatusIcon()
+        self.title = label(role="title")
+        header.addWidget(self.icon)
+        header.addWidget(self.title, 1)
+        self.paused_hint = label(role="notice")
+        self.figures = card()
+        grid = QGridLayout(self.figures)
+        self.values: dict[str, tuple[QLabel, QLabel]] = {}
+        for i, key in enumerate(("energy", "power", "time", "cost")):
+            caption, value = label(role="muted"), label(role="figure", wrap=False)
+            value.setObjectName(f"live_{key}")
+            grid.addWidget(caption, (i // 2) * 2, i % 2)
+            grid.addWidget(value, (i // 2) * 2 + 1, i % 2)
+            self.values[key] = (caption, value)
+        self.cap = label(role="small")
+        self.stop = button("", role="danger", name="stop")
+        self.page.addLayout(header)
+        self.page.addWidget(self.paused_hint)
+        self.page.addWidget(self.figures, 1)
+        self.page.addWidget(self.cap)
+        self.page.addWidget(self.stop)
+
+        # Confirmation overlay: same page, so nothing else can be tapped behind it.
+        self.confirm = QFrame(self)
+        self.confirm.setProperty("role", "overlay")
+        box = QVBoxLayout(self.confirm)
+        self.confirm_title = label(role="title")
+        self.confirm_body = label()
+        row = QHBoxLayout()
+        self.confirm_no = button("", role="primary", name="stop_no")
+        self.confirm_yes = button("", role="danger", name="stop_yes")
+        row.addWidget(self.confirm_no)
+        row.addWidget(self.confirm_yes)
+        box.addWidget(self.confirm_title)
+        box.addWidget(self.confirm_body)
+        box.addStretch(1)
+        box.addLayout(row)
+        self.confirm.hide()
+
+        self._session = ""
+        self.stop.clicked.connect(self._ask)
+        self.confirm_no.clicked.connect(self.confirm.hide)
+        self.confirm_yes.clicked.connect(self._confirmed)
+
+    def _ask(self) -> None:
+        self.confirm.setGeometry(self.rect().adjusted(16, 16, -16, -16))
+        self.confirm.show()
+        self.confirm.raise_()
+
+    def _confirmed(self) -> None:
+        self.confirm.hide()
+        self.send(StopCharging(self._session))
+
+    def resizeEvent(self, event: object) -> None:
+        self.confirm.setGeometry(self.rect().adjusted(16, 16, -16, -16))
+
+    def render(self, ctx: RenderContext) -> None:
+        view, lang, snap = ctx.focus, ctx.lang, ctx.snapshot
+        assert view is not None
+        if view.session_id != self._session:
+            self.confirm.hide()  # a confirmation is never carried over to another session
+        self._session = view.session_id
+        tile = next((t for t in snap.connectors if t.connector_id == view.connector_id), None)
+        paused = tile is not None and tile.status is ConnectorStatus.SUSPENDED_EV
+        self.title.setText(lang.text("charging.paused" if paused else "charging.title"))
+        self.icon.set_icon(
+            "paused.svg" if paused else "charging.svg",
+            max(32, self.title.fontMetrics().height()),
+        )
+        self.paused_hint.setText(lang.text("charging.paused_hint"))
+        self.paused_hint.setVisible(paused)
+        live = view.live
+        # Elapsed time runs on the screen's clock so it moves every second between readings.
+        elapsed = int((ctx.now - live.started_at).total_seconds()) if live else 0
+        texts = {
+            "energy": lang.energy_kwh(live.energy_wh) if live else "–",
+            "power": lang.power_kw(live.power_w) if live else "–",
+            "time": lang.duration(elapsed) if live else "–",
+            "cost": lang.money(live.cost) if live else "–",
+        }
+        for key, (caption, value) in self.values.items():
+            caption.setText(lang.text(f"charging.{key}"))
+            value.setText(texts[key])
+        self.cap.setText(
+            lang.text("charging.cap", amount=lang.money(view.hold)) if view.hold else ""
+        )
+        self.stop.setText(lang.text("charging.stop"))
+        self.confirm_title.setText(lang.text("stop.confirm_title"))
+        self.confirm_body.setText(lang.text("stop.confirm_body", amount=texts["cost"]))
+        self.confirm_yes.setText(lang.text("stop.confirm_yes"))
+        self.confirm_no.setText(lang.text("stop.confirm_no"))
+
+
+class StoppingScreen(Screen):
+    """STOPPING and SETTLING: why it stopped, unplug, and that the payment is being completed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = label(role="title")
+        self.reason = label(role="notice")
+        self.unplug = label()
+        self.settling = label(role="muted")
+        self.energy = label(role="figure", wrap=False)
+        self.energy.setObjectName("final_energy")
+        self.cost = label(role="figure", wrap=False)
+        self.cost.setObjectName("final_cost")
+        self.page.addWidget(self.title)
+        self.page.addWidget(self.reason)
+        self.page.addWidget(self.energy)
+        self.page.addWidget(self.cost)
+        self.page.addWidget(self.unplug)
+        self.page.addWidget(self.settling)
+        self.page.addStretch(1)
+
+    def render(self, ctx: RenderContext) -> None:
+        view, lang = ctx.focus, ctx.lang
+        assert view is not None
+        settling = view.phase is Phase.SETTLING
+        self.title.setText(lang.text("settling.title" if settling else "stopping.title"))
+        reason = view.stop_reason
+        self.reason.setText(lang.text(f"stop_reason.{reason.value}") if reason else "")
+        self.reason.setVisible(reason is not None)
+        live = view.live
+        self.energy.setText(lang.energy_kwh(live.energy_wh) if live else "")
+        self.cost.setText(lang.money(live.cost) if live else "")
+        self.unplug.setText(lang.text("stopping.unplug"))
+        self.settling.setText(lang.text("settling.hint"))
+        restyle(self.title, "title")

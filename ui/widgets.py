@@ -1,0 +1,198 @@
+"""Small building blocks the screens share: styled labels and buttons, a QR code, status icons,
+a countdown with "More time", and a long-press area for the service menu."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import qrcode
+
+from kiosk.snapshot import ConnectorStatus
+from ui.qt import (
+    QEvent,
+    QFrame,
+    QLabel,
+    QObject,
+    QPainter,
+    QPaintEvent,
+    QPixmap,
+    QPushButton,
+    QRectF,
+    QSizePolicy,
+    QSvgRenderer,
+    Qt,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+
+ICON_DIR = Path(__file__).resolve().parent.parent / "assets" / "icons"
+
+# Status is text + icon + colour role; the icon file and role are data, not branches.
+STATUS_LOOK: dict[ConnectorStatus, tuple[str, str]] = {
+    ConnectorStatus.AVAILABLE: ("available.svg", "status-ok"),
+    ConnectorStatus.PREPARING: ("busy.svg", "status-warn"),
+    ConnectorStatus.CHARGING: ("charging.svg", "status-warn"),
+    ConnectorStatus.SUSPENDED_EV: ("paused.svg", "status-warn"),
+    ConnectorStatus.FINISHING: ("busy.svg", "status-warn"),
+    ConnectorStatus.OCCUPIED: ("occupied.svg", "status-warn"),
+    ConnectorStatus.UNAVAILABLE: ("unavailable.svg", "status-bad"),
+    ConnectorStatus.FAULTED: ("fault.svg", "status-bad"),
+}
+
+
+def label(text: str = "", role: str | None = None, wrap: bool = True) -> QLabel:
+    widget = QLabel(text)
+    if role:
+        widget.setProperty("role", role)
+    widget.setWordWrap(wrap)
+    return widget
+
+
+def button(text: str, role: str | None = None, name: str | None = None) -> QPushButton:
+    widget = QPushButton(text)
+    if role:
+        widget.setProperty("role", role)
+    if name:
+        widget.setObjectName(name)
+    widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no focus frames on a touch panel
+    widget.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+    return widget
+
+
+def card() -> QFrame:
+    frame = QFrame()
+    frame.setProperty("role", "card")
+    return frame
+
+
+def restyle(widget: QWidget, role: str) -> None:
+    """Change a widget's style role and make the style sheet see it."""
+    if widget.property("role") != role:
+        widget.setProperty("role", role)
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
+
+
+class StatusIcon(QWidget):
+    """An SVG icon drawn in the current text colour's size; the shape carries the meaning."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._renderer = QSvgRenderer()
+        self._file = ""
+        self.setFixedSize(32, 32)
+
+    def set_icon(self, file_name: str, side: int) -> None:
+        if file_name != self._file:
+            self._renderer.load(str(ICON_DIR / file_name))
+            self._file = file_name
+        self.setFixedSize(side, side)
+        self.update()
+
+    @property
+    def file_name(self) -> str:
+        return self._file
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        self._renderer.render(painter, QRectF(0, 0, self.width(), self.height()))
+        painter.end()
+
+
+class QrCode(QWidget):
+    """A QR code painted module by module (black on white with a quiet zone, as scanners want)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._data = ""
+        self._matrix: list[list[bool]] = []
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(120, 120)
+
+    @property
+    def data(self) -> str:
+        return self._data
+
+    def set_data(self, data: str) -> None:
+        if data == self._data:
+            return
+        self._data = data
+        if data:
+            code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+            code.add_data(data)
+            code.make(fit=True)
+            self._matrix = code.get_matrix()
+        else:
+            self._matrix = []
+        self.update()
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        if not self._matrix:
+            return
+        painter = QPainter(self)
+        n = len(self._matrix)
+        side = min(self.width(), self.height())
+        module = side // n
+        size = module * n
+        x0 = (self.width() - size) // 2
+        y0 = (self.height() - size) // 2
+        painter.fillRect(x0, y0, size, size, Qt.GlobalColor.white)
+        for row, cells in enumerate(self._matrix):
+            for col, dark in enumerate(cells):
+                if dark:
+                    painter.fillRect(
+                        x0 + col * module, y0 + row * module, module, module, Qt.GlobalColor.black
+                    )
+        painter.end()
+
+    def to_pixmap(self, side: int) -> QPixmap:
+        pixmap = QPixmap(side, side)
+        pixmap.fill(Qt.GlobalColor.white)
+        self.render(pixmap)
+        return pixmap
+
+
+class CountdownBar(QLabel):
+    """The remaining time of the screen's countdown, as a line of text. The warning with
+    "More time" is the window's job (one overlay for every screen)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setProperty("role", "muted")
+        self.setWordWrap(True)
+        self.setObjectName("countdown")
+
+
+class LongPress(QObject):
+    """Emits `held` when a widget is pressed and held for `hold_ms` (the service menu's door)."""
+
+    held = Signal()
+
+    def __init__(self, target: QWidget, hold_ms: int = 3000) -> None:
+        super().__init__(target)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(hold_ms)
+        self._timer.timeout.connect(self.held.emit)
+        target.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind in (QEvent.Type.MouseButtonPress, QEvent.Type.TouchBegin):
+            self._timer.start()
+        elif kind in (QEvent.Type.MouseButtonRelease, QEvent.Type.TouchEnd, QEvent.Type.Leave):
+            self._timer.stop()
+        return False
+
+    def fire_for_test(self) -> None:
+        """What a completed hold does, without waiting 3 s of wall time."""
+        self._timer.stop()
+        self.held.emit()
+
+
+def vbox(widget: QWidget, spacing: int = 8) -> QVBoxLayout:
+    layout = QVBoxLayout(widget)
+    layout.setSpacing(spacing)
+    return layout

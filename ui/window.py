@@ -1,0 +1,397 @@
+"""The kiosk window: a header (station, languages, text size, contrast), one page per phase,
+the service menu overlay. It renders snapshots and forwards intents; it decides nothing about
+sessions or money."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, tzinfo
+
+from kiosk.snapshot import (
+    BackToStart,
+    Cancel,
+    Countdown,
+    ExtendTimeout,
+    Intent,
+    Phase,
+    StationSnapshot,
+    StopCharging,
+)
+from ui.i18n import Language, ordered_codes
+from ui.ports import ServicePort
+from ui.qt import (
+    QFrame,
+    QHBoxLayout,
+    QLayout,
+    QPushButton,
+    QRect,
+    QSizePolicy,
+    QStackedWidget,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+)
+from ui.screens.base import RenderContext, Screen
+from ui.screens.idle import IdleScreen
+from ui.screens.outcome import FailureScreen, ReceiptScreen, SafeErrorScreen
+from ui.screens.paying import CardScreen, QrScreen
+from ui.screens.price import PaymentChoiceScreen, PriceScreen
+from ui.screens.session import ChargingScreen, PlugScreen, StartingScreen, StoppingScreen
+from ui.service import ServiceMenu
+from ui.settings import UiSettings
+from ui.theme import HIGH_CONTRAST, NORMAL, metrics, style_sheet
+from ui.widgets import LongPress, button, label
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Send = Callable[[Intent], None]
+
+# Which page shows which phase: data, so a new phase is one line here.
+PHASE_PAGES: dict[Phase, str] = {
+    Phase.IDLE: "idle",
+    Phase.CLOSED: "idle",
+    Phase.PRICE_SHOWN: "price",
+    Phase.CHOOSING_PAYMENT: "payment",
+    Phase.PAYING_CARD: "card",
+    Phase.PAYING_QR: "qr",
+    Phase.WAITING_FOR_PLUG: "plug",
+    Phase.STARTING: "starting",
+    Phase.CHARGING: "charging",
+    Phase.STOPPING: "stopping",
+    Phase.SETTLING: "stopping",
+    Phase.RECEIPT: "receipt",
+    Phase.FAILED: "failure",
+}
+# Phases whose money must be settled by the runtime if the screen itself breaks.
+WARN_S = 30  # the "more time?" warning shows this long before an extendable countdown ends
+_STOP_ON_ERROR = frozenset({Phase.STARTING, Phase.CHARGING})
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class KioskWindow(QWidget):
+    def __init__(
+        self,
+        languages: dict[str, Language],
+        send: Send,
+        *,
+        settings: UiSettings | None = None,
+        clock: Clock = utc_now,
+        zone: tzinfo = UTC,
+        service: ServicePort | None = None,
+        dpi: float = 96.0,
+        tick_ms: int = 250,
+    ) -> None:
+        super().__init__()
+        self.setObjectName("kiosk")
+        self.languages = languages
+        self.settings = settings or UiSettings()
+        self._send = send
+        self.clock = clock
+        self.zone = zone
+        self.dpi = self.settings.dpi or dpi
+        self.snapshot: StationSnapshot | None = None
+        self.lang_code = next(iter(languages))
+        self.default_lang: str | None = None
+        self.large_text = False
+        self.high_contrast = False
+        self.failed = False  # the safe error screen is up
+        self._last_phase = Phase.IDLE
+        self._style_key: tuple[int, int, bool, bool] | None = None
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(10, 6, 10, 8)
+        outer.setSpacing(4)
+        self.header = QWidget()
+        head = QHBoxLayout(self.header)
+        head.setContentsMargins(0, 0, 0, 0)
+        self.station = label(role="title", wrap=False)
+        self.station.setObjectName("station_name")
+        self.long_press = LongPress(self.station)
+        self.long_press.held.connect(self.open_service)
+        self.lang_row = QHBoxLayout()
+        self.lang_buttons: dict[str, QPushButton] = {}
+        self.large_button = button("", role="chip", name="large_text")
+        self.contrast_button = button("", role="chip", name="high_contrast")
+        for b in (self.large_button, self.contrast_button):
+            b.setCheckable(True)
+        self.large_button.toggled.connect(self.set_large_text)
+        self.contrast_button.toggled.connect(self.set_high_contrast)
+        # A long station name is clipped rather than pushing the language buttons off screen.
+        self.station.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        head.addWidget(self.station, 1)
+        head.addLayout(self.lang_row)
+        # Text size and contrast sit in the header of every screen: one tap away.
+        head.addWidget(self.large_button)
+        head.addWidget(self.contrast_button)
+        outer.addWidget(self.header)
+
+        self.stack = QStackedWidget()
+        outer.addWidget(self.stack, 1)
+        # The window's size is the panel's; its layout must not push size hints to the platform.
+        outer.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        self.pages: dict[str, Screen] = {
+            "idle": IdleScreen(),
+            "price": PriceScreen(),
+            "payment": PaymentChoiceScreen(),
+            "card": CardScreen(),
+            "qr": QrScreen(),
+            "plug": PlugScreen(),
+            "starting": StartingScreen(),
+            "charging": ChargingScreen(),
+            "stopping": StoppingScreen(),
+            "receipt": ReceiptScreen(),
+            "failure": FailureScreen(),
+            "error": SafeErrorScreen(),
+        }
+        for name, page in self.pages.items():
+            page.setObjectName(f"page_{name}")
+            page.intent.connect(self._on_intent)
+            self.stack.addWidget(page)
+
+        self.timeout_warning = TimeoutWarning(self)
+        self.timeout_warning.more.clicked.connect(self._extend)
+        self._extended: set[tuple[str, datetime]] = set()
+
+        self.service = ServiceMenu(self.settings.service_pin_hash, service)
+        self.service.setParent(self)
+        self.service.hide()
+
+        self.timer = QTimer(self)
+        self.timer.setInterval(tick_ms)
+        self.timer.timeout.connect(self.tick)
+        self.timer.start()
+        self._build_language_buttons(())
+        self._apply_style()
+
+    # ---------------------------------------------------------------- state from outside
+
+    @property
+    def lang(self) -> Language:
+        return self.languages[self.lang_code]
+
+    @property
+    def current_page(self) -> str:
+        widget = self.stack.currentWidget()
+        return next(name for name, page in self.pages.items() if page is widget)
+
+    def render(self, snapshot: StationSnapshot) -> None:
+        """A new snapshot from the runtime (always on the GUI thread)."""
+        if self.snapshot is not None and snapshot.seq < self.snapshot.seq:
+            return  # an older snapshot overtaken by a newer one
+        first = self.snapshot is None
+        self.snapshot = snapshot
+        if first or self.default_lang is None:
+            codes = ordered_codes(self.languages, snapshot.locales)
+            self.default_lang = codes[0]
+            self.lang_code = codes[0]
+            self._build_language_buttons(snapshot.locales)
+        if snapshot.phase in (Phase.IDLE, Phase.CLOSED) and self._last_phase not in (
+            Phase.IDLE,
+            Phase.CLOSED,
+        ):
+            self.reset_driver_choices()
+            self.failed = False
+        self._last_phase = snapshot.phase
+        self._refresh()
+
+    def tick(self) -> None:
+        if self.snapshot is not None:
+            self._refresh(tick_only=True)
+
+    def reset_driver_choices(self) -> None:
+        """Back at the start: the next driver gets the default language and text size."""
+        if self.default_lang:
+            self.lang_code = self.default_lang
+        self.large_button.setChecked(False)
+        self.contrast_button.setChecked(False)
+
+    def set_language(self, code: str) -> None:
+        self.lang_code = code
+        for c, b in self.lang_buttons.items():
+            b.setChecked(c == code)
+        self._refresh()
+
+    def set_large_text(self, on: bool) -> None:
+        self.large_text = on
+        self._apply_style()
+        self._refresh()
+
+    def set_high_contrast(self, on: bool) -> None:
+        self.high_contrast = on
+        self._apply_style()
+        self._refresh()
+
+    # ---------------------------------------------------------------- errors
+
+    def show_error(self, exc: BaseException | None = None) -> None:
+        """The app failed: log, ask the runtime to settle the open session, show a safe page."""
+        log.error("screen failure, showing the safe error page", exc_info=exc)
+        view = self.snapshot.focus if self.snapshot else None
+        if view is not None and not self.failed:
+            if view.phase in _STOP_ON_ERROR:
+                self._send(StopCharging(view.session_id))
+            elif view.phase in (Phase.RECEIPT, Phase.FAILED):
+                self._send(BackToStart(view.session_id))
+            elif not view.phase.is_final and view.phase not in (Phase.STOPPING, Phase.SETTLING):
+                self._send(Cancel(view.session_id))
+        self.failed = True
+        page = self.pages["error"]
+        self.stack.setCurrentWidget(page)
+        try:
+            page.render(self._context())
+        except Exception:  # the last resort must not recurse
+            log.exception("the safe error page failed to render")
+
+    # ---------------------------------------------------------------- internals
+
+    def _on_intent(self, intent: Intent) -> None:
+        if isinstance(intent, BackToStart) and self.failed:
+            self.failed = False
+            self._refresh()
+        log.info("intent %s", intent)
+        self._send(intent)
+
+    def open_service(self) -> None:
+        self.service.setGeometry(self.rect().adjusted(8, 8, -8, -8))
+        self.service.open_menu()
+        if self.snapshot is not None:
+            self.service.render(self.snapshot, self.lang)
+
+    def _context(self) -> RenderContext:
+        assert self.snapshot is not None
+        return RenderContext(self.snapshot, self.lang, self.zone, self.clock())
+
+    def _page_for(self, snap: StationSnapshot) -> str:
+        if self.failed:
+            return "error"
+        view = snap.focus
+        if view is None:
+            return "idle"
+        page = PHASE_PAGES.get(view.phase, "error")
+        if page == "receipt" and view.receipt is None:
+            return "stopping"
+        if page == "failure" and view.failure is None:
+            return "error"
+        return page
+
+    def _refresh(self, tick_only: bool = False) -> None:
+        if self.snapshot is None:
+            return
+        try:
+            ctx = self._context()
+            name = self._page_for(self.snapshot)
+            page = self.pages[name]
+            if self.stack.currentWidget() is not page:
+                self.stack.setCurrentWidget(page)
+            self.station.setText(self.snapshot.station_name)
+            wide = self.width() >= 1100
+            for b, key in ((self.large_button, "large_text"), (self.contrast_button, "contrast")):
+                full = self.lang.text(f"a11y.{key}")
+                b.setText(full if wide else self.lang.text(f"a11y.{key}_short"))
+                b.setAccessibleName(full)
+            for code, b in self.lang_buttons.items():
+                b.setChecked(code == self.lang_code)
+            if tick_only:
+                page.tick(ctx)
+            else:
+                page.render(ctx)
+            self._update_timeout_warning(ctx)
+            if self.service.isVisible():
+                self.service.render(self.snapshot, self.lang)
+        except Exception as exc:
+            self.show_error(exc)
+
+    def _warning_countdown(self, ctx: RenderContext) -> Countdown | None:
+        view = ctx.focus
+        if view is None or self.failed:
+            return None
+        for countdown in view.countdowns:
+            remaining = ctx.remaining_s(countdown)
+            key = (view.session_id, countdown.ends_at)
+            if countdown.extendable and 0 < remaining <= WARN_S and key not in self._extended:
+                return countdown
+        return None
+
+    def _update_timeout_warning(self, ctx: RenderContext) -> None:
+        countdown = self._warning_countdown(ctx)
+        if countdown is None:
+            self.timeout_warning.hide()
+            return
+        self.timeout_warning.show_for(countdown, ctx)
+        self.timeout_warning.setGeometry(self._overlay_rect())
+        self.timeout_warning.raise_()
+
+    def _extend(self) -> None:
+        if self.snapshot is None or self.snapshot.focus is None:
+            return
+        ctx = self._context()
+        countdown = self._warning_countdown(ctx)
+        self.timeout_warning.hide()
+        if countdown is not None:
+            self._extended.add((self.snapshot.focus.session_id, countdown.ends_at))
+            self._send(ExtendTimeout(self.snapshot.focus.session_id))
+
+    def _overlay_rect(self) -> QRect:
+        r = self.rect()
+        return r.adjusted(r.width() // 8, r.height() // 5, -r.width() // 8, -r.height() // 5)
+
+    def _build_language_buttons(self, preferred: tuple[str, ...]) -> None:
+        for b in self.lang_buttons.values():
+            self.lang_row.removeWidget(b)
+            b.hide()
+            b.deleteLater()
+        self.lang_buttons = {}
+        for code in ordered_codes(self.languages, preferred):
+            b = button(self.languages[code].name, role="chip", name=f"lang_{code}")
+            b.setCheckable(True)
+            b.setChecked(code == self.lang_code)
+            b.clicked.connect(lambda _=False, c=code: self.set_language(c))
+            self.lang_row.addWidget(b)
+            self.lang_buttons[code] = b
+        self._apply_style(force=True)
+
+    def _apply_style(self, force: bool = False) -> None:
+        key = (self.width(), self.height(), self.large_text, self.high_contrast)
+        if key == self._style_key and not force:
+            return
+        self._style_key = key
+        m = metrics(self.width(), self.height(), self.dpi, self.large_text)
+        palette = HIGH_CONTRAST if self.high_contrast else NORMAL
+        self.setStyleSheet(style_sheet(palette, m))
+
+    def resizeEvent(self, event: object) -> None:
+        self._apply_style()
+        if self.service.isVisible():
+            self.service.setGeometry(self.rect().adjusted(8, 8, -8, -8))
+        if self.timeout_warning.isVisible():
+            self.timeout_warning.setGeometry(self._overlay_rect())
+        self._refresh()
+
+
+class TimeoutWarning(QFrame):
+    """WCAG 2.2.1: warn before time runs out; one large tap gives more time."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setProperty("role", "overlay")
+        self.setObjectName("timeout_warning")
+        box = QVBoxLayout(self)
+        self.title = label(role="title")
+        self.remaining = label(role="figure", wrap=False)
+        self.more = button("", role="primary", name="more_time")
+        box.addWidget(self.title)
+        box.addWidget(self.remaining)
+        box.addStretch(1)
+        box.addWidget(self.more)
+        self.hide()
+
+    def show_for(self, countdown: Countdown, ctx: RenderContext) -> None:
+        self.title.setText(ctx.lang.text("timeout.warning"))
+        self.remaining.setText(ctx.lang.duration(ctx.remaining_s(countdown)))
+        self.more.setText(ctx.lang.text("common.more_time"))
+        self.show()
