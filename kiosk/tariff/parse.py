@@ -9,15 +9,13 @@ key there is an error rather than a silently ignored restriction.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime, time
+from collections.abc import Mapping
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import NoReturn, TypeVar
 
-from kiosk.money import minor_unit_exponent, parse_decimal
+from kiosk.money import minor_unit_exponent
 from kiosk.tariff.engine import hours_from_us, microseconds
 from kiosk.tariff.model import (
     DayOfWeek,
@@ -32,8 +30,8 @@ from kiosk.tariff.model import (
     TaxIncluded,
 )
 from kiosk.tariff.periods import Cdr, CdrError, ChargingPeriod
+from kiosk.tariff.reader import Node, kind_of, load_json
 
-_E = TypeVar("_E")
 _TIME_RE = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 _DATE_RE = re.compile(r"[12][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
 
@@ -58,108 +56,10 @@ _RESTRICTION_KEYS = frozenset(
 )
 
 
-class _Node:
-    """A JSON object being read, with its path for error messages."""
-
-    def __init__(self, value: object, path: str, error: Callable[[str, str], TariffError]) -> None:
-        self.error = error
-        self.path = path
-        if not isinstance(value, Mapping):
-            self.fail("", f"expected an object, got {_kind(value)}")
-        self.data: Mapping[str, object] = value
-
-    def at(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def fail(self, key: str, reason: str) -> NoReturn:
-        raise self.error(self.at(key) if key else self.path, reason)
-
-    def has(self, key: str) -> bool:
-        return self.data.get(key) is not None
-
-    def raw(self, key: str, required: bool) -> object:
-        value = self.data.get(key)
-        if value is None and required:
-            self.fail(key, "missing")
-        return value
-
-    def only(self, allowed: frozenset[str]) -> None:
-        unknown = sorted(set(self.data) - allowed)
-        if unknown:
-            self.fail(unknown[0], f"unknown field (expected one of: {', '.join(sorted(allowed))})")
-
-    def string(self, key: str, required: bool = True) -> str | None:
-        value = self.raw(key, required)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            self.fail(key, f"expected a non-empty string, got {_kind(value)}")
-        return value
-
-    def number(self, key: str, required: bool = False, minimum: int | None = 0) -> Decimal | None:
-        value = self.raw(key, required)
-        if value is None:
-            return None
-        try:
-            number = parse_decimal(value, self.at(key))
-        except (TypeError, ValueError) as exc:
-            reason = str(exc).split(": ", 1)[-1]
-            self.fail(key, reason)
-        if minimum is not None and number < minimum:
-            self.fail(key, f"must not be negative, got {number}")
-        return number
-
-    def integer(self, key: str, required: bool = False) -> int | None:
-        number = self.number(key, required)
-        if number is None:
-            return None
-        if number != number.to_integral_value():
-            self.fail(key, f"expected a whole number, got {number}")
-        return int(number)
-
-    def enum(self, key: str, kind: type[_E], required: bool = True) -> _E | None:
-        value = self.raw(key, required)
-        if value is None:
-            return None
-        members: dict[str, _E] = {m.value: m for m in kind}  # type: ignore[attr-defined]
-        if value not in members:
-            self.fail(key, f"unknown value {value!r} (expected one of: {', '.join(members)})")
-        return members[str(value)]
-
-    def objects(self, key: str, required: bool = True) -> list[_Node]:
-        value = self.raw(key, required)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            self.fail(key, f"expected a list, got {_kind(value)}")
-        if required and not value:
-            self.fail(key, "must not be empty")
-        return [_Node(item, f"{self.at(key)}[{i}]", self.error) for i, item in enumerate(value)]
-
-    def timestamp(self, key: str, required: bool = True) -> datetime | None:
-        value = self.string(key, required)
-        if value is None:
-            return None
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            self.fail(key, f"{value!r} is not an RFC 3339 date-time")
-        # OCPI: timestamps are UTC; no designator means UTC.
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    return {dict: "an object", list: "a list", str: "a string", type(None): "null"}.get(
-        type(value), f"a {type(value).__name__}"
-    )
-
-
 # --------------------------------------------------------------------------- tariff
 
 
-def _restrictions(node: _Node) -> Restrictions:
+def _restrictions(node: Node) -> Restrictions:
     node.only(_RESTRICTION_KEYS)
 
     def clock(key: str) -> time | None:
@@ -183,7 +83,7 @@ def _restrictions(node: _Node) -> Restrictions:
 
     days_raw = node.raw("day_of_week", required=False) or []
     if not isinstance(days_raw, list):
-        node.fail("day_of_week", f"expected a list, got {_kind(days_raw)}")
+        node.fail("day_of_week", f"expected a list, got {kind_of(days_raw)}")
     days: set[DayOfWeek] = set()
     for i, name in enumerate(days_raw):
         if not isinstance(name, str) or name not in DayOfWeek.__members__:
@@ -223,7 +123,7 @@ def _restrictions(node: _Node) -> Restrictions:
     return restrictions
 
 
-def _component(node: _Node) -> PriceComponent:
+def _component(node: Node) -> PriceComponent:
     node.only(_COMPONENT_KEYS)
     dimension = node.enum("type", Dimension)
     assert dimension is not None
@@ -238,12 +138,12 @@ def _component(node: _Node) -> PriceComponent:
     )
 
 
-def _element(node: _Node) -> TariffElement:
+def _element(node: Node) -> TariffElement:
     components = tuple(_component(c) for c in node.objects("price_components"))
     restrictions = Restrictions()
     if node.has("restrictions"):
         restrictions = _restrictions(
-            _Node(node.data["restrictions"], node.at("restrictions"), node.error)
+            Node(node.data["restrictions"], node.at("restrictions"), node.error)
         )
     if restrictions.reservation is not None:
         for i, component in enumerate(components):
@@ -255,10 +155,10 @@ def _element(node: _Node) -> TariffElement:
     return TariffElement(price_components=components, restrictions=restrictions)
 
 
-def _price_limit(node: _Node, key: str) -> PriceLimit | None:
+def _price_limit(node: Node, key: str) -> PriceLimit | None:
     if not node.has(key):
         return None
-    limit = _Node(node.data[key], node.at(key), node.error)
+    limit = Node(node.data[key], node.at(key), node.error)
     if limit.has("before_taxes") or limit.has("after_taxes"):  # 2.3.0 PriceLimit
         excl, incl = limit.number("before_taxes", required=True), limit.number("after_taxes")
     else:  # 2.2.1 Price
@@ -279,7 +179,7 @@ def parse_tariff(obj: Mapping[str, object]) -> Tariff:
         data = obj["data"]
         assert isinstance(data, Mapping)
         obj = data
-    node = _Node(obj, "", _tariff_error)
+    node = Node(obj, "", _tariff_error)
     currency = node.string("currency")
     assert currency is not None
     try:
@@ -333,31 +233,9 @@ def parse_tariff(obj: Mapping[str, object]) -> Tariff:
     )
 
 
-def _load_json(path: str | Path, error: Callable[[str, str], TariffError]) -> Mapping[str, object]:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error("", f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
-
-    def refuse_constant(name: str) -> NoReturn:
-        raise ValueError(f"{name} is not a number")
-
-    try:
-        value = json.loads(text, parse_float=Decimal, parse_constant=refuse_constant)
-    except json.JSONDecodeError as exc:
-        raise error(
-            "", f"{path}: not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except ValueError as exc:
-        raise error("", f"{path}: not valid OCPI JSON: {exc}") from None
-    if not isinstance(value, Mapping):
-        raise error("", f"{path}: expected a JSON object, got {_kind(value)}")
-    return value
-
-
 def load_tariff(path: str | Path) -> Tariff:
     """Read and validate a tariff JSON file; errors name the file's field and why."""
-    return parse_tariff(_load_json(path, _tariff_error))
+    return parse_tariff(load_json(path, _tariff_error))
 
 
 # --------------------------------------------------------------------------- CDR
@@ -382,7 +260,7 @@ _CDR_DIMENSIONS = frozenset(
 )
 
 
-def _period(node: _Node, end: datetime) -> ChargingPeriod:
+def _period(node: Node, end: datetime) -> ChargingPeriod:
     start = node.timestamp("start_date_time")
     assert start is not None
     volumes: dict[str, Decimal] = {}
@@ -426,7 +304,7 @@ def parse_cdr(obj: Mapping[str, object]) -> Cdr:
         data = obj["data"]
         assert isinstance(data, Mapping)
         obj = data
-    node = _Node(obj, "", _cdr_error)
+    node = Node(obj, "", _cdr_error)
     start, end = node.timestamp("start_date_time"), node.timestamp("end_date_time")
     assert start is not None and end is not None
     if end < start:
@@ -457,4 +335,4 @@ def parse_cdr(obj: Mapping[str, object]) -> Cdr:
 
 def load_cdr(path: str | Path) -> Cdr:
     """Read and validate a CDR JSON file; errors name the field and why."""
-    return parse_cdr(_load_json(path, _cdr_error))
+    return parse_cdr(load_json(path, _cdr_error))
