@@ -17,6 +17,10 @@ class LinkTimeout(LinkError, DeviceTimeout):
     """A timer (T2, T3, T4) ran out; the command's outcome is unknown."""
 
 
+class WrongTerminal(LinkError):
+    """Another terminal id answered than the one configured or seen before the reconnect."""
+
+
 class TerminalRefused(DeviceError):
     """The terminal answered a command with ``84 xx`` (negative acknowledgement)."""
 

@@ -19,7 +19,7 @@ from drivers.zvt import commands
 from drivers.zvt.codec.apdu import Apdu
 from drivers.zvt.codec.bmp import RECEIPT_ANY
 from drivers.zvt.codec.messages import Message
-from drivers.zvt.errors import LinkError, PersistFailed, TerminalRefused
+from drivers.zvt.errors import LinkError, PersistFailed, TerminalRefused, WrongTerminal
 from drivers.zvt.link import Clock, Link, LinkFactory, Timeouts, monotonic
 from drivers.zvt.protocol import Exchange, ExchangeInterrupted, Protocol
 from drivers.zvt.results import (
@@ -60,6 +60,7 @@ class ZvtConfig:
     charset: str = "cp437"
     snapshot_before_preauth: bool = True  # lets a lost result be told apart from older holds
     recovery_attempts: int = 3
+    terminal_id: str | None = None  # if set, a terminal answering with another TID is refused
     persist_retries: int = 1
 
     def __post_init__(self) -> None:
@@ -162,12 +163,22 @@ class ZvtTerminal:
                 self._drop()
                 raise
             if done.completion is not None:
-                self.terminal_id = done.completion.str_field("terminal_id") or self.terminal_id
+                self._check_terminal_id(done.completion.str_field("terminal_id"))
             if done.abort is not None:
                 code = done.abort.int_field("result_code") or 0
                 self._drop()
                 raise TerminalRefused(code, f"registration refused: {classify(code).meaning}")
         return self._protocol
+
+    def _check_terminal_id(self, answered: str | None) -> None:
+        """After every (re)connect: the same terminal, or a swapped one we must not pay on."""
+        expected = self.config.terminal_id or self.terminal_id
+        if answered and expected and answered != expected:
+            self._drop()
+            raise WrongTerminal(
+                f"terminal id {answered} answered, {expected} expected: check the cabling/address"
+            )
+        self.terminal_id = answered or self.terminal_id
 
     def _drop(self) -> None:
         if self._protocol is not None:

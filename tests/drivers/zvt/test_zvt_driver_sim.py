@@ -273,3 +273,11 @@ def test_text_block_before_the_result_is_still_the_receipt(
     done = terminal.settle(auth, 1295, journal.persist)
     assert done.outcome is PaymentOutcome.APPROVED
     assert "Amount EUR 12,95" in done.receipt_text and done.receipt_text[0] == "EV CHARGING"
+
+
+def test_a_different_terminal_id_is_refused(sim: TerminalSimulator) -> None:
+    term = make_terminal(sim, terminal_id="11112222")
+    status = term.status()
+    assert not status.ready and "52523535 answered, 11112222 expected" in status.text
+    result = preauth(term, Journal())
+    assert result.outcome is PaymentOutcome.LINK_ERROR and "06 22" not in sim.state.commands_seen

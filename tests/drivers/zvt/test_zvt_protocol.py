@@ -155,3 +155,32 @@ def test_a_failing_sink_gets_a_repeat_then_a_refusal(pair: tuple[TcpLink, TcpLin
         Protocol(ecr, ecr.timeouts).transact(Apdu(0x06, 0x22), sink)
     thread.join(2)
     assert answers == [bytes.fromhex("849C00"), bytes.fromhex("846600"), ACK]
+
+
+def test_logs_never_show_the_card_number_track_data_or_password(
+    pair: tuple[TcpLink, TcpLink], caplog: pytest.LogCaptureFixture
+) -> None:
+    ecr, pt = pair
+    pan = "5413330089020011"
+    result = Apdu(
+        0x04,
+        0x0F,
+        bytes([0x27, 0x00])
+        + encode_bmp(0x22, bytes.fromhex(pan))
+        + encode_bmp(0x23, bytes.fromhex(pan + "D25121")),
+    ).encode()
+
+    def terminal(link: TcpLink) -> None:
+        link.receive(2)
+        link.send(ACK)
+        for apdu in (result, DONE):
+            link.send(apdu)
+            link.receive(2)
+
+    thread = play(pt, terminal)
+    caplog.set_level("DEBUG", logger="drivers.zvt")
+    Protocol(ecr, ecr.timeouts).transact(Apdu(0x06, 0x20, bytes.fromhex("987654") + b"\x03\x03"))
+    thread.join(2)
+    logged = caplog.text
+    assert "541333******0011" in logged and "'track_2': 'omitted'" in logged
+    assert pan not in logged and "89020011" not in logged and "987654" not in logged

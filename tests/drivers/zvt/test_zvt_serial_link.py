@@ -1,0 +1,150 @@
+"""The serial link on a real pty pair: stuffing on the wire, T1, T2, NAK, garbage, CRC."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import tty
+from collections.abc import Iterator
+
+import pytest
+
+from drivers.zvt.errors import LinkError
+from drivers.zvt.link import Timeouts
+from drivers.zvt.transport_serial import (
+    ACK,
+    NAK,
+    FdChannel,
+    PySerialChannel,
+    SerialLink,
+    SerialSettings,
+    crc16_kermit,
+    encode_frame,
+)
+
+SHORT = Timeouts(t1=0.1, t2=0.2, resends=2)
+
+
+@pytest.fixture
+def line() -> Iterator[tuple[SerialLink, FdChannel]]:
+    """The kiosk's link through pyserial on the pty slave; the raw master is the far end."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    channel = PySerialChannel(os.ttyname(slave), SerialSettings())
+    link = SerialLink(channel, SHORT)
+    yield link, FdChannel(master)
+    link.close()
+    os.close(slave)
+    os.close(master)
+
+
+def read_all(far: FdChannel, seconds: float) -> bytes:
+    out = b""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        out += far.read(0.02)
+    return out
+
+
+def read_exact(far: FdChannel, size: int, seconds: float = 2.0) -> bytes:
+    out = b""
+    deadline = time.monotonic() + seconds
+    while len(out) < size and time.monotonic() < deadline:
+        out += far.read(0.02)
+    return out
+
+
+def test_crc_is_kermit_as_real_terminals_send_it() -> None:
+    assert crc16_kermit(b"123456789") == 0x2189
+    # frames captured from an Ingenico i5310 and the ecrterm test suite (research §1.2)
+    assert encode_frame(bytes.fromhex("05010312 3456".replace(" ", ""))) == bytes.fromhex(
+        "1002050103123456 1003E043".replace(" ", "")
+    )
+    assert encode_frame(bytes.fromhex("800000")) == bytes.fromhex(
+        "1002800000 1003F51F".replace(" ", "")
+    )
+    assert encode_frame(bytes.fromhex("060F0BF0F0F7322E31342E313500"))[-2:] == bytes.fromhex("B111")
+
+
+def test_send_stuffs_dle_and_waits_for_ack(line: tuple[SerialLink, FdChannel]) -> None:
+    link, far = line
+    apdu = bytes.fromhex("06010A04000000001000490978")
+
+    def terminal() -> None:
+        wire = read_exact(far, 20)
+        assert wire == bytes.fromhex(
+            "1002 06010A0400000000 1010 00490978 1003 2760".replace(" ", "")
+        )
+        far.write(bytes([ACK]))
+
+    thread = threading.Thread(target=terminal)
+    thread.start()
+    link.send(apdu)
+    thread.join()
+    assert link.resent == 0
+
+
+def test_nak_then_ack_resends_once(line: tuple[SerialLink, FdChannel]) -> None:
+    link, far = line
+    frame = encode_frame(b"\x06\xb0\x00")
+
+    def terminal() -> None:
+        assert read_exact(far, len(frame)) == frame
+        far.write(bytes([NAK]))
+        assert read_exact(far, len(frame)) == frame
+        far.write(bytes([ACK]))
+
+    thread = threading.Thread(target=terminal)
+    thread.start()
+    link.send(b"\x06\xb0\x00")
+    thread.join()
+    assert link.resent == 1
+
+
+def test_silence_after_three_attempts_is_a_link_error(line: tuple[SerialLink, FdChannel]) -> None:
+    link, far = line
+    with pytest.raises(LinkError, match="after 3 attempts"):
+        link.send(b"\x06\xb0\x00")
+    assert read_all(far, 0.05) == encode_frame(b"\x06\xb0\x00") * 3
+
+
+def test_receive_acks_good_frames_and_skips_garbage(line: tuple[SerialLink, FdChannel]) -> None:
+    link, far = line
+    far.write(b"\x00\xffnoise" + encode_frame(b"\x04\xff\x01\x0e") + b"\x42")
+    assert link.receive(1.0) == b"\x04\xff\x01\x0e"
+    assert read_all(far, 0.05) == bytes([ACK])
+
+
+def test_bad_crc_gets_nak_and_the_repeat_is_taken(line: tuple[SerialLink, FdChannel]) -> None:
+    link, far = line
+    good = encode_frame(b"\x06\x0f\x00")
+    far.write(good[:-1] + bytes([good[-1] ^ 0x55]))
+    assert link.receive(0.3) is None
+    assert read_all(far, 0.05) == bytes([NAK])
+    far.write(good)
+    assert link.receive(1.0) == b"\x06\x0f\x00"
+
+
+def test_a_frame_stalled_longer_than_t1_is_naked(line: tuple[SerialLink, FdChannel]) -> None:
+    link, far = line
+    frame = encode_frame(b"\x06\x0f\x00")
+    far.write(frame[:4])
+    assert link.receive(0.4) is None  # T1 = 0.1 s passes mid-frame
+    assert read_all(far, 0.05) == bytes([NAK])
+    far.write(frame)
+    assert link.receive(1.0) == b"\x06\x0f\x00"
+
+
+def test_an_answer_frame_counts_as_the_lost_ack(line: tuple[SerialLink, FdChannel]) -> None:
+    link, far = line
+
+    def terminal() -> None:
+        read_exact(far, len(encode_frame(b"\x05\x01\x03\x12\x34\x56")))
+        far.write(encode_frame(b"\x80\x00\x00"))  # no ACK byte, but it answered
+
+    thread = threading.Thread(target=terminal)
+    thread.start()
+    link.send(b"\x05\x01\x03\x12\x34\x56")
+    thread.join()
+    assert link.resent == 0 and link.receive(0.5) == b"\x80\x00\x00"
