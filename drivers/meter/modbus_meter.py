@@ -61,6 +61,11 @@ class ModbusMeter:
     def health_report(self) -> HealthReport:
         return self.health.report()
 
+    @property
+    def requests_per_pass(self) -> int:
+        """Modbus requests one reading takes with the current block plan."""
+        return self._reader.requests_per_pass
+
     def read(self) -> MeterReading:
         self.health.may_try()
         started = self._clock()
@@ -108,9 +113,9 @@ class ModbusMeter:
             energy_export_wh=None if export is None else round(export),
         )
 
-    @staticmethod
-    def _phases(values: dict[str, float | None], quantity: str) -> tuple[float, ...]:
-        found = [values.get(f"{quantity}_{p}") for p in PHASES if f"{quantity}_{p}" in values]
+    def _phases(self, values: dict[str, float | None], quantity: str) -> tuple[float, ...]:
+        names = [f"{quantity}_{p}" for p in PHASES if f"{quantity}_{p}" in self.regmap.registers]
+        found = [values.get(name) for name in names]
         # "No value" on a phase shows as NaN on screen, never as 0.
         return tuple(float("nan") if v is None else v for v in found)
 

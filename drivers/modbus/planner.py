@@ -4,15 +4,15 @@ Registers of one function code are merged while the block stays within the model
 limit and the hole between neighbours is at most `max_hole` (holes are read and thrown away;
 some devices refuse reads across undocumented addresses, so maps keep this small or 0). Models
 that need even start addresses and counts (Eastron SDM) get them. If a block is refused with
-an exception reply, `BlockReader` reads its registers one by one from then on, so one missing
-register costs that register, not the snapshot.
+an exception reply, `BlockReader` falls back to hole-free blocks, then to single registers, so
+one missing register costs that register, not the snapshot.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from drivers.modbus.bus import DeviceLink
 from drivers.modbus.errors import ModbusExceptionReply
@@ -84,8 +84,24 @@ class Snapshot:
     retries: int
 
 
+@dataclass
+class _Pass:
+    values: dict[str, float | None] = field(default_factory=dict)
+    missing: set[str] = field(default_factory=set)
+    first: float | None = None
+    last: float = 0.0
+    retries: int = 0
+    requests: int = 0
+
+
 class BlockReader:
-    """Reads a set of registers through one device link, block-wise with per-register fallback."""
+    """Reads a set of registers through one device link, block-wise with fallback.
+
+    A refused block is re-planned without holes (the device may refuse undocumented
+    addresses); a refused hole-free block is read register by register; a refused single
+    register is reported as missing. The finer plan is kept for `RETRY_BLOCK_AFTER_PASSES`
+    passes, then the original block is tried again.
+    """
 
     def __init__(
         self,
@@ -95,50 +111,56 @@ class BlockReader:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.link = link
+        self.limits = limits
         self.blocks = plan_blocks(specs, limits)
-        self._split: dict[int, int] = {}  # refused block index -> passes left before a retry
+        self._finer: dict[int, tuple[int, list[Block]]] = {}  # index -> (passes left, plan)
         self._clock = clock
         self.requests_per_pass = len(self.blocks)
 
-    def read(self) -> Snapshot:
-        values: dict[str, float | None] = {}
-        missing: set[str] = set()
-        first: float | None = None
-        last = 0.0
-        retries = 0
-        for index, passes_left in list(self._split.items()):
-            if passes_left <= 0:
-                del self._split[index]
-            else:
-                self._split[index] = passes_left - 1
-        for index, block in enumerate(self.blocks):
-            if index not in self._split:
-                try:
-                    registers = self.link.read_registers(block.function, block.address, block.count)
-                except ModbusExceptionReply as exc:
-                    if exc.code not in _SPLITTABLE or len(block.specs) == 1:
-                        raise
-                    self._split[index] = RETRY_BLOCK_AFTER_PASSES
+    def _refine(self, block: Block) -> list[Block]:
+        gapless = plan_blocks(block.specs, replace(self.limits, max_hole=0))
+        if len(gapless) > 1:
+            return gapless
+        return [b for spec in block.specs for b in plan_blocks([spec], self.limits)]
+
+    def _read_blocks(self, blocks: list[Block], state: _Pass) -> list[Block]:
+        """Read `blocks`, refining refused ones; returns the plan that was actually used."""
+        used: list[Block] = []
+        for block in blocks:
+            state.requests += 1
+            try:
+                registers = self.link.read_registers(block.function, block.address, block.count)
+            except ModbusExceptionReply as exc:
+                if exc.code not in _SPLITTABLE:
+                    raise
+                if len(block.specs) == 1:
+                    state.missing.add(block.specs[0].name)
+                    used.append(block)
                 else:
-                    retries += self.link.last_retries
-                    last = self._clock()
-                    first = last if first is None else first
-                    for spec in block.specs:
-                        values[spec.name] = spec.decode(block.slice_for(spec, registers))
-                    continue
+                    used.extend(self._read_blocks(self._refine(block), state))
+                continue
+            state.retries += self.link.last_retries
+            state.last = self._clock()
+            state.first = state.last if state.first is None else state.first
             for spec in block.specs:
-                try:
-                    regs = self.link.read_registers(spec.function, spec.address, spec.count)
-                except ModbusExceptionReply as exc:
-                    if exc.code not in _SPLITTABLE:
-                        raise
-                    missing.add(spec.name)
-                    continue
-                retries += self.link.last_retries
-                last = self._clock()
-                first = last if first is None else first
-                values[spec.name] = spec.decode(regs)
-        self.requests_per_pass = sum(
-            len(b.specs) if i in self._split else 1 for i, b in enumerate(self.blocks)
+                state.values[spec.name] = spec.decode(block.slice_for(spec, registers))
+            used.append(block)
+        return used
+
+    def read(self) -> Snapshot:
+        state = _Pass()
+        for index, block in enumerate(self.blocks):
+            passes_left, plan = self._finer.get(index, (0, [block]))
+            if passes_left <= 0:
+                plan = [block]
+            used = self._read_blocks(plan, state)
+            if used != [block]:
+                keep = passes_left - 1 if plan != [block] else RETRY_BLOCK_AFTER_PASSES
+                self._finer[index] = (keep, used)
+            else:
+                self._finer.pop(index, None)
+        self.requests_per_pass = sum(len(p) for _, p in self._finer.values()) + sum(
+            1 for i in range(len(self.blocks)) if i not in self._finer
         )
-        return Snapshot(values, frozenset(missing), last if first is None else first, last, retries)
+        first = state.last if state.first is None else state.first
+        return Snapshot(state.values, frozenset(state.missing), first, state.last, state.retries)

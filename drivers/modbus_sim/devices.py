@@ -61,6 +61,10 @@ class SimulatedDevice:
         self.unit = unit
         self.faults = FaultInjector(seed=unit)
         self.requests = 0
+        self._documented: dict[int, set[int]] = {}
+        for spec in regmap.registers.values():
+            words = range(spec.address, spec.address + spec.count)
+            self._documented.setdefault(spec.function, set()).update(words)
 
     def image(self) -> dict[int, int]:
         """Register address -> value for the registers computed from the model."""
@@ -106,6 +110,10 @@ class SimulatedDevice:
             if limits.even_alignment and (address % 2 or count % 2):
                 return ExcCodes.ILLEGAL_ADDRESS
             if count > 4 and self.faults.take(Fault.BLOCK_REFUSED):
+                return ExcCodes.ILLEGAL_ADDRESS
+            documented = self._documented.get(function, set())
+            span = range(address, address + count)
+            if not documented.issuperset(span) and self.faults.take(Fault.HOLES_REFUSED):
                 return ExcCodes.ILLEGAL_ADDRESS
             image = self.image()
             for offset in range(count):

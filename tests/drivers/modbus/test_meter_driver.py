@@ -196,6 +196,36 @@ def test_refused_block_falls_back_to_single_registers(
 
 
 @pytest.mark.parametrize("transport", FAULT_TRANSPORTS)
+def test_block_across_undocumented_addresses_falls_back_to_hole_free_blocks(
+    transport: str, start_station: Starter, open_bus: Opener
+) -> None:
+    station = start_station(transport=transport, controller_profile=None)
+    meter = meter_for(station, open_bus)
+    station.inject("meter", Fault.HOLES_REFUSED)
+    reading = meter.read()
+    assert reading.energy_import_wh == 12_345_678
+    assert reading.power_w == 0.0 and reading.frequency_hz == 50.0
+    assert meter._reader.requests_per_pass == 3  # 0..17, 52..53, 70..75
+    assert station.meter is not None
+    before = station.meter.requests
+    meter.read()
+    assert station.meter.requests - before == 3  # the finer plan is kept, no refused request
+
+
+def test_a_refused_single_register_is_missing_not_fatal(
+    start_station: Starter, open_bus: Opener, tmp_path: Path
+) -> None:
+    data = json.loads((Path(modbus_pkg.__file__).parent / "maps" / "sdm72d-m.json").read_text())
+    data["registers"]["voltage_l1"] = {"address": 0, "function": 4, "type": "float32", "unit": "V"}
+    path = tmp_path / "sdm72-with-voltage.json"
+    path.write_text(json.dumps(data))
+    station = start_station(meter_profile="sdm72d-m", controller_profile=None)
+    reading = meter_for(station, open_bus, str(path)).read()
+    assert reading.energy_import_wh == 12_345_678
+    assert len(reading.voltage_v) == 1 and reading.voltage_v[0] != reading.voltage_v[0]  # NaN
+
+
+@pytest.mark.parametrize("transport", FAULT_TRANSPORTS)
 def test_counter_reset_is_an_event_not_a_bill(
     transport: str, start_station: Starter, open_bus: Opener
 ) -> None:
