@@ -82,6 +82,15 @@ def run_price(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     if cdr.currency is not None and cdr.currency != tariff.currency:
         return _fail(f"cdr: currency: {cdr.currency} differs from the tariff's {tariff.currency}")
+    valid_from, valid_until = tariff.start_date_time, tariff.end_date_time
+    if (valid_from is not None and cdr.start_date_time < valid_from) or (
+        valid_until is not None and cdr.start_date_time >= valid_until
+    ):
+        window = f"{valid_from or '...'} to {valid_until or '...'}"
+        print(
+            f"evkiosk tariff: warning: the session starts outside the tariff's validity ({window})",
+            file=sys.stderr,
+        )
     try:
         cost = price_session(
             tariff,

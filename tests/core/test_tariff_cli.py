@@ -251,3 +251,12 @@ def test_usage_errors_exit_2() -> None:
     assert evkiosk().returncode == 2
     assert evkiosk("price", SAMPLES / "tariff.json").returncode == 2
     assert evkiosk("show", SAMPLES / "tariff.json", "--lang", "fr").returncode == 2
+
+
+def test_session_outside_the_tariff_validity_is_priced_with_a_warning(tmp_path: Path) -> None:
+    tariff = sample("tariff.json")
+    tariff["end_date_time"] = "2025-01-01T00:00:00Z"
+    done = evkiosk("price", write(tmp_path / "t.json", tariff), SAMPLES / "cdr.json", "--json")
+    assert done.returncode == 0
+    assert "warning: the session starts outside the tariff's validity" in done.stderr
+    assert json.loads(done.stdout)["currency"] == "EUR"
