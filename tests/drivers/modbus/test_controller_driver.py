@@ -185,3 +185,53 @@ def test_a_second_owner_cannot_open_the_same_serial_line(
     second = open_bus(station.meter_port)
     with pytest.raises(LinkDown, match="no other program holds it"):
         link_to(second, 1).read_registers(4, 72, 2)
+
+
+@pytest.mark.parametrize("transport", ["tcp", "pty"])
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (Fault.SILENCE, DeviceTimeout),
+        (Fault.GARBAGE, DeviceProtocolError),
+        (Fault.CRC, DeviceProtocolError),
+        (Fault.EXCEPTION, DeviceProtocolError),
+    ],
+)
+def test_controller_faults_are_device_errors_and_it_recovers(
+    transport: str,
+    fault: Fault,
+    error: type[Exception],
+    start_station: Starter,
+    open_bus: Opener,
+) -> None:
+    profile = "phoenix-ev-eth" if transport == "tcp" else "phoenix-ev-ser"
+    station = start_station(transport=transport, controller_profile=profile)
+    controller = controller_for(station, open_bus, profile)
+    station.plug_in()
+    station.inject("controller", fault)
+    with pytest.raises(error):
+        controller.status()
+    with pytest.raises(error):
+        controller.set_current_limit(16)
+    assert controller.health_report().consecutive_failures == 2
+    station.clear_faults()
+    controller.set_current_limit(16)
+    controller.enable_charging(True)
+    assert controller.status().state is IecState.C
+    assert controller.health.state is DeviceHealth.OK
+
+
+@pytest.mark.parametrize("transport", ["tcp", "pty"])
+def test_disable_survives_a_lost_reply(
+    transport: str, start_station: Starter, open_bus: Opener
+) -> None:
+    profile = "phoenix-ev-eth" if transport == "tcp" else "phoenix-ev-ser"
+    station = start_station(transport=transport, controller_profile=profile)
+    controller = controller_for(station, open_bus, profile)
+    station.plug_in()
+    controller.set_current_limit(16)
+    controller.enable_charging(True)
+    station.inject("controller", Fault.SILENCE, count=1)
+    controller.enable_charging(False)
+    assert not station.model.enabled
+    assert controller.health.state is DeviceHealth.DEGRADED  # it took a retry
