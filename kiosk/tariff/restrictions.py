@@ -11,7 +11,7 @@ Elements restricted to reservations never price a charging session.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 
 from kiosk.tariff.model import DayOfWeek, Dimension, PriceComponent, Restrictions, Tariff
@@ -48,7 +48,7 @@ def time_of_day_matches(r: Restrictions, local: datetime) -> bool:
     if start is not None:
         return now >= start
     assert end is not None
-    return now < end
+    return end == time(0) or now < end  # an end of 00:00 means the end of the day
 
 
 def _calendar_matches(r: Restrictions, local: datetime) -> bool:

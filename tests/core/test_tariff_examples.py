@@ -290,3 +290,28 @@ def test_a_session_without_periods_costs_the_minimum_only() -> None:
     cost = price_session(fixture("spec_energy_min_price"), [], end, UTC)
     assert cost.total_cost == eur("0.50", "0.55")
     assert cost.total_energy_cost is None
+
+
+@pytest.mark.parametrize(
+    ("restrictions", "at", "price"),
+    [
+        ('{"end_time": "00:00"}', "2025-01-06T23:30", "1.00"),  # 00:00 as an end: end of day
+        ('{"start_time": "22:00", "end_time": "06:00"}', "2025-01-06T05:59", "1.00"),  # wraps
+        ('{"start_time": "22:00", "end_time": "06:00"}', "2025-01-06T06:00", "0.50"),  # end excl.
+        ('{"start_date": "2025-01-07"}', "2025-01-06T23:59", "0.50"),
+        ('{"end_date": "2025-01-07"}', "2025-01-07T00:00", "0.50"),  # end date exclusive
+        ('{"day_of_week": ["MONDAY"]}', "2025-01-06T12:00", "1.00"),
+        ('{"min_kwh": 0, "max_kwh": 1}', "2025-01-06T12:00", "1.00"),
+        ('{"min_power": 11}', "2025-01-06T12:00", "0.50"),  # power unknown: no match
+    ],
+)
+def test_restriction_edges(restrictions: str, at: str, price: str) -> None:
+    tariff = tariff_from(
+        '{"id": "t", "currency": "EUR", "elements": ['
+        '{"price_components": [{"type": "ENERGY", "price": 1.00, "step_size": 1}],'
+        f' "restrictions": {restrictions}}},'
+        '{"price_components": [{"type": "ENERGY", "price": 0.50, "step_size": 1}]}]}'
+    )
+    periods, end = session(datetime.fromisoformat(at).replace(tzinfo=UTC), charge(1, "1"))
+    cost = price_session(tariff, periods, end, UTC)
+    assert cost.total_cost.excl_vat.amount == Decimal(price)

@@ -68,6 +68,17 @@ def restrictions(draw: st.DrawFn) -> dict[str, Any]:
         r["min_kwh"] = low
     if draw(st.booleans()):
         r["max_kwh"] = high
+    if draw(st.booleans()):
+        r["start_date"] = draw(st.sampled_from(["2025-01-06", "2025-03-05", "2025-10-26"]))
+    if draw(st.booleans()):
+        r["end_date"] = draw(st.sampled_from(["2025-03-31", "2025-10-27", "2026-01-01"]))
+    if r.get("start_date", "") >= r.get("end_date", "9"):
+        del r["end_date"]
+    low, high = sorted(draw(st.lists(st.integers(0, 64), min_size=2, max_size=2, unique=True)))
+    if draw(st.booleans()):
+        r["min_current"] = low
+    if draw(st.booleans()):
+        r["max_current"] = high
     low, high = sorted(draw(st.lists(st.integers(0, 60), min_size=2, max_size=2, unique=True)))
     if draw(st.booleans()):
         r["min_power"] = low
@@ -101,29 +112,29 @@ def tariffs(draw: st.DrawFn, restricted: bool = True, steps: bool = True) -> Tar
     return parse_tariff(obj)
 
 
-# one reading: seconds since the previous one, Wh since the previous one, power W, charging
+# one reading: seconds and Wh since the previous one, power W, current A, charging
 READING = st.tuples(
     st.integers(0, 1800),
     st.integers(0, 4000),
     st.sampled_from([None, 3700.0, 11_000.0, 22_000.0, 50_000.0]),
+    st.sampled_from([None, 6.0, 16.0, 31.9, 48.0]),
     st.booleans(),
 )
+Reading = tuple[int, int, float | None, float | None, bool]
 
 
 Replayed = list[tuple[datetime, CostBreakdown, list[ChargingPeriod]]]
 
 
-def replay(
-    tariff: Tariff, start: datetime, readings: list[tuple[int, int, float | None, bool]]
-) -> Replayed:
+def replay(tariff: Tariff, start: datetime, readings: list[Reading]) -> Replayed:
     """Feed the readings; after each, the live result and the periods built so far."""
     calc = LiveCostCalculator(tariff, BERLIN, start, start_energy_wh=5_000_000)
     # step in UTC: aware datetime arithmetic in Europe/Berlin is wall-clock arithmetic
     at, wh, results = start.astimezone(UTC), 5_000_000, []
-    for seconds, delta_wh, power, charging in readings:
+    for seconds, delta_wh, power, current, charging in readings:
         at += timedelta(seconds=seconds)
         wh += delta_wh if charging else 0
-        live = calc.add_reading(at, wh, power_w=power, charging=charging)
+        live = calc.add_reading(at, wh, power_w=power, current_a=current, charging=charging)
         results.append((at, live, calc.periods()))
     return results
 
@@ -145,7 +156,7 @@ def assert_consistent(tariff: Tariff, cost: CostBreakdown) -> None:
 @SETTINGS
 @given(tariffs(), st.sampled_from(STARTS), st.lists(READING, min_size=1, max_size=20))
 def test_incremental_equals_final_after_every_reading(
-    tariff: Tariff, start: datetime, readings: list[tuple[int, int, float | None, bool]]
+    tariff: Tariff, start: datetime, readings: list[Reading]
 ) -> None:
     for at, live, periods in replay(tariff, start, readings):
         assert price_session(tariff, periods, at, BERLIN) == live
@@ -155,7 +166,7 @@ def test_incremental_equals_final_after_every_reading(
 @SETTINGS
 @given(tariffs(steps=False), st.sampled_from(STARTS), st.lists(READING, min_size=2, max_size=20))
 def test_cost_never_decreases_as_energy_and_time_grow(
-    tariff: Tariff, start: datetime, readings: list[tuple[int, int, float | None, bool]]
+    tariff: Tariff, start: datetime, readings: list[Reading]
 ) -> None:
     results = replay(tariff, start, readings)
     for (_, before, _), (_, after, _) in itertools.pairwise(results):
