@@ -296,8 +296,8 @@ class Runtime:
         event = self._priced(event)
         before = self.station
         after, commands = step(before, event)
-        if after is before and not commands:
-            return
+        if not commands and after == before:
+            return  # nothing to record and nothing new to show (most ticks)
         try:
             ids = self.journal.record_step(event, before, after, commands)
         except JournalError as exc:
