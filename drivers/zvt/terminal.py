@@ -13,27 +13,18 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from drivers.zvt import commands
 from drivers.zvt.codec.apdu import Apdu
-from drivers.zvt.codec.bmp import RECEIPT_ANY
 from drivers.zvt.codec.messages import Message
+from drivers.zvt.config import SETTLE_MODES, ZvtConfig, open_link
 from drivers.zvt.errors import LinkError, PersistFailed, TerminalRefused, WrongTerminal
-from drivers.zvt.link import Clock, Link, LinkFactory, Timeouts, monotonic
+from drivers.zvt.link import Clock, LinkFactory, monotonic
+from drivers.zvt.mapping import card_result, end_of_day_totals, open_receipts
 from drivers.zvt.protocol import Exchange, ExchangeInterrupted, Protocol
-from drivers.zvt.results import (
-    CARD_TYPE_BRANDS,
-    CURRENCY_CODES,
-    classify,
-    currency_number,
-    intermediate_text,
-    terminal_status,
-)
-from drivers.zvt.transport_serial import PySerialChannel, SerialLink, SerialSettings
-from drivers.zvt.transport_tcp import TcpLink
+from drivers.zvt.results import classify, currency_number, intermediate_text, terminal_status
 from kiosk.devices import (
-    BrandTotal,
     CardResult,
     EndOfDayTotals,
     OpenPreauth,
@@ -45,80 +36,7 @@ from kiosk.devices import (
 
 log = logging.getLogger("drivers.zvt")
 
-SETTLE_MODES = ("partial_reversal", "book_total")
-
-
-@dataclass(frozen=True, slots=True)
-class ZvtConfig:
-    port: str  # tcp://HOST[:PORT] or a serial device such as /dev/ttyUSB0
-    password: str = "000000"  # noqa: S105 - the ZVT default, set per terminal
-    currency: str = "EUR"
-    settle_mode: str = "partial_reversal"  # 06 23 (release unused) or "book_total" (06 24)
-    serial: SerialSettings = field(default_factory=SerialSettings)
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    config_byte: int = commands.CONFIG_BYTE
-    charset: str = "cp437"
-    snapshot_before_preauth: bool = True  # lets a lost result be told apart from older holds
-    recovery_attempts: int = 3
-    terminal_id: str | None = None  # if set, a terminal answering with another TID is refused
-    persist_retries: int = 1
-
-    def __post_init__(self) -> None:
-        if self.settle_mode not in SETTLE_MODES:
-            raise ValueError(f"settle_mode: {self.settle_mode!r} is not one of {SETTLE_MODES}")
-        currency_number(self.currency)
-
-
-def open_link(config: ZvtConfig) -> Link:
-    if config.port.startswith("tcp://"):
-        return TcpLink.connect(config.port, config.timeouts)
-    return SerialLink(PySerialChannel(config.port, config.serial), config.timeouts)
-
-
-def _card_result(
-    message: Message, currency: str, reference: str | None, receipt: list[str]
-) -> CardResult:
-    code = message.int_field("result_code")
-    outcome = classify(code).outcome if code is not None else PaymentOutcome.APPROVED
-    card_type = message.int_field("card_type")
-    brand = CARD_TYPE_BRANDS.get(card_type) if card_type is not None else None
-    currency_code = message.int_field("currency_code")
-    return CardResult(
-        outcome=outcome,
-        amount_minor=message.int_field("amount") or 0,
-        currency=CURRENCY_CODES.get(currency_code, currency) if currency_code else currency,
-        raw_result_code=code,
-        receipt_no=message.int_field("receipt_no"),
-        trace_no=message.int_field("trace_no"),
-        terminal_id=message.str_field("terminal_id"),
-        auth_code=message.str_field("auth_code") or None,
-        masked_pan=message.str_field("pan"),
-        card_brand=brand or message.str_field("card_name"),
-        card_date=message.str_field("date"),
-        card_time=message.str_field("time"),
-        receipt_text=tuple(receipt),
-        reference=reference,
-    )
-
-
-def _as_int(value: object) -> int | None:
-    return value if isinstance(value, int) else None
-
-
-def _open_receipts(message: Message | None) -> list[OpenPreauth]:
-    """The 06 1E B8 87 <rno> [06 {23 {08 rno}…}] answer to the open pre-auth enquiry."""
-    if message is None:
-        return []
-    found: dict[int, OpenPreauth] = {}
-    first = message.int_field("receipt_no")
-    if first is not None and first != RECEIPT_ANY:
-        found[first] = OpenPreauth(first)
-    listing = message.find_tlv(0x23)
-    for item in (listing.children or ()) if listing is not None else ():
-        if item.tag == 0x08 and len(item.value) == 2 and item.value.hex().isdigit():
-            number = int(item.value.hex())
-            found.setdefault(number, OpenPreauth(number))
-    return sorted(found.values(), key=lambda p: p.receipt_no)
+__all__ = ["SETTLE_MODES", "ZvtConfig", "ZvtTerminal", "open_link"]
 
 
 class ZvtTerminal:
@@ -223,7 +141,7 @@ class ZvtTerminal:
 
     def _query_open(self) -> list[OpenPreauth]:
         done = self._transact(commands.open_preauth_enquiry())
-        return _open_receipts(done.abort or done.completion)
+        return open_receipts(done.abort or done.completion)
 
     def open_preauths(self) -> list[OpenPreauth]:
         with self._lock:
@@ -276,7 +194,7 @@ class ZvtTerminal:
                 )
 
             def store(message: Message) -> None:
-                persist(_card_result(message, currency, reference, []))
+                persist(card_result(message, currency, reference, []))
 
             def show(message: Message) -> None:
                 status = message.int_field("intermediate_status")
@@ -319,7 +237,7 @@ class ZvtTerminal:
         self, done: Exchange, amount_minor: int, currency: str, reference: str | None
     ) -> CardResult:
         if done.acknowledged:
-            return _card_result(done.acknowledged[-1], currency, reference, done.receipt_lines)
+            return card_result(done.acknowledged[-1], currency, reference, done.receipt_lines)
         code = done.abort.int_field("result_code") if done.abort else None
         outcome = classify(code).outcome if code is not None else PaymentOutcome.ERROR
         if outcome is PaymentOutcome.APPROVED:  # a completion without any result: not approved
@@ -346,12 +264,12 @@ class ZvtTerminal:
         if open_now is None:
             if seen is not None:
                 return replace(
-                    _card_result(seen, currency, reference, []), outcome=PaymentOutcome.LINK_ERROR
+                    card_result(seen, currency, reference, []), outcome=PaymentOutcome.LINK_ERROR
                 )
             return unknown
         receipts = {p.receipt_no for p in open_now}
         if seen is not None:
-            result = _card_result(seen, currency, reference, partial.receipt_lines)
+            result = card_result(seen, currency, reference, partial.receipt_lines)
             if result.outcome is PaymentOutcome.APPROVED and result.receipt_no in receipts:
                 return result  # the hold exists and was stored before the link went
             return (
@@ -366,7 +284,7 @@ class ZvtTerminal:
 
         def accept(message: Message) -> None:
             if message.int_field("receipt_no") in new:  # our lost result: journal it first
-                result = _card_result(message, currency, reference, [])
+                result = card_result(message, currency, reference, [])
                 persist(result)
                 recovered.append(result)
 
@@ -393,7 +311,7 @@ class ZvtTerminal:
             )
 
         def store(message: Message) -> None:
-            persist(_card_result(message, auth.currency, auth.reference, []))
+            persist(card_result(message, auth.currency, auth.reference, []))
 
         with self._lock:
             try:
@@ -443,11 +361,11 @@ class ZvtTerminal:
             return unknown  # the hold is untouched: settling again is safe
         if partial.status_infos:  # already journaled when it arrived
             seen = partial.status_infos[-1]
-            return _card_result(seen, auth.currency, auth.reference, partial.receipt_lines)
+            return card_result(seen, auth.currency, auth.reference, partial.receipt_lines)
         recovered: list[CardResult] = []
 
         def accept(message: Message) -> None:
-            result = _card_result(message, auth.currency, auth.reference, [])
+            result = card_result(message, auth.currency, auth.reference, [])
             if result.outcome is PaymentOutcome.APPROVED:
                 persist(result)
                 recovered.append(result)
@@ -474,37 +392,4 @@ class ZvtTerminal:
                     currency,
                     raw_result_code=code,
                 )
-        if not done.status_infos:
-            code = done.abort.int_field("result_code") if done.abort else None
-            return EndOfDayTotals(
-                PaymentOutcome.ERROR,
-                0,
-                currency,
-                raw_result_code=code,
-                receipt_from=done.abort.int_field("receipt_no") if done.abort else None,
-            )
-        info = done.status_infos[-1]
-        code = info.int_field("result_code")
-        totals = info.fields.get("totals")
-        brands: tuple[BrandTotal, ...] = ()
-        receipt_from = receipt_to = None
-        if isinstance(totals, dict):
-            receipt_from = _as_int(totals.get("receipt_from"))
-            receipt_to = _as_int(totals.get("receipt_to"))
-            raw_brands = totals.get("brands")
-            if isinstance(raw_brands, list):
-                brands = tuple(
-                    BrandTotal(str(b["brand"]), int(b["count"]), int(b["amount"]))
-                    for b in raw_brands
-                    if b["count"] or b["amount"]
-                )
-        return EndOfDayTotals(
-            classify(code).outcome if code is not None else PaymentOutcome.APPROVED,
-            info.int_field("amount") or 0,
-            currency,
-            brands,
-            receipt_from,
-            receipt_to,
-            info.int_field("trace_no"),
-            code,
-        )
+        return end_of_day_totals(done, currency)

@@ -7,7 +7,6 @@ closes the socket or goes deaf on the serial line), as a real link loss would.
 from __future__ import annotations
 
 import collections
-import datetime as dt
 import logging
 import threading
 import time
@@ -23,6 +22,7 @@ from drivers.zvt.link import Link
 from drivers.zvt.masking import mask_pan
 from drivers.zvt.results import CARD_TYPE_BRANDS, EOD_OTHERS
 from drivers.zvt_sim.ledger import Entry, Ledger
+from drivers.zvt_sim.messages import now_bcd, status_information, text_block
 from drivers.zvt_sim.script import Behaviour, Card, Delays, Fault
 
 log = logging.getLogger("drivers.zvt_sim")
@@ -71,11 +71,6 @@ class PtState:
     def next_card(self) -> Card:
         with self.lock:
             return self.cards.popleft() if self.cards else Card()
-
-
-def _bcd_now() -> tuple[str, str]:
-    now = dt.datetime.now(dt.UTC)
-    return now.strftime("%H%M%S"), now.strftime("%m%d")
 
 
 class PtEngine:
@@ -260,35 +255,14 @@ class PtEngine:
         self.send_await(Apdu(0x04, 0x0F, data))
         self.finish(False, code)
 
-    def status_info(self, entry: Entry, amount: int) -> Apdu:
-        time_s, date_s = _bcd_now()
-        data = (
-            bytes([0x27, 0x00])
-            + encode_bmp(0x04, amount)
-            + encode_bmp(0x49, self.state.currency_code)
-            + encode_bmp(0x0B, entry.trace_no)
-            + encode_bmp(0x0C, time_s)
-            + encode_bmp(0x0D, date_s)
-            + encode_bmp(
-                0x22, bytes.fromhex(entry.masked_pan.replace("*", "E").ljust(16, "F")[:16])
-            )
-            + encode_bmp(0x29, self.state.terminal_id)
-            + encode_bmp(0x3B, entry.auth_code)
-            + encode_bmp(0x87, entry.receipt_no)
-            + encode_bmp(0x19, 0x60)
-            + encode_bmp(0x8A, entry.card_type)
-            + encode_bmp(0x8B, entry.card_name + "\x00")
-        )
-        return Apdu(0x04, 0x0F, data)
-
     def result(
         self, entry: Entry, commit: Callable[[], None], receipt: list[str] | None = None
     ) -> None:
         """Send the 04 0F (and receipt); commit the transaction once the kiosk acknowledged it."""
-        status = self.status_info(entry, entry.amount_minor)
+        status = status_information(entry, self.state.terminal_id, self.state.currency_code)
         self.state.last_status = status
         if receipt and self.state.receipt_first:
-            self.send_await(self.text_block(receipt))
+            self.send_await(text_block(receipt))
         if self.state.take_fault(Fault.LOSE_RESULT):
             commit()
             raise Dropped("fault: result lost on the line")
@@ -315,12 +289,7 @@ class PtEngine:
             raise _Reversed()
         commit()
         if receipt and not self.state.receipt_first:
-            self.send_await(self.text_block(receipt))
-
-    def text_block(self, lines: list[str]) -> Apdu:
-        items = [tlv(0x07, line.encode("cp437")) for line in lines]
-        items.append(tlv(0x09, b"\xff"))  # attribute with b8 set: the last line
-        return Apdu(0x06, 0xD3, encode_bmp(0x06, [tlv(0x1F07, b"\x02"), constructed(0x25, *items)]))
+            self.send_await(text_block(receipt))
 
     # -------------------------------------------------------------- settling
     def partial_reversal(self, message: Message) -> None:
@@ -406,7 +375,7 @@ class PtEngine:
             count, total = per_brand.get(brand, (0, 0))
             per_brand[brand] = (count + 1, total + entry.amount_minor)
         _, trace = self.state.ledger.allocate()
-        time_s, date_s = _bcd_now()
+        time_s, date_s = now_bcd()
         totals = encode_totals(int(record["receipt_from"]), int(record["receipt_to"]), per_brand)
         data = (
             bytes([0x27, 0x00])
@@ -417,7 +386,7 @@ class PtEngine:
             + encode_bmp(0x60, totals)
         )
         self.send_await(Apdu(0x04, 0x0F, data))
-        self.send_await(self.text_block(["END OF DAY", f"Total EUR {record['total_minor']}"]))
+        self.send_await(text_block(["END OF DAY", f"Total EUR {record['total_minor']}"]))
         self.finish(True)
 
 

@@ -1,0 +1,40 @@
+"""How to reach and talk to one terminal: ``ZvtConfig`` and the link it opens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from drivers.zvt import commands
+from drivers.zvt.link import Link, Timeouts
+from drivers.zvt.results import currency_number
+from drivers.zvt.transport_serial import PySerialChannel, SerialLink, SerialSettings
+from drivers.zvt.transport_tcp import TcpLink
+
+SETTLE_MODES = ("partial_reversal", "book_total")
+
+
+@dataclass(frozen=True, slots=True)
+class ZvtConfig:
+    port: str  # tcp://HOST[:PORT] or a serial device such as /dev/ttyUSB0
+    password: str = "000000"  # noqa: S105 - the ZVT default, set per terminal
+    currency: str = "EUR"
+    settle_mode: str = "partial_reversal"  # 06 23 (release unused) or "book_total" (06 24)
+    serial: SerialSettings = field(default_factory=SerialSettings)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    config_byte: int = commands.CONFIG_BYTE
+    charset: str = "cp437"
+    snapshot_before_preauth: bool = True  # lets a lost result be told apart from older holds
+    recovery_attempts: int = 3
+    terminal_id: str | None = None  # if set, a terminal answering with another TID is refused
+    persist_retries: int = 1
+
+    def __post_init__(self) -> None:
+        if self.settle_mode not in SETTLE_MODES:
+            raise ValueError(f"settle_mode: {self.settle_mode!r} is not one of {SETTLE_MODES}")
+        currency_number(self.currency)
+
+
+def open_link(config: ZvtConfig) -> Link:
+    if config.port.startswith("tcp://"):
+        return TcpLink.connect(config.port, config.timeouts)
+    return SerialLink(PySerialChannel(config.port, config.serial), config.timeouts)
