@@ -223,6 +223,9 @@ class Runtime:
         """An intent from a screen (any thread)."""
         now = self.clock.now()
         if isinstance(intent, ChooseConnector):
+            if self.fault is not None:
+                log.warning("no new session while the journal cannot be written")
+                return
             offer = self.offers.get(intent.connector_id)
             if offer is None:
                 log.warning("intent for unknown connector %r ignored", intent.connector_id)
@@ -304,6 +307,7 @@ class Runtime:
             self._journal_failed(str(exc))
             return
         self.station = after
+        _log_transitions(before, after, event)
         for command, command_id in zip(commands, ids or [0] * len(commands), strict=True):
             self._apply(command, command_id)
         self._publish()
@@ -376,3 +380,19 @@ def _all(functions: list[Callable[[], None]]) -> Callable[[], None]:
             function()
 
     return run
+
+
+def _log_transitions(before: Station, after: Station, event: ev.Event) -> None:
+    """One line per phase change, in the names the screens and the journal use."""
+    old = {s.session_id: s.phase for s in before.sessions}
+    new = {s.session_id: s.phase for s in after.sessions}
+    for sid in old.keys() | new.keys():
+        was, now = old.get(sid), new.get(sid, Phase.CLOSED)
+        if was is not now:
+            log.info(
+                "session %s: %s -> %s (%s)",
+                sid,
+                "new" if was is None else was.value,
+                now.value,
+                type(event).__name__,
+            )

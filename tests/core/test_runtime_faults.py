@@ -8,7 +8,7 @@ from pathlib import Path
 from doubles.rig import Rig, energy_tariff, tariff_cost
 
 from kiosk.session.model import Policy
-from kiosk.snapshot import ChooseConnector, ConfirmPrice, PayByCard, Phase, StopReason
+from kiosk.snapshot import BackToStart, ChooseConnector, ConfirmPrice, PayByCard, Phase, StopReason
 
 
 def pay_and_plug(rig: Rig) -> str:
@@ -65,6 +65,12 @@ def test_journal_that_cannot_be_written_stops_charging_and_says_so(tmp_path: Pat
     assert rig.rt.fault is not None and "disk full" in rig.rt.fault
     assert rig.snap.notice is not None and "Out of order" in rig.snap.notice
     assert rig.plants["1"].get()["enabled"] is False  # no energy without a record
+    rig.journal.query("PRAGMA max_page_count = 1000000")  # space again: still no new session
+    rig.send(BackToStart(sid))
+    rig.send(ChooseConnector("1"))
+    focus = rig.snap.focus
+    assert focus is None or focus.session_id == sid
+    assert rig.journal.query("SELECT count(*) FROM sessions") == [(1,)]
     rig.stop()
     # Everything written before the disk filled up is intact; recovery finishes the session.
     again = Rig(tmp_path, clock=rig.clock).start()
