@@ -26,7 +26,13 @@ from backend.gateways import GatewayError
 from backend.models import ChargingSession, Payment, PaymentLink, TerminalTotals
 from backend.pricing import Computed
 from backend.receipts import new_receipt_id
-from backend.schemas import CardPayment, PaymentReport, SessionReport, TerminalTotalsReport
+from backend.schemas import (
+    CardPayment,
+    LinkPayment,
+    PaymentReport,
+    SessionReport,
+    TerminalTotalsReport,
+)
 from backend.settlement import Settler
 
 log = logging.getLogger(__name__)
@@ -95,16 +101,19 @@ def store_session(
     computed: Computed,
     receipt_url: Callable[[str], str],
 ) -> Stored:
-    """Store a completed session once and settle its QR-link hold. Repeats replay the answer."""
+    """Store a completed session once and settle its QR-link hold. Repeats replay the answer.
+
+    A card or unpaid session is stored with its answer in one transaction; a QR-link session
+    is stored first, then its hold is captured, then the answer is recorded.
+    """
     now = settings.now()
-    with db.session() as s:
-        first = _existing(s, station_id, report.session_id)
-        if first is not None:
-            return Stored(201, first.response, replayed=True)
-    link: PaymentLink | None = None
+    link_id: str | None = None
     try:
         with db.session() as s:
-            if report.payment.method == "link":
+            first = _existing(s, station_id, report.session_id)
+            if first is not None:
+                return Stored(201, first.response, replayed=True)
+            if isinstance(report.payment, LinkPayment):
                 link = s.get(PaymentLink, report.payment.link_id)
                 if link is None or link.station_id != station_id:
                     raise IngestError(
@@ -112,6 +121,7 @@ def store_session(
                     )
                 if link.currency != report.currency:
                     raise IngestError(422, "currency", f"the link was made out in {link.currency}")
+                link_id = link.id
             row = ChargingSession(
                 station_id=station_id,
                 session_id=report.session_id,
@@ -130,49 +140,55 @@ def store_session(
                 computed_minor=computed.total_minor,
                 computed=computed.breakdown,
                 payment_method=report.payment.method,
-                link_id=link.id if link else None,
+                link_id=link_id,
                 created_at=now,
                 response={},
             )
             s.add(row)
             s.flush()
+            body = {
+                "session_id": report.session_id,
+                "status": "accepted",
+                "computed_cost": computed.total_minor,
+                "reported_cost": report.total_cost,
+                "cost_mismatch": computed.total_minor != report.total_cost,
+                "currency": report.currency,
+                "receipt_url": receipt_url(row.receipt_id),
+                "payment_status": "none",
+            }
             if isinstance(report.payment, CardPayment):
                 pay = _card_payment_row(station_id, report.payment, now)
                 pay.currency = report.currency
                 pay.session_pk = row.pk
                 s.add(pay)
-            elif link is not None:
-                held = links.link_payment(s, link.id)
+                body.update(
+                    payment_status=pay.status,
+                    hold=pay.authorized_minor,
+                    captured=pay.captured_minor,
+                    released=(pay.authorized_minor - (pay.captured_minor or 0))
+                    if pay.released
+                    else None,
+                )
+            elif link_id is not None:
+                held = links.link_payment(s, link_id)
                 if held is not None and held.session_pk is None:
                     held.session_pk = row.pk  # the first session to name a hold owns it
+            if link_id is None:
+                row.response = body
             session_pk = row.pk
-            receipt_id = row.receipt_id
     except IntegrityError:
         # A concurrent repeat of the same session id won the insert: answer as it did.
         with db.session() as s:
             first = _existing(s, station_id, report.session_id)
             assert first is not None
-            if not first.response:
-                return Stored(201, {"session_id": report.session_id, "status": "accepted"}, True)
-            return Stored(201, first.response, replayed=True)
+            return Stored(201, first.response or {"session_id": report.session_id}, True)
 
-    settlement: dict[str, Any] = {"payment_status": report.payment.method}
-    if link is not None:
-        settlement = settler.settle_session(session_pk)
-    body = {
-        "session_id": report.session_id,
-        "status": "accepted",
-        "computed_cost": computed.total_minor,
-        "reported_cost": report.total_cost,
-        "cost_mismatch": computed.total_minor != report.total_cost,
-        "currency": report.currency,
-        "receipt_url": receipt_url(receipt_id),
-        **settlement,
-    }
-    with db.session() as s:
-        stored = s.get(ChargingSession, session_pk)
-        assert stored is not None
-        stored.response = body
+    if link_id is not None:
+        body.update(settler.settle_session(session_pk))
+        with db.session() as s:
+            stored = s.get(ChargingSession, session_pk)
+            assert stored is not None
+            stored.response = body
     if computed.total_minor != report.total_cost:
         log.warning(
             "session %s/%s: reported cost %d differs from computed %d",

@@ -45,7 +45,9 @@ class UvicornThread:
     """uvicorn serving `app` on a real socket in a background thread."""
 
     def __init__(self, app_for_url: Callable[[str], FastAPI]) -> None:
-        self.sock = socket.socket()
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say so, and
+        # without it every response waits ~40 ms for a delayed ACK (Nagle).
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])
