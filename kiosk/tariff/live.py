@@ -21,33 +21,21 @@ interval), not by the session length.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import ROUND_CEILING, Decimal
+from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from kiosk.tariff.boundaries import Boundaries, from_us, to_us
 from kiosk.tariff.engine import (
     CostBreakdown,
     Totals,
     hours_from_us,
     limit_bounds,
-    microseconds,
 )
 from kiosk.tariff.model import Tariff
 from kiosk.tariff.periods import ChargingPeriod
 from kiosk.tariff.restrictions import Selection, State, select
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NEVER = 2**62
-
-
-def _to_us(at: datetime) -> int:
-    return microseconds(at - _EPOCH)
-
-
-def _from_us(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
 
 
 def _decimal(value: float | None, scale: int = 0) -> Decimal | None:
@@ -97,7 +85,7 @@ class _OpenPeriod:
     def to_period(self, tariff_id: str) -> ChargingPeriod:
         hours = hours_from_us(self.duration_us)
         return ChargingPeriod(
-            start=_from_us(self.start_us),
+            start=from_us(self.start_us),
             energy_kwh=Decimal(self.energy_wh).scaleb(-3),
             time_h=hours if self.charging else Decimal(0),
             parking_h=Decimal(0) if self.charging else hours,
@@ -107,99 +95,6 @@ class _OpenPeriod:
             min_current_a=self.min_current_a,
             tariff_id=tariff_id,
         )
-
-
-class _Boundaries:
-    """Where the tariff's restrictions can switch: instants (time of day, dates, DST changes,
-    durations) and session energies (kWh thresholds, as whole Wh)."""
-
-    def __init__(self, tariff: Tariff, tz: ZoneInfo, start_us: int) -> None:
-        self.tz = tz
-        times: set[time] = set()
-        calendar = False
-        durations: set[int] = set()
-        thresholds: set[int] = set()
-        self.banded: list[
-            tuple[Decimal | None, Decimal | None, Decimal | None, Decimal | None]
-        ] = []
-        for element in tariff.elements:
-            r = element.restrictions
-            times.update(t for t in (r.start_time, r.end_time) if t is not None)
-            calendar = (
-                calendar
-                or bool(r.day_of_week)
-                or r.start_date is not None
-                or r.end_date is not None
-            )
-            durations.update(d for d in (r.min_duration, r.max_duration) if d is not None)
-            for kwh in (r.min_kwh, r.max_kwh):
-                if kwh is not None:  # session Wh are whole: >= kWh*1000 means >= its ceiling
-                    thresholds.add(int((kwh * 1000).to_integral_value(rounding=ROUND_CEILING)))
-            if any(v is not None for v in (r.min_power, r.max_power, r.min_current, r.max_current)):
-                self.banded.append((r.min_power, r.max_power, r.min_current, r.max_current))
-        if times or calendar:
-            times.add(time(0, 0))
-        self.times = sorted(times)
-        self.durations_us = sorted(start_us + d * 1_000_000 for d in durations)
-        self.thresholds_wh = sorted(thresholds)
-
-    def bands(self, power_kw: Decimal | None, current_a: Decimal | None) -> tuple[bool, ...]:
-        """Which power/current bounds hold now; equal tuples select the same elements."""
-        out: list[bool] = []
-        for min_p, max_p, min_i, max_i in self.banded:
-            for value, low, high in ((power_kw, min_p, max_p), (current_a, min_i, max_i)):
-                if low is not None:
-                    out.append(value is not None and value >= low)
-                if high is not None:
-                    out.append(value is not None and value < high)
-        return tuple(out)
-
-    def next_energy(self, after_wh: int) -> int:
-        i = bisect.bisect_right(self.thresholds_wh, after_wh)
-        return self.thresholds_wh[i] if i < len(self.thresholds_wh) else _NEVER
-
-    def next_instant(self, after_us: int) -> int:
-        best = _NEVER
-        i = bisect.bisect_right(self.durations_us, after_us)
-        if i < len(self.durations_us):
-            best = self.durations_us[i]
-        if self.times:
-            best = min(best, self._next_wall_clock(after_us))
-        return best
-
-    def _next_wall_clock(self, after_us: int) -> int:
-        after = _from_us(after_us)
-        today = after.astimezone(self.tz).date()
-        best = _NEVER
-        for day in (today, today + timedelta(days=1), today + timedelta(days=2)):
-            for t in self.times:
-                for fold in (0, 1):  # both readings of a wall time repeated when clocks go back
-                    us = _to_us(self._wall(day, t, fold))
-                    if after_us < us < best:
-                        best = us
-            if best != _NEVER:
-                break
-        # A daylight-saving jump moves wall time without passing through it: cut there too.
-        if self._offset(after_us) != self._offset(best):
-            best = self._offset_change(after_us, best)
-        return best
-
-    def _offset(self, us: int) -> timedelta | None:
-        return _from_us(us).astimezone(self.tz).utcoffset()
-
-    def _wall(self, day: date, t: time, fold: int) -> datetime:
-        return datetime.combine(day, t, tzinfo=self.tz).replace(fold=fold)
-
-    def _offset_change(self, low_us: int, high_us: int) -> int:
-        """First microsecond in (low, high] with a different UTC offset than at low."""
-        offset = self._offset(low_us)
-        while high_us - low_us > 1:
-            mid = (low_us + high_us) // 2
-            if self._offset(mid) == offset:
-                low_us = mid
-            else:
-                high_us = mid
-        return high_us
 
 
 class LiveCostCalculator:
@@ -214,10 +109,10 @@ class LiveCostCalculator:
         self.tz = tz
         self.start = start
         self.start_energy_wh = start_energy_wh
-        self._start_us = _to_us(start)
+        self._start_us = to_us(start)
         self._last_us = self._start_us
         self._last_wh = 0  # session energy so far
-        self._bounds = _Boundaries(tariff, tz, self._start_us)
+        self._bounds = Boundaries(tariff, tz, self._start_us)
         self._closed = Totals()
         self._closed_periods: list[ChargingPeriod] = []
         self._open: _OpenPeriod | None = None
@@ -241,7 +136,7 @@ class LiveCostCalculator:
             raise ValueError("reading time has no time zone")
         if isinstance(energy_wh, bool) or not isinstance(energy_wh, int):
             raise TypeError("energy_wh must be int (the meter's cumulative Wh counter)")
-        at_us = _to_us(at)
+        at_us = to_us(at)
         session_wh = energy_wh - self.start_energy_wh
         if at_us < self._last_us:
             raise ValueError(f"reading at {at.isoformat()} is older than the previous one")
@@ -320,7 +215,7 @@ class LiveCostCalculator:
         ):
             return
         state = State(
-            local=_from_us(at_us).astimezone(self.tz),
+            local=from_us(at_us).astimezone(self.tz),
             energy_kwh=Decimal(energy_wh).scaleb(-3),
             elapsed_s=Decimal(at_us - self._start_us).scaleb(-6),
             power_kw=reading.power_kw,
