@@ -221,3 +221,21 @@ def test_a_cheaper_step_can_lower_the_running_cost() -> None:
     at_six = calc.add_reading(start + timedelta(minutes=6), 0)
     assert at_five.total_cost == eur("0.60", "0.60")
     assert at_six.total_cost == eur("0.50", "0.50")
+
+
+def test_min_kwh_element_starts_exactly_at_its_threshold() -> None:
+    # from 20 kWh on the price drops to 0.40 (min_kwh is inclusive); 0.50 before
+    tariff = tariff_from(
+        """{"id": "t", "currency": "EUR", "elements": [
+        {"price_components": [{"type": "ENERGY", "price": 0.40, "vat": 19, "step_size": 1}],
+         "restrictions": {"min_kwh": 20}},
+        {"price_components": [{"type": "ENERGY", "price": 0.50, "vat": 19, "step_size": 1}]}]}"""
+    )
+    start = datetime(2025, 1, 6, 10, tzinfo=UTC)
+    calc = LiveCostCalculator(tariff, ZoneInfo("UTC"), start, 7_000)
+    # 3 kWh readings every 10 minutes: 21 kWh after 70 minutes
+    _, _, result = feed(calc, start, 600, 7, step_wh=3000, energy_wh=7_000, power_w=18_000.0)
+    assert [p.energy_kwh for p in calc.periods()] == [Decimal(20), Decimal(1)]
+    # 20 kWh reached 2/3 into the 60-70 min reading
+    assert calc.periods()[1].start - start == timedelta(minutes=66, seconds=40)
+    assert result.total_energy_cost == eur("10.40", "12.38")  # 10.00 + 0.40; 11.90 + 0.476
