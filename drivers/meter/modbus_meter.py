@@ -96,12 +96,12 @@ class ModbusMeter:
             )
         # Stamp with the wall time matching the last reply: the values were measured then.
         measured_at = self._wall() - timedelta(seconds=max(0.0, now - snap.last_reply))
-        energy_wh = self.guard.check(round(energy), snap.last_reply)
         power = values.get("power_total")
         if power is None:
             per_phase = [values.get(f"power_{p}") for p in PHASES if f"power_{p}" in values]
             known = [p for p in per_phase if p is not None]
             power = sum(known) if known and len(known) == len(per_phase) else None
+        energy_wh = self.guard.check(round(energy), snap.last_reply, power)
         export = values.get("energy_export")
         return MeterReading(
             measured_at=measured_at,

@@ -134,7 +134,17 @@ class SimulatedDevice:
 class SimulatedMeter(SimulatedDevice):
     """A meter of any shipped model, showing the model's electrical values."""
 
+    _frozen: dict[int, int] | None = None
+
     def image(self) -> dict[int, int]:
+        if self.faults.active(Fault.FROZEN):
+            if self._frozen is None:
+                self._frozen = self._live_image()
+            return self._frozen
+        self._frozen = None
+        return self._live_image()
+
+    def _live_image(self) -> dict[int, int]:
         v = self.model.values()
         by_name: dict[str, float] = {
             "power_total": v.power_total_w,

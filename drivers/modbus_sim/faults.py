@@ -23,6 +23,7 @@ class Fault(enum.Enum):
     BLOCK_REFUSED = "block_refused"  # reads of more than one value get exception 2
     HOLES_REFUSED = "holes_refused"  # reads spanning undocumented addresses get exception 2
     NO_VALUE = "no_value"  # every value reads as the "not available" marker (NaN for floats)
+    FROZEN = "frozen"  # the meter's registers stop changing (a hung meter firmware)
     COUNTER_RESET = "counter_reset"  # the meter's import counter restarts at 0 (once)
 
 

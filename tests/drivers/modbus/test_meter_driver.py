@@ -286,3 +286,33 @@ def test_the_link_recovers_after_a_fault(
         reading = meter.read()
         assert reading.energy_import_wh == 12_345_678
         assert reading.voltage_v == pytest.approx((230.1, 229.8, 230.4), abs=1e-3)
+
+
+def test_frozen_meter_while_power_flows_is_an_event(
+    start_station: Starter, open_bus: Opener
+) -> None:
+    clock = FakeClock()
+    station = start_station(transport="pty", controller_profile=None, clock=clock)
+    meter = meter_for(station, open_bus, clock=clock)
+    station.plug_in(0.3)
+    station.model.set_enabled(True)
+    meter.read()
+    station.inject("meter", Fault.FROZEN)
+    frozen = meter.read().energy_import_wh
+    clock.advance(60)
+    assert meter.read().energy_import_wh == frozen  # not yet suspicious
+    clock.advance(61)
+    with pytest.raises(ImplausibleReading, match=r"stuck at .* while the meter reports 11000 W"):
+        meter.read()
+    assert meter.guard.events[-1].kind == "frozen"
+    station.clear_faults()
+    assert meter.read().energy_import_wh == pytest.approx(frozen + 11_000 * 121 / 3600, abs=2)
+
+
+def test_a_still_counter_without_power_is_fine(start_station: Starter, open_bus: Opener) -> None:
+    clock = FakeClock()
+    station = start_station(controller_profile=None, clock=clock)
+    meter = meter_for(station, open_bus, clock=clock)
+    for _ in range(5):
+        assert meter.read().energy_import_wh == 12_345_678
+        clock.advance(600)

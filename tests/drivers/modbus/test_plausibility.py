@@ -56,3 +56,21 @@ def test_physically_possible_sequences_are_never_refused(
         reported = guard.check(round(energy), t)
         assert reported >= last
         last = reported
+
+
+def test_frozen_counter_under_load() -> None:
+    guard = EnergyCounterGuard(max_power_w=22_000, frozen_after_s=120)
+    guard.check(1_000_000, 0.0, 11_000)
+    guard.check(1_000_000, 100.0, 11_000)
+    with pytest.raises(ImplausibleReading, match="stuck at 1000000 Wh for 130 s"):
+        guard.check(1_000_000, 130.0, 11_000)
+    assert guard.events[-1].kind == "frozen"
+    guard.check(1_000_400, 140.0, 11_000)  # moving again: fine
+
+
+def test_low_power_restarts_the_frozen_watch() -> None:
+    guard = EnergyCounterGuard(max_power_w=22_000, frozen_after_s=120)
+    guard.check(5, 0.0, 11_000)
+    guard.check(5, 100.0, 100)  # idle: the counter may stand still
+    guard.check(5, 200.0, 11_000)
+    assert guard.events == []
