@@ -15,7 +15,8 @@ In-process::
         station.set_controller_error("F")                   # IEC state E or F, None clears
         station.inject("meter", Fault.SILENCE, count=2)     # or "silence", "garbage", "crc",
         station.inject("meter", "slow", delay_s=1.5)        # "exception", "slow", "no_value",
-        station.inject("meter", "counter_reset")            # "block_refused", "counter_reset"
+        station.inject("meter", "counter_reset")            # "block_refused", "holes_refused",
+                                                            # "frozen", "counter_reset"
         station.clear_faults()
 
 The meter's energy follows the controller: it rises only while the car is plugged in, the
