@@ -1,29 +1,156 @@
 """Start the kiosk app.
 
 `evkiosk run --simulate` runs the whole station on simulated hardware: card terminal, meter,
-charge controller and the embedded backend, all speaking their real protocols.
+charge controller, all speaking their real protocols on 127.0.0.1, with a simulator control
+panel beside the kiosk window. Without a display, run it with QT_QPA_PLATFORM=offscreen and
+--screenshots DIR to watch it as PNG files.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import logging
+import os
 import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from platformdirs import user_state_dir
+
+from kiosk.config import ConfigError, StationConfig, load_config
+from ui import app as kiosk_app
+from ui.composition import CompositionError, assemble
+from ui.qt import QApplication, QTimer
+from ui.settings import SettingsError, UiSettings, hash_pin, load_settings
+
+SAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "assets" / "samples" / "station.toml"
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--simulate", action="store_true", help="use simulated terminal, meter, charger, backend"
+        "--simulate", action="store_true", help="use simulated terminal, meters and controllers"
     )
-    parser.add_argument("--config", metavar="FILE", help="station config (TOML)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help="station config (TOML); with --simulate the sample station is the default",
+    )
+    parser.add_argument(
+        "--ui-config",
+        metavar="FILE",
+        type=Path,
+        help="touchscreen settings (default: ui.toml beside the station config)",
+    )
+    parser.add_argument(
+        "--state",
+        metavar="DIR",
+        type=Path,
+        help="where the simulated station keeps its journal (default: the user state dir)",
+    )
+    parser.add_argument("--size", metavar="WxH", help="window size in development (1280x800)")
+    parser.add_argument("--kiosk", action="store_true", help="full-screen, frameless, no cursor")
+    parser.add_argument(
+        "--screenshots", metavar="DIR", type=Path, help="write the screen as PNG every few seconds"
+    )
+    parser.add_argument(
+        "--screenshot-every", metavar="S", type=float, default=2.0, help="seconds between PNGs"
+    )
+    parser.add_argument(
+        "--quit-after", metavar="S", type=float, help="exit after S seconds (demos, smoke tests)"
+    )
+    parser.add_argument(
+        "--hash-pin",
+        action="store_true",
+        help="read a service PIN and print the line for ui.toml, then exit",
+    )
+
+
+def _size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise ValueError(f"--size {text!r}: expected WIDTHxHEIGHT, e.g. 1280x800")
+    return int(width), int(height)
+
+
+def _hash_pin() -> int:
+    pin = getpass.getpass("service PIN (digits): ") if sys.stdin.isatty() else sys.stdin.readline()
+    pin = pin.strip()
+    if not pin.isdigit() or not 4 <= len(pin) <= 12:
+        print("evkiosk run: the PIN must be 4 to 12 digits", file=sys.stderr)
+        return EXIT_USAGE
+    print(f'service_pin_hash = "{hash_pin(pin)}"')
+    return EXIT_OK
 
 
 def run(args: argparse.Namespace) -> int:
-    print(
-        "evkiosk run: the touchscreen app is not part of this version yet.\n"
-        "What works today:\n"
-        "  evkiosk tariff show assets/samples/tariff.json     the price a driver sees\n"
-        "  evkiosk tariff price TARIFF.json CDR.json           price a charging session\n"
-        "Run 'evkiosk --help' for every command.",
-        file=sys.stderr,
+    if args.hash_pin:
+        return _hash_pin()
+    try:
+        size = _size(args.size)
+        config_path = args.config or (SAMPLE_CONFIG if args.simulate else None)
+        if config_path is None:
+            raise ValueError("--config FILE is required without --simulate")
+        config = load_config(config_path)
+        ui_path = args.ui_config or config_path.with_name("ui.toml")
+        settings = load_settings(ui_path)
+    except (ValueError, ConfigError, SettingsError, OSError) as exc:
+        print(f"evkiosk run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.kiosk:
+        settings = replace(settings, kiosk=True, hide_cursor=True)
+    state = args.state or Path(user_state_dir("evkiosk")) / ("simulated" if args.simulate else "")
+    return _run_app(args, config, settings, size, state)
+
+
+def _run_app(
+    args: argparse.Namespace,
+    config: StationConfig,
+    settings: UiSettings,
+    size: tuple[int, int] | None,
+    state: Path,
+) -> int:
+    kiosk_app.configure_logging()
+    log = logging.getLogger("ui.cli")
+    try:
+        assembly = assemble(config, simulate=args.simulate, state_dir=state)
+    except CompositionError as exc:
+        print(f"evkiosk run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"evkiosk run: a device could not be opened: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    qt_app = QApplication.instance() or QApplication(sys.argv[:1])
+    parts = kiosk_app.build(
+        assembly.runtime,
+        settings=settings,
+        zone=assembly.zone,
+        service=assembly.service,
+        simulator=assembly.simulator,
     )
-    return 0
+    kiosk_app.install_error_handler(parts.window)
+    kiosk_app.show(parts, settings, size)
+    if args.screenshots:
+        kiosk_app.snap_periodically(parts, args.screenshots, args.screenshot_every)
+    if args.quit_after is not None:
+        QTimer.singleShot(int(args.quit_after * 1000), qt_app.quit)
+    # Recovery may talk to the terminal: never on the GUI thread.
+    starter = threading.Thread(target=assembly.start, name="runtime-start", daemon=True)
+    starter.start()
+    mode = "simulated hardware" if args.simulate else "configured hardware"
+    where = f" (screenshots in {args.screenshots})" if args.screenshots else ""
+    platform = os.environ.get("QT_QPA_PLATFORM", "default display")
+    print(f"evkiosk run: {config.name} on {mode}, display {platform}{where}", file=sys.stderr)
+    try:
+        code = qt_app.exec()
+    finally:
+        parts.bridge.close()
+        starter.join(10)
+        assembly.stop()
+        log.info("stopped")
+    return EXIT_OK if code == 0 else EXIT_FAILURE

@@ -50,6 +50,8 @@ class ReceiptScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.title = label(role="title")
+        self.reason = label(role="muted")
+        self.reason.setObjectName("receipt_stop_reason")
         body = self.body = QHBoxLayout()
         self.box = card()
         self.grid = QGridLayout(self.box)
@@ -68,7 +70,10 @@ class ReceiptScreen(Screen):
         bottom = QHBoxLayout()
         bottom.addWidget(self.countdown, 1)
         bottom.addWidget(self.done, 1)
-        self.page.addWidget(self.title)
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.title)
+        title_row.addWidget(self.reason, 1)
+        self.page.addLayout(title_row)
         self.page.addLayout(body, 1)
         self.page.addWidget(self.money)
         self.page.addLayout(bottom)
@@ -124,6 +129,8 @@ class ReceiptScreen(Screen):
         r = view.receipt
         self._session = view.session_id
         self.title.setText(lang.text("receipt.title"))
+        reason = r.stop_reason
+        self.reason.setText(lang.text(f"stop_reason.{reason.value}") if reason else "")
         lines = self.lines(r, ctx)
         columns = 1
         portrait = self.height() > self.width()
@@ -189,7 +196,12 @@ class FailureScreen(Screen):
         self._session = ""
         self._connector = ""
         self.back.clicked.connect(lambda: self.send(BackToStart(self._session)))
-        self.retry.clicked.connect(lambda: self.send(ChooseConnector(self._connector)))
+        self.retry.clicked.connect(self._retry)
+
+    def _retry(self) -> None:
+        # Close the failed session first; the runtime takes intents in order.
+        self.send(BackToStart(self._session))
+        self.send(ChooseConnector(self._connector))
 
     def render(self, ctx: RenderContext) -> None:
         view, lang = ctx.focus, ctx.lang

@@ -1,0 +1,360 @@
+"""The composition root: the runtime and its devices, built from the station config.
+
+The only ui module that imports drivers. In simulated mode every device is a simulator that
+speaks its real protocol on 127.0.0.1: the ZVT terminal simulator over TCP, one Modbus TCP
+meter and charge controller per connector (pymodbus servers with a charging model), each
+reached through the same driver a real station uses. Real mode builds the same drivers from
+the config's ports.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from drivers.charger.controller_map import controller_spec
+from drivers.charger.modbus_controller import ModbusChargeController
+from drivers.meter.modbus_meter import ModbusMeter
+from drivers.modbus.bus import DeviceLink, ModbusBus, RetryPolicy
+from drivers.modbus.endpoint import SerialSettings, parse_port
+from drivers.modbus.registermap import RegisterMap, available_models, load_map
+from drivers.modbus_sim import Fault as ModbusFault
+from drivers.modbus_sim import SimStation
+from drivers.zvt.terminal import ZvtConfig, ZvtTerminal
+from drivers.zvt_sim import Behaviour, Delays, TerminalSimulator
+from drivers.zvt_sim import Fault as TerminalFault
+from kiosk.config import DeviceConfig, StationConfig
+from kiosk.devices import CardTerminal, ChargeController, EnergyMeter
+from kiosk.journal.store import Journal
+from kiosk.runtime.clock import Clock, SystemClock
+from kiosk.runtime.core import Runtime
+from kiosk.runtime.costs import TariffCostModel
+from kiosk.runtime.devices import StationDevices
+from kiosk.runtime.offers import offer_for
+from kiosk.session.model import ConnectorConf, Offer, Policy, Station
+from kiosk.tariff import load_tariff
+
+log = logging.getLogger(__name__)
+
+SIM_METER = "sdm630"
+SIM_CONTROLLER = "phoenix-ev-eth"
+PRICE_LINE_LANGS = ("en", "de")  # languages the tariff engine words price lines in
+
+
+class CompositionError(ValueError):
+    """The config cannot be assembled into a station; the message says which device and why."""
+
+
+@dataclass
+class Assembly:
+    runtime: Runtime
+    journal: Journal
+    zone: ZoneInfo
+    service: StationService
+    simulator: Simulators | None = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.runtime.start()
+
+    def stop(self) -> None:
+        self.runtime.stop()
+        for close in reversed(self.closers):
+            try:
+                close()
+            except Exception:  # closing one device must not keep the others open
+                log.exception("closing %s failed", close)
+        self.journal.close()
+
+
+# ---------------------------------------------------------------------------- devices
+
+
+def _profile(model: str | None, default: str, kind: str, simulated: bool) -> RegisterMap:
+    """The register map for a configured model; simulated devices fall back to a default."""
+    if model and model in available_models():
+        regmap = load_map(model)
+    elif simulated:
+        regmap = load_map(default)
+    else:
+        raise CompositionError(
+            f"{kind} model {model!r} has no register map (shipped: {', '.join(available_models())})"
+        )
+    return regmap
+
+
+def _link(port: str, regmap: RegisterMap, unit: int | None) -> tuple[ModbusBus, DeviceLink]:
+    serial = SerialSettings(
+        baudrate=regmap.comms.baudrate, parity=regmap.comms.parity, stopbits=regmap.comms.stopbits
+    )
+    policy = RetryPolicy(attempts=2, timeout_s=regmap.comms.timeout_s)
+    bus = ModbusBus(parse_port(port), serial, policy=policy)
+    return bus, DeviceLink(bus, unit if unit is not None else regmap.comms.unit, regmap.comms.gap_s)
+
+
+def _setting(device: DeviceConfig, key: str) -> Any:
+    if key not in device.settings:
+        raise CompositionError(f"[{device.name}] needs '{key}' for real hardware")
+    return device.settings[key]
+
+
+def _real_port(device: DeviceConfig) -> str:
+    settings = device.settings
+    if "host" in settings:
+        return f"tcp://{settings['host']}:{settings.get('port', 502)}"
+    port = str(_setting(device, "port"))
+    return port
+
+
+# ---------------------------------------------------------------------------- simulators
+
+
+class Simulators:
+    """The simulated hardware, as the installer's control panel sees it (ui.ports)."""
+
+    def __init__(self, terminal: TerminalSimulator, stations: dict[str, SimStation]) -> None:
+        self.terminal = terminal
+        self.stations = stations
+        self.link_payer: Callable[[], str] | None = None
+
+    def connectors(self) -> list[str]:
+        return list(self.stations)
+
+    def plug(self, connector_id: str, plugged: bool) -> None:
+        station = self.stations[connector_id]
+        if plugged:
+            station.plug_in(soc=0.3)
+        else:
+            station.unplug()
+
+    def card_behaviours(self) -> list[str]:
+        return [b.value for b in Behaviour if b is not Behaviour.NO_CARD]
+
+    def set_card_behaviour(self, behaviour: str) -> None:
+        self.terminal.script(Behaviour(behaviour))
+
+    def pay_link(self) -> str:
+        if self.link_payer is None:
+            return "no payment-link backend is configured in this station"
+        return self.link_payer()
+
+    def faults(self) -> list[str]:
+        names = [f"meter {cid}: silent" for cid in self.stations]
+        names += [f"meter {cid}: garbage" for cid in self.stations]
+        names += [f"controller {cid}: error F" for cid in self.stations]
+        names += ["terminal: no response", "terminal: link lost before result"]
+        return names
+
+    def inject(self, fault: str, on: bool) -> None:
+        device, _, what = fault.partition(": ")
+        if device == "terminal":
+            if on:
+                kind = {
+                    "no response": TerminalFault.NO_RESPONSE,
+                    "link lost before result": TerminalFault.DROP_BEFORE_RESULT,
+                }[what]
+                self.terminal.inject(kind)
+            return
+        kind_name, _, cid = device.partition(" ")
+        station = self.stations[cid]
+        if kind_name == "controller":
+            station.set_controller_error("F" if on else None)
+        elif on:
+            wire = {"silent": ModbusFault.SILENCE, "garbage": ModbusFault.GARBAGE}[what]
+            station.inject("meter", wire)
+        else:
+            station.clear_faults("meter")
+
+
+# ---------------------------------------------------------------------------- service
+
+
+class StationService:
+    """The service menu's functions; terminal calls run on the terminal's owner thread."""
+
+    def __init__(self, runtime: Runtime, journal: Journal, terminal: CardTerminal | None) -> None:
+        self._runtime = runtime
+        self._journal = journal
+        self._terminal = terminal
+
+    def recent_sessions(self, limit: int) -> list[str]:
+        rows = self._journal.query(
+            "SELECT session_id, connector_id, created_at, phase, hold_minor, currency, closed_at"
+            " FROM sessions ORDER BY created_at DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            f"{sid}  connector {cid}  {created}  {phase}  hold {hold} {cur} (minor)"
+            f"  {'closed ' + closed if closed else 'open'}"
+            for sid, cid, created, phase, hold, cur, closed in rows
+        ]
+
+    def _on_terminal(self, call: Callable[[CardTerminal], object], timeout: float = 60) -> str:
+        terminal = self._terminal
+        if terminal is None:
+            return "no card terminal configured"
+        done = threading.Event()
+        answer: list[str] = []
+
+        def job() -> None:
+            try:
+                answer.append(repr(call(terminal)))
+            except Exception as exc:
+                answer.append(f"failed: {exc}")
+            done.set()
+
+        self._runtime.call(job, "terminal")
+        if not done.wait(timeout):
+            return "the terminal did not answer in time"
+        return answer[0]
+
+    def terminal_status(self) -> str:
+        return self._on_terminal(lambda t: t.status())
+
+    def end_of_day(self) -> str:
+        return self._on_terminal(lambda t: t.end_of_day())
+
+
+# ---------------------------------------------------------------------------- assembly
+
+
+def _offers(config: StationConfig) -> dict[str, Offer]:
+    lang = next((c for c in config.locales if c in PRICE_LINE_LANGS), "en")
+    return {
+        c.id: offer_for(load_tariff(c.tariff_path), c.hold_minor, lang) for c in config.connectors
+    }
+
+
+def assemble(
+    config: StationConfig,
+    *,
+    simulate: bool,
+    state_dir: Path,
+    clock: Clock | None = None,
+    policy: Policy | None = None,
+    poll_period: timedelta = timedelta(seconds=1),
+    sim_speed: float = 1.0,
+    link_timeouts: Any = None,
+) -> Assembly:
+    """Build (not start) the runtime. `clock` drives the runtime, the meters' timestamps and
+    the simulated cars, so a test can move all of them together."""
+    clock = clock or SystemClock()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    zone = ZoneInfo(config.timezone)
+    closers: list[Callable[[], None]] = []
+    t0 = clock.now()
+
+    def sim_seconds() -> float:
+        # One time base for the meters' plausibility checks and the simulated cars, so a
+        # test that moves the runtime's clock moves theirs too.
+        return (clock.now() - t0).total_seconds()
+
+    def wall() -> datetime:
+        return clock.now().astimezone(UTC)
+
+    try:
+        terminal: CardTerminal | None = None
+        sim_terminal: TerminalSimulator | None = None
+        if config.terminal is not None:
+            if simulate or config.terminal.hardware == "simulated":
+                sim_terminal = TerminalSimulator.start_tcp(
+                    state_file=state_dir / "simulated-terminal.json", delays=Delays.zero()
+                )
+                closers.append(sim_terminal.stop)
+                port = sim_terminal.address
+            else:
+                port = str(_setting(config.terminal, "port"))
+            zvt = ZvtConfig(
+                port=port, password=str(config.terminal.settings.get("password", "000000"))
+            )
+            if link_timeouts is not None:
+                zvt = replace(zvt, timeouts=link_timeouts)
+            zvt_terminal = ZvtTerminal(zvt)
+            closers.append(zvt_terminal.close)
+            terminal = zvt_terminal
+
+        meters: dict[str, EnergyMeter] = {}
+        controllers: dict[str, ChargeController] = {}
+        stations: dict[str, SimStation] = {}
+        for c in config.connectors:
+            meter_cfg, ctl_cfg = config.meters[c.meter], config.controllers[c.controller]
+            sim = simulate or meter_cfg.hardware == "simulated"
+            meter_map = _profile(meter_cfg.model, SIM_METER, f"[{meter_cfg.name}]", sim)
+            ctl_map = _profile(ctl_cfg.model, SIM_CONTROLLER, f"[{ctl_cfg.name}]", sim)
+            if sim:
+                station = SimStation.start(
+                    transport="tcp",
+                    meter_profile=meter_map.model,
+                    controller_profile=ctl_map.model,
+                    clock=sim_seconds,
+                    speed=sim_speed,
+                )
+                stations[c.id] = station
+                closers.append(station.close)
+                assert station.meter is not None and station.controller is not None
+                meter_port, meter_unit = station.meter_port, station.meter.unit
+                ctl_port, ctl_unit = station.controller_port, station.controller.unit
+            else:
+                meter_port, ctl_port = _real_port(meter_cfg), _real_port(ctl_cfg)
+                meter_unit = meter_cfg.settings.get("unit_id")  # type: ignore[assignment]
+                ctl_unit = ctl_cfg.settings.get("unit_id")  # type: ignore[assignment]
+            bus, link = _link(meter_port, meter_map, meter_unit)
+            closers.append(bus.close)
+            meters[c.id] = ModbusMeter(link, meter_map, wall=wall, clock=sim_seconds)
+            bus, link = _link(ctl_port, ctl_map, ctl_unit)
+            closers.append(bus.close)
+            controllers[c.id] = ModbusChargeController(
+                link, controller_spec(ctl_map), wall=wall, clock=sim_seconds
+            )
+
+        devices = StationDevices(
+            terminal=terminal,
+            backend=None,  # no payment-link client in this build: the QR method is off
+            meters=meters,
+            controllers=controllers,
+            buses={
+                f"{k}:{c.id}": f"bus-{c.id}"
+                for c in config.connectors
+                for k in ("meter", "controller")
+            },
+        )
+        station_model = Station(
+            policy=policy or config.policy,
+            connectors=tuple(
+                ConnectorConf(c.id, c.label, c.type, str(c.max_kw)) for c in config.connectors
+            ),
+        )
+        journal_path = state_dir / "journal.db" if simulate else config.journal_path
+        journal = Journal.open(journal_path)
+        runtime = Runtime(
+            station=station_model,
+            offers=_offers(config),
+            journal=journal,
+            devices=devices,
+            clock=clock,
+            costs=TariffCostModel(zone),
+            name=config.name,
+            locales=config.locales,
+            poll_period=poll_period,
+        )
+    except BaseException:
+        for close in reversed(closers):
+            close()
+        raise
+    simulators = None
+    if sim_terminal is not None and stations:
+        simulators = Simulators(sim_terminal, stations)
+    return Assembly(
+        runtime=runtime,
+        journal=journal,
+        zone=zone,
+        service=StationService(runtime, journal, terminal),
+        simulator=simulators,
+        closers=closers,
+    )
