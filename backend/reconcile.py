@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -93,7 +92,8 @@ def _session_ref(
     }
 
 
-def _payment_ref(p: Payment) -> dict[str, Any]:
+def _payment_ref(p: Any) -> dict[str, Any]:
+    """A Payment or a row with the same column names."""
     ref: dict[str, Any] = {
         "type": "payment",
         "payment_id": p.id,
@@ -132,7 +132,7 @@ def _scoped(stmt: _Stmt, column: Any, station: str | None) -> _Stmt:
 def _check_session(
     row: DayRow,
     ref: dict[str, Any],
-    payments: list[Payment],
+    payments: list[Any],
     *,
     computed: int,
     reported: int,
@@ -206,11 +206,28 @@ def reconcile(
     return Report(date_from, date_to, now, ordered)
 
 
+# The payment columns reconciliation reads, labelled like Payment's attributes so a row can
+# stand in for a Payment (no ORM objects: a million sessions must fit in memory).
+_PAYMENT_COLUMNS = (
+    Payment.id,
+    Payment.method,
+    Payment.status,
+    Payment.authorized_minor,
+    Payment.captured_minor,
+    Payment.link_id,
+    Payment.gateway_ref,
+    Payment.terminal_id,
+    Payment.receipt_no,
+    Payment.trace_no,
+)
+
+
 def _sessions(
     s: Session, rows: _Rows, window: tuple[datetime, datetime], station: str | None
 ) -> None:
     start, end = window
     C = ChargingSession
+    # Sessions with their payments, one pass over a left join ordered by session.
     stmt = _scoped(
         select(
             C.pk,
@@ -220,26 +237,17 @@ def _sessions(
             C.currency,
             C.computed_minor,
             C.reported_minor,
-            C.meter_end_wh - C.meter_start_wh,
+            (C.meter_end_wh - C.meter_start_wh).label("energy"),
             C.payment_method,
-            C.link_id,
+            C.link_id.label("session_link_id"),
+            *_PAYMENT_COLUMNS,
         )
+        .outerjoin(Payment, Payment.session_pk == C.pk)
         .where(C.ended_at >= start, C.ended_at < end)
-        .order_by(C.pk),
+        .order_by(C.pk, Payment.id),
         C.station_id,
         station,
     )
-    pay_stmt = _scoped(
-        select(Payment)
-        .join(C, C.pk == Payment.session_pk)
-        .where(C.ended_at >= start, C.ended_at < end),
-        C.station_id,
-        station,
-    )
-    by_session: dict[int, list[Payment]] = defaultdict(list)
-    for p in s.scalars(pay_stmt.execution_options(yield_per=5000)):
-        by_session[p.session_pk or 0].append(p)
-        s.expunge(p)
     # Links whose hold belongs to some session: a second session naming one is a duplicate,
     # not a session without payment.
     owned_links = set(
@@ -247,28 +255,44 @@ def _sessions(
             select(Payment.link_id).where(Payment.method == "link", Payment.session_pk.is_not(None))
         )
     )
-    for pk, st, sid, ended, cur, computed, reported, energy, method, link_id in s.execute(
-        stmt.execution_options(yield_per=5000)
-    ):
-        row = rows.get(st, ended, cur)
-        row.sessions += 1
-        row.energy_wh += energy
-        row.computed_minor += computed
-        ref = _session_ref(
-            pk, station=st, session_id=sid, computed=computed, reported=reported, energy=energy
-        )
-        payments = by_session.get(pk, [])
-        hold_elsewhere = not payments and link_id is not None and link_id in owned_links
-        _check_session(
-            row,
-            ref,
-            payments,
-            computed=computed,
-            reported=reported,
-            energy=energy,
-            method=method,
-            hold_elsewhere=hold_elsewhere,
-        )
+    current: Any = None
+    payments: list[Any] = []
+    for r in s.execute(stmt.execution_options(yield_per=10_000)):
+        if current is not None and r.pk != current.pk:
+            _one_session(rows, current, payments, owned_links)
+            payments = []
+        current = r
+        if r.id is not None:
+            payments.append(r)
+    if current is not None:
+        _one_session(rows, current, payments, owned_links)
+
+
+def _one_session(rows: _Rows, r: Any, payments: list[Any], owned_links: set[str | None]) -> None:
+    row = rows.get(r.station_id, r.ended_at, r.currency)
+    row.sessions += 1
+    row.energy_wh += r.energy
+    row.computed_minor += r.computed_minor
+    ref = _session_ref(
+        r.pk,
+        station=r.station_id,
+        session_id=r.session_id,
+        computed=r.computed_minor,
+        reported=r.reported_minor,
+        energy=r.energy,
+    )
+    link_id = r.session_link_id
+    hold_elsewhere = not payments and link_id is not None and link_id in owned_links
+    _check_session(
+        row,
+        ref,
+        payments,
+        computed=r.computed_minor,
+        reported=r.reported_minor,
+        energy=r.energy,
+        method=r.payment_method,
+        hold_elsewhere=hold_elsewhere,
+    )
 
 
 def _orphan_payments(

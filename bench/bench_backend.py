@@ -178,19 +178,24 @@ def main() -> None:
         "--full", action="store_true", help="1,000,000 sessions, 100 reports/station"
     )
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--no-ingest", action="store_true", help="only time reconciliation")
     args = parser.parse_args()
     if args.full:
         args.sessions, args.reports = 1_000_000, 100
-    with tempfile.TemporaryDirectory() as tmp:
-        bench_ingest("SQLite", f"sqlite:///{tmp}/ingest.db", args.reports)
-        bench_reconcile("SQLite", f"sqlite:///{tmp}/reconcile.db", min(args.sessions, 100_000))
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            if not args.no_ingest:
+                bench_ingest("SQLite", f"sqlite:///{tmp}/ingest.db", args.reports)
+            bench_reconcile("SQLite", f"sqlite:///{tmp}/reconcile.db", min(args.sessions, 100_000))
     if args.no_postgres or not (PG_BIN / "postgres").exists():
         print("PostgreSQL   skipped")
         return
     cluster = PostgresCluster()
     cluster.start()
     try:
-        bench_ingest("PostgreSQL", cluster.new_database(), args.reports)
+        if not args.no_ingest:
+            bench_ingest("PostgreSQL", cluster.new_database(), args.reports)
         bench_reconcile("PostgreSQL", cluster.new_database(), args.sessions)
     finally:
         cluster.stop()
