@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -130,14 +131,14 @@ def test_kiosk_abort_while_waiting_for_a_card(
 ) -> None:
     sim.script(Behaviour.NO_CARD)
     texts: list[str] = []
-
-    def on_text(text: str) -> None:
-        texts.append(text)
-        terminal.abort()  # the driver pressed cancel on the kiosk screen
-
-    result = terminal.preauthorise(2500, "EUR", "S1", Journal().persist, on_text)
+    # The driver presses cancel on the screen: abort() comes from the UI side, another thread.
+    cancel = threading.Timer(0.2, terminal.abort)
+    cancel.start()
+    result = terminal.preauthorise(2500, "EUR", "S1", Journal().persist, texts.append)
+    cancel.join()
     assert result.outcome is PaymentOutcome.CANCELLED and result.raw_result_code == 0x6C
     assert "06 B0" in sim.state.commands_seen and sim.ledger()["open"] == {}
+    assert texts == ["Karte vorhalten"]
 
 
 def test_abort_without_a_card_wait_is_harmless(terminal: ZvtTerminal) -> None:
@@ -281,3 +282,38 @@ def test_a_different_terminal_id_is_refused(sim: TerminalSimulator) -> None:
     assert not status.ready and "52523535 answered, 11112222 expected" in status.text
     result = preauth(term, Journal())
     assert result.outcome is PaymentOutcome.LINK_ERROR and "06 22" not in sim.state.commands_seen
+
+
+class KioskPowerLoss(BaseException):
+    """The kiosk dies: nothing after this line of the driver runs."""
+
+
+def test_kiosk_dying_before_the_ack_leaves_no_hold_on_the_terminal(
+    kind: str, tmp_path: Path
+) -> None:
+    sim = start_sim(kind, tmp_path / "pt.json")
+    term = make_terminal(sim)
+    journal: list[CardResult] = []
+
+    def persist_then_die(result: CardResult) -> None:
+        journal.append(result)  # the journal has it …
+        assert term._protocol is not None
+        term._protocol.link.close()  # … and the power goes before 80 00 00 leaves
+        raise KioskPowerLoss
+
+    with pytest.raises(KioskPowerLoss):
+        term.preauthorise(2500, "EUR", "S1", persist_then_die, lambda _t: None)
+    assert journal[0].outcome is PaymentOutcome.APPROVED and journal[0].receipt_no is not None
+
+    restarted = make_terminal(sim)  # recovery after the restart asks the terminal
+    assert restarted.open_preauths() == []  # not acknowledged → the terminal did not keep it
+    assert sim.ledger()["open"] == {}
+    restarted.close()
+    sim.stop()
+
+
+def test_close_logs_off(sim: TerminalSimulator) -> None:
+    term = make_terminal(sim)
+    assert term.status().ready
+    term.close()
+    assert sim.state.commands_seen[-1] == "06 02"
