@@ -76,6 +76,29 @@ def check_money(state: Path) -> dict[str, Any]:
                 )
                 assert len(reports) == 1, sid
                 assert json.loads(reports[0][0])["final_minor"] == booked
+        backend = state / "backend.json"
+        links = json.loads(backend.read_text())["links"] if backend.exists() else {}
+        qr = dict(
+            journal.query("SELECT link_id, session_id FROM authorisations WHERE method = 'qr'")
+        )
+        for link_id, link in links.items():
+            sid = qr.get(link_id)
+            if sid is None:
+                # Paid while the kiosk was down, never journaled: the link is cancelled.
+                assert link["status"] in ("pending", "cancelled"), (link_id, link)
+                continue
+            sql = "SELECT tariff_json FROM sessions WHERE session_id = ?"
+            (tariff,) = journal.query(sql, (sid,))
+            readings = journal.readings(sid)
+            energy = [r.reading.energy_import_wh for r in readings]
+            expected = 0
+            if energy and energy[-1] > energy[0]:
+                expected = min(tariff_cost(tariff[0], readings), link["amount"])
+            reports = journal.query(
+                "SELECT payload_json FROM outbox WHERE idempotency_key = ?", (f"session:{sid}",)
+            )
+            assert len(reports) == 1, sid  # the backend captures from this record, once
+            assert json.loads(reports[0][0])["final_minor"] == expected, (sid, expected)
         ids = [r[0] for r in journal.query("SELECT session_id FROM sessions")]
         assert len(ids) == len(set(ids))
         keys = [r[0] for r in journal.query("SELECT idempotency_key FROM outbox")]
@@ -93,13 +116,15 @@ def baseline(tmp: Path) -> int:
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     bank = check_money(state)
     assert sorted(h["status"] for h in bank["holds"].values()) == ["booked", "reversed"]
+    links = json.loads((state / "backend.json").read_text())["links"]
+    assert [link["status"] for link in links.values()] == ["authorized"]
     return int(summary["commits"])
 
 
 @pytest.mark.slow
 def test_sigkill_after_every_journal_commit_then_recover(tmp_path: Path) -> None:
     commits = baseline(tmp_path)
-    assert commits >= 20  # the drill must reach deep into both sessions
+    assert commits >= 30  # the drill must reach deep into all three sessions
     exercised = 0
     for kill_after in range(1, commits + 1):
         state = tmp_path / f"kill-{kill_after}"

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from doubles.builders import T0
-from doubles.devices import FileCardTerminal, MemoryBackend, Plant, PlantController, PlantMeter
+from doubles.devices import FileBackend, FileCardTerminal, Plant, PlantController, PlantMeter
 
 from kiosk.config import load_config
 from kiosk.runtime.build import build_runtime, station_devices
@@ -26,7 +26,7 @@ def test_sample_station_runs_a_card_session(tmp_path: Path) -> None:
     devices = station_devices(
         config,
         FileCardTerminal(tmp_path / "bank.json"),
-        MemoryBackend(clock.now),
+        FileBackend(tmp_path / "backend.json", clock.now),
         {cid: PlantMeter(p) for cid, p in plants.items()},
         {cid: PlantController(p) for cid, p in plants.items()},
     )

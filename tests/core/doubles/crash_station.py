@@ -1,7 +1,7 @@
 """A station process for crash drills: `python crash_station.py DIR MODE KILL_AFTER`.
 
-MODE "run" drives two sessions (one charged, one whose hold is released at the plug-in
-timeout) and MODE "recover" only starts (recovery runs) and lets time pass until nothing is
+MODE "run" drives three sessions (card, charged; card, released at the plug-in timeout;
+QR, charged) and MODE "recover" only starts (recovery runs) and lets time pass until nothing is
 open. With KILL_AFTER = n > 0 the process SIGKILLs itself right after the journal's n-th commit.
 Everything the test checks afterwards is on disk: the journal and the device files in DIR.
 """
@@ -25,6 +25,7 @@ from kiosk.snapshot import (
     ChooseConnector,
     ConfirmPrice,
     PayByCard,
+    PayByQr,
     Phase,
     StopCharging,
 )
@@ -65,6 +66,16 @@ def main() -> int:
         rig.send(ConfirmPrice(sid2))
         rig.send(PayByCard(sid2))
         advance(200, step=20)  # nobody plugs in: the hold is released
+        rig.send(ChooseConnector("1"))  # the first vehicle is still plugged: pay by QR
+        sid3 = rig.snap.focus.session_id if rig.snap.focus else ""
+        rig.send(ConfirmPrice(sid3))
+        rig.send(PayByQr(sid3))
+        for link_id, link in rig.backend.links().items():
+            if link["status"] == "pending":
+                rig.backend.pay(link_id)  # the phone pays
+        advance(40, step=10)
+        rig.send(StopCharging(sid3))
+        advance(3)
     else:
         advance(30, step=5)  # a resumed session charges on until the driver unplugs
         for plant in rig.plants.values():

@@ -17,7 +17,6 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -308,15 +307,36 @@ class PlantController:
         return None
 
 
-class MemoryBackend:
-    """The operator backend's payment-link side, with a hand for the phone."""
+class FileBackend:
+    """The operator backend's payment-link side, in a file, with a hand for the phone."""
 
-    def __init__(self, now: Now) -> None:
+    def __init__(self, path: Path, now: Now) -> None:
+        self.path = path
         self.now = now
-        self.links: dict[str, PaymentLink] = {}
-        self.reports: list[tuple[str, str]] = []
-        self.offline = False
-        self._lock = threading.Lock()
+
+    @contextmanager
+    def _state(self) -> Iterator[dict[str, Any]]:
+        with locked_json(self.path, {"links": {}, "offline": False}) as data:
+            yield data
+
+    @staticmethod
+    def _link(link_id: str, raw: dict[str, Any]) -> PaymentLink:
+        return PaymentLink(
+            link_id,
+            f"http://127.0.0.1/pay/{link_id}",
+            LinkStatus(raw["status"]),
+            datetime.fromisoformat(raw["expires_at"]),
+            raw["amount"],
+            raw["currency"],
+        )
+
+    def set_offline(self, offline: bool) -> None:
+        with self._state() as s:
+            s["offline"] = offline
+
+    def links(self) -> dict[str, Any]:
+        with self._state() as s:
+            return dict(s["links"])
 
     def create_payment_link(
         self,
@@ -326,33 +346,38 @@ class MemoryBackend:
         tariff: Any,
         idempotency_key: str,
     ) -> PaymentLink:
-        if self.offline:
-            raise BackendError("backend: connection refused")
-        with self._lock:
-            link_id = f"L{len(self.links) + 1}"
-            link = PaymentLink(
-                link_id,
-                f"http://127.0.0.1/pay/{link_id}",
-                LinkStatus.PENDING,
-                self.now() + timedelta(minutes=5),
-                amount_minor,
-                currency,
-            )
-            self.links[link_id] = link
-            return link
+        with self._state() as s:
+            if s["offline"]:
+                raise BackendError("backend: connection refused")
+            for link_id, raw in s["links"].items():
+                if raw["key"] == idempotency_key:  # the same request twice: the same link
+                    return self._link(link_id, raw)
+            link_id = f"L{len(s['links']) + 1}"
+            s["links"][link_id] = {
+                "status": "pending",
+                "expires_at": (self.now() + timedelta(minutes=5)).isoformat(),
+                "amount": amount_minor,
+                "currency": currency,
+                "key": idempotency_key,
+            }
+            return self._link(link_id, s["links"][link_id])
 
     def pay(self, link_id: str, status: LinkStatus = LinkStatus.AUTHORIZED) -> None:
-        with self._lock:
-            self.links[link_id] = replace(self.links[link_id], status=status)
+        with self._state() as s:
+            s["links"][link_id]["status"] = status.value
 
     def wait_payment_link(self, link_id: str, wait_s: float) -> PaymentLink:
-        with self._lock:
-            return self.links[link_id]
+        with self._state() as s:
+            if s["offline"]:
+                raise BackendError("backend: connection refused")
+            return self._link(link_id, s["links"][link_id])
 
     def cancel_payment_link(self, link_id: str) -> PaymentLink:
-        self.pay(link_id, LinkStatus.CANCELLED)
-        return self.links[link_id]
+        with self._state() as s:
+            raw = s["links"][link_id]
+            if raw["status"] in ("pending", "authorized"):
+                raw["status"] = "cancelled"
+            return self._link(link_id, raw)
 
     def report(self, kind: str, idempotency_key: str, payload: Any) -> BackendAck:
-        self.reports.append((kind, idempotency_key))
         return BackendAck(True, 200)

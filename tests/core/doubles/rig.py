@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from doubles.builders import T0
-from doubles.devices import FileCardTerminal, MemoryBackend, Plant, PlantController, PlantMeter
+from doubles.devices import FileBackend, FileCardTerminal, Plant, PlantController, PlantMeter
 from kiosk.journal.store import Journal
 from kiosk.runtime.clock import FakeClock
 from kiosk.runtime.core import Runtime
@@ -68,7 +68,7 @@ class Rig:
         self.plants = {
             cid: Plant(tmp / f"plant-{cid}.json", self.clock.now, power_w) for cid in connectors
         }
-        self.backend = MemoryBackend(self.clock.now)
+        self.backend = FileBackend(tmp / "backend.json", self.clock.now)
         self.journal = Journal.open(tmp / "journal.db")
         parsed = parse_tariff(
             json.loads(json.dumps(tariff or energy_tariff()), parse_float=Decimal)
