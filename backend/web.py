@@ -39,6 +39,9 @@ DECLINE_TEXT: dict[str, str] = {
     "card_not_in_sandbox": "This test page accepts only test cards, such as 4242 4242 4242 4242.",
 }
 
+# Declined attempts one link accepts before it refuses more cards.
+MAX_DECLINES = 5
+
 STATUS_TEXT: dict[str, tuple[str, str]] = {
     links.AUTHORIZED: ("Payment approved", "Go back to the charger: charging can start now."),
     links.CAPTURED: ("Session paid", "This charging session has been paid. Thank you."),
@@ -123,12 +126,15 @@ async def pay_page(request: Request, link_id: str) -> Response:
 
 
 def _pay(svc: Services, link_id: str, card: CardDetails) -> tuple[str, str, str]:
-    """(outcome, message, field): outcome is 'paid', 'declined', 'invalid', 'gone' or 'error'."""
+    """(outcome, message, field): outcome is paid, declined, invalid, blocked, gone or error."""
     sandbox = svc.sandbox
     assert sandbox is not None
     link = _load(svc, link_id)
     if link is None or link.status != links.PENDING:
         return "gone", "", ""
+    if link.declines >= MAX_DECLINES:
+        # Stops a link from being used to test stolen card numbers one after another.
+        return "blocked", "Too many declined attempts. Start again at the charger.", ""
     try:
         # One key per attempt: a double tap makes two holds, and the loser below releases its own.
         attempt = f"auth:{link_id}:{secrets.token_hex(8)}"
@@ -190,7 +196,7 @@ async def pay_submit(
         return _not_found(request)
     if outcome == "gone":
         return _status_page(request, link, 409)
-    status = {"invalid": 422, "declined": 402, "error": 502}[outcome]
+    status = {"invalid": 422, "declined": 402, "error": 502, "blocked": 429}[outcome]
     return _pay_form(request, link, message, field, status)
 
 

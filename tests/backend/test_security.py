@@ -164,6 +164,17 @@ def test_concurrent_double_pay_leaves_exactly_one_hold(backend: Backend) -> None
         assert open_holds == 1  # every losing attempt released its own hold
 
 
+def test_link_refuses_cards_after_five_declines(backend: Backend) -> None:
+    with backend.station("A") as a:
+        link = a.post("/api/v1/payment-links", json=link_body()).json()
+        codes = [pay(backend, link["id"], "4000000000000002") for _ in range(5)]
+        assert codes == [402] * 5
+        assert pay(backend, link["id"]) == 429  # even a good card: start again at the kiosk
+        assert a.get(f"/api/v1/payment-links/{link['id']}").json()["status"] == "pending"
+    with backend.svc.db.session() as s:
+        assert s.query(SandboxIntent).count() == 0
+
+
 def test_link_cannot_be_paid_after_expiry(backend: Backend) -> None:
     with backend.station("A") as a:
         link = a.post("/api/v1/payment-links", json=link_body()).json()
@@ -257,7 +268,7 @@ JSONISH = st_.recursive(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    field=st_.sampled_from(list(session_body("S", card(1)))),
+    field=st_.sampled_from([*session_body("S", card(1)), "charging_periods", "cdr"]),
     value=JSONISH,
 )
 def test_fuzzed_session_fields_never_cause_500(
@@ -286,5 +297,39 @@ def test_fuzzed_tariffs_never_cause_500(sqlite_backend: Backend, element: object
             "/api/v1/payment-links",
             json={**link_body(), "tariff": t},
             headers={"Authorization": key},
+        )
+    assert r.status_code in (201, 422), r.text
+
+
+PERIOD = st_.fixed_dictionaries(
+    {
+        "start_date_time": st_.sampled_from(
+            ["2026-03-02T09:00:00Z", "2026-03-02T09:30:00+01:00", "x"]
+        )
+    },
+    optional={
+        "dimensions": st_.lists(
+            st_.fixed_dictionaries(
+                {"type": st_.sampled_from(["ENERGY", "TIME", "PARKING_TIME", "MAX_POWER", "X"])},
+                optional={"volume": JSONISH},
+            ),
+            max_size=3,
+        ),
+        "tariff_id": JSONISH,
+    },
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(periods=st_.lists(PERIOD | JSONISH, max_size=3))
+def test_fuzzed_charging_periods_never_cause_500(
+    sqlite_backend: Backend, periods: list[object]
+) -> None:
+    with sqlite_backend.station(f"P{time.monotonic_ns()}") as st:
+        r = st.post(
+            "/api/v1/sessions",
+            json=session_body(f"S{time.monotonic_ns()}", card(1), charging_periods=periods),
         )
     assert r.status_code in (201, 422), r.text
