@@ -322,9 +322,16 @@ class Runtime:
         if tracker is None:
             return event
         last = session.last_reading
-        if last is not None and event.reading.energy_import_wh < last.energy_import_wh:
+        reading = event.reading
+        if last is not None and (
+            reading.energy_import_wh < last.energy_import_wh
+            or reading.measured_at < last.measured_at
+        ):
             return event  # the machine refuses it; the tracker must not see it either
-        return replace(event, cost_minor=tracker.add(event.reading))
+        try:
+            return replace(event, cost_minor=tracker.add(reading))
+        except ValueError as exc:  # a reading the tariff engine cannot price is no reading
+            return ev.MeterFailed(event.at, event.connector_id, f"reading not priceable: {exc}")
 
     def _apply(self, command: Command, command_id: int) -> None:
         if isinstance(command, BeginMetering):

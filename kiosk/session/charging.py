@@ -94,6 +94,8 @@ def on_waiting_for_plug(s: Session, e: Event, st: Station) -> Step:
 def _metered(s: Session, e: MeterUpdate, st: Station) -> Step:
     """Take a reading into the session; stop on an implausible one or at the cost cap."""
     last = s.last_reading
+    if last is not None and e.reading.measured_at < last.measured_at:
+        return s, []  # delivered out of order: a newer reading is already in
     if last is not None and e.reading.energy_import_wh < last.energy_import_wh:
         if s.phase is Phase.STOPPING:
             return s, []

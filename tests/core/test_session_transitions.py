@@ -318,6 +318,13 @@ CASES = [
         stop=StopReason.METER_FAULT,
     ),
     Case(
+        "reading delivered out of order",
+        paths.charging,
+        lambda: ev.MeterUpdate(at(9), "1", reading(1400, 7), 280),
+        Phase.CHARGING,
+        (),
+    ),
+    Case(
         "meter fails",
         paths.charging,
         lambda: ev.MeterFailed(at(9), "1", "timeout"),
