@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,19 +32,15 @@ from drivers.zvt_sim import Fault as TerminalFault
 from kiosk.config import DeviceConfig, StationConfig
 from kiosk.devices import CardTerminal, ChargeController, EnergyMeter
 from kiosk.journal.store import Journal
+from kiosk.runtime.build import build_runtime, station_devices
 from kiosk.runtime.clock import Clock, SystemClock
 from kiosk.runtime.core import Runtime
-from kiosk.runtime.costs import TariffCostModel
-from kiosk.runtime.devices import StationDevices
-from kiosk.runtime.offers import offer_for
-from kiosk.session.model import ConnectorConf, Offer, Policy, Station
-from kiosk.tariff import load_tariff
+from kiosk.session.model import Policy
 
 log = logging.getLogger(__name__)
 
 SIM_METER = "sdm630"
 SIM_CONTROLLER = "phoenix-ev-eth"
-PRICE_LINE_LANGS = ("en", "de")  # languages the tariff engine words price lines in
 
 
 class CompositionError(ValueError):
@@ -224,13 +220,6 @@ class StationService:
 # ---------------------------------------------------------------------------- assembly
 
 
-def _offers(config: StationConfig) -> dict[str, Offer]:
-    lang = next((c for c in config.locales if c in PRICE_LINE_LANGS), "en")
-    return {
-        c.id: offer_for(load_tariff(c.tariff_path), c.hold_minor, lang) for c in config.connectors
-    }
-
-
 def assemble(
     config: StationConfig,
     *,
@@ -238,7 +227,6 @@ def assemble(
     state_dir: Path,
     clock: Clock | None = None,
     policy: Policy | None = None,
-    poll_period: timedelta = timedelta(seconds=1),
     sim_speed: float = 1.0,
     link_timeouts: Any = None,
 ) -> Assembly:
@@ -313,36 +301,13 @@ def assemble(
                 link, controller_spec(ctl_map), wall=wall, clock=sim_seconds
             )
 
-        devices = StationDevices(
-            terminal=terminal,
-            backend=None,  # no payment-link client in this build: the QR method is off
-            meters=meters,
-            controllers=controllers,
-            buses={
-                f"{k}:{c.id}": f"bus-{c.id}"
-                for c in config.connectors
-                for k in ("meter", "controller")
-            },
-        )
-        station_model = Station(
-            policy=policy or config.policy,
-            connectors=tuple(
-                ConnectorConf(c.id, c.label, c.type, str(c.max_kw)) for c in config.connectors
-            ),
-        )
-        journal_path = state_dir / "journal.db" if simulate else config.journal_path
-        journal = Journal.open(journal_path)
-        runtime = Runtime(
-            station=station_model,
-            offers=_offers(config),
-            journal=journal,
-            devices=devices,
-            clock=clock,
-            costs=TariffCostModel(zone),
-            name=config.name,
-            locales=config.locales,
-            poll_period=poll_period,
-        )
+        # No payment-link client in this build: the QR method stays off (qr_available False).
+        devices = station_devices(config, terminal, None, meters, controllers)
+        if simulate:
+            config = replace(config, journal_path=state_dir / "journal.db")
+        if policy is not None:
+            config = replace(config, policy=policy)
+        runtime = build_runtime(config, devices, clock)
     except BaseException:
         for close in reversed(closers):
             close()
@@ -352,9 +317,9 @@ def assemble(
         simulators = Simulators(sim_terminal, stations)
     return Assembly(
         runtime=runtime,
-        journal=journal,
+        journal=runtime.journal,
         zone=zone,
-        service=StationService(runtime, journal, terminal),
+        service=StationService(runtime, runtime.journal, terminal),
         simulator=simulators,
         closers=closers,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from ui.ports import SimulatorPort
-from ui.qt import QGridLayout, QPushButton, QVBoxLayout, QWidget
+from ui.qt import QGridLayout, QLayout, QPushButton, QVBoxLayout, QWidget
 from ui.widgets import button, label
 
 log = logging.getLogger(__name__)
@@ -20,6 +20,8 @@ class SimulatorPanel(QWidget):
         self.setObjectName("simulator_panel")
         self.sim = sim
         box = QVBoxLayout(self)
+        # A separate top-level window: its layout must not push size hints to the platform.
+        box.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         box.addWidget(label("Simulated hardware", role="title"))
         self.result = label(role="muted")
         self.result.setObjectName("sim_result")

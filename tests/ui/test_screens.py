@@ -85,6 +85,23 @@ def test_price_lines_with_different_vat_rates_each_say_their_rate(kiosk: Kiosk) 
     assert "€6.00 per hour parked · incl. 7.7 % VAT" in text
 
 
+def test_prices_by_time_of_day_keep_their_conditions_in_every_language(kiosk: Kiosk) -> None:
+    from decimal import Decimal
+
+    from kiosk.snapshot import PriceLine
+
+    peak = PriceLine("energy", "Energie: 0,69 €/kWh (Mo–Fr, 17:00–21:00)", Decimal("0.69"), "EUR")
+    other = PriceLine("energy", "Energie: 0,59 €/kWh (sonst)", Decimal("0.59"), "EUR")
+    snap = preview.all_screens()["price"]
+    assert snap.focus is not None
+    kiosk.show(replace(snap, focus=replace(snap.focus, price_lines=(peak, other))))
+    assert "Energie: 0,69 €/kWh (Mo–Fr, 17:00–21:00)" in kiosk.texts()  # de: as worded
+    kiosk.set_language("en")
+    text = kiosk.texts()
+    assert "€0.69 per kWh (Energie: 0,69 €/kWh (Mo–Fr, 17:00–21:00))" in text
+    assert "€0.59 per kWh (Energie: 0,59 €/kWh (sonst))" in text
+
+
 def test_price_in_german_uses_german_numbers(kiosk: Kiosk) -> None:
     kiosk.show("price")
     text = kiosk.texts()

@@ -26,12 +26,23 @@ def afir_sorted(lines: tuple[PriceLine, ...]) -> list[PriceLine]:
     return sorted(lines, key=lambda line: rank.get(line.dimension, len(rank)))
 
 
-def price_text(line: PriceLine, lang: Language) -> str:
-    """One line in the screen's language, from the line's numbers (not its pre-made text)."""
+def price_text(line: PriceLine, lang: Language, worded_in: str, restricted: bool) -> str:
+    """One price line in the screen's language.
+
+    The tariff engine words each line (with its conditions: "Mo–Fr, 17:00–21:00") in the
+    station's first language; that text is shown as it is when the screen speaks that
+    language. Other languages get the line built from its numbers, and when a component has
+    several prices by condition, the engine's wording follows so no condition is hidden.
+    """
+    if lang.code == worded_in:
+        return line.text
     places = 2 if line.price_incl_vat == line.price_incl_vat.quantize(Decimal("0.01")) else 4
     price = lang.money_value(line.price_incl_vat, line.currency, places)
     key = f"price.dim.{line.dimension}"
-    return lang.text(key, price=price) if key in lang.strings else line.text
+    if key not in lang.strings:
+        return line.text
+    text = lang.text(key, price=price)
+    return f"{text} ({line.text})" if restricted else text
 
 
 def vat_text(rate: Decimal, lang: Language) -> str:
@@ -72,6 +83,8 @@ class PriceScreen(Screen):
         self.intro.setText(lang.text("price.intro"))
         lines = afir_sorted(view.price_lines)
         rates = {line.vat_percent for line in lines}
+        dimensions = [line.dimension for line in lines]
+        worded_in = ctx.snapshot.locales[0] if ctx.snapshot.locales else ""
         shared_rate = next(iter(rates)) if len(rates) == 1 else None
         while len(self.line_labels) < len(lines):
             main = label(role="strong")
@@ -81,7 +94,8 @@ class PriceScreen(Screen):
             main.setVisible(i < len(lines))
             if i < len(lines):
                 line = lines[i]
-                text = price_text(line, lang)
+                restricted = dimensions.count(line.dimension) > 1
+                text = price_text(line, lang, worded_in, restricted)
                 if shared_rate is None and line.vat_percent is not None:
                     text += " · " + vat_text(line.vat_percent, lang)
                 main.setText(text)
