@@ -55,12 +55,15 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         control_port = _local_port(args.control, "--control")[1] if args.control else None
-        options = {"state_file": args.state, "delays": delays, "terminal_id": args.terminal_id}
         if args.pty:
-            sim = TerminalSimulator.start_pty(**options)
+            sim = TerminalSimulator.start_pty(
+                state_file=args.state, delays=delays, terminal_id=args.terminal_id
+            )
         else:
             host, port = _local_port(args.listen, "--listen")
-            sim = TerminalSimulator.start_tcp(host, port, **options)
+            sim = TerminalSimulator.start_tcp(
+                host, port, state_file=args.state, delays=delays, terminal_id=args.terminal_id
+            )
     except ValueError as exc:
         print(f"evkiosk sim terminal: {exc}", file=sys.stderr)
         return 2

@@ -212,10 +212,18 @@ class ZvtTerminal:
                     reference=reference,
                     persist=persist,
                 )
-            except PersistFailed as exc:
+            except LinkError as exc:  # could not (re)connect: the 06 22 never left
+                return CardResult(
+                    PaymentOutcome.LINK_ERROR,
+                    0,
+                    currency,
+                    reference=reference,
+                    receipt_text=(f"terminal not reachable: {exc}",),
+                )
+            except PersistFailed as exc:  # refused to the terminal, which reverses it
                 return CardResult(
                     PaymentOutcome.ERROR,
-                    amount_minor,
+                    0,
                     currency,
                     reference=reference,
                     receipt_text=(str(exc),),
@@ -318,6 +326,15 @@ class ZvtTerminal:
                 done = self._transact(command, on_status_info=store)
             except ExchangeInterrupted as exc:
                 return self._recover_settle(exc.partial, auth, persist)
+            except LinkError as exc:  # could not (re)connect: the hold is untouched
+                return CardResult(
+                    PaymentOutcome.LINK_ERROR,
+                    0,
+                    auth.currency,
+                    receipt_no=auth.receipt_no,
+                    reference=auth.reference,
+                    receipt_text=(f"terminal not reachable: {exc}",),
+                )
             except PersistFailed as exc:
                 return CardResult(
                     PaymentOutcome.ERROR,

@@ -9,7 +9,9 @@ import socket
 import threading
 import time
 import tty
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 from drivers.zvt.link import Timeouts
 from drivers.zvt.transport_serial import NAK, FdChannel, SerialLink, encode_frame
@@ -19,6 +21,10 @@ from drivers.zvt_sim.pt import Dropped, PtEngine, PtState
 from drivers.zvt_sim.script import GARBAGE_BYTES, Behaviour, Card, Delays, Fault
 
 log = logging.getLogger("drivers.zvt_sim")
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
 
 
 class _FaultySerialLink(SerialLink):
@@ -71,15 +77,22 @@ class TerminalSimulator:
         self.address = ""  # "tcp://127.0.0.1:PORT" or the pty slave device path
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._closers: list[object] = []
+        self._closers: list[_Closable] = []
         self._slave_fd: int | None = None
 
     # ---------------------------------------------------------------- starting
     @classmethod
     def start_tcp(
-        cls, host: str = "127.0.0.1", port: int = 0, **kwargs: object
+        cls,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        state_file: Path | None = None,
+        delays: Delays | None = None,
+        terminal_id: str = "52523535",
     ) -> TerminalSimulator:
-        sim = cls(**kwargs)  # type: ignore[arg-type]
+        """Serve ZVT over TCP on ``host:port`` (0: the OS picks); ``address`` says where."""
+        sim = cls(state_file, delays, None, terminal_id)
         server = socket.create_server((host, port))
         server.settimeout(0.05)
         sim.address = f"tcp://{host}:{server.getsockname()[1]}"
@@ -88,17 +101,26 @@ class TerminalSimulator:
         return sim
 
     @classmethod
-    def start_pty(cls, **kwargs: object) -> TerminalSimulator:
-        sim = cls(**kwargs)  # type: ignore[arg-type]
+    def start_pty(
+        cls,
+        *,
+        state_file: Path | None = None,
+        delays: Delays | None = None,
+        link_timeouts: Timeouts | None = None,
+        terminal_id: str = "52523535",
+    ) -> TerminalSimulator:
+        """Serve ZVT serial framing on a new pty pair; ``address`` is the slave device."""
+        sim = cls(state_file, delays, link_timeouts, terminal_id)
         master, slave = os.openpty()
         tty.setraw(slave)  # no line discipline: the bytes are the protocol
         sim.address = os.ttyname(slave)
         sim._slave_fd = slave  # kept open so the master never reads EIO between sessions
-        sim._run(lambda: sim._serve_serial(master))
+        channel = FdChannel(master)
+        sim._closers.append(channel)
+        sim._run(lambda: sim._serve_serial(channel))
         return sim
 
-    def _run(self, target: object) -> None:
-        assert callable(target)
+    def _run(self, target: Callable[[], None]) -> None:
         self._thread = threading.Thread(target=target, name="zvt-sim", daemon=True)
         self._thread.start()
 
@@ -106,12 +128,14 @@ class TerminalSimulator:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
-        for closer in self._closers:
+        closers, self._closers = self._closers, []  # idempotent: fds are closed once only
+        for closer in closers:
             with contextlib.suppress(OSError):
-                closer.close()  # type: ignore[attr-defined]
+                closer.close()
         if self._slave_fd is not None:
             with contextlib.suppress(OSError):
                 os.close(self._slave_fd)
+            self._slave_fd = None
 
     def __enter__(self) -> TerminalSimulator:
         return self
@@ -163,9 +187,7 @@ class TerminalSimulator:
             finally:
                 link.close()
 
-    def _serve_serial(self, master: int) -> None:
-        channel = FdChannel(master)
-        self._closers.append(channel)
+    def _serve_serial(self, channel: FdChannel) -> None:
         link = _FaultySerialLink(channel, self.link_timeouts, self.state)
         engine = PtEngine(link, self.state)
         while not self._stop.is_set():

@@ -317,3 +317,15 @@ def test_close_logs_off(sim: TerminalSimulator) -> None:
     assert term.status().ready
     term.close()
     assert sim.state.commands_seen[-1] == "06 02"
+
+
+def test_an_unreachable_terminal_is_a_link_error_not_a_crash(sim: TerminalSimulator) -> None:
+    term = make_terminal(sim, snapshot_before_preauth=False)
+    auth = preauth(term, Journal())
+    term.close()
+    sim.stop()  # the terminal is gone (power, cable)
+    again = preauth(term, Journal())
+    assert again.outcome is PaymentOutcome.LINK_ERROR and again.receipt_no is None
+    settled = term.settle(auth, 100, Journal().persist)
+    assert settled.outcome is PaymentOutcome.LINK_ERROR and settled.receipt_no == auth.receipt_no
+    assert not term.status().ready
