@@ -46,6 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         command.add_argument(
             "--baud", type=int, default=9600, choices=(9600, 19200, 38400, 57600, 115200)
         )
+        command.add_argument("--stopbits", type=int, default=2, choices=(1, 2), help="serial only")
         command.add_argument("--currency", default="EUR")
         command.add_argument("--timeout", type=float, default=5.0, help="T3 in seconds")
         command.set_defaults(handler=handler)
@@ -128,7 +129,7 @@ def _terminal(args: argparse.Namespace) -> ZvtTerminal:
         port=args.port,
         password=args.password,
         currency=args.currency,
-        serial=SerialSettings(baudrate=args.baud),
+        serial=SerialSettings(baudrate=args.baud, stopbits=args.stopbits),
         timeouts=timeouts,
     )
     return ZvtTerminal(config)
