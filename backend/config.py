@@ -39,8 +39,6 @@ class Settings:
     stripe_api_base: str = "https://api.stripe.com"
     webhook_tolerance_s: int = 300
     operator_name: str = "evkiosk operator"
-    # Token that guards the operator endpoints (reconciliation over HTTP); empty disables them.
-    admin_token: str = ""
     clock: Clock = field(default=utc_now)
 
     def now(self) -> datetime:
