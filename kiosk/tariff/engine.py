@@ -338,7 +338,8 @@ def price_session(
     previous = start
     for index, period in enumerate(periods):
         if period.start < previous:
-            raise ValueError(f"charging_periods[{index}] starts before the one before it")
+            before = "the session start" if index == 0 else "the period before it"
+            raise ValueError(f"charging_periods[{index}] starts before {before}")
         if period.start > end:
             raise ValueError(f"charging_periods[{index}] starts after the session end")
         previous = period.start

@@ -2,7 +2,9 @@
 
 A period starts at ``start`` and lasts until the next period starts (the last one until the
 session ends). Quantities are the period's own, not cumulative. Power and current are the
-instantaneous values seen during the period, used only to evaluate power/current restrictions.
+instantaneous values seen during the period, used only to evaluate power/current restrictions
+(with the maximum, or the minimum when only that is known). A CPO starts a new period whenever
+another tariff element would become active, so one value stands for the whole period.
 """
 
 from __future__ import annotations

@@ -315,3 +315,12 @@ def test_restriction_edges(restrictions: str, at: str, price: str) -> None:
     periods, end = session(datetime.fromisoformat(at).replace(tzinfo=UTC), charge(1, "1"))
     cost = price_session(tariff, periods, end, UTC)
     assert cost.total_cost.excl_vat.amount == Decimal(price)
+
+
+def test_periods_out_of_order_are_refused() -> None:
+    start = datetime(2025, 1, 6, 10, tzinfo=UTC)
+    periods, end = session(start, charge(10, "1"), charge(10, "1"))
+    with pytest.raises(ValueError, match=r"charging_periods\[1\] starts before the period"):
+        price_session(fixture("spec_energy_start_fee"), periods[::-1], end, UTC)
+    with pytest.raises(ValueError, match=r"charging_periods\[0\] starts before the session"):
+        price_session(fixture("spec_energy_start_fee"), periods, end, UTC, session_start=end)
