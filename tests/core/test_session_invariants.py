@@ -192,8 +192,14 @@ def check_step(
                 assert c.final_minor == min(cost_of(s.energy_wh), s.auth.amount_minor)
         if isinstance(c, cmd.CloseSession):
             # 5. closed (and reported) once
-            assert w.closes.get(c.session.session_id, 0) == 0
-            assert c.report == (c.session.auth is not None)
+            closed = c.session
+            assert w.closes.get(closed.session_id, 0) == 0
+            assert c.report == (closed.auth is not None)
+            if closed.auth is not None:
+                # 4. what is reported (and, for QR, captured) is the cost of the readings
+                assert closed.settlement is not None
+                expected = min(cost_of(closed.energy_wh), closed.auth.amount_minor)
+                assert closed.settlement.final_minor == (expected if closed.energy_wh else 0)
     # 3. the cost cap: a session at or over its cap is being stopped in this very step
     for s in after.sessions:
         if s.auth is not None and s.phase in (Phase.STARTING, Phase.CHARGING):
