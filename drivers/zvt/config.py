@@ -27,6 +27,8 @@ class ZvtConfig:
     recovery_attempts: int = 3
     terminal_id: str | None = None  # if set, a terminal answering with another TID is refused
     persist_retries: int = 1
+    # 06 25 is not possible for these (spec §2.14): a zero settle releases all with 06 23.
+    no_preauth_reversal_brands: tuple[str, ...] = ("girocard", "Maestro")
 
     def __post_init__(self) -> None:
         if self.settle_mode not in SETTLE_MODES:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from drivers.zvt.codec.apdu import Apdu, decode_apdu
 from drivers.zvt.codec.messages import Message, decode_message
+from drivers.zvt.codec.redact import redacted
 from drivers.zvt.commands import abort as abort_command
 from drivers.zvt.errors import (
     LinkError,
@@ -38,10 +39,11 @@ PT_MESSAGES = {(0x04, 0x0F), (0x04, 0xFF), (0x06, 0xD1), (0x06, 0xD3), (0x06, 0x
 
 
 def describe(apdu: bytes | Apdu) -> str:
-    """An APDU for the log: decoded and masked, never raw card data or the password."""
+    """An APDU for the log: redacted hex (pasteable into ``evkiosk zvt decode``) and its
+    decoded, masked fields; never raw card data or the password."""
     try:
         parsed = apdu if isinstance(apdu, Apdu) else decode_apdu(apdu)
-        return str(decode_message(parsed).to_json())
+        return f"{redacted(parsed).hex(' ').upper()} {decode_message(parsed).to_json()}"
     except ZvtDecodeError as exc:
         head = apdu.command if isinstance(apdu, Apdu) else apdu[:2].hex(" ").upper()
         return f"{head} (undecodable: {exc})"

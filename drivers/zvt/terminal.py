@@ -309,11 +309,12 @@ class ZvtTerminal:
                 f"settle: final amount {final_minor} is outside 0..{auth.amount_minor}"
             )
         code = currency_number(auth.currency)
-        if final_minor == 0:
+        no_reversal = auth.card_brand in self.config.no_preauth_reversal_brands
+        if final_minor == 0 and not no_reversal:
             command = commands.preauth_reversal(auth.receipt_no, code)
-        elif self.config.settle_mode == "book_total":
+        elif self.config.settle_mode == "book_total" and final_minor > 0:
             command = commands.book_total(auth.receipt_no, final_minor, code)
-        else:
+        else:  # also final 0 for cards without 06 25: release the whole amount
             command = commands.partial_reversal(
                 auth.receipt_no, auth.amount_minor - final_minor, code
             )

@@ -329,3 +329,17 @@ def test_an_unreachable_terminal_is_a_link_error_not_a_crash(sim: TerminalSimula
     settled = term.settle(auth, 100, Journal().persist)
     assert settled.outcome is PaymentOutcome.LINK_ERROR and settled.receipt_no == auth.receipt_no
     assert not term.status().ready
+
+
+def test_zero_settle_of_a_maestro_hold_releases_it_with_06_23(
+    sim: TerminalSimulator, terminal: ZvtTerminal
+) -> None:
+    sim.script(Card(card_type=0x2E, card_name="Maestro", pan="6759000000000000"))
+    auth = preauth(terminal, Journal())
+    assert auth.card_brand == "Maestro"
+    done = terminal.settle(auth, 0, Journal().persist)
+    assert done.outcome is PaymentOutcome.APPROVED and done.amount_minor == 0
+    assert "06 25" not in sim.state.commands_seen
+    ledger = sim.ledger()
+    assert ledger["open"] == {} and ledger["booked"] == []
+    assert [r["original_receipt_no"] for r in ledger["reversed"]] == [auth.receipt_no]  # type: ignore[union-attr, index]

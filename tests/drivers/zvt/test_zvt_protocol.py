@@ -184,3 +184,5 @@ def test_logs_never_show_the_card_number_track_data_or_password(
     logged = caplog.text
     assert "541333******0011" in logged and "'track_2': 'omitted'" in logged
     assert pan not in logged and "89020011" not in logged and "987654" not in logged
+    # the redacted hex is in the log, ready to paste into `evkiosk zvt decode`
+    assert "22 F0 F8 54 13 33 EE EE EE 00 11" in logged and "98 76 54" not in logged
