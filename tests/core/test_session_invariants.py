@@ -1,6 +1,7 @@
 """Property test: random event sequences against the pure machine, with the six money
 invariants of ARCHITECTURE.md checked after every single step, and at the end (after the
-world calms down) that every hold ended exactly once.
+world calms down) that every hold ended exactly once. Sequences include restarts: sessions
+come back through the journal's codec and are told what the devices say now.
 
 The world around the machine is a small simulation: a bank that holds, books and reverses
 (and sometimes loses the answer), vehicles that plug and unplug, meters whose counters run
@@ -9,7 +10,7 @@ while charging is enabled, a backend whose links get paid, expire or are cancell
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from doubles.builders import FULL_PAN, OFFER, T0, station
@@ -25,10 +26,11 @@ from kiosk.devices import (
     PaymentLink,
     PaymentOutcome,
 )
+from kiosk.journal.codec import dumps, loads
 from kiosk.session import commands as cmd
 from kiosk.session import events as ev
 from kiosk.session.machine import step
-from kiosk.session.model import Station
+from kiosk.session.model import Session, Station
 from kiosk.session.names import Phase
 from kiosk.snapshot import (
     BackToStart,
@@ -228,6 +230,7 @@ ACTION = st.one_of(
     st.tuples(st.just("time"), st.integers(1, 60), st.integers(0, 0)),
     st.tuples(st.just("link"), st.sampled_from(list(LinkStatus)), st.integers(0, 5)),
     st.tuples(st.just("emergency"), st.booleans(), st.just(0)),
+    st.tuples(st.just("restart"), st.just(0), st.just(0)),
 )
 
 
@@ -235,6 +238,9 @@ def progress(w: World, index: int, variant: int) -> None:
     """The natural next step of one session (or a new session when there is none)."""
     if not w.st.sessions:
         act(w, ("intent", "choose", variant))
+        return
+    if variant % 13 == 0:
+        restart(w)  # the kiosk dies in the middle of the flow
         return
     s = w.st.sessions[index % len(w.st.sessions)]
     now = w.now()
@@ -311,8 +317,25 @@ def act(w: World, action: tuple[str, object, object]) -> None:
             link_id, "u", LinkStatus(a.value), now + timedelta(minutes=5), OFFER.hold_minor, "EUR"
         )  # type: ignore[attr-defined]
         w.feed(ev.LinkUpdated(now, w.links[link_id], link))
+    elif kind == "restart":
+        restart(w)
     elif kind == "emergency":
         w.feed(ev.EmergencyStop(now, "button") if a else ev.EmergencyCleared(now))
+
+
+def restart(w: World) -> None:
+    """The kiosk dies: commands in flight are lost, sessions come back from their journaled
+    form (the codec round trip), and each is told what the devices say now."""
+    restored = tuple(loads(Session, dumps(s)) for s in w.st.sessions)
+    w.pending.clear()
+    w.st = replace(station(*CONNECTORS), sessions=restored, emergency=w.st.emergency)
+    open_ = frozenset(r for r, h in w.bank.items() if h.status == "open")
+    for cid in CONNECTORS:
+        w.feed(w.controller(cid))
+    for s in restored:
+        status = w.controller(s.connector_id).status
+        reading = w.reading(s.connector_id).reading
+        w.feed(ev.Resumed(w.now(), s.session_id, status, reading, open_))
 
 
 def calm_down(w: World) -> None:
