@@ -1,0 +1,92 @@
+"""From machine state to the snapshot a screen renders: tiles, countdowns, receipts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+
+from doubles import paths
+from doubles.builders import OFFER, Driver, at, card, controller, station
+
+from kiosk.devices import IecState
+from kiosk.runtime.view import build_snapshot
+from kiosk.session import events as ev
+from kiosk.snapshot import ConnectorStatus, CountdownKind, MoneyOutcome, Phase
+
+
+def snapshot(d: Driver):  # type: ignore[no-untyped-def]
+    return build_snapshot(
+        seq=1,
+        now=at(100),
+        st=d.st,
+        name="S",
+        locales=("en",),
+        offers={"1": OFFER, "2": OFFER},
+        notice=None,
+        terminal_ready=True,
+        qr_available=True,
+    )
+
+
+def tile(d: Driver, cid: str = "1") -> ConnectorStatus:
+    return next(t for t in snapshot(d).connectors if t.connector_id == cid).status
+
+
+def test_tile_status_follows_the_connector_and_its_session() -> None:
+    d = Driver(station("1", "2"))
+    assert tile(d) is ConnectorStatus.UNAVAILABLE  # controller never answered
+    d.online("1")
+    d.online("2")
+    assert tile(d) is ConnectorStatus.AVAILABLE
+    d(ev.ControllerUpdate(at(1), "2", controller(IecState.B, 1)))
+    assert tile(d, "2") is ConnectorStatus.OCCUPIED
+    d(ev.ControllerUpdate(at(1), "2", controller(IecState.F, 1)))
+    assert tile(d, "2") is ConnectorStatus.FAULTED
+    paths.paying_card(d)
+    assert tile(d) is ConnectorStatus.PREPARING
+    d2 = Driver()
+    paths.charging(d2)
+    assert tile(d2) is ConnectorStatus.CHARGING
+    d2(ev.ControllerUpdate(at(9), "1", controller(IecState.B, 9, True)))
+    assert tile(d2) is ConnectorStatus.SUSPENDED_EV
+    d2(ev.EmergencyStop(at(10), "button"))
+    only = snapshot(d2).connectors[0]
+    assert only.status is ConnectorStatus.UNAVAILABLE and only.status_reason == "Emergency stop"
+
+
+def test_plug_in_countdown_is_a_deadline_and_says_if_it_can_be_extended() -> None:
+    d = Driver()
+    paths.waiting_for_plug(d)
+    focus = snapshot(d).focus
+    assert focus is not None and focus.phase is Phase.WAITING_FOR_PLUG
+    (countdown,) = focus.countdowns
+    assert countdown.kind is CountdownKind.PLUG_IN and countdown.extendable
+    assert countdown.ends_at == at(5) + d.st.policy.plug_timeout
+
+
+def test_receipt_vat_lines_add_up_to_the_total() -> None:
+    d = Driver()
+    paths.receipt(d)
+    s = d.st.sessions[0]
+    d.st = replace(d.st, sessions=(replace(s, offer=replace(s.offer, vat_percent=Decimal(19))),))
+    focus = snapshot(d).focus
+    assert focus is not None and focus.receipt is not None
+    r = focus.receipt
+    assert r.total.minor == 306 and r.money is MoneyOutcome.CHARGED
+    (vat,) = r.vat_lines
+    assert vat.rate_percent == Decimal(19)
+    assert r.net.minor + vat.vat.minor == r.total.minor
+    assert vat.vat.minor == 49  # 306 gross at 19 %: 257 net + 49 VAT
+    assert r.energy_wh == 510 and r.meter_start_wh == 1000 and r.meter_end_wh == 1510
+    assert r.masked_pan == "541333******1234" and r.receipt_no == 231
+
+
+def test_failure_says_what_happened_to_the_money() -> None:
+    d = Driver()
+    paths.waiting_for_plug(d)
+    d(ev.Tick(at(5 + 181)))
+    d(ev.SettleDone(at(190), paths.SID, card(amount=0)))
+    focus = snapshot(d).focus
+    assert focus is not None and focus.failure is not None
+    assert focus.failure.money is MoneyOutcome.HOLD_RELEASED
+    assert "released" in focus.failure.message
