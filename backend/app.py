@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend import api, pages, web, webhooks
-from backend.config import Settings
+from backend.config import Settings, settings_from_env
 from backend.services import Services, build_services
 
 log = logging.getLogger(__name__)
@@ -136,3 +136,8 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker process of `evkiosk backend serve --workers N`."""
+    return create_app(settings_from_env())

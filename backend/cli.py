@@ -21,7 +21,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from backend.config import DEFAULT_DB_URL, Settings
+from backend.config import DEFAULT_DB_URL, SETTINGS_ENV, Settings, settings_to_env
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -53,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="release unreported holds after H hours",
     )
     serve.add_argument("--operator", default="evkiosk operator", help="name shown on pages")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default 1; one per CPU core)"
+    )
     serve.set_defaults(handler=_serve)
 
     add = sub.add_parser("add-station", help="register a station and print its API key")
@@ -135,13 +138,30 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    if args.workers < 1:
+        print("evkiosk backend: --workers must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
     try:
+        # Migrate once here, so several workers never race on a fresh database.
         app = create_app(settings)
     except (SQLAlchemyError, OSError) as exc:
         print(f"evkiosk backend: cannot open the database {args.db}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     print(f"evkiosk backend on http://{args.listen}  (pay pages at {settings.public_url}/pay/…)")
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    if args.workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+    else:
+        app.state.services.close()
+        os.environ[SETTINGS_ENV] = settings_to_env(settings)
+        uvicorn.run(
+            "backend.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=args.workers,
+            log_level="info",
+            proxy_headers=True,
+        )
     return EXIT_OK
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,3 +45,27 @@ class Settings:
 
     def now(self) -> datetime:
         return self.clock()
+
+
+# Worker processes started by uvicorn get their settings through this environment variable.
+SETTINGS_ENV = "EVKIOSK_BACKEND_SETTINGS"
+_PLAIN = ("db_url", "public_url", "gateway", "stripe_api_base", "operator_name", "max_body_bytes")
+
+
+def settings_to_env(settings: Settings) -> str:
+    """The settings a worker needs, as JSON (Stripe secrets stay in their own variables)."""
+    data: dict[str, object] = {name: getattr(settings, name) for name in _PLAIN}
+    data["link_ttl_s"] = settings.link_ttl.total_seconds()
+    data["hold_ttl_s"] = settings.hold_ttl.total_seconds()
+    return json.dumps(data)
+
+
+def settings_from_env() -> Settings:
+    data = json.loads(os.environ[SETTINGS_ENV])
+    return Settings(
+        **{name: data[name] for name in _PLAIN},
+        link_ttl=timedelta(seconds=data["link_ttl_s"]),
+        hold_ttl=timedelta(seconds=data["hold_ttl_s"]),
+        stripe_api_key=os.environ.get("EVKIOSK_STRIPE_API_KEY", ""),
+        stripe_webhook_secret=os.environ.get("EVKIOSK_STRIPE_WEBHOOK_SECRET", ""),
+    )

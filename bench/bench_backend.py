@@ -1,7 +1,8 @@
 """Backend speed: session reports ingested per second with 50 concurrent stations (SQLite and
 PostgreSQL), and reconciliation time for many sessions.
 
-    .venv/bin/python bench/bench_backend.py [--reports N] [--sessions N] [--full] [--no-postgres]
+    .venv/bin/python bench/bench_backend.py [--reports N] [--sessions N] [--full] [--workers N]
+        [--no-postgres] [--no-sqlite] [--no-ingest]
 
 The service runs as `evkiosk backend serve` in its own process, on 127.0.0.1; 50 stations post
 completed card sessions at the same time over HTTP (each report is validated, recomputed by the
@@ -77,7 +78,7 @@ async def post_reports(base: str, keys: list[str], per_station: int) -> float:
     return time.perf_counter() - began
 
 
-def bench_ingest(label: str, db_url: str, per_station: int) -> None:
+def bench_ingest(label: str, db_url: str, per_station: int, workers: int) -> None:
     db = Database(db_url)
     db.migrate()
     keys = [add_station(db, Settings(db_url=db_url), f"B{i}") for i in range(STATIONS)]
@@ -85,7 +86,7 @@ def bench_ingest(label: str, db_url: str, per_station: int) -> None:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "kiosk.cli.main", "backend", "serve", "--db", db_url,
-         "--listen", f"127.0.0.1:{port}"],
+         "--listen", f"127.0.0.1:{port}", "--workers", str(workers)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -102,7 +103,8 @@ def bench_ingest(label: str, db_url: str, per_station: int) -> None:
         proc.wait(30)
     total = STATIONS * per_station
     print(
-        f"{label:<11} {total:>7} session reports from {STATIONS} concurrent stations "
+        f"{label:<11} {total:>7} session reports from {STATIONS} concurrent stations, "
+        f"{workers} worker(s), "
         f"in {elapsed:6.2f} s = {total / elapsed:7.1f} reports/s"
     )
 
@@ -179,6 +181,7 @@ def main() -> None:
     )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     parser.add_argument("--no-ingest", action="store_true", help="only time reconciliation")
     args = parser.parse_args()
     if args.full:
@@ -186,7 +189,7 @@ def main() -> None:
     if not args.no_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
             if not args.no_ingest:
-                bench_ingest("SQLite", f"sqlite:///{tmp}/ingest.db", args.reports)
+                bench_ingest("SQLite", f"sqlite:///{tmp}/ingest.db", args.reports, args.workers)
             bench_reconcile("SQLite", f"sqlite:///{tmp}/reconcile.db", min(args.sessions, 100_000))
     if args.no_postgres or not (PG_BIN / "postgres").exists():
         print("PostgreSQL   skipped")
@@ -195,7 +198,7 @@ def main() -> None:
     cluster.start()
     try:
         if not args.no_ingest:
-            bench_ingest("PostgreSQL", cluster.new_database(), args.reports)
+            bench_ingest("PostgreSQL", cluster.new_database(), args.reports, args.workers)
         bench_reconcile("PostgreSQL", cluster.new_database(), args.sessions)
     finally:
         cluster.stop()

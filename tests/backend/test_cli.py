@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -38,40 +39,80 @@ def test_add_station_prints_a_key_once_and_refuses_duplicates(tmp_path: Path) ->
     assert key.encode() not in (tmp_path / "b.db").read_bytes()
 
 
+class Served:
+    """`evkiosk backend serve` as a child process on a free port."""
+
+    def __init__(self, db: str, *extra: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [*EVKIOSK, "serve", "--db", db, "--listen", f"127.0.0.1:{self.port}", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+
+    def __enter__(self) -> Served:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            assert self.proc.poll() is None, self.proc.communicate()[1]
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.communicate(timeout=30)
+
+
 def test_serve_answers_with_links_under_the_public_url(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'b.db'}"
     key = cli("add-station", "ST-1", "--db", db).stdout.strip()
-    port = free_port()
-    proc = subprocess.Popen(
-        [*EVKIOSK, "serve", "--db", db, "--listen", f"127.0.0.1:{port}",
-         "--public-url", "https://pay.example.org"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None, proc.communicate()[1]
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
+    with Served(db, "--public-url", "https://pay.example.org") as served:
         r = httpx.post(
-            f"{base}/api/v1/payment-links",
+            f"{served.base}/api/v1/payment-links",
             json=link_body(),
             headers={"Authorization": f"Bearer {key}"},
             timeout=10,
         )
         assert r.status_code == 201, r.text
         assert r.json()["url"].startswith("https://pay.example.org/pay/pl_")
-        assert httpx.get(f"{base}/openapi.json", timeout=5).json()["info"]["title"]
-    finally:
-        proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
-    assert proc.returncode == 0
+        assert httpx.get(f"{served.base}/openapi.json", timeout=5).json()["info"]["title"]
+    assert served.proc.returncode == 0
+
+
+def test_several_workers_share_links_and_long_polls(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    key = cli("add-station", "ST-1", "--db", db).stdout.strip()
+    with Served(db, "--workers", "2") as served:
+        auth = {"Authorization": f"Bearer {key}"}
+        link = httpx.post(
+            f"{served.base}/api/v1/payment-links", json=link_body(), headers=auth, timeout=10
+        ).json()
+        seen: dict[str, str] = {}
+
+        def poll() -> None:
+            r = httpx.get(
+                f"{served.base}/api/v1/payment-links/{link['id']}",
+                params={"wait": 20},
+                headers=auth,
+                timeout=30,
+            )
+            seen["status"] = r.json()["status"]
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        time.sleep(0.3)
+        paid = httpx.post(
+            f"{served.base}/pay/{link['id']}",
+            data={"card_number": "4242424242424242", "expiry": "12/30", "cvc": "123"},
+            timeout=10,
+        )
+        assert paid.status_code == 303
+        poller.join(30)
+    assert seen["status"] == "authorized"
 
 
 def test_serve_rejects_a_bad_listen_address(tmp_path: Path) -> None:
