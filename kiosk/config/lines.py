@@ -29,7 +29,12 @@ def key_lines(text: str) -> dict[Path, int]:
     arrays: dict[tuple[str, ...], int] = {}  # array-of-tables name -> last index
     table: Path = ()
     depth = 0  # open brackets of a multi-line array or inline table
+    fence = ""  # the quotes of a multi-line string we are inside, if any
     for number, line in enumerate(text.splitlines(), start=1):
+        if fence:
+            if fence in line:
+                fence = ""
+            continue
         if depth > 0:
             depth += _balance(line)
             continue
@@ -51,7 +56,17 @@ def key_lines(text: str) -> dict[Path, int]:
                 name = name[1:-1] if name[:1] in "\"'" else name
                 lines.setdefault((*path, name), number)
             depth = max(0, _balance(rest))
+            fence = _opens_multiline(rest)
     return lines
+
+
+def _opens_multiline(value: str) -> str:
+    """The fence (triple quote) a value opens and does not close on this line, or ""."""
+    for quote in ('"""', "'''"):
+        at = value.find(quote)
+        if at != -1 and value.count(quote, at) % 2 == 1:
+            return quote
+    return ""
 
 
 def _resolve(names: tuple[str, ...], arrays: dict[tuple[str, ...], int]) -> Path:

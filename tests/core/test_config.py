@@ -157,3 +157,32 @@ def test_bad_file_is_not_changed(station_dir: Path) -> None:
     before = path.read_bytes()
     problems(path)
     assert path.read_bytes() == before
+
+
+def test_key_lines_skip_multiline_strings_and_arrays() -> None:
+    from kiosk.config.lines import key_lines
+
+    text = "\n".join(
+        [
+            "[station]",  # 1
+            'name = """Multi',  # 2
+            "fake = 1",  # 3  (inside the string)
+            '[not.a.table]"""',  # 4
+            "locales = [",  # 5
+            '  "de",  # [comment',  # 6
+            "]",  # 7
+            "journal = 'j.db'",  # 8
+            "[[connector]]",  # 9
+            "id = '1'",  # 10
+            "[[connector]]",  # 11
+            "id = '2'",  # 12
+            "settings = { port = 'x', unit_id = 3 }",  # 13
+        ]
+    )
+    lines = key_lines(text)
+    assert lines[("station", "name")] == 2
+    assert ("station", "fake") not in lines and ("not", "a", "table") not in lines
+    assert lines[("station", "locales")] == 5
+    assert lines[("station", "journal")] == 8
+    assert lines[("connector", 1, "id")] == 12
+    assert lines[("connector", 1, "settings", "unit_id")] == 13
