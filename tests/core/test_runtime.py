@@ -145,3 +145,13 @@ def test_snapshots_are_immutable_and_numbered(rig: Rig) -> None:
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
     with pytest.raises(AttributeError):
         rig.snap.phase = Phase.CHARGING  # type: ignore[misc]
+
+
+def test_doubles_implement_the_device_protocols(rig: Rig) -> None:
+    from kiosk.devices import Backend, CardTerminal, ChargeController, EnergyMeter
+
+    devices = rig.rt.devices
+    assert isinstance(devices.terminal, CardTerminal)
+    assert isinstance(devices.backend, Backend)
+    assert all(isinstance(m, EnergyMeter) for m in devices.meters.values())
+    assert all(isinstance(c, ChargeController) for c in devices.controllers.values())
