@@ -57,8 +57,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ decode
+# The driver's own log lines: "... ECR → PT 06 22 1E ... {decoded fields}".
+_LOG_LINE = re.compile(r"(?:ECR → PT|PT → ECR) ([0-9A-Fa-f ]+?)(?: \{|$)")
+
+
 def _read_hex(parts: list[str]) -> bytes:
     text = " ".join(parts) if parts and parts != ["-"] else sys.stdin.read()
+    if "→" in text:  # a pasted driver log: take the hex of each APDU line
+        text = " ".join(m.group(1) for m in map(_LOG_LINE.search, text.splitlines()) if m)
     cleaned = re.sub(r"[\s:,]|0x", "", text)
     bad = re.search(r"[^0-9a-fA-F]", cleaned)
     if bad:

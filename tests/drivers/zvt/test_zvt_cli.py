@@ -165,3 +165,36 @@ def test_terminal_commands_report_unreachable_and_bad_options() -> None:
     assert bad.returncode == 2 and "--password must be 6 digits" in bad.stderr
     bad_listen = evkiosk("sim", "terminal", "--listen", "tcp://0.0.0.0:0")
     assert bad_listen.returncode == 2 and "127.0.0.1" in bad_listen.stderr
+
+
+def test_decode_reads_the_drivers_own_log(tmp_path: Path) -> None:
+    import logging
+
+    from drivers.zvt.terminal import ZvtConfig, ZvtTerminal
+    from drivers.zvt_sim import TerminalSimulator
+
+    log_file = tmp_path / "kiosk.log"
+    handler = logging.FileHandler(log_file, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger("drivers.zvt")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    sim = TerminalSimulator.start_tcp()
+    try:
+        term = ZvtTerminal(ZvtConfig(port=sim.address, password="123456"))
+        auth = term.preauthorise(2500, "EUR", "LOG-1", lambda _r: None, lambda _t: None)
+        term.close()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.NOTSET)
+        handler.close()
+        sim.stop()
+    text = log_file.read_text(encoding="utf-8")
+    assert "12 34 56" not in text  # the password is not in the log
+    done = evkiosk("zvt", "decode", "-", stdin=text)
+    assert done.returncode == 0, done.stderr
+    messages = lines(done.stdout)
+    results = [m for m in messages if m["command"] == "04 0F"]
+    assert [r["receipt_no"] for r in results] == [auth.receipt_no]
+    assert results[0]["pan"] == "541333******0011" and results[0]["amount"] == 2500
+    assert [m["command"] for m in messages][:3] == ["06 00", "80 00", "06 0F"]
