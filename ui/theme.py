@@ -136,7 +136,10 @@ def metrics(width: int, height: int, dpi: float, large_text: bool) -> Metrics:
     )
 
 
-def style_sheet(p: Palette, m: Metrics) -> str:
+def style_sheet(p: Palette, m: Metrics, chip_px: int | None = None) -> str:
+    """`chip_px`: the header's language and mode buttons keep this size in large-text mode,
+    so they still fit and are found where they were."""
+    chip = chip_px or m.small
     return f"""
 QWidget {{ background: {p.background}; color: {p.text}; font-size: {m.base}px; }}
 QLabel {{ background: transparent; }}
@@ -166,7 +169,7 @@ QPushButton[role="danger"] {{ background: {p.danger}; color: {p.danger_text};
     font-weight: bold; font-size: {m.title}px; border-color: {p.danger}; }}
 QPushButton[role="tile"] {{ text-align: left; padding: {m.gap * 2}px; }}
 QPushButton[role="tile"]:disabled {{ background: {p.disabled_bg}; color: {p.disabled_text}; }}
-QPushButton[role="chip"] {{ font-size: {m.small}px; padding: {m.gap // 2}px {m.gap}px; }}
+QPushButton[role="chip"] {{ font-size: {chip}px; padding: {m.gap // 2}px {m.gap}px; }}
 QFrame[role="overlay"] {{ background: {p.background}; border: 3px solid {p.text};
     border-radius: {m.gap}px; }}
 QPlainTextEdit, QListWidget {{ background: {p.surface}; color: {p.text};

@@ -61,6 +61,33 @@ def button(text: str, role: str | None = None, name: str | None = None) -> QPush
     return widget
 
 
+class BigButton(QPushButton):
+    """A large choice: a bold title and a wrapped explanation, all of it one touch target."""
+
+    def __init__(self, name: str, role: str = "primary") -> None:
+        super().__init__()
+        self.setObjectName(name)
+        self.setProperty("role", role)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        box = QVBoxLayout(self)
+        self.title = label(role="title")
+        self.subtitle = label()
+        for part in (self.title, self.subtitle):
+            part.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            # Taps on the texts belong to the button.
+            part.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        box.addStretch(1)
+        box.addWidget(self.title)
+        box.addWidget(self.subtitle)
+        box.addStretch(1)
+
+    def set_texts(self, title: str, subtitle: str) -> None:
+        self.title.setText(title)
+        self.subtitle.setText(subtitle)
+        self.setAccessibleName(f"{title}. {subtitle}")
+
+
 def card() -> QFrame:
     frame = QFrame()
     frame.setProperty("role", "card")

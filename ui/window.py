@@ -21,13 +21,18 @@ from kiosk.snapshot import (
 from ui.i18n import Language, ordered_codes
 from ui.ports import ServicePort
 from ui.qt import (
+    QEvent,
     QFrame,
     QHBoxLayout,
     QLayout,
+    QObject,
     QPushButton,
     QRect,
+    QScrollArea,
+    QScroller,
     QSizePolicy,
     QStackedWidget,
+    Qt,
     QTimer,
     QVBoxLayout,
     QWidget,
@@ -131,7 +136,17 @@ class KioskWindow(QWidget):
         outer.addWidget(self.header)
 
         self.stack = QStackedWidget()
-        outer.addWidget(self.stack, 1)
+        # Large text may not fit a small panel: then the page scrolls (drag with a finger).
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(self.stack)
+        self.scroll.setWidgetResizable(False)  # sized by _fit_stack: to the page on show
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        QScroller.grabGesture(
+            self.scroll.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture
+        )
+        outer.addWidget(self.scroll, 1)
         # The window's size is the panel's; its layout must not push size hints to the platform.
         outer.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         self.pages: dict[str, Screen] = {
@@ -156,6 +171,8 @@ class KioskWindow(QWidget):
         self.timeout_warning = TimeoutWarning(self)
         self.timeout_warning.more.clicked.connect(self._extend)
         self._extended: set[tuple[str, datetime]] = set()
+
+        self.scroll.viewport().installEventFilter(self)
 
         self.service = ServiceMenu(self.settings.service_pin_hash, service)
         self.service.setParent(self)
@@ -218,6 +235,9 @@ class KioskWindow(QWidget):
 
     def set_large_text(self, on: bool) -> None:
         self.large_text = on
+        self.scroll.setVerticalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAsNeeded if on else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        )
         self._apply_style()
         self._refresh()
 
@@ -241,7 +261,7 @@ class KioskWindow(QWidget):
                 self._send(Cancel(view.session_id))
         self.failed = True
         page = self.pages["error"]
-        self.stack.setCurrentWidget(page)
+        self._show_page(page)
         try:
             page.render(self._context())
         except Exception:  # the last resort must not recurse
@@ -261,6 +281,29 @@ class KioskWindow(QWidget):
         self.service.open_menu()
         if self.snapshot is not None:
             self.service.render(self.snapshot, self.lang)
+
+    def _show_page(self, page: Screen) -> None:
+        # Only the page on show may claim room: the scroll area sizes the stack to it.
+        for other in self.pages.values():
+            ignored = QSizePolicy.Policy.Ignored
+            other.setSizePolicy(
+                QSizePolicy.Policy.Preferred if other is page else ignored,
+                QSizePolicy.Policy.Preferred if other is page else ignored,
+            )
+        self.stack.setCurrentWidget(page)
+        self._fit_stack()
+
+    def _fit_stack(self) -> None:
+        """The page gets the viewport's size, or more height if its content needs it (large
+        text on a small panel); then it scrolls. Normal text is laid out to fit."""
+        viewport = self.scroll.viewport().size()
+        page = self.stack.currentWidget()
+        needed = page.minimumSizeHint().height()
+        layout = page.layout()
+        if layout is not None and layout.hasHeightForWidth():
+            needed = max(needed, layout.totalHeightForWidth(viewport.width()))
+        height = max(viewport.height(), needed) if self.large_text else viewport.height()
+        self.stack.resize(viewport.width(), height)
 
     def _context(self) -> RenderContext:
         assert self.snapshot is not None
@@ -287,7 +330,7 @@ class KioskWindow(QWidget):
             name = self._page_for(self.snapshot)
             page = self.pages[name]
             if self.stack.currentWidget() is not page:
-                self.stack.setCurrentWidget(page)
+                self._show_page(page)
             self.station.setText(self.snapshot.station_name)
             wide = self.width() >= 1100
             for b, key in ((self.large_button, "large_text"), (self.contrast_button, "contrast")):
@@ -296,10 +339,12 @@ class KioskWindow(QWidget):
                 b.setAccessibleName(full)
             for code, b in self.lang_buttons.items():
                 b.setChecked(code == self.lang_code)
+            page.set_stacked(self.large_text or self.height() > self.width())
             if tick_only:
                 page.tick(ctx)
             else:
                 page.render(ctx)
+                self._fit_stack()
             self._update_timeout_warning(ctx)
             if self.service.isVisible():
                 self.service.render(self.snapshot, self.lang)
@@ -338,7 +383,10 @@ class KioskWindow(QWidget):
 
     def _overlay_rect(self) -> QRect:
         r = self.rect()
-        return r.adjusted(r.width() // 8, r.height() // 5, -r.width() // 8, -r.height() // 5)
+        width = r.width() * 3 // 4
+        needed = self.timeout_warning.layout().totalHeightForWidth(width)
+        height = min(r.height() - 16, max(r.height() * 3 // 5, needed))
+        return QRect((r.width() - width) // 2, (r.height() - height) // 2, width, height)
 
     def _build_language_buttons(self, preferred: tuple[str, ...]) -> None:
         for b in self.lang_buttons.values():
@@ -361,8 +409,14 @@ class KioskWindow(QWidget):
             return
         self._style_key = key
         m = metrics(self.width(), self.height(), self.dpi, self.large_text)
+        normal = metrics(self.width(), self.height(), self.dpi, large_text=False)
         palette = HIGH_CONTRAST if self.high_contrast else NORMAL
-        self.setStyleSheet(style_sheet(palette, m))
+        self.setStyleSheet(style_sheet(palette, m, chip_px=normal.small))
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.scroll.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_stack()
+        return False
 
     def resizeEvent(self, event: object) -> None:
         self._apply_style()

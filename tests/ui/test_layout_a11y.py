@@ -22,18 +22,25 @@ pytestmark = pytest.mark.gui
 SIZES = [(800, 480), (1024, 600), (1280, 800), (480, 800), (800, 1280)]
 
 
-def problems_on_screen(window: QWidget, target: int) -> list[str]:
-    """Buttons too small or outside the window, texts cut off (wrapped ones too short)."""
+def problems_on_screen(window: QWidget, target: int, area: QWidget | None = None) -> list[str]:
+    """Buttons too small or outside `area` (the window), texts cut off."""
     found = []
-    bounds = window.rect()
+    area = area or window
+    bounds = area.rect()
     for b in window.findChildren(QPushButton):
         if not b.isVisibleTo(window):
             continue
         name = b.objectName() or b.text()
         if min(b.width(), b.height()) < target:
             found.append(f"button {name!r} is {b.width()}x{b.height()}, under {target} px")
-        top_left = b.mapTo(window, b.rect().topLeft())
-        bottom_right = b.mapTo(window, b.rect().bottomRight())
+        if b.text():
+            widest = max(b.fontMetrics().horizontalAdvance(t) for t in b.text().split("\n"))
+            if widest > b.contentsRect().width():
+                found.append(f"button {name!r}: text {widest} px wide, room for {b.width()}")
+        if not b.isVisibleTo(area) or (not area.isAncestorOf(b) and area is not window):
+            continue
+        top_left = b.mapTo(area, b.rect().topLeft())
+        bottom_right = b.mapTo(area, b.rect().bottomRight())
         if not (bounds.contains(top_left) and bounds.contains(bottom_right)):
             found.append(f"button {name!r} is outside the window")
     for lab in window.findChildren(QLabel):
@@ -63,6 +70,23 @@ def test_every_screen_fits_with_touch_targets_of_15_mm(
         QApplication.processEvents()
         problems += [f"{name}: {p}" for p in problems_on_screen(kiosk.window, target)]
     assert problems == []
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_large_text_pages_scroll_instead_of_cutting_anything(
+    kiosk: Kiosk, width: int, height: int
+) -> None:
+    kiosk.window.resize(width, height)
+    kiosk.tap("large_text")
+    problems = []
+    for name, snap in preview.all_screens().items():
+        kiosk.show(snap)
+        kiosk.set_language("de")
+        QApplication.processEvents()
+        page = kiosk.window.stack.currentWidget()
+        problems += [f"{name}: {p}" for p in problems_on_screen(kiosk.window, 57, page)]
+    assert problems == []
+    assert kiosk.window.large_text
 
 
 def test_touch_target_follows_the_configured_dpi() -> None:

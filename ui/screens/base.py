@@ -7,7 +7,7 @@ from datetime import datetime, tzinfo
 
 from kiosk.snapshot import Countdown, CountdownKind, Intent, SessionView, StationSnapshot
 from ui.i18n import Language
-from ui.qt import QVBoxLayout, QWidget, Signal
+from ui.qt import QBoxLayout, QHBoxLayout, QVBoxLayout, QWidget, Signal
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,24 @@ class Screen(QWidget):
         self.page = QVBoxLayout(self)
         self.page.setContentsMargins(0, 4, 0, 0)
         self.page.setSpacing(6)
+        self.flex_rows: list[QBoxLayout] = []
+        self.stacked = False
+
+    def flex_row(self) -> QHBoxLayout:
+        """A row that turns into a column when the page is stacked (large text, narrow)."""
+        row = QHBoxLayout()
+        self.flex_rows.append(row)
+        return row
+
+    def set_stacked(self, stacked: bool) -> None:
+        if stacked == self.stacked:
+            return
+        self.stacked = stacked
+        direction = (
+            QBoxLayout.Direction.TopToBottom if stacked else QBoxLayout.Direction.LeftToRight
+        )
+        for row in self.flex_rows:
+            row.setDirection(direction)
 
     def render(self, ctx: RenderContext) -> None:
         raise NotImplementedError

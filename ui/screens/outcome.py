@@ -16,7 +16,7 @@ from kiosk.snapshot import (
     Receipt,
 )
 from ui.i18n import Language
-from ui.qt import QBoxLayout, QGridLayout, QHBoxLayout, QLabel, Qt, QVBoxLayout
+from ui.qt import QGridLayout, QHBoxLayout, QLabel, Qt, QVBoxLayout
 from ui.screens.base import RenderContext, Screen
 from ui.screens.price import render_countdown
 from ui.widgets import CountdownBar, QrCode, button, card, label, restyle
@@ -52,9 +52,11 @@ class ReceiptScreen(Screen):
         self.title = label(role="title")
         self.reason = label(role="muted")
         self.reason.setObjectName("receipt_stop_reason")
-        body = self.body = QHBoxLayout()
+        body = self.body = self.flex_row()
         self.box = card()
         self.grid = QGridLayout(self.box)
+        self.grid.setVerticalSpacing(0)
+        self.grid.setContentsMargins(8, 4, 8, 4)
         self.rows: list[tuple[QLabel, QLabel]] = []
         side = QVBoxLayout()
         self.qr = QrCode()
@@ -67,7 +69,7 @@ class ReceiptScreen(Screen):
         self.money = label(role="muted")
         self.countdown = CountdownBar()
         self.done = button("", role="primary", name="done")
-        bottom = QHBoxLayout()
+        bottom = self.flex_row()
         bottom.addWidget(self.countdown, 1)
         bottom.addWidget(self.done, 1)
         title_row = QHBoxLayout()
@@ -77,9 +79,30 @@ class ReceiptScreen(Screen):
         self.page.addLayout(body, 1)
         self.page.addWidget(self.money)
         self.page.addLayout(bottom)
-        self._columns = 0
         self._session = ""
         self.done.clicked.connect(lambda: self.send(BackToStart(self._session)))
+
+    def _place_rows(self) -> None:
+        # Side by side on a wide page; name above value when stacked (narrow or large text).
+        align = Qt.AlignmentFlag.AlignVCenter
+        for name, value in self.rows:
+            self.grid.removeWidget(name)
+            self.grid.removeWidget(value)
+        for i, (name, value) in enumerate(self.rows):
+            if self.stacked:
+                self.grid.addWidget(name, i * 2, 0)
+                self.grid.addWidget(value, i * 2 + 1, 0)
+                value.setAlignment(Qt.AlignmentFlag.AlignLeft | align)
+            else:
+                self.grid.addWidget(name, i, 0)
+                self.grid.addWidget(value, i, 1)
+                value.setAlignment(Qt.AlignmentFlag.AlignRight | align)
+
+    def set_stacked(self, stacked: bool) -> None:
+        changed = stacked != self.stacked
+        super().set_stacked(stacked)
+        if changed:
+            self._place_rows()
 
     def lines(self, r: Receipt, ctx: RenderContext) -> list[tuple[str, str]]:
         lang = ctx.lang
@@ -132,25 +155,13 @@ class ReceiptScreen(Screen):
         reason = r.stop_reason
         self.reason.setText(lang.text(f"stop_reason.{reason.value}") if reason else "")
         lines = self.lines(r, ctx)
-        columns = 1
-        portrait = self.height() > self.width()
-        self.body.setDirection(
-            QBoxLayout.Direction.TopToBottom if portrait else QBoxLayout.Direction.LeftToRight
-        )
         grow = len(self.rows) < len(lines)
         while len(self.rows) < len(lines):
             name, value = label(wrap=False), label(wrap=False)
             value.setObjectName(f"receipt_value_{len(self.rows)}")
-            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.rows.append((name, value))
-        if grow or columns != self._columns:
-            # Rows fill top to bottom, then the next column: two columns on a wide panel.
-            per_column = -(-len(self.rows) // columns)
-            for i, (name, value) in enumerate(self.rows):
-                col = (i // per_column) * 2
-                self.grid.addWidget(name, i % per_column, col)
-                self.grid.addWidget(value, i % per_column, col + 1)
-            self._columns = columns
+        if grow:
+            self._place_rows()
         for i, (name, value) in enumerate(self.rows):
             visible = i < len(lines)
             name.setVisible(visible)
@@ -182,7 +193,7 @@ class FailureScreen(Screen):
         self.money = label(role="status-ok")
         self.money.setObjectName("failure_money")
         self.countdown = CountdownBar()
-        row = QHBoxLayout()
+        row = self.flex_row()
         self.back = button("", name="back")
         self.retry = button("", role="primary", name="retry")
         row.addWidget(self.back)

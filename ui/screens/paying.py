@@ -54,7 +54,7 @@ class QrScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.title = label(role="title")
-        body = QHBoxLayout()
+        body = self.flex_row()
         self.qr = QrCode()
         self.qr.setObjectName("payment_qr")
         side = QVBoxLayout()

@@ -13,9 +13,9 @@ from kiosk.snapshot import (
     PriceLine,
 )
 from ui.i18n import Language
-from ui.qt import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout
+from ui.qt import QLabel, QVBoxLayout
 from ui.screens.base import RenderContext, Screen
-from ui.widgets import CountdownBar, button, card, label
+from ui.widgets import BigButton, CountdownBar, button, card, label
 
 # AFIR: per kWh, per minute (time), per session (flat), then others (parking).
 AFIR_ORDER = ("energy", "time", "flat", "parking_time")
@@ -58,7 +58,7 @@ class PriceScreen(Screen):
         self.lines_layout = QVBoxLayout(self.box)
         self.hold = label()
         self.countdown = CountdownBar()
-        buttons = QHBoxLayout()
+        buttons = self.flex_row()
         self.cancel = button("", name="cancel")
         self.accept = button("", role="primary", name="accept_price")
         buttons.addWidget(self.cancel)
@@ -126,15 +126,14 @@ class PaymentChoiceScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.title = label(role="title")
-        row = QHBoxLayout()
-        self.card_button = button("", role="primary", name="pay_card")
-        self.qr_button = button("", role="primary", name="pay_qr")
+        row = self.flex_row()
+        self.card_button = BigButton("pay_card")
+        self.qr_button = BigButton("pay_qr")
         for b in (self.card_button, self.qr_button):
-            b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-            row.addWidget(b)
+            row.addWidget(b, 1)
         self.card_note = label(role="small")
         self.qr_note = label(role="small")
-        notes = QHBoxLayout()
+        notes = self.flex_row()
         notes.addWidget(self.card_note)
         notes.addWidget(self.qr_note)
         self.countdown = CountdownBar()
@@ -154,8 +153,8 @@ class PaymentChoiceScreen(Screen):
         assert view is not None
         self._session = view.session_id
         self.title.setText(lang.text("pay.title"))
-        self.card_button.setText(f"{lang.text('pay.card')}\n{lang.text('pay.card_sub')}")
-        self.qr_button.setText(f"{lang.text('pay.qr')}\n{lang.text('pay.qr_sub')}")
+        self.card_button.set_texts(lang.text("pay.card"), lang.text("pay.card_sub"))
+        self.qr_button.set_texts(lang.text("pay.qr"), lang.text("pay.qr_sub"))
         self.card_button.setEnabled(snap.terminal_ready)
         self.qr_button.setEnabled(snap.qr_available)
         self.card_note.setText("" if snap.terminal_ready else lang.text("pay.card_unavailable"))

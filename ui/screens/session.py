@@ -72,14 +72,13 @@ class ChargingScreen(Screen):
         header.addWidget(self.title, 1)
         self.paused_hint = label(role="notice")
         self.figures = card()
-        grid = QGridLayout(self.figures)
+        self.grid = QGridLayout(self.figures)
         self.values: dict[str, tuple[QLabel, QLabel]] = {}
-        for i, key in enumerate(("energy", "power", "time", "cost")):
+        for key in ("energy", "power", "time", "cost"):
             caption, value = label(role="muted"), label(role="figure", wrap=False)
             value.setObjectName(f"live_{key}")
-            grid.addWidget(caption, (i // 2) * 2, i % 2)
-            grid.addWidget(value, (i // 2) * 2 + 1, i % 2)
             self.values[key] = (caption, value)
+        self._place_figures(columns=2)
         self.cap = label(role="small")
         self.stop = button("", role="danger", name="stop")
         self.page.addLayout(header)
@@ -94,7 +93,7 @@ class ChargingScreen(Screen):
         box = QVBoxLayout(self.confirm)
         self.confirm_title = label(role="title")
         self.confirm_body = label()
-        row = QHBoxLayout()
+        row = self.flex_row()
         self.confirm_no = button("", role="primary", name="stop_no")
         self.confirm_yes = button("", role="danger", name="stop_yes")
         row.addWidget(self.confirm_no)
@@ -109,6 +108,20 @@ class ChargingScreen(Screen):
         self.stop.clicked.connect(self._ask)
         self.confirm_no.clicked.connect(self.confirm.hide)
         self.confirm_yes.clicked.connect(self._confirmed)
+
+    def _place_figures(self, columns: int) -> None:
+        for caption, value in self.values.values():
+            self.grid.removeWidget(caption)
+            self.grid.removeWidget(value)
+        for i, (caption, value) in enumerate(self.values.values()):
+            row, col = (i // columns) * 2, i % columns
+            self.grid.addWidget(caption, row, col)
+            self.grid.addWidget(value, row + 1, col)
+
+    def set_stacked(self, stacked: bool) -> None:
+        if stacked != self.stacked:
+            self._place_figures(columns=1 if stacked else 2)
+        super().set_stacked(stacked)
 
     def _ask(self) -> None:
         self.confirm.setGeometry(self.rect().adjusted(16, 16, -16, -16))
