@@ -1,4 +1,4 @@
-"""Receipt tokens: `/r/{token}` where the token is a random receipt id plus an HMAC of it.
+"""Receipts: what `/r/{token}` shows, and the token, a random receipt id plus an HMAC of it.
 
 The id alone is already unguessable; the MAC (server secret kept in the database) means a token
 cannot be made up even by someone who learns how ids are formed, and lets the page refuse a
@@ -11,6 +11,17 @@ import base64
 import hashlib
 import hmac
 import secrets
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from backend.db import Database
+from backend.models import ChargingSession, Payment
+from kiosk.money import Money
+from kiosk.tariff import TariffError, parse_tariff
 
 SECRET_NAME = "receipt_hmac_key"  # noqa: S105 (the name of a secret, not a secret)
 
@@ -34,3 +45,103 @@ def receipt_id_of(secret: str, token: str) -> str | None:
     if not sep or not receipt_id or len(token) > 100:
         return None
     return receipt_id if hmac.compare_digest(mac, _mac(secret, receipt_id)) else None
+
+
+LINES = (
+    ("total_fixed_cost", "Session fee"),
+    ("total_energy_cost", "Energy"),
+    ("total_time_cost", "Charging time"),
+    ("total_parking_cost", "Parking time"),
+)
+
+
+def _money(value: object, currency: str) -> str:
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    return f"{currency} {Money(amount, currency).rounded().amount}"
+
+
+def _price(breakdown: dict[str, Any], key: str) -> tuple[Decimal, Decimal] | None:
+    price = breakdown.get(key)
+    if not isinstance(price, dict):
+        return None
+    return Decimal(str(price.get("excl_vat", 0))), Decimal(str(price.get("incl_vat", 0)))
+
+
+def _vat_label(tariff: dict[str, Any]) -> str:
+    try:
+        rates = sorted(parse_tariff(tariff).vat_rates(), reverse=True)
+    except TariffError:
+        return "VAT included"
+    return "VAT included (" + ", ".join(f"{r.normalize():f} %" for r in rates) + ")"
+
+
+def _payment_lines(pays: list[Payment], currency: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for p in pays:
+        fields: tuple[tuple[str, object], ...]
+        if p.method == "card":
+            out.append(("Method", f"card terminal {p.terminal_id}"))
+            fields = (
+                ("Card", p.card_brand),
+                ("Card number", p.masked_pan),
+                ("Receipt no.", p.receipt_no),
+                ("Trace no.", p.trace_no),
+                ("Auth code", p.auth_code),
+            )
+        else:
+            out += [("Method", "online payment"), ("Reference", p.gateway_ref or "")]
+            fields = (("Card", p.card_brand), ("Card number", p.masked_pan))
+        out += [(k, str(v)) for k, v in fields if v is not None and v != ""]
+        if p.captured_minor is not None:
+            out.append(
+                ("Charged", _money(Money.from_minor(p.captured_minor, currency).amount, currency))
+            )
+    return out
+
+
+def _local(when: datetime, tz: ZoneInfo) -> str:
+    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def receipt_view(db: Database, receipt_id: str) -> dict[str, Any] | None:
+    """Everything the receipt page shows, or None for an unknown receipt."""
+    with db.session() as s:
+        row = (
+            s.query(ChargingSession).filter(ChargingSession.receipt_id == receipt_id).one_or_none()
+        )
+        if row is None:
+            return None
+        pays = list(s.scalars(select(Payment).where(Payment.session_pk == row.pk)))
+    cur, b = row.currency, row.computed
+    lines, net_sum, gross_sum = [], Decimal(0), Decimal(0)
+    for key, name in LINES:
+        price = _price(b, key)
+        if price is not None:
+            lines.append(
+                {"name": name, "net": _money(price[0], cur), "gross": _money(price[1], cur)}
+            )
+            net_sum, gross_sum = net_sum + price[0], gross_sum + price[1]
+    net, gross = _price(b, "total_cost") or (Decimal(0), Decimal(0))
+    if (net, gross) != (net_sum, gross_sum):  # the tariff's min_price/max_price applied
+        lines.append(
+            {
+                "name": "Minimum/maximum price adjustment",
+                "net": _money(net - net_sum, cur),
+                "gross": _money(gross - gross_sum, cur),
+            }
+        )
+    tz = ZoneInfo(row.time_zone)
+    return {
+        "session_id": row.session_id,
+        "station_id": row.station_id,
+        "connector_id": row.connector_id,
+        "start": _local(row.started_at, tz),
+        "end": _local(row.ended_at, tz),
+        "energy": f"{Decimal(row.meter_end_wh - row.meter_start_wh) / 1000:.3f}",
+        "lines": lines,
+        "total_gross": _money(gross, cur),
+        "total_net": _money(net, cur),
+        "vat": _money(gross - net, cur),
+        "vat_label": _vat_label(row.tariff),
+        "payment": _payment_lines(pays, cur),
+    }

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
@@ -19,9 +16,9 @@ from fastapi.templating import Jinja2Templates
 
 from backend import links, pages
 from backend.gateways import CardDetails, CardFieldError, GatewayError
-from backend.models import ChargingSession, Payment, PaymentLink
+from backend.models import PaymentLink
 from backend.pricing import TariffError, display_lines, format_money
-from backend.receipts import receipt_id_of
+from backend.receipts import receipt_id_of, receipt_view
 from backend.services import Services, services
 
 router = APIRouter(include_in_schema=False)
@@ -258,89 +255,11 @@ async def pay_checkout(request: Request, link_id: str) -> Response:
 # --------------------------------------------------------------------------- receipts
 
 
-def _money(value: Any, currency: str) -> str:
-    return f"{currency} {Decimal(str(value)):.2f}" if value is not None else ""
-
-
-def _receipt(svc: Services, receipt_id: str) -> dict[str, Any] | None:
-    with svc.db.session() as s:
-        row = (
-            s.query(ChargingSession).filter(ChargingSession.receipt_id == receipt_id).one_or_none()
-        )
-        if row is None:
-            return None
-        pays = s.query(Payment).filter(Payment.session_pk == row.pk).all()
-        if not pays and row.link_id:
-            pays = s.query(Payment).filter(Payment.link_id == row.link_id).all()
-    tz = ZoneInfo(row.time_zone)
-    b = row.computed
-    cur = row.currency
-    lines = []
-    for key, name in (
-        ("total_fixed_cost", "Session fee"),
-        ("total_energy_cost", "Energy"),
-        ("total_time_cost", "Charging time"),
-        ("total_parking_cost", "Parking time"),
-    ):
-        price = b.get(key)
-        if isinstance(price, dict):
-            lines.append(
-                {
-                    "name": name,
-                    "net": _money(price.get("excl_vat"), cur),
-                    "gross": _money(price.get("incl_vat"), cur),
-                }
-            )
-    total_cost = b.get("total_cost")
-    total: dict[str, Any] = total_cost if isinstance(total_cost, dict) else {}
-    gross = Decimal(str(total.get("incl_vat", 0)))
-    net = Decimal(str(total.get("excl_vat", 0)))
-    payment: list[tuple[str, str]] = []
-    for p in pays:
-        if p.method == "card":
-            payment += [("Method", f"card terminal {p.terminal_id}")]
-            payment += [
-                (k, str(v))
-                for k, v in (
-                    ("Card", p.card_brand),
-                    ("Card number", p.masked_pan),
-                    ("Receipt no.", p.receipt_no),
-                    ("Trace no.", p.trace_no),
-                    ("Auth code", p.auth_code),
-                )
-                if v is not None
-            ]
-        else:
-            payment += [("Method", "online payment"), ("Reference", p.gateway_ref or "")]
-            payment += [
-                (k, str(v)) for k, v in (("Card", p.card_brand), ("Card number", p.masked_pan)) if v
-            ]
-        if p.captured_minor is not None:
-            payment.append(("Charged", format_money(p.captured_minor, cur)))
-    return {
-        "session_id": row.session_id,
-        "station_id": row.station_id,
-        "connector_id": row.connector_id,
-        "start": _local(row.started_at, tz),
-        "end": _local(row.ended_at, tz),
-        "energy": f"{Decimal(row.meter_end_wh - row.meter_start_wh) / 1000:.3f}",
-        "lines": lines,
-        "total_gross": format_money(row.computed_minor, cur),
-        "total_net": _money(net, cur),
-        "vat": _money(gross - net, cur),
-        "payment": payment,
-    }
-
-
-def _local(when: datetime, tz: ZoneInfo) -> str:
-    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
-
-
 @router.get("/r/{token}", response_class=HTMLResponse)
 async def receipt(request: Request, token: str) -> Response:
     svc = services(request)
     receipt_id = receipt_id_of(svc.receipt_secret, token)
-    data = await run_in_threadpool(_receipt, svc, receipt_id) if receipt_id else None
+    data = await run_in_threadpool(receipt_view, svc.db, receipt_id) if receipt_id else None
     if data is None:
         return _page(
             request,

@@ -259,7 +259,28 @@ def test_receipt_page_shows_session_and_vat(backend: Backend) -> None:
     assert "S1" in page.text and "ST-A" in page.text
     assert "EUR 6.25" in page.text
     assert "10.000 kWh" in page.text
+    assert "VAT included (19 %)" in page.text and "EUR 1.00" in page.text
     assert forged.status_code == 404
+
+
+def test_receipt_shows_minimum_price_adjustment(backend: Backend) -> None:
+    minimum = tariff()
+    minimum["min_price"] = {"excl_vat": 10, "incl_vat": 11.90}
+    with backend.station("ST-A") as st:
+        link = st.post("/api/v1/payment-links", json={**link_body(), "tariff": minimum}).json()
+        assert pay(backend, link["id"]) == 303
+        r = st.post(
+            "/api/v1/sessions",
+            json=session_body(
+                "S1", {"method": "link", "link_id": link["id"]}, tariff=minimum, total_cost=1190
+            ),
+        )
+    body = r.json()
+    assert body["computed_cost"] == 1190 and body["captured"] == 1190
+    with backend.client() as c:
+        page = c.get(body["receipt_url"].replace(backend.url, "")).text
+    assert "Minimum/maximum price adjustment" in page
+    assert "EUR 5.65" in page  # 11.90 - (0.42 + 5.83)
 
 
 def test_sandbox_authorize_never_keeps_the_card_number(backend: Backend) -> None:
