@@ -158,3 +158,29 @@ def test_sigkill_during_recovery_as_well(tmp_path: Path) -> None:
         shutil.rmtree(state)
     print(f"\ncrash drill: {exercised} double kills (first commit of recovery)")
     assert exercised > 0
+
+
+@pytest.mark.slow
+def test_sigkill_at_every_commit_of_a_recovery(tmp_path: Path) -> None:
+    """Killed while charging, then killed again after each commit the recovery makes."""
+    commits = baseline(tmp_path)
+    first = tmp_path / "first"
+    first.mkdir()
+    kill_while_charging = commits // 4  # the first session is charging here
+    assert run(first, "run", kill_while_charging).returncode == -signal.SIGKILL
+    probe = tmp_path / "probe"
+    shutil.copytree(first, probe)
+    clean = run(probe, "recover")
+    assert clean.returncode == 0, clean.stderr
+    check_money(probe)
+    recovery_commits = int(json.loads(clean.stdout.strip().splitlines()[-1])["commits"])
+    assert recovery_commits >= 5
+    for kill_after in range(1, recovery_commits + 1):
+        state = tmp_path / f"second-{kill_after}"
+        shutil.copytree(first, state)
+        assert run(state, "recover", kill_after).returncode == -signal.SIGKILL
+        recovered = run(state, "recover")
+        assert recovered.returncode == 0, (kill_after, recovered.stderr)
+        check_money(state)
+        shutil.rmtree(state)
+    print(f"\ncrash drill: {recovery_commits} kill points inside one recovery")
