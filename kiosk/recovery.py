@@ -45,7 +45,7 @@ def recover(rt: Runtime) -> RecoveryReport:
     for s in sessions:
         if s.phase in _METERING and s.meter_start is not None:
             start = BeginMetering(s.session_id, s.connector_id, s.meter_start, s.offer.tariff_json)
-            rt._trackers[s.session_id] = rt.rebuild_tracker(start)
+            rt.start_metering(start)
     now = rt.clock.now()
     replayed = 0
     for stored in journal.pending_card_results():

@@ -126,7 +126,7 @@ class Runtime:
             polls.setdefault(owner.name, []).append(self._watch_links)
         for name, functions in polls.items():
             owner = self._owners[name]
-            owner._poll = _all(functions)
+            owner.poll_with(_all(functions))
 
     def owner_for(self, command: Command) -> DeviceOwner | None:
         if isinstance(command, PreauthoriseCard | SettleCard | QueryOpenPreauths | AbortCard):
@@ -335,11 +335,14 @@ class Runtime:
 
     def _apply(self, command: Command, command_id: int) -> None:
         if isinstance(command, BeginMetering):
-            self._trackers[command.session_id] = self.rebuild_tracker(command)
+            self.start_metering(command)
         elif isinstance(command, CloseSession):
             self._trackers.pop(command.session.session_id, None)
         else:
             self._executor.dispatch(command, command_id)
+
+    def start_metering(self, command: BeginMetering) -> None:
+        self._trackers[command.session_id] = self.rebuild_tracker(command)
 
     def rebuild_tracker(self, command: BeginMetering) -> CostTracker:
         """A tracker from the session's start; after a restart, fed the journaled readings."""

@@ -38,6 +38,10 @@ class DeviceOwner:
         self._next_poll: datetime | None = None
         self._thread = threading.Thread(target=self._run, name=f"owner-{name}", daemon=True)
 
+    def poll_with(self, poll: Callable[[], None]) -> None:
+        """Set the periodic read (before start): all devices behind this owner, in turn."""
+        self._poll = poll
+
     def start(self) -> None:
         self._thread.start()
 
