@@ -114,7 +114,10 @@ def _put(st: Station, s: Session) -> Station:
 
 def _choose(st: Station, e: ConnectorChosen) -> tuple[Station, list[Command]]:
     existing = st.session_on(e.connector_id)
-    if existing is not None:
+    if existing is not None and existing.phase in _ENDED:
+        # The last driver's receipt (its money is final): make room for the next driver.
+        st = _put(st, replace(existing, phase=Phase.CLOSED, phase_since=e.at))
+    elif existing is not None:
         return replace(st, focus=existing.session_id), []  # show the running session
     if st.session(e.session_id) is not None or not _selectable(st, e.connector_id):
         return st, []

@@ -4,7 +4,7 @@ and exactly which commands it issues."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 import pytest
@@ -631,3 +631,11 @@ def test_vehicle_that_never_draws_is_stopped_at_the_start_timeout() -> None:
     s = d.st.session(SID)
     assert isinstance(stop, cmd.DisableCharging)
     assert s is not None and s.stop_reason is StopReason.VEHICLE
+
+
+def test_choosing_a_connector_whose_last_session_ended_starts_a_new_one() -> None:
+    d = Driver()
+    paths.receipt(d)
+    d.st = replace(d.st, focus=None)  # the driver walked away from the receipt
+    d(ev.ConnectorChosen(at(14), "1", "S2", OFFER))
+    assert [s.session_id for s in d.st.sessions] == ["S2"] and d.st.focus == "S2"
