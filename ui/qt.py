@@ -9,22 +9,24 @@ import ctypes
 import sys
 
 
-def _pin_none() -> None:
-    """Keep None alive on Python 3.11 under PySide6 6.12.
+def _pin_singletons() -> None:
+    """Keep None, True and False alive on Python 3.11 under PySide6 6.12.
 
     PySide6 6.12.0 (abi3 wheel) returns None from void methods (setText, show, parent(),
     findChild() with no match, ...) without taking a reference. On Python 3.12+ None is
     immortal (PEP 683) and nothing happens; on 3.11 every such call lowers None's reference
     count by one, and after a few thousand calls the interpreter aborts with "none_dealloc".
-    Giving None a huge count is what 3.12 does by design, done here once at import.
+    A longer run also ended in "bool_dealloc" at exit, so True and False get the same.
+    Giving them a huge count is what 3.12 does by design (immortal objects), done once here.
     """
     if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
         return
-    refcount = ctypes.c_ssize_t.from_address(id(None))  # ob_refcnt is the first field
-    refcount.value += 1 << 40
+    for singleton in (None, True, False):
+        refcount = ctypes.c_ssize_t.from_address(id(singleton))  # ob_refcnt: the first field
+        refcount.value += 1 << 40
 
 
-_pin_none()
+_pin_singletons()
 
 from PySide6.QtCore import (  # noqa: E402  (after the fix above, which must come first)
     QByteArray,

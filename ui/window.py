@@ -114,7 +114,7 @@ class KioskWindow(QWidget):
         self.header = QWidget()
         head = QHBoxLayout(self.header)
         head.setContentsMargins(0, 0, 0, 0)
-        self.station = label(role="title", wrap=False)
+        self.station = label(role="strong", wrap=False)
         self.station.setObjectName("station_name")
         self.long_press = LongPress(self.station)
         self.long_press.held.connect(self.open_service)

@@ -4,9 +4,10 @@ sends the right intent."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
-from uirig import Kiosk
+from uirig import Kiosk, decode_qr
 
 from kiosk.snapshot import (
     BackToStart,
@@ -154,13 +155,14 @@ def test_declined_card_says_nothing_was_taken_and_offers_a_retry(kiosk: Kiosk) -
     assert kiosk.station.intents == [BackToStart(S)]
 
 
-def test_qr_screen_encodes_the_payment_link_with_a_countdown(kiosk: Kiosk) -> None:
+def test_qr_screen_encodes_the_payment_link_with_a_countdown(kiosk: Kiosk, tmp_path: Path) -> None:
     snap = preview.all_screens()["qr"]
     kiosk.show(snap)
     kiosk.set_language("en")
     link = snap.focus.payment_link if snap.focus else None
     assert link is not None
     assert kiosk.find("payment_qr").data == link.url
+    assert decode_qr(kiosk.find("payment_qr"), tmp_path) == link.url  # a phone can read it
     assert "Link valid for 4:47" in kiosk.texts()
     assert "Waiting for your payment…" in kiosk.texts()
     kiosk.tick(60)
@@ -237,7 +239,9 @@ def test_stopping_says_why_and_what_happens_next(kiosk: Kiosk, screen: str, expe
     assert kiosk.find("final_cost").text() == "€7.78"
 
 
-def test_receipt_shows_totals_vat_card_and_a_qr_to_the_digital_receipt(kiosk: Kiosk) -> None:
+def test_receipt_shows_totals_vat_card_and_a_qr_to_the_digital_receipt(
+    kiosk: Kiosk, tmp_path: Path
+) -> None:
     snap = preview.all_screens()["receipt"]
     kiosk.show(snap)
     kiosk.set_language("en")
@@ -253,7 +257,7 @@ def test_receipt_shows_totals_vat_card_and_a_qr_to_the_digital_receipt(kiosk: Ki
     assert rows["Time"] == "14/03/2026 16:27 – 17:30"  # UTC here; the station zone in service
     assert "You were charged €11.37" in kiosk.texts()
     assert snap.focus is not None and snap.focus.receipt is not None
-    assert kiosk.find("receipt_qr").data == snap.focus.receipt.receipt_url
+    assert decode_qr(kiosk.find("receipt_qr"), tmp_path) == snap.focus.receipt.receipt_url
     kiosk.tap("done")
     assert kiosk.station.intents == [BackToStart(S)]
 

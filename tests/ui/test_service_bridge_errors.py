@@ -179,7 +179,7 @@ def test_the_error_hook_before_charging_cancels_the_payment(kiosk: Kiosk) -> Non
 
 
 def test_many_qt_calls_do_not_free_none_on_python_311() -> None:
-    # PySide6 6.12 drops a reference to None per void call; ui.qt compensates (see _pin_none).
+    # PySide6 6.12 drops a reference to None per void call; ui.qt compensates (see _pin_singletons).
     code = (
         "from ui.qt import QApplication, QLabel\n"
         "app = QApplication([])\n"

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import pytest
+
 from kiosk.snapshot import Intent, StationSnapshot
 from ui import preview
 from ui.qt import QPushButton, QWidget
@@ -81,3 +83,25 @@ class Kiosk:
 
     def set_language(self, code: str) -> None:
         self.window.lang_buttons[code].click()
+
+
+def decode_qr(widget: QWidget, tmp: object) -> str:
+    """Decode a QR code on screen with zbar (a real, independent decoder)."""
+    import os
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    zbarimg = shutil.which("zbarimg")
+    if zbarimg is None:
+        message = "zbarimg is not installed (apt-get install zbar-tools)"
+        if os.environ.get("EVKIOSK_REQUIRE_ALL") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    path = Path(str(tmp)) / "qr.png"
+    assert widget.grab().save(str(path))
+    done = subprocess.run(
+        [zbarimg, "--raw", "-q", str(path)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
