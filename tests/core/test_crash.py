@@ -23,7 +23,7 @@ from kiosk.journal.store import Journal
 STATION = Path(__file__).parent / "doubles" / "crash_station.py"
 
 
-def run(state: Path, mode: str, kill_after: int = 0) -> subprocess.CompletedProcess[str]:
+def run(state: Path, mode: str, kill_after: int | str = 0) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(STATION), str(state), mode, str(kill_after)],
         capture_output=True,
@@ -184,3 +184,21 @@ def test_sigkill_at_every_commit_of_a_recovery(tmp_path: Path) -> None:
         check_money(state)
         shutil.rmtree(state)
     print(f"\ncrash drill: {recovery_commits} kill points inside one recovery")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["preauth:1", "preauth:2", "settle:1", "settle:2"])
+def test_sigkill_between_the_bank_and_the_journal(tmp_path: Path, where: str) -> None:
+    """The terminal has acted (hold made, or booked / reversed) and the kiosk dies before the
+    answer is journaled: the hold must be reversed by the terminal, or the lost settle found
+    out by asking, never sent twice."""
+    killed = run(tmp_path, "run", where)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    recovered = run(tmp_path, "recover")
+    assert recovered.returncode == 0, recovered.stderr
+    bank = check_money(tmp_path)
+    ops = [op for hold in bank["holds"].values() for op in hold["ops"]]
+    if where.startswith("preauth"):
+        assert "auto_reversal" in ops
+    else:
+        assert sum(op.startswith("settle:") for op in ops) == int(where[-1])

@@ -2,7 +2,9 @@
 
 MODE "run" drives three sessions (card, charged; card, released at the plug-in timeout;
 QR, charged) and MODE "recover" only starts (recovery runs) and lets time pass until nothing is
-open. With KILL_AFTER = n > 0 the process SIGKILLs itself right after the journal's n-th commit.
+open. With KILL_AFTER = n > 0 the process SIGKILLs itself right after the journal's n-th commit;
+with KILL_AFTER = "preauth:n" or "settle:n" it dies when the bank has done the n-th of those and
+before the answer reached the kiosk.
 Everything the test checks afterwards is on disk: the journal and the device files in DIR.
 """
 
@@ -32,7 +34,8 @@ from kiosk.snapshot import (
 
 
 def main() -> int:
-    state, mode, kill_after = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+    state, mode, kill = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+    kill_after = int(kill) if kill.isdigit() else 0
     clock_file = state / "clock.txt"
     start = datetime.fromisoformat(clock_file.read_text()) if clock_file.exists() else T0
     clock = FakeClock(start)
@@ -43,6 +46,9 @@ def main() -> int:
             os.kill(os.getpid(), signal.SIGKILL)
 
     rig.journal.after_commit = after_commit
+    if ":" in kill:  # "preauth:2": die inside the terminal, after the bank acted
+        step, number = kill.split(":")
+        rig.terminal.die_at(step, int(number))
 
     def advance(seconds: int, step: int = 1) -> None:
         rig.advance(seconds, step)

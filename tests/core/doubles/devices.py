@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -101,6 +102,20 @@ class FileCardTerminal:
         with self._state() as s:
             return dict(s["holds"])
 
+    def die_at(self, step: str, number: int) -> None:
+        """Crash drills: SIGKILL the process when the bank has done its part of the
+        `number`-th `step` ("preauth", "settle") and before the kiosk heard of it."""
+        with self._state() as s:
+            s["faults"]["die_at"] = [step, number]
+
+    def _maybe_die(self, step: str) -> None:
+        with self._state() as s:
+            count = s.setdefault("counts", {}).get(step, 0) + 1
+            s["counts"][step] = count
+            die = s["faults"].get("die_at") == [step, count]
+        if die:
+            os.kill(os.getpid(), signal.SIGKILL)
+
     # -- the protocol
     def status(self) -> TerminalStatus:
         return TerminalStatus(True, self.terminal_id, 0, "ready")
@@ -140,6 +155,7 @@ class FileCardTerminal:
                 "ops": ["preauth"],
                 "reference": reference,
             }
+        self._maybe_die("preauth")
         result = CardResult(
             PaymentOutcome.APPROVED,
             amount_minor,
@@ -181,6 +197,8 @@ class FileCardTerminal:
                 trace = s["next_trace"]
                 s["next_trace"] += 1
             lose_answer = bool(s["faults"].pop("lose_settle_answer", False))
+        if not refused:
+            self._maybe_die("settle")
         if refused:
             result = CardResult(
                 PaymentOutcome.ERROR, final_minor, auth.currency, raw_result_code=0xB7
