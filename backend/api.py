@@ -4,9 +4,7 @@ that station's records; another station's record answers 404, like one that does
 
 from __future__ import annotations
 
-import hashlib
 import time
-from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -15,11 +13,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend import ingest, jsonutil, links, reconcile
-from backend.models import ChargingSession, IdempotentResponse, PaymentLink
+from backend import idempotency, ingest, jsonutil, links, reconcile, reconcile_output
+from backend.models import ChargingSession, PaymentLink
 from backend.pricing import TariffError, check_tariff, recompute
 from backend.schemas import (
     LinkOut,
@@ -75,59 +72,6 @@ async def exact_body(request: Request) -> dict[str, Any]:
     return data
 
 
-def _hash(raw: bytes) -> str:
-    return hashlib.sha256(raw).hexdigest()
-
-
-def _replay(stored: IdempotentResponse, endpoint: str, request_hash: str) -> JSONResponse:
-    if stored.endpoint != endpoint or stored.request_hash != request_hash:
-        raise HTTPException(422, detail="Idempotency-Key was already used with a different request")
-    return JSONResponse(
-        stored.body, status_code=stored.status_code, headers={"Idempotent-Replayed": "true"}
-    )
-
-
-def run_idempotent(
-    svc: Services,
-    station: str,
-    key: str | None,
-    endpoint: str,
-    raw: bytes,
-    *,
-    work: Callable[[Session], tuple[int, dict[str, Any]]],
-) -> JSONResponse:
-    """Run `work` once per Idempotency-Key, in the same transaction that stores its answer."""
-    request_hash = _hash(raw)
-    if key is not None:
-        with svc.db.session() as s:
-            stored = s.get(IdempotentResponse, (station, key))
-            if stored is not None:
-                return _replay(stored, endpoint, request_hash)
-    try:
-        with svc.db.session() as s:
-            status, body = work(s)
-            if key is not None:
-                s.add(
-                    IdempotentResponse(
-                        station_id=station,
-                        key=key,
-                        endpoint=endpoint,
-                        request_hash=request_hash,
-                        status_code=status,
-                        body=body,
-                        created_at=svc.settings.now(),
-                    )
-                )
-    except IntegrityError:
-        if key is None:
-            raise
-        with svc.db.session() as s:  # a concurrent twin stored first: answer as it did
-            stored = s.get(IdempotentResponse, (station, key))
-            assert stored is not None
-            return _replay(stored, endpoint, request_hash)
-    return JSONResponse(body, status_code=status)
-
-
 # --------------------------------------------------------------------------- payment links
 
 
@@ -165,7 +109,7 @@ async def create_payment_link(
         return 201, links.link_json(svc.settings, link)
 
     return await run_in_threadpool(
-        run_idempotent, svc, station, idempotency_key, "payment-links", raw, work=work
+        idempotency.run, svc, station, idempotency_key, "payment-links", raw, work=work
     )
 
 
@@ -253,11 +197,10 @@ async def cancel_payment_link(request: Request, link_id: str, station: Station) 
 def _report_session(
     svc: Services, station: str, report: SessionReport, exact: dict[str, Any], key: str | None
 ) -> JSONResponse:
-    if key is not None:
-        with svc.db.session() as s:
-            stored = s.get(IdempotentResponse, (station, key))
-            if stored is not None:
-                return _replay(stored, "sessions", _hash(jsonutil.dumps(exact).encode()))
+    request_hash = idempotency.digest(jsonutil.dumps(exact).encode())
+    replay = idempotency.lookup(svc, station, key, "sessions", request_hash)
+    if replay is not None:
+        return replay
     try:
         computed = recompute(
             exact["tariff"],
@@ -291,22 +234,15 @@ def _report_session(
                 {"loc": ["body", *exc.field.split(".")], "msg": str(exc), "type": "value_error"}
             ],
         ) from None
-    if key is not None and not stored_session.replayed:
-        try:
-            with svc.db.session() as s:
-                s.add(
-                    IdempotentResponse(
-                        station_id=station,
-                        key=key,
-                        endpoint="sessions",
-                        request_hash=_hash(jsonutil.dumps(exact).encode()),
-                        status_code=stored_session.status_code,
-                        body=stored_session.body,
-                        created_at=svc.settings.now(),
-                    )
-                )
-        except IntegrityError:
-            pass
+    if not stored_session.replayed:
+        idempotency.remember(
+            svc,
+            station,
+            key,
+            endpoint="sessions",
+            request_hash=request_hash,
+            answer=(stored_session.status_code, stored_session.body),
+        )
     headers = {"Idempotent-Replayed": "true"} if stored_session.replayed else {}
     return JSONResponse(
         stored_session.body, status_code=stored_session.status_code, headers=headers
@@ -377,7 +313,7 @@ async def report_payment(
             raise HTTPException(exc.status, detail=str(exc)) from None
 
     return await run_in_threadpool(
-        run_idempotent, svc, station, idempotency_key, "payments", raw, work=work
+        idempotency.run, svc, station, idempotency_key, "payments", raw, work=work
     )
 
 
@@ -401,7 +337,7 @@ async def report_terminal_totals(
         return 201, ingest.store_totals(svc.db, svc.settings, station, body)
 
     return await run_in_threadpool(
-        run_idempotent, svc, station, idempotency_key, "terminal-totals", raw, work=work
+        idempotency.run, svc, station, idempotency_key, "terminal-totals", raw, work=work
     )
 
 
@@ -435,7 +371,7 @@ async def get_reconciliation(
         reconcile.reconcile, svc.db, svc.settings, date_from, date_to, station
     )
     if format == "csv":
-        return PlainTextResponse(reconcile.to_csv(report), media_type="text/csv")
+        return PlainTextResponse(reconcile_output.to_csv(report), media_type="text/csv")
     if format == "html":
-        return HTMLResponse(reconcile.to_html(report))
-    return JSONResponse(reconcile.to_json(report))
+        return HTMLResponse(reconcile_output.to_html(report))
+    return JSONResponse(reconcile_output.to_json(report))

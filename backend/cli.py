@@ -195,7 +195,7 @@ def _rotate(args: argparse.Namespace) -> int:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    from backend import reconcile  # noqa: PLC0415 (load on demand)
+    from backend import reconcile, reconcile_output  # noqa: PLC0415 (load on demand)
 
     if args.date_to < args.date_from:
         print("evkiosk backend: --to is before --from", file=sys.stderr)
@@ -209,11 +209,11 @@ def _reconcile(args: argparse.Namespace) -> int:
         print(f"evkiosk backend: database {args.db}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     if args.format == "json":
-        print(json.dumps(reconcile.to_json(report), indent=2))
+        print(json.dumps(reconcile_output.to_json(report), indent=2))
     elif args.format == "csv":
-        sys.stdout.write(reconcile.to_csv(report))
+        sys.stdout.write(reconcile_output.to_csv(report))
     else:
-        sys.stdout.write(reconcile.to_html(report))
+        sys.stdout.write(reconcile_output.to_html(report))
     return EXIT_OK
 
 

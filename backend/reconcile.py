@@ -7,8 +7,6 @@ made, a terminal batch on the day it was closed.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -16,7 +14,6 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from backend import pages
 from backend.config import Settings
 from backend.db import Database
 from backend.models import ChargingSession, Payment, TerminalTotals
@@ -449,97 +446,3 @@ def _batches(s: Session, rows: _Rows, start: datetime, end: datetime, station: s
                     ],
                 )
             )
-
-
-# --------------------------------------------------------------------------- output
-
-
-def to_json(report: Report) -> dict[str, Any]:
-    return {
-        "from": report.date_from.isoformat(),
-        "to": report.date_to.isoformat(),
-        "generated_at": report.generated_at.isoformat().replace("+00:00", "Z"),
-        "clean": report.discrepancy_count == 0,
-        "summary": summary(report),
-        "classes": CLASSES,
-        "days": [
-            {
-                "station_id": r.station_id,
-                "day": r.day.isoformat(),
-                "currency": r.currency,
-                "sessions": r.sessions,
-                "energy_wh": r.energy_wh,
-                "computed": r.computed_minor,
-                "captured": r.captured_minor,
-                "terminal_total": r.terminal_total_minor,
-                "clean": r.clean,
-                "discrepancies": [
-                    {"class": d.cls, "message": d.message, "records": d.records}
-                    for d in r.discrepancies
-                ],
-            }
-            for r in report.rows
-        ],
-    }
-
-
-def summary(report: Report) -> str:
-    if not report.rows:
-        return (
-            f"no sessions, payments or terminal totals from {report.date_from} to {report.date_to}"
-        )
-    if report.discrepancy_count == 0:
-        return f"clean: {len(report.rows)} station-days reconcile with no discrepancy"
-    return (
-        f"{report.discrepancy_count} discrepancies on "
-        f"{sum(1 for r in report.rows if not r.clean)} of {len(report.rows)} station-days"
-    )
-
-
-CSV_COLUMNS = (
-    "station_id",
-    "day",
-    "currency",
-    "sessions",
-    "energy_wh",
-    "computed",
-    "captured",
-    "terminal_total",
-    "status",
-    "class",
-    "message",
-    "records",
-)
-
-
-def to_csv(report: Report) -> str:
-    """One line per discrepancy; a clean day has one line with status 'clean'."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for r in report.rows:
-        base = [
-            r.station_id,
-            r.day.isoformat(),
-            r.currency,
-            r.sessions,
-            r.energy_wh,
-            r.computed_minor,
-            r.captured_minor,
-            "" if r.terminal_total_minor is None else r.terminal_total_minor,
-        ]
-        if r.clean:
-            writer.writerow([*base, "clean", "", "", ""])
-        for d in r.discrepancies:
-            ids = ";".join(
-                str(x.get("session_id") or x.get("payment_id") or x.get("totals_id"))
-                for x in d.records
-            )
-            writer.writerow([*base, "discrepancy", d.cls, d.message, ids])
-    return out.getvalue()
-
-
-def to_html(report: Report) -> str:
-    return pages.env.get_template("reconciliation.html").render(
-        report=report, classes=CLASSES, summary=summary(report)
-    )
