@@ -260,6 +260,11 @@ class SerialLink:
         self.acks: collections.deque[EventKind] = collections.deque()
         self.resent = 0  # frames repeated after NAK or T2, for diagnostics
         self.naks_sent = 0
+        self.duplicates = 0
+        # A frame equal to the last one received, with nothing sent in between, is the peer
+        # repeating it because our ACK got lost: acknowledge it again, deliver it once.
+        self._last_in: bytes | None = None
+        self._sent_since_last_in = True
 
     # -- hooks the simulator overrides for fault injection
     def _acknowledge(self, apdu: bytes) -> bool:
@@ -289,6 +294,11 @@ class SerialLink:
             for event in self.deframer.feed(data):
                 if event.kind is EventKind.FRAME:
                     if self._acknowledge(event.apdu):
+                        if event.apdu == self._last_in and not self._sent_since_last_in:
+                            self.duplicates += 1
+                            continue
+                        self._last_in = event.apdu
+                        self._sent_since_last_in = False
                         self.inbox.append(event.apdu)
                         delivered = True
                 elif event.kind is EventKind.BAD_FRAME:
@@ -304,6 +314,7 @@ class SerialLink:
         self.channel.write(bytes([NAK]))
 
     def send(self, apdu: bytes) -> None:
+        self._sent_since_last_in = True
         attempts = 1 + self.timeouts.resends
         for attempt in range(attempts):
             if attempt:

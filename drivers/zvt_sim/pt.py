@@ -79,6 +79,7 @@ class PtEngine:
         self.state = state
         self.tlv_enabled = False
         self.pending: Message | None = None  # a command that arrived mid-transaction
+        self.current: Apdu | None = None  # the command being served
 
     # -------------------------------------------------------------- link helpers
     def send(self, apdu: Apdu) -> None:
@@ -114,6 +115,8 @@ class PtEngine:
         return None
 
     def _check_superseded(self, message: Message | None) -> None:
+        if message is not None and message.apdu == self.current:
+            return  # the kiosk repeated the running command (our ACK was late): ignore it
         if message is not None and message.apdu.cls in (0x05, 0x06):
             self.pending = message
             raise _Superseded(message.command)
@@ -139,6 +142,7 @@ class PtEngine:
         self.state.commands_seen.append(message.command)
         if message.apdu.cls in (0x80, 0x84):
             return True  # a late acknowledgement: nothing to do
+        self.current = message.apdu
         if self.state.take_fault(Fault.NO_RESPONSE):
             return True
         handler = {

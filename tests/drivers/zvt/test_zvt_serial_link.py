@@ -157,3 +157,26 @@ def test_an_answer_frame_counts_as_the_lost_ack(line: tuple[SerialLink, FdChanne
     link.send(b"\x05\x01\x03\x12\x34\x56")
     thread.join()
     assert link.resent == 0 and link.receive(0.5) == b"\x80\x00\x00"
+
+
+def test_a_repeated_frame_after_a_lost_ack_is_delivered_once(
+    line: tuple[SerialLink, FdChannel],
+) -> None:
+    link, far = line
+    frame = encode_frame(b"\x04\xff\x01\x04")
+    far.write(frame + frame)  # the terminal did not see our ACK and sent it again
+    assert link.receive(1.0) == b"\x04\xff\x01\x04"
+    assert link.receive(0.3) is None and link.duplicates == 1
+    assert read_exact(far, 2) == bytes([ACK, ACK])  # both copies acknowledged
+
+
+def test_the_same_frame_after_we_answered_is_a_new_message(
+    line: tuple[SerialLink, FdChannel],
+) -> None:
+    link, far = line
+    frame = encode_frame(b"\x04\xff\x01\x04")
+    far.write(frame)
+    assert link.receive(1.0) == b"\x04\xff\x01\x04"
+    threading.Timer(0.05, lambda: far.write(bytes([ACK]) + frame)).start()
+    link.send(b"\x80\x00\x00")  # we answered: the next equal frame is a new status message
+    assert link.receive(1.0) == b"\x04\xff\x01\x04" and link.duplicates == 0
