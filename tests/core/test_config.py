@@ -8,6 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from kiosk.config import ConfigError, load_config
 
@@ -186,3 +188,33 @@ def test_key_lines_skip_multiline_strings_and_arrays() -> None:
     assert lines[("station", "journal")] == 8
     assert lines[("connector", 1, "id")] == 12
     assert lines[("connector", 1, "settings", "unit_id")] == 13
+
+
+VALUES = st.one_of(
+    st.integers(-5, 10**6).map(str),
+    st.sampled_from(['"x"', '""', "true", "1.5", "-0.0", "[]", "{}", '["de"]', "{ a = 1 }", "nan"]),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.data())
+def test_any_wrong_value_is_a_config_error_never_a_crash(
+    station_dir: Path, data: st.DataObject
+) -> None:
+    path = station_dir / "station.toml"
+    original = (SAMPLES / "station.toml").read_text()
+    lines = original.splitlines()
+    keys = [i for i, line in enumerate(lines) if " = " in line and not line.startswith("#")]
+    index = data.draw(st.sampled_from(keys))
+    key = lines[index].split(" = ")[0]
+    lines[index] = f"{key} = {data.draw(VALUES)}"
+    path.write_text("\n".join(lines) + "\n")
+    try:
+        load_config(path)
+    except ConfigError as err:
+        for problem in err.problems:
+            assert problem.key and problem.message
+            if problem.key != "(syntax)":
+                assert problem.line is not None, problem
