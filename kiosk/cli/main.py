@@ -41,8 +41,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("run", "ui.cli", "start the kiosk (add --simulate for simulated hardware)", "Station"),
     Command("status", "kiosk.cli.status", "summarise devices, open holds and outbox", "Station"),
     Command(
-        "doctor", "kiosk.cli.doctor", "check config, ports, devices, backend and journal", "Station"
+        "doctor",
+        "drivers.cli.doctor",
+        "check config, ports, devices, backend and journal",
+        "Station",
     ),
+    Command("journal", "kiosk.cli.journal", "check, back up or restore the journal", "Station"),
     Command(
         "tariff", "kiosk.cli.tariff", "check an OCPI tariff: price a CDR, show prices", "Pricing"
     ),
