@@ -207,3 +207,17 @@ def test_codec_refuses_a_mangled_row() -> None:
     text = dumps(d.st.sessions[0]).replace('"charging"', '"dancing"')
     with pytest.raises((CodecError, ValueError)):
         loads(Session, text)
+
+
+def test_a_session_row_that_cannot_be_restored_is_named_and_kept(tmp_path: Path) -> None:
+    journal, _ = journaled(tmp_path, paths.charging)
+    journal.close()
+    conn = sqlite3.connect(tmp_path / "j.db")
+    conn.execute('UPDATE sessions SET state_json = \'{"phase": "dancing"}\'')
+    conn.commit()
+    conn.close()
+    reopened = Journal.open(tmp_path / "j.db")
+    with pytest.raises(JournalError, match=f"session {paths.SID} cannot be restored"):
+        reopened.open_sessions()
+    assert reopened.query("SELECT state_json FROM sessions") == [('{"phase": "dancing"}',)]
+    reopened.close()
