@@ -329,6 +329,24 @@ class Journal:
             )
             return int(cursor.lastrowid or 0)
 
+    def outbox_delivered(self, record_id: int, status_code: int) -> None:
+        """The backend accepted the record (its idempotency key makes a repeat harmless)."""
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = ? "
+                "WHERE id = ?",
+                (_now(), f"accepted {status_code}", record_id),
+            )
+
+    def outbox_failed(self, record_id: int, error: str, next_attempt_at: datetime) -> None:
+        """Delivery failed; try again at next_attempt_at (the sender's backoff)."""
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
+                "WHERE id = ?",
+                (error[:500], next_attempt_at.isoformat(), record_id),
+            )
+
     def mark_card_result_consumed(self, result_id: int) -> None:
         with self._tx() as conn:
             conn.execute("UPDATE card_results SET consumed = 1 WHERE id = ?", (result_id,))
@@ -390,11 +408,13 @@ class Journal:
         )
         return {int(r[0]) for r in rows}
 
-    def outbox_pending(self, limit: int = 100) -> list[OutboxRecord]:
+    def outbox_pending(self, limit: int = 100, due: datetime | None = None) -> list[OutboxRecord]:
+        """Undelivered records, oldest first; with `due`, only those whose retry time came."""
         rows = self._read(
             "SELECT id, kind, idempotency_key, payload_json, attempts FROM outbox "
-            "WHERE delivered_at IS NULL ORDER BY id LIMIT ?",
-            (limit,),
+            "WHERE delivered_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+            "ORDER BY id LIMIT ?",
+            ((due or datetime.max.replace(tzinfo=UTC)).isoformat(), limit),
         )
         return [OutboxRecord(*row) for row in rows]
 

@@ -221,3 +221,15 @@ def test_a_session_row_that_cannot_be_restored_is_named_and_kept(tmp_path: Path)
         reopened.open_sessions()
     assert reopened.query("SELECT state_json FROM sessions") == [('{"phase": "dancing"}',)]
     reopened.close()
+
+
+def test_outbox_records_are_retried_when_due_and_dropped_when_delivered(tmp_path: Path) -> None:
+    journal, _ = journaled(tmp_path, paths.receipt)
+    (record,) = journal.outbox_pending()
+    journal.outbox_failed(record.id, "connection refused", at(600))
+    assert journal.outbox_pending(due=at(599)) == []
+    (again,) = journal.outbox_pending(due=at(600))
+    assert again.attempts == 1
+    journal.outbox_delivered(record.id, 201)
+    assert journal.outbox_pending() == []
+    journal.close()
