@@ -11,6 +11,7 @@ from doubles.rig import Rig, tariff_cost
 from kiosk.devices import LinkStatus
 from kiosk.snapshot import (
     BackToStart,
+    Cancel,
     ChooseConnector,
     ConfirmPrice,
     ConnectorStatus,
@@ -155,3 +156,20 @@ def test_doubles_implement_the_device_protocols(rig: Rig) -> None:
     assert isinstance(devices.backend, Backend)
     assert all(isinstance(m, EnergyMeter) for m in devices.meters.values())
     assert all(isinstance(c, ChargeController) for c in devices.controllers.values())
+
+
+def test_cancel_while_the_terminal_waits_for_a_card_aborts_it(rig: Rig) -> None:
+    rig.advance(2)
+    rig.send(ChooseConnector("1"))
+    focus = rig.snap.focus
+    assert focus is not None
+    sid = focus.session_id
+    rig.send(ConfirmPrice(sid))
+    rig.terminal.fault("wait_for_abort")
+    rig.rt.send(PayByCard(sid))  # the terminal now blocks until it is aborted
+    rig.rt.send(Cancel(sid))
+    rig.idle()
+    focus = rig.snap.focus
+    assert focus is not None and focus.phase is Phase.FAILED
+    assert focus.failure is not None and focus.failure.reason.value == "cancelled_by_driver"
+    assert rig.terminal.holds() == {}
