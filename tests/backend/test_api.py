@@ -52,7 +52,9 @@ def test_long_poll_sees_authorization_while_waiting(backend: Backend) -> None:
         result: dict[str, Any] = {}
 
         def poll() -> None:
-            result["r"] = st.get(f"/api/v1/payment-links/{link['id']}", params={"wait": 20})
+            result["r"] = st.get(
+                f"/api/v1/payment-links/{link['id']}", params={"wait": 20, "status": "pending"}
+            )
 
         poller = threading.Thread(target=poll)
         poller.start()
@@ -72,25 +74,25 @@ def test_long_poll_returns_after_wait_when_nothing_changes(backend: Backend) -> 
 
 def test_long_poll_does_not_block_other_requests(backend: Backend) -> None:
     with backend.station("ST-A") as st:
-        links = [st.post("/api/v1/payment-links", json=link_body()).json() for _ in range(3)]
-        done: list[int] = []
-        waiters = [
-            threading.Thread(
-                target=lambda lid=lk["id"]: done.append(
-                    st.get(f"/api/v1/payment-links/{lid}", params={"wait": 3}).status_code
-                )
-            )
-            for lk in links * 15  # 45 long-polls: more than the thread pool's 40 workers
-        ]
+        link = st.post("/api/v1/payment-links", json=link_body()).json()
+        seen: list[str] = []
+
+        def wait() -> None:
+            r = st.get(f"/api/v1/payment-links/{link['id']}", params={"wait": 30})
+            seen.append(r.json()["status"])
+
+        # 45 long-polls: more than the server's 40 worker threads and its DB pool.
+        waiters = [threading.Thread(target=wait) for _ in range(45)]
         for w in waiters:
             w.start()
-        time.sleep(0.3)
+        time.sleep(0.5)
         r = st.post("/api/v1/payment-links", json=link_body())  # answered while they wait
         assert r.status_code == 201
-        assert len(done) == 0  # the long-polls are still waiting
+        assert seen == []  # the long-polls are all still waiting
+        assert pay(backend, link["id"]) == 303  # one change wakes them all
         for w in waiters:
-            w.join(20)
-    assert done == [200] * 45
+            w.join(30)
+    assert seen == ["authorized"] * 45
 
 
 def test_declined_card_keeps_link_pending_and_counts_decline(backend: Backend) -> None:

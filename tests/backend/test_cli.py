@@ -96,7 +96,7 @@ def test_several_workers_share_links_and_long_polls(tmp_path: Path) -> None:
         def poll() -> None:
             r = httpx.get(
                 f"{served.base}/api/v1/payment-links/{link['id']}",
-                params={"wait": 20},
+                params={"wait": 20, "status": "pending"},
                 headers=auth,
                 timeout=30,
             )

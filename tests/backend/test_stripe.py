@@ -114,7 +114,10 @@ def test_qr_path_through_stripe_captures_the_computed_cost(
         seen: dict[str, Any] = {}
         poll = threading.Thread(
             target=lambda: seen.update(
-                st.get(f"/api/v1/payment-links/{link['id']}", params={"wait": 20}).json()
+                st.get(
+                    f"/api/v1/payment-links/{link['id']}",
+                    params={"wait": 20, "status": "pending"},
+                ).json()
             )
         )
         poll.start()
