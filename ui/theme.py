@@ -174,6 +174,8 @@ QFrame[role="overlay"] {{ background: {p.background}; border: 3px solid {p.text}
     border-radius: {m.gap}px; }}
 QPlainTextEdit, QListWidget {{ background: {p.surface}; color: {p.text};
     font-size: {m.small}px; border: 1px solid {p.border}; }}
+QScrollBar:vertical {{ width: {m.gap * 3}px; background: {p.surface}; }}
+QScrollBar::handle:vertical {{ background: {p.border}; min-height: {m.target}px; }}
 QTabBar::tab {{ min-height: {m.target}px; padding: 0 {m.gap * 2}px; background: {p.surface};
     color: {p.text}; border: 1px solid {p.border}; }}
 QTabBar::tab:selected {{ background: {p.accent}; color: {p.accent_text}; }}

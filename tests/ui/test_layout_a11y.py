@@ -136,3 +136,12 @@ def test_large_text_mode_meets_the_en_301_549_cap_height() -> None:
             m = metrics(width, height, dpi, large_text=True)
             cap_mm = m.base * 0.729 / dpi * 25.4
             assert cap_mm >= 6.1, (dpi, width, height, cap_mm)
+
+
+def test_in_a_column_the_main_action_comes_first(kiosk: Kiosk) -> None:
+    kiosk.show("price")
+    accept, cancel = kiosk.find("accept_price"), kiosk.find("cancel")
+    assert accept.x() > cancel.x() and accept.y() == cancel.y()  # a row: Cancel | Accept
+    kiosk.tap("large_text")
+    QApplication.processEvents()
+    assert accept.y() < cancel.y()  # a column: Accept above Cancel

@@ -47,23 +47,29 @@ class Screen(QWidget):
         self.page.setContentsMargins(0, 4, 0, 0)
         self.page.setSpacing(6)
         self.flex_rows: list[QBoxLayout] = []
+        self._primary_last: set[int] = set()
         self.stacked = False
 
-    def flex_row(self) -> QHBoxLayout:
-        """A row that turns into a column when the page is stacked (large text, narrow)."""
+    def flex_row(self, primary_last: bool = False) -> QHBoxLayout:
+        """A row that turns into a column when the page is stacked (large text, narrow).
+        `primary_last`: the main action sits right in the row, so it goes on top in a column."""
         row = QHBoxLayout()
         self.flex_rows.append(row)
+        if primary_last:
+            self._primary_last.add(id(row))
         return row
 
     def set_stacked(self, stacked: bool) -> None:
         if stacked == self.stacked:
             return
         self.stacked = stacked
-        direction = (
-            QBoxLayout.Direction.TopToBottom if stacked else QBoxLayout.Direction.LeftToRight
-        )
         for row in self.flex_rows:
-            row.setDirection(direction)
+            if not stacked:
+                row.setDirection(QBoxLayout.Direction.LeftToRight)
+            elif id(row) in self._primary_last:
+                row.setDirection(QBoxLayout.Direction.BottomToTop)
+            else:
+                row.setDirection(QBoxLayout.Direction.TopToBottom)
 
     def render(self, ctx: RenderContext) -> None:
         raise NotImplementedError

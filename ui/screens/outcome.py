@@ -193,7 +193,7 @@ class FailureScreen(Screen):
         self.money = label(role="status-ok")
         self.money.setObjectName("failure_money")
         self.countdown = CountdownBar()
-        row = self.flex_row()
+        row = self.flex_row(primary_last=True)
         self.back = button("", name="back")
         self.retry = button("", role="primary", name="retry")
         row.addWidget(self.back)

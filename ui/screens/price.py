@@ -58,7 +58,7 @@ class PriceScreen(Screen):
         self.lines_layout = QVBoxLayout(self.box)
         self.hold = label()
         self.countdown = CountdownBar()
-        buttons = self.flex_row()
+        buttons = self.flex_row(primary_last=True)
         self.cancel = button("", name="cancel")
         self.accept = button("", role="primary", name="accept_price")
         buttons.addWidget(self.cancel)
