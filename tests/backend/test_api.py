@@ -114,6 +114,25 @@ def test_pending_link_expires(backend: Backend) -> None:
     assert state["status"] == "expired"
 
 
+def test_long_poll_reports_expiry_while_waiting(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        link = st.post("/api/v1/payment-links", json=link_body()).json()
+        result: dict[str, Any] = {}
+        poller = threading.Thread(
+            target=lambda: result.update(
+                st.get(
+                    f"/api/v1/payment-links/{link['id']}",
+                    params={"wait": 30, "status": "pending"},
+                ).json()
+            )
+        )
+        poller.start()
+        time.sleep(0.3)
+        backend.clock.advance(minutes=15)  # nothing else happens: the waiter notices alone
+        poller.join(30)
+    assert result["status"] == "expired"
+
+
 def test_cancel_pending_and_authorized_links(backend: Backend) -> None:
     with backend.station("ST-A") as st:
         pending = st.post("/api/v1/payment-links", json=link_body()).json()
