@@ -92,7 +92,6 @@ class PaymentLinkCreate(Strict):
     currency: Currency
     tariff: dict[str, Any] = Field(description="OCPI tariff object (2.2.1 or 2.3.0)")
     time_zone: TimeZone = "UTC"
-    station_name: Annotated[str, Field(max_length=200)] | None = None
 
 
 class LinkPayment(Strict):

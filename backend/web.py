@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from backend import links, pages
 from backend.gateways import CardDetails, CardFieldError, GatewayError
-from backend.models import PaymentLink
+from backend.models import PaymentLink, Station
 from backend.pricing import TariffError, display_lines, format_money
 from backend.receipts import receipt_id_of, receipt_view
 from backend.services import Services, services
@@ -57,7 +57,17 @@ def _lang(request: Request) -> str:
 def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     svc = services(request)
     context.setdefault("operator", svc.settings.operator_name)
-    headers = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
+    # No scripts at all; forms post only here (and, for Stripe, on to its hosted checkout).
+    form_action = "'self'" + (" https://checkout.stripe.com" if svc.stripe else "")
+    headers = {
+        "Cache-Control": "no-store",
+        "X-Frame-Options": "DENY",
+        "Content-Security-Policy": (
+            "default-src 'none'; style-src 'self'; img-src 'self'; "
+            f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+        ),
+        "Referrer-Policy": "no-referrer",
+    }
     return templates.TemplateResponse(request, name, context, status_code, headers)
 
 
@@ -87,10 +97,18 @@ def _not_found(request: Request) -> Response:
     )
 
 
-def _pay_form(
+def station_display_name(svc: Services, station_id: str) -> str:
+    """The name the operator gave the station (add-station --name), else its id."""
+    with svc.db.session() as s:
+        station = s.get(Station, station_id)
+        return station.name if station is not None and station.name else station_id
+
+
+async def _pay_form(
     request: Request, link: PaymentLink, error: str = "", field: str = "", status_code: int = 200
 ) -> Response:
     svc = services(request)
+    station_name = await run_in_threadpool(station_display_name, svc, link.station_id)
     try:
         lines = display_lines(link.tariff, _lang(request))
     except (TariffError, NotImplementedError):
@@ -100,7 +118,7 @@ def _pay_form(
         "pay.html",
         status_code,
         link=link,
-        station=link.station_id,
+        station=station_name,
         price_lines=lines,
         hold=format_money(link.amount_minor, link.currency),
         expires_local=link.expires_at.strftime("%Y-%m-%d %H:%M"),
@@ -119,7 +137,7 @@ async def pay_page(request: Request, link_id: str) -> Response:
         return _not_found(request)
     if link.status != links.PENDING:
         return _status_page(request, link)
-    return _pay_form(request, link)
+    return await _pay_form(request, link)
 
 
 def _pay(svc: Services, link_id: str, card: CardDetails) -> tuple[str, str, str]:
@@ -194,7 +212,7 @@ async def pay_submit(
     if outcome == "gone":
         return _status_page(request, link, 409)
     status = {"invalid": 422, "declined": 402, "error": 502, "blocked": 429}[outcome]
-    return _pay_form(request, link, message, field, status)
+    return await _pay_form(request, link, message, field, status)
 
 
 @router.get("/pay/{link_id}/status", response_class=HTMLResponse)

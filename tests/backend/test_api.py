@@ -95,6 +95,18 @@ def test_long_poll_does_not_block_other_requests(backend: Backend) -> None:
     assert seen == ["authorized"] * 45
 
 
+def test_pay_page_names_the_station_as_registered(backend: Backend) -> None:
+    from backend.stations import add_station
+
+    key = add_station(backend.svc.db, backend.svc.settings, "K-17", "Hauptstraße 1, Bay 2")
+    with backend.client() as c:
+        c.headers["Authorization"] = f"Bearer {key}"
+        link = c.post("/api/v1/payment-links", json=link_body()).json()
+        page = c.get(f"/pay/{link['id']}").text
+    assert "Hauptstraße 1, Bay 2" in page
+    assert "EUR 50.00" in page and "0.5831 EUR/kWh" in page
+
+
 def test_declined_card_keeps_link_pending_and_counts_decline(backend: Backend) -> None:
     with backend.station("ST-A") as st:
         link = st.post("/api/v1/payment-links", json=link_body()).json()

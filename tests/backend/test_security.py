@@ -189,6 +189,17 @@ def test_link_cannot_be_paid_after_expiry(backend: Backend) -> None:
         )
 
 
+def test_pages_allow_no_scripts_and_no_framing(backend: Backend) -> None:
+    with backend.station("A") as a:
+        link = a.post("/api/v1/payment-links", json=link_body()).json()
+    with backend.client() as c:
+        page = c.get(f"/pay/{link['id']}")
+    csp = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp
+    assert "frame-ancestors 'none'" in csp and page.headers["X-Frame-Options"] == "DENY"
+    assert "<script" not in page.text
+
+
 def test_unknown_link_page_is_404(backend: Backend) -> None:
     with backend.client() as c:
         assert c.get("/pay/pl_doesnotexist").status_code == 404
