@@ -41,7 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
         help=f"also simulate a {other} on the same model (same line for pty/socket, next port "
         "for tcp)",
     )
-    parser.add_argument("--speed", type=float, default=1.0, help="simulated time per real second")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="simulated time per real second (above about 5 the meter driver's jump check trips)",
+    )
     parser.add_argument(
         "--plugged",
         action="store_true",

@@ -60,6 +60,8 @@ class SimStation:
         if controller_profile:
             spec = controller_spec(load_map(controller_profile))
             unit = controller_unit or spec.regmap.comms.unit
+            if transport != "tcp" and controller_unit is None and unit > 247:
+                unit = 2  # a TCP-only default (e.g. 255) is no RTU address
             if meter is not None and transport != "tcp" and unit == meter.unit:
                 unit = meter.unit + 1  # one RS485 line: the two devices need distinct ids
             controller = SimulatedController(spec, model, unit)
