@@ -49,7 +49,7 @@ class ModbusChargeController:
     def health_report(self) -> HealthReport:
         return self.health.report()
 
-    # ------------------------------------------------------------------ helpers
+    # ------------------------------------------------------------------ internals
 
     def _guarded(self, action: Callable[[], T]) -> T:
         try:
