@@ -88,7 +88,9 @@ class Strict(BaseModel):
 
 class PaymentLinkCreate(Strict):
     connector_id: Ident
-    amount: Amount = Field(description="hold amount in minor units")
+    amount: Annotated[StrictInt, Field(ge=1, le=MAX_AMOUNT)] = Field(
+        description="hold amount in minor units"
+    )
     currency: Currency
     tariff: dict[str, Any] = Field(description="OCPI tariff object (2.2.1 or 2.3.0)")
     time_zone: TimeZone = "UTC"

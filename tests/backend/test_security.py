@@ -222,6 +222,7 @@ def test_oversized_and_malformed_bodies_get_4xx(backend: Backend) -> None:
             (json.dumps(link_body()).replace('"price": 0.49', '"price": Infinity'), 422),
             (json.dumps({**link_body(), "amount": 50.0}), 422),
             (json.dumps({**link_body(), "amount": -1}), 422),
+            (json.dumps({**link_body(), "amount": 0}), 422),
             (json.dumps({**link_body(), "amount": "5000"}), 422),
             (json.dumps({**link_body(), "amount": 10**30}), 422),
             (json.dumps({**link_body(), "currency": "EURO"}), 422),
