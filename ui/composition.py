@@ -36,6 +36,8 @@ from kiosk.runtime.build import build_runtime, station_devices
 from kiosk.runtime.clock import Clock, SystemClock
 from kiosk.runtime.core import Runtime
 from kiosk.session.model import Policy
+from ui.backend_link import HttpBackend
+from ui.embedded_backend import EmbeddedBackend
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +168,15 @@ class Simulators:
             station.inject("meter", wire)
         else:
             station.clear_faults("meter")
+
+
+def _payer(embedded: EmbeddedBackend, backend: HttpBackend) -> Callable[[], str]:
+    def pay() -> str:
+        if backend.last_link_id is None:
+            return "no payment link has been created yet"
+        return embedded.pay(backend.last_link_id)
+
+    return pay
 
 
 # ---------------------------------------------------------------------------- service
@@ -301,8 +312,23 @@ def assemble(
                 link, controller_spec(ctl_map), wall=wall, clock=sim_seconds
             )
 
-        # No payment-link client in this build: the QR method stays off (qr_available False).
-        devices = station_devices(config, terminal, None, meters, controllers)
+        backend: HttpBackend | None = None
+        embedded: EmbeddedBackend | None = None
+        if config.backend is not None:
+            if simulate or config.backend.hardware == "simulated":
+                embedded = EmbeddedBackend(state_dir, config.backend.station_id).start()
+                closers.append(embedded.stop)
+                url, token = embedded.url, embedded.token
+            else:
+                url, token = config.backend.url, config.backend.token
+            backend = HttpBackend(
+                url,
+                token,
+                timeout_s=config.backend.timeout_s,
+                time_zone=config.timezone,
+            )
+            closers.append(backend.close)
+        devices = station_devices(config, terminal, backend, meters, controllers)
         if simulate:
             config = replace(config, journal_path=state_dir / "journal.db")
         if policy is not None:
@@ -315,6 +341,8 @@ def assemble(
     simulators = None
     if sim_terminal is not None and stations:
         simulators = Simulators(sim_terminal, stations)
+        if embedded is not None and backend is not None:
+            simulators.link_payer = _payer(embedded, backend)
     return Assembly(
         runtime=runtime,
         journal=runtime.journal,

@@ -44,8 +44,21 @@ def tariff(price: str, preauth: str | None = None) -> dict[str, object]:
     return data
 
 
-def station_toml(hold_minor: int, plug_in_s: int = 180, price_confirm_s: int = 90) -> str:
-    return f"""
+BACKEND = """
+[backend]
+url = "http://127.0.0.1:9"
+station_id = "UI-TEST-1"
+token = "unused-the-embedded-backend-issues-one"
+hardware = "simulated"
+"""
+
+
+def station_toml(
+    hold_minor: int, plug_in_s: int = 180, price_confirm_s: int = 90, backend: bool = False
+) -> str:
+    return (
+        (BACKEND if backend else "")
+        + f"""
 [station]
 name = "Testplatz"
 locales = ["de", "en"]
@@ -91,6 +104,7 @@ tariff = "tariff.json"
 meter = "left"
 controller = "left"
 """
+    )
 
 
 @dataclass
@@ -137,11 +151,14 @@ def start_flow(
     preauth: str | None = None,
     plug_in_s: int = 180,
     price_confirm_s: int = 90,
+    backend: bool = False,
+    start: datetime = T0,
 ) -> Flow:
     (tmp / "tariff.json").write_text(json.dumps(tariff(price, preauth)))
-    (tmp / "station.toml").write_text(station_toml(hold_minor, plug_in_s, price_confirm_s))
+    toml = station_toml(hold_minor, plug_in_s, price_confirm_s, backend)
+    (tmp / "station.toml").write_text(toml)
     config = load_config(tmp / "station.toml")
-    fake = FakeClock(T0)
+    fake = FakeClock(start)
     asm = assemble(config, simulate=True, state_dir=tmp / "state", clock=fake)
     parts = kiosk_app.build(
         asm.runtime,

@@ -11,6 +11,7 @@ from flowrig import Flow, start_flow
 from uirig import PIN
 
 from kiosk.snapshot import MoneyOutcome, Phase, StopReason
+from ui.qt import QPushButton
 
 pytestmark = pytest.mark.gui
 
@@ -185,3 +186,53 @@ def test_service_menu_with_the_real_station(make_flow, qtbot) -> None:  # type: 
     qtbot.waitUntil(lambda: "failed" in menu.journal.toPlainText(), timeout=10_000)
     menu.status_enquiry.click()
     qtbot.waitUntil(lambda: "ready=True" in menu.terminal_out.toPlainText(), timeout=20_000)
+
+
+def pay_by_qr(flow: Flow) -> None:
+    flow.tap("tile_1")
+    flow.tap("accept_price")
+    assert flow.find("pay_qr").isEnabled()
+    flow.tap("pay_qr")
+    flow.advance(1)
+    assert flow.window.current_page == "qr"
+
+
+def test_qr_paid_on_the_backends_pay_page(make_flow, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from uirig import decode_qr
+
+    # The embedded backend keeps real time: the station's clock starts now too.
+    flow: Flow = make_flow(backend=True, start=datetime.now(UTC))
+    pay_by_qr(flow)
+    link = flow.snap.focus.payment_link if flow.snap.focus else None
+    assert link is not None and "/pay/" in link.url
+    assert decode_qr(flow.find("payment_qr"), tmp_path) == link.url
+    assert "Warten auf Ihre Zahlung …" in flow.texts()
+    pay = flow.panel.findChild(QPushButton, "sim_pay_link")  # type: ignore[attr-defined]
+    pay.click()
+    assert flow.panel.result.text().startswith("paid link")  # type: ignore[attr-defined]
+    flow.advance(2)
+    assert flow.window.current_page == "plug", flow.snap.focus
+    plug_and_charge(flow, 30)
+    flow.tap("stop")
+    flow.tap("stop_yes")
+    flow.advance(3)
+    assert flow.window.current_page == "receipt"
+    rows = dict(flow.window.pages["receipt"].texts())
+    assert rows["Bezahlt mit"] == "QR-Zahlung"
+
+
+def test_qr_link_expires_and_nothing_is_taken(make_flow) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    flow: Flow = make_flow(backend=True, start=datetime.now(UTC))
+    pay_by_qr(flow)
+    flow.set_language("en")
+    for _ in range(20):
+        if flow.window.current_page != "qr":
+            break
+        flow.advance(60, step=60)
+    assert flow.window.current_page == "failure", flow.snap.focus
+    assert flow.find("failure_reason").text() == "The payment link expired."
+    assert flow.find("failure_money").text() == "No charge was made."
