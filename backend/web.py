@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -14,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from backend import links, pages
+from backend import links, pages, texts
 from backend.gateways import CardDetails, CardFieldError, GatewayError
 from backend.models import PaymentLink, Station
 from backend.pricing import TariffError, display_lines, format_money
@@ -24,39 +25,21 @@ from backend.services import Services, services
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(env=pages.env)
 
-# What the driver reads for each gateway decline code (Stripe's codes).
-DECLINE_TEXT: dict[str, str] = {
-    "card_declined": "Your card was declined. Try another card.",
-    "insufficient_funds": "Your card has insufficient funds. Try another card.",
-    "lost_card": "Your card was declined. Try another card.",
-    "stolen_card": "Your card was declined. Try another card.",
-    "expired_card": "Your card has expired. Try another card.",
-    "incorrect_cvc": "The CVC is incorrect. Check it and try again.",
-    "processing_error": "The payment could not be processed. Please try again.",
-    "card_not_in_sandbox": "This test page accepts only test cards, such as 4242 4242 4242 4242.",
-}
-
 # Declined attempts one link accepts before it refuses more cards.
 MAX_DECLINES = 5
 
-STATUS_TEXT: dict[str, tuple[str, str]] = {
-    links.AUTHORIZED: ("Payment approved", "Go back to the charger: charging can start now."),
-    links.CAPTURED: ("Session paid", "This charging session has been paid. Thank you."),
-    links.RELEASED: ("Reservation released", "The reservation on your card was released."),
-    links.EXPIRED: ("Link expired", "This payment link has expired. Start again at the charger."),
-    links.CANCELLED: ("Link cancelled", "This payment was cancelled at the charger."),
-}
-
 
 def _lang(request: Request) -> str:
-    accept = request.headers.get("accept-language", "")
-    first = accept.split(",")[0].strip().lower()[:2]
-    return first if first in ("de", "en") else "en"
+    return texts.language(
+        request.headers.get("accept-language", ""), request.query_params.get("lang")
+    )
 
 
 def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     svc = services(request)
+    lang = _lang(request)
     context.setdefault("operator", svc.settings.operator_name)
+    context.update(lang=lang, t=texts.TEXTS[lang])
     # No scripts at all; forms post only here (and, for Stripe, on to its hosted checkout).
     form_action = "'self'" + (" https://checkout.stripe.com" if svc.stripe else "")
     headers = {
@@ -71,11 +54,19 @@ def _page(request: Request, name: str, status_code: int = 200, **context: Any) -
     return templates.TemplateResponse(request, name, context, status_code, headers)
 
 
-def _status_page(request: Request, link: PaymentLink, status_code: int = 200) -> Response:
-    heading, message = STATUS_TEXT.get(link.status, ("Payment", link.status))
+def _message_page(request: Request, key: str, status_code: int, status: str) -> Response:
+    heading, message = texts.heading_and_message(_lang(request), key)
     return _page(
-        request, "status.html", status_code, heading=heading, message=message, status=link.status
+        request, "status.html", status_code, heading=heading, message=message, status=status
     )
+
+
+def _status_page(request: Request, link: PaymentLink, status_code: int = 200) -> Response:
+    return _message_page(request, link.status, status_code, link.status)
+
+
+def _not_found(request: Request) -> Response:
+    return _message_page(request, "not_found", 404, "not_found")
 
 
 def _load(svc: Services, link_id: str) -> PaymentLink | None:
@@ -84,17 +75,6 @@ def _load(svc: Services, link_id: str) -> PaymentLink | None:
         if link is not None and links.expire_if_due(s, link, svc.settings.now()):
             svc.changes.changed()
         return link
-
-
-def _not_found(request: Request) -> Response:
-    return _page(
-        request,
-        "status.html",
-        404,
-        heading="Link not found",
-        message="This payment link does not exist. Scan the code on the charger again.",
-        status="not_found",
-    )
 
 
 def station_display_name(svc: Services, station_id: str) -> str:
@@ -125,7 +105,6 @@ async def _pay_form(
         gateway=svc.settings.gateway,
         error=error,
         error_field=field,
-        lang=_lang(request),
     )
 
 
@@ -140,29 +119,38 @@ async def pay_page(request: Request, link_id: str) -> Response:
     return await _pay_form(request, link)
 
 
-def _pay(svc: Services, link_id: str, card: CardDetails) -> tuple[str, str, str]:
-    """(outcome, message, field): outcome is paid, declined, invalid, blocked, gone or error."""
+@dataclass(frozen=True)
+class Attempt:
+    """How a card attempt ended: paid, declined, invalid, blocked, gone or error."""
+
+    outcome: str
+    code: str = ""  # decline code, or the text key of the outcome
+    field: str = ""  # invalid: the form field, and what is wrong with it
+    problem: str = ""
+
+
+def _pay(svc: Services, link_id: str, card: CardDetails) -> Attempt:
     sandbox = svc.sandbox
     assert sandbox is not None
     link = _load(svc, link_id)
     if link is None or link.status != links.PENDING:
-        return "gone", "", ""
+        return Attempt("gone")
     if link.declines >= MAX_DECLINES:
         # Stops a link from being used to test stolen card numbers one after another.
-        return "blocked", "Too many declined attempts. Start again at the charger.", ""
+        return Attempt("blocked", "too_many_declines")
     try:
         # One key per attempt: a double tap makes two holds, and the loser below releases its own.
         attempt = f"auth:{link_id}:{secrets.token_hex(8)}"
         auth = sandbox.authorize(card, link.amount_minor, link.currency, attempt)
     except CardFieldError as exc:
-        return "invalid", str(exc), exc.field
+        return Attempt("invalid", field=exc.field, problem=exc.message)
     except GatewayError:
-        return "error", DECLINE_TEXT["processing_error"], ""
+        return Attempt("error", "processing_error")
     if not auth.approved:
         with svc.db.session() as s:
             links.record_decline(s, link_id, auth.decline_code)
         svc.changes.changed()
-        return "declined", DECLINE_TEXT.get(auth.decline_code, DECLINE_TEXT["card_declined"]), ""
+        return Attempt("declined", auth.decline_code)
     assert auth.reference is not None
     with svc.db.session() as s:
         fresh = s.get(PaymentLink, link_id)
@@ -179,9 +167,9 @@ def _pay(svc: Services, link_id: str, card: CardDetails) -> tuple[str, str, str]
         # Paid meanwhile (double tap) or expired while the card was checked: give it back.
         with contextlib.suppress(GatewayError):  # released by its own expiry otherwise
             sandbox.release(auth.reference, f"release-race:{link_id}")
-        return "gone", "", ""
+        return Attempt("gone")
     svc.changes.changed()
-    return "paid", "", ""
+    return Attempt("paid")
 
 
 @router.post("/pay/{link_id}", response_class=HTMLResponse)
@@ -193,26 +181,24 @@ async def pay_submit(
     cvc: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
     svc = services(request)
-    if svc.sandbox is None:
-        return _page(
-            request,
-            "status.html",
-            404,
-            heading="Not here",
-            message="Use the Pay button.",
-            status="not_found",
-        )
+    if svc.sandbox is None:  # the card form exists only with the sandbox gateway
+        return _not_found(request)
     card = CardDetails(card_number, expiry, cvc)
-    outcome, message, field = await run_in_threadpool(_pay, svc, link_id, card)
-    if outcome == "paid":
+    attempt = await run_in_threadpool(_pay, svc, link_id, card)
+    if attempt.outcome == "paid":
         return RedirectResponse(f"/pay/{link_id}/status", status_code=303)
     link = await run_in_threadpool(_load, svc, link_id)
     if link is None:
         return _not_found(request)
-    if outcome == "gone":
+    if attempt.outcome == "gone":
         return _status_page(request, link, 409)
-    status = {"invalid": 422, "declined": 402, "error": 502, "blocked": 429}[outcome]
-    return await _pay_form(request, link, message, field, status)
+    lang = _lang(request)
+    if attempt.outcome == "invalid":
+        message = texts.field_error(lang, attempt.field, attempt.problem)
+    else:
+        message = texts.decline_text(lang, attempt.code)
+    status = {"invalid": 422, "declined": 402, "error": 502, "blocked": 429}[attempt.outcome]
+    return await _pay_form(request, link, message, attempt.field, status)
 
 
 @router.get("/pay/{link_id}/status", response_class=HTMLResponse)
@@ -256,14 +242,7 @@ async def pay_checkout(request: Request, link_id: str) -> Response:
     try:
         url = await run_in_threadpool(_checkout, svc, link_id, return_url)
     except GatewayError:
-        return _page(
-            request,
-            "status.html",
-            502,
-            heading="Payment unavailable",
-            message=DECLINE_TEXT["processing_error"],
-            status="error",
-        )
+        return _message_page(request, "unavailable", 502, "error")
     if url is None:
         link = await run_in_threadpool(_load, svc, link_id)
         return _status_page(request, link, 409) if link else _not_found(request)
@@ -279,12 +258,5 @@ async def receipt(request: Request, token: str) -> Response:
     receipt_id = receipt_id_of(svc.receipt_secret, token)
     data = await run_in_threadpool(receipt_view, svc.db, receipt_id) if receipt_id else None
     if data is None:
-        return _page(
-            request,
-            "status.html",
-            404,
-            heading="Receipt not found",
-            message="No receipt has this address.",
-            status="not_found",
-        )
+        return _message_page(request, "receipt_missing", 404, "not_found")
     return _page(request, "receipt.html", r=data)

@@ -107,6 +107,28 @@ def test_pay_page_names_the_station_as_registered(backend: Backend) -> None:
     assert "EUR 50.00" in page and "0.5831 EUR/kWh" in page
 
 
+def test_pay_page_speaks_the_phones_language(backend: Backend) -> None:
+    from backend.texts import TEXTS
+
+    assert TEXTS["en"].keys() == TEXTS["de"].keys()
+    with backend.station("ST-A") as st:
+        link = st.post("/api/v1/payment-links", json=link_body()).json()
+    with backend.client() as c:
+        de = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
+        page = c.get(f"/pay/{link['id']}", headers=de).text
+        bad = c.post(
+            f"/pay/{link['id']}",
+            data={"card_number": "4242", "expiry": "12/30", "cvc": "123"},
+            headers=de,
+        )
+        english = c.get(f"/pay/{link['id']}", params={"lang": "en"}, headers=de).text
+    assert '<html lang="de">' in page
+    assert ">Kartennummer</label>" in page and ">Bezahlen</button>" in page
+    assert "Energie: 0,5831 €/kWh" in page
+    assert bad.status_code == 422 and "Kartennummer: bitte die 12 bis 19 Ziffern" in bad.text
+    assert ">Card number</label>" in english
+
+
 def test_declined_card_keeps_link_pending_and_counts_decline(backend: Backend) -> None:
     with backend.station("ST-A") as st:
         link = st.post("/api/v1/payment-links", json=link_body()).json()
