@@ -1,0 +1,1 @@
+"""Operator tooling shared by `evkiosk status`, `evkiosk journal` and `evkiosk doctor`."""
