@@ -227,6 +227,12 @@ def _report_session(
             computed=computed,
             receipt_url=svc.receipt_url,
         )
+    except ingest.InProgress:
+        raise HTTPException(
+            409,
+            detail="the first report of this session is still being settled; retry",
+            headers={"Retry-After": "5"},
+        ) from None
     except ingest.IngestError as exc:
         raise HTTPException(
             exc.status,

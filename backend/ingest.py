@@ -10,6 +10,7 @@ record for reconciliation rather than silently accepted.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +23,6 @@ from sqlalchemy.orm import Session
 from backend import links
 from backend.config import Settings
 from backend.db import Database
-from backend.gateways import GatewayError
 from backend.models import ChargingSession, Payment, PaymentLink, TerminalTotals
 from backend.pricing import Computed
 from backend.receipts import new_receipt_id
@@ -36,6 +36,9 @@ from backend.schemas import (
 from backend.settlement import Settler
 
 log = logging.getLogger(__name__)
+
+# How long a repeat waits for the first report's answer before answering 409 (retry).
+FIRST_ANSWER_WAIT_S = 20.0
 
 
 class IngestError(Exception):
@@ -90,6 +93,26 @@ def _existing(s: Session, station_id: str, session_id: str) -> ChargingSession |
     )
 
 
+class InProgress(Exception):
+    """The first report of this session is still being settled; the caller retries."""
+
+
+def _first_answer(
+    db: Database, station_id: str, session_id: str, response: dict[str, Any]
+) -> Stored:
+    """The answer the first report got. While that report is still capturing its hold the
+    answer is not written yet: wait for it a little, then ask the caller to retry."""
+    deadline = time.monotonic() + FIRST_ANSWER_WAIT_S
+    while not response:
+        if time.monotonic() > deadline:
+            raise InProgress(session_id)
+        time.sleep(0.05)
+        with db.session() as s:
+            first = _existing(s, station_id, session_id)
+            response = first.response if first is not None else {}
+    return Stored(201, response, replayed=True)
+
+
 def store_session(
     db: Database,
     settings: Settings,
@@ -112,7 +135,7 @@ def store_session(
         with db.session() as s:
             first = _existing(s, station_id, report.session_id)
             if first is not None:
-                return Stored(201, first.response, replayed=True)
+                return _first_answer(db, station_id, report.session_id, first.response)
             if isinstance(report.payment, LinkPayment):
                 link = s.get(PaymentLink, report.payment.link_id)
                 if link is None or link.station_id != station_id:
@@ -178,10 +201,7 @@ def store_session(
             session_pk = row.pk
     except IntegrityError:
         # A concurrent repeat of the same session id won the insert: answer as it did.
-        with db.session() as s:
-            first = _existing(s, station_id, report.session_id)
-            assert first is not None
-            return Stored(201, first.response or {"session_id": report.session_id}, True)
+        return _first_answer(db, station_id, report.session_id, {})
 
     if link_id is not None:
         body.update(settler.settle_session(session_pk))
@@ -236,13 +256,3 @@ def store_totals(
         s.add(row)
         s.flush()
         return {"totals_id": row.id, "status": "accepted"}
-
-
-__all__ = [
-    "GatewayError",
-    "IngestError",
-    "Stored",
-    "store_payment",
-    "store_session",
-    "store_totals",
-]

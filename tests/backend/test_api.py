@@ -209,6 +209,29 @@ def test_session_report_is_idempotent_on_session_id(backend: Backend) -> None:
         assert s.query(Payment).count() == 1
 
 
+def test_concurrent_repeats_of_one_session_are_counted_once(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        link_id = paid_link(backend, st)
+        body = session_body("S1", {"method": "link", "link_id": link_id})
+        answers: list[Any] = []
+        threads = [
+            threading.Thread(target=lambda: answers.append(st.post("/api/v1/sessions", json=body)))
+            for _ in range(8)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    assert [a.status_code for a in answers] == [201] * 8
+    assert {a.json()["session_id"] for a in answers} == {"S1"}
+    from backend.models import ChargingSession, Payment, SandboxIntent
+
+    with backend.svc.db.session() as s:
+        assert s.query(ChargingSession).count() == 1
+        assert s.query(Payment).one().captured_minor == 625
+        assert s.query(SandboxIntent).one().amount_received == 625
+
+
 def test_reported_cost_mismatch_is_recorded_not_accepted(backend: Backend) -> None:
     with backend.station("ST-A") as st:
         link_id = paid_link(backend, st)
