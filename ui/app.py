@@ -63,6 +63,7 @@ def build(
     panel = None
     if simulator is not None:
         panel = SimulatorPanel(simulator)
+        window.service.offer_simulator(panel.show)
     return AppParts(window, bridge, panel)
 
 

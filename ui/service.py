@@ -182,7 +182,13 @@ class ServiceMenu(QFrame):
         self.menu_title = label(role="title")
         self.menu_close = button("", name="service_close_menu")
         self.menu_close.clicked.connect(self.close_menu)
+        # Simulated hardware: the installer's control panel, one tap from the menu.
+        self.simulator_button = button("", name="service_simulator")
+        self.simulator_button.hide()
+        self._open_simulator: Callable[[], None] | None = None
+        self.simulator_button.clicked.connect(self._simulator)
         top.addWidget(self.menu_title, 1)
+        top.addWidget(self.simulator_button)
         top.addWidget(self.menu_close)
         self.tabs = QTabWidget()
         self.devices = self._text_tab("service_devices")
@@ -209,6 +215,14 @@ class ServiceMenu(QFrame):
         box.addLayout(top)
         box.addWidget(self.tabs, 1)
         self.pages.addWidget(page)
+
+    def offer_simulator(self, open_panel: Callable[[], None]) -> None:
+        self._open_simulator = open_panel
+        self.simulator_button.show()
+
+    def _simulator(self) -> None:
+        if self._open_simulator is not None:
+            self._open_simulator()
 
     def _run(self, where: str, call: Callable[[ServicePort], str]) -> None:
         port, lang = self._port, self._lang
@@ -241,6 +255,7 @@ class ServiceMenu(QFrame):
         self.menu_title.setText(f"{lang.text('service.title')} – {snap.station_name}")
         for i, key in enumerate(("devices", "holds", "journal", "terminal", "logs", "version")):
             self.tabs.setTabText(i, lang.text(f"service.{key}"))
+        self.simulator_button.setText(lang.text("service.simulator"))
         self.status_enquiry.setText(lang.text("service.status_enquiry"))
         self.end_of_day.setText(lang.text("service.end_of_day"))
         if self.unlocked:
