@@ -203,7 +203,12 @@ class Restored:
 
 def restore(source: Path, journal: Path, now: datetime | None = None) -> Restored:
     """Put a backup in place of the journal. Refuses while any process has the journal open."""
-    info = inspect(source)
+    try:
+        info = inspect(source)
+    except JournalRequestError:
+        raise
+    except JournalFileError as exc:  # the backup is unreadable: bad input, nothing touched
+        raise JournalRequestError(f"restore: {exc}; nothing was changed") from None
     if not info.ok:
         raise JournalRequestError(
             f"restore: {source} is not a sound journal ({'; '.join(info.problems)}); "

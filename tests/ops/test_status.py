@@ -1,0 +1,71 @@
+"""evkiosk status: open sessions and holds, outbox, recent sessions, from journals the core
+wrote; read-only, also while a kiosk process has the journal open."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from doubles import paths
+from doubles.builders import HOLD, at
+
+from kiosk.cli.main import main
+from kiosk.journal.store import Journal
+from kiosk.ops.summary import summarise
+from tests.ops.journals import journal_with
+from tests.ops.test_journal_cli import Writer
+
+
+def test_a_charging_session_shows_as_open_with_its_hold(tmp_path: Path) -> None:
+    path = journal_with(tmp_path, paths.charging)
+    s = summarise(path, now=at(68))
+    [open_session] = s.open_sessions
+    assert open_session["session_id"] == paths.SID and open_session["phase"] == "charging"
+    assert open_session["idle_s"] == 60  # last step at t=8
+    [hold] = s.holds
+    assert (hold["amount_minor"], hold["currency"], hold["receipt_no"]) == (HOLD, "EUR", 231)
+    assert hold["masked_pan"] == "541333******1234"
+    assert s.outbox["queued"] == 0
+    assert s.devices[0]["connector_id"] == "1" and s.devices[0]["energy_wh"] == 1500
+
+
+def test_a_closed_session_waits_in_the_outbox_with_its_last_error(tmp_path: Path) -> None:
+    path = journal_with(tmp_path, paths.receipt)
+    journal = Journal.open(path)
+    [record] = journal.outbox_pending()
+    journal.outbox_failed(record.id, "connection refused", at(600))
+    journal.close()
+    s = summarise(path, now=at(12) + timedelta(hours=2))
+    assert s.open_sessions == [] and s.holds == []
+    assert s.outbox["queued"] == 1 and s.outbox["oldest_queued_age_s"] == 7200
+    assert s.outbox["last_error"]["error"] == "connection refused"
+    assert s.outbox["last_error"]["attempts"] == 1
+    [recent] = s.recent_sessions
+    assert recent["cost_minor"] == 306 and recent["energy_wh"] == 510
+    assert s.last_end_of_day is None
+
+
+def test_cli_text_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = journal_with(tmp_path, paths.charging)
+    assert main(["status", "--journal", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "Open sessions: 1" in out and "Open holds: 1 (50.00 EUR)" in out
+    assert "Outbox: 0 queued" in out and "Last end-of-day: none in the journal" in out
+    assert main(["status", "--journal", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["holds"][0]["amount_minor"] == HOLD
+    assert main(["status", "--journal", str(tmp_path / "none.db")]) == 2
+
+
+def test_reads_while_the_kiosk_writes(tmp_path: Path) -> None:
+    path = journal_with(tmp_path, paths.charging)
+    writer = Writer(path, 300)
+    try:
+        s = summarise(path)
+        assert len(s.open_sessions) == 1
+        assert writer.readline() == "written"
+        assert summarise(path).devices[-1]["terminal"]["kind"] == "preauth"
+    finally:
+        writer.stop()
