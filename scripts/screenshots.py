@@ -84,7 +84,7 @@ def shoot(out: Path, sizes: list[tuple[int, int]], langs: list[str]) -> list[Pat
                 )
                 window.resize(width, height)
                 window.show()
-                window.render(snapshots[snap_name])
+                window.show_snapshot(snapshots[snap_name])
                 window.set_language(lang)
                 if extra is not None:
                     extra(window)

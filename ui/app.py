@@ -58,7 +58,7 @@ def build(
         service=service,
         dpi=screen_dpi(),
     )
-    bridge.snapshot.connect(window.render)
+    bridge.snapshot.connect(window.show_snapshot)
     bridge.attach()
     panel = None
     if simulator is not None:

@@ -25,14 +25,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _evkiosk(*args: str, **kw: object) -> subprocess.CompletedProcess[str]:
+def _evkiosk(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kiosk.cli.main", "backend", *args],
         capture_output=True,
         text=True,
         check=False,
         timeout=60,
-        **kw,  # type: ignore[arg-type]
     )
 
 

@@ -45,7 +45,7 @@ class Language:
         quantum = Decimal(1).scaleb(-places)
         text = f"{abs(value.quantize(quantum, rounding=ROUND_HALF_EVEN)):f}"
         whole, _, frac = text.partition(".")
-        groups = []
+        groups: list[str] = []
         while len(whole) > 3:
             groups.insert(0, whole[-3:])
             whole = whole[:-3]

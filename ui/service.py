@@ -245,7 +245,7 @@ class ServiceMenu(QFrame):
 
     # ---------------------------------------------------------------- rendering
 
-    def render(self, snap: StationSnapshot, lang: Language) -> None:
+    def show_snapshot(self, snap: StationSnapshot, lang: Language) -> None:
         self._snap, self._lang = snap, lang
         self.pin_title.setText(lang.text("service.pin"))
         self.pin_clear.setText(lang.text("service.clear"))
@@ -266,7 +266,7 @@ class ServiceMenu(QFrame):
     def refresh(self) -> None:
         if self._snap is None or self._lang is None:
             return
-        self.render(self._snap, self._lang)
+        self.show_snapshot(self._snap, self._lang)
         self.logs.setPlainText("\n".join(RING.lines()[-200:]))
         self.version.setPlainText(f"evkiosk {software_version()}\ncore sha256 {core_checksum()}")
         if self._port is not None:

@@ -137,16 +137,16 @@ class KioskWindow(QWidget):
 
         self.stack = QStackedWidget()
         # Large text may not fit a small panel: then the page scrolls (drag with a finger).
-        self.scroll = QScrollArea()
-        self.scroll.setWidget(self.stack)
-        self.scroll.setWidgetResizable(False)  # sized by _fit_stack: to the page on show
-        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.page_area = QScrollArea()
+        self.page_area.setWidget(self.stack)
+        self.page_area.setWidgetResizable(False)  # sized by _fit_stack: to the page on show
+        self.page_area.setFrameShape(QFrame.Shape.NoFrame)
+        self.page_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.page_area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         QScroller.grabGesture(
-            self.scroll.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture
+            self.page_area.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture
         )
-        outer.addWidget(self.scroll, 1)
+        outer.addWidget(self.page_area, 1)
         # The window's size is the panel's; its layout must not push size hints to the platform.
         outer.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         self.pages: dict[str, Screen] = {
@@ -172,7 +172,7 @@ class KioskWindow(QWidget):
         self.timeout_warning.more.clicked.connect(self._extend)
         self._extended: set[tuple[str, datetime]] = set()
 
-        self.scroll.viewport().installEventFilter(self)
+        self.page_area.viewport().installEventFilter(self)
 
         self.service = ServiceMenu(self.settings.service_pin_hash, service)
         self.service.setParent(self)
@@ -196,7 +196,7 @@ class KioskWindow(QWidget):
         widget = self.stack.currentWidget()
         return next(name for name, page in self.pages.items() if page is widget)
 
-    def render(self, snapshot: StationSnapshot) -> None:
+    def show_snapshot(self, snapshot: StationSnapshot) -> None:
         """A new snapshot from the runtime (always on the GUI thread)."""
         if self.snapshot is not None and snapshot.seq < self.snapshot.seq:
             return  # an older snapshot overtaken by a newer one
@@ -235,7 +235,7 @@ class KioskWindow(QWidget):
 
     def set_large_text(self, on: bool) -> None:
         self.large_text = on
-        self.scroll.setVerticalScrollBarPolicy(
+        self.page_area.setVerticalScrollBarPolicy(
             Qt.ScrollBarPolicy.ScrollBarAsNeeded if on else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
         )
         self._apply_style()
@@ -263,7 +263,7 @@ class KioskWindow(QWidget):
         page = self.pages["error"]
         self._show_page(page)
         try:
-            page.render(self._context())
+            page.draw(self._context())
         except Exception:  # the last resort must not recurse
             log.exception("the safe error page failed to render")
 
@@ -280,7 +280,7 @@ class KioskWindow(QWidget):
         self.service.setGeometry(self.rect().adjusted(8, 8, -8, -8))
         self.service.open_menu()
         if self.snapshot is not None:
-            self.service.render(self.snapshot, self.lang)
+            self.service.show_snapshot(self.snapshot, self.lang)
 
     def _show_page(self, page: Screen) -> None:
         # Only the page on show may claim room: the scroll area sizes the stack to it.
@@ -296,8 +296,10 @@ class KioskWindow(QWidget):
     def _fit_stack(self) -> None:
         """The page gets the viewport's size, or more height if its content needs it (large
         text on a small panel); then it scrolls. Normal text is laid out to fit."""
-        viewport = self.scroll.viewport().size()
+        viewport = self.page_area.viewport().size()
         page = self.stack.currentWidget()
+        if page is None:
+            return
         needed = page.minimumSizeHint().height()
         layout = page.layout()
         if layout is not None and layout.hasHeightForWidth():
@@ -343,11 +345,11 @@ class KioskWindow(QWidget):
             if tick_only:
                 page.tick(ctx)
             else:
-                page.render(ctx)
+                page.draw(ctx)
                 self._fit_stack()
             self._update_timeout_warning(ctx)
             if self.service.isVisible():
-                self.service.render(self.snapshot, self.lang)
+                self.service.show_snapshot(self.snapshot, self.lang)
         except Exception as exc:
             self.show_error(exc)
 
@@ -384,7 +386,8 @@ class KioskWindow(QWidget):
     def _overlay_rect(self) -> QRect:
         r = self.rect()
         width = r.width() * 3 // 4
-        needed = self.timeout_warning.layout().totalHeightForWidth(width)
+        layout = self.timeout_warning.layout()
+        needed = layout.totalHeightForWidth(width) if layout is not None else 0
         height = min(r.height() - 16, max(r.height() * 3 // 5, needed))
         return QRect((r.width() - width) // 2, (r.height() - height) // 2, width, height)
 
@@ -414,7 +417,7 @@ class KioskWindow(QWidget):
         self.setStyleSheet(style_sheet(palette, m, chip_px=normal.small))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self.scroll.viewport() and event.type() == QEvent.Type.Resize:
+        if watched is self.page_area.viewport() and event.type() == QEvent.Type.Resize:
             self._fit_stack()
         return False
 

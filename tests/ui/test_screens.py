@@ -38,7 +38,8 @@ def test_idle_shows_each_connector_with_type_power_status_and_price(kiosk: Kiosk
     assert "Out of order" in [w.text() for w in faulted.findChildren(QLabel)]
     assert "Meter not responding" in [w.text() for w in faulted.findChildren(QLabel)]
     # status is an icon too, never colour alone
-    assert tile.icon.file_name == "available.svg" and faulted.icon.file_name == "fault.svg"
+    assert tile.status_icon.file_name == "available.svg"
+    assert faulted.status_icon.file_name == "fault.svg"
     kiosk.tap("tile_1")
     assert kiosk.station.intents == [ChooseConnector("1")]
 

@@ -150,7 +150,7 @@ def test_a_screen_that_fails_shows_the_safe_page_and_settles_the_money(
     def broken(self: ChargingScreen, ctx: object) -> None:
         raise RuntimeError("label exploded")
 
-    monkeypatch.setattr(ChargingScreen, "render", broken)
+    monkeypatch.setattr(ChargingScreen, "draw", broken)
     with caplog.at_level(logging.ERROR):
         kiosk.show(replace(preview.all_screens()["charging"], seq=2))
     assert kiosk.window.current_page == "error"

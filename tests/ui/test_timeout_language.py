@@ -108,7 +108,7 @@ def test_a_new_language_is_a_data_file_and_nothing_else(tmp_path: Path, qtbot: o
     qtbot.addWidget(window)  # type: ignore[attr-defined]
     window.resize(1280, 800)
     window.show()
-    window.render(preview.all_screens()["charging"])
+    window.show_snapshot(preview.all_screens()["charging"])
     assert "nl" in window.lang_buttons and window.lang_buttons["nl"].text() == "Nederlands"
     window.lang_buttons["nl"].click()
     page = window.pages["charging"]

@@ -51,7 +51,7 @@ class Kiosk:
 
     def show(self, snapshot: StationSnapshot | str) -> KioskWindow:
         snap = preview.all_screens()[snapshot] if isinstance(snapshot, str) else snapshot
-        self.window.render(snap)
+        self.window.show_snapshot(snap)
         return self.window
 
     def tap(self, name: str) -> None:

@@ -71,12 +71,12 @@ class Screen(QWidget):
             else:
                 row.setDirection(QBoxLayout.Direction.TopToBottom)
 
-    def render(self, ctx: RenderContext) -> None:
+    def draw(self, ctx: RenderContext) -> None:
         raise NotImplementedError
 
     def tick(self, ctx: RenderContext) -> None:
         """Called every clock tick between snapshots; most screens just render again."""
-        self.render(ctx)
+        self.draw(ctx)
 
     def send(self, intent: Intent) -> None:
         self.intent.emit(intent)

@@ -20,9 +20,9 @@ class ConnectorButton(QPushButton):
         self.name = label(role="title", wrap=False)
         self.kind = label()
         status_row = QHBoxLayout()
-        self.icon = StatusIcon()
+        self.status_icon = StatusIcon()
         self.status = label()
-        status_row.addWidget(self.icon)
+        status_row.addWidget(self.status_icon)
         status_row.addWidget(self.status, 1)
         self.price = label(role="muted")
         self.reason = label(role="small")
@@ -41,7 +41,7 @@ class ConnectorButton(QPushButton):
         kw = lang.number(tile.max_kw, 0 if tile.max_kw == tile.max_kw.to_integral() else 1)
         self.kind.setText(f"{tile.connector_type} · {lang.text('tile.max_kw', kw=kw)}")
         icon, role = STATUS_LOOK[tile.status]
-        self.icon.set_icon(icon, max(24, self.status.fontMetrics().height()))
+        self.status_icon.set_icon(icon, max(24, self.status.fontMetrics().height()))
         self.status.setText(lang.text(f"status.{tile.status.value}"))
         restyle(self.status, role)
         self.price.setText(tile.price_summary)
@@ -85,7 +85,7 @@ class IdleScreen(Screen):
         for i, tile in enumerate(self.tiles):
             tile.setVisible(i < count)
 
-    def render(self, ctx: RenderContext) -> None:
+    def draw(self, ctx: RenderContext) -> None:
         snap, lang = ctx.snapshot, ctx.lang
         self.title.setText(lang.text("idle.title"))
         self.hint.setText(lang.text("idle.hint"))

@@ -146,7 +146,7 @@ class ReceiptScreen(Screen):
             out.append((lang.text("receipt.number"), str(r.receipt_no)))
         return out
 
-    def render(self, ctx: RenderContext) -> None:
+    def draw(self, ctx: RenderContext) -> None:
         view, lang = ctx.focus, ctx.lang
         assert view is not None and view.receipt is not None
         r = view.receipt
@@ -214,7 +214,7 @@ class FailureScreen(Screen):
         self.send(BackToStart(self._session))
         self.send(ChooseConnector(self._connector))
 
-    def render(self, ctx: RenderContext) -> None:
+    def draw(self, ctx: RenderContext) -> None:
         view, lang = ctx.focus, ctx.lang
         assert view is not None and view.failure is not None
         failure = view.failure
@@ -247,7 +247,7 @@ class SafeErrorScreen(Screen):
         self.page.addWidget(self.back)
         self.back.clicked.connect(lambda: self.send(BackToStart(None)))
 
-    def render(self, ctx: RenderContext) -> None:
+    def draw(self, ctx: RenderContext) -> None:
         self.title.setText(ctx.lang.text("error.title"))
         self.body.setText(ctx.lang.text("error.body"))
         self.back.setText(ctx.lang.text("common.back"))

@@ -33,7 +33,7 @@ class CardScreen(Screen):
         self._session = ""
         self.cancel.clicked.connect(lambda: self.send(Cancel(self._session)))
 
-    def render(self, ctx: RenderContext) -> None:
+    def draw(self, ctx: RenderContext) -> None:
         view, lang = ctx.focus, ctx.lang
         assert view is not None
         self._session = view.session_id
@@ -76,7 +76,7 @@ class QrScreen(Screen):
         self._session = ""
         self.cancel.clicked.connect(lambda: self.send(Cancel(self._session)))
 
-    def render(self, ctx: RenderContext) -> None:
+    def draw(self, ctx: RenderContext) -> None:
         view, lang = ctx.focus, ctx.lang
         assert view is not None
         self._session = view.session_id

@@ -75,7 +75,7 @@ class PriceScreen(Screen):
         self.cancel.clicked.connect(lambda: self.send(Cancel(self._session)))
         self.accept.clicked.connect(lambda: self.send(ConfirmPrice(self._session)))
 
-    def render(self, ctx: RenderContext) -> None:
+    def draw(self, ctx: RenderContext) -> None:
         view, lang = ctx.focus, ctx.lang
         assert view is not None
         self._session = view.session_id
@@ -148,7 +148,7 @@ class PaymentChoiceScreen(Screen):
         self.qr_button.clicked.connect(lambda: self.send(PayByQr(self._session)))
         self.cancel.clicked.connect(lambda: self.send(Cancel(self._session)))
 
-    def render(self, ctx: RenderContext) -> None:
+    def draw(self, ctx: RenderContext) -> None:
         view, lang, snap = ctx.focus, ctx.lang, ctx.snapshot
         assert view is not None
         self._session = view.session_id

@@ -26,7 +26,7 @@ class PlugScreen(Screen):
         self._session = ""
         self.cancel.clicked.connect(lambda: self.send(Cancel(self._session)))
 
-    def render(self, ctx: RenderContext) -> None:
+    def draw(self, ctx: RenderContext) -> None:
         view, lang = ctx.focus, ctx.lang
         assert view is not None
         self._session = view.session_id
@@ -51,7 +51,7 @@ class StartingScreen(Screen):
         self._session = ""
         self.cancel.clicked.connect(lambda: self.send(Cancel(self._session)))
 
-    def render(self, ctx: RenderContext) -> None:
+    def draw(self, ctx: RenderContext) -> None:
         view, lang = ctx.focus, ctx.lang
         assert view is not None
         self._session = view.session_id
@@ -135,7 +135,7 @@ class ChargingScreen(Screen):
     def resizeEvent(self, event: object) -> None:
         self.confirm.setGeometry(self.rect().adjusted(16, 16, -16, -16))
 
-    def render(self, ctx: RenderContext) -> None:
+    def draw(self, ctx: RenderContext) -> None:
         view, lang, snap = ctx.focus, ctx.lang, ctx.snapshot
         assert view is not None
         if view.session_id != self._session:
@@ -193,7 +193,7 @@ class StoppingScreen(Screen):
         self.page.addWidget(self.settling)
         self.page.addStretch(1)
 
-    def render(self, ctx: RenderContext) -> None:
+    def draw(self, ctx: RenderContext) -> None:
         view, lang = ctx.focus, ctx.lang
         assert view is not None
         settling = view.phase is Phase.SETTLING
