@@ -189,6 +189,18 @@ class SessionView:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportingStatus:
+    """The link to the backend, for the service menu: the outbox and the last end-of-day."""
+
+    backend_online: bool | None  # None: not known yet
+    outbox_queued: int = 0
+    outbox_parked: int = 0  # refused by the backend; kept for the operator
+    outbox_oldest_at: datetime | None = None
+    outbox_last_error: str | None = None
+    end_of_day_mismatch: str | None = None  # terminal totals differ from the journal
+
+
+@dataclass(frozen=True, slots=True)
 class StationSnapshot:
     """Everything a screen shows, at one instant. `seq` grows by one per publication."""
 
@@ -203,6 +215,7 @@ class StationSnapshot:
     terminal_ready: bool = True
     qr_available: bool = True
     notice: str | None = None  # station-wide message (out of order, recovering)
+    reporting: ReportingStatus | None = None  # None: no backend configured
 
 
 # --------------------------------------------------------------------------- intents

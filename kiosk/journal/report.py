@@ -8,8 +8,11 @@ from kiosk.journal.codec import to_jsonable
 from kiosk.session.model import Session
 
 
-def session_report(s: Session) -> dict[str, Any]:
-    """Everything the backend needs to capture, count and reconcile one session, once."""
+def session_report(s: Session, readings: list[list[object]] | None = None) -> dict[str, Any]:
+    """Everything the backend needs to capture, count and reconcile one session, once.
+
+    `readings` are the journaled readings ([measured_at, Wh, W, charging], the start first): the
+    metered values the cost was computed from, so the charging periods can be rebuilt."""
     auth = s.auth
     settlement = s.settlement
     return {
@@ -32,4 +35,5 @@ def session_report(s: Session) -> dict[str, Any]:
         "failure": None if s.failure is None else s.failure.value,
         "money": s.money.value,
         "authorisation": None if auth is None else to_jsonable(auth),
+        "readings": readings or [],
     }

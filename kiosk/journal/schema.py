@@ -101,6 +101,25 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX outbox_pending ON outbox(delivered_at, next_attempt_at)
         WHERE delivered_at IS NULL;
     """,
+    # 3: the sender's bookkeeping (the backend's answer, parked records), whether a reading was
+    # taken while the vehicle drew energy (NULL in older rows: charging), end-of-day runs
+    """
+    ALTER TABLE outbox ADD COLUMN ack_json TEXT;         -- the backend's answer, as it came
+    ALTER TABLE outbox ADD COLUMN parked_at TEXT;        -- refused (4xx): kept, not retried
+    ALTER TABLE outbox ADD COLUMN last_attempt_at TEXT;
+    ALTER TABLE readings ADD COLUMN charging INTEGER;    -- 0: connected, not drawing (parking)
+    CREATE TABLE end_of_day (
+        id            INTEGER PRIMARY KEY,
+        business_day  TEXT NOT NULL,                     -- local date the run closes
+        at            TEXT NOT NULL,
+        outcome       TEXT NOT NULL,                     -- approved | failed | skipped
+        terminal_id   TEXT,
+        totals_json   TEXT,                              -- the terminal's totals per brand
+        journal_json  TEXT,                              -- the journal's bookings per brand
+        mismatch_json TEXT,                              -- brands that differ; NULL when equal
+        detail        TEXT
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

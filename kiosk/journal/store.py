@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,6 +50,7 @@ class StoredCardResult:
 class StoredReading:
     reading: MeterReading
     cost_minor: int | None
+    charging: bool = True  # False: the vehicle was connected and not drawing (parking time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class OutboxRecord:
     idempotency_key: str
     payload_json: str
     attempts: int
+    next_attempt_at: datetime | None = None
 
 
 def _now() -> str:
@@ -180,8 +182,9 @@ class Journal:
         name = type(event).__name__
         ids: list[int] = []
         with self._tx() as conn:
+            charging = getattr(event, "charging", None)  # MeterUpdate: the controller's word
             for s in changed:
-                self._write_session(conn, s, old.get(s.session_id), name, at)
+                self._write_session(conn, s, old.get(s.session_id), name, at, charging=charging)
             for sid in gone:
                 conn.execute(
                     "UPDATE sessions SET phase = 'closed', updated_at = ? WHERE session_id = ?",
@@ -199,7 +202,14 @@ class Journal:
         return ids
 
     def _write_session(
-        self, conn: sqlite3.Connection, s: Session, old: Session | None, event: str, at: str
+        self,
+        conn: sqlite3.Connection,
+        s: Session,
+        old: Session | None,
+        event: str,
+        at: str,
+        *,
+        charging: bool | None = None,
     ) -> None:
         conn.execute(
             "INSERT INTO sessions (session_id, connector_id, created_at, phase, tariff_json, "
@@ -248,14 +258,15 @@ class Journal:
         last = s.last_reading
         if last is not None and (old is None or old.last_reading != last):
             conn.execute(
-                "INSERT INTO readings (session_id, measured_at, energy_wh, power_w, cost_minor) "
-                "VALUES (?,?,?,?,?)",
+                "INSERT INTO readings (session_id, measured_at, energy_wh, power_w, cost_minor, "
+                "charging) VALUES (?,?,?,?,?,?)",
                 (
                     s.session_id,
                     last.measured_at.isoformat(),
                     last.energy_import_wh,
                     last.power_w,
                     s.cost_minor,
+                    None if charging is None else int(charging),
                 ),
             )
 
@@ -268,7 +279,11 @@ class Journal:
                 conn.execute(
                     "INSERT OR IGNORE INTO outbox (kind, idempotency_key, payload_json, "
                     "created_at) VALUES ('session', ?, ?, ?)",
-                    (f"session:{sid}", dumps(session_report(s)), at),
+                    (
+                        f"session:{sid}",
+                        dumps(session_report(s, _report_readings(conn, s.session_id))),
+                        at,
+                    ),
                 )
             payload = dumps({"session_id": sid, "report": command.report})
         else:
@@ -329,23 +344,75 @@ class Journal:
             )
             return int(cursor.lastrowid or 0)
 
-    def outbox_delivered(self, record_id: int, status_code: int) -> None:
+    def outbox_add(
+        self, kind: str, idempotency_key: str, payload: object, at: datetime | None = None
+    ) -> bool:
+        """Queue a record that closes nothing in the machine (end-of-day totals). False if a
+        record with this key is queued already."""
+        with self._tx() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO outbox (kind, idempotency_key, payload_json, created_at) "
+                "VALUES (?,?,?,?)",
+                (kind, idempotency_key, dumps(payload), (at.isoformat() if at else _now())),
+            )
+            return cursor.rowcount == 1
+
+    def outbox_delivered(
+        self,
+        record_id: int,
+        status_code: int,
+        answer: Mapping[str, object] | None = None,
+        at: datetime | None = None,
+    ) -> None:
         """The backend accepted the record (its idempotency key makes a repeat harmless)."""
+        when = at.isoformat() if at else _now()
         with self._tx() as conn:
             conn.execute(
-                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = ? "
-                "WHERE id = ?",
-                (_now(), f"accepted {status_code}", record_id),
+                "UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = ?, "
+                "ack_json = ?, last_attempt_at = ? WHERE id = ?",
+                (when, f"accepted {status_code}", dumps(answer or {}), when, record_id),
             )
 
-    def outbox_failed(self, record_id: int, error: str, next_attempt_at: datetime) -> None:
+    def outbox_failed(
+        self, record_id: int, error: str, next_attempt_at: datetime, at: datetime | None = None
+    ) -> None:
         """Delivery failed; try again at next_attempt_at (the sender's backoff)."""
         with self._tx() as conn:
             conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
-                "WHERE id = ?",
-                (error[:500], next_attempt_at.isoformat(), record_id),
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, "
+                "last_attempt_at = ? WHERE id = ?",
+                (
+                    error[:500],
+                    next_attempt_at.isoformat(),
+                    (at.isoformat() if at else _now()),
+                    record_id,
+                ),
             )
+
+    def outbox_parked(
+        self,
+        record_id: int,
+        status_code: int,
+        answer: Mapping[str, object],
+        at: datetime | None = None,
+    ) -> None:
+        """The backend refused the record for good (4xx): keep it, show it, stop sending it."""
+        when = at.isoformat() if at else _now()
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE outbox SET parked_at = ?, attempts = attempts + 1, last_error = ?, "
+                "ack_json = ?, last_attempt_at = ? WHERE id = ?",
+                (when, f"refused {status_code}", dumps(answer), when, record_id),
+            )
+
+    def outbox_unpark(self) -> int:
+        """Queue every parked record again (after the operator fixed the cause)."""
+        with self._tx() as conn:
+            cursor = conn.execute(
+                "UPDATE outbox SET parked_at = NULL, next_attempt_at = NULL "
+                "WHERE parked_at IS NOT NULL AND delivered_at IS NULL"
+            )
+            return cursor.rowcount
 
     def mark_card_result_consumed(self, result_id: int) -> None:
         with self._tx() as conn:
@@ -388,13 +455,17 @@ class Journal:
 
     def readings(self, session_id: str) -> list[StoredReading]:
         rows = self._read(
-            "SELECT measured_at, energy_wh, power_w, cost_minor FROM readings "
+            "SELECT measured_at, energy_wh, power_w, cost_minor, charging FROM readings "
             "WHERE session_id = ? ORDER BY id",
             (session_id,),
         )
         return [
-            StoredReading(MeterReading(datetime.fromisoformat(at), energy, power_w=power), cost)
-            for at, energy, power, cost in rows
+            StoredReading(
+                MeterReading(datetime.fromisoformat(at), energy, power_w=power),
+                cost,
+                charging is None or bool(charging),
+            )
+            for at, energy, power, cost, charging in rows
         ]
 
     def held_receipts(self) -> set[int]:
@@ -409,14 +480,24 @@ class Journal:
         return {int(r[0]) for r in rows}
 
     def outbox_pending(self, limit: int = 100, due: datetime | None = None) -> list[OutboxRecord]:
-        """Undelivered records, oldest first; with `due`, only those whose retry time came."""
+        """Undelivered, unparked records, oldest first; with `due`, only those whose retry
+        time came."""
         rows = self._read(
-            "SELECT id, kind, idempotency_key, payload_json, attempts FROM outbox "
-            "WHERE delivered_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
-            "ORDER BY id LIMIT ?",
+            "SELECT id, kind, idempotency_key, payload_json, attempts, next_attempt_at FROM outbox "
+            "WHERE delivered_at IS NULL AND parked_at IS NULL "
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id LIMIT ?",
             ((due or datetime.max.replace(tzinfo=UTC)).isoformat(), limit),
         )
-        return [OutboxRecord(*row) for row in rows]
+        return [_outbox_record(row) for row in rows]
+
+    def outbox_queue(self, limit: int = 100) -> list[OutboxRecord]:
+        """Undelivered, unparked records in the order they must arrive, due or not."""
+        rows = self._read(
+            "SELECT id, kind, idempotency_key, payload_json, attempts, next_attempt_at FROM outbox "
+            "WHERE delivered_at IS NULL AND parked_at IS NULL ORDER BY id LIMIT ?",
+            (limit,),
+        )
+        return [_outbox_record(row) for row in rows]
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         """Read-only access for status tools and tests."""
@@ -428,6 +509,29 @@ class Journal:
                 return list(self._conn.execute(sql, tuple(params)).fetchall())
             except sqlite3.Error as exc:
                 raise JournalError(_unreadable(self.path, exc)) from None
+
+
+def _outbox_record(row: tuple[Any, ...]) -> OutboxRecord:
+    record_id, kind, key, payload, attempts, next_at = row
+    return OutboxRecord(
+        record_id,
+        kind,
+        key,
+        payload,
+        attempts,
+        None if next_at is None else datetime.fromisoformat(next_at),
+    )
+
+
+def _report_readings(conn: sqlite3.Connection, session_id: str) -> list[list[object]]:
+    """The session's readings as the report carries them, so the backend can rebuild the
+    charging periods the kiosk priced: [measured_at, energy Wh, power W, charging]."""
+    rows = conn.execute(
+        "SELECT measured_at, energy_wh, power_w, charging FROM readings WHERE session_id = ? "
+        "ORDER BY id",
+        (session_id,),
+    ).fetchall()
+    return [[at, wh, power, charging is None or bool(charging)] for at, wh, power, charging in rows]
 
 
 def _unreadable(path: Path, exc: BaseException) -> str:

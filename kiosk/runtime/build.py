@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from kiosk.config import StationConfig
@@ -36,9 +37,13 @@ def station_devices(
 
 
 def build_runtime(
-    config: StationConfig, devices: StationDevices, clock: Clock | None = None
+    config: StationConfig,
+    devices: StationDevices,
+    clock: Clock | None = None,
+    **options: Any,
 ) -> Runtime:
-    """Open the journal, freeze each connector's offer from its tariff file, wire it up."""
+    """Open the journal, freeze each connector's offer from its tariff file, wire it up.
+    `options` go to the Runtime (poll periods, outbox backoff)."""
     lang = config.locales[0]
     offers = {
         c.id: offer_for(load_tariff(c.tariff_path), c.hold_minor, lang) for c in config.connectors
@@ -58,4 +63,5 @@ def build_runtime(
         costs=TariffCostModel(ZoneInfo(config.timezone)),
         name=config.name,
         locales=config.locales,
+        **options,
     )

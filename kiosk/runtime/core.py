@@ -24,9 +24,13 @@ from kiosk.devices import (
     ChargeController,
     DeviceError,
     EnergyMeter,
+    IecState,
     LinkStatus,
 )
 from kiosk.journal.store import Journal, JournalError
+from kiosk.outbox.backoff import Backoff
+from kiosk.outbox.sender import OutboxSender
+from kiosk.outbox.state import outbox_state
 from kiosk.runtime.clock import Clock, FakeClock
 from kiosk.runtime.costs import CostModel, CostTracker
 from kiosk.runtime.devices import StationDevices
@@ -50,12 +54,13 @@ from kiosk.session.commands import (
 from kiosk.session.machine import step
 from kiosk.session.model import Offer, Station
 from kiosk.session.names import Phase
-from kiosk.snapshot import ChooseConnector, Intent, StationSnapshot
+from kiosk.snapshot import ChooseConnector, Intent, ReportingStatus, StationSnapshot
 
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[StationSnapshot], None]
 _STOP = object()
+_REPUBLISH = object()  # the outbox changed: publish a snapshot with its new state
 _METERING = frozenset({Phase.STARTING, Phase.CHARGING, Phase.STOPPING})
 
 
@@ -75,6 +80,9 @@ class Runtime:
         tick_period: timedelta = timedelta(seconds=1),
         link_wait_s: float = 1.0,
         new_id: Callable[[], str] | None = None,
+        outbox_backoff: Backoff | None = None,
+        probe_period: timedelta = timedelta(seconds=30),
+        deliver_reports: bool = True,
     ) -> None:
         self.station = station
         self.offers = dict(offers)
@@ -102,6 +110,19 @@ class Runtime:
         self._tick_cv = threading.Condition()
         self._stopping = False
         self._ticker = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
+        self.outbox: OutboxSender | None = None
+        self._reporting: ReportingStatus | None = None
+        self.eod_mismatch: str | None = None
+        if devices.backend is not None and deliver_reports:
+            self.outbox = OutboxSender(
+                journal,
+                devices.backend,
+                clock,
+                backoff=outbox_backoff,
+                probe_period=probe_period,
+                on_change=self.reporting_changed,
+            )
+            self._reporting = self._reporting_status()
 
     # ------------------------------------------------------------------ wiring
 
@@ -179,10 +200,38 @@ class Runtime:
                 link = backend.wait_payment_link(link_id, self._link_wait_s)
             except (BackendError, OSError) as exc:
                 log.warning("backend: link %s status unknown (%s)", link_id, exc)
+                self.note_backend(online=False)
                 continue
+            self.note_backend(online=True)
             if link.status is not LinkStatus.PENDING:
                 self.unwatch_link(link_id)
                 self.post(ev.LinkUpdated(self.clock.now(), sid, link))
+
+    def note_backend(self, *, online: bool) -> None:
+        if self.outbox is not None:
+            self.outbox.note(online)
+
+    def reporting_changed(self) -> None:
+        """The outbox or the backend's reachability changed (any thread)."""
+        self._reporting = self._reporting_status()
+        self._events.put(_REPUBLISH)
+
+    def _reporting_status(self) -> ReportingStatus | None:
+        if self.outbox is None:
+            return None
+        try:
+            state = outbox_state(self.journal)
+        except JournalError as exc:
+            log.error("outbox state unknown: %s", exc)
+            return ReportingStatus(self.outbox.online, outbox_last_error=str(exc))
+        return ReportingStatus(
+            backend_online=self.outbox.online,
+            outbox_queued=state.queued,
+            outbox_parked=state.parked,
+            outbox_oldest_at=state.oldest_queued_at,
+            outbox_last_error=state.last_error,
+            end_of_day_mismatch=self.eod_mismatch,
+        )
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -191,6 +240,8 @@ class Runtime:
             recovery.recover(self)
         for owner in self._owners.values():
             owner.start()
+        if self.outbox is not None:
+            self.outbox.start()
         self._machine.start()
         self._ticker.start()
         self._publish()
@@ -206,6 +257,8 @@ class Runtime:
             self._ticker.join(5)
         for owner in self._owners.values():
             owner.stop()
+        if self.outbox is not None:
+            self.outbox.stop()
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -240,7 +293,9 @@ class Runtime:
         stable = 0
         while time.monotonic() < deadline:
             clock_idle = not isinstance(self.clock, FakeClock) or self.clock.idle()
-            owners_idle = all(o.idle() for o in self._owners.values())
+            owners_idle = all(o.idle() for o in self._owners.values()) and (
+                self.outbox is None or self.outbox.idle()
+            )
             if clock_idle and owners_idle and self._events.unfinished_tasks == 0:
                 stable += 1
                 if stable >= 3:
@@ -275,6 +330,9 @@ class Runtime:
             try:
                 if item is _STOP:
                     return
+                if item is _REPUBLISH:
+                    self._publish()
+                    continue
                 assert not isinstance(item, str)
                 self.handle(item)  # type: ignore[arg-type]
             except Exception:
@@ -328,8 +386,9 @@ class Runtime:
             or reading.measured_at < last.measured_at
         ):
             return event  # the machine refuses it; the tracker must not see it either
+        charging = not _parked(self.station.live_of(event.connector_id).iec, session.energy_wh)
         try:
-            return replace(event, cost_minor=tracker.add(reading))
+            return replace(event, cost_minor=tracker.add(reading, charging), charging=charging)
         except ValueError as exc:  # a reading the tariff engine cannot price is no reading
             return ev.MeterFailed(event.at, event.connector_id, f"reading not priceable: {exc}")
 
@@ -338,6 +397,9 @@ class Runtime:
             self.start_metering(command)
         elif isinstance(command, CloseSession):
             self._trackers.pop(command.session.session_id, None)
+            if command.report and self.outbox is not None:
+                self.outbox.wake()
+                self._reporting = self._reporting_status()
         else:
             self._executor.dispatch(command, command_id)
 
@@ -348,7 +410,7 @@ class Runtime:
         """A tracker from the session's start; after a restart, fed the journaled readings."""
         tracker = self.costs.start(command.tariff_json, command.start)
         for stored in self.journal.readings(command.session_id)[1:]:
-            tracker.add(stored.reading)
+            tracker.add(stored.reading, stored.charging)
         return tracker
 
     def _journal_failed(self, message: str) -> None:
@@ -374,7 +436,10 @@ class Runtime:
             offers=self.offers,
             notice=notice,
             terminal_ready=self.devices.terminal is not None,
-            qr_available=self.devices.backend is not None,
+            # While the backend is unreachable the QR option is hidden; cards keep working.
+            qr_available=self.devices.backend is not None
+            and (self.outbox is None or self.outbox.online is not False),
+            reporting=self._reporting,
         )
         self._snapshot = snapshot
         for subscriber in list(self._subscribers):
@@ -382,6 +447,12 @@ class Runtime:
                 subscriber(snapshot)
             except Exception:
                 log.exception("snapshot subscriber failed")
+
+
+def _parked(iec: IecState, energy_wh: int) -> bool:
+    """Parking time: the vehicle is connected and not drawing after it drew energy (IEC B after
+    C). Waiting for the car to start drawing is not parking."""
+    return iec is IecState.B and energy_wh > 0
 
 
 def _all(functions: list[Callable[[], None]]) -> Callable[[], None]:

@@ -16,7 +16,7 @@ from kiosk.tariff import LiveCostCalculator
 
 
 class CostTracker(Protocol):
-    def add(self, reading: MeterReading) -> int:
+    def add(self, reading: MeterReading, charging: bool = True) -> int:
         """The session's cost incl. VAT, in minor units, up to this reading."""
         ...
 
@@ -29,11 +29,14 @@ class TariffCostTracker:
     def __init__(self, calculator: LiveCostCalculator) -> None:
         self._calculator = calculator
 
-    def add(self, reading: MeterReading) -> int:
-        # Only what the journal keeps (time, energy, power) goes in, so the cost can be
-        # recomputed from the journal alone and comes out the same.
+    def add(self, reading: MeterReading, charging: bool = True) -> int:
+        # Only what the journal keeps (time, energy, power, charging or parked) goes in, so
+        # the cost can be recomputed from the journal alone and comes out the same.
         breakdown = self._calculator.add_reading(
-            reading.measured_at, reading.energy_import_wh, power_w=reading.power_w
+            reading.measured_at,
+            reading.energy_import_wh,
+            power_w=reading.power_w,
+            charging=charging,
         )
         return breakdown.total_minor()
 

@@ -18,6 +18,7 @@ from kiosk.snapshot import (
     LiveValues,
     PaymentLinkView,
     Receipt,
+    ReportingStatus,
     SessionView,
     StationSnapshot,
     VatLine,
@@ -46,6 +47,7 @@ def build_snapshot(
     notice: str | None,
     terminal_ready: bool,
     qr_available: bool,
+    reporting: ReportingStatus | None = None,
 ) -> StationSnapshot:
     focus = st.session(st.focus)
     return StationSnapshot(
@@ -62,6 +64,7 @@ def build_snapshot(
         terminal_ready=terminal_ready,
         qr_available=qr_available,
         notice=notice,
+        reporting=reporting,
     )
 
 

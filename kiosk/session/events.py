@@ -109,6 +109,9 @@ class MeterUpdate:
     connector_id: str
     reading: MeterReading
     cost_minor: int | None = None
+    # Priced as charging time (True) or parking time (False, the vehicle connected and not
+    # drawing after it drew energy); journaled with the reading so the cost can be recomputed.
+    charging: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,6 +102,9 @@ class Rig:
             name="Test station",
             link_wait_s=0,
             new_id=lambda: f"S{next(ids)}",
+            # Records stay in the outbox: the crash drills count the machine's own commits
+            # (the sender is tested in test_outbox.py and tests/e2e).
+            deliver_reports=False,
         )
         self.rt.subscribe(self.snapshots.append)
 

@@ -1,0 +1,223 @@
+"""The station's side of the operator backend's API (kiosk.devices.Backend) over HTTPS.
+
+Payment links: create (idempotent by key), long-poll for a change of status, cancel. Reports
+go to the endpoint of their kind (see `wire.py`) with their idempotency key. TLS is verified
+against the system's CAs unless a CA bundle is configured; it is never switched off.
+
+Failures have two kinds, because the outbox treats them differently: `BackendError` (no
+answer, a 5xx, an answer that is not the JSON it should be) means "try again later with the
+same key"; a 4xx means the request itself is wrong and repeating it will not help — for a
+report it comes back as a `BackendAck` with accepted=False, for a link call as
+`BackendRejected`.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from drivers.backend_client.wire import UnsendableRecord, report_request, splice_tariff
+from kiosk.devices import BackendAck, BackendError, LinkStatus, PaymentLink
+
+
+class BackendRejected(BackendError):
+    """The backend refused the request (4xx): the same request will be refused again."""
+
+    def __init__(self, message: str, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def _link(data: object) -> PaymentLink:
+    if not isinstance(data, dict):
+        raise BackendError(f"payment link: expected a JSON object, got {type(data).__name__}")
+    try:
+        expires = datetime.fromisoformat(str(data["expires_at"]).replace("Z", "+00:00"))
+        if expires.tzinfo is None:
+            raise ValueError(f"expires_at {data['expires_at']!r} has no time zone")
+        amount = data["amount"]
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise ValueError(f"amount {amount!r} is not an integer of minor units")
+        return PaymentLink(
+            id=str(data["id"]),
+            url=str(data["url"]),
+            status=LinkStatus(data["status"]),
+            expires_at=expires,
+            amount_minor=amount,
+            currency=str(data["currency"]),
+        )
+    except KeyError as exc:
+        raise BackendError(f"payment link: the answer has no field {exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise BackendError(f"payment link: bad field in the answer ({exc})") from None
+
+
+def _tls(ca_bundle: Path | None) -> ssl.SSLContext | bool:
+    if ca_bundle is None:
+        return True
+    try:
+        return ssl.create_default_context(cafile=str(ca_bundle))
+    except (OSError, ssl.SSLError) as exc:
+        raise BackendError(f"backend CA bundle {ca_bundle}: cannot be loaded ({exc})") from None
+
+
+class HttpBackend:
+    """One client per station; safe to call from the backend owner thread and the outbox
+    sender thread at once (httpx.Client is thread-safe)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout_s: float = 10.0,
+        time_zone: str = "UTC",
+        ca_bundle: Path | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/") + "/api/v1",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(timeout_s),
+            verify=_tls(ca_bundle),
+            transport=transport,
+        )
+        self._timeout_s = timeout_s
+        self.time_zone = time_zone
+        self._known: dict[str, str] = {}  # link id -> the status last seen (long-poll base)
+        self._lock = threading.Lock()
+        self.last_link_id: str | None = None
+
+    # ------------------------------------------------------------------ transport
+
+    def _call(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        try:
+            response = self._client.request(method, path, **kw)
+        except httpx.TimeoutException as exc:
+            raise BackendError(f"{method} {path}: no answer in time ({exc!r})") from None
+        except httpx.HTTPError as exc:
+            raise BackendError(f"{method} {path}: cannot reach the backend ({exc})") from None
+        if response.status_code >= 500:
+            raise BackendError(
+                f"{method} {path}: the backend failed (HTTP {response.status_code}); retrying later"
+            )
+        return response
+
+    @staticmethod
+    def _json(response: httpx.Response, what: str) -> Any:
+        """The answer's JSON object; a 4xx becomes BackendRejected naming the backend's reason."""
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if 400 <= response.status_code < 500:
+            detail = data.get("detail") if isinstance(data, dict) else response.text[:200]
+            raise BackendRejected(
+                f"{what}: refused by the backend (HTTP {response.status_code}: {detail})",
+                response.status_code,
+            )
+        if not 200 <= response.status_code < 300:
+            raise BackendError(f"{what}: unexpected HTTP {response.status_code}")
+        if not isinstance(data, dict):
+            raise BackendError(
+                f"{what}: the answer is not a JSON object (truncated or not JSON: "
+                f"{response.text[:80]!r})"
+            )
+        return data
+
+    def _seen(self, link: PaymentLink) -> PaymentLink:
+        with self._lock:
+            self._known[link.id] = link.status.value
+        return link
+
+    # ------------------------------------------------------------------ kiosk.devices.Backend
+
+    def create_payment_link(
+        self,
+        connector_id: str,
+        amount_minor: int,
+        currency: str,
+        tariff: Mapping[str, object],
+        idempotency_key: str,
+    ) -> PaymentLink:
+        body = {
+            "connector_id": connector_id,
+            "amount": amount_minor,
+            "currency": currency,
+            "time_zone": self.time_zone,
+        }
+        content = splice_tariff(body, tariff)
+        response = self._call(
+            "POST",
+            "/payment-links",
+            content=content.encode(),
+            headers={"Idempotency-Key": idempotency_key, "Content-Type": "application/json"},
+        )
+        link = self._seen(_link(self._json(response, "create payment link")))
+        self.last_link_id = link.id
+        return link
+
+    def wait_payment_link(self, link_id: str, wait_s: float) -> PaymentLink:
+        with self._lock:
+            known = self._known.get(link_id, LinkStatus.PENDING.value)
+        response = self._call(
+            "GET",
+            f"/payment-links/{link_id}",
+            params={"wait": wait_s, "status": known},
+            timeout=self._timeout_s + wait_s,
+        )
+        return self._seen(_link(self._json(response, f"payment link {link_id}")))
+
+    def cancel_payment_link(self, link_id: str) -> PaymentLink:
+        response = self._call("POST", f"/payment-links/{link_id}/cancel")
+        return self._seen(_link(self._json(response, f"cancel payment link {link_id}")))
+
+    def report(self, kind: str, idempotency_key: str, payload: Mapping[str, object]) -> BackendAck:
+        """Deliver one outbox record. 2xx (a replay too) is accepted; 4xx comes back as an
+        ack that is not accepted (the outbox parks it); anything else raises BackendError."""
+        try:
+            path, content = report_request(kind, payload, self.time_zone)
+        except UnsendableRecord as exc:  # refused here, as the backend would: park it
+            return BackendAck(False, 0, {"detail": str(exc)})
+        response = self._call(
+            "POST",
+            path,
+            content=content.encode(),
+            headers={"Idempotency-Key": idempotency_key, "Content-Type": "application/json"},
+        )
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if 200 <= response.status_code < 300:
+            if not isinstance(body, dict):
+                # A 2xx whose body was cut off: the record may or may not be stored. The same
+                # key makes a repeat safe, so treat it as "not known yet".
+                raise BackendError(
+                    f"POST {path}: HTTP {response.status_code} with an unreadable answer "
+                    f"({response.text[:80]!r}); retrying with the same key"
+                )
+            return BackendAck(True, response.status_code, body)
+        if 400 <= response.status_code < 500:
+            answer = body if isinstance(body, dict) else {"text": response.text[:500]}
+            return BackendAck(False, response.status_code, answer)
+        raise BackendError(f"POST {path}: unexpected HTTP {response.status_code}")
+
+    def ping(self) -> bool:
+        """Is the backend reachable and answering as a backend? (For the offline policy.)"""
+        try:
+            response = self._client.get("/payment-links/-", timeout=min(self._timeout_s, 5.0))
+        except httpx.HTTPError:
+            return False
+        return response.status_code < 500 and response.headers.get("content-type", "").startswith(
+            "application/json"
+        )
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,199 @@
+"""A headless station: the runtime built from a config with real or simulated devices.
+
+For tests, tools and the UI's composition root. Simulated devices speak their real protocols on
+127.0.0.1 (the ZVT terminal simulator over TCP, one pymodbus meter and controller server per
+connector with a charging model) and are reached through the same drivers a real station
+uses. The backend is always the real HTTP client (drivers.backend_client); in simulated mode
+the caller names the backend to talk to (a backend process it started).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from drivers.backend_client import HttpBackend
+from drivers.charger.controller_map import controller_spec
+from drivers.charger.modbus_controller import ModbusChargeController
+from drivers.meter.modbus_meter import ModbusMeter
+from drivers.modbus.bus import DeviceLink, ModbusBus, RetryPolicy
+from drivers.modbus.endpoint import SerialSettings, parse_port
+from drivers.modbus.registermap import RegisterMap, available_models, load_map
+from drivers.modbus_sim import SimStation
+from drivers.zvt.config import ZvtConfig
+from drivers.zvt.terminal import ZvtTerminal
+from drivers.zvt_sim import Delays, TerminalSimulator
+from kiosk.config import DeviceConfig, StationConfig
+from kiosk.devices import CardTerminal, ChargeController, EnergyMeter
+from kiosk.runtime.build import build_runtime, station_devices
+from kiosk.runtime.clock import Clock, SystemClock
+from kiosk.runtime.core import Runtime
+
+log = logging.getLogger(__name__)
+
+SIM_METER = "sdm630"
+SIM_CONTROLLER = "phoenix-ev-eth"
+
+
+class StationError(ValueError):
+    """The config cannot be assembled into a station; the message names the device and why."""
+
+
+@dataclass
+class BackendAccess:
+    url: str
+    token: str
+    ca_bundle: Path | None = None
+
+
+@dataclass
+class HeadlessStation:
+    runtime: Runtime
+    terminal: CardTerminal | None
+    backend: HttpBackend | None
+    terminal_sim: TerminalSimulator | None = None
+    sims: dict[str, SimStation] = field(default_factory=dict)
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    def start(self, recover: bool = True) -> None:
+        self.runtime.start(recover)
+
+    def stop(self) -> None:
+        self.runtime.stop()
+        for close in reversed(self.closers):
+            try:
+                close()
+            except Exception:  # closing one device must not keep the others open
+                log.exception("closing %s failed", close)
+        self.runtime.journal.close()
+
+
+def _regmap(model: str | None, default: str, device: str, simulated: bool) -> RegisterMap:
+    if model and model in available_models():
+        return load_map(model)
+    if simulated:
+        return load_map(default)
+    shipped = ", ".join(available_models())
+    raise StationError(f"[{device}] model {model!r} has no register map (shipped: {shipped})")
+
+
+def _modbus_link(port: str, regmap: RegisterMap, unit: Any) -> tuple[ModbusBus, DeviceLink]:
+    serial = SerialSettings(
+        baudrate=regmap.comms.baudrate, parity=regmap.comms.parity, stopbits=regmap.comms.stopbits
+    )
+    policy = RetryPolicy(attempts=2, timeout_s=regmap.comms.timeout_s)
+    bus = ModbusBus(parse_port(port), serial, policy=policy)
+    return bus, DeviceLink(
+        bus, int(unit) if unit is not None else regmap.comms.unit, regmap.comms.gap_s
+    )
+
+
+def _real_port(device: DeviceConfig) -> str:
+    settings = device.settings
+    if "host" in settings:
+        return f"tcp://{settings['host']}:{settings.get('port', 502)}"
+    if "port" not in settings:
+        raise StationError(f"[{device.name}] needs 'port' (or 'host') for real hardware")
+    return str(settings["port"])
+
+
+def assemble_station(
+    config: StationConfig,
+    *,
+    simulate: bool,
+    state_dir: Path,
+    clock: Clock | None = None,
+    backend: BackendAccess | None = None,
+    zvt: Callable[[ZvtConfig], ZvtConfig] | None = None,
+    **runtime_options: Any,
+) -> HeadlessStation:
+    """Build (not start) a station. `clock` drives the runtime, the meters' time stamps and
+    the simulated cars, so a test moves all of them together. `backend` overrides the
+    config's backend address (simulated mode: the backend process the caller started)."""
+    clock = clock or SystemClock()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    closers: list[Callable[[], None]] = []
+    t0 = clock.now()
+
+    def sim_seconds() -> float:
+        return (clock.now() - t0).total_seconds()
+
+    def wall() -> datetime:
+        return clock.now().astimezone(UTC)
+
+    station = HeadlessStation(runtime=None, terminal=None, backend=None)  # type: ignore[arg-type]
+    try:
+        if config.terminal is not None:
+            if simulate or config.terminal.hardware == "simulated":
+                station.terminal_sim = TerminalSimulator.start_tcp(
+                    state_file=state_dir / "simulated-terminal.json", delays=Delays.zero()
+                )
+                closers.append(station.terminal_sim.stop)
+                port = station.terminal_sim.address
+            else:
+                port = _real_port(config.terminal)
+            zvt_config = ZvtConfig(
+                port=port, password=str(config.terminal.settings.get("password", "000000"))
+            )
+            terminal = ZvtTerminal(zvt(zvt_config) if zvt else zvt_config)
+            closers.append(terminal.close)
+            station.terminal = terminal
+
+        meters: dict[str, EnergyMeter] = {}
+        controllers: dict[str, ChargeController] = {}
+        for c in config.connectors:
+            meter_cfg, ctl_cfg = config.meters[c.meter], config.controllers[c.controller]
+            sim = simulate or meter_cfg.hardware == "simulated"
+            meter_map = _regmap(meter_cfg.model, SIM_METER, meter_cfg.name, sim)
+            ctl_map = _regmap(ctl_cfg.model, SIM_CONTROLLER, ctl_cfg.name, sim)
+            if sim:
+                sim_station = SimStation.start(
+                    transport="tcp",
+                    meter_profile=meter_map.model,
+                    controller_profile=ctl_map.model,
+                    clock=sim_seconds,
+                )
+                station.sims[c.id] = sim_station
+                closers.append(sim_station.close)
+                assert sim_station.meter is not None and sim_station.controller is not None
+                meter_port, ctl_port = sim_station.meter_port, sim_station.controller_port
+                meter_unit: object = sim_station.meter.unit
+                ctl_unit: object = sim_station.controller.unit
+            else:
+                meter_port, ctl_port = _real_port(meter_cfg), _real_port(ctl_cfg)
+                meter_unit = meter_cfg.settings.get("unit_id")
+                ctl_unit = ctl_cfg.settings.get("unit_id")
+            bus, link = _modbus_link(meter_port, meter_map, meter_unit)
+            closers.append(bus.close)
+            meters[c.id] = ModbusMeter(link, meter_map, wall=wall, clock=sim_seconds)
+            bus, link = _modbus_link(ctl_port, ctl_map, ctl_unit)
+            closers.append(bus.close)
+            controllers[c.id] = ModbusChargeController(
+                link, controller_spec(ctl_map), wall=wall, clock=sim_seconds
+            )
+
+        if backend is None and config.backend is not None:
+            backend = BackendAccess(config.backend.url, config.backend.token)
+        if backend is not None:
+            station.backend = HttpBackend(
+                backend.url,
+                backend.token,
+                timeout_s=config.backend.timeout_s if config.backend else 10.0,
+                time_zone=config.timezone,
+                ca_bundle=backend.ca_bundle,
+            )
+            closers.append(station.backend.close)
+        devices = station_devices(config, station.terminal, station.backend, meters, controllers)
+        if simulate:
+            config = replace(config, journal_path=state_dir / "journal.db")
+        station.runtime = build_runtime(config, devices, clock, **runtime_options)
+    except BaseException:
+        for close in reversed(closers):
+            close()
+        raise
+    station.closers = closers
+    return station

@@ -1,0 +1,1 @@
+"""Delivery of journaled records (sessions, payments, end-of-day totals) to the backend."""
