@@ -8,6 +8,7 @@ dates lives here too, driven by `meta`, so a new language file is all a new lang
 from __future__ import annotations
 
 import json
+import string
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -43,7 +44,8 @@ class Language:
     def number(self, value: Decimal, places: int) -> str:
         """`value` rounded half-even to `places`, with this language's separators."""
         quantum = Decimal(1).scaleb(-places)
-        text = f"{abs(value.quantize(quantum, rounding=ROUND_HALF_EVEN)):f}"
+        rounded = value.quantize(quantum, rounding=ROUND_HALF_EVEN)
+        text = f"{abs(rounded):f}"
         whole, _, frac = text.partition(".")
         groups: list[str] = []
         while len(whole) > 3:
@@ -51,7 +53,7 @@ class Language:
             whole = whole[:-3]
         groups.insert(0, whole)
         body = self.group.join(groups) + (self.decimal + frac if frac else "")
-        return ("-" if value < 0 else "") + body
+        return ("-" if rounded < 0 else "") + body  # never "-0.00"
 
     def money(self, amount: Amount) -> str:
         exponent = minor_unit_exponent(amount.currency)
@@ -110,6 +112,21 @@ def _language(path: Path, data: Any) -> Language:
     for key in _META_KEYS:
         if key not in meta:
             raise LanguageFileError(f"{path.name}: meta.{key} is missing")
+        expected = dict if key == "symbols" else str
+        if not isinstance(meta[key], expected):
+            kind = "an object" if expected is dict else "a text"
+            raise LanguageFileError(f"{path.name}: meta.{key} must be {kind}")
+    try:
+        sample = meta["money_pattern"].format(sign="-", amount="1", symbol="€")
+    except (KeyError, IndexError, ValueError) as exc:
+        raise LanguageFileError(
+            f"{path.name}: meta.money_pattern may use only {{sign}}, {{amount}}, {{symbol}}"
+        ) from exc
+    if "1" not in sample:
+        raise LanguageFileError(f"{path.name}: meta.money_pattern has no {{amount}}")
+    for currency, symbol in meta["symbols"].items():
+        if not isinstance(symbol, str):
+            raise LanguageFileError(f"{path.name}: meta.symbols.{currency} must be a text")
     for key, value in strings.items():
         if not isinstance(value, str):
             raise LanguageFileError(f"{path.name}: strings.{key} is not a text")
@@ -145,9 +162,22 @@ def load_languages(directory: Path = I18N_DIR) -> dict[str, Language]:
         raise LanguageFileError(f"{directory}: {FALLBACK}.json is required (the fallback)")
     base = found[FALLBACK].strings
     for code, lang in found.items():
+        for key, text in lang.strings.items():
+            if key in base and _fields(text, f"{code}.json", key) != _fields(base[key], f"{FALLBACK}.json", key):
+                raise LanguageFileError(
+                    f"{code}.json: strings.{key} must use the placeholders of {FALLBACK}.json "
+                    f"({', '.join(sorted(_fields(base[key], f'{FALLBACK}.json', key))) or 'none'})"
+                )
         if code != FALLBACK:
             found[code] = Language(**{**lang.__dict__, "strings": {**base, **lang.strings}})
     return found
+
+
+def _fields(template: str, source: str, key: str) -> set[str]:
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+    except ValueError as exc:
+        raise LanguageFileError(f"{source}: strings.{key} has a broken {{placeholder}}") from exc
 
 
 def ordered_codes(available: dict[str, Language], preferred: tuple[str, ...]) -> list[str]:

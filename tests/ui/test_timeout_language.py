@@ -128,6 +128,11 @@ def test_a_broken_language_file_names_the_file_and_key(tmp_path: Path) -> None:
     (tmp_path / "de.json").write_text("{not json")
     with pytest.raises(LanguageFileError, match=r"de\.json: not valid JSON"):
         load_languages(tmp_path)
+    broken = json.loads((I18N_DIR / "de.json").read_text())
+    broken["strings"]["charging.cap"] = "Stoppt vor {betrag}"
+    (tmp_path / "de.json").write_text(json.dumps(broken))
+    with pytest.raises(LanguageFileError, match=r"strings\.charging\.cap must use .*amount"):
+        load_languages(tmp_path)
 
 
 def test_money_and_numbers_per_locale() -> None:
