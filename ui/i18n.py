@@ -163,10 +163,13 @@ def load_languages(directory: Path = I18N_DIR) -> dict[str, Language]:
     base = found[FALLBACK].strings
     for code, lang in found.items():
         for key, text in lang.strings.items():
-            if key in base and _fields(text, f"{code}.json", key) != _fields(base[key], f"{FALLBACK}.json", key):
+            if key not in base:
+                continue
+            wanted = _fields(base[key], f"{FALLBACK}.json", key)
+            if _fields(text, f"{code}.json", key) != wanted:
                 raise LanguageFileError(
                     f"{code}.json: strings.{key} must use the placeholders of {FALLBACK}.json "
-                    f"({', '.join(sorted(_fields(base[key], f'{FALLBACK}.json', key))) or 'none'})"
+                    f"({', '.join(sorted(wanted)) or 'none'})"
                 )
         if code != FALLBACK:
             found[code] = Language(**{**lang.__dict__, "strings": {**base, **lang.strings}})
