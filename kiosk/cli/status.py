@@ -92,6 +92,19 @@ def _age(seconds: int | None) -> str:
     return f"{seconds // 86400} days"
 
 
+def _end_of_day(eod: dict[str, Any] | None) -> str:
+    if eod is None:
+        return "none in the journal"
+    if "business_day" in eod:
+        text = f"{eod['business_day']} at {eod['at']}: {eod['outcome']}"
+        if eod.get("terminal_id"):
+            text += f" (terminal {eod['terminal_id']})"
+        if eod.get("mismatch_json"):
+            text += f"; TERMINAL AND JOURNAL DIFFER: {eod['mismatch_json']}"
+        return text
+    return f"{eod['at']} ({eod['idempotency_key']})"
+
+
 def render(s: Summary) -> list[str]:
     lines = [f"journal {s.journal} (schema version {s.schema_version})", ""]
     lines.append(f"Open sessions: {len(s.open_sessions)}")
@@ -120,18 +133,18 @@ def render(s: Summary) -> list[str]:
         lines.append(
             f"  oldest queued {_age(o['oldest_queued_age_s'])} ago ({o['oldest_queued_at']})"
         )
+    for parked in o["parked"]:
+        lines.append(
+            f"  PARKED (refused by the backend, not resent): {parked['record']} "
+            f"{parked['error']} since {parked['parked_at']}"
+        )
     if o["last_error"]:
         e = o["last_error"]
         lines.append(
             f"  last error: {e['error']} ({e['record']}, {e['attempts']} attempts, "
             f"next {e['next_attempt_at']})"
         )
-    eod = s.last_end_of_day
-    lines += [
-        "",
-        "Last end-of-day: "
-        + (f"{eod['created_at']} ({eod['idempotency_key']})" if eod else "none in the journal"),
-    ]
+    lines += ["", "Last end-of-day: " + _end_of_day(s.last_end_of_day)]
     lines += ["", "Devices (last seen in the journal):"]
     if not s.devices:
         lines.append("  no readings or terminal results yet")

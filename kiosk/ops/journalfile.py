@@ -20,15 +20,6 @@ from urllib.parse import quote
 from kiosk.journal.schema import SCHEMA_VERSION
 from kiosk.ops.holders import Holder, processes_holding
 
-TABLES = (
-    "sessions",
-    "transitions",
-    "authorisations",
-    "card_results",
-    "commands",
-    "readings",
-    "outbox",
-)
 SIDE_FILES = ("-wal", "-shm")
 
 
@@ -87,17 +78,29 @@ def inspect(path: Path, *, full: bool = True) -> JournalInfo:
                 f"schema version {version} is newer than this evkiosk knows ({SCHEMA_VERSION})"
             )
         counts: dict[str, int] = {}
-        for table in TABLES:
+        for table in _tables(conn):
             try:
-                counts[table] = int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608 - fixed names
+                counts[table] = int(
+                    conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # noqa: S608 - names from sqlite_master
+                )
             except sqlite3.DatabaseError as exc:
-                if version > 0:
-                    problems.append(f"table {table}: {exc}")
-        if version == 0 and not counts:
-            problems.append("not an evkiosk journal (schema version 0, no journal tables)")
+                problems.append(f"table {table}: {exc}")
+        if "sessions" not in counts and not problems:
+            problems.append("not an evkiosk journal (no sessions table)")
         return JournalInfo(path, _size(path), version, tuple(problems), counts)
     finally:
         conn.close()
+
+
+def _tables(conn: sqlite3.Connection) -> list[str]:
+    try:
+        rows = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+            "ORDER BY rowid"
+        ).fetchall()
+    except sqlite3.DatabaseError:
+        return []
+    return [str(r[0]) for r in rows]
 
 
 def _size(path: Path) -> int:

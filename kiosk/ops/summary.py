@@ -1,7 +1,9 @@
 """What `evkiosk status` reports, read from the journal alone (read-only, no device I/O).
 
-The journal keeps no end-of-day record of its own (schema 2): the last end-of-day is taken
-from an outbox record of a terminal-totals kind, if the runtime queued one.
+Works on every schema version this evkiosk knows: columns and tables added by later
+migrations (parked outbox records, the end_of_day table of schema 3) are used when present.
+Without an end_of_day table the last end-of-day is taken from an outbox record of a
+terminal-totals kind, if one was queued.
 """
 
 from __future__ import annotations
@@ -115,16 +117,31 @@ def summarise(journal: Path, now: datetime | None = None, recent: int = 10) -> S
     )
 
 
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {str(r["name"]) for r in conn.execute(f"PRAGMA table_info({table})").fetchall()}
+
+
 def _outbox(conn: sqlite3.Connection, now: datetime) -> dict[str, Any]:
+    has_parking = "parked_at" in _columns(conn, "outbox")
+    waiting = "delivered_at IS NULL" + (" AND parked_at IS NULL" if has_parking else "")
     queued = conn.execute(
-        "SELECT count(*), min(created_at) FROM outbox WHERE delivered_at IS NULL"
+        f"SELECT count(*), min(created_at) FROM outbox WHERE {waiting}"  # noqa: S608 - fixed text
     ).fetchone()
     delivered = conn.execute(
         "SELECT count(*), max(delivered_at) FROM outbox WHERE delivered_at IS NOT NULL"
     ).fetchone()
+    parked = (
+        _rows(
+            conn,
+            "SELECT idempotency_key AS record, kind, parked_at, last_error AS error FROM outbox "
+            "WHERE parked_at IS NOT NULL AND delivered_at IS NULL ORDER BY id",
+        )
+        if has_parking
+        else []
+    )
     error = conn.execute(
-        "SELECT idempotency_key, last_error, attempts, next_attempt_at FROM outbox "
-        "WHERE delivered_at IS NULL AND last_error IS NOT NULL "
+        "SELECT idempotency_key, last_error, attempts, next_attempt_at FROM outbox "  # noqa: S608
+        f"WHERE {waiting} AND last_error IS NOT NULL "
         "ORDER BY coalesce(next_attempt_at, created_at) DESC, id DESC LIMIT 1"
     ).fetchone()
     return {
@@ -133,6 +150,7 @@ def _outbox(conn: sqlite3.Connection, now: datetime) -> dict[str, Any]:
         "oldest_queued_age_s": _age_s(queued[1], now),
         "delivered": int(delivered[0]),
         "last_delivered_at": delivered[1],
+        "parked": parked,  # refused by the backend (4xx): kept, not sent again until unparked
         "last_error": None
         if error is None
         else {
@@ -145,10 +163,17 @@ def _outbox(conn: sqlite3.Connection, now: datetime) -> dict[str, Any]:
 
 
 def _end_of_day(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    if _columns(conn, "end_of_day"):
+        rows = _rows(
+            conn,
+            "SELECT business_day, at, outcome, terminal_id, mismatch_json, detail "
+            "FROM end_of_day ORDER BY id DESC LIMIT 1",
+        )
+        return rows[0] if rows else None
     marks = ",".join("?" for _ in END_OF_DAY_KINDS)
     rows = _rows(
         conn,
-        f"SELECT kind, idempotency_key, created_at, delivered_at, payload_json FROM outbox "  # noqa: S608 - placeholders only
+        "SELECT kind, idempotency_key, created_at AS at, delivered_at FROM outbox "  # noqa: S608
         f"WHERE kind IN ({marks}) ORDER BY id DESC LIMIT 1",
         END_OF_DAY_KINDS,
     )

@@ -4,6 +4,7 @@ wrote; read-only, also while a kiosk process has the journal open."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -69,3 +70,31 @@ def test_reads_while_the_kiosk_writes(tmp_path: Path) -> None:
         assert summarise(path).devices[-1]["terminal"]["kind"] == "preauth"
     finally:
         writer.stop()
+
+
+def test_parked_records_and_the_last_end_of_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = journal_with(tmp_path, paths.receipt)
+    journal = Journal.open(path)
+    [record] = journal.outbox_pending()
+    journal.outbox_parked(record.id, 422, {"detail": "tariff unknown"}, at=at(700))
+    assert journal.outbox_add("terminal_totals", "eod:2026-03-01", {"total_minor": 306})
+    journal.close()
+    # No journal method writes end_of_day rows yet; the row has the table's documented shape.
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "INSERT INTO end_of_day (business_day, at, outcome, terminal_id, mismatch_json) "
+        "VALUES ('2026-03-01', '2026-03-01T23:00:00+00:00', 'approved', '52523535', "
+        "'{\"MasterCard\": [306, 0]}')"
+    )
+    conn.commit()
+    conn.close()
+    s = summarise(path, now=at(800))
+    assert s.outbox["queued"] == 1  # the totals record; the parked session is not queued
+    [parked] = s.outbox["parked"]
+    assert parked["record"] == f"session:{paths.SID}" and parked["error"] == "refused 422"
+    assert s.last_end_of_day is not None and s.last_end_of_day["business_day"] == "2026-03-01"
+    assert main(["status", "--journal", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "PARKED" in out and "TERMINAL AND JOURNAL DIFFER" in out
