@@ -93,6 +93,14 @@ def _existing(s: Session, station_id: str, session_id: str) -> ChargingSession |
     )
 
 
+class _Repeat(Exception):
+    """This session id is stored already (leaves the transaction before answering)."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        super().__init__()
+        self.response = response
+
+
 class InProgress(Exception):
     """The first report of this session is still being settled; the caller retries."""
 
@@ -135,7 +143,7 @@ def store_session(
         with db.session() as s:
             first = _existing(s, station_id, report.session_id)
             if first is not None:
-                return _first_answer(db, station_id, report.session_id, first.response)
+                raise _Repeat(first.response)
             if isinstance(report.payment, LinkPayment):
                 link = s.get(PaymentLink, report.payment.link_id)
                 if link is None or link.station_id != station_id:
@@ -199,6 +207,10 @@ def store_session(
             if link_id is None:
                 row.response = body
             session_pk = row.pk
+    except _Repeat as repeat:
+        # Answered outside the transaction: waiting inside it would hold the lock the first
+        # report needs to write its answer.
+        return _first_answer(db, station_id, report.session_id, repeat.response)
     except IntegrityError:
         # A concurrent repeat of the same session id won the insert: answer as it did.
         return _first_answer(db, station_id, report.session_id, {})
