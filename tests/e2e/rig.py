@@ -23,7 +23,15 @@ from drivers.station import BackendAccess, HeadlessStation, assemble_station
 from kiosk.config import load_config
 from kiosk.outbox.backoff import Backoff
 from kiosk.runtime.clock import FakeClock
-from kiosk.snapshot import StationSnapshot
+from kiosk.session.names import Phase
+from kiosk.snapshot import (
+    BackToStart,
+    ChooseConnector,
+    ConfirmPrice,
+    PayByCard,
+    StationSnapshot,
+    StopCharging,
+)
 
 EVKIOSK = [sys.executable, "-m", "kiosk.cli.main", "backend"]
 STATION_ID = "E2E-1"
@@ -92,6 +100,7 @@ url = "http://127.0.0.1:9"
 station_id = "{station}"
 token = "set-by-the-test"
 hardware = "simulated"
+timeout_s = {timeout}
 
 [meters.left]
 hardware = "simulated"
@@ -185,7 +194,7 @@ class BackendProcess:
                 "/reconciliation",
                 params={
                     "from": (day - timedelta(days=1)).date().isoformat(),
-                    "to": (day + timedelta(days=1)).date().isoformat(),
+                    "to": (day + timedelta(days=2)).date().isoformat(),
                 },
             )
         assert response.status_code == 200, response.text
@@ -222,6 +231,25 @@ class Kiosk:
         assert self.snap.focus is not None
         return self.snap.focus.session_id
 
+    def charge_by_card(self, seconds: int = 600, connector: str = "1") -> str:
+        """Plug in, pay by card, charge `seconds`, stop, leave the receipt, unplug."""
+        sim = self.station.sims[connector]
+        sim.plug_in(soc=0.3)
+        self.advance(2)
+        self.send(ChooseConnector(connector))
+        sid = self.focus_id()
+        self.send(ConfirmPrice(sid))
+        self.send(PayByCard(sid))
+        self.advance(seconds, step=10)
+        assert self.snap.focus is not None and self.snap.focus.phase is Phase.CHARGING
+        self.send(StopCharging(sid))
+        self.advance(5)
+        assert self.snap.focus is not None and self.snap.focus.phase is Phase.RECEIPT
+        self.send(BackToStart(sid))
+        sim.unplug()
+        self.advance(2)
+        return sid
+
 
 def now_utc() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
@@ -233,6 +261,7 @@ def kiosk(
     backend: BackendAccess,
     *,
     hold: int = 2000,
+    timeout_s: float = 10.0,
     tariff_obj: dict[str, Any] | None = None,
     start: datetime | None = None,
     clock: FakeClock | None = None,
@@ -240,7 +269,8 @@ def kiosk(
 ) -> Iterator[Kiosk]:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "tariff.json").write_text(json.dumps(tariff_obj or tariff()))
-    (workdir / "station.toml").write_text(STATION_TOML.format(hold=hold, station=STATION_ID))
+    toml = STATION_TOML.format(hold=hold, station=STATION_ID, timeout=timeout_s)
+    (workdir / "station.toml").write_text(toml)
     config = load_config(workdir / "station.toml")
     clock = clock or FakeClock(start or now_utc())
     options.setdefault("outbox_backoff", Backoff(timedelta(seconds=5), timedelta(minutes=30)))
