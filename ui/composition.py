@@ -227,6 +227,10 @@ class StationService:
     def end_of_day(self) -> str:
         return self._on_terminal(lambda t: t.end_of_day())
 
+    def open_preauths(self) -> str:
+        """The holds the terminal itself still has open (receipt numbers and amounts only)."""
+        return self._on_terminal(lambda t: t.open_preauths())
+
 
 # ---------------------------------------------------------------------------- assembly
 

@@ -31,6 +31,8 @@ class ServicePort(Protocol):
 
     def end_of_day(self) -> str: ...
 
+    def open_preauths(self) -> str: ...
+
 
 class SimulatorPort(Protocol):
     """The simulated hardware an installer plays with (simulated mode only)."""

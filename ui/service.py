@@ -199,7 +199,9 @@ class ServiceMenu(QFrame):
         row = QHBoxLayout()
         self.status_enquiry = button("", name="status_enquiry")
         self.end_of_day = button("", name="end_of_day")
+        self.terminal_holds = button("", name="terminal_holds")
         row.addWidget(self.status_enquiry)
+        row.addWidget(self.terminal_holds)
         row.addWidget(self.end_of_day)
         self.terminal_out = self._text_tab("service_terminal")
         term_box.addLayout(row)
@@ -212,6 +214,9 @@ class ServiceMenu(QFrame):
             lambda: self._run("terminal", lambda p: p.terminal_status())
         )
         self.end_of_day.clicked.connect(lambda: self._run("terminal", lambda p: p.end_of_day()))
+        self.terminal_holds.clicked.connect(
+            lambda: self._run("terminal", lambda p: p.open_preauths())
+        )
         box.addLayout(top)
         box.addWidget(self.tabs, 1)
         self.pages.addWidget(page)
@@ -258,6 +263,7 @@ class ServiceMenu(QFrame):
         self.simulator_button.setText(lang.text("service.simulator"))
         self.status_enquiry.setText(lang.text("service.status_enquiry"))
         self.end_of_day.setText(lang.text("service.end_of_day"))
+        self.terminal_holds.setText(lang.text("service.terminal_holds"))
         if self.unlocked:
             self.devices.setPlainText("\n".join(device_lines(snap, lang)))
             holds = [_session_line(v, lang) for v in open_holds(snap)]

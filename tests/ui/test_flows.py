@@ -186,6 +186,8 @@ def test_service_menu_with_the_real_station(make_flow, qtbot) -> None:  # type: 
     qtbot.waitUntil(lambda: "failed" in menu.journal.toPlainText(), timeout=10_000)
     menu.status_enquiry.click()
     qtbot.waitUntil(lambda: "ready=True" in menu.terminal_out.toPlainText(), timeout=20_000)
+    menu.terminal_holds.click()
+    qtbot.waitUntil(lambda: menu.terminal_out.toPlainText() == "[]", timeout=20_000)
     flow.panel.hide()  # type: ignore[attr-defined]
     flow.find("service_simulator").click()  # simulated hardware: the panel from the menu
     assert flow.panel.isVisible()  # type: ignore[attr-defined]

@@ -81,6 +81,9 @@ def test_service_terminal_functions_run_off_the_gui_thread(kiosk: Kiosk, qtbot: 
         def end_of_day(self) -> str:
             return "batch 12: 3 transactions, 34.10 EUR"
 
+        def open_preauths(self) -> str:
+            return "receipt 7: 50.00 EUR"
+
     menu = kiosk.window.service
     menu._port = Port()
     kiosk.show("idle")

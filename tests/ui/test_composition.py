@@ -1,0 +1,114 @@
+"""The composition root in real-hardware mode, pointed at simulators that stand where the
+real devices would be (ZVT over TCP, Modbus TCP meter and controller)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flowrig import T0, tariff
+
+from drivers.modbus_sim import SimStation
+from drivers.zvt_sim import Delays, TerminalSimulator
+from kiosk.config import load_config
+from kiosk.runtime.clock import FakeClock
+from kiosk.snapshot import ChooseConnector, ConfirmPrice, PayByCard, Phase
+from ui.composition import CompositionError, assemble
+
+
+@pytest.fixture
+def devices() -> Iterator[tuple[TerminalSimulator, SimStation]]:
+    terminal = TerminalSimulator.start_tcp(delays=Delays.zero())
+    station = SimStation.start(transport="tcp")
+    yield terminal, station
+    station.close()
+    terminal.stop()
+
+
+def station_file(tmp: Path, terminal: str, meter: str, controller: str, model: str) -> Path:
+    def host_port(url: str) -> tuple[str, int]:
+        host, port = url.removeprefix("tcp://").rsplit(":", 1)
+        return host, int(port)
+
+    (tmp / "tariff.json").write_text(json.dumps(tariff("0.50")))
+    meter_host, meter_port = host_port(meter)
+    ctl_host, ctl_port = host_port(controller)
+    path = tmp / "station.toml"
+    path.write_text(
+        f"""
+[station]
+name = "Real wiring"
+locales = ["en"]
+timezone = "Europe/Berlin"
+journal = "journal.db"
+
+[terminal]
+hardware = "real"
+model = "zvt"
+port = "{terminal}"
+
+[meters.left]
+hardware = "real"
+model = "{model}"
+host = "{meter_host}"
+port = {meter_port}
+unit_id = 1
+
+[controllers.left]
+hardware = "real"
+model = "phoenix-ev-eth"
+host = "{ctl_host}"
+port = {ctl_port}
+
+[[connector]]
+id = "1"
+label = "A"
+type = "Type 2"
+max_kw = 11
+tariff = "tariff.json"
+meter = "left"
+controller = "left"
+"""
+    )
+    return path
+
+
+def test_real_mode_reaches_the_configured_ports(
+    tmp_path: Path, devices: tuple[TerminalSimulator, SimStation]
+) -> None:
+    terminal, station = devices
+    path = station_file(
+        tmp_path, terminal.address, station.meter_port, station.controller_port, "sdm630"
+    )
+    clock = FakeClock(T0)
+    asm = assemble(load_config(path), simulate=False, state_dir=tmp_path / "state", clock=clock)
+    try:
+        assert asm.simulator is None  # nothing simulated by the app itself
+        asm.start()
+        rt = asm.runtime
+        assert rt.wait_idle(30)
+        rt.send(ChooseConnector("1"))
+        assert rt.wait_idle(30)
+        focus = rt.snapshot.focus if rt.snapshot else None
+        assert focus is not None and focus.phase is Phase.PRICE_SHOWN
+        rt.send(ConfirmPrice(focus.session_id))
+        rt.send(PayByCard(focus.session_id))
+        assert rt.wait_idle(30)
+        focus = rt.snapshot.focus if rt.snapshot else None
+        assert focus is not None and focus.phase is Phase.WAITING_FOR_PLUG, focus
+        assert (tmp_path / "journal.db").exists()  # real mode: the journal the config names
+    finally:
+        asm.stop()
+
+
+def test_real_mode_refuses_an_unknown_meter_model_by_name(
+    tmp_path: Path, devices: tuple[TerminalSimulator, SimStation]
+) -> None:
+    terminal, station = devices
+    path = station_file(
+        tmp_path, terminal.address, station.meter_port, station.controller_port, "eastron_sdm630"
+    )
+    with pytest.raises(CompositionError, match=r"\[meters\.left\] model 'eastron_sdm630'.*sdm630"):
+        assemble(load_config(path), simulate=False, state_dir=tmp_path / "state")
