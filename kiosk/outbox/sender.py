@@ -58,6 +58,9 @@ class OutboxSender:
         self._woken = False
         self._busy = False
         self._next_probe: datetime | None = None
+        # After a start (a reboot, a new network), the first pass tries the head at once
+        # instead of sitting out a backoff computed before.
+        self._fresh = True
         self.online: bool | None = None  # None: not known yet
         self.delivered = 0
         self.parked = 0
@@ -100,7 +103,12 @@ class OutboxSender:
                 return self._probe_if_due()
             for record in queue:
                 now = self._clock.now()
-                waiting = record.next_attempt_at is not None and record.next_attempt_at > now
+                waiting = (
+                    not self._fresh
+                    and record.next_attempt_at is not None
+                    and record.next_attempt_at > now
+                )
+                self._fresh = False
                 # The head waits and nothing overtakes it, unless the backend answers a probe
                 # again: then nothing sits out the rest of a long backoff.
                 if waiting and not (self.online is False and self._probe()):

@@ -232,3 +232,14 @@ def test_any_failure_sequence_delivers_each_record_once_in_order(script: list[An
     expected = [f"session:S{i}" for i in range(6) if f"session:S{i}" not in parked]
     assert backend.accepted == expected  # once each, in the order written
     assert state.queued == 0 and state.delivered + state.parked == 6
+
+
+def test_after_a_restart_the_head_is_tried_at_once(tmp_path: Path) -> None:
+    journal = journal_with(tmp_path, 1)
+    clock = FakeClock(T0)
+    first = sender(journal, ScriptedBackend("down"), clock)
+    retry_at = first.run_once()
+    assert retry_at is not None and retry_at > clock.now()
+    backend = ScriptedBackend()
+    sender(journal, backend, clock).run_once()  # a new process, same journal, same instant
+    assert backend.accepted == ["session:S0"]
