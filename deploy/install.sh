@@ -1,7 +1,8 @@
 #!/bin/bash
 # Install, upgrade or roll back evkiosk on a Debian 13 / Raspberry Pi OS (64-bit) panel.
 #
-#   sudo deploy/install.sh [--source DIR|WHEEL] [--cage] [--backend] [--no-start]
+#   sudo deploy/install.sh [--source DIR|WHEEL] [--cage] [--no-start]
+#   sudo deploy/install.sh --backend [--source DIR|WHEEL]   (the operator's server instead)
 #   sudo deploy/install.sh --upgrade [--source DIR|WHEEL]
 #   sudo deploy/install.sh --rollback
 #   add --dry-run to print what would be done
@@ -28,7 +29,7 @@ BACKEND=0
 START=1
 DRY=0
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -124,8 +125,11 @@ config_and_data() {
 units() {
     say "systemd units"
     local unit wanted
-    wanted=$(kiosk_unit)
-    if [ "$BACKEND" = 1 ]; then wanted="$wanted evkiosk-backend.service"; fi
+    if [ "$BACKEND" = 1 ]; then
+        wanted=evkiosk-backend.service
+    else
+        wanted="$(kiosk_unit) evkiosk-backup.service evkiosk-backup.timer"
+    fi
     for unit in $wanted; do
         run sh -c "sed 's|@VENV@|$PREFIX/venv|g' '$HERE/$unit' > '$UNIT_DIR/$unit'"
     done
@@ -134,8 +138,12 @@ units() {
             --shell /usr/sbin/nologin evkiosk-backend
     fi
     run systemctl daemon-reload
-    run systemctl enable "$(kiosk_unit)"
-    if [ "$BACKEND" = 1 ]; then run systemctl enable evkiosk-backend.service; fi
+    if [ "$BACKEND" = 1 ]; then
+        run systemctl enable evkiosk-backend.service
+    else
+        run systemctl enable "$(kiosk_unit)"
+        run systemctl enable --now evkiosk-backup.timer
+    fi
 }
 
 journal_path() {  # the journal named by the installed config, or nothing
@@ -161,6 +169,7 @@ backup_journal() {
 start_and_watch() {
     local unit
     unit=$(kiosk_unit)
+    if [ "$BACKEND" = 1 ]; then unit=evkiosk-backend.service; fi
     if [ "$START" = 0 ]; then say "not started (--no-start): systemctl start $unit"; return; fi
     say "start $unit (a newer version migrates the journal when it opens it)"
     run systemctl start "$unit"
@@ -180,13 +189,21 @@ doctor() {
 
 case "$MODE" in
     install)
-        system_packages
-        service_user
-        new_venv
-        switch_to "$NEW_VENV"
-        config_and_data
-        units
-        doctor
+        if [ "$BACKEND" = 1 ]; then
+            run apt-get install -y --no-install-recommends python3 python3-venv
+            new_venv
+            switch_to "$NEW_VENV"
+            units
+            echo "   set the database and public URL in $CONF/backend.env (see docs/backend.md)"
+        else
+            system_packages
+            service_user
+            new_venv
+            switch_to "$NEW_VENV"
+            config_and_data
+            units
+            doctor
+        fi
         start_and_watch
         ;;
     upgrade)

@@ -235,12 +235,15 @@ def setup_logging(
     return handler
 
 
-def add_logging_arguments(parser: argparse.ArgumentParser) -> None:
+def add_logging_arguments(parser: argparse.ArgumentParser, default_level: str = "INFO") -> None:
     """--log-format, --log-level, --log-file for commands that run for long."""
     group = parser.add_argument_group("logging")
     group.add_argument("--log-format", choices=("text", "json"), default="text")
     group.add_argument(
-        "--log-level", default="INFO", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR")
+        "--log-level",
+        default=default_level,
+        type=str.upper,
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
     )
     group.add_argument(
         "--log-file",

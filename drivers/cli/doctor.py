@@ -18,6 +18,7 @@ import sys
 from drivers.doctor.ports import Identity
 from drivers.doctor.result import Outcome
 from drivers.doctor.runner import DoctorOptions, render, run_doctor
+from kiosk.logs import add_logging_arguments, setup_from_arguments
 from kiosk.paths import config_file
 
 EXIT_OK = 0
@@ -45,6 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MB",
         help="free disk the journal's file system must have (200)",
     )
+    # What the drivers log while being asked (retries, link errors) goes to stderr, scrubbed.
+    add_logging_arguments(parser, default_level="WARNING")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     except KeyError:
         print(f"evkiosk doctor: no user named {args.user!r}", file=sys.stderr)
         return EXIT_USAGE
+    setup_from_arguments(args)
     options = DoctorOptions(
         config=config_file(args.config),
         identity=identity,

@@ -150,7 +150,8 @@ def check_terminal(device: DeviceConfig, timeout_s: float) -> Check:
         terminal.close()
     tid = f"terminal id {status.terminal_id}" if status.terminal_id else "terminal"
     if status.ready:
-        return passed("terminal", subject, f"{tid} ready ({status.text})")
+        said = "" if status.text.strip().lower() == "ready" else f" ({status.text})"
+        return passed("terminal", subject, f"{tid} ready{said}")
     if status.raw_status is None:
         return failed(
             "terminal",

@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 VENV = Path(sys.executable).parent.parent
 UNITS = ("evkiosk.service", "evkiosk-cage.service", "evkiosk-backend.service")
+ALL_UNITS = (*UNITS, "evkiosk-backup.service", "evkiosk-backup.timer")
 
 
 def parse_unit(path: Path) -> dict[str, dict[str, list[str]]]:
@@ -75,7 +76,7 @@ def test_systemd_accepts_the_units(tmp_path: Path) -> None:
     if analyze is None:
         pytest.skip("systemd-analyze is not installed (the strict parse above still ran)")
     rendered = []
-    for name in UNITS:  # as install.sh renders them, with this checkout's virtualenv
+    for name in ALL_UNITS:  # as install.sh renders them, with this checkout's virtualenv
         text = (DEPLOY / name).read_text().replace("@VENV@", str(VENV))
         (tmp_path / name).write_text(text)
         rendered.append(str(tmp_path / name))
@@ -95,6 +96,15 @@ def test_systemd_accepts_the_units(tmp_path: Path) -> None:
         )  # Debian's cage package is only on cage panels
     ]
     assert complaints == [], complaints
+
+
+def test_daily_backup_unit_and_timer() -> None:
+    service = parse_unit(DEPLOY / "evkiosk-backup.service")["Service"]
+    assert service["Type"] == ["oneshot"] and service["User"] == ["evkiosk"]
+    assert "evkiosk journal backup /var/lib/evkiosk/backups" in service["ExecStart"][0]
+    assert "-mtime +60" in service["ExecStartPost"][0]
+    timer = parse_unit(DEPLOY / "evkiosk-backup.timer")
+    assert timer["Timer"]["Persistent"] == ["true"] and timer["Install"]["WantedBy"]
 
 
 def test_install_script_parses() -> None:
@@ -180,3 +190,11 @@ def test_an_old_journal_is_backed_up_then_migrated_and_the_backup_restores(
     assert info.ok and info.schema_version == 1 and info.counts["outbox"] == 1
     assert main(["journal", "restore", str(backup), "--journal", str(journal)]) == 0
     assert inspect(journal).schema_version == 1
+
+
+def test_backend_install_touches_only_the_backend(tmp_path: Path) -> None:
+    plan = _plan(_staged(tmp_path), "--backend")
+    assert any("pip install --no-cache-dir" in line and "[backend]" in line for line in plan)
+    enabled = [line for line in plan if "systemctl enable" in line]
+    assert enabled == ["+ systemctl enable evkiosk-backend.service"]
+    assert not any("usermod" in line or "evkiosk.service" in line for line in plan)
