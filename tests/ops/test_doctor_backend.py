@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
+import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -60,3 +63,37 @@ def test_unreachable_backend() -> None:
 def test_simulated_backend_is_skipped() -> None:
     config = BackendConfig("http://127.0.0.1:1", STATION, "k", "simulated")
     assert check_backend(config, timeout_s=1).outcome is Outcome.SKIP
+
+
+def test_backend_that_accepts_but_never_answers_times_out() -> None:
+    with socket.socket() as silent:  # a real listener that takes the connection and says nothing
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        check = check_backend(_config(url, "k"), timeout_s=0.3)
+    assert check.outcome is Outcome.FAIL and "no answer within 0.3 s" in check.detail
+
+
+class _Failing(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(503)
+        self.end_headers()
+        self.wfile.write(b"database is down")
+
+    def log_message(self, *args: object) -> None:  # keep the test output quiet
+        pass
+
+
+def test_backend_error_status_is_shown_with_its_body() -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        check = check_backend(_config(url, "k"), timeout_s=5)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert check.outcome is Outcome.FAIL
+    assert "answered 503: database is down" in check.detail

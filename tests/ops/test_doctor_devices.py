@@ -153,3 +153,26 @@ def test_whole_report_against_simulated_hardware(
     assert outcomes["meter"] is outcomes["controller"] is outcomes["terminal"] is Outcome.PASS, [
         c for c in checks if c.outcome is Outcome.FAIL
     ]
+
+
+def test_terminal_answering_not_ready_says_what_it_needs(
+    terminal_sim: TerminalSimulator,
+) -> None:
+    terminal_sim.set_terminal_status(0xB1)  # memory full: end-of-day needed
+    check = check_terminal(_terminal(terminal_sim.address), timeout_s=2)
+    assert check.outcome is Outcome.FAIL
+    assert "not ready: memory full: end-of-day needed" in check.detail
+    assert "display" in check.fix
+
+
+def test_a_different_terminal_than_configured_fails(terminal_sim: TerminalSimulator) -> None:
+    device = DeviceConfig(
+        "terminal",
+        "real",
+        "zvt",
+        None,
+        {"port": terminal_sim.address, "terminal_id": "99999999"},
+    )
+    check = check_terminal(device, timeout_s=2)
+    assert check.outcome is Outcome.FAIL
+    assert "52523535" in check.detail and "99999999" in check.detail
