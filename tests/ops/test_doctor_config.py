@@ -58,3 +58,20 @@ def test_cli_exit_codes_and_json(
     out = capsys.readouterr().out
     assert "[FAIL] config" in out and "->" in out
     assert main(["doctor", "--config", str(station), "--user", "no-such-user-xyz"]) == 2
+
+
+def test_the_installed_command_exits_1_on_a_failure(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    evkiosk = Path(sys.executable).parent / "evkiosk"
+    done = subprocess.run(
+        [str(evkiosk), "doctor", "--config", str(tmp_path / "none.toml"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert report["ok"] is False and report["checks"][0]["outcome"] == "fail"

@@ -98,3 +98,23 @@ def test_parked_records_and_the_last_end_of_day(
     assert main(["status", "--journal", str(path)]) == 0
     out = capsys.readouterr().out
     assert "PARKED" in out and "TERMINAL AND JOURNAL DIFFER" in out
+
+
+def test_a_journal_of_the_first_schema_is_summarised(tmp_path: Path) -> None:
+    """Right after an upgrade, before the kiosk ran: no parking columns, no end_of_day table."""
+    from kiosk.journal.schema import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+    conn.execute(
+        "INSERT INTO outbox (kind, idempotency_key, payload_json, created_at, last_error) "
+        "VALUES ('session', 'session:old', '{}', '2026-01-01T00:00:00+00:00', 'timeout')"
+    )
+    conn.commit()
+    conn.close()
+    s = summarise(path, now=at(0))
+    assert s.schema_version == 1
+    assert s.outbox["queued"] == 1 and s.outbox["parked"] == []
+    assert s.outbox["last_error"]["error"] == "timeout"
+    assert s.last_end_of_day is None
