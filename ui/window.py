@@ -277,7 +277,7 @@ class KioskWindow(QWidget):
         self._send(intent)
 
     def open_service(self) -> None:
-        self.service.setGeometry(self.rect().adjusted(8, 8, -8, -8))
+        self.service.setGeometry(self.rect())
         self.service.open_menu()
         if self.snapshot is not None:
             self.service.show_snapshot(self.snapshot, self.lang)
@@ -424,7 +424,7 @@ class KioskWindow(QWidget):
     def resizeEvent(self, event: object) -> None:
         self._apply_style()
         if self.service.isVisible():
-            self.service.setGeometry(self.rect().adjusted(8, 8, -8, -8))
+            self.service.setGeometry(self.rect())
         if self.timeout_warning.isVisible():
             self.timeout_warning.setGeometry(self._overlay_rect())
         self._refresh()

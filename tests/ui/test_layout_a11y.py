@@ -26,7 +26,6 @@ def problems_on_screen(window: QWidget, target: int, area: QWidget | None = None
     """Buttons too small or outside `area` (the window), texts cut off."""
     found = []
     area = area or window
-    bounds = area.rect()
     for b in window.findChildren(QPushButton):
         if not b.isVisibleTo(window):
             continue
@@ -39,10 +38,17 @@ def problems_on_screen(window: QWidget, target: int, area: QWidget | None = None
                 found.append(f"button {name!r}: text {widest} px wide, room for {b.width()}")
         if not b.isVisibleTo(area) or (not area.isAncestorOf(b) and area is not window):
             continue
-        top_left = b.mapTo(area, b.rect().topLeft())
-        bottom_right = b.mapTo(area, b.rect().bottomRight())
-        if not (bounds.contains(top_left) and bounds.contains(bottom_right)):
-            found.append(f"button {name!r} is outside the window")
+        # Inside every ancestor up to `area`: a parent clips what sticks out of it.
+        holder = b.parentWidget()
+        while holder is not None:
+            top_left = b.mapTo(holder, b.rect().topLeft())
+            bottom_right = b.mapTo(holder, b.rect().bottomRight())
+            if not (holder.rect().contains(top_left) and holder.rect().contains(bottom_right)):
+                found.append(f"button {name!r} sticks out of {type(holder).__name__}")
+                break
+            if holder is area:
+                break
+            holder = holder.parentWidget()
     for lab in window.findChildren(QLabel):
         if not lab.isVisibleTo(window) or not lab.text() or lab.objectName() == "station_name":
             continue
@@ -87,6 +93,24 @@ def test_large_text_pages_scroll_instead_of_cutting_anything(
         problems += [f"{name}: {p}" for p in problems_on_screen(kiosk.window, 57, page)]
     assert problems == []
     assert kiosk.window.large_text
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+def test_service_pin_pad_and_menu_fit(kiosk: Kiosk, width: int, height: int) -> None:
+    from uirig import PIN
+
+    kiosk.window.resize(width, height)
+    kiosk.show("charging")
+    kiosk.window.long_press.fire_for_test()
+    QApplication.processEvents()
+    menu = kiosk.window.service
+    problems = problems_on_screen(kiosk.window, 57, menu)
+    for digit in PIN:
+        menu.press(digit)
+    menu.submit_pin()
+    QApplication.processEvents()
+    problems += problems_on_screen(kiosk.window, 57, menu)
+    assert menu.unlocked and problems == []
 
 
 def test_touch_target_follows_the_configured_dpi() -> None:
