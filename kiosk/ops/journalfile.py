@@ -241,6 +241,7 @@ def restore(source: Path, journal: Path, now: datetime | None = None) -> Restore
     finally:
         src.close()
     # The restored file is switched back to WAL on first open by the kiosk (Journal.open).
+    _same_owner(staging, journal if journal.exists() else journal.parent)
     kept: Path | None = None
     if journal.exists():
         kept = journal.with_name(f"{journal.name}.replaced-{_stamp(now)}")
@@ -256,6 +257,17 @@ def restore(source: Path, journal: Path, now: datetime | None = None) -> Restore
     os.replace(staging, journal)
     _fsync_dir(journal.parent)
     return Restored(journal, kept, inspect(journal))
+
+
+def _same_owner(path: Path, like: Path) -> None:
+    """Run as root, give the restored file the kiosk's owner: a root-owned journal would
+    stop the kiosk's user from writing to it."""
+    if os.geteuid() != 0:
+        return
+    info = like.stat()
+    os.chown(path, info.st_uid, info.st_gid)
+    if like.is_file():
+        os.chmod(path, info.st_mode & 0o777)
 
 
 def _fsync_dir(directory: Path) -> None:

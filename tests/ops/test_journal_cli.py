@@ -3,6 +3,7 @@ to the journal as a running kiosk does."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -171,3 +172,14 @@ def test_location_comes_from_the_config(tmp_path: Path, capsys: pytest.CaptureFi
     config.write_text("[station]\nname = 1\n")
     assert main(["journal", "check", "--config", str(config)]) == 2
     assert "station.name" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can hand a file to another user")
+def test_restore_run_as_root_keeps_the_kiosk_users_ownership(journal: Path, tmp_path: Path) -> None:
+    backup = tmp_path / "b.db"
+    assert main(["journal", "backup", str(backup), "--journal", str(journal)]) == 0
+    os.chown(journal, 65534, 65534)
+    os.chmod(journal, 0o640)
+    assert main(["journal", "restore", str(backup), "--journal", str(journal)]) == 0
+    info = journal.stat()
+    assert (info.st_uid, info.st_gid, info.st_mode & 0o777) == (65534, 65534, 0o640)
