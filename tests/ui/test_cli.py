@@ -1,0 +1,73 @@
+"""`evkiosk run` as an installer meets it: PIN hashing, bad input, a headless simulated run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from ui.settings import verify_pin
+
+EVKIOSK = [sys.executable, "-m", "kiosk.cli.main"]
+
+
+def run(
+    *args: str, stdin: str = "", env_extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    import os
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env_extra or {})}
+    return subprocess.run(
+        [*EVKIOSK, "run", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+
+
+def test_hash_pin_prints_the_settings_line() -> None:
+    done = run("--hash-pin", stdin="2580\n")
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.strip()
+    assert line.startswith('service_pin_hash = "pbkdf2_sha256$') and "2580" not in line
+    assert verify_pin("2580", line.split('"')[1])
+    assert run("--hash-pin", stdin="12\n").returncode == 2  # too short
+
+
+def test_bad_input_exits_2_and_names_the_problem(tmp_path: Path) -> None:
+    done = run()
+    assert done.returncode == 2 and "--config FILE is required" in done.stderr
+    bad = tmp_path / "station.toml"
+    bad.write_text("[station]\nname = 1\n")
+    done = run("--config", str(bad))
+    assert done.returncode == 2 and "station" in done.stderr
+    done = run("--simulate", "--size", "big")
+    assert done.returncode == 2 and "--size 'big'" in done.stderr
+    ui_toml = tmp_path / "ui.toml"
+    ui_toml.write_text("pin = 1234\n")
+    done = run("--simulate", "--ui-config", str(ui_toml))
+    assert done.returncode == 2 and "unknown key 'pin'" in done.stderr
+
+
+def test_simulated_run_headless_writes_screenshots(tmp_path: Path) -> None:
+    shots = tmp_path / "shots"
+    done = run(
+        "--simulate",
+        "--state",
+        str(tmp_path / "state"),
+        "--screenshots",
+        str(shots),
+        "--screenshot-every",
+        "0.5",
+        "--quit-after",
+        "3",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "on simulated hardware" in done.stderr
+    assert sorted(p.name for p in shots.glob("kiosk-*.png"))[:1] == ["kiosk-0001.png"]
+    assert (shots / "simulator-panel.png").exists()
+    assert (tmp_path / "state" / "journal.db").exists()
+    assert (tmp_path / "state" / "backend.db").exists()
