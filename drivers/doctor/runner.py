@@ -13,8 +13,9 @@ from drivers.doctor.devices import check_controller, check_meter, check_terminal
 from drivers.doctor.host import check_clock, check_disk
 from drivers.doctor.journal import check_journal
 from drivers.doctor.ports import Identity, check_port, ports_in, serial_port_of
-from drivers.doctor.result import Check, Outcome, skipped
+from drivers.doctor.result import Check, Outcome, failed, skipped
 from kiosk.config import DeviceConfig
+from kiosk.ops.journalfile import users_of
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,19 @@ def run_doctor(options: DoctorOptions) -> list[Check]:
             skipped("devices", "all", "not checked: the config must load first (see above)")
         )
         return checks
+    # A running kiosk owns its devices: a status enquiry in the middle of its payment could
+    # break the payment. Ask nothing then.
+    kiosk = users_of(config.journal_path) if config.journal_path.exists() else []
+    if kiosk:
+        checks.append(
+            failed(
+                "kiosk",
+                str(config.journal_path),
+                "the kiosk is running (" + ", ".join(k.describe() for k in kiosk) + "): "
+                "its devices were not asked",
+                "systemctl stop evkiosk, run doctor again, then systemctl start evkiosk",
+            )
+        )
     bad_ports: set[str] = set()
     for port, users in ports_in(config).items():
         result = check_port(port, users, options.identity, options.proc_root)
@@ -44,6 +58,8 @@ def run_doctor(options: DoctorOptions) -> list[Check]:
             bad_ports.add(port)
 
     def blocked(device: DeviceConfig, area: str) -> Check | None:
+        if kiosk and device.hardware == "real":
+            return skipped(area, device.name, "not asked: the kiosk is running (see above)")
         port = serial_port_of(device)
         if port in bad_ports:
             return skipped(area, device.name, f"not asked: its port {port} failed above")

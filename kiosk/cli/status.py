@@ -68,6 +68,7 @@ def as_json(s: Summary) -> dict[str, Any]:
         "last_end_of_day": s.last_end_of_day,
         "devices": s.devices,
         "recent_sessions": s.recent_sessions,
+        "kiosk_processes": s.kiosk_processes,
     }
 
 
@@ -106,7 +107,12 @@ def _end_of_day(eod: dict[str, Any] | None) -> str:
 
 
 def render(s: Summary) -> list[str]:
-    lines = [f"journal {s.journal} (schema version {s.schema_version})", ""]
+    running = ", ".join(s.kiosk_processes) if s.kiosk_processes else "no process has it open"
+    lines = [
+        f"journal {s.journal} (schema version {s.schema_version})",
+        f"kiosk: {running}",
+        "",
+    ]
     lines.append(f"Open sessions: {len(s.open_sessions)}")
     lines += [
         f"  {o['session_id']}  connector {o['connector_id']}  {o['phase']}  "

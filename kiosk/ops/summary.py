@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.ops.journalfile import open_readonly
+from kiosk.ops.journalfile import open_readonly, users_of
 
 END_OF_DAY_KINDS = ("terminal_totals", "terminal-totals", "end_of_day")
 
@@ -29,6 +29,7 @@ class Summary:
     last_end_of_day: dict[str, Any] | None
     devices: list[dict[str, Any]]
     recent_sessions: list[dict[str, Any]]
+    kiosk_processes: list[str]  # processes with the journal open: the running kiosk
 
 
 def _age_s(stamp: str | None, now: datetime) -> int | None:
@@ -112,8 +113,17 @@ def summarise(journal: Path, now: datetime | None = None, recent: int = 10) -> S
         conn.execute("COMMIT")
     finally:
         conn.close()
+    running = [u.describe() for u in users_of(journal)]
     return Summary(
-        str(journal), version, open_sessions, holds, outbox, end_of_day, devices, recent_sessions
+        str(journal),
+        version,
+        open_sessions,
+        holds,
+        outbox,
+        end_of_day,
+        devices,
+        recent_sessions,
+        running,
     )
 
 

@@ -176,3 +176,28 @@ def test_a_different_terminal_than_configured_fails(terminal_sim: TerminalSimula
     check = check_terminal(device, timeout_s=2)
     assert check.outcome is Outcome.FAIL
     assert "52523535" in check.detail and "99999999" in check.detail
+
+
+def test_devices_are_not_asked_while_the_kiosk_runs(
+    tmp_path: Path, terminal_sim: TerminalSimulator
+) -> None:
+    """A status enquiry in the middle of the kiosk's payment could break it: doctor refuses."""
+    from doubles import paths
+
+    from tests.ops.journals import journal_with
+    from tests.ops.test_journal_cli import Writer
+
+    config = station_toml(tmp_path, terminal=f'hardware = "real"\nport = "{terminal_sim.address}"')
+    journal = journal_with(tmp_path, paths.charging)
+    kiosk = Writer(journal, 1)
+    try:
+        checks = run_doctor(DoctorOptions(config=config, timedatectl=None, min_free_mb=0))
+    finally:
+        kiosk.stop()
+    [running] = [c for c in checks if c.area == "kiosk"]
+    assert running.outcome is Outcome.FAIL and f"pid {kiosk.proc.pid}" in running.detail
+    [terminal] = [c for c in checks if c.area == "terminal"]
+    assert terminal.outcome is Outcome.SKIP and "running" in terminal.detail
+    # Once stopped, the same check asks the terminal.
+    after = run_doctor(DoctorOptions(config=config, timedatectl=None, min_free_mb=0))
+    assert [c.outcome for c in after if c.area == "terminal"] == [Outcome.PASS]

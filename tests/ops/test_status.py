@@ -52,6 +52,7 @@ def test_cli_text_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     path = journal_with(tmp_path, paths.charging)
     assert main(["status", "--journal", str(path)]) == 0
     out = capsys.readouterr().out
+    assert "kiosk: no process has it open" in out
     assert "Open sessions: 1" in out and "Open holds: 1 (50.00 EUR)" in out
     assert "Outbox: 0 queued" in out and "Last end-of-day: none in the journal" in out
     assert main(["status", "--journal", str(path), "--json"]) == 0
@@ -66,6 +67,7 @@ def test_reads_while_the_kiosk_writes(tmp_path: Path) -> None:
     try:
         s = summarise(path)
         assert len(s.open_sessions) == 1
+        assert [f"pid {writer.proc.pid}" in p for p in s.kiosk_processes] == [True]
         assert writer.readline() == "written"
         assert summarise(path).devices[-1]["terminal"]["kind"] == "preauth"
     finally:
