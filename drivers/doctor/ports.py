@@ -66,22 +66,29 @@ def ports_in(config: StationConfig) -> dict[str, list[str]]:
     return out
 
 
-def _group_name(gid: int) -> str:
+def may_access(info: os.stat_result, who: Identity, write: bool = True) -> bool:
+    """Unix permission bits for `who`: the owner's, else the group's, else the others'."""
+    if who.uid == 0:
+        return True
+    need = 0o6 if write else 0o4
+    if info.st_uid == who.uid:
+        shift = 6
+    elif info.st_gid in who.gids:
+        shift = 3
+    else:
+        shift = 0
+    return (info.st_mode >> shift) & need == need
+
+
+def may_read_write(info: os.stat_result, who: Identity) -> bool:
+    return may_access(info, who, write=True)
+
+
+def group_name(gid: int) -> str:
     try:
         return grp.getgrgid(gid).gr_name
     except KeyError:
         return str(gid)
-
-
-def may_read_write(info: os.stat_result, who: Identity) -> bool:
-    if who.uid == 0:
-        return True
-    mode = info.st_mode
-    if info.st_uid == who.uid:
-        return mode & 0o600 == 0o600
-    if info.st_gid in who.gids:
-        return mode & 0o060 == 0o060
-    return mode & 0o006 == 0o006
 
 
 def check_port(
@@ -106,7 +113,7 @@ def check_port(
             "port", subject, "is not a serial device (not a character device)", "fix the path"
         )
     if not may_read_write(info, who):
-        group = _group_name(info.st_gid)
+        group = group_name(info.st_gid)
         mode = stat.filemode(info.st_mode)
         if info.st_mode & 0o060 == 0o060:
             fix = (

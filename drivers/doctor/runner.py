@@ -10,6 +10,7 @@ from pathlib import Path
 from drivers.doctor.backend import check_backend
 from drivers.doctor.config import check_config
 from drivers.doctor.devices import check_controller, check_meter, check_terminal
+from drivers.doctor.display import check_display
 from drivers.doctor.host import check_clock, check_disk
 from drivers.doctor.journal import check_journal
 from drivers.doctor.ports import Identity, check_port, ports_in, serial_port_of
@@ -27,6 +28,7 @@ class DoctorOptions:
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
     timedatectl: str | None = "timedatectl"
     proc_root: Path = Path("/proc")
+    dev_root: Path = Path("/dev")
 
 
 def run_doctor(options: DoctorOptions) -> list[Check]:
@@ -56,6 +58,8 @@ def run_doctor(options: DoctorOptions) -> list[Check]:
         checks.append(result)
         if result.outcome is Outcome.FAIL:
             bad_ports.add(port)
+
+    checks.extend(check_display(options.identity, options.dev_root))
 
     def blocked(device: DeviceConfig, area: str) -> Check | None:
         if kiosk and device.hardware == "real":
