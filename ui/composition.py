@@ -242,8 +242,6 @@ def assemble(
     state_dir: Path,
     clock: Clock | None = None,
     policy: Policy | None = None,
-    sim_speed: float = 1.0,
-    link_timeouts: Any = None,
 ) -> Assembly:
     """Build (not start) the runtime. `clock` drives the runtime, the meters' timestamps and
     the simulated cars, so a test can move all of them together."""
@@ -276,8 +274,6 @@ def assemble(
             zvt = ZvtConfig(
                 port=port, password=str(config.terminal.settings.get("password", "000000"))
             )
-            if link_timeouts is not None:
-                zvt = replace(zvt, timeouts=link_timeouts)
             zvt_terminal = ZvtTerminal(zvt)
             closers.append(zvt_terminal.close)
             terminal = zvt_terminal
@@ -296,7 +292,6 @@ def assemble(
                     meter_profile=meter_map.model,
                     controller_profile=ctl_map.model,
                     clock=sim_seconds,
-                    speed=sim_speed,
                 )
                 stations[c.id] = station
                 closers.append(station.close)

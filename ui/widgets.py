@@ -217,9 +217,3 @@ class LongPress(QObject):
         """What a completed hold does, without waiting 3 s of wall time."""
         self._timer.stop()
         self.held.emit()
-
-
-def vbox(widget: QWidget, spacing: int = 8) -> QVBoxLayout:
-    layout = QVBoxLayout(widget)
-    layout.setSpacing(spacing)
-    return layout
