@@ -17,8 +17,8 @@ from kiosk.cli.main import main
 from kiosk.journal.schema import MIGRATIONS, SCHEMA_VERSION
 from kiosk.journal.store import Journal
 from kiosk.ops.journalfile import inspect
-from tests.ops.conftest import station_toml
 from tests.ops.journals import journal_with
+from tests.ops.stations import station_toml
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

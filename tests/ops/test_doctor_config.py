@@ -9,7 +9,7 @@ import pytest
 
 from drivers.doctor import DoctorOptions, Outcome, run_doctor
 from kiosk.cli.main import main
-from tests.ops.conftest import station_toml
+from tests.ops.stations import station_toml
 
 
 def _options(config: Path) -> DoctorOptions:

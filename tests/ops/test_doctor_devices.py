@@ -14,7 +14,7 @@ from drivers.modbus_sim import Fault, SimStation
 from drivers.zvt_sim import Delays, TerminalSimulator
 from drivers.zvt_sim import Fault as TerminalFault
 from kiosk.config import DeviceConfig
-from tests.ops.conftest import station_toml
+from tests.ops.stations import station_toml
 
 FAST = {"timeout_s": 0.25}
 
@@ -184,8 +184,7 @@ def test_devices_are_not_asked_while_the_kiosk_runs(
     """A status enquiry in the middle of the kiosk's payment could break it: doctor refuses."""
     from doubles import paths
 
-    from tests.ops.journals import journal_with
-    from tests.ops.test_journal_cli import Writer
+    from tests.ops.journals import Writer, journal_with
 
     config = station_toml(tmp_path, terminal=f'hardware = "real"\nport = "{terminal_sim.address}"')
     journal = journal_with(tmp_path, paths.charging)

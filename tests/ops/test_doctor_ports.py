@@ -18,7 +18,7 @@ import pytest
 
 from drivers.doctor import DoctorOptions, Outcome, run_doctor
 from drivers.doctor.ports import Identity, check_port
-from tests.ops.conftest import station_toml
+from tests.ops.stations import station_toml
 
 NOBODY = Identity("kiosk", 65534, frozenset({65534}))
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
-import sys
-import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,47 +14,7 @@ from doubles import paths
 from kiosk.cli.main import main
 from kiosk.journal.store import Journal
 from kiosk.ops.journalfile import inspect
-from tests.ops.journals import journal_with
-
-REPO = Path(__file__).resolve().parents[2]
-
-# A kiosk stand-in: opens the journal with the core's Journal and writes card results (the
-# terminal thread's path) until told to stop.
-WRITER = textwrap.dedent(
-    """
-    import sys
-    from kiosk.devices import CardResult, PaymentOutcome
-    from kiosk.journal.store import Journal
-    journal = Journal.open(sys.argv[1])
-    print("open", flush=True)
-    for n in range(int(sys.argv[2])):
-        journal.record_card_result(None, "preauth", CardResult(
-            PaymentOutcome.DECLINED, 100 + n, "EUR", receipt_no=n))
-    print("written", flush=True)
-    sys.stdin.read()
-    journal.close()
-    """
-)
-
-
-class Writer:
-    def __init__(self, journal: Path, rows: int) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", WRITER, str(journal), str(rows)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=REPO,
-        )
-        assert self.readline() == "open"
-
-    def readline(self) -> str:
-        assert self.proc.stdout is not None
-        return self.proc.stdout.readline().strip()
-
-    def stop(self) -> None:
-        self.proc.communicate(timeout=30)
-        assert self.proc.returncode == 0
+from tests.ops.journals import Writer, journal_with
 
 
 @pytest.fixture
@@ -163,7 +120,7 @@ def test_restore_refuses_a_broken_backup(journal: Path, tmp_path: Path) -> None:
 
 
 def test_location_comes_from_the_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tests.ops.conftest import station_toml
+    from tests.ops.stations import station_toml
 
     config = station_toml(tmp_path, journal="j.db")
     journal_with(tmp_path, paths.charging, name="j.db")

@@ -15,8 +15,7 @@ from doubles.builders import HOLD, at
 from kiosk.cli.main import main
 from kiosk.journal.store import Journal
 from kiosk.ops.summary import summarise
-from tests.ops.journals import journal_with
-from tests.ops.test_journal_cli import Writer
+from tests.ops.journals import Writer, journal_with
 
 
 def test_a_charging_session_shows_as_open_with_its_hold(tmp_path: Path) -> None:
