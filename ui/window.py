@@ -184,6 +184,10 @@ class KioskWindow(QWidget):
         self.timer.start()
         self._build_language_buttons(())
         self._apply_style()
+        # Until the runtime's first snapshot (recovery may take a moment): say so.
+        idle = self.pages["idle"]
+        assert isinstance(idle, IdleScreen)
+        idle.title.setText(self.lang.text("starting.title"))
 
     # ---------------------------------------------------------------- state from outside
 

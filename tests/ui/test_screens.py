@@ -44,6 +44,14 @@ def test_idle_shows_each_connector_with_type_power_status_and_price(kiosk: Kiosk
     assert kiosk.station.intents == [ChooseConnector("1")]
 
 
+def test_before_the_first_snapshot_the_screen_says_it_is_starting(kiosk: Kiosk) -> None:
+    assert kiosk.window.snapshot is None
+    assert kiosk.window.current_page == "idle"
+    assert "Wird gestartet …" in kiosk.texts()
+    kiosk.tick(1)  # no snapshot yet: nothing to draw, nothing breaks
+    assert kiosk.station.intents == []
+
+
 def test_idle_in_german_is_the_station_default(kiosk: Kiosk) -> None:
     kiosk.show("idle")
     assert kiosk.window.lang_code == "de"  # the snapshot's first locale
