@@ -118,7 +118,10 @@ config_and_data() {
             $sample/station.toml > '$CONF/station.toml'"
         run chown root:"$USER_NAME" "$CONF/station.toml" "$CONF/tariff.json"
         run chmod 0640 "$CONF/station.toml" "$CONF/tariff.json"  # holds the backend token
-        echo "   edit $CONF/station.toml (devices, backend token), then: evkiosk doctor"
+        # A fresh sample describes simulated hardware: nothing is started until it is edited.
+        START=0
+        echo "   edit $CONF/station.toml (devices, backend token), run evkiosk doctor, then"
+        echo "   systemctl start $(kiosk_unit)"
     fi
 }
 

@@ -198,3 +198,12 @@ def test_backend_install_touches_only_the_backend(tmp_path: Path) -> None:
     enabled = [line for line in plan if "systemctl enable" in line]
     assert enabled == ["+ systemctl enable evkiosk-backend.service"]
     assert not any("usermod" in line or "evkiosk.service" in line for line in plan)
+
+
+def test_a_fresh_install_does_not_start_on_the_sample_config(tmp_path: Path) -> None:
+    env = _staged(tmp_path)
+    (tmp_path / "etc" / "station.toml").unlink()  # a new panel: no config yet
+    plan = _plan(env)
+    assert any("station.toml" in line and "sed" in line for line in plan)
+    assert not any("systemctl start" in line for line in plan)
+    assert any("systemctl enable evkiosk.service" in line for line in plan)
