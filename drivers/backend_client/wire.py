@@ -68,8 +68,10 @@ def _payment(report: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "method": "card",
         "terminal_id": auth.get("terminal_id") or "unknown",
-        "receipt_no": auth.get("receipt_no"),
-        "trace_no": auth.get("trace_no"),
+        # The booking's receipt when there is one: the terminal's end-of-day batch lists the
+        # bookings, so reconciliation matches captures to batches by these numbers.
+        "receipt_no": report.get("settlement_receipt_no") or auth.get("receipt_no"),
+        "trace_no": report.get("settlement_trace_no") or auth.get("trace_no"),
         "auth_code": auth.get("auth_code"),
         "card_brand": auth.get("card_brand"),
         "masked_pan": auth.get("masked_pan"),

@@ -9,7 +9,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -183,6 +183,12 @@ def url(_: KeyPath, value: Any) -> str:
     return value.rstrip("/")
 
 
+def clock_time(_: KeyPath, value: Any) -> time:
+    if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError(f'must be a local time "HH:MM" (24 h), got {value!r}')
+    return time(int(value[:2]), int(value[3:]))
+
+
 def table(_: KeyPath, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"must be a table, got {value!r}")
@@ -232,11 +238,12 @@ def _station(r: _Reader, data: dict[str, Any]) -> StationConfig | None:
         },
     )
     station = r.get(data, (), "station", table) or {}
-    r.unknown(station, ("station",), {"name", "locales", "timezone", "journal"})
+    r.unknown(station, ("station",), {"name", "locales", "timezone", "journal", "end_of_day"})
     name = r.get(station, ("station",), "name", text)
     langs = r.get(station, ("station",), "locales", locales, default=("en",))
     tz = r.get(station, ("station",), "timezone", timezone, default="UTC")
     journal = r.get(station, ("station",), "journal", text, default="journal.db")
+    end_of_day = r.get(station, ("station",), "end_of_day", clock_time, default=None)
     policy, default_hold = _policy(r, data)
     meters = _devices(r, data, "meters")
     controllers = _devices(r, data, "controllers")
@@ -260,6 +267,7 @@ def _station(r: _Reader, data: dict[str, Any]) -> StationConfig | None:
         meters=meters,
         controllers=controllers,
         backend=backend,
+        end_of_day=end_of_day,
     )
 
 
@@ -333,16 +341,27 @@ def _backend(r: _Reader, raw: Any) -> BackendConfig | None:
     except ValueError as exc:
         r.problem(path, str(exc))
         return None
-    r.unknown(tbl, path, {"url", "station_id", "token", "hardware", "timeout_s"})
+    r.unknown(
+        tbl,
+        path,
+        {"url", "station_id", "token", "hardware", "timeout_s", "ca_bundle", "receipt_secret"},
+    )
     link = r.get(tbl, path, "url", url)
     station_id = r.get(tbl, path, "station_id", text)
     token = r.get(tbl, path, "token", text)
     hw = r.get(tbl, path, "hardware", hardware, default="real")
     timeout = r.get(tbl, path, "timeout_s", seconds, default=timedelta(seconds=10))
+    ca = r.get(tbl, path, "ca_bundle", text, default=None)
+    ca_bundle = None if ca is None else (r.source.parent / ca).resolve()
+    if ca_bundle is not None and not ca_bundle.is_file():
+        r.problem((*path, "ca_bundle"), f"no such file: {ca_bundle}")
+    secret = r.get(tbl, path, "receipt_secret", text, default=None)
+    if secret is not None and len(secret) < 16:
+        r.problem((*path, "receipt_secret"), "must be at least 16 characters (it signs URLs)")
     if None in (link, station_id, token, hw, timeout):
         return None
     assert link and station_id and token and hw and timeout
-    return BackendConfig(link, station_id, token, hw, timeout.total_seconds())
+    return BackendConfig(link, station_id, token, hw, timeout.total_seconds(), ca_bundle, secret)
 
 
 def _connectors(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -44,8 +45,10 @@ class BackendConfig:
     token: str
     hardware: Hardware
     timeout_s: float = 10.0
+    ca_bundle: Path | None = None  # CAs to trust for the backend's TLS; None: the system's
+    receipt_secret: str | None = None  # signs receipt links shown before the report arrived
 
-    def __repr__(self) -> str:  # the token stays out of logs
+    def __repr__(self) -> str:  # the token and the secret stay out of logs
         return f"BackendConfig(url={self.url!r}, station_id={self.station_id!r}, token=***)"
 
 
@@ -62,6 +65,7 @@ class StationConfig:
     meters: Mapping[str, DeviceConfig]
     controllers: Mapping[str, DeviceConfig]
     backend: BackendConfig | None
+    end_of_day: time | None = None  # local time of the terminal's daily end-of-day; None: off
 
     def connector(self, connector_id: str) -> ConnectorConfig:
         return next(c for c in self.connectors if c.id == connector_id)

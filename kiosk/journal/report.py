@@ -31,6 +31,9 @@ def session_report(s: Session, readings: list[list[object]] | None = None) -> di
         "final_minor": None if settlement is None else settlement.final_minor,
         "settlement_confirmed": None if settlement is None else settlement.confirmed,
         "settlement_assumed": None if settlement is None else settlement.assumed,
+        # The booking's own receipt and trace (the terminal's batch counts these).
+        "settlement_receipt_no": None if settlement is None else settlement.receipt_no,
+        "settlement_trace_no": None if settlement is None else settlement.trace_no,
         "stop_reason": None if s.stop_reason is None else s.stop_reason.value,
         "failure": None if s.failure is None else s.failure.value,
         "money": s.money.value,

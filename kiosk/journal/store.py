@@ -12,12 +12,13 @@ reported with what to do, and left as it is.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -356,6 +357,58 @@ class Journal:
                 (kind, idempotency_key, dumps(payload), (at.isoformat() if at else _now())),
             )
             return cursor.rowcount == 1
+
+    def record_end_of_day(
+        self,
+        business_day: date,
+        at: datetime,
+        *,
+        outcome: str,
+        terminal_id: str | None,
+        totals: object = None,
+        journal_side: object = None,
+        mismatch: object = None,
+        detail: str = "",
+        report: object = None,
+    ) -> int:
+        """One end-of-day run; an approved one's report is queued in the same transaction."""
+        with self._tx() as conn:
+            cursor = conn.execute(
+                "INSERT INTO end_of_day (business_day, at, outcome, terminal_id, totals_json, "
+                "journal_json, mismatch_json, detail) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    business_day.isoformat(),
+                    at.isoformat(),
+                    outcome,
+                    terminal_id,
+                    None if totals is None else dumps(totals),
+                    None if journal_side is None else dumps(journal_side),
+                    None if mismatch is None else dumps(mismatch),
+                    detail,
+                ),
+            )
+            run_id = int(cursor.lastrowid or 0)
+            if report is not None:
+                conn.execute(
+                    "INSERT INTO outbox (kind, idempotency_key, payload_json, created_at) "
+                    "VALUES ('end_of_day', ?, ?, ?)",
+                    (
+                        f"end_of_day:{terminal_id}:{business_day}:{run_id}",
+                        dumps(report),
+                        at.isoformat(),
+                    ),
+                )
+            return run_id
+
+    def last_end_of_day_result_id(self) -> int:
+        """The last card result an approved end-of-day covered (0: none yet)."""
+        rows = self._read(
+            "SELECT journal_json FROM end_of_day WHERE outcome = 'approved' ORDER BY id DESC "
+            "LIMIT 1"
+        )
+        if not rows or rows[0][0] is None:
+            return 0
+        return int(json.loads(rows[0][0]).get("through_result_id", 0))
 
     def outbox_delivered(
         self,

@@ -63,5 +63,5 @@ def build_runtime(
         costs=TariffCostModel(ZoneInfo(config.timezone)),
         name=config.name,
         locales=config.locales,
-        **options,
+        **{"end_of_day": config.end_of_day, "zone": ZoneInfo(config.timezone), **options},
     )

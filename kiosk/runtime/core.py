@@ -16,7 +16,9 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
+from datetime import time as TimeOfDay
+from zoneinfo import ZoneInfo
 
 from kiosk import recovery
 from kiosk.devices import (
@@ -27,6 +29,7 @@ from kiosk.devices import (
     IecState,
     LinkStatus,
 )
+from kiosk.eod.runner import EndOfDaySchedule, run_end_of_day
 from kiosk.journal.store import Journal, JournalError
 from kiosk.outbox.backoff import Backoff
 from kiosk.outbox.sender import OutboxSender
@@ -83,6 +86,8 @@ class Runtime:
         outbox_backoff: Backoff | None = None,
         probe_period: timedelta = timedelta(seconds=30),
         deliver_reports: bool = True,
+        end_of_day: TimeOfDay | None = None,
+        zone: ZoneInfo | None = None,
     ) -> None:
         self.station = station
         self.offers = dict(offers)
@@ -112,7 +117,7 @@ class Runtime:
         self._ticker = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
         self.outbox: OutboxSender | None = None
         self._reporting: ReportingStatus | None = None
-        self.eod_mismatch: str | None = None
+        self.eod_mismatch: str | None = None  # the last end-of-day's failure or difference
         if devices.backend is not None and deliver_reports:
             self.outbox = OutboxSender(
                 journal,
@@ -123,6 +128,9 @@ class Runtime:
                 on_change=self.reporting_changed,
             )
             self._reporting = self._reporting_status()
+        self._eod: EndOfDaySchedule | None = None
+        if end_of_day is not None and devices.terminal is not None:
+            self._eod = EndOfDaySchedule(journal, zone or ZoneInfo("UTC"), end_of_day)
 
     # ------------------------------------------------------------------ wiring
 
@@ -212,13 +220,15 @@ class Runtime:
             self.outbox.note(online)
 
     def reporting_changed(self) -> None:
-        """The outbox or the backend's reachability changed (any thread)."""
+        """The outbox, the backend's reachability or the end-of-day changed (any thread)."""
         self._reporting = self._reporting_status()
         self._events.put(_REPUBLISH)
 
     def _reporting_status(self) -> ReportingStatus | None:
         if self.outbox is None:
-            return None
+            if self.eod_mismatch is None:
+                return None
+            return ReportingStatus(None, end_of_day_mismatch=self.eod_mismatch)
         try:
             state = outbox_state(self.journal)
         except JournalError as exc:
@@ -232,6 +242,35 @@ class Runtime:
             outbox_last_error=state.last_error,
             end_of_day_mismatch=self.eod_mismatch,
         )
+
+    def _check_end_of_day(self) -> None:
+        if self._eod is None or self.fault is not None:
+            return
+        try:
+            day = self._eod.due(self.clock.now())
+        except JournalError as exc:
+            log.error("end-of-day: %s", exc)
+            return
+        if day is not None:
+            self.run_end_of_day(day)
+
+    def run_end_of_day(self, day: date | None = None) -> None:
+        """Close the terminal's day (scheduled, or from the service menu) on its owner."""
+        terminal = self.devices.terminal
+        if terminal is None:
+            return
+        business_day = day or self.clock.now().date()
+
+        def job() -> None:
+            result = run_end_of_day(
+                self.journal, terminal, business_day, self.clock.now(), self.sweep_orphans
+            )
+            self.eod_mismatch = result.notice
+            if self.outbox is not None:
+                self.outbox.wake()
+            self.reporting_changed()
+
+        self.call(job, "terminal")
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -347,6 +386,7 @@ class Runtime:
                     self.clock.wait(self._tick_cv, self.clock.now() + self._tick_period)
                     if not self._stopping:
                         self.post(ev.Tick(self.clock.now()))
+                        self._check_end_of_day()
         finally:
             if isinstance(self.clock, FakeClock):
                 self.clock.forget()
