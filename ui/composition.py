@@ -120,6 +120,7 @@ class Simulators:
         self.terminal = terminal
         self.stations = stations
         self.link_payer: Callable[[], str] | None = None
+        self._ev_power = {cid: s.model.ev_max_power_w for cid, s in stations.items()}
 
     def connectors(self) -> list[str]:
         return list(self.stations)
@@ -130,6 +131,11 @@ class Simulators:
             station.plug_in(soc=0.3)
         else:
             station.unplug()
+
+    def pause_vehicle(self, connector_id: str, paused: bool) -> None:
+        """The car stops drawing (pilot state B2, as when full) or draws again."""
+        station = self.stations[connector_id]
+        station.set_ev(max_power_w=0 if paused else self._ev_power.get(connector_id, 11_000.0))
 
     def card_behaviours(self) -> list[str]:
         return [b.value for b in Behaviour if b is not Behaviour.NO_CARD]

@@ -41,6 +41,8 @@ class SimulatorPort(Protocol):
 
     def plug(self, connector_id: str, plugged: bool) -> None: ...
 
+    def pause_vehicle(self, connector_id: str, paused: bool) -> None: ...  # full / paused car
+
     def set_card_behaviour(self, behaviour: str) -> None: ...  # "approve", "decline", "pin"
 
     def card_behaviours(self) -> list[str]: ...

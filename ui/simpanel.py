@@ -29,6 +29,7 @@ class SimulatorPanel(QWidget):
         box.addWidget(label("Vehicle"))
         cars = QGridLayout()
         self.plug_buttons: dict[str, QPushButton] = {}
+        self.pause_buttons: dict[str, QPushButton] = {}
         for i, cid in enumerate(sim.connectors()):
             plug = button(f"Plug in {cid}", name=f"sim_plug_{cid}")
             unplug = button(f"Unplug {cid}", name=f"sim_unplug_{cid}")
@@ -38,9 +39,14 @@ class SimulatorPanel(QWidget):
             unplug.clicked.connect(
                 lambda _=False, c=cid: self._do(f"unplugged {c}", self.sim.plug, c, False)
             )
+            pause = button(f"Car {cid} pauses", name=f"sim_pause_{cid}")
+            pause.setCheckable(True)
+            pause.toggled.connect(lambda on, c=cid: self._pause(c, on))
             cars.addWidget(plug, i, 0)
             cars.addWidget(unplug, i, 1)
+            cars.addWidget(pause, i, 2)
             self.plug_buttons[cid] = plug
+            self.pause_buttons[cid] = pause
         box.addLayout(cars)
 
         box.addWidget(label("Next card"))
@@ -81,6 +87,10 @@ class SimulatorPanel(QWidget):
             self.result.setText(f"{what}: failed ({exc})")
             return
         self.result.setText(what)
+
+    def _pause(self, connector_id: str, paused: bool) -> None:
+        what = f"car {connector_id} {'pauses' if paused else 'draws again'}"
+        self._do(what, self.sim.pause_vehicle, connector_id, paused)
 
     def _toggle_fault(self, fault: str, on: bool) -> None:
         self._do(f"{fault} {'on' if on else 'off'}", self.sim.inject, fault, on)

@@ -155,6 +155,21 @@ def test_meter_fault_mid_session_stops_and_says_so(make_flow) -> None:  # type: 
     assert "Der Stromzähler ist ausgefallen" in flow.texts()
 
 
+def test_a_paused_vehicle_is_shown_and_charging_goes_on(make_flow) -> None:  # type: ignore[no-untyped-def]
+    flow: Flow = make_flow()
+    pay_by_card(flow)
+    plug_and_charge(flow, 20)
+    assert "Lädt" in flow.texts()
+    flow.panel.pause_buttons["1"].click()  # type: ignore[attr-defined]
+    flow.advance(10, step=5)
+    assert flow.window.current_page == "charging"
+    assert "Pausiert vom Fahrzeug" in flow.texts()
+    assert "Sie zahlen nur die gelieferte Energie." in flow.texts()
+    flow.panel.pause_buttons["1"].click()  # type: ignore[attr-defined]
+    flow.advance(10, step=5)
+    assert "Pausiert vom Fahrzeug" not in flow.texts() and "Lädt" in flow.texts()
+
+
 def test_language_switch_mid_flow_and_idle_timeout(make_flow) -> None:  # type: ignore[no-untyped-def]
     flow: Flow = make_flow(price_confirm_s=40)
     flow.tap("tile_1")
