@@ -19,6 +19,8 @@ from backend import idempotency, ingest, jsonutil, links, reconcile, reconcile_o
 from backend.models import ChargingSession, PaymentLink
 from backend.pricing import TariffError, check_tariff, recompute
 from backend.schemas import (
+    EARLIEST,
+    LATEST,
     LinkOut,
     PaymentLinkCreate,
     PaymentReport,
@@ -369,6 +371,11 @@ async def get_reconciliation(
     format: Annotated[Literal["json", "csv", "html"], Query()] = "json",
 ) -> Response:
     svc = services(request)
+    for name, day in (("from", date_from), ("to", date_to)):
+        if not EARLIEST.date() <= day < LATEST.date():
+            raise HTTPException(
+                422, detail=f"'{name}' must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}"
+            )
     if date_to < date_from:
         raise HTTPException(422, detail="'to' is before 'from'")
     if (date_to - date_from).days > 366:

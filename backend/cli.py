@@ -89,9 +89,12 @@ def run(args: argparse.Namespace) -> int:  # the subparsers always set a handler
 
 def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (use YYYY-MM-DD)") from None
+    if not 2000 <= day.year < 2100:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a date from 2000 to 2099")
+    return day
 
 
 def _parse_listen(text: str) -> tuple[str, int]:

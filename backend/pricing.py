@@ -32,7 +32,11 @@ class Computed:
 
 def check_tariff(obj: dict[str, Any], currency: str) -> Tariff:
     """The parsed tariff, or TariffError naming the field (also for a currency mismatch)."""
-    tariff = parse_tariff(obj)
+    try:
+        tariff = parse_tariff(obj)
+    except OverflowError:
+        # A date-time like 0001-01-01T00:00+00:01 cannot be converted to UTC.
+        raise TariffError("", "a date-time in the tariff is out of range") from None
     if tariff.currency != currency:
         raise TariffError("currency", f"tariff is in {tariff.currency}, the request in {currency}")
     return tariff
@@ -72,14 +76,20 @@ def recompute(
         raise TariffError("meter_end_wh", "is below meter_start_wh", source="session")
     energy_wh = meter_end_wh - meter_start_wh
     if charging_periods:
-        cdr = parse_cdr(
-            {
-                "start_date_time": start.isoformat(),
-                "end_date_time": end.isoformat(),
-                "currency": currency,
-                "charging_periods": charging_periods,
-            }
-        )
+        try:
+            cdr = parse_cdr(
+                {
+                    "start_date_time": start.isoformat(),
+                    "end_date_time": end.isoformat(),
+                    "currency": currency,
+                    "charging_periods": charging_periods,
+                }
+            )
+        except OverflowError:
+            # A period time like 0001-01-01T00:00+00:01 cannot be converted to UTC.
+            raise TariffError(
+                "charging_periods", "a start_date_time is out of range", source="cdr"
+            ) from None
         periods = list(cdr.charging_periods)
         # The periods price the session; a different meter delta is kept for reconciliation.
         period_wh = sum((p.energy_kwh for p in periods), Decimal(0)) * 1000

@@ -67,12 +67,13 @@ def _price(breakdown: dict[str, Any], key: str) -> tuple[Decimal, Decimal] | Non
     return Decimal(str(price.get("excl_vat", 0))), Decimal(str(price.get("incl_vat", 0)))
 
 
-def _vat_label(tariff: dict[str, Any]) -> str:
+def _vat_rates(tariff: dict[str, Any]) -> str:
+    """'19 %' (or '19 %, 7 %'): the rates the tariff applies."""
     try:
         rates = sorted(parse_tariff(tariff).vat_rates(), reverse=True)
     except TariffError:
-        return "VAT included"
-    return "VAT included (" + ", ".join(f"{r.normalize():f} %" for r in rates) + ")"
+        return ""
+    return ", ".join(f"{r.normalize():f} %" for r in rates)
 
 
 def _payment_lines(pays: list[Payment], currency: str) -> list[tuple[str, str]]:
@@ -80,8 +81,9 @@ def _payment_lines(pays: list[Payment], currency: str) -> list[tuple[str, str]]:
     for p in pays:
         fields: tuple[tuple[str, object], ...]
         if p.method == "card":
-            out.append(("Method", f"card terminal {p.terminal_id}"))
+            out.append(("Method", "card terminal"))
             fields = (
+                ("Terminal", p.terminal_id),
                 ("Card", p.card_brand),
                 ("Card number", p.masked_pan),
                 ("Receipt no.", p.receipt_no),
@@ -142,6 +144,6 @@ def receipt_view(db: Database, receipt_id: str) -> dict[str, Any] | None:
         "total_gross": _money(gross, cur),
         "total_net": _money(net, cur),
         "vat": _money(gross - net, cur),
-        "vat_label": _vat_label(row.tariff),
+        "vat_rates": _vat_rates(row.tariff),
         "payment": _payment_lines(pays, cur),
     }

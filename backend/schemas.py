@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import product
 from string import ascii_uppercase
 from typing import Annotated, Any, Literal
@@ -46,10 +46,21 @@ def _masked_pan(value: str | None) -> str | None:
     return value
 
 
+# Times a charging station can report: far outside these is a broken clock, not a session.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("needs a time zone (use UTC, e.g. 2026-01-31T12:00:00Z)")
-    return value
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+    if not EARLIEST <= utc < LATEST:
+        raise ValueError(f"must lie between {EARLIEST:%Y-%m-%d} and {LATEST:%Y-%m-%d}")
+    return utc
 
 
 def _known_currencies() -> list[str]:

@@ -106,6 +106,43 @@ FIELD_ERRORS_DE: Final = {
     "this card has expired": "diese Karte ist abgelaufen",
     "enter the 3 or 4 digits on the back of the card": "bitte die 3 oder 4 Ziffern eingeben",
 }
+# The receipt page's labels, by their English text.
+RECEIPT_DE: Final = {
+    "Receipt": "Beleg",
+    "Charging receipt": "Ladebeleg",
+    "Operator": "Betreiber",
+    "Station": "Ladestation",
+    "Connector": "Ladepunkt",
+    "Session": "Ladevorgang",
+    "Start": "Beginn",
+    "End": "Ende",
+    "Energy": "Energie",
+    "Item": "Posten",
+    "Net": "Netto",
+    "Gross": "Brutto",
+    "Total": "Summe",
+    "VAT included": "enthaltene MwSt.",
+    "Payment": "Zahlung",
+    "Session fee": "Grundgebühr",
+    "Charging time": "Ladezeit",
+    "Parking time": "Standzeit",
+    "Minimum/maximum price adjustment": "Ausgleich Mindest-/Höchstpreis",
+    "Method": "Zahlart",
+    "card terminal": "Kartenterminal",
+    "online payment": "Online-Zahlung",
+    "Terminal": "Terminal-ID",
+    "Reference": "Referenz",
+    "Card": "Karte",
+    "Card number": "Kartennummer",
+    "Receipt no.": "Beleg-Nr.",
+    "Trace no.": "Trace-Nr.",
+    "Auth code": "Autorisierungscode",
+    "Charged": "Belastet",
+    "To keep a copy, print this page or save it as PDF from your browser's menu.": (
+        "Für eine Kopie diese Seite drucken oder im Browser-Menü als PDF speichern."
+    ),
+}
+
 # Decline codes that share a text with another.
 DECLINE_ALIASES: Final = {"lost_card": "card_declined", "stolen_card": "card_declined"}
 
@@ -131,3 +168,7 @@ def field_error(lang: str, field: str, message: str) -> str:
     if lang == "de":
         return f"{FIELD_LABELS_DE.get(field, field)}: {FIELD_ERRORS_DE.get(message, message)}"
     return f"{field}: {message}"
+
+
+def receipt_label(lang: str, english: str) -> str:
+    return RECEIPT_DE.get(english, english) if lang == "de" else english

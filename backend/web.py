@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -39,7 +40,7 @@ def _page(request: Request, name: str, status_code: int = 200, **context: Any) -
     svc = services(request)
     lang = _lang(request)
     context.setdefault("operator", svc.settings.operator_name)
-    context.update(lang=lang, t=texts.TEXTS[lang])
+    context.update(lang=lang, t=texts.TEXTS[lang], tl=partial(texts.receipt_label, lang))
     # No scripts at all; forms post only here (and, for Stripe, on to its hosted checkout).
     form_action = "'self'" + (" https://checkout.stripe.com" if svc.stripe else "")
     headers = {

@@ -338,7 +338,12 @@ def test_receipt_page_shows_session_and_vat(backend: Backend) -> None:
     assert "EUR 6.25" in page.text
     assert "10.000 kWh" in page.text
     assert "VAT included (19 %)" in page.text and "EUR 1.00" in page.text
+    assert "online payment" in page.text and "424242******4242" in page.text
     assert forged.status_code == 404
+    with backend.client() as c:
+        german = c.get(url.replace(backend.url, ""), headers={"Accept-Language": "de"}).text
+    assert "Ladebeleg" in german and "enthaltene MwSt. (19 %)" in german
+    assert "Online-Zahlung" in german and "EUR 6.25" in german
 
 
 def test_receipt_shows_minimum_price_adjustment(backend: Backend) -> None:

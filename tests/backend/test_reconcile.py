@@ -165,6 +165,17 @@ def test_clean_range_says_so_in_every_format(sqlite_backend: Backend) -> None:
     assert "clean" in h.text
 
 
+def test_reconciliation_dates_out_of_range_are_422(sqlite_backend: Backend) -> None:
+    with sqlite_backend.station("ST") as st:
+        for lo, hi in (
+            ("9999-12-31", "9999-12-31"),
+            ("0001-01-01", "0001-01-02"),
+            ("2026-03-02", "2026-03-01"),
+        ):
+            r = st.get("/api/v1/reconciliation", params={"from": lo, "to": hi})
+            assert r.status_code == 422, (lo, hi)
+
+
 def test_station_sees_only_its_own_reconciliation(sqlite_backend: Backend) -> None:
     with sqlite_backend.station("A") as a, sqlite_backend.station("B") as b:
         session_without_payment(sqlite_backend, a)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,7 +38,11 @@ def test_api_conforms_and_never_fails(running: tuple[Backend, str]) -> None:
         operation = result.ok()
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=int(os.environ.get("EVK_SCHEMATHESIS_EXAMPLES", "30")),
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
         def check(case: Case) -> None:
             # A schema-valid body can still carry an unusable OCPI tariff or an impossible
             # session (meter end below start): those are refused with 422 by design, so the

@@ -230,6 +230,15 @@ def test_oversized_and_malformed_bodies_get_4xx(backend: Backend) -> None:
             (json.dumps({**link_body(), "time_zone": "Mars/Base"}), 422),
             (json.dumps({**link_body(), "surprise": 1}), 422),
             (json.dumps({**link_body(), "tariff": {"currency": "EUR"}}), 422),
+            (
+                json.dumps(
+                    {
+                        **link_body(),
+                        "tariff": {**tariff(), "end_date_time": "0001-01-01T00:00:01+00:01"},
+                    }
+                ),
+                422,
+            ),
         ]
         for body, expected in cases:
             r = a.post(
@@ -257,6 +266,13 @@ def test_session_report_edge_cases_are_4xx(backend: Backend) -> None:
         assert r.status_code == 422 and "meter_end_wh" in r.text
         naive = session_body("S2", card(1), end_date_time="2026-03-02T10:00:00")
         assert a.post("/api/v1/sessions", json=naive).status_code == 422
+        for when in (
+            "0001-01-01T00:00:01+00:01",
+            "9999-12-31T23:59:59-01:00",
+            "1970-01-01T00:00:00Z",
+        ):
+            far = {"payment": card(1), "currency": "EUR", "occurred_at": when}
+            assert a.post("/api/v1/payments", json=far).status_code == 422, when
         other_currency = session_body("S3", card(1), currency="GBP")
         assert a.post("/api/v1/sessions", json=other_currency).status_code == 422
         bad_period = session_body("S4", card(1), charging_periods=[{"start_date_time": "x"}])
@@ -316,7 +332,13 @@ def test_fuzzed_tariffs_never_cause_500(sqlite_backend: Backend, element: object
 PERIOD = st_.fixed_dictionaries(
     {
         "start_date_time": st_.sampled_from(
-            ["2026-03-02T09:00:00Z", "2026-03-02T09:30:00+01:00", "x"]
+            [
+                "2026-03-02T09:00:00Z",
+                "2026-03-02T09:30:00+01:00",
+                "0001-01-01T00:00:01+00:01",
+                "9999-12-31T23:59:59-01:00",
+                "x",
+            ]
         )
     },
     optional={
