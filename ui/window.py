@@ -46,6 +46,7 @@ from ui.screens.session import ChargingScreen, PlugScreen, StartingScreen, Stopp
 from ui.service import ServiceMenu
 from ui.settings import UiSettings
 from ui.theme import HIGH_CONTRAST, NORMAL, metrics, style_sheet
+from ui.timeout_warning import TimeoutWarning
 from ui.widgets import LongPress, button, label
 
 log = logging.getLogger(__name__)
@@ -432,27 +433,3 @@ class KioskWindow(QWidget):
         if self.timeout_warning.isVisible():
             self.timeout_warning.setGeometry(self._overlay_rect())
         self._refresh()
-
-
-class TimeoutWarning(QFrame):
-    """WCAG 2.2.1: warn before time runs out; one large tap gives more time."""
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setProperty("role", "overlay")
-        self.setObjectName("timeout_warning")
-        box = QVBoxLayout(self)
-        self.title = label(role="title")
-        self.remaining = label(role="figure", wrap=False)
-        self.more = button("", role="primary", name="more_time")
-        box.addWidget(self.title)
-        box.addWidget(self.remaining)
-        box.addStretch(1)
-        box.addWidget(self.more)
-        self.hide()
-
-    def show_for(self, countdown: Countdown, ctx: RenderContext) -> None:
-        self.title.setText(ctx.lang.text("timeout.warning"))
-        self.remaining.setText(ctx.lang.duration(ctx.remaining_s(countdown)))
-        self.more.setText(ctx.lang.text("common.more_time"))
-        self.show()
