@@ -185,11 +185,14 @@ def assemble_station(
                 timeout_s=config.backend.timeout_s if config.backend else 10.0,
                 time_zone=config.timezone,
                 ca_bundle=backend.ca_bundle,
+                receipt_secret=config.backend.receipt_secret if config.backend else None,
             )
             closers.append(station.backend.close)
         devices = station_devices(config, station.terminal, station.backend, meters, controllers)
         if simulate:
             config = replace(config, journal_path=state_dir / "journal.db")
+        if backend is not None:
+            runtime_options.setdefault("receipt_base_url", backend.url)
         station.runtime = build_runtime(config, devices, clock, **runtime_options)
     except BaseException:
         for close in reversed(closers):

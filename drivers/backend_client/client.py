@@ -79,6 +79,7 @@ class HttpBackend:
         timeout_s: float = 10.0,
         time_zone: str = "UTC",
         ca_bundle: Path | None = None,
+        receipt_secret: str | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._client = httpx.Client(
@@ -90,6 +91,7 @@ class HttpBackend:
         )
         self._timeout_s = timeout_s
         self.time_zone = time_zone
+        self._receipt_secret = receipt_secret
         self._known: dict[str, str] = {}  # link id -> the status last seen (long-poll base)
         self._lock = threading.Lock()
         self.last_link_id: str | None = None
@@ -182,7 +184,7 @@ class HttpBackend:
         """Deliver one outbox record. 2xx (a replay too) is accepted; 4xx comes back as an
         ack that is not accepted (the outbox parks it); anything else raises BackendError."""
         try:
-            path, content = report_request(kind, payload, self.time_zone)
+            path, content = report_request(kind, payload, self.time_zone, self._receipt_secret)
         except UnsendableRecord as exc:  # refused here, as the backend would: park it
             return BackendAck(False, 0, {"detail": str(exc)})
         response = self._call(

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from kiosk.outbox.periods import charging_periods
+from kiosk.outbox.receipt import receipt_signature
 from kiosk.tariff.jsonio import dumps as exact_dumps
 
 
@@ -36,7 +37,9 @@ def splice_tariff(body: Mapping[str, object], tariff: Mapping[str, object]) -> s
     return exact_dumps({**body, "tariff": obj}, indent=None)
 
 
-def report_request(kind: str, payload: Mapping[str, object], time_zone: str) -> tuple[str, str]:
+def report_request(
+    kind: str, payload: Mapping[str, object], time_zone: str, receipt_secret: str | None = None
+) -> tuple[str, str]:
     """(path, JSON body) for one outbox record. A record that cannot be translated is a bug
     or a damaged journal row: UnsendableRecord names the field (the outbox parks it)."""
     path = ENDPOINTS.get(kind)
@@ -46,7 +49,8 @@ def report_request(kind: str, payload: Mapping[str, object], time_zone: str) -> 
     if kind != "session":
         return path, exact_dumps(dict(payload), indent=None)
     try:
-        return path, exact_dumps(session_body(payload, time_zone), indent=None)
+        body = session_body(payload, time_zone, receipt_secret)
+        return path, exact_dumps(body, indent=None)
     except (KeyError, TypeError, ValueError) as exc:
         raise UnsendableRecord(f"session report: cannot be sent ({exc!r})") from None
 
@@ -81,7 +85,9 @@ def _payment(report: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def session_body(report: Mapping[str, Any], time_zone: str) -> dict[str, Any]:
+def session_body(
+    report: Mapping[str, Any], time_zone: str, receipt_secret: str | None = None
+) -> dict[str, Any]:
     start = report.get("started_at") or report["created_at"]
     end = report.get("ended_at") or start
     meter_start = report.get("meter_start_wh")
@@ -107,7 +113,8 @@ def session_body(report: Mapping[str, Any], time_zone: str) -> dict[str, Any]:
         periods = charging_periods(report["tariff"], time_zone, readings)
         if periods:
             body["charging_periods"] = periods
-    receipt = report.get("receipt")
-    if isinstance(receipt, Mapping):
-        body["cdr"] = {"kiosk_receipt": dict(receipt)}
+    if receipt_secret is not None:
+        # The kiosk showed a receipt address with this signature before the report arrived.
+        sig = receipt_signature(receipt_secret, str(report["session_id"]))
+        body["cdr"] = {"kiosk_receipt": {"sig": sig}}
     return body

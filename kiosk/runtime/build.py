@@ -63,5 +63,16 @@ def build_runtime(
         costs=TariffCostModel(ZoneInfo(config.timezone)),
         name=config.name,
         locales=config.locales,
-        **{"end_of_day": config.end_of_day, "zone": ZoneInfo(config.timezone), **options},
+        **{**_defaults(config), **options},
     )
+
+
+def _defaults(config: StationConfig) -> dict[str, Any]:
+    """Runtime options that come from the config (a caller's options win)."""
+    backend = config.backend
+    return {
+        "end_of_day": config.end_of_day,
+        "zone": ZoneInfo(config.timezone),
+        "receipt_base_url": None if backend is None else backend.url,
+        "receipt_secret": None if backend is None else backend.receipt_secret,
+    }

@@ -32,6 +32,7 @@ from kiosk.devices import (
 from kiosk.eod.runner import EndOfDaySchedule, run_end_of_day
 from kiosk.journal.store import Journal, JournalError
 from kiosk.outbox.backoff import Backoff
+from kiosk.outbox.receipt import ReceiptLinks
 from kiosk.outbox.sender import OutboxSender
 from kiosk.outbox.state import outbox_state
 from kiosk.runtime.clock import Clock, FakeClock
@@ -88,6 +89,8 @@ class Runtime:
         deliver_reports: bool = True,
         end_of_day: TimeOfDay | None = None,
         zone: ZoneInfo | None = None,
+        receipt_base_url: str | None = None,
+        receipt_secret: str | None = None,
     ) -> None:
         self.station = station
         self.offers = dict(offers)
@@ -128,6 +131,9 @@ class Runtime:
                 on_change=self.reporting_changed,
             )
             self._reporting = self._reporting_status()
+        self.receipt_links: ReceiptLinks | None = None
+        if receipt_base_url is not None:
+            self.receipt_links = ReceiptLinks(journal, receipt_base_url, receipt_secret)
         self._eod: EndOfDaySchedule | None = None
         if end_of_day is not None and devices.terminal is not None:
             self._eod = EndOfDaySchedule(journal, zone or ZoneInfo("UTC"), end_of_day)
@@ -480,6 +486,7 @@ class Runtime:
             qr_available=self.devices.backend is not None
             and (self.outbox is None or self.outbox.online is not False),
             reporting=self._reporting,
+            receipt_url=None if self.receipt_links is None else self.receipt_links.url_for,
         )
         self._snapshot = snapshot
         for subscriber in list(self._subscribers):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -48,6 +48,7 @@ def build_snapshot(
     terminal_ready: bool,
     qr_available: bool,
     reporting: ReportingStatus | None = None,
+    receipt_url: Callable[[str], str | None] | None = None,
 ) -> StationSnapshot:
     focus = st.session(st.focus)
     return StationSnapshot(
@@ -57,9 +58,9 @@ def build_snapshot(
         locales=locales,
         phase=focus.phase if focus is not None else Phase.IDLE,
         connectors=tuple(_tile(st, c.connector_id, offers) for c in st.connectors),
-        focus=None if focus is None else session_view(focus, st.policy),
+        focus=None if focus is None else session_view(focus, st.policy, receipt_url),
         background=tuple(
-            session_view(s, st.policy) for s in st.sessions if s.session_id != st.focus
+            session_view(s, st.policy, receipt_url) for s in st.sessions if s.session_id != st.focus
         ),
         terminal_ready=terminal_ready,
         qr_available=qr_available,
@@ -106,7 +107,9 @@ def _tile(st: Station, connector_id: str, offers: Mapping[str, Offer]) -> Connec
     )
 
 
-def session_view(s: Session, policy: Policy) -> SessionView:
+def session_view(
+    s: Session, policy: Policy, receipt_url: Callable[[str], str | None] | None = None
+) -> SessionView:
     currency = s.offer.currency
     hold = s.auth.amount_minor if s.auth is not None else s.offer.hold_minor
     live = None
@@ -142,12 +145,12 @@ def session_view(s: Session, policy: Policy) -> SessionView:
         live=live,
         stop_reason=s.stop_reason,
         failure=failure,
-        receipt=receipt(s) if s.phase is Phase.RECEIPT else None,
+        receipt=receipt(s, receipt_url) if s.phase is Phase.RECEIPT else None,
         countdowns=countdowns,
     )
 
 
-def receipt(s: Session) -> Receipt | None:
+def receipt(s: Session, receipt_url: Callable[[str], str | None] | None = None) -> Receipt | None:
     auth, settlement = s.auth, s.settlement
     if auth is None or settlement is None or s.started_at is None:
         return None
@@ -178,7 +181,7 @@ def receipt(s: Session) -> Receipt | None:
         terminal_id=auth.terminal_id,
         receipt_no=settlement.receipt_no or auth.receipt_no,
         trace_no=settlement.trace_no or auth.trace_no,
-        receipt_url=None,
+        receipt_url=None if receipt_url is None else receipt_url(s.session_id),
         meter_start_wh=None if s.meter_start is None else s.meter_start.energy_import_wh,
         meter_end_wh=None if s.last_reading is None else s.last_reading.energy_import_wh,
     )

@@ -101,6 +101,7 @@ station_id = "{station}"
 token = "set-by-the-test"
 hardware = "simulated"
 timeout_s = {timeout}
+receipt_secret = "e2e-receipt-secret-0123456789"
 
 [meters.left]
 hardware = "simulated"
