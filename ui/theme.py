@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 MM_PER_INCH = 25.4
 TOUCH_TARGET_MM = 15.0
+BORDER_PX = 2
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,10 @@ def style_sheet(p: Palette, m: Metrics, chip_px: int | None = None) -> str:
     """`chip_px`: the header's language and mode buttons keep this size in large-text mode,
     so they still fit and are found where they were."""
     chip = chip_px or m.small
+    # QSS min sizes are for the content box: padding and border make up the rest of the
+    # touch target, so the whole button is `target` and not a padding larger.
+    inner = max(0, m.target - 2 * m.gap - 2 * BORDER_PX)
+    chip_inner = max(0, m.target - 2 * (m.gap // 2) - 2 * BORDER_PX)
     return f"""
 QWidget {{ background: {p.background}; color: {p.text}; font-size: {m.base}px; }}
 QLabel {{ background: transparent; }}
@@ -157,9 +162,9 @@ QLabel[role="status-bad"] {{ color: {p.bad}; font-weight: bold; }}
 QFrame[role="card"] {{ background: {p.surface}; border: 2px solid {p.border};
     border-radius: {m.gap}px; }}
 QFrame[role="card"] QLabel {{ background: transparent; }}
-QPushButton {{ background: {p.surface}; color: {p.text}; border: 2px solid {p.border};
+QPushButton {{ background: {p.surface}; color: {p.text}; border: {BORDER_PX}px solid {p.border};
     border-radius: {m.gap}px; padding: {m.gap}px {m.gap * 2}px;
-    min-height: {m.target}px; min-width: {m.target}px; }}
+    min-height: {inner}px; min-width: {inner}px; }}
 QPushButton:pressed {{ background: {p.border}; }}
 QPushButton:checked {{ background: {p.accent}; color: {p.accent_text}; }}
 QPushButton:disabled {{ background: {p.disabled_bg}; color: {p.disabled_text}; }}
@@ -169,7 +174,8 @@ QPushButton[role="danger"] {{ background: {p.danger}; color: {p.danger_text};
     font-weight: bold; font-size: {m.title}px; border-color: {p.danger}; }}
 QPushButton[role="tile"] {{ text-align: left; padding: {m.gap * 2}px; }}
 QPushButton[role="tile"]:disabled {{ background: {p.disabled_bg}; color: {p.disabled_text}; }}
-QPushButton[role="chip"] {{ font-size: {chip}px; padding: {m.gap // 2}px {m.gap}px; }}
+QPushButton[role="chip"] {{ font-size: {chip}px; padding: {m.gap // 2}px {m.gap}px;
+    min-height: {chip_inner}px; min-width: {chip_inner}px; }}
 QFrame[role="overlay"] {{ background: {p.background}; border: 3px solid {p.text};
     border-radius: {m.gap}px; }}
 QPlainTextEdit, QListWidget {{ background: {p.surface}; color: {p.text};

@@ -143,7 +143,6 @@ class KioskWindow(QWidget):
         self.page_area.setWidgetResizable(False)  # sized by _fit_stack: to the page on show
         self.page_area.setFrameShape(QFrame.Shape.NoFrame)
         self.page_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.page_area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         QScroller.grabGesture(
             self.page_area.viewport(), QScroller.ScrollerGestureType.LeftMouseButtonGesture
         )
@@ -240,9 +239,6 @@ class KioskWindow(QWidget):
 
     def set_large_text(self, on: bool) -> None:
         self.large_text = on
-        self.page_area.setVerticalScrollBarPolicy(
-            Qt.ScrollBarPolicy.ScrollBarAsNeeded if on else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
-        )
         self._apply_style()
         self._refresh()
 
@@ -300,7 +296,7 @@ class KioskWindow(QWidget):
 
     def _fit_stack(self) -> None:
         """The page gets the viewport's size, or more height if its content needs it (large
-        text on a small panel); then it scrolls. Normal text is laid out to fit."""
+        text, or a dense panel whose 15 mm buttons leave little room); then it scrolls."""
         viewport = self.page_area.viewport().size()
         page = self.stack.currentWidget()
         if page is None:
@@ -309,7 +305,7 @@ class KioskWindow(QWidget):
         layout = page.layout()
         if layout is not None and layout.hasHeightForWidth():
             needed = max(needed, layout.totalHeightForWidth(viewport.width()))
-        height = max(viewport.height(), needed) if self.large_text else viewport.height()
+        height = max(viewport.height(), needed)
         self.stack.resize(viewport.width(), height)
 
     def _context(self) -> RenderContext:

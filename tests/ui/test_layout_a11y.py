@@ -113,6 +113,31 @@ def test_service_pin_pad_and_menu_fit(kiosk: Kiosk, width: int, height: int) -> 
     assert menu.unlocked and problems == []
 
 
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_a_dense_7_inch_panel_keeps_15_mm_targets_and_cuts_nothing(
+    qtbot: object, lang: str
+) -> None:
+    from uirig import RecordingStation
+
+    from ui.i18n import load_languages
+    from ui.settings import UiSettings
+    from ui.window import KioskWindow
+
+    window = KioskWindow(load_languages(), RecordingStation().send, settings=UiSettings(dpi=133))
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.resize(800, 480)
+    window.show()
+    target = touch_target_px(133)
+    problems = []
+    for name, snap in preview.all_screens().items():
+        window.show_snapshot(snap)
+        window.set_language(lang)
+        QApplication.processEvents()
+        page = window.stack.currentWidget()
+        problems += [f"{name}: {p}" for p in problems_on_screen(window, target, page)]
+    assert problems == []
+
+
 def test_touch_target_follows_the_configured_dpi() -> None:
     assert touch_target_px(96) == 57
     assert touch_target_px(133) == 79  # a 7" 800x480 panel
