@@ -109,7 +109,7 @@ controller = "left"
 
 @dataclass
 class Flow(Kiosk):
-    """Kiosk helpers (find, tap, texts) on a window fed by the real runtime."""
+    """The Kiosk test rig (find, tap, texts) on a window fed by the real runtime."""
 
     asm: Assembly | None = None
     fake: FakeClock | None = None
