@@ -220,6 +220,7 @@ def test_cli_reconcile_lists_discrepancies(sqlite_backend: Backend, fmt: str) ->
         assert ",discrepancy,batch_total_mismatch," in rows[1]
     else:
         assert "batch_total_mismatch" in out and "<table" in out
+        assert "terminal_totals 1, payment 1" in out  # the records involved
 
 
 def test_cli_rejects_bad_dates() -> None:
