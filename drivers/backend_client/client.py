@@ -183,6 +183,8 @@ class HttpBackend:
     def report(self, kind: str, idempotency_key: str, payload: Mapping[str, object]) -> BackendAck:
         """Deliver one outbox record. 2xx (a replay too) is accepted; 4xx comes back as an
         ack that is not accepted (the outbox parks it); anything else raises BackendError."""
+        if kind == "link_cancel":
+            return self._cancel_report(payload)
         try:
             path, content = report_request(kind, payload, self.time_zone, self._receipt_secret)
         except UnsendableRecord as exc:  # refused here, as the backend would: park it
@@ -210,6 +212,22 @@ class HttpBackend:
             answer = body if isinstance(body, dict) else {"text": response.text[:500]}
             return BackendAck(False, response.status_code, answer)
         raise BackendError(f"POST {path}: unexpected HTTP {response.status_code}")
+
+    def _cancel_report(self, payload: Mapping[str, object]) -> BackendAck:
+        """A cancel the kiosk could not deliver at the time, queued in the outbox."""
+        link_id = payload.get("link_id")
+        if not isinstance(link_id, str) or not link_id:
+            return BackendAck(False, 0, {"detail": "link_cancel record without a link_id"})
+        response = self._call("POST", f"/payment-links/{link_id}/cancel")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            if response.status_code < 300:
+                raise BackendError(f"cancel payment link {link_id}: unreadable answer")
+            body = {"text": response.text[:500]}
+        return BackendAck(200 <= response.status_code < 300, response.status_code, body)
 
     def ping(self) -> bool:
         """Is the backend reachable and answering as a backend? (For the offline policy.)"""

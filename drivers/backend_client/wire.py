@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -85,11 +86,21 @@ def _payment(report: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def _instant(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
 def session_body(
     report: Mapping[str, Any], time_zone: str, receipt_secret: str | None = None
 ) -> dict[str, Any]:
     start = report.get("started_at") or report["created_at"]
     end = report.get("ended_at") or start
+    readings = report.get("readings") or []
+    if readings and report.get("started_at"):
+        # The cost runs from the meter's start reading, which may be measured a moment before
+        # charging was switched on (or after, at its end): the session spans them all.
+        start = min(start, readings[0][0], key=_instant)
+        end = max(end, readings[-1][0], key=_instant)
     meter_start = report.get("meter_start_wh")
     meter_end = report.get("meter_end_wh")
     if meter_start is None or meter_end is None:
@@ -108,7 +119,6 @@ def session_body(
         "total_cost": report.get("cost_minor") or 0,
         "payment": _payment(report),
     }
-    readings = report.get("readings")
     if readings and report.get("started_at"):
         periods = charging_periods(report["tariff"], time_zone, readings)
         if periods:

@@ -19,6 +19,7 @@ from kiosk.devices import (
     LinkStatus,
     PaymentOutcome,
 )
+from kiosk.journal.store import JournalError
 from kiosk.session import events as ev
 from kiosk.session.commands import (
     AbortCard,
@@ -176,8 +177,19 @@ class Executor:
                 try:
                     backend.cancel_payment_link(cc.link_id)
                 except (BackendError, OSError) as exc:
-                    # The link expires on its own; the session report releases any hold.
-                    log.warning("backend: cancelling link %s failed (%s)", cc.link_id, exc)
+                    # The link may have been paid while the backend was out of reach: the
+                    # outbox cancels it when the backend answers again, which releases the
+                    # hold at once (else the backend releases it after its hold time).
+                    log.warning("backend: cancelling link %s failed (%s); queued", cc.link_id, exc)
+                    rt.note_backend(online=False)
+                    try:
+                        rt.journal.outbox_add(
+                            "link_cancel", f"link_cancel:{cc.link_id}", {"link_id": cc.link_id}
+                        )
+                    except JournalError as journal_exc:
+                        log.error("%s", journal_exc)
+                    if rt.outbox is not None:
+                        rt.outbox.wake()
 
             return cancel if backend is not None else None
         if isinstance(command, EnableCharging | DisableCharging):
