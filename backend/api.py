@@ -116,11 +116,19 @@ async def create_payment_link(
 
 
 def _read_link(svc: Services, station: str, link_id: str) -> dict[str, Any]:
-    with svc.db.session() as s:
+    now = svc.settings.now()
+    with svc.db.read() as s:  # long-polls read often: only an expiry needs to write
         link = s.get(PaymentLink, link_id)
         if link is None or link.station_id != station:
             raise HTTPException(404, detail="no such payment link")
-        if links.expire_if_due(s, link, svc.settings.now()):
+        due = link.status == links.PENDING and now >= link.expires_at
+        answer = links.link_json(svc.settings, link)
+    if not due:
+        return answer
+    with svc.db.session() as s:
+        link = s.get(PaymentLink, link_id)
+        assert link is not None
+        if links.expire_if_due(s, link, now):
             svc.changes.changed()
         return links.link_json(svc.settings, link)
 
@@ -277,7 +285,7 @@ async def report_session(
 
 
 def _session_json(svc: Services, station: str, session_id: str) -> dict[str, Any]:
-    with svc.db.session() as s:
+    with svc.db.read() as s:
         row = s.scalar(
             select(ChargingSession).where(
                 ChargingSession.station_id == station, ChargingSession.session_id == session_id

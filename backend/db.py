@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend import jsonutil
 from backend.models import ServerSecret
 
+READONLY = "evkiosk_readonly"
+
 
 def normalise_url(url: str) -> str:
     """Accept `postgresql://` as the driver does not matter to the operator: use psycopg 3."""
@@ -56,7 +58,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin_immediate(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # Readers (Database.read) begin deferred: in WAL mode they never wait for a writer.
+    readonly = conn.get_execution_options().get(READONLY, False)
+    conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def migrate(engine: Engine) -> None:
@@ -72,6 +76,9 @@ class Database:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(**{READONLY: True}), expire_on_commit=False
+        )
 
     def migrate(self) -> None:
         migrate(self.engine)
@@ -80,6 +87,12 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A unit of work: committed when the block ends, rolled back on an exception."""
         with self._sessions() as s, s.begin():
+            yield s
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A unit of work that only reads (on SQLite it does not queue behind writers)."""
+        with self._readers() as s, s.begin():
             yield s
 
     def secret(self, name: str) -> str:

@@ -107,7 +107,7 @@ def _local(when: datetime, tz: ZoneInfo) -> str:
 
 def receipt_view(db: Database, receipt_id: str) -> dict[str, Any] | None:
     """Everything the receipt page shows, or None for an unknown receipt."""
-    with db.session() as s:
+    with db.read() as s:
         row = (
             s.query(ChargingSession).filter(ChargingSession.receipt_id == receipt_id).one_or_none()
         )

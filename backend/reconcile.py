@@ -194,7 +194,7 @@ def reconcile(
     start, end = _bounds(date_from, date_to)
     now = settings.now()
     rows = _Rows()
-    with db.session() as s:
+    with db.read() as s:
         _sessions(s, rows, (start, end), station)
         _orphan_payments(s, rows, (start, end), station, now=now, settings=settings)
         _duplicates(s, rows, start, end, station)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from fastapi import HTTPException, Request
+from sqlalchemy import select
 
 from backend import auth
 from backend.config import Settings
@@ -85,8 +86,8 @@ def authenticate(svc: Services, authorization: str | None) -> str:
     if parts is None:
         raise UNAUTHORIZED
     key_id, secret = parts
-    with svc.db.session() as s:
-        station = s.query(Station).filter(Station.key_id == key_id).one_or_none()
+    with svc.db.read() as s:
+        station = s.scalar(select(Station).where(Station.key_id == key_id))
         if station is None or not auth.secret_matches(secret, station.key_hash):
             raise UNAUTHORIZED
         return station.id
