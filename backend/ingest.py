@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend import links
 from backend.config import Settings
 from backend.db import Database
 from backend.models import ChargingSession, Payment, PaymentLink, TerminalTotals
@@ -201,9 +200,18 @@ def store_session(
                     else None,
                 )
             elif link_id is not None:
-                held = links.link_payment(s, link_id)
-                if held is not None and held.session_pk is None:
-                    held.session_pk = row.pk  # the first session to name a hold owns it
+                # The first session to name a hold owns it, unless it is being released.
+                s.execute(
+                    update(Payment)
+                    .where(
+                        Payment.link_id == link_id,
+                        Payment.method == "link",
+                        Payment.status == "authorized",
+                        Payment.session_pk.is_(None),
+                    )
+                    .values(session_pk=row.pk)
+                    .execution_options(synchronize_session=False)
+                )
             if link_id is None:
                 row.response = body
             session_pk = row.pk

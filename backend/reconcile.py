@@ -312,7 +312,7 @@ def _orphan_payments(
     for p in s.scalars(stmt):
         row = rows.get(p.station_id, p.created_at, p.currency)
         pref = _payment_ref(p)
-        if p.status == "authorized":
+        if p.status in ("authorized", "releasing"):
             if now - p.created_at >= settings.hold_ttl:
                 row.discrepancies.append(
                     Discrepancy(

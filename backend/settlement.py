@@ -21,6 +21,9 @@ from backend.notify import LinkChanges
 
 log = logging.getLogger(__name__)
 
+# Payment states (payments.status) of a QR-link hold.
+AUTHORIZED, RELEASING = "authorized", "releasing"
+
 
 class Settler:
     def __init__(
@@ -39,7 +42,8 @@ class Settler:
             link = s.get(PaymentLink, session.link_id)
             assert link is not None
             payment = links.link_payment(s, link.id)
-            if payment is None:
+            if payment is None or payment.session_pk is None:
+                # Never paid, or the hold was being released when the report came.
                 return {"payment_status": "not_authorized", "link_status": link.status}
             if payment.session_pk != session_pk:
                 # The hold already belongs to another session: never capture it twice.
@@ -72,7 +76,7 @@ class Settler:
         with self.db.session() as s:
             s.execute(
                 update(Payment)
-                .where(Payment.id == pay_id, Payment.status == "authorized")
+                .where(Payment.id == pay_id, Payment.status.in_((AUTHORIZED, RELEASING)))
                 .values(
                     status=status,
                     captured_minor=captured,
@@ -105,10 +109,26 @@ class Settler:
         }
 
     def release_link(self, link_id: str, reason: str) -> bool:
-        """Give an authorised hold back (cancelled by the station, or never reported)."""
+        """Give an authorised hold back (cancelled by the station, or never reported).
+
+        The hold is claimed ("releasing") before the gateway call, so a session report
+        arriving meanwhile cannot attach to it (see ingest); a failed release un-claims it.
+        """
         with self.db.session() as s:
             payment = links.link_payment(s, link_id)
-            if payment is None or payment.status != "authorized" or payment.session_pk:
+            if payment is None:
+                return False
+            claimed = s.execute(
+                update(Payment)
+                .where(
+                    Payment.id == payment.id,
+                    Payment.status.in_((AUTHORIZED, RELEASING)),
+                    Payment.session_pk.is_(None),
+                )
+                .values(status=RELEASING)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(claimed, "rowcount", 0) != 1:
                 return False
             ref, pay_id = payment.gateway_ref, payment.id
         assert ref is not None
@@ -118,6 +138,12 @@ class Settler:
             log.warning(
                 "link %s: release (%s) failed, retried by the sweep: %s", link_id, reason, exc
             )
+            with self.db.session() as s:
+                s.execute(
+                    update(Payment)
+                    .where(Payment.id == pay_id, Payment.status == RELEASING)
+                    .values(status=AUTHORIZED, failure=str(exc)[:200])
+                )
             return False
         self._record(pay_id, link_id, 0)
         return True
@@ -136,7 +162,7 @@ class Settler:
             open_holds = s.execute(
                 select(Payment.session_pk, Payment.link_id, PaymentLink.authorized_at)
                 .join(PaymentLink, PaymentLink.id == Payment.link_id)
-                .where(Payment.method == "link", Payment.status == "authorized")
+                .where(Payment.method == "link", Payment.status.in_((AUTHORIZED, RELEASING)))
             ).all()
         if n_expired:
             self.changes.changed()

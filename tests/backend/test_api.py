@@ -297,6 +297,22 @@ def test_sweep_releases_holds_never_reported(backend: Backend) -> None:
         assert st.get(f"/api/v1/payment-links/{link_id}").json()["status"] == "released"
 
 
+def test_report_after_the_hold_was_released_captures_nothing(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        link_id = paid_link(backend, st)
+        backend.clock.advance(hours=48)
+        assert backend.svc.settler.sweep()["released"] == 1
+        late = st.post(
+            "/api/v1/sessions", json=session_body("S1", {"method": "link", "link_id": link_id})
+        ).json()
+    assert late["payment_status"] == "not_authorized"
+    assert backend.svc.settler.sweep() == {"expired": 0, "settled": 0, "released": 0}
+    from backend.models import SandboxIntent
+
+    with backend.svc.db.session() as s:
+        assert s.query(SandboxIntent).one().status == "canceled"
+
+
 def test_card_session_and_terminal_totals_are_stored(backend: Backend) -> None:
     card = {
         "method": "card",
