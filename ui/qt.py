@@ -5,30 +5,7 @@ Keeping the toolkit behind one name means a binding upgrade (or a port) touches 
 
 from __future__ import annotations
 
-import ctypes
-import sys
-
-
-def _pin_singletons() -> None:
-    """Keep None, True and False alive on Python 3.11 under PySide6 6.12.
-
-    PySide6 6.12.0 (abi3 wheel) returns None from void methods (setText, show, parent(),
-    findChild() with no match, ...) without taking a reference. On Python 3.12+ None is
-    immortal (PEP 683) and nothing happens; on 3.11 every such call lowers None's reference
-    count by one, and after a few thousand calls the interpreter aborts with "none_dealloc".
-    A longer run also ended in "bool_dealloc" at exit, so True and False get the same.
-    Giving them a huge count is what 3.12 does by design (immortal objects), done once here.
-    """
-    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
-        return
-    for singleton in (None, True, False):
-        refcount = ctypes.c_ssize_t.from_address(id(singleton))  # ob_refcnt: the first field
-        refcount.value += 1 << 40
-
-
-_pin_singletons()
-
-from PySide6.QtCore import (  # noqa: E402  (after the fix above, which must come first)
+from PySide6.QtCore import (
     QByteArray,
     QEvent,
     QObject,
@@ -41,7 +18,7 @@ from PySide6.QtCore import (  # noqa: E402  (after the fix above, which must com
     Signal,
     Slot,
 )
-from PySide6.QtGui import (  # noqa: E402
+from PySide6.QtGui import (
     QColor,
     QCursor,
     QFont,
@@ -54,8 +31,8 @@ from PySide6.QtGui import (  # noqa: E402
     QPixmap,
     QResizeEvent,
 )
-from PySide6.QtSvg import QSvgRenderer  # noqa: E402
-from PySide6.QtWidgets import (  # noqa: E402
+from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import (
     QApplication,
     QBoxLayout,
     QFrame,

@@ -181,17 +181,27 @@ def test_the_error_hook_before_charging_cancels_the_payment(kiosk: Kiosk) -> Non
     assert kiosk.station.intents == [Cancel(preview.SESSION)]
 
 
-def test_many_qt_calls_do_not_free_none_on_python_311() -> None:
-    # PySide6 6.12 drops a reference to None per void call; ui.qt compensates (see _pin_singletons).
+def test_qt_calls_keep_the_reference_counts_of_none_true_and_false() -> None:
+    # PySide6 6.12.0 dropped a reference to None on every call of a void method (setText,
+    # show, ...); on Python 3.11, where None is not immortal, a kiosk died with "none_dealloc"
+    # after a few thousand screen updates. 6.11.3 is pinned for that reason; this catches a
+    # binding upgrade that brings the leak back. Run in a child so a crash cannot take pytest.
     code = (
-        "from ui.qt import QApplication, QLabel\n"
+        "import sys\n"
+        "from ui.qt import QApplication, QLabel, QPushButton, QWidget\n"
         "app = QApplication([])\n"
-        "label = QLabel()\n"
-        "for _ in range(50_000): label.setText('x')\n"
-        "print('alive')\n"
+        "root = QWidget(); label = QLabel(root); button = QPushButton(root)\n"
+        "before = [sys.getrefcount(x) for x in (None, True, False)]\n"
+        "for _ in range(20_000):\n"
+        "    label.setText('x'); label.show(); button.setEnabled(True); label.parent()\n"
+        "    root.findChild(QLabel, 'absent')\n"
+        "after = [sys.getrefcount(x) for x in (None, True, False)]\n"
+        "print(*(a - b for a, b in zip(after, before)))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
     )
     assert done.returncode == 0, done.stderr[-500:]
-    assert done.stdout.strip() == "alive"
+    drift = [int(x) for x in done.stdout.split()]
+    # A leak shows as a loss of 20,000 or more; a few references either way are the interpreter.
+    assert all(abs(d) < 100 for d in drift), drift
