@@ -216,6 +216,21 @@ class HttpBackend:
     def _cancel_report(self, payload: Mapping[str, object]) -> BackendAck:
         """A cancel the kiosk could not deliver at the time, queued in the outbox."""
         link_id = payload.get("link_id")
+        create = payload.get("create")
+        if isinstance(create, dict):
+            # The link's id was never journaled: the same request with the same key gives it.
+            try:
+                link_id = self.create_payment_link(
+                    str(create["connector_id"]),
+                    int(create["amount_minor"]),
+                    str(create["currency"]),
+                    {"tariff_json": str(create["tariff_json"])},
+                    str(create["idempotency_key"]),
+                ).id
+            except BackendRejected as exc:
+                return BackendAck(False, exc.status_code, {"detail": str(exc)})
+            except (KeyError, TypeError, ValueError) as exc:
+                return BackendAck(False, 0, {"detail": f"link_cancel record: {exc!r}"})
         if not isinstance(link_id, str) or not link_id:
             return BackendAck(False, 0, {"detail": "link_cancel record without a link_id"})
         response = self._call("POST", f"/payment-links/{link_id}/cancel")

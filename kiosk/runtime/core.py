@@ -9,6 +9,7 @@ executed, charging is switched off and the snapshot says why.
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import threading
@@ -402,6 +403,8 @@ class Runtime:
         (and by recovery before the threads start)."""
         event = self._priced(event)
         before = self.station
+        if isinstance(event, ev.Resumed):
+            self._guard_unjournaled_link(event.session_id)
         after, commands = step(before, event)
         if not commands and after == before:
             return  # nothing to record and nothing new to show (most ticks)
@@ -415,6 +418,27 @@ class Runtime:
         for command, command_id in zip(commands, ids or [0] * len(commands), strict=True):
             self._apply(command, command_id)
         self._publish()
+
+    def _guard_unjournaled_link(self, session_id: str) -> None:
+        """A QR session cut off between asking for its link and journaling the answer: the
+        link may exist (and be paid) without the kiosk knowing its id. Queue a cancel that
+        repeats the creation with its idempotency key (the backend answers with that link,
+        or makes one that is cancelled at once), so no hold waits for the backend's expiry."""
+        s = self.station.session(session_id)
+        if s is None or s.phase is not Phase.PAYING_QR or s.link_id is not None:
+            return
+        rows = self.journal.query(
+            "SELECT payload_json FROM commands WHERE session_id = ? AND kind = "
+            "'CreatePaymentLink' ORDER BY id DESC LIMIT 1",
+            (session_id,),
+        )
+        if not rows:
+            return
+        create = json.loads(rows[0][0])
+        self.journal.outbox_add(
+            "link_cancel", f"link_cancel:{create['idempotency_key']}", {"create": create}
+        )
+        log.warning("session %s: its payment link is unknown; a cancel is queued", session_id)
 
     def _priced(self, event: ev.Event) -> ev.Event:
         if not isinstance(event, ev.MeterUpdate) or event.cost_minor is not None:

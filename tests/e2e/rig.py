@@ -189,6 +189,12 @@ class BackendProcess:
             rows = conn.execute("SELECT * FROM sessions ORDER BY pk").fetchall()
         return [dict(r) for r in rows]
 
+    def link_statuses(self) -> list[str]:
+        import sqlite3
+
+        with sqlite3.connect(self.db.removeprefix("sqlite:///")) as conn:
+            return [r[0] for r in conn.execute("SELECT status FROM payment_links ORDER BY 1")]
+
     def reconciliation(self, day: datetime) -> dict[str, Any]:
         with self.api() as api:
             response = api.get(
@@ -266,6 +272,7 @@ def kiosk(
     tariff_obj: dict[str, Any] | None = None,
     start: datetime | None = None,
     clock: FakeClock | None = None,
+    before_start: Any = None,
     **options: Any,
 ) -> Iterator[Kiosk]:
     workdir.mkdir(parents=True, exist_ok=True)
@@ -280,6 +287,8 @@ def kiosk(
     )
     k = Kiosk(station, clock)
     station.runtime.subscribe(k.snapshots.append)
+    if before_start is not None:
+        before_start(k)
     station.start()
     k.idle()
     try:
