@@ -124,7 +124,7 @@ class ChargingSession(Base):
     __table_args__ = (UniqueConstraint("station_id", "session_id"),)
     pk: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"), index=True)
-    session_id: Mapped[str] = mapped_column(String(64))
+    session_id: Mapped[str] = mapped_column(String(64), index=True)  # kiosk receipt links
     receipt_id: Mapped[str] = mapped_column(String(32), unique=True)
     connector_id: Mapped[str] = mapped_column(String(36))
     started_at: Mapped[datetime]

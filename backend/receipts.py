@@ -105,6 +105,26 @@ def _local(when: datetime, tz: ZoneInfo) -> str:
     return when.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def receipt_id_for_kiosk_link(db: Database, session_id: str, sig: str) -> str | None:
+    """The receipt of a kiosk-signed address `/r/k/{session id}/{sig}`, once the report that
+    carries the same signature (cdr.kiosk_receipt.sig, an HMAC only that kiosk can make) has
+    arrived; None before, and for any signature that does not match."""
+    if not sig or len(sig) > 64:
+        return None
+    with db.read() as s:
+        rows = s.execute(
+            select(ChargingSession.receipt_id, ChargingSession.cdr).where(
+                ChargingSession.session_id == session_id
+            )
+        ).all()
+    for receipt_id, cdr in rows:
+        stored = (cdr or {}).get("kiosk_receipt") if isinstance(cdr, dict) else None
+        expected = stored.get("sig") if isinstance(stored, dict) else None
+        if isinstance(expected, str) and hmac.compare_digest(expected, sig):
+            return str(receipt_id)
+    return None
+
+
 def receipt_view(db: Database, receipt_id: str) -> dict[str, Any] | None:
     """Everything the receipt page shows, or None for an unknown receipt."""
     with db.read() as s:

@@ -36,6 +36,10 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "not_found": "Link not found|This payment link does not exist. Scan the code again.",
         "unavailable": "Payment unavailable|The payment could not be started. Please try again.",
         "receipt_missing": "Receipt not found|No receipt has this address.",
+        "receipt_pending": (
+            "Receipt not here yet|The charger has not delivered this session yet. "
+            "Please open this address again later."
+        ),
         "card_declined": "Your card was declined. Try another card.",
         "insufficient_funds": "Your card has insufficient funds. Try another card.",
         "expired_card": "Your card has expired. Try another card.",
@@ -80,6 +84,10 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
             "werden. Bitte erneut versuchen."
         ),
         "receipt_missing": "Beleg nicht gefunden|Unter dieser Adresse gibt es keinen Beleg.",
+        "receipt_pending": (
+            "Beleg noch nicht da|Die Ladesäule hat diesen Ladevorgang noch nicht übermittelt. "
+            "Bitte öffnen Sie diese Adresse später noch einmal."
+        ),
         "card_declined": "Ihre Karte wurde abgelehnt. Bitte eine andere Karte verwenden.",
         "insufficient_funds": "Deckung nicht ausreichend. Bitte eine andere Karte verwenden.",
         "expired_card": "Ihre Karte ist abgelaufen. Bitte eine andere Karte verwenden.",

@@ -20,7 +20,7 @@ from backend import links, pages, texts
 from backend.gateways import CardDetails, CardFieldError, GatewayError
 from backend.models import PaymentLink, Station
 from backend.pricing import TariffError, display_lines, format_money
-from backend.receipts import receipt_id_of, receipt_view
+from backend.receipts import receipt_id_for_kiosk_link, receipt_id_of, receipt_view
 from backend.services import Services, services
 
 router = APIRouter(include_in_schema=False)
@@ -260,4 +260,15 @@ async def receipt(request: Request, token: str) -> Response:
     data = await run_in_threadpool(receipt_view, svc.db, receipt_id) if receipt_id else None
     if data is None:
         return _message_page(request, "receipt_missing", 404, "not_found")
+    return _page(request, "receipt.html", r=data)
+
+
+@router.get("/r/k/{session_id}/{sig}", response_class=HTMLResponse)
+async def kiosk_receipt(request: Request, session_id: str, sig: str) -> Response:
+    """The address a kiosk shows before its report is delivered (kiosk.outbox.receipt)."""
+    svc = services(request)
+    receipt_id = await run_in_threadpool(receipt_id_for_kiosk_link, svc.db, session_id, sig)
+    data = await run_in_threadpool(receipt_view, svc.db, receipt_id) if receipt_id else None
+    if data is None:
+        return _message_page(request, "receipt_pending", 404, "not_found")
     return _page(request, "receipt.html", r=data)

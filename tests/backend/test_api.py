@@ -10,7 +10,7 @@ import pytest
 
 from backend.gateways import CardDetails
 from tests.backend.conftest import Backend, tariff
-from tests.backend.helpers import link_body, paid_link, pay, session_body
+from tests.backend.helpers import card, link_body, paid_link, pay, session_body
 
 
 def test_create_link_answers_id_url_status_expiry(backend: Backend) -> None:
@@ -398,3 +398,29 @@ def test_sandbox_authorize_never_keeps_the_card_number(backend: Backend) -> None
 def test_openapi_is_published(backend: Backend, path: str) -> None:
     with backend.client() as c:
         assert c.get(path).status_code == 200
+
+
+def test_kiosk_signed_receipt_address_opens_once_the_report_arrived(backend: Backend) -> None:
+    from kiosk.outbox.receipt import receipt_signature
+
+    sig_a = receipt_signature("secret-of-A", "S1")
+    sig_b = receipt_signature("secret-of-B", "S1")
+    with backend.client() as phone:
+        assert phone.get(f"/r/k/S1/{sig_a}").status_code == 404  # not delivered yet
+        with backend.station("A") as a, backend.station("B") as b:
+            a.post(
+                "/api/v1/sessions",
+                json=session_body("S1", card(1), cdr={"kiosk_receipt": {"sig": sig_a}}),
+            )
+            b.post(
+                "/api/v1/sessions",
+                json=session_body(
+                    "S1", card(2), cdr={"kiosk_receipt": {"sig": sig_b}}, total_cost=630
+                ),
+            )
+        page_a = phone.get(f"/r/k/S1/{sig_a}")
+        page_b = phone.get(f"/r/k/S1/{sig_b}")
+        forged = phone.get(f"/r/k/S1/{sig_a[:-2]}xx")
+    assert page_a.status_code == 200 and ">A<" in page_a.text
+    assert page_b.status_code == 200 and ">B<" in page_b.text
+    assert forged.status_code == 404
