@@ -49,3 +49,41 @@ def test_end_of_day_agrees_reaches_the_backend_and_a_planted_booking_is_raised(
     # The planted booking is the only discrepancy: the batch total exceeds the captures.
     assert classes == ["batch_total_mismatch"], [r["discrepancies"] for r in report["days"]]
     print(f"\nend-of-day: runs=2 mismatches_raised=1 backend_discrepancies={classes}")
+
+
+def test_end_of_day_runs_by_itself_at_the_configured_time_after_the_open_hold(
+    backend: BackendProcess, access: BackendAccess, workdir: Path
+) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from kiosk.snapshot import ChooseConnector, ConfirmPrice, PayByCard, StopCharging
+    from tests.e2e.rig import now_utc
+
+    start = now_utc().replace(second=0)
+    local = (start + timedelta(minutes=2)).astimezone(ZoneInfo("Europe/Berlin"))
+    at = local.time().replace(second=0, microsecond=0)
+    if local.date() != start.astimezone(ZoneInfo("Europe/Berlin")).date():
+        start -= timedelta(minutes=5)  # keep the run on one local day
+    with kiosk(workdir, access, hold=3000, start=start, end_of_day=at) as k:
+        k.station.sims["1"].plug_in(soc=0.3)
+        k.advance(2)
+        k.send(ChooseConnector("1"))
+        sid = k.focus_id()
+        k.send(ConfirmPrice(sid))
+        k.send(PayByCard(sid))
+        k.advance(300, step=10)  # past the end-of-day time, the hold still open
+        runs = k.station.runtime.journal.query("SELECT outcome FROM end_of_day")
+        assert runs == []  # postponed: a pre-auth is open
+        k.send(StopCharging(sid))
+        k.advance(360, step=10)  # the next check after the retry interval
+        runs = k.station.runtime.journal.query("SELECT outcome, business_day FROM end_of_day")
+        assert [r[0] for r in runs] == ["approved"]
+        assert (
+            runs[0][1]
+            == datetime.fromisoformat(k.clock.now().isoformat())
+            .astimezone(ZoneInfo("Europe/Berlin"))
+            .date()
+            .isoformat()
+        )
+        assert k.snap.reporting is not None and k.snap.reporting.end_of_day_mismatch is None
