@@ -12,6 +12,7 @@ import argparse
 import getpass
 import logging
 import os
+import signal
 import sys
 import threading
 from dataclasses import replace
@@ -20,8 +21,11 @@ from pathlib import Path
 from platformdirs import user_state_dir
 
 from kiosk.config import ConfigError, StationConfig, load_config
+from kiosk.logs import add_logging_arguments, setup_from_arguments
+from kiosk.watchdog import Notifier
 from ui import app as kiosk_app
-from ui.composition import CompositionError, assemble
+from ui.composition import Assembly, CompositionError, assemble
+from ui.heartbeat import Keepalive, MachineHeartbeat, max_heartbeat_age
 from ui.qt import QApplication, QTimer
 from ui.settings import SettingsError, UiSettings, hash_pin, load_settings
 
@@ -67,6 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="read a service PIN and print the line for ui.toml, then exit",
     )
+    add_logging_arguments(parser)
 
 
 def _size(text: str | None) -> tuple[int, int] | None:
@@ -115,8 +120,10 @@ def _run_app(
     size: tuple[int, int] | None,
     state: Path,
 ) -> int:
+    setup_from_arguments(args)
     kiosk_app.configure_logging()
     log = logging.getLogger("ui.cli")
+    notifier = Notifier()
     try:
         assembly = assemble(config, simulate=args.simulate, state_dir=state)
     except CompositionError as exc:
@@ -139,8 +146,19 @@ def _run_app(
         kiosk_app.snap_periodically(parts, args.screenshots, args.screenshot_every)
     if args.quit_after is not None:
         QTimer.singleShot(int(args.quit_after * 1000), qt_app.quit)
+    keepalive = Keepalive(notifier, MachineHeartbeat(assembly.runtime), max_heartbeat_age(notifier))
+    # The timer also lets Python run its signal handlers while Qt's loop waits.
+    beat = QTimer(qt_app)
+    beat.timeout.connect(keepalive.beat)
+    beat.start(500)
+    signal.signal(signal.SIGTERM, lambda *_: qt_app.quit())
     # Recovery may talk to the terminal: never on the GUI thread.
-    starter = threading.Thread(target=assembly.start, name="runtime-start", daemon=True)
+    starter = threading.Thread(
+        target=_start_then_notify,
+        args=(assembly, notifier, keepalive, config.name),
+        name="runtime-start",
+        daemon=True,
+    )
     starter.start()
     mode = "simulated hardware" if args.simulate else "configured hardware"
     where = f" (screenshots in {args.screenshots})" if args.screenshots else ""
@@ -149,8 +167,20 @@ def _run_app(
     try:
         code = qt_app.exec()
     finally:
+        beat.stop()
+        notifier.stopping()
         parts.bridge.close()
         starter.join(10)
         assembly.stop()
         log.info("stopped")
     return EXIT_OK if code == 0 else EXIT_FAILURE
+
+
+def _start_then_notify(
+    assembly: Assembly, notifier: Notifier, keepalive: Keepalive, name: str
+) -> None:
+    """Start the runtime (recovery first); only then tell systemd the kiosk is ready."""
+    assembly.start()
+    keepalive.ready = True
+    notifier.ready(f"{name}: running")
+    notifier.watchdog()

@@ -1,0 +1,105 @@
+"""`evkiosk run` under systemd: READY=1 once the runtime runs, WATCHDOG=1 while the core's
+loop is alive, STOPPING=1 on the way out; logging set up from the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from kiosk.watchdog import Notifier
+from ui.heartbeat import Keepalive, max_heartbeat_age
+
+EVKIOSK = [sys.executable, "-m", "kiosk.cli.main"]
+
+
+def _messages(sock: socket.socket) -> list[str]:
+    sock.setblocking(False)
+    got: list[str] = []
+    while True:
+        try:
+            got.append(sock.recv(4096).decode())
+        except BlockingIOError:
+            return got
+
+
+def test_simulated_run_notifies_ready_then_watchdog_then_stopping(tmp_path: Path) -> None:
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(address)
+        env = {
+            **os.environ,
+            "QT_QPA_PLATFORM": "offscreen",
+            "NOTIFY_SOCKET": address,
+            "WATCHDOG_USEC": "2000000",  # ping at least once a second
+        }
+        log_file = tmp_path / "kiosk.log"
+        done = subprocess.run(
+            [
+                *EVKIOSK,
+                "run",
+                "--simulate",
+                "--state",
+                str(tmp_path / "state"),
+                "--quit-after",
+                "6",
+                "--log-format",
+                "json",
+                "--log-file",
+                str(log_file),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        messages = _messages(sock)
+    kinds = [m.splitlines()[0] for m in messages]
+    assert kinds[0] == "READY=1", kinds
+    assert "STATUS=" in messages[0]
+    assert kinds[-1] == "STOPPING=1", kinds
+    pings = [k for k in kinds if k == "WATCHDOG=1"]
+    assert len(pings) >= 2, kinds  # the first after READY, then from the GUI timer
+    lines = [json.loads(line) for line in log_file.read_text().splitlines()]
+    assert any(line["msg"] == "stopped" for line in lines), lines[-3:]
+
+
+class _Beat:
+    def __init__(self) -> None:
+        self.value: float | None = None
+
+    def age(self) -> float | None:
+        return self.value
+
+
+def test_keepalive_pings_only_while_the_machine_is_alive(tmp_path: Path) -> None:
+    address = str(tmp_path / "notify.sock")
+    now = [100.0]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(address)
+        notifier = Notifier(
+            {"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "8000000"}, clock=lambda: now[0]
+        )
+        beat = _Beat()
+        keepalive = Keepalive(notifier, beat, max_heartbeat_age(notifier))
+        assert keepalive.max_age_s == 3.0
+        beat.value = 0.5
+        assert not keepalive.beat()  # not ready: recovery may still be running
+        keepalive.ready = True
+        assert keepalive.beat()
+        now[0] += 5
+        beat.value = 4.0  # the machine has not handled an event for 4 s: hung
+        assert not keepalive.beat()
+        beat.value = 0.2
+        assert keepalive.beat()
+        now[0] += 1
+        assert not keepalive.beat()  # half the interval has not passed since the last ping
+        beat.value = None
+        now[0] += 10
+        assert not keepalive.beat()
+        assert _messages(sock) == ["WATCHDOG=1", "WATCHDOG=1"]
