@@ -180,10 +180,17 @@ def _cancel_link(svc: Services, station: str, link_id: str) -> dict[str, Any]:
             s.refresh(link)
         status = link.status
     if status == links.AUTHORIZED:
+        with svc.db.read() as s:
+            payment = links.link_payment(s, link_id)
+            in_use = payment is not None and payment.session_pk is not None
+        if in_use:
+            raise HTTPException(409, detail="a session was reported with this link's hold")
         # Paid but the session never started: the driver gets the whole hold back.
         if not svc.settler.release_link(link_id, "cancelled by the station"):
             raise HTTPException(
-                409, detail="the hold is in use by a session or the release failed; retry"
+                503,
+                detail="the gateway did not release the hold; retry (the sweep retries too)",
+                headers={"Retry-After": "30"},
             )
     elif status in (links.CAPTURED,):
         raise HTTPException(409, detail=f"the link is {status}; it cannot be cancelled")
@@ -195,7 +202,7 @@ def _cancel_link(svc: Services, station: str, link_id: str) -> dict[str, Any]:
     "/payment-links/{link_id}/cancel",
     summary="cancel a link, releasing any hold",
     response_model=LinkOut,
-    responses=errors(401, 404, 409, 413),
+    responses=errors(401, 404, 409, 413, 503),
 )
 async def cancel_payment_link(request: Request, link_id: str, station: Station) -> dict[str, Any]:
     return await run_in_threadpool(_cancel_link, services(request), station, link_id)
@@ -238,8 +245,9 @@ def _report_session(
             receipt_url=svc.receipt_url,
         )
     except ingest.InProgress:
+        # 503, not 409: the request is right, only not answerable yet; clients retry 5xx.
         raise HTTPException(
-            409,
+            503,
             detail="the first report of this session is still being settled; retry",
             headers={"Retry-After": "5"},
         ) from None
@@ -270,7 +278,7 @@ def _report_session(
     status_code=201,
     summary="report a completed session",
     response_model=SessionAck,
-    responses=errors(401, 404, 413, 422),
+    responses=errors(401, 404, 413, 422, 503),
 )
 async def report_session(
     request: Request,

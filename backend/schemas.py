@@ -225,5 +225,6 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         409: "the record's state does not allow this",
         413: "request body too large",
         422: "invalid request (the detail names the field)",
+        503: "not answerable yet (gateway, or a first report still settling): retry",
     }
     return {code: {"model": ErrorBody, "description": text[code]} for code in codes}

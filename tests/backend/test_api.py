@@ -178,6 +178,20 @@ def test_cancel_pending_and_authorized_links(backend: Backend) -> None:
     assert b.json()["status"] == "released"  # the hold went back to the driver
 
 
+def test_cancel_answers_503_when_the_gateway_fails_and_409_when_in_use(backend: Backend) -> None:
+    assert backend.svc.sandbox is not None
+    with backend.station("ST-A") as st:
+        link_id = paid_link(backend, st)
+        backend.svc.sandbox.faults["release"] = 1
+        failed = st.post(f"/api/v1/payment-links/{link_id}/cancel")
+        assert failed.status_code == 503 and failed.headers["Retry-After"] == "30"
+        assert st.get(f"/api/v1/payment-links/{link_id}").json()["status"] == "authorized"
+        assert st.post(f"/api/v1/payment-links/{link_id}/cancel").json()["status"] == "released"
+        used = paid_link(backend, st)
+        st.post("/api/v1/sessions", json=session_body("S1", {"method": "link", "link_id": used}))
+        assert st.post(f"/api/v1/payment-links/{used}/cancel").status_code == 409
+
+
 def test_session_report_captures_computed_cost_and_releases_rest(backend: Backend) -> None:
     with backend.station("ST-A") as st:
         link_id = paid_link(backend, st)
