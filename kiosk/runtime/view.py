@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from kiosk.session.common import idle_timeout
 from kiosk.session.model import Offer, Policy, Session, Station
 from kiosk.session.names import Phase
 from kiosk.snapshot import (
@@ -126,8 +127,9 @@ def session_view(
         link = PaymentLinkView(s.link_url, s.link_expires_at)
     countdowns: tuple[Countdown, ...] = ()
     if s.deadline is not None and s.deadline_kind is not None:
-        extendable = (
-            s.deadline_kind is CountdownKind.PLUG_IN and s.extensions < policy.max_extensions
+        extendable = s.extensions < policy.max_extensions and (
+            s.deadline_kind is CountdownKind.PLUG_IN
+            or idle_timeout(s.deadline_kind, policy) is not None
         )
         countdowns = (Countdown(s.deadline_kind, s.deadline, extendable),)
     failure = None

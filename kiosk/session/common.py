@@ -26,7 +26,25 @@ def enter(
         phase_since=at,
         deadline=None if deadline is None else at + deadline,
         deadline_kind=kind if deadline is not None else None,
+        extensions=0,  # each countdown has its own allowance of "more time"
     )
+
+
+def idle_timeout(kind: CountdownKind | None, policy: Policy) -> timedelta | None:
+    """The countdowns that only wait for a driver who may be slow: they restart on request."""
+    if kind is CountdownKind.PRICE_CONFIRM:
+        return policy.price_confirm_timeout
+    if kind is CountdownKind.RECEIPT:
+        return policy.receipt_timeout
+    return None
+
+
+def extend_idle(s: Session, at: datetime, policy: Policy) -> Session | None:
+    """A fresh idle countdown for a driver who asked for more time, within the allowance."""
+    timeout = idle_timeout(s.deadline_kind, policy)
+    if timeout is None or s.deadline is None or s.extensions >= policy.max_extensions:
+        return None
+    return replace(s, deadline=at + timeout, extensions=s.extensions + 1)
 
 
 def due(s: Session, at: datetime) -> bool:

@@ -13,7 +13,7 @@ from dataclasses import replace
 from kiosk.devices import ControllerStatus
 from kiosk.session import charging, payment
 from kiosk.session.commands import Command
-from kiosk.session.common import Step, abandon, due
+from kiosk.session.common import Step, abandon, due, extend_idle
 from kiosk.session.events import (
     ConnectorChosen,
     ControllerFailed,
@@ -30,7 +30,7 @@ from kiosk.session.events import (
 from kiosk.session.model import ConnectorLive, Session, Station
 from kiosk.session.names import Phase
 from kiosk.session.resume import on_resumed
-from kiosk.snapshot import BackToStart, CountdownKind
+from kiosk.snapshot import BackToStart, CountdownKind, ExtendTimeout
 
 Handler = Callable[[Session, Event, Station], Step]
 
@@ -80,6 +80,10 @@ def step(st: Station, event: Event) -> tuple[Station, tuple[Command, ...]]:
 
 
 def _step_session(s: Session, event: Event, st: Station) -> Step:
+    if isinstance(event, IntentReceived) and isinstance(event.intent, ExtendTimeout):
+        extended = extend_idle(s, event.at, st.policy)
+        if extended is not None:
+            return extended, []
     if s.phase in _ENDED:
         leave = isinstance(event, Tick) and due(s, event.at)
         leave = leave or (

@@ -540,6 +540,46 @@ def test_plug_timeout_extends_a_limited_number_of_times() -> None:
     assert s is not None and s.deadline == first + P.plug_extension * P.max_extensions
 
 
+@pytest.mark.parametrize(
+    ("path", "timeout", "idle_phase"),
+    [
+        (paths.price_shown, P.price_confirm_timeout, Phase.PRICE_SHOWN),
+        (paths.choosing_payment, P.price_confirm_timeout, Phase.CHOOSING_PAYMENT),
+        (paths.receipt, P.receipt_timeout, Phase.RECEIPT),
+    ],
+    ids=["price", "payment choice", "receipt"],
+)
+def test_idle_countdowns_restart_on_more_time_within_the_allowance(
+    path: Callable[[Driver], None], timeout: timedelta, idle_phase: Phase
+) -> None:
+    d = Driver()
+    path(d)
+    s = d.st.session(SID)
+    assert s is not None and s.phase is idle_phase and s.deadline is not None
+    t = (s.deadline - at(0)).total_seconds() - 5  # five seconds before it runs out
+    for n in range(P.max_extensions):
+        assert d(intent(ExtendTimeout(SID), t)) == ()
+        s = d.st.session(SID)
+        assert s is not None and s.deadline == at(t) + timeout and s.extensions == n + 1
+    d(intent(ExtendTimeout(SID), t + 1))  # over the allowance: ignored
+    s = d.st.session(SID)
+    assert s is not None and s.deadline == at(t) + timeout
+    d(ev.Tick(at(t) + timeout))  # and the countdown still ends it
+    assert phase_of(d) in (Phase.IDLE, Phase.CLOSED)
+
+
+def test_each_countdown_has_its_own_allowance() -> None:
+    d = Driver()
+    paths.price_shown(d)
+    for _ in range(P.max_extensions):
+        d(intent(ExtendTimeout(SID), 2))
+    paths_after = d.st.session(SID)
+    assert paths_after is not None and paths_after.extensions == P.max_extensions
+    d(intent(ConfirmPrice(SID), 3))
+    s = d.st.session(SID)
+    assert s is not None and s.phase is Phase.CHOOSING_PAYMENT and s.extensions == 0
+
+
 def test_paused_vehicle_ends_the_session_after_the_pause_limit() -> None:
     d = Driver()
     paths.charging(d)

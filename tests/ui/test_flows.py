@@ -182,6 +182,22 @@ def test_language_switch_mid_flow_and_idle_timeout(make_flow) -> None:  # type: 
     assert "Ladepunkt wählen" in flow.texts()
 
 
+def test_price_screen_warns_before_going_back_and_more_time_keeps_it(make_flow) -> None:  # type: ignore[no-untyped-def]
+    flow: Flow = make_flow(price_confirm_s=60)
+    flow.set_language("en")
+    flow.tap("tile_1")
+    assert flow.window.current_page == "price"
+    flow.advance(31, step=1)
+    assert flow.window.timeout_warning.isVisible()
+    flow.tap("more_time")
+    assert not flow.window.timeout_warning.isVisible()
+    flow.advance(40, step=1)  # past the first deadline: the driver asked for more time
+    assert flow.window.current_page == "price"
+    assert flow.snap.focus is not None and flow.snap.focus.phase is Phase.PRICE_SHOWN
+    flow.advance(30, step=1)
+    assert flow.window.current_page == "idle"
+
+
 def test_service_menu_with_the_real_station(make_flow, qtbot) -> None:  # type: ignore[no-untyped-def]
     flow: Flow = make_flow()
     flow.panel.card_buttons["decline"].click()  # type: ignore[attr-defined]
