@@ -18,11 +18,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from drivers.charger.controller_map import controller_spec
-from drivers.charger.modbus_controller import ModbusChargeController
-from drivers.meter.modbus_meter import ModbusMeter
-from drivers.modbus.bus import DeviceLink, ModbusBus, RetryPolicy
-from drivers.modbus.endpoint import SerialSettings, parse_port
+from drivers.modbus.bus import BusRegistry
+from drivers.modbus.factory import build_controller, build_meter
 from drivers.modbus.registermap import RegisterMap, available_models, load_map
 from drivers.modbus_sim import Fault as ModbusFault
 from drivers.modbus_sim import SimStation
@@ -87,27 +84,10 @@ def _profile(model: str | None, default: str, kind: str, simulated: bool) -> Reg
     return regmap
 
 
-def _link(port: str, regmap: RegisterMap, unit: int | None) -> tuple[ModbusBus, DeviceLink]:
-    serial = SerialSettings(
-        baudrate=regmap.comms.baudrate, parity=regmap.comms.parity, stopbits=regmap.comms.stopbits
-    )
-    policy = RetryPolicy(attempts=2, timeout_s=regmap.comms.timeout_s)
-    bus = ModbusBus(parse_port(port), serial, policy=policy)
-    return bus, DeviceLink(bus, unit if unit is not None else regmap.comms.unit, regmap.comms.gap_s)
-
-
 def _setting(device: DeviceConfig, key: str) -> Any:
     if key not in device.settings:
         raise CompositionError(f"[{device.name}] needs '{key}' for real hardware")
     return device.settings[key]
-
-
-def _real_port(device: DeviceConfig) -> str:
-    settings = device.settings
-    if "host" in settings:
-        return f"tcp://{settings['host']}:{settings.get('port', 502)}"
-    port = str(_setting(device, "port"))
-    return port
 
 
 # ---------------------------------------------------------------------------- simulators
@@ -287,11 +267,15 @@ def assemble(
         meters: dict[str, EnergyMeter] = {}
         controllers: dict[str, ChargeController] = {}
         stations: dict[str, SimStation] = {}
+        # One bus per physical port: devices on one RS485 line share it (and its owner).
+        registry = BusRegistry()
+        closers.append(registry.close_all)
         for c in config.connectors:
             meter_cfg, ctl_cfg = config.meters[c.meter], config.controllers[c.controller]
             sim = simulate or meter_cfg.hardware == "simulated"
             meter_map = _profile(meter_cfg.model, SIM_METER, f"[{meter_cfg.name}]", sim)
             ctl_map = _profile(ctl_cfg.model, SIM_CONTROLLER, f"[{ctl_cfg.name}]", sim)
+            meter_settings, ctl_settings = dict(meter_cfg.settings), dict(ctl_cfg.settings)
             if sim:
                 station = SimStation.start(
                     transport="tcp",
@@ -302,20 +286,29 @@ def assemble(
                 stations[c.id] = station
                 closers.append(station.close)
                 assert station.meter is not None and station.controller is not None
-                meter_port, meter_unit = station.meter_port, station.meter.unit
-                ctl_port, ctl_unit = station.controller_port, station.controller.unit
-            else:
-                meter_port, ctl_port = _real_port(meter_cfg), _real_port(ctl_cfg)
-                meter_unit = meter_cfg.settings.get("unit_id")  # type: ignore[assignment]
-                ctl_unit = ctl_cfg.settings.get("unit_id")  # type: ignore[assignment]
-            bus, link = _link(meter_port, meter_map, meter_unit)
-            closers.append(bus.close)
-            meters[c.id] = ModbusMeter(link, meter_map, wall=wall, clock=sim_seconds)
-            bus, link = _link(ctl_port, ctl_map, ctl_unit)
-            closers.append(bus.close)
-            controllers[c.id] = ModbusChargeController(
-                link, controller_spec(ctl_map), wall=wall, clock=sim_seconds
-            )
+                # The simulators stand where the configured devices would: same keys, their
+                # own addresses (a simulated config's line settings are the profile's).
+                meter_settings = {"port": station.meter_port, "unit": station.meter.unit}
+                ctl_settings = {"port": station.controller_port, "unit": station.controller.unit}
+            try:
+                meters[c.id] = build_meter(
+                    meter_cfg.name,
+                    meter_map.model,
+                    meter_settings,
+                    registry,
+                    clock=sim_seconds,
+                    wall=wall,
+                )
+                controllers[c.id] = build_controller(
+                    ctl_cfg.name,
+                    ctl_map.model,
+                    ctl_settings,
+                    registry,
+                    clock=sim_seconds,
+                    wall=wall,
+                )
+            except ValueError as exc:
+                raise CompositionError(str(exc)) from exc
 
         backend: HttpBackend | None = None
         embedded: EmbeddedBackend | None = None

@@ -28,18 +28,9 @@ MODBUS_FIX = (
 
 
 def modbus_settings(device: DeviceConfig) -> dict[str, object]:
-    """The config's device keys as the drivers' factory takes them.
-
-    The config also accepts `unit_id` for `unit` and `host` (+ `port`, default 502) for a
-    Modbus TCP device, as in the sample station.toml.
-    """
-    settings = dict(device.settings)
-    if "unit_id" in settings and "unit" not in settings:
-        settings["unit"] = settings.pop("unit_id")
-    if "host" in settings:
-        host = settings.pop("host")
-        settings["port"] = f"tcp://{host}:{settings.get('port', 502)}"
-    return settings
+    """The config's device keys, exactly as the drivers' factory (and so the app) takes them:
+    no aliases, so the doctor never passes a config the kiosk would refuse."""
+    return dict(device.settings)
 
 
 def _model_fix(device: DeviceConfig) -> str:

@@ -54,7 +54,7 @@ def test_the_sample_config_loads(station_dir: Path) -> None:
     assert config.terminal is not None and config.terminal.hardware == "simulated"
     assert config.terminal.settings["port"] == "/dev/ttyUSB0"
     assert config.meters["left"].bus == "rs485-1"
-    assert config.meters["left"].settings == {"port": "/dev/ttyUSB1", "unit_id": 1}
+    assert config.meters["left"].settings == {"port": "/dev/ttyUSB1", "unit": 1}
     assert config.backend is not None and "change-me" not in repr(config.backend)
     assert config.journal_path == station_dir / "journal.db"
 

@@ -68,8 +68,8 @@ def test_meter_not_answering_fails(rtu: SimStation) -> None:
     assert "no usable reading" in check.detail
 
 
-def test_meter_config_keys_of_the_sample_are_understood(tcp: SimStation) -> None:
-    """host/port/unit_id as in assets/samples/station.toml reach the same driver."""
+def test_meter_config_keys_the_app_refuses_fail_by_name(tcp: SimStation) -> None:
+    """host/unit_id are not the factory's keys: the doctor refuses them as the app does."""
     assert tcp.meter is not None
     host, _, port = tcp.meter_port.removeprefix("tcp://").partition(":")
     device = DeviceConfig(
@@ -79,7 +79,9 @@ def test_meter_config_keys_of_the_sample_are_understood(tcp: SimStation) -> None
         None,
         {"host": host, "port": int(port), "unit_id": tcp.meter.unit, **FAST},
     )
-    assert check_meter(device).outcome is Outcome.PASS
+    check = check_meter(device)
+    assert check.outcome is Outcome.FAIL
+    assert "unit_id" in check.detail + check.fix, check
 
 
 def test_meter_with_an_unknown_model_names_the_shipped_ones(rtu: SimStation) -> None:

@@ -33,8 +33,6 @@ def station_file(tmp: Path, terminal: str, meter: str, controller: str, model: s
         return host, int(port)
 
     (tmp / "tariff.json").write_text(json.dumps(tariff("0.50")))
-    meter_host, meter_port = host_port(meter)
-    ctl_host, ctl_port = host_port(controller)
     path = tmp / "station.toml"
     path.write_text(
         f"""
@@ -52,15 +50,13 @@ port = "{terminal}"
 [meters.left]
 hardware = "real"
 model = "{model}"
-host = "{meter_host}"
-port = {meter_port}
-unit_id = 1
+port = "{meter}"
+unit = 1
 
 [controllers.left]
 hardware = "real"
 model = "phoenix-ev-eth"
-host = "{ctl_host}"
-port = {ctl_port}
+port = "{controller}"
 
 [[connector]]
 id = "1"
