@@ -4,7 +4,7 @@ The price preview, the live cost on screen, the amount captured, the receipt and
 report all come from here, so they agree to the cent. See docs/pricing.md.
 """
 
-from kiosk.tariff.display import PriceLine, hold_amount, price_lines
+from kiosk.tariff.display import PRICE_LANGUAGES, PriceLine, hold_amount, price_lines
 from kiosk.tariff.engine import CostBreakdown, Price, price_session
 from kiosk.tariff.live import LiveCostCalculator
 from kiosk.tariff.model import (
@@ -23,6 +23,7 @@ from kiosk.tariff.parse import load_cdr, load_tariff, parse_cdr, parse_tariff
 from kiosk.tariff.periods import Cdr, CdrError, ChargingPeriod
 
 __all__ = [
+    "PRICE_LANGUAGES",
     "Cdr",
     "CdrError",
     "ChargingPeriod",

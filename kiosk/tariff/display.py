@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Final
 
 from kiosk.money import Money, minor_unit_exponent
 from kiosk.tariff.engine import limit_bounds
@@ -70,6 +71,7 @@ _WORDS: dict[str, dict[str, str]] = {
     },
 }
 _UNITS = {Dimension.ENERGY: "kWh", Dimension.TIME: "h", Dimension.PARKING_TIME: "h"}
+PRICE_LANGUAGES: Final = frozenset(_WORDS)  # the languages price_lines() can word
 
 
 @dataclass(frozen=True, slots=True)
