@@ -10,7 +10,7 @@ import pytest
 
 from backend.gateways import CardDetails
 from tests.backend.conftest import Backend, tariff
-from tests.backend.helpers import card, link_body, paid_link, pay, session_body
+from tests.backend.steps import card, link_body, paid_link, pay, session_body
 
 
 def test_create_link_answers_id_url_status_expiry(backend: Backend) -> None:

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.backend.helpers import link_body
 from tests.backend.servers import PostgresCluster, free_port
+from tests.backend.steps import link_body
 
 EVKIOSK = [sys.executable, "-m", "kiosk.cli.main", "backend"]
 

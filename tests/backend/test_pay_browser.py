@@ -17,7 +17,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.backend.conftest import Backend
-from tests.backend.helpers import link_body
+from tests.backend.steps import link_body
 from tests.conftest import require_executable
 
 pytestmark = pytest.mark.needs_chromium

@@ -14,7 +14,7 @@ import pytest
 
 from backend import reconcile
 from tests.backend.conftest import Backend
-from tests.backend.helpers import TERMINAL, card, link_body, paid_link, pay, report, session_body
+from tests.backend.steps import TERMINAL, card, link_body, paid_link, pay, report, session_body
 
 DAY = date(2026, 3, 2)
 

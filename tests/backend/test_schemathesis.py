@@ -13,7 +13,7 @@ from schemathesis import Case
 from schemathesis.checks import positive_data_acceptance
 
 from tests.backend.conftest import Backend, start_backend
-from tests.backend.helpers import link_body
+from tests.backend.steps import link_body
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from backend.gateways.stripe import sign_payload
 from backend.models import Payment, SandboxIntent, Station
 from backend.stations import rotate_key
 from tests.backend.conftest import Backend, tariff
-from tests.backend.helpers import card, link_body, paid_link, pay, session_body
+from tests.backend.steps import card, link_body, paid_link, pay, session_body
 
 
 def test_station_cannot_touch_another_stations_records(backend: Backend) -> None:

@@ -19,8 +19,8 @@ import pytest
 from backend.gateways import GatewayError
 from backend.gateways.stripe import StripeGateway, WebhookSignatureError, verify_webhook
 from tests.backend.conftest import Backend, start_backend
-from tests.backend.helpers import link_body, session_body
 from tests.backend.servers import UvicornThread
+from tests.backend.steps import link_body, session_body
 from tests.backend.stripe_sim import StripeSimulator
 
 SECRET = "whsec_test"
