@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -22,12 +23,16 @@ from platformdirs import user_state_dir
 
 from kiosk.config import ConfigError, StationConfig, load_config
 from kiosk.logs import add_logging_arguments, setup_from_arguments
+from kiosk.scenario import ScenarioError, load_scenario
 from kiosk.watchdog import Notifier
 from ui import app as kiosk_app
 from ui.composition import Assembly, CompositionError, assemble
 from ui.heartbeat import Keepalive, MachineHeartbeat, max_heartbeat_age
 from ui.qt import QApplication, QTimer
+from ui.scenario_player import ScenarioPlayer
 from ui.settings import SettingsError, UiSettings, hash_pin, load_settings
+from ui.simulated_station import vnc_platform, with_connectors
+from ui.window import KioskWindow
 
 SAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "assets" / "samples" / "station.toml"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -71,6 +76,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="read a service PIN and print the line for ui.toml, then exit",
     )
+    parser.add_argument(
+        "--connectors",
+        metavar="N",
+        type=int,
+        help="with --simulate: a station with N connectors (copies of the configured ones)",
+    )
+    parser.add_argument(
+        "--vnc",
+        metavar=":PORT",
+        help="headless: show the app through Qt's VNC platform on this port (e.g. :5900)",
+    )
+    parser.add_argument(
+        "--scenario",
+        metavar="FILE",
+        type=Path,
+        help="with --simulate: replay a scenario file (timed simulator events and taps)",
+    )
+    parser.add_argument(
+        "--keep-open",
+        action="store_true",
+        help="keep running after the scenario ends (default: exit, 0 if every step was done)",
+    )
     add_logging_arguments(parser)
 
 
@@ -102,11 +129,21 @@ def run(args: argparse.Namespace) -> int:
         if config_path is None:
             raise ValueError("--config FILE is required without --simulate")
         config = load_config(config_path)
+        scenario = None
+        if (args.connectors is not None or args.scenario is not None) and not args.simulate:
+            raise ValueError("--connectors and --scenario need --simulate")
+        if args.connectors is not None:
+            config = with_connectors(config, args.connectors)
+        if args.scenario is not None:
+            scenario = load_scenario(args.scenario)
+        if args.vnc is not None:
+            os.environ["QT_QPA_PLATFORM"] = vnc_platform(args.vnc, size)
         ui_path = args.ui_config or config_path.with_name("ui.toml")
         settings = load_settings(ui_path)
     except (ValueError, ConfigError, SettingsError, OSError) as exc:
         print(f"evkiosk run: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    args.scenario_loaded = scenario
     if args.kiosk:
         settings = replace(settings, kiosk=True, hide_cursor=True)
     state = args.state or Path(user_state_dir("evkiosk")) / ("simulated" if args.simulate else "")
@@ -141,6 +178,21 @@ def _run_app(
         simulator=assembly.simulator,
     )
     kiosk_app.install_error_handler(parts.window)
+    player = None
+    if args.scenario_loaded is not None and assembly.simulator is not None:
+        try:
+            player = ScenarioPlayer(
+                args.scenario_loaded,
+                parts.window,
+                assembly.simulator,
+                panel=parts.panel,
+                screenshots=args.screenshots,
+            )
+        except ScenarioError as exc:
+            print(f"evkiosk run: {args.scenario}: {exc}", file=sys.stderr)
+            parts.bridge.close()
+            assembly.stop()
+            return EXIT_USAGE
     kiosk_app.show(parts, settings, size)
     if args.screenshots:
         kiosk_app.snap_periodically(parts, args.screenshots, args.screenshot_every)
@@ -160,6 +212,11 @@ def _run_app(
         daemon=True,
     )
     starter.start()
+    scenario_ok = [True]
+    if player is not None:
+        _play_when_ready(
+            player, keepalive, parts.window, qt_app.exit, scenario_ok, keep_open=args.keep_open
+        )
     mode = "simulated hardware" if args.simulate else "configured hardware"
     where = f" (screenshots in {args.screenshots})" if args.screenshots else ""
     platform = os.environ.get("QT_QPA_PLATFORM", "default display")
@@ -173,7 +230,7 @@ def _run_app(
         starter.join(10)
         assembly.stop()
         log.info("stopped")
-    return EXIT_OK if code == 0 else EXIT_FAILURE
+    return EXIT_OK if code == 0 and scenario_ok[0] else EXIT_FAILURE
 
 
 def _start_then_notify(
@@ -184,3 +241,30 @@ def _start_then_notify(
     keepalive.ready = True
     notifier.ready(f"{name}: running")
     notifier.watchdog()
+
+
+def _play_when_ready(
+    player: ScenarioPlayer,
+    keepalive: Keepalive,
+    window: KioskWindow,
+    exit_app: Callable[[int], None],
+    result: list[bool],
+    *,
+    keep_open: bool,
+) -> None:
+    """Start the scenario once the runtime runs and the first snapshot is on screen."""
+
+    def finished(ok: bool) -> None:
+        result[0] = ok
+        if not keep_open:
+            exit_app(0 if ok else 1)
+
+    def poll() -> None:
+        if keepalive.ready and window.snapshot is not None:
+            waiting.stop()
+            player.start()
+
+    player.finished.connect(finished)
+    waiting = QTimer(player)
+    waiting.timeout.connect(poll)
+    waiting.start(100)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from drivers.backend_client import HttpBackend
 from drivers.modbus.bus import BusRegistry
 from drivers.modbus.factory import build_controller, build_meter
 from drivers.modbus.registermap import RegisterMap, available_models, load_map
@@ -33,7 +34,6 @@ from kiosk.runtime.build import build_runtime, station_devices
 from kiosk.runtime.clock import Clock, SystemClock
 from kiosk.runtime.core import Runtime
 from kiosk.session.model import Policy
-from ui.backend_link import HttpBackend
 from ui.embedded_backend import EmbeddedBackend
 
 log = logging.getLogger(__name__)
@@ -319,11 +319,15 @@ def assemble(
                 url, token = embedded.url, embedded.token
             else:
                 url, token = config.backend.url, config.backend.token
+            # The kiosk's real client (drivers.backend_client): the same wire format as a
+            # fleet backend gets, in simulated mode too.
             backend = HttpBackend(
                 url,
                 token,
                 timeout_s=config.backend.timeout_s,
                 time_zone=config.timezone,
+                ca_bundle=None if embedded is not None else config.backend.ca_bundle,
+                receipt_secret=config.backend.receipt_secret,
             )
             closers.append(backend.close)
         devices = station_devices(config, terminal, backend, meters, controllers)

@@ -1,0 +1,145 @@
+"""`evkiosk run --simulate` for demos and headless machines: --vnc, --connectors N, --scenario."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import load_config
+from ui.cli import SAMPLE_CONFIG
+from ui.composition import assemble
+from ui.simulated_station import vnc_platform, with_connectors
+
+EVKIOSK = [sys.executable, "-m", "kiosk.cli.main", "run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+
+
+def test_vnc_serves_the_kiosk_over_rfb(tmp_path: Path) -> None:
+    port = _free_port()
+    app = subprocess.Popen(
+        [*EVKIOSK, "--simulate", "--state", str(tmp_path), "--vnc", f":{port}"],
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        banner = b""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not banner:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+                    banner = sock.recv(12)
+            except OSError:
+                assert app.poll() is None, app.stderr.read() if app.stderr else ""
+                time.sleep(0.3)
+        assert banner.startswith(b"RFB 003.") and banner.endswith(b"\n"), banner
+    finally:
+        app.terminate()  # SIGTERM: the app stops cleanly
+        _, err = app.communicate(timeout=30)
+    assert app.returncode == 0, err
+    assert f"vnc:size=1280x800:port={port}" in err
+
+
+def test_vnc_argument_is_checked() -> None:
+    assert vnc_platform("5901", (800, 480)) == "vnc:size=800x480:port=5901"
+    with pytest.raises(ValueError, match="--vnc 'five'"):
+        vnc_platform("five", None)
+    done = subprocess.run(
+        [*EVKIOSK, "--simulate", "--vnc", ":99999"],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and "--vnc ':99999'" in done.stderr
+
+
+def test_connectors_n_builds_a_station_with_n_simulated_connectors(tmp_path: Path) -> None:
+    config = with_connectors(replace(load_config(SAMPLE_CONFIG), backend=None), 5)
+    assert [c.id for c in config.connectors] == ["1", "2", "3", "4", "5"]
+    # Copied in turn: the sample's connector 2 has its own hold.
+    assert [c.hold_minor for c in config.connectors] == [5000, 3000, 5000, 3000, 5000]
+    asm = assemble(config, simulate=True, state_dir=tmp_path)
+    try:
+        assert asm.simulator is not None and asm.simulator.connectors() == [
+            "1",
+            "2",
+            "3",
+            "4",
+            "5",
+        ]
+        asm.start()
+        assert asm.runtime.wait_idle(30)
+        snapshot = asm.runtime.snapshot
+        assert snapshot is not None
+        assert [t.connector_id for t in snapshot.connectors] == ["1", "2", "3", "4", "5"]
+        reading = asm.runtime.devices.meters["5"].read()
+        assert reading.energy_import_wh >= 0
+    finally:
+        asm.stop()
+    with pytest.raises(ValueError, match="--connectors 0: must be between 1 and 24"):
+        with_connectors(config, 0)
+
+
+def test_connectors_and_scenario_need_simulate(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*EVKIOSK, "--config", str(SAMPLE_CONFIG), "--connectors", "3"],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2 and "need --simulate" in done.stderr
+
+
+def test_a_scenario_naming_an_unknown_connector_is_refused_before_it_runs(tmp_path: Path) -> None:
+    scenario = tmp_path / "bad.toml"
+    scenario.write_text('[[step]]\ndo = "plug"\nconnector = "9"\n')
+    done = subprocess.run(
+        [*EVKIOSK, "--simulate", "--state", str(tmp_path / "s"), "--scenario", str(scenario)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "step 1 (do = 'plug'): connector: '9' is not one of this station's (1, 2)" in (
+        done.stderr
+    )
+
+
+def test_a_scenario_step_that_cannot_be_done_fails_the_run(tmp_path: Path) -> None:
+    scenario = tmp_path / "tap.toml"
+    scenario.write_text(
+        '[[step]]\ndo = "wait_for"\npage = "idle"\n\n[[step]]\ndo = "tap"\nbutton = "stop"\n'
+    )
+    done = subprocess.run(
+        [*EVKIOSK, "--simulate", "--state", str(tmp_path / "s"), "--scenario", str(scenario)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "step 2 (tap button='stop') failed: no button 'stop' can be tapped" in done.stderr
