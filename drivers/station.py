@@ -17,17 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from drivers.backend_client import HttpBackend
-from drivers.charger.controller_map import controller_spec
-from drivers.charger.modbus_controller import ModbusChargeController
-from drivers.meter.modbus_meter import ModbusMeter
-from drivers.modbus.bus import DeviceLink, ModbusBus, RetryPolicy
-from drivers.modbus.endpoint import SerialSettings, parse_port
+from drivers.modbus.bus import BusRegistry
+from drivers.modbus.factory import build_controller, build_meter
 from drivers.modbus.registermap import RegisterMap, available_models, load_map
 from drivers.modbus_sim import SimStation
 from drivers.zvt.config import ZvtConfig
 from drivers.zvt.terminal import ZvtTerminal
 from drivers.zvt_sim import Delays, TerminalSimulator
-from kiosk.config import DeviceConfig, StationConfig
+from kiosk.config import StationConfig
 from kiosk.devices import CardTerminal, ChargeController, EnergyMeter
 from kiosk.runtime.build import build_runtime, station_devices
 from kiosk.runtime.clock import Clock, SystemClock
@@ -81,26 +78,6 @@ def _regmap(model: str | None, default: str, device: str, simulated: bool) -> Re
     raise StationError(f"[{device}] model {model!r} has no register map (shipped: {shipped})")
 
 
-def _modbus_link(port: str, regmap: RegisterMap, unit: Any) -> tuple[ModbusBus, DeviceLink]:
-    serial = SerialSettings(
-        baudrate=regmap.comms.baudrate, parity=regmap.comms.parity, stopbits=regmap.comms.stopbits
-    )
-    policy = RetryPolicy(attempts=2, timeout_s=regmap.comms.timeout_s)
-    bus = ModbusBus(parse_port(port), serial, policy=policy)
-    return bus, DeviceLink(
-        bus, int(unit) if unit is not None else regmap.comms.unit, regmap.comms.gap_s
-    )
-
-
-def _real_port(device: DeviceConfig) -> str:
-    settings = device.settings
-    if "host" in settings:
-        return f"tcp://{settings['host']}:{settings.get('port', 502)}"
-    if "port" not in settings:
-        raise StationError(f"[{device.name}] needs 'port' (or 'host') for real hardware")
-    return str(settings["port"])
-
-
 def assemble_station(
     config: StationConfig,
     *,
@@ -135,7 +112,9 @@ def assemble_station(
                 closers.append(station.terminal_sim.stop)
                 port = station.terminal_sim.address
             else:
-                port = _real_port(config.terminal)
+                if "port" not in config.terminal.settings:
+                    raise StationError("[terminal] needs 'port' for a real terminal")
+                port = str(config.terminal.settings["port"])
             zvt_config = ZvtConfig(
                 port=port, password=str(config.terminal.settings.get("password", "000000"))
             )
@@ -145,11 +124,14 @@ def assemble_station(
 
         meters: dict[str, EnergyMeter] = {}
         controllers: dict[str, ChargeController] = {}
+        registry = BusRegistry()  # one bus per physical port: an RS485 line is shared
+        closers.append(registry.close_all)
         for c in config.connectors:
             meter_cfg, ctl_cfg = config.meters[c.meter], config.controllers[c.controller]
             sim = simulate or meter_cfg.hardware == "simulated"
             meter_map = _regmap(meter_cfg.model, SIM_METER, meter_cfg.name, sim)
             ctl_map = _regmap(ctl_cfg.model, SIM_CONTROLLER, ctl_cfg.name, sim)
+            meter_settings, ctl_settings = dict(meter_cfg.settings), dict(ctl_cfg.settings)
             if sim:
                 sim_station = SimStation.start(
                     transport="tcp",
@@ -160,21 +142,31 @@ def assemble_station(
                 station.sims[c.id] = sim_station
                 closers.append(sim_station.close)
                 assert sim_station.meter is not None and sim_station.controller is not None
-                meter_port, ctl_port = sim_station.meter_port, sim_station.controller_port
-                meter_unit: object = sim_station.meter.unit
-                ctl_unit: object = sim_station.controller.unit
-            else:
-                meter_port, ctl_port = _real_port(meter_cfg), _real_port(ctl_cfg)
-                meter_unit = meter_cfg.settings.get("unit_id")
-                ctl_unit = ctl_cfg.settings.get("unit_id")
-            bus, link = _modbus_link(meter_port, meter_map, meter_unit)
-            closers.append(bus.close)
-            meters[c.id] = ModbusMeter(link, meter_map, wall=wall, clock=sim_seconds)
-            bus, link = _modbus_link(ctl_port, ctl_map, ctl_unit)
-            closers.append(bus.close)
-            controllers[c.id] = ModbusChargeController(
-                link, controller_spec(ctl_map), wall=wall, clock=sim_seconds
-            )
+                # The simulators stand where the configured devices would, on their own ports.
+                meter_settings = {"port": sim_station.meter_port, "unit": sim_station.meter.unit}
+                ctl_settings = {
+                    "port": sim_station.controller_port,
+                    "unit": sim_station.controller.unit,
+                }
+            try:
+                meters[c.id] = build_meter(
+                    meter_cfg.name,
+                    meter_map.model,
+                    meter_settings,
+                    registry,
+                    clock=sim_seconds,
+                    wall=wall,
+                )
+                controllers[c.id] = build_controller(
+                    ctl_cfg.name,
+                    ctl_map.model,
+                    ctl_settings,
+                    registry,
+                    clock=sim_seconds,
+                    wall=wall,
+                )
+            except ValueError as exc:
+                raise StationError(str(exc)) from exc
 
         if backend is None and config.backend is not None:
             backend = BackendAccess(config.backend.url, config.backend.token)
