@@ -102,6 +102,7 @@ def main() -> int:
                     fault = rng.choice(FAULTS)
                     faults[fault] += 1
                     outcomes[one_session(k, proxy, fault, rng)] += 1
+                    k.snapshots.clear()  # the harness's copy of every snapshot, not the kiosk's
                     if (i + 1) % 100 == 0:
                         k.station.runtime.run_end_of_day()
                         k.advance(5)
