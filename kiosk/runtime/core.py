@@ -361,6 +361,33 @@ class Runtime:
             currencies = {o.currency for o in self.offers.values()}
             currency = next(iter(currencies)) if len(currencies) == 1 else "EUR"
             recovery.sweep_orphan_holds(self.journal, self.devices.terminal, currency)
+            self._report_orphan_reversals()
+
+    def _report_orphan_reversals(self) -> None:
+        """A hold found open that no session owned, reversed: the backend hears of it as a
+        payment outside a session (its key makes a repeat of this harmless)."""
+        rows = self.journal.query(
+            "SELECT id, amount_minor, currency, receipt_no, trace_no, terminal_id, card_brand, "
+            "masked_pan, at FROM card_results WHERE kind = 'orphan_reversal' "
+            "AND outcome = 'approved' AND id NOT IN (SELECT CAST(substr(idempotency_key, 16) "
+            "AS INTEGER) FROM outbox WHERE idempotency_key LIKE 'payment:orphan:%')"
+        )
+        for rid, amount, currency, receipt, trace, tid, brand, pan, at in rows:
+            payment = {
+                "method": "card",
+                "terminal_id": (tid or "unknown")[:16],
+                "receipt_no": receipt,
+                "trace_no": trace,
+                "card_brand": brand,
+                "masked_pan": pan,
+                "authorized_amount": amount,
+                "captured_amount": 0,
+                "status": "released",
+            }
+            body = {"payment": payment, "currency": currency, "occurred_at": at}
+            self.journal.outbox_add("payment", f"payment:orphan:{rid}", body)
+        if rows and self.outbox is not None:
+            self.outbox.wake()
 
     def journal_done(self, command_id: int, what: str) -> None:
         try:

@@ -87,3 +87,32 @@ def test_end_of_day_runs_by_itself_at_the_configured_time_after_the_open_hold(
             .isoformat()
         )
         assert k.snap.reporting is not None and k.snap.reporting.end_of_day_mismatch is None
+
+
+def test_a_hold_nobody_owns_is_reversed_before_end_of_day_and_reported_as_a_payment(
+    backend: BackendProcess, access: BackendAccess, workdir: Path
+) -> None:
+    import sqlite3
+
+    with kiosk(workdir, access, hold=3000) as k:
+        terminal = k.station.terminal
+        assert terminal is not None
+        done = []
+
+        def orphan() -> None:  # a pre-auth whose kiosk record was lost
+            terminal.preauthorise(4000, "EUR", "lost", lambda r: None, lambda t: None)
+            done.append(1)
+
+        k.station.runtime.call(orphan, "terminal")
+        k.advance(2)
+        assert done == [1]
+        k.station.runtime.run_end_of_day()
+        k.advance(3)
+        assert k.snap.reporting is not None and k.snap.reporting.outbox_queued == 0
+        ledger = k.station.terminal_sim.ledger() if k.station.terminal_sim else {}
+        assert ledger["open"] == {}  # type: ignore[comparison-overlap]
+    with sqlite3.connect(backend.db.removeprefix("sqlite:///")) as conn:
+        rows = conn.execute(
+            "SELECT status, session_pk FROM payments WHERE method = 'card' AND status = 'released'"
+        ).fetchall()
+    assert rows == [("released", None)]
