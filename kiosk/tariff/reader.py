@@ -108,7 +108,10 @@ class Node:
         except ValueError:
             self.fail(key, f"{value!r} is not an RFC 3339 date-time")
         # OCPI: timestamps are UTC; no designator means UTC.
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        try:
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 lies before year 1 in UTC
+            self.fail(key, f"{value!r} is outside the range of dates this kiosk can handle")
 
 
 def kind_of(value: object) -> str:

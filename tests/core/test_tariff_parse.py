@@ -196,3 +196,13 @@ def test_cdr_duplicate_dimension_is_an_error() -> None:
 def test_every_fixture_parses() -> None:
     for path in sorted(DATA.glob("spec_*.json")) + sorted(DATA.glob("research_peak.json")):
         assert load_tariff(path).currency == "EUR"
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:01+00:01", "9999-12-31T23:59:59-01:00"])
+def test_date_times_beyond_the_calendar_in_utc_are_named_errors(stamp: str) -> None:
+    with pytest.raises(TariffError, match="start_date_time") as tariff_error:
+        parse_tariff(minimal(start_date_time=stamp))
+    assert "outside the range" in str(tariff_error.value)
+    cdr = {"start_date_time": stamp, "end_date_time": "2026-01-01T00:00:00Z"}
+    with pytest.raises(CdrError, match="start_date_time"):
+        parse_cdr({**cdr, "charging_periods": []})
