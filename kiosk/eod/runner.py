@@ -9,6 +9,7 @@ transaction; a difference or a failed run is raised in the snapshot for the serv
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +49,24 @@ def _short(d: BrandDifference) -> str:
         f"{d.brand}: terminal {d.terminal.count}/{d.terminal.amount_minor}, "
         f"journal {d.journal.count}/{d.journal.amount_minor}"
     )
+
+
+def last_notice(journal: Journal) -> str | None:
+    """The service menu's line for the last end-of-day run, from the journal (after a restart
+    too): its failure or its differences, or None."""
+    rows = journal.query(
+        "SELECT business_day, outcome, mismatch_json, detail FROM end_of_day ORDER BY id DESC "
+        "LIMIT 1"
+    )
+    if not rows:
+        return None
+    day, outcome, mismatch, detail = rows[0]
+    if outcome != "approved":
+        return f"End-of-day {day} failed: {detail}"
+    if mismatch:
+        listed = "; ".join(str(m) for m in json.loads(mismatch))
+        return f"End-of-day {day}: terminal and journal differ ({listed})"
+    return None
 
 
 def open_preauths(journal: Journal) -> int:

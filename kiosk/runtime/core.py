@@ -30,7 +30,7 @@ from kiosk.devices import (
     IecState,
     LinkStatus,
 )
-from kiosk.eod.runner import EndOfDaySchedule, run_end_of_day
+from kiosk.eod.runner import EndOfDaySchedule, last_notice, run_end_of_day
 from kiosk.journal.store import Journal, JournalError
 from kiosk.outbox.backoff import Backoff
 from kiosk.outbox.receipt import ReceiptLinks
@@ -121,7 +121,9 @@ class Runtime:
         self._ticker = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
         self.outbox: OutboxSender | None = None
         self._reporting: ReportingStatus | None = None
-        self.eod_mismatch: str | None = None  # the last end-of-day's failure or difference
+        # The last end-of-day's failure or difference, for the service menu (also after a
+        # restart: it is read back from the journal).
+        self.eod_mismatch: str | None = last_notice(journal)
         if devices.backend is not None and deliver_reports:
             self.outbox = OutboxSender(
                 journal,
@@ -131,7 +133,7 @@ class Runtime:
                 probe_period=probe_period,
                 on_change=self.reporting_changed,
             )
-            self._reporting = self._reporting_status()
+        self._reporting = self._reporting_status()
         self.receipt_links: ReceiptLinks | None = None
         if receipt_base_url is not None:
             self.receipt_links = ReceiptLinks(journal, receipt_base_url, receipt_secret)

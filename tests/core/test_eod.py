@@ -150,3 +150,16 @@ def test_the_end_of_day_time_is_validated_with_its_key(tmp_path: Path) -> None:
     (tmp_path / "station.toml").write_text(good.replace('"23:45"', '"25:00"'))
     with pytest.raises(ConfigError, match=r"station\.end_of_day.*HH:MM"):
         load_config(tmp_path / "station.toml")
+
+
+def test_the_last_runs_difference_is_read_back_after_a_restart(tmp_path: Path) -> None:
+    from kiosk.eod.runner import last_notice
+
+    journal = Journal.open(tmp_path / "j.db")
+    assert last_notice(journal) is None
+    totals = EndOfDayTotals(PaymentOutcome.APPROVED, 900, "EUR", (BrandTotal("VISA", 1, 900),))
+    run_end_of_day(journal, Terminal(totals), date(2026, 3, 2), T0, lambda: None)
+    journal.close()
+    again = Journal.open(tmp_path / "j.db")
+    notice = last_notice(again)
+    assert notice is not None and "VISA: terminal 1/900, journal 0/0" in notice
