@@ -1,0 +1,79 @@
+"""The kiosk's HTTP client against the real backend and a faulty front: every failure is a
+BackendError with a clear message, a 4xx is told apart from a transient failure."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from drivers.backend_client import BackendRejected, HttpBackend
+from kiosk.devices import BackendError, LinkStatus
+from tests.e2e.faultproxy import FaultProxy
+from tests.e2e.rig import BackendProcess, tariff
+
+
+def create(client: HttpBackend, key: str = "k1") -> str:
+    tariff_json = json.dumps(tariff())
+    return client.create_payment_link("1", 2500, "EUR", {"tariff_json": tariff_json}, key).id
+
+
+def test_links_round_trip_and_are_idempotent(backend: BackendProcess) -> None:
+    client = HttpBackend(backend.url, backend.token, time_zone="Europe/Berlin")
+    link_id = create(client, "same-key")
+    assert create(client, "same-key") == link_id
+    link = client.wait_payment_link(link_id, 0.1)
+    assert link.status is LinkStatus.PENDING and link.amount_minor == 2500
+    assert client.cancel_payment_link(link_id).status is LinkStatus.CANCELLED
+    assert client.ping() is True
+    client.close()
+
+
+@pytest.mark.parametrize(
+    ("fault", "says"),
+    [("500", "HTTP 500"), ("truncate", "not a JSON object"), ("down", "cannot reach")],
+)
+def test_transient_failures_are_backend_errors(
+    backend: BackendProcess, fault: str, says: str
+) -> None:
+    with FaultProxy(backend.url) as proxy:
+        client = HttpBackend(proxy.url, backend.token)
+        proxy.mode = fault
+        with pytest.raises(BackendError, match=says) as caught:
+            create(client)
+        assert not isinstance(caught.value, BackendRejected)
+        client.close()
+
+
+def test_a_timeout_names_itself(backend: BackendProcess) -> None:
+    with FaultProxy(backend.url) as proxy:
+        proxy.mode, proxy.hang_s = "timeout", 1.0
+        client = HttpBackend(proxy.url, backend.token, timeout_s=0.3)
+        with pytest.raises(BackendError, match="no answer in time"):
+            create(client)
+        client.close()
+
+
+def test_refusals_are_told_apart(backend: BackendProcess) -> None:
+    wrong_key = HttpBackend(backend.url, "not-a-key")
+    with pytest.raises(BackendRejected) as caught:
+        create(wrong_key)
+    assert caught.value.status_code == 401
+    ack = wrong_key.report("session", "session:x", {"session_id": "x"})
+    assert not ack.accepted and ack.status_code == 0  # not even sendable: no such fields
+    ack = wrong_key.report("end_of_day", "eod:x", {"terminal_id": "T"})
+    assert not ack.accepted and ack.status_code == 401
+    unknown = wrong_key.report("coffee", "coffee:1", {})
+    assert not unknown.accepted and "unknown kind" in str(unknown.body["detail"])
+    wrong_key.close()
+
+
+def test_nothing_answers_and_a_missing_ca_bundle(tmp_path: Path) -> None:
+    client = HttpBackend("http://127.0.0.1:9", "k", timeout_s=0.5)
+    assert client.ping() is False
+    with pytest.raises(BackendError, match="cannot reach"):
+        client.wait_payment_link("pl_x", 0)
+    client.close()
+    with pytest.raises(BackendError, match="CA bundle"):
+        HttpBackend("https://127.0.0.1:9", "k", ca_bundle=tmp_path / "missing.pem")
