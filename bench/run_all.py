@@ -150,6 +150,16 @@ def summary(outputs: dict[str, str], soak_source: str, soaked: dict[str, float])
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
     lines.append("")
     lines.append(f"Soak figures from `{soak_source}`.")
+    lines.append("")
+    lines.append(
+        "Reading it: a pty does not pace bytes at the baud rate, so the RTU figure is the "
+        "driver's software cost; a real RS485 line adds at least the wire-time floor (and the "
+        "profile's inter-request gap). The ZVT cycle runs against the simulator with zero card "
+        "and host delays: what remains is the driver's and the link's overhead. The soak runs "
+        "the real `evkiosk run --simulate` process alone; growth per hour is the least-squares "
+        "slope of RSS after a warm-up, over the soak's real duration (not extrapolated from a "
+        "shorter one unless the duration says so)."
+    )
     return lines
 
 
