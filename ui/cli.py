@@ -28,6 +28,7 @@ from kiosk.watchdog import Notifier
 from ui import app as kiosk_app
 from ui.composition import Assembly, CompositionError, assemble
 from ui.heartbeat import Keepalive, MachineHeartbeat, max_heartbeat_age
+from ui.platform_check import xcb_problem
 from ui.qt import QApplication, QTimer
 from ui.scenario_player import ScenarioPlayer
 from ui.settings import SettingsError, UiSettings, hash_pin, load_settings
@@ -144,6 +145,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"evkiosk run: {exc}", file=sys.stderr)
         return EXIT_USAGE
     args.scenario_loaded = scenario
+    problem = xcb_problem()
+    if problem is not None:
+        print(f"evkiosk run: {problem}", file=sys.stderr)
+        return EXIT_FAILURE
     if args.kiosk:
         settings = replace(settings, kiosk=True, hide_cursor=True)
     state = args.state or Path(user_state_dir("evkiosk")) / ("simulated" if args.simulate else "")

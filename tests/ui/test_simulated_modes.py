@@ -15,6 +15,7 @@ import pytest
 from kiosk.config import load_config
 from ui.cli import SAMPLE_CONFIG
 from ui.composition import assemble
+from ui.platform_check import xcb_problem
 from ui.simulated_station import vnc_platform, with_connectors
 
 EVKIOSK = [sys.executable, "-m", "kiosk.cli.main", "run"]
@@ -143,3 +144,52 @@ def test_a_scenario_step_that_cannot_be_done_fails_the_run(tmp_path: Path) -> No
     )
     assert done.returncode == 1, done.stderr
     assert "step 2 (tap button='stop') failed: no button 'stop' can be tapped" in done.stderr
+
+
+def test_runs_on_an_x11_display(tmp_path: Path) -> None:
+    """A machine with a display: Qt's xcb platform on a real X server (Xvfb)."""
+    from tests.conftest import require_executable
+
+    xvfb = require_executable("Xvfb")
+    problem = xcb_problem({"QT_QPA_PLATFORM": "xcb"})
+    if problem is not None:  # evkiosk run says so itself (the test below); CI installs them
+        if os.environ.get("EVKIOSK_REQUIRE_ALL") == "1":
+            pytest.fail(problem)
+        pytest.skip(problem)
+    read_fd, write_fd = os.pipe()
+    server = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd) as announced:
+            display = announced.readline().strip()
+        assert display.isdigit(), display
+        env = {**os.environ, "QT_QPA_PLATFORM": "xcb", "DISPLAY": f":{display}"}
+        done = subprocess.run(
+            [*EVKIOSK, "--simulate", "--state", str(tmp_path), "--quit-after", "5"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "display xcb" in done.stderr
+
+
+def test_a_missing_xcb_library_is_named_with_its_package() -> None:
+    libraries = {"libc.so.6": "libc6", "libevkiosk-absent.so.9": "libevkiosk-absent9"}
+    problem = xcb_problem({"QT_QPA_PLATFORM": "xcb"}, libraries)
+    assert problem is not None
+    assert "needs libevkiosk-absent.so.9," in problem and "libc.so.6" not in problem
+    assert "sudo apt-get install libevkiosk-absent9 " in problem
+    assert xcb_problem({"QT_QPA_PLATFORM": "offscreen"}, libraries) is None
+    assert xcb_problem({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}, libraries) is None
+    assert xcb_problem({"DISPLAY": ":0"}, libraries) is not None
