@@ -9,7 +9,6 @@ executed, charging is switched off and the snapshot says why.
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
@@ -30,17 +29,14 @@ from kiosk.devices import (
     IecState,
     LinkStatus,
 )
-from kiosk.eod.runner import EndOfDaySchedule, last_notice, run_end_of_day
 from kiosk.journal.store import Journal, JournalError
 from kiosk.outbox.backoff import Backoff
-from kiosk.outbox.receipt import ReceiptLinks
-from kiosk.outbox.sender import OutboxSender
-from kiosk.outbox.state import outbox_state
 from kiosk.runtime.clock import Clock, FakeClock
 from kiosk.runtime.costs import CostModel, CostTracker
 from kiosk.runtime.devices import StationDevices
 from kiosk.runtime.execute import Executor
 from kiosk.runtime.owner import DeviceOwner
+from kiosk.runtime.reporting import Reporting, ReportingOptions
 from kiosk.runtime.view import build_snapshot
 from kiosk.session import events as ev
 from kiosk.session.commands import (
@@ -59,13 +55,13 @@ from kiosk.session.commands import (
 from kiosk.session.machine import step
 from kiosk.session.model import Offer, Station
 from kiosk.session.names import Phase
-from kiosk.snapshot import ChooseConnector, Intent, ReportingStatus, StationSnapshot
+from kiosk.snapshot import ChooseConnector, Intent, StationSnapshot
 
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[StationSnapshot], None]
 _STOP = object()
-_REPUBLISH = object()  # the outbox changed: publish a snapshot with its new state
+_REPUBLISH = object()  # reporting changed: publish a snapshot with its new state
 _METERING = frozenset({Phase.STARTING, Phase.CHARGING, Phase.STOPPING})
 
 
@@ -119,27 +115,23 @@ class Runtime:
         self._tick_cv = threading.Condition()
         self._stopping = False
         self._ticker = threading.Thread(target=self._tick_loop, name="ticker", daemon=True)
-        self.outbox: OutboxSender | None = None
-        self._reporting: ReportingStatus | None = None
-        # The last end-of-day's failure or difference, for the service menu (also after a
-        # restart: it is read back from the journal).
-        self.eod_mismatch: str | None = last_notice(journal)
-        if devices.backend is not None and deliver_reports:
-            self.outbox = OutboxSender(
-                journal,
-                devices.backend,
-                clock,
-                backoff=outbox_backoff,
+        self.reporting = Reporting(
+            journal,
+            devices.backend,
+            devices.terminal,
+            clock,
+            ReportingOptions(
+                outbox_backoff=outbox_backoff,
                 probe_period=probe_period,
-                on_change=self.reporting_changed,
-            )
-        self._reporting = self._reporting_status()
-        self.receipt_links: ReceiptLinks | None = None
-        if receipt_base_url is not None:
-            self.receipt_links = ReceiptLinks(journal, receipt_base_url, receipt_secret)
-        self._eod: EndOfDaySchedule | None = None
-        if end_of_day is not None and devices.terminal is not None:
-            self._eod = EndOfDaySchedule(journal, zone or ZoneInfo("UTC"), end_of_day)
+                deliver_reports=deliver_reports,
+                end_of_day=end_of_day,
+                zone=zone,
+                receipt_base_url=receipt_base_url,
+                receipt_secret=receipt_secret,
+            ),
+            republish=lambda: self._events.put(_REPUBLISH),
+        )
+        self.outbox = self.reporting.outbox
 
     # ------------------------------------------------------------------ wiring
 
@@ -225,61 +217,21 @@ class Runtime:
                 self.post(ev.LinkUpdated(self.clock.now(), sid, link))
 
     def note_backend(self, *, online: bool) -> None:
-        if self.outbox is not None:
-            self.outbox.note(online)
-
-    def reporting_changed(self) -> None:
-        """The outbox, the backend's reachability or the end-of-day changed (any thread)."""
-        self._reporting = self._reporting_status()
-        self._events.put(_REPUBLISH)
-
-    def _reporting_status(self) -> ReportingStatus | None:
-        if self.outbox is None:
-            if self.eod_mismatch is None:
-                return None
-            return ReportingStatus(None, end_of_day_mismatch=self.eod_mismatch)
-        try:
-            state = outbox_state(self.journal)
-        except JournalError as exc:
-            log.error("outbox state unknown: %s", exc)
-            return ReportingStatus(self.outbox.online, outbox_last_error=str(exc))
-        return ReportingStatus(
-            backend_online=self.outbox.online,
-            outbox_queued=state.queued,
-            outbox_parked=state.parked,
-            outbox_oldest_at=state.oldest_queued_at,
-            outbox_last_error=state.last_error,
-            end_of_day_mismatch=self.eod_mismatch,
-        )
+        self.reporting.note_backend(online=online)
 
     def _check_end_of_day(self) -> None:
-        if self._eod is None or self.fault is not None:
-            return
-        try:
-            day = self._eod.due(self.clock.now())
-        except JournalError as exc:
-            log.error("end-of-day: %s", exc)
-            return
-        if day is not None:
-            self.run_end_of_day(day)
+        if self.fault is None:
+            day = self.reporting.end_of_day_due()
+            if day is not None:
+                self.run_end_of_day(day)
 
     def run_end_of_day(self, day: date | None = None) -> None:
         """Close the terminal's day (scheduled, or from the service menu) on its owner."""
         terminal = self.devices.terminal
-        if terminal is None:
-            return
-        business_day = day or self.clock.now().date()
-
-        def job() -> None:
-            result = run_end_of_day(
-                self.journal, terminal, business_day, self.clock.now(), self.sweep_orphans
-            )
-            self.eod_mismatch = result.notice
-            if self.outbox is not None:
-                self.outbox.wake()
-            self.reporting_changed()
-
-        self.call(job, "terminal")
+        if terminal is not None:
+            business_day = day or self.clock.now().date()
+            job = self.reporting.end_of_day_job(terminal, business_day, self.sweep_orphans)
+            self.call(job, "terminal")
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -288,8 +240,7 @@ class Runtime:
             recovery.recover(self)
         for owner in self._owners.values():
             owner.start()
-        if self.outbox is not None:
-            self.outbox.start()
+        self.reporting.start()
         self._machine.start()
         self._ticker.start()
         self._publish()
@@ -305,8 +256,7 @@ class Runtime:
             self._ticker.join(5)
         for owner in self._owners.values():
             owner.stop()
-        if self.outbox is not None:
-            self.outbox.stop()
+        self.reporting.stop()
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -341,9 +291,7 @@ class Runtime:
         stable = 0
         while time.monotonic() < deadline:
             clock_idle = not isinstance(self.clock, FakeClock) or self.clock.idle()
-            owners_idle = all(o.idle() for o in self._owners.values()) and (
-                self.outbox is None or self.outbox.idle()
-            )
+            owners_idle = all(o.idle() for o in self._owners.values()) and self.reporting.idle()
             if clock_idle and owners_idle and self._events.unfinished_tasks == 0:
                 stable += 1
                 if stable >= 3:
@@ -363,33 +311,7 @@ class Runtime:
             currencies = {o.currency for o in self.offers.values()}
             currency = next(iter(currencies)) if len(currencies) == 1 else "EUR"
             recovery.sweep_orphan_holds(self.journal, self.devices.terminal, currency)
-            self._report_orphan_reversals()
-
-    def _report_orphan_reversals(self) -> None:
-        """A hold found open that no session owned, reversed: the backend hears of it as a
-        payment outside a session (its key makes a repeat of this harmless)."""
-        rows = self.journal.query(
-            "SELECT id, amount_minor, currency, receipt_no, trace_no, terminal_id, card_brand, "
-            "masked_pan, at FROM card_results WHERE kind = 'orphan_reversal' "
-            "AND outcome = 'approved' AND id NOT IN (SELECT CAST(substr(idempotency_key, 16) "
-            "AS INTEGER) FROM outbox WHERE idempotency_key LIKE 'payment:orphan:%')"
-        )
-        for rid, amount, currency, receipt, trace, tid, brand, pan, at in rows:
-            payment = {
-                "method": "card",
-                "terminal_id": (tid or "unknown")[:16],
-                "receipt_no": receipt,
-                "trace_no": trace,
-                "card_brand": brand,
-                "masked_pan": pan,
-                "authorized_amount": amount,
-                "captured_amount": 0,
-                "status": "released",
-            }
-            body = {"payment": payment, "currency": currency, "occurred_at": at}
-            self.journal.outbox_add("payment", f"payment:orphan:{rid}", body)
-        if rows and self.outbox is not None:
-            self.outbox.wake()
+            self.reporting.report_orphan_reversals()
 
     def journal_done(self, command_id: int, what: str) -> None:
         try:
@@ -433,7 +355,7 @@ class Runtime:
         event = self._priced(event)
         before = self.station
         if isinstance(event, ev.Resumed):
-            self._guard_unjournaled_link(event.session_id)
+            self.reporting.guard_unjournaled_link(before.session(event.session_id))
         after, commands = step(before, event)
         if not commands and after == before:
             return  # nothing to record and nothing new to show (most ticks)
@@ -447,27 +369,6 @@ class Runtime:
         for command, command_id in zip(commands, ids or [0] * len(commands), strict=True):
             self._apply(command, command_id)
         self._publish()
-
-    def _guard_unjournaled_link(self, session_id: str) -> None:
-        """A QR session cut off between asking for its link and journaling the answer: the
-        link may exist (and be paid) without the kiosk knowing its id. Queue a cancel that
-        repeats the creation with its idempotency key (the backend answers with that link,
-        or makes one that is cancelled at once), so no hold waits for the backend's expiry."""
-        s = self.station.session(session_id)
-        if s is None or s.phase is not Phase.PAYING_QR or s.link_id is not None:
-            return
-        rows = self.journal.query(
-            "SELECT payload_json FROM commands WHERE session_id = ? AND kind = "
-            "'CreatePaymentLink' ORDER BY id DESC LIMIT 1",
-            (session_id,),
-        )
-        if not rows:
-            return
-        create = json.loads(rows[0][0])
-        self.journal.outbox_add(
-            "link_cancel", f"link_cancel:{create['idempotency_key']}", {"create": create}
-        )
-        log.warning("session %s: its payment link is unknown; a cancel is queued", session_id)
 
     def _priced(self, event: ev.Event) -> ev.Event:
         if not isinstance(event, ev.MeterUpdate) or event.cost_minor is not None:
@@ -496,9 +397,8 @@ class Runtime:
             self.start_metering(command)
         elif isinstance(command, CloseSession):
             self._trackers.pop(command.session.session_id, None)
-            if command.report and self.outbox is not None:
-                self.outbox.wake()
-                self._reporting = self._reporting_status()
+            if command.report:
+                self.reporting.queued()
         else:
             self._executor.dispatch(command, command_id)
 
@@ -536,10 +436,9 @@ class Runtime:
             notice=notice,
             terminal_ready=self.devices.terminal is not None,
             # While the backend is unreachable the QR option is hidden; cards keep working.
-            qr_available=self.devices.backend is not None
-            and (self.outbox is None or self.outbox.online is not False),
-            reporting=self._reporting,
-            receipt_url=None if self.receipt_links is None else self.receipt_links.url_for,
+            qr_available=self.devices.backend is not None and self.reporting.qr_available(),
+            reporting=self.reporting.status,
+            receipt_url=self.reporting.receipt_url(),
         )
         self._snapshot = snapshot
         for subscriber in list(self._subscribers):
