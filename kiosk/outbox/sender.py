@@ -23,7 +23,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from kiosk.devices import Backend, BackendError
-from kiosk.journal.store import Journal, JournalError, OutboxRecord
+from kiosk.journal.outbox import OutboxRecord
+from kiosk.journal.store import Journal, JournalError
 from kiosk.outbox.backoff import Backoff
 from kiosk.runtime.clock import Clock, FakeClock
 
