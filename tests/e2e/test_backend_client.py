@@ -77,3 +77,39 @@ def test_nothing_answers_and_a_missing_ca_bundle(tmp_path: Path) -> None:
     client.close()
     with pytest.raises(BackendError, match="CA bundle"):
         HttpBackend("https://127.0.0.1:9", "k", ca_bundle=tmp_path / "missing.pem")
+
+
+def test_session_records_become_the_apis_payment_shapes() -> None:
+    from drivers.backend_client.wire import session_body
+
+    base: dict[str, object] = {
+        "session_id": "S1",
+        "connector_id": "1",
+        "created_at": "2026-03-02T09:00:00+00:00",
+        "started_at": None,
+        "ended_at": None,
+        "tariff": json.dumps(tariff()),
+        "currency": "EUR",
+        "meter_start_wh": None,
+        "meter_end_wh": None,
+        "cost_minor": 0,
+        "readings": [],
+    }
+    card = {"method": "card", "amount_minor": 5000, "terminal_id": "T1", "receipt_no": 7}
+    booked = {**base, "authorisation": card, "final_minor": 420, "settlement_confirmed": True,
+              "settlement_receipt_no": 8}  # fmt: skip
+    payment = session_body(booked, "UTC")["payment"]
+    assert (payment["status"], payment["captured_amount"], payment["receipt_no"]) == (
+        "captured",
+        420,
+        8,
+    )
+    reversed_ = {**base, "authorisation": card, "final_minor": 0, "settlement_confirmed": True}
+    assert session_body(reversed_, "UTC")["payment"]["status"] == "released"
+    unknown = {**base, "authorisation": card, "final_minor": 420, "settlement_confirmed": False}
+    assert session_body(unknown, "UTC")["payment"]["status"] == "authorized"
+    qr = {**base, "authorisation": {"method": "qr", "link_id": "pl_1", "amount_minor": 3000}}
+    assert session_body(qr, "UTC")["payment"] == {"method": "link", "link_id": "pl_1"}
+    never_started = session_body({**base, "authorisation": None}, "UTC")
+    assert never_started["payment"] == {"method": "none"}
+    assert never_started["meter_start_wh"] == never_started["meter_end_wh"] == 0
