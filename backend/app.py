@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import api, pages, web, webhooks
+from backend import api, metrics, pages, web, webhooks
 from backend.config import Settings, settings_from_env
 from backend.services import Services, build_services
 
@@ -134,6 +134,7 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    metrics.install(app, svc)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
 
