@@ -168,6 +168,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, a 1-minute soak")
     parser.add_argument("--soak-minutes", type=float, default=None)
     parser.add_argument("--soak-json", type=Path, help="figures of a soak run separately")
+    parser.add_argument(
+        "--soak-wait",
+        type=float,
+        default=0.0,
+        metavar="MIN",
+        help="with --soak-json: wait up to MIN minutes for that soak to finish",
+    )
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     outputs: dict[str, str] = {}
@@ -179,6 +186,10 @@ def main() -> int:
         sections += [output, "```", ""]
     if args.soak_json is not None:
         data = json.loads(args.soak_json.read_text())
+        deadline = time.monotonic() + args.soak_wait * 60
+        while not data.get("done") and time.monotonic() < deadline:
+            time.sleep(10)  # the soak rewrites its file as it goes; "done" when it ended
+            data = json.loads(args.soak_json.read_text())
         soaked = data["figures"]
         state = "finished" if data.get("done") else "still running when read: partial"
         soak_source = f"bench_soak.py, {soaked['duration_min']} min, {state}"
