@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from kiosk.watchdog import Notifier
@@ -103,3 +104,58 @@ def test_keepalive_pings_only_while_the_machine_is_alive(tmp_path: Path) -> None
         now[0] += 10
         assert not keepalive.beat()
         assert _messages(sock) == ["WATCHDOG=1", "WATCHDOG=1"]
+
+
+def test_a_hung_state_machine_stops_the_keepalives(tmp_path: Path) -> None:
+    """A real runtime whose machine thread blocks (a subscriber that never returns)."""
+    from dataclasses import replace
+    from threading import Event
+
+    from kiosk.config import load_config
+    from kiosk.snapshot import ChooseConnector, StationSnapshot
+    from ui.cli import SAMPLE_CONFIG
+    from ui.composition import assemble
+    from ui.heartbeat import MachineHeartbeat
+
+    now = [0.0]
+    config = replace(load_config(SAMPLE_CONFIG), backend=None)
+    asm = assemble(config, simulate=True, state_dir=tmp_path)
+    heartbeat = MachineHeartbeat(asm.runtime, clock=lambda: now[0])
+    hang, hung, release = Event(), Event(), Event()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(tmp_path / "notify.sock"))
+    notifier = Notifier(
+        {"NOTIFY_SOCKET": str(tmp_path / "notify.sock"), "WATCHDOG_USEC": "4000000"},
+        clock=lambda: now[0],
+    )
+    keepalive = Keepalive(notifier, heartbeat, max_age_s=0.5)
+    keepalive.ready = True
+
+    def subscriber(_snapshot: StationSnapshot) -> None:
+        if hang.is_set():
+            hung.set()
+            release.wait(30)
+
+    asm.runtime.subscribe(subscriber)
+    asm.start()
+    try:
+        assert asm.runtime.wait_idle(30)
+        for _ in range(50):  # the ticker posts an event every second
+            if heartbeat.age() is not None:
+                break
+            time.sleep(0.1)
+        assert heartbeat.age() == 0.0
+        assert keepalive.beat()  # alive: a ping goes out
+        hang.set()
+        asm.runtime.send(ChooseConnector("1"))  # its snapshot reaches the blocking subscriber
+        assert hung.wait(30)
+        now[0] += 1.0
+        time.sleep(2.5)  # ticks are posted but not handled while the machine is stuck
+        assert heartbeat.age() == 1.0
+        now[0] += 10.0  # long past the ping interval: only the heartbeat holds it back
+        assert not keepalive.beat()
+        assert _messages(sock) == ["WATCHDOG=1"]
+    finally:
+        release.set()
+        asm.stop()
+        sock.close()
