@@ -23,7 +23,15 @@ def test_every_shipped_scenario_parses_and_names_only_known_things() -> None:
             scenario,
             connectors=["1", "2"],
             card_outcomes=["approve", "decline", "pin_required", "no_card"],
-            faults=["meter 1: silent", "meter 2: silent", "controller 1: error F"],
+            faults=[
+                f"{device} {cid}: {what}"
+                for cid in ("1", "2")
+                for device, what in (
+                    ("meter", "silent"),
+                    ("meter", "garbage"),
+                    ("controller", "error F"),
+                )
+            ],
             pages=["idle", "price", "payment", "qr", "plug", "charging", "receipt", "failure"],
         )
 
