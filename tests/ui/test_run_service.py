@@ -46,7 +46,7 @@ def test_simulated_run_notifies_ready_then_watchdog_then_stopping(tmp_path: Path
                 "--state",
                 str(tmp_path / "state"),
                 "--quit-after",
-                "6",
+                "9",  # start-up (embedded backend included) may take seconds on a busy machine
                 "--log-format",
                 "json",
                 "--log-file",
