@@ -134,8 +134,8 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    metrics.install(app, svc)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    metrics.install(app, svc)  # outermost: refused bodies (413) are counted too
     return app
 
 

@@ -63,6 +63,8 @@ def test_metrics_count_requests_links_sessions_captures_and_discrepancies(
         )
         assert st.post("/api/v1/sessions", json=short).status_code == 201
         assert st.get("/api/v1/payment-links/pl_unknown").status_code == 404
+        too_big = b"{" + b" " * sqlite_backend.svc.settings.max_body_bytes + b"}"
+        assert st.post("/api/v1/sessions", content=too_big).status_code == 413
 
     after = scrape(sqlite_backend)
     posted = value(
@@ -77,6 +79,10 @@ def test_metrics_count_requests_links_sessions_captures_and_discrepancies(
         status="404",
     )
     assert missing == 1  # by route template: the id is not a label
+    refused = value(
+        after, "evkiosk_http_requests_total", route="(unmatched)", method="POST", status="413"
+    )
+    assert refused == 1  # refused before routing: counted, under one label
     assert value(after, "evkiosk_payment_links", status="authorized") == 1
     assert value(after, "evkiosk_sessions_ingested_total", method="card") == 2
     assert value(after, "evkiosk_captured_minor_total", method="card", currency="EUR") == 625 + 600
