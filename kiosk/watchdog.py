@@ -48,6 +48,8 @@ class Notifier:
         message = "\n".join(lines).encode()
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+                # Never wait for a manager that does not read: a full queue drops the message.
+                sock.setblocking(False)
                 sock.connect(_address(self._socket_name))
                 sock.sendall(message)
         except OSError as exc:

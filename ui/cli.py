@@ -27,7 +27,7 @@ from kiosk.scenario import ScenarioError, load_scenario
 from kiosk.watchdog import Notifier
 from ui import app as kiosk_app
 from ui.composition import Assembly, CompositionError, assemble
-from ui.heartbeat import Keepalive, MachineHeartbeat, max_heartbeat_age
+from ui.heartbeat import Keepalive, MachineHeartbeat, StatusReporter, max_heartbeat_age
 from ui.platform_check import xcb_problem
 from ui.qt import QApplication, QTimer
 from ui.scenario_player import ScenarioPlayer
@@ -246,6 +246,8 @@ def _start_then_notify(
     keepalive.ready = True
     notifier.ready(f"{name}: running")
     notifier.watchdog()
+    if notifier.enabled:
+        assembly.runtime.subscribe(StatusReporter(notifier))
 
 
 def _play_when_ready(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from kiosk.runtime.core import Runtime
+from kiosk.snapshot import StationSnapshot
 from kiosk.watchdog import Notifier
 
 
@@ -66,3 +67,23 @@ def max_heartbeat_age(notifier: Notifier, tick_s: float = 1.0) -> float:
     """How old the machine's last event may be: a few ticks, and well inside the interval."""
     interval = notifier.watchdog_interval_s or 30.0
     return max(3 * tick_s, interval / 4)
+
+
+def status_line(snapshot: StationSnapshot) -> str:
+    """What `systemctl status` shows: each connector's status, and a station-wide notice."""
+    tiles = ", ".join(f"{t.connector_id} {t.status.value}" for t in snapshot.connectors)
+    return f"connectors: {tiles}" + (f"; {snapshot.notice}" if snapshot.notice else "")
+
+
+class StatusReporter:
+    """Sends STATUS= when the line changes (called on the runtime's thread)."""
+
+    def __init__(self, notifier: Notifier) -> None:
+        self._notifier = notifier
+        self._last: str | None = None
+
+    def __call__(self, snapshot: StationSnapshot) -> None:
+        line = status_line(snapshot)
+        if line != self._last:
+            self._last = line
+            self._notifier.status(line)

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -29,8 +30,21 @@ def _messages(sock: socket.socket) -> list[str]:
 
 def test_simulated_run_notifies_ready_then_watchdog_then_stopping(tmp_path: Path) -> None:
     address = str(tmp_path / "notify.sock")
+    messages: list[str] = []
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.bind(address)
+        sock.settimeout(0.2)
+        done_running = threading.Event()
+
+        def listen() -> None:  # as systemd does: read as they come
+            while not done_running.is_set():
+                try:
+                    messages.append(sock.recv(4096).decode())
+                except TimeoutError:
+                    continue
+
+        listener = threading.Thread(target=listen)
+        listener.start()
         env = {
             **os.environ,
             "QT_QPA_PLATFORM": "offscreen",
@@ -38,32 +52,38 @@ def test_simulated_run_notifies_ready_then_watchdog_then_stopping(tmp_path: Path
             "WATCHDOG_USEC": "2000000",  # ping at least once a second
         }
         log_file = tmp_path / "kiosk.log"
-        done = subprocess.run(
-            [
-                *EVKIOSK,
-                "run",
-                "--simulate",
-                "--state",
-                str(tmp_path / "state"),
-                "--quit-after",
-                "9",  # start-up (embedded backend included) may take seconds on a busy machine
-                "--log-format",
-                "json",
-                "--log-file",
-                str(log_file),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=env,
-            check=False,
-        )
+        try:
+            done = subprocess.run(
+                [
+                    *EVKIOSK,
+                    "run",
+                    "--simulate",
+                    "--state",
+                    str(tmp_path / "state"),
+                    "--quit-after",
+                    "9",  # start-up (embedded backend included) may take seconds when busy
+                    "--log-format",
+                    "json",
+                    "--log-file",
+                    str(log_file),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env=env,
+                check=False,
+            )
+        finally:
+            done_running.set()
+            listener.join()
         assert done.returncode == 0, done.stderr
-        messages = _messages(sock)
+        messages += _messages(sock)
     kinds = [m.splitlines()[0] for m in messages]
     assert kinds[0] == "READY=1", kinds
     assert "STATUS=" in messages[0]
     assert kinds[-1] == "STOPPING=1", kinds
+    statuses = [k for k in kinds if k.startswith("STATUS=connectors: 1 ")]
+    assert statuses and "2 " in statuses[0], kinds  # each connector's status for systemctl
     pings = [k for k in kinds if k == "WATCHDOG=1"]
     assert len(pings) >= 2, kinds  # the first after READY, then from the GUI timer
     lines = [json.loads(line) for line in log_file.read_text().splitlines()]
@@ -159,3 +179,13 @@ def test_a_hung_state_machine_stops_the_keepalives(tmp_path: Path) -> None:
         release.set()
         asm.stop()
         sock.close()
+
+
+def test_a_manager_that_does_not_read_never_blocks_the_kiosk(tmp_path: Path) -> None:
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(address)  # bound, never read: its queue fills up
+        notifier = Notifier({"NOTIFY_SOCKET": address})
+        sent = [notifier.status(f"line {i}") for i in range(2000)]
+        assert sent[0] and not sent[-1]  # the rest dropped, none waited for
+        assert _messages(sock)[0] == "STATUS=line 0"
