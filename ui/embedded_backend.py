@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from kiosk.children import child_environment
+
 SANDBOX_APPROVE = "4242424242424242"  # the sandbox gateway's approving test card
 
 
@@ -70,6 +72,7 @@ class EmbeddedBackend:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             text=True,
+            env=child_environment(),
         )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -8,6 +8,8 @@ import sys
 from types import TracebackType
 from typing import Any
 
+from kiosk.children import child_environment
+
 
 class SimProcess:
     """`SimProcess("meter", "--with-charger", "phoenix-ev-eth")`; ports in `.ready`."""
@@ -21,6 +23,7 @@ class SimProcess:
             stderr=subprocess.PIPE,
             text=True,
             bufsize=1,
+            env=child_environment(),
         )
         assert self._proc.stdout is not None
         line = self._proc.stdout.readline()

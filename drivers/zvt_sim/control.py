@@ -19,6 +19,7 @@ from typing import Any
 
 from drivers.zvt_sim.script import Behaviour, Card, Fault
 from drivers.zvt_sim.server import TerminalSimulator
+from kiosk.children import child_environment
 
 
 def _card(request: dict[str, Any]) -> Card:
@@ -112,7 +113,7 @@ class SimulatorProcess:
         ]
         if state_file is not None:
             argv += ["--state", str(state_file)]
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=child_environment())
         found: dict[str, str] = {}
         deadline = time.monotonic() + 20
         assert process.stdout is not None

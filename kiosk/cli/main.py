@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Protocol, cast
 
+from kiosk.children import exit_with_parent
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -95,6 +97,8 @@ def _load(command: Command) -> CommandModule | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:
+        exit_with_parent()  # a simulator or backend started by a kiosk ends with it
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in {"-h", "--help", "help"}:
         print(_overview())
