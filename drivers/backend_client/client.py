@@ -25,6 +25,16 @@ import httpx
 from drivers.backend_client.wire import UnsendableRecord, report_request, splice_tariff
 from kiosk.devices import BackendAck, BackendError, LinkStatus, PaymentLink
 
+# 4xx answers about the station or the moment, not about the record: an operator fixes the
+# key or the backend's rate limit passes, and the queued reports must then go through.
+_NOT_THE_REQUESTS_FAULT: dict[int, str] = {
+    401: "the backend refused the station's key: check [backend] token and station_id",
+    403: "the backend refused this station: check its registration on the backend",
+    408: "the backend gave up waiting for the request; retrying later",
+    425: "the backend asked to retry later",
+    429: "the backend is rate limiting this station; retrying later",
+}
+
 
 class BackendRejected(BackendError):
     """The backend refused the request (4xx): the same request will be refused again."""
@@ -109,6 +119,9 @@ class HttpBackend:
             raise BackendError(
                 f"{method} {path}: the backend failed (HTTP {response.status_code}); retrying later"
             )
+        why = _NOT_THE_REQUESTS_FAULT.get(response.status_code)
+        if why is not None:  # the same request will pass once this is fixed: retry, never park
+            raise BackendError(f"{method} {path}: HTTP {response.status_code}: {why}")
         return response
 
     @staticmethod

@@ -56,16 +56,26 @@ def test_a_timeout_names_itself(backend: BackendProcess) -> None:
 
 
 def test_refusals_are_told_apart(backend: BackendProcess) -> None:
-    wrong_key = HttpBackend(backend.url, "not-a-key")
-    with pytest.raises(BackendRejected) as caught:
-        create(wrong_key)
-    assert caught.value.status_code == 401
-    ack = wrong_key.report("session", "session:x", {"session_id": "x"})
+    client = HttpBackend(backend.url, backend.token)
+    with pytest.raises(BackendRejected) as caught:  # the request itself is wrong: 4xx
+        client.create_payment_link("1", -5, "EUR", {"tariff_json": json.dumps(tariff())}, "k")
+    assert 400 <= caught.value.status_code < 500
+    ack = client.report("session", "session:x", {"session_id": "x"})
     assert not ack.accepted and ack.status_code == 0  # not even sendable: no such fields
-    ack = wrong_key.report("end_of_day", "eod:x", {"terminal_id": "T"})
-    assert not ack.accepted and ack.status_code == 401
-    unknown = wrong_key.report("coffee", "coffee:1", {})
+    unknown = client.report("coffee", "coffee:1", {})
     assert not unknown.accepted and "unknown kind" in str(unknown.body["detail"])
+    client.close()
+
+
+def test_a_refused_station_key_is_retried_not_parked(backend: BackendProcess) -> None:
+    # A wrong or rotated key is fixed by the operator; the queued reports must then go
+    # through, so the refusal is a transient failure and never a parked record.
+    wrong_key = HttpBackend(backend.url, "not-a-key")
+    with pytest.raises(BackendError, match="check \\[backend\\] token") as caught:
+        create(wrong_key)
+    assert not isinstance(caught.value, BackendRejected)
+    with pytest.raises(BackendError, match="HTTP 401"):
+        wrong_key.report("end_of_day", "eod:x", {"terminal_id": "T"})
     wrong_key.close()
 
 
