@@ -210,8 +210,19 @@ class StationService:
     def terminal_status(self) -> str:
         return self._on_terminal(lambda t: t.status())
 
-    def end_of_day(self) -> str:
-        return self._on_terminal(lambda t: t.end_of_day())
+    def end_of_day(self, timeout: float = 120) -> str:
+        """The same journaled run as the schedule's: orphan holds reversed first, the batch
+        closed only when no card hold is open, totals compared and reported to the backend."""
+        if self._terminal is None:
+            return "no card terminal configured"
+        self._runtime.run_end_of_day()
+        done = threading.Event()
+        self._runtime.call(done.set, "terminal")  # the owner runs its jobs in order
+        if not done.wait(timeout):
+            return "the terminal did not answer in time"
+        return self._runtime.reporting.eod_mismatch or (
+            "end of day done: the terminal's totals agree with the journal"
+        )
 
     def open_preauths(self) -> str:
         """The holds the terminal itself still has open (receipt numbers and amounts only)."""

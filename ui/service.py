@@ -75,6 +75,27 @@ def device_lines(snap: StationSnapshot, lang: Language) -> list[str]:
                 f"  measured {live.measured_at.isoformat(timespec='seconds')}"
             )
         lines.append(line)
+    return lines + reporting_lines(snap, lang)
+
+
+def reporting_lines(snap: StationSnapshot, lang: Language) -> list[str]:
+    """The link to the backend: is it there, what waits to be delivered, the last end of day."""
+    r = snap.reporting
+    if r is None:
+        return []
+    online = {True: "service.backend_online", False: "service.backend_offline"}
+    lines = [
+        lang.text(online.get(r.backend_online, "service.backend_unknown")),
+        lang.text("service.outbox", queued=r.outbox_queued, parked=r.outbox_parked),
+    ]
+    if r.outbox_oldest_at is not None:
+        lines.append(
+            lang.text("service.outbox_oldest", at=r.outbox_oldest_at.isoformat(timespec="seconds"))
+        )
+    if r.outbox_last_error:
+        lines.append(lang.text("service.outbox_error", error=r.outbox_last_error))
+    if r.end_of_day_mismatch:
+        lines.append(r.end_of_day_mismatch)
     return lines
 
 

@@ -29,13 +29,15 @@ RETRY = timedelta(minutes=5)
 @dataclass(frozen=True, slots=True)
 class EndOfDayResult:
     business_day: date
-    outcome: str  # approved | failed
+    outcome: str  # approved | failed | postponed (a card hold is open: nothing was done)
     differences: tuple[BrandDifference, ...] = ()
     detail: str = ""
 
     @property
     def notice(self) -> str | None:
         """The line for the service menu, or None when all is well."""
+        if self.outcome == "postponed":
+            return f"End-of-day {self.business_day} not run: {self.detail}"
         if self.outcome != "approved":
             return f"End-of-day {self.business_day} failed: {self.detail}"
         if self.differences:
@@ -114,7 +116,16 @@ def run_end_of_day(
     now: datetime,
     sweep_orphans: Callable[[], None],
 ) -> EndOfDayResult:
-    """On the terminal's owner thread: reverse orphan holds, close the batch, compare, record."""
+    """On the terminal's owner thread: reverse orphan holds, close the batch, compare, record.
+
+    Never while the journal knows a card hold to be open (a session charging, an approval not
+    taken in yet): closing the batch over it could book the whole hold. The schedule waits for
+    that already; this guard holds for every caller, the service menu's button too.
+    """
+    held = open_preauths(journal)
+    if held:
+        log.info("end-of-day %s not run: %d card hold(s) open", business_day, held)
+        return EndOfDayResult(business_day, "postponed", detail=f"{held} card hold(s) still open")
     try:
         sweep_orphans()
         terminal_id = terminal.status().terminal_id or "unknown"

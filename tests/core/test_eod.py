@@ -94,6 +94,20 @@ def test_an_open_preauth_postpones_the_run(tmp_path: Path) -> None:
     assert schedule.due(T0 + timedelta(hours=1, minutes=6)) == date(2026, 3, 2)
 
 
+def test_no_caller_closes_the_batch_while_a_hold_is_open(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+    journal.record_card_result(
+        "S9", "preauth", CardResult(PaymentOutcome.APPROVED, 5000, "EUR", receipt_no=9)
+    )
+    terminal = Terminal(EndOfDayTotals(PaymentOutcome.APPROVED, 0, "EUR"))
+    swept: list[int] = []
+    result = run_end_of_day(journal, terminal, date(2026, 3, 2), T0, lambda: swept.append(1))
+    assert terminal.closed == 0 and swept == []  # the terminal was not asked at all
+    assert result.outcome == "postponed" and result.notice is not None
+    assert "not run: 1 card hold(s) still open" in result.notice
+    assert journal.outbox_pending() == [] and journal.query("SELECT 1 FROM end_of_day") == []
+
+
 def test_a_difference_is_recorded_queued_and_raised(tmp_path: Path) -> None:
     journal = Journal.open(tmp_path / "j.db")
     booking(journal, "S1", "MasterCard", 500)

@@ -224,6 +224,39 @@ def test_service_menu_with_the_real_station(make_flow, qtbot) -> None:  # type: 
     assert flow.panel.isVisible()  # type: ignore[attr-defined]
 
 
+def unlock_service(flow: Flow) -> None:
+    flow.window.long_press.fire_for_test()
+    for digit in PIN:
+        flow.find(f"pin_{digit}").click()
+    flow.find("pin_ok").click()
+    assert flow.window.service.unlocked
+
+
+def test_service_end_of_day_is_journaled_and_never_runs_over_an_open_hold(make_flow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    flow: Flow = make_flow(backend=True)
+    flow.set_language("en")
+    pay_by_card(flow)  # approved: the hold is open while the car is awaited
+    assert flow.window.current_page == "plug"
+    unlock_service(flow)
+    menu = flow.window.service
+    menu.end_of_day.click()
+    qtbot.waitUntil(lambda: "not run" in menu.terminal_out.toPlainText(), timeout=20_000)
+    assert "1 card hold(s) still open" in menu.terminal_out.toPlainText()
+    assert flow.asm is not None
+    assert flow.asm.journal.query("SELECT 1 FROM end_of_day") == []  # the batch was left alone
+    menu.close_menu()
+    flow.tap("cancel")  # no car: the driver gives up, the hold is released
+    flow.advance(5)
+    unlock_service(flow)
+    menu.end_of_day.click()
+    qtbot.waitUntil(lambda: "end of day done" in menu.terminal_out.toPlainText(), timeout=20_000)
+    ((outcome,),) = flow.asm.journal.query("SELECT outcome FROM end_of_day")
+    assert outcome == "approved"
+    menu.refresh()
+    devices = menu.devices.toPlainText()
+    assert "Reports waiting:" in devices and "Backend" in devices
+
+
 def pay_by_qr(flow: Flow) -> None:
     flow.tap("tile_1")
     flow.tap("accept_price")
