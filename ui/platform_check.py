@@ -48,8 +48,16 @@ def missing_libraries(libraries: Mapping[str, str] = XCB_LIBRARIES) -> dict[str,
 def xcb_problem(
     env: Mapping[str, str] | None = None, libraries: Mapping[str, str] = XCB_LIBRARIES
 ) -> str | None:
-    """A message naming what to install, or None if the xcb platform can load (or is unused)."""
+    """What stops Qt from opening a window (no display at all, or xcb libraries missing) as a
+    message saying what to do, or None."""
     env = os.environ if env is None else env
+    if not (env.get("QT_QPA_PLATFORM") or env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
+        return (
+            "there is no display here (no X11 or Wayland session, no QT_QPA_PLATFORM). "
+            "Run headless with --vnc :5900 and connect a VNC viewer to port 5900, or with "
+            "QT_QPA_PLATFORM=offscreen and --screenshots DIR; on a panel without a desktop use "
+            "QT_QPA_PLATFORM=linuxfb (docs/deployment.md)"
+        )
     if not uses_xcb(env):
         return None
     missing = missing_libraries(libraries)

@@ -193,3 +193,26 @@ def test_a_missing_xcb_library_is_named_with_its_package() -> None:
     assert xcb_problem({"QT_QPA_PLATFORM": "offscreen"}, libraries) is None
     assert xcb_problem({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}, libraries) is None
     assert xcb_problem({"DISPLAY": ":0"}, libraries) is not None
+
+
+def test_no_display_at_all_says_how_to_run_headless() -> None:
+    problem = xcb_problem({}, {"libc.so.6": "libc6"})
+    assert problem is not None and "no display" in problem
+    assert "--vnc :5900" in problem and "--screenshots DIR" in problem
+    assert xcb_problem({"DISPLAY": ":0"}, {"libc.so.6": "libc6"}) is None
+
+
+def test_evkiosk_run_without_a_display_exits_with_that_message(tmp_path: Path) -> None:
+    env = {k: v for k, v in _env().items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.pop("QT_QPA_PLATFORM", None)
+    done = subprocess.run(
+        [*EVKIOSK, "--simulate", "--state", str(tmp_path), "--quit-after", "5"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr[-800:]
+    assert "there is no display here" in done.stderr
+    assert "Could not load the Qt platform plugin" not in done.stderr
