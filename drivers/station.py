@@ -78,6 +78,61 @@ def _regmap(model: str | None, default: str, device: str, simulated: bool) -> Re
     raise StationError(f"[{device}] model {model!r} has no register map (shipped: {shipped})")
 
 
+@dataclass
+class ModbusDevices:
+    meters: dict[str, EnergyMeter]
+    controllers: dict[str, ChargeController]
+    sims: dict[str, SimStation]  # connector id -> its simulated meter and controller
+
+
+def build_modbus_devices(
+    config: StationConfig,
+    *,
+    simulate: bool,
+    clock: Callable[[], float],
+    wall: Callable[[], datetime],
+    closers: list[Callable[[], None]],
+) -> ModbusDevices:
+    """Each connector's meter and controller through the driver factory, one bus per physical
+    port (an RS485 line is shared). A simulated device is a simulator on its own port, reached
+    through the same drivers. What must be closed is appended to `closers`."""
+    devices = ModbusDevices({}, {}, {})
+    registry = BusRegistry()
+    closers.append(registry.close_all)
+    for c in config.connectors:
+        meter_cfg, ctl_cfg = config.meters[c.meter], config.controllers[c.controller]
+        sim = simulate or meter_cfg.hardware == "simulated"
+        meter_map = _regmap(meter_cfg.model, SIM_METER, meter_cfg.name, sim)
+        ctl_map = _regmap(ctl_cfg.model, SIM_CONTROLLER, ctl_cfg.name, sim)
+        meter_settings, ctl_settings = dict(meter_cfg.settings), dict(ctl_cfg.settings)
+        if sim:
+            sim_station = SimStation.start(
+                transport="tcp",
+                meter_profile=meter_map.model,
+                controller_profile=ctl_map.model,
+                clock=clock,
+            )
+            devices.sims[c.id] = sim_station
+            closers.append(sim_station.close)
+            assert sim_station.meter is not None and sim_station.controller is not None
+            # The simulators stand where the configured devices would, on their own ports.
+            meter_settings = {"port": sim_station.meter_port, "unit": sim_station.meter.unit}
+            ctl_settings = {
+                "port": sim_station.controller_port,
+                "unit": sim_station.controller.unit,
+            }
+        try:
+            devices.meters[c.id] = build_meter(
+                meter_cfg.name, meter_map.model, meter_settings, registry, clock=clock, wall=wall
+            )
+            devices.controllers[c.id] = build_controller(
+                ctl_cfg.name, ctl_map.model, ctl_settings, registry, clock=clock, wall=wall
+            )
+        except ValueError as exc:
+            raise StationError(str(exc)) from exc
+    return devices
+
+
 def assemble_station(
     config: StationConfig,
     *,
@@ -122,51 +177,10 @@ def assemble_station(
             closers.append(terminal.close)
             station.terminal = terminal
 
-        meters: dict[str, EnergyMeter] = {}
-        controllers: dict[str, ChargeController] = {}
-        registry = BusRegistry()  # one bus per physical port: an RS485 line is shared
-        closers.append(registry.close_all)
-        for c in config.connectors:
-            meter_cfg, ctl_cfg = config.meters[c.meter], config.controllers[c.controller]
-            sim = simulate or meter_cfg.hardware == "simulated"
-            meter_map = _regmap(meter_cfg.model, SIM_METER, meter_cfg.name, sim)
-            ctl_map = _regmap(ctl_cfg.model, SIM_CONTROLLER, ctl_cfg.name, sim)
-            meter_settings, ctl_settings = dict(meter_cfg.settings), dict(ctl_cfg.settings)
-            if sim:
-                sim_station = SimStation.start(
-                    transport="tcp",
-                    meter_profile=meter_map.model,
-                    controller_profile=ctl_map.model,
-                    clock=sim_seconds,
-                )
-                station.sims[c.id] = sim_station
-                closers.append(sim_station.close)
-                assert sim_station.meter is not None and sim_station.controller is not None
-                # The simulators stand where the configured devices would, on their own ports.
-                meter_settings = {"port": sim_station.meter_port, "unit": sim_station.meter.unit}
-                ctl_settings = {
-                    "port": sim_station.controller_port,
-                    "unit": sim_station.controller.unit,
-                }
-            try:
-                meters[c.id] = build_meter(
-                    meter_cfg.name,
-                    meter_map.model,
-                    meter_settings,
-                    registry,
-                    clock=sim_seconds,
-                    wall=wall,
-                )
-                controllers[c.id] = build_controller(
-                    ctl_cfg.name,
-                    ctl_map.model,
-                    ctl_settings,
-                    registry,
-                    clock=sim_seconds,
-                    wall=wall,
-                )
-            except ValueError as exc:
-                raise StationError(str(exc)) from exc
+        modbus = build_modbus_devices(
+            config, simulate=simulate, clock=sim_seconds, wall=wall, closers=closers
+        )
+        meters, controllers, station.sims = modbus.meters, modbus.controllers, modbus.sims
 
         if backend is None and config.backend is not None:
             backend = BackendAccess(config.backend.url, config.backend.token)

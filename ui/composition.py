@@ -19,16 +19,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from drivers.backend_client import HttpBackend
-from drivers.modbus.bus import BusRegistry
-from drivers.modbus.factory import build_controller, build_meter
-from drivers.modbus.registermap import RegisterMap, available_models, load_map
 from drivers.modbus_sim import Fault as ModbusFault
 from drivers.modbus_sim import SimStation
+from drivers.station import StationError, build_modbus_devices
 from drivers.zvt.terminal import ZvtConfig, ZvtTerminal
 from drivers.zvt_sim import Behaviour, Delays, TerminalSimulator
 from drivers.zvt_sim import Fault as TerminalFault
 from kiosk.config import DeviceConfig, StationConfig
-from kiosk.devices import CardTerminal, ChargeController, EnergyMeter
+from kiosk.devices import CardTerminal
 from kiosk.journal.store import Journal
 from kiosk.runtime.build import build_runtime, station_devices
 from kiosk.runtime.clock import Clock, SystemClock
@@ -37,9 +35,6 @@ from kiosk.session.model import Policy
 from ui.embedded_backend import EmbeddedBackend
 
 log = logging.getLogger(__name__)
-
-SIM_METER = "sdm630"
-SIM_CONTROLLER = "phoenix-ev-eth"
 
 
 class CompositionError(ValueError):
@@ -69,19 +64,6 @@ class Assembly:
 
 
 # ---------------------------------------------------------------------------- devices
-
-
-def _profile(model: str | None, default: str, kind: str, simulated: bool) -> RegisterMap:
-    """The register map for a configured model; simulated devices fall back to a default."""
-    if model and model in available_models():
-        regmap = load_map(model)
-    elif simulated:
-        regmap = load_map(default)
-    else:
-        raise CompositionError(
-            f"{kind} model {model!r} has no register map (shipped: {', '.join(available_models())})"
-        )
-    return regmap
 
 
 def _setting(device: DeviceConfig, key: str) -> Any:
@@ -275,51 +257,13 @@ def assemble(
             closers.append(zvt_terminal.close)
             terminal = zvt_terminal
 
-        meters: dict[str, EnergyMeter] = {}
-        controllers: dict[str, ChargeController] = {}
-        stations: dict[str, SimStation] = {}
-        # One bus per physical port: devices on one RS485 line share it (and its owner).
-        registry = BusRegistry()
-        closers.append(registry.close_all)
-        for c in config.connectors:
-            meter_cfg, ctl_cfg = config.meters[c.meter], config.controllers[c.controller]
-            sim = simulate or meter_cfg.hardware == "simulated"
-            meter_map = _profile(meter_cfg.model, SIM_METER, f"[{meter_cfg.name}]", sim)
-            ctl_map = _profile(ctl_cfg.model, SIM_CONTROLLER, f"[{ctl_cfg.name}]", sim)
-            meter_settings, ctl_settings = dict(meter_cfg.settings), dict(ctl_cfg.settings)
-            if sim:
-                station = SimStation.start(
-                    transport="tcp",
-                    meter_profile=meter_map.model,
-                    controller_profile=ctl_map.model,
-                    clock=sim_seconds,
-                )
-                stations[c.id] = station
-                closers.append(station.close)
-                assert station.meter is not None and station.controller is not None
-                # The simulators stand where the configured devices would: same keys, their
-                # own addresses (a simulated config's line settings are the profile's).
-                meter_settings = {"port": station.meter_port, "unit": station.meter.unit}
-                ctl_settings = {"port": station.controller_port, "unit": station.controller.unit}
-            try:
-                meters[c.id] = build_meter(
-                    meter_cfg.name,
-                    meter_map.model,
-                    meter_settings,
-                    registry,
-                    clock=sim_seconds,
-                    wall=wall,
-                )
-                controllers[c.id] = build_controller(
-                    ctl_cfg.name,
-                    ctl_map.model,
-                    ctl_settings,
-                    registry,
-                    clock=sim_seconds,
-                    wall=wall,
-                )
-            except ValueError as exc:
-                raise CompositionError(str(exc)) from exc
+        try:
+            modbus = build_modbus_devices(
+                config, simulate=simulate, clock=sim_seconds, wall=wall, closers=closers
+            )
+        except StationError as exc:
+            raise CompositionError(str(exc)) from exc
+        meters, controllers, stations = modbus.meters, modbus.controllers, modbus.sims
 
         backend: HttpBackend | None = None
         embedded: EmbeddedBackend | None = None
