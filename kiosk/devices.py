@@ -191,9 +191,14 @@ class TerminalStatus:
     text: str
 
 
+# Called by the driver once it has sent the terminal its acknowledgement of a result (ZVT:
+# 80 00 00 to the 04 0F and to every receipt of that command): only then does the terminal keep
+# the transaction. A result journaled without this mark may have been dropped by the terminal.
+AckSink = Callable[[], None]
 # A terminal result is handed to this before the driver acknowledges it to the terminal
 # (ZVT: persist the 04 0F fields, then send 80 00 00). If it raises, the driver must not ACK.
-ResultSink = Callable[[CardResult], None]
+# What it returns (if anything) is called once the acknowledgement was sent.
+ResultSink = Callable[[CardResult], AckSink | None]
 # Intermediate status texts from the terminal ("Insert card", "PIN entry"), for the screen.
 StatusTextSink = Callable[[str], None]
 

@@ -1,14 +1,16 @@
 """Start-up recovery: finish, from the journal, everything the last run left open.
 
 1. Results the terminal delivered (journaled before they were acknowledged) but the machine
-   never saw are replayed to it first.
+   never saw are replayed to it first: those marked acknowledged, and those the terminal's open
+   pre-auths show it kept (`kiosk.unacked`); a result the terminal dropped is not used.
 2. Every open session is restored from its journaled state and told what its devices say now
    (`Resumed`); the machine decides: a session still charging with a continuous meter resumes,
    anything else is stopped and billed from its recorded readings, an approved hold with no
    energy is reversed, a settle with a lost outcome is checked against the terminal's open
    pre-auths before it is sent again.
 3. Holds the terminal still has open that no session owns are reversed (after the steps above,
-   on the terminal's own thread). A hold that belongs to an open session is never touched.
+   on the terminal's own thread). A hold that belongs to an open session, or to a session
+   closed as booking money, is never touched.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from kiosk.journal.store import Journal, JournalError
 from kiosk.session import events as ev
 from kiosk.session.commands import BeginMetering
 from kiosk.session.names import Phase
+from kiosk.unacked import replay_results
 
 if TYPE_CHECKING:
     from kiosk.runtime.core import Runtime
@@ -47,18 +50,9 @@ def recover(rt: Runtime) -> RecoveryReport:
             start = BeginMetering(s.session_id, s.connector_id, s.meter_start, s.offer.tariff_json)
             rt.start_metering(start)
     now = rt.clock.now()
-    replayed = 0
-    for stored in journal.pending_card_results():
-        if stored.session_id is not None and stored.kind in ("preauth", "settle"):
-            event: ev.Event
-            if stored.kind == "preauth":
-                event = ev.PreauthDone(now, stored.session_id, stored.result)
-            else:
-                event = ev.SettleDone(now, stored.session_id, stored.result)
-            rt.handle(event)
-            replayed += 1
-        journal.mark_card_result_consumed(stored.id)
     open_receipts = _open_receipts(rt.devices.terminal)
+    holds = {s.session_id: s.auth.receipt_no if s.auth else None for s in sessions}
+    replayed = replay_results(journal, rt.handle, holds, open_receipts, now)
     resumed = []
     for s in rt.station.sessions:
         controller = rt.devices.controllers.get(s.connector_id)
@@ -116,11 +110,7 @@ def sweep_orphan_holds(journal: Journal, terminal: CardTerminal, currency: str) 
         )
         try:
             journal.record_orphan_reversal(hold.receipt_no, hold.amount_minor)
-
-            def persist(result: CardResult) -> None:
-                journal.record_card_result(None, "orphan_reversal", result)
-
-            result = terminal.settle(auth, 0, persist)
+            result = terminal.settle(auth, 0, journal.result_sink(None, "orphan_reversal"))
         except (DeviceError, OSError, JournalError) as exc:
             log.error("orphan sweep: hold %s not reversed (%s)", hold.receipt_no, exc)
             continue

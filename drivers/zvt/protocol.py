@@ -37,6 +37,11 @@ REPEAT_STATUS = Apdu(0x84, 0x9C)  # "send the Status-Information again"
 REFUSE_STATUS = Apdu(0x84, 0x66)  # any 84 xx other than 00/9C: the PT reverses the payment
 PT_MESSAGES = {(0x04, 0x0F), (0x04, 0xFF), (0x06, 0xD1), (0x06, 0xD3), (0x06, 0x0F), (0x06, 0x1E)}
 
+# Crash drills: called as (boundary, command of the exchange, e.g. "06 24") at each message
+# boundary; a drill kills the process there. "command_sent": the command left; "result_stored":
+# a 04 0F was handed to the sink and is not acknowledged yet; "ack_sent": its 80 00 00 left.
+BoundaryHook = Callable[[str, str], None]
+
 
 def describe(apdu: bytes | Apdu) -> str:
     """An APDU for the log: redacted hex (pasteable into ``evkiosk zvt decode``) and its
@@ -91,6 +96,11 @@ class Protocol:
         self.clock = clock
         self.charset = charset
         self.persist_retries = persist_retries
+        self.boundary: BoundaryHook | None = None
+
+    def _at(self, boundary: str, exchange: Exchange) -> None:
+        if self.boundary is not None:
+            self.boundary(boundary, exchange.command.command)
 
     def _send(self, apdu: Apdu) -> None:
         if log.isEnabledFor(logging.DEBUG):
@@ -118,6 +128,7 @@ class Protocol:
         exchange = Exchange(command)
         try:
             self._send(command)
+            self._at("command_sent", exchange)
             self._await_response(exchange)
             if expects_completion:
                 self._run_master_phase(exchange, on_status_info, on_intermediate, abort)
@@ -210,6 +221,7 @@ class Protocol:
             exchange.status_infos.append(message)
             if not self._store(exchange, message, on_status_info):
                 return
+            self._at("result_stored", exchange)
             exchange.acknowledged.append(message)
         elif control == (0x04, 0xFF):
             exchange.intermediate.append(message)
@@ -229,6 +241,9 @@ class Protocol:
             if not exchange.finished:
                 raise
             log.warning("ZVT: link failed acknowledging the final %s", message.command)
+            return
+        if control == (0x04, 0x0F):
+            self._at("ack_sent", exchange)
 
     def _store(
         self, exchange: Exchange, message: Message, on_status_info: Callable[[Message], None] | None

@@ -1,7 +1,9 @@
 """``ZvtTerminal``: the kiosk's card terminal (``kiosk.devices.CardTerminal``) over ZVT.
 
 Money rules this class keeps:
-* every 04 0F is handed to ``persist`` before it is acknowledged (see ``protocol``);
+* every 04 0F is handed to ``persist`` before it is acknowledged (see ``protocol``), and the
+  callable ``persist`` returned is called once the acknowledgement of the result and of every
+  receipt of that command was sent (the terminal keeps the transaction only after that);
 * after a link error a money command is never sent again before the terminal was asked what
   happened: the open pre-auth list (06 23 87 FFFF) and, if needed, the last result (06 20).
   What cannot be resolved is returned as ``PaymentOutcome.LINK_ERROR`` with what is known.
@@ -22,9 +24,10 @@ from drivers.zvt.config import SETTLE_MODES, ZvtConfig, open_link
 from drivers.zvt.errors import LinkError, PersistFailed, TerminalRefused, WrongTerminal
 from drivers.zvt.link import Clock, LinkFactory, monotonic
 from drivers.zvt.mapping import card_result, end_of_day_totals, open_receipts
-from drivers.zvt.protocol import Exchange, ExchangeInterrupted, Protocol
+from drivers.zvt.protocol import BoundaryHook, Exchange, ExchangeInterrupted, Protocol
 from drivers.zvt.results import classify, currency_number, intermediate_text, terminal_status
 from kiosk.devices import (
+    AckSink,
     CardResult,
     EndOfDayTotals,
     OpenPreauth,
@@ -58,6 +61,7 @@ class ZvtTerminal:
         self._currency_code = currency_number(config.currency)
         self.terminal_id: str | None = None
         self.link_errors = 0
+        self.boundary_hook: BoundaryHook | None = None  # crash drills only (see protocol)
 
     # ------------------------------------------------------------------ link
     def _session(self) -> Protocol:
@@ -119,6 +123,7 @@ class ZvtTerminal:
         abort: threading.Event | None = None,
     ) -> Exchange:
         protocol = self._session()
+        protocol.boundary = self.boundary_hook
         try:
             return protocol.transact(command, on_status_info, on_intermediate, abort)
         except LinkError:
@@ -193,8 +198,10 @@ class ZvtTerminal:
                     receipt_text=(f"terminal not reachable: {exc}",),
                 )
 
+            acks: list[AckSink] = []
+
             def store(message: Message) -> None:
-                persist(card_result(message, currency, reference, []))
+                _keep(acks, persist(card_result(message, currency, reference, [])))
 
             def show(message: Message) -> None:
                 status = message.int_field("intermediate_status")
@@ -239,6 +246,7 @@ class ZvtTerminal:
             finally:
                 self._card_wait.clear()
                 self._abort.clear()
+            _acknowledged(acks)
             return self._final_result(done, amount_minor, currency, reference)
 
     def _final_result(
@@ -289,14 +297,16 @@ class ZvtTerminal:
         if not new:
             return unknown  # no hold was created: a new attempt is safe
         recovered: list[CardResult] = []
+        acks: list[AckSink] = []
 
         def accept(message: Message) -> None:
             if message.int_field("receipt_no") in new:  # our lost result: journal it first
                 result = card_result(message, currency, reference, [])
-                persist(result)
+                _keep(acks, persist(result))
                 recovered.append(result)
 
-        self._repeat_last(accept)
+        if self._repeat_last(accept) is not None:
+            _acknowledged(acks)
         if recovered:
             return recovered[-1]
         return replace(unknown, receipt_no=min(new), amount_minor=amount_minor)
@@ -319,8 +329,10 @@ class ZvtTerminal:
                 auth.receipt_no, auth.amount_minor - final_minor, code
             )
 
+        acks: list[AckSink] = []
+
         def store(message: Message) -> None:
-            persist(card_result(message, auth.currency, auth.reference, []))
+            _keep(acks, persist(card_result(message, auth.currency, auth.reference, [])))
 
         with self._lock:
             try:
@@ -354,6 +366,7 @@ class ZvtTerminal:
                     receipt_no=auth.receipt_no,
                     reference=auth.reference,
                 )
+            _acknowledged(acks)
             result = self._final_result(done, final_minor, auth.currency, auth.reference)
             if result.card_brand is None:
                 result = replace(result, card_brand=auth.card_brand, masked_pan=auth.masked_pan)
@@ -381,14 +394,16 @@ class ZvtTerminal:
             seen = partial.status_infos[-1]
             return card_result(seen, auth.currency, auth.reference, partial.receipt_lines)
         recovered: list[CardResult] = []
+        acks: list[AckSink] = []
 
         def accept(message: Message) -> None:
             result = card_result(message, auth.currency, auth.reference, [])
             if result.outcome is PaymentOutcome.APPROVED:
-                persist(result)
+                _keep(acks, persist(result))
                 recovered.append(result)
 
-        self._repeat_last(accept)
+        if self._repeat_last(accept) is not None:
+            _acknowledged(acks)
         if recovered:
             return recovered[-1]
         return replace(unknown, receipt_text=("hold closed; result not received",))
@@ -411,3 +426,17 @@ class ZvtTerminal:
                     raw_result_code=code,
                 )
         return end_of_day_totals(done, currency)
+
+
+def _keep(acks: list[AckSink], ack: AckSink | None) -> None:
+    if ack is not None:
+        acks.append(ack)
+
+
+def _acknowledged(acks: list[AckSink]) -> None:
+    """The exchange ended with every message acknowledged: tell the sinks, in order."""
+    for ack in acks:
+        try:
+            ack()
+        except Exception as exc:  # the journal: the result stays "not known acknowledged"
+            log.warning("ZVT: acknowledgement not recorded (%s); recovery will ask", exc)

@@ -262,16 +262,21 @@ class PtEngine:
     def result(
         self, entry: Entry, commit: Callable[[], None], receipt: list[str] | None = None
     ) -> None:
-        """Send the 04 0F (and receipt); commit the transaction once the kiosk acknowledged it."""
+        """Send the 04 0F (and receipt); commit the transaction once the kiosk acknowledged it.
+        A link lost before the acknowledgement drops the transaction (no commit)."""
         status = status_information(entry, self.state.terminal_id, self.state.currency_code)
-        self.state.last_status = status
+
+        def keep() -> None:  # stored: Repeat Receipt (06 20) returns it from now on
+            commit()
+            self.state.last_status = status
+
         if receipt and self.state.receipt_first:
             self.send_await(text_block(receipt))
         if self.state.take_fault(Fault.LOSE_RESULT):
-            commit()
+            keep()
             raise Dropped("fault: result lost on the line")
         if self.state.take_fault(Fault.DROP_AFTER_RESULT):
-            commit()  # the PT has approved; the kiosk's acknowledgement never arrives
+            keep()  # the PT has approved; the kiosk's acknowledgement never arrives
             self.send(status)
             raise Dropped("fault: link dropped after the result")
         repeats = 0
@@ -288,10 +293,9 @@ class PtEngine:
             break
         if answer is None or answer.cls != 0x80:
             # Not acknowledged: the PT reverses (auto-reversal) and ends with an abort.
-            self.state.last_status = None
             self.finish(False, 0x6C)
             raise _Reversed()
-        commit()
+        keep()
         if receipt and not self.state.receipt_first:
             self.send_await(text_block(receipt))
 

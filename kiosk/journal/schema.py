@@ -120,6 +120,12 @@ MIGRATIONS: tuple[str, ...] = (
         detail        TEXT
     );
     """,
+    # 4: when the driver sent the terminal its acknowledgement of a result (ZVT 80 00 00). The
+    # terminal keeps a transaction only after it; recovery asks the terminal about any result
+    # without it before acting on it (NULL in older rows: not known, so asked)
+    """
+    ALTER TABLE card_results ADD COLUMN acknowledged_at TEXT;
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.devices import CardResult, MeterReading, PaymentOutcome
+from kiosk.devices import AckSink, CardResult, MeterReading, PaymentOutcome, ResultSink
 from kiosk.journal.codec import dumps, loads
 from kiosk.journal.outbox import OutboxJournal
 from kiosk.journal.report import session_report
@@ -45,6 +45,7 @@ class StoredCardResult:
     session_id: str | None
     kind: str
     result: CardResult
+    acknowledged: bool = False  # the driver sent the terminal its acknowledgement
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +316,23 @@ class Journal(OutboxJournal):
             )
             return int(cursor.lastrowid or 0)
 
+    def result_sink(self, session_id: str | None, kind: str) -> ResultSink:
+        """What a terminal driver hands each result to before acknowledging it; the callable it
+        returns marks the result acknowledged once the driver has sent that."""
+
+        def persist(result: CardResult) -> AckSink:
+            result_id = self.record_card_result(session_id, kind, result)
+            return lambda: self.mark_card_result_acknowledged(result_id)
+
+        return persist
+
+    def mark_card_result_acknowledged(self, result_id: int) -> None:
+        """The driver sent the terminal its acknowledgement of this result (written after)."""
+        with self._tx() as conn:
+            conn.execute(
+                "UPDATE card_results SET acknowledged_at = ? WHERE id = ?", (_now(), result_id)
+            )
+
     def mark_command_done(self, command_id: int, result: str) -> None:
         with self._tx() as conn:
             conn.execute(
@@ -362,14 +380,16 @@ class Journal(OutboxJournal):
         rows = self._read(
             "SELECT id, session_id, kind, outcome, amount_minor, currency, raw_result_code, "
             "receipt_no, trace_no, terminal_id, auth_code, masked_pan, card_brand, card_date, "
-            "card_time, reference FROM card_results WHERE consumed = 0 ORDER BY id"
+            "card_time, reference, acknowledged_at IS NOT NULL FROM card_results "
+            "WHERE consumed = 0 ORDER BY id"
         )
         return [
             StoredCardResult(
                 id=row[0],
                 session_id=row[1],
                 kind=row[2],
-                result=CardResult(PaymentOutcome(row[3]), *row[4:]),
+                result=_card_result(row[3:16]),
+                acknowledged=bool(row[16]),
             )
             for row in rows
         ]
@@ -390,11 +410,15 @@ class Journal(OutboxJournal):
         ]
 
     def held_receipts(self) -> set[int]:
-        """Receipt numbers of card holds that belong to sessions not closed yet."""
+        """Receipt numbers of card holds that belong to a session: one not closed yet, or one
+        closed as booking money since the terminal's last end-of-day (a hold of a booked
+        session that is still open was not booked: reversing it would lose the booking)."""
         # An approval the machine has not seen yet belongs to its session all the same.
         rows = self._read(
             "SELECT a.receipt_no FROM authorisations a JOIN sessions s USING (session_id) "
-            "WHERE s.closed_at IS NULL AND a.receipt_no IS NOT NULL "
+            "WHERE a.receipt_no IS NOT NULL AND (s.closed_at IS NULL OR ("
+            "json_extract(s.state_json, '$.settlement.final_minor') > 0 AND s.closed_at > "
+            "COALESCE((SELECT MAX(at) FROM end_of_day WHERE outcome = 'approved'), ''))) "
             "UNION SELECT receipt_no FROM card_results WHERE kind = 'preauth' "
             "AND consumed = 0 AND outcome = 'approved' AND receipt_no IS NOT NULL"
         )
@@ -410,6 +434,27 @@ class Journal(OutboxJournal):
                 return list(self._conn.execute(sql, tuple(params)).fetchall())
             except sqlite3.Error as exc:
                 raise JournalError(_unreadable(self.path, exc)) from None
+
+
+_RESULT_COLUMNS = (
+    "amount_minor",
+    "currency",
+    "raw_result_code",
+    "receipt_no",
+    "trace_no",
+    "terminal_id",
+    "auth_code",
+    "masked_pan",
+    "card_brand",
+    "card_date",
+    "card_time",
+    "reference",
+)
+
+
+def _card_result(row: Sequence[Any]) -> CardResult:
+    """outcome, then the _RESULT_COLUMNS, as `pending_card_results` selects them."""
+    return CardResult(PaymentOutcome(row[0]), **dict(zip(_RESULT_COLUMNS, row[1:], strict=True)))
 
 
 def _report_readings(conn: sqlite3.Connection, session_id: str) -> list[list[object]]:

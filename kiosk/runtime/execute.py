@@ -1,8 +1,9 @@
 """Carry out the machine's commands on the device owner threads; results become events.
 
 Money commands hand the driver a `persist` sink that writes the terminal's answer to the
-journal before the driver acknowledges it. A device that fails is reported as an event with an
-unknown or failed outcome, never retried here: the machine decides what happens next.
+journal before the driver acknowledges it (and marks it acknowledged after). A device that fails
+is reported as an event with an unknown or failed outcome, never retried here: the machine
+decides what happens next.
 """
 
 from __future__ import annotations
@@ -80,16 +81,12 @@ class Executor:
             def preauthorise() -> None:
                 assert terminal is not None
                 sid = c.session_id
-
-                def persist(r: CardResult) -> None:
-                    rt.journal.record_card_result(sid, "preauth", r)
-
                 try:
                     result = terminal.preauthorise(
                         c.amount_minor,
                         c.currency,
                         c.reference,
-                        persist,
+                        rt.journal.result_sink(sid, "preauth"),
                         lambda text: post(ev.TerminalText(now(), sid, text)),
                     )
                 except (DeviceError, OSError) as exc:
@@ -117,10 +114,7 @@ class Executor:
             def settle() -> None:
                 assert terminal is not None
                 sid = s.session_id
-
-                def persist(r: CardResult) -> None:
-                    rt.journal.record_card_result(sid, "settle", r)
-
+                persist = rt.journal.result_sink(sid, "settle")
                 try:
                     result = terminal.settle(s.auth.to_card_result(), s.final_minor, persist)
                 except (DeviceError, OSError) as exc:

@@ -170,7 +170,7 @@ class FileCardTerminal:
             reference=reference,
         )
         try:
-            persist(result)
+            acknowledged = persist(result)
         except BaseException:
             with self._state() as s:  # not acknowledged: the terminal reverses it
                 s["holds"][str(receipt)]["status"] = "auto_reversed"
@@ -178,6 +178,8 @@ class FileCardTerminal:
             raise
         with self._state() as s:
             s["holds"][str(receipt)]["status"] = "open"
+        if acknowledged is not None:
+            acknowledged()
         return result
 
     def settle(self, auth: CardResult, final_minor: int, persist: ResultSink) -> CardResult:
@@ -216,7 +218,9 @@ class FileCardTerminal:
             trace_no=trace,
             terminal_id=self.terminal_id,
         )
-        persist(result)
+        acknowledged = persist(result)
+        if acknowledged is not None:
+            acknowledged()
         return result
 
     def abort(self) -> None:

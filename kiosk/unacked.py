@@ -1,0 +1,73 @@
+"""Terminal results the machine never saw: which of them recovery may act on.
+
+A result is journaled before the driver acknowledges it, and marked once the acknowledgement was
+sent; the terminal keeps a transaction only after it got that acknowledgement (ZVT 80 00 00).
+A result marked acknowledged is final. An approved one without the mark (the kiosk died between
+journaling and acknowledging) is checked against the terminal's open pre-auths first:
+
+* a pre-auth is kept if its hold is open; if not, the terminal dropped it and there is no hold
+  (the session fails unpaid and never charges on it);
+* a booking, partial reversal or reversal is kept if its hold is no longer open; if the hold is
+  still open it did not stick and the session settles again, once;
+* with the terminal silent, a pre-auth is taken (its session only releases it) and a settle is
+  not: the session asks the terminal before anything is sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from kiosk.devices import PaymentOutcome
+from kiosk.journal.store import Journal, StoredCardResult
+from kiosk.session import events as ev
+
+log = logging.getLogger(__name__)
+
+
+def replay_results(
+    journal: Journal,
+    handle: Callable[[ev.Event], None],
+    holds: Mapping[str, int | None],
+    open_receipts: frozenset[int] | None,
+    now: datetime,
+) -> int:
+    """Hand the machine every pending result the terminal keeps; `holds` maps a session to its
+    hold's receipt number. Every pending result is marked consumed. Returns how many went in."""
+    replayed = 0
+    for stored in journal.pending_card_results():
+        sid = stored.session_id
+        if sid is not None and stored.kind in ("preauth", "settle"):
+            if kept(stored, holds.get(sid), open_receipts):
+                event: ev.Event
+                if stored.kind == "preauth":
+                    event = ev.PreauthDone(now, sid, stored.result)
+                else:
+                    event = ev.SettleDone(now, sid, stored.result)
+                handle(event)
+                replayed += 1
+            else:
+                log.warning(
+                    "recovery: %s result %s of session %s was never acknowledged and the "
+                    "terminal did not keep it; not used",
+                    stored.kind,
+                    stored.result.receipt_no,
+                    sid,
+                )
+        journal.mark_card_result_consumed(stored.id)
+    return replayed
+
+
+def kept(
+    stored: StoredCardResult, hold_receipt: int | None, open_receipts: frozenset[int] | None
+) -> bool:
+    """Whether the terminal keeps what this journaled result says."""
+    result = stored.result
+    if stored.acknowledged or result.outcome is not PaymentOutcome.APPROVED:
+        return True  # acknowledged, or nothing that moves money
+    if stored.kind == "preauth":
+        return open_receipts is None or result.receipt_no in open_receipts
+    if open_receipts is None:
+        return False
+    return hold_receipt is None or hold_receipt not in open_receipts
