@@ -67,57 +67,92 @@ def check_nothing_left(ledger: dict[str, Any], journal: Journal) -> None:
     assert journal.query(orphans) == [(0,)]
 
 
-@pytest.mark.parametrize("step", ["preauth", "book", "partial", "reversal"])
-def test_killed_after_journaling_a_result_and_before_acknowledging_it(
-    tmp_path: Path, terminal: SimulatorProcess, step: str
-) -> None:
+def hold_ended_once(
+    ledger: dict[str, Any], journal: Journal, sid: str, report: dict[str, Any] | None
+) -> tuple[str, dict[str, Any]]:
+    """The session's hold ended exactly once at the terminal, as the journal and the outbox
+    record say: returns how ("booked" / "reversed") and the terminal's entry."""
+    (hold,) = journal.query("SELECT receipt_no FROM authorisations WHERE session_id = ?", (sid,))[0]
+    endings = [
+        (kind, entry)
+        for kind in ("booked", "reversed")
+        for entry in ledger[kind]
+        if entry["original_receipt_no"] == hold
+    ]
+    assert len(endings) == 1, endings
+    kind, entry = endings[0]
+    (state,) = journal.query("SELECT state_json FROM sessions WHERE session_id = ?", (sid,))[0]
+    assert json.loads(state)["settlement"]["final_minor"] == entry["amount_minor"]
+    assert report is not None
+    assert report["authorisation"]["receipt_no"] == hold
+    assert report["settlement_confirmed"] is True
+    assert report["settlement_receipt_no"] == entry["receipt_no"]
+    assert report["final_minor"] == entry["amount_minor"]
+    if kind == "booked":
+        assert 0 < entry["amount_minor"] == min(report["cost_minor"], 3000)
+        assert report["money"] == "charged"
+    else:
+        assert entry["amount_minor"] == 0 and report["money"] == "hold_released"
+    return kind, entry
+
+
+def drill(
+    tmp_path: Path, terminal: SimulatorProcess, step: str, kill_at: str
+) -> tuple[dict[str, Any], list[str], Journal, str]:
     workdir = tmp_path / "kiosk"
-    station(workdir, terminal.address, "run", step, kill_at="result_stored")
+    station(workdir, terminal.address, "run", step, kill_at=kill_at)
     station(workdir, terminal.address, "recover", step)
-    sid = (workdir / "session.txt").read_text()
-    ledger = terminal.ledger()
-    seen = terminal.call("commands_seen")
     journal = Journal.open(workdir / "journal.db")
+    ledger = terminal.ledger()
+    check_nothing_left(ledger, journal)
+    return ledger, terminal.call("commands_seen"), journal, (workdir / "session.txt").read_text()
+
+
+def test_a_preauth_killed_before_its_acknowledgement_leaves_no_hold(
+    tmp_path: Path, terminal: SimulatorProcess
+) -> None:
+    ledger, seen, journal, sid = drill(tmp_path, terminal, "preauth", "result_stored")
     try:
-        check_nothing_left(ledger, journal)
-        report = report_of(journal, sid)
+        # The terminal dropped the unacknowledged approval: no hold, so nothing charged,
+        # nothing to release, no authorisation journaled and nothing reported to capture.
+        assert ledger["booked"] == [] and ledger["reversed"] == []
+        assert journal.query("SELECT count(*) FROM authorisations") == [(0,)]
         (state,) = journal.query("SELECT state_json FROM sessions WHERE session_id = ?", (sid,))[0]
         session = json.loads(state)
-        if step == "preauth":
-            # The terminal dropped the unacknowledged approval: no hold, so nothing charged,
-            # nothing to release, no authorisation journaled and nothing reported to capture.
-            assert ledger["booked"] == [] and ledger["reversed"] == []
-            assert journal.query("SELECT count(*) FROM authorisations") == [(0,)]
-            assert session["money"] == "none_taken" and session["failure"] == "interrupted"
-            assert report is None
-            assert seen.count("06 22") == 1
-            return
-        (hold,) = journal.query(
-            "SELECT receipt_no FROM authorisations WHERE session_id = ?", (sid,)
-        )[0]
-        endings = [
-            (kind, entry)
-            for kind in ("booked", "reversed")
-            for entry in ledger[kind]
-            if entry["original_receipt_no"] == hold
-        ]
-        assert len(endings) == 1, endings  # the hold ended exactly once
-        kind, entry = endings[0]
-        assert report is not None
-        assert report["authorisation"]["receipt_no"] == hold
-        assert report["settlement_confirmed"] is True
-        assert report["settlement_receipt_no"] == entry["receipt_no"]
-        assert report["final_minor"] == entry["amount_minor"]
-        assert session["settlement"]["final_minor"] == entry["amount_minor"]
-        if step == "reversal":
-            assert kind == "reversed" and entry["amount_minor"] == 0
-            assert report["money"] == "hold_released"
-        else:
-            assert kind == "booked" and entry["amount_minor"] > 0
-            assert entry["amount_minor"] == min(report["cost_minor"], 3000)
-            assert report["money"] == "charged"
+        assert session["money"] == "none_taken" and session["failure"] == "interrupted"
+        assert report_of(journal, sid) is None
+        assert seen.count("06 22") == 1
+    finally:
+        journal.close()
+
+
+@pytest.mark.parametrize("step", ["book", "partial", "reversal"])
+def test_a_settle_killed_before_its_acknowledgement_is_sent_again_once(
+    tmp_path: Path, terminal: SimulatorProcess, step: str
+) -> None:
+    ledger, seen, journal, sid = drill(tmp_path, terminal, step, "result_stored")
+    try:
+        kind, _ = hold_ended_once(ledger, journal, sid, report_of(journal, sid))
+        assert kind == ("reversed" if step == "reversal" else "booked")
         if step != "partial":  # (06 23 is also the open pre-auth enquiry)
             # The dropped command was sent once more after the restart, never a third time.
             assert seen.count(COMMANDS[step]) == 2, seen
+    finally:
+        journal.close()
+
+
+@pytest.mark.parametrize("step", ["preauth", "book", "partial", "reversal"])
+def test_killed_after_the_acknowledgement_left_the_result_is_taken(
+    tmp_path: Path, terminal: SimulatorProcess, step: str
+) -> None:
+    """The counterpart (it passes without the fix too): the 80 00 00 left, the kill came before
+    the journal marked it. The terminal kept the transaction, so recovery takes it as it is and
+    sends nothing again; a kept pre-auth without energy is released."""
+    ledger, seen, journal, sid = drill(tmp_path, terminal, step, "ack_sent")
+    try:
+        kind, _ = hold_ended_once(ledger, journal, sid, report_of(journal, sid))
+        assert kind == ("booked" if step in ("book", "partial") else "reversed")
+        if step != "partial":
+            assert seen.count(COMMANDS[step]) == 1, seen
     finally:
         journal.close()
