@@ -10,7 +10,7 @@
    pre-auths before it is sent again.
 3. Holds the terminal still has open that no session owns are reversed (after the steps above,
    on the terminal's own thread). A hold that belongs to an open session, or to a session
-   closed as booking money, is never touched.
+   closed as booking money since the last end-of-day, is never touched.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,12 @@ class StoredReading:
     reading: MeterReading
     cost_minor: int | None
     charging: bool = True  # False: the vehicle was connected and not drawing (parking time)
+
+
+# The stored fields of a CardResult (as card_results names them), after the outcome.
+_RESULT_COLUMNS = tuple(
+    f.name for f in fields(CardResult) if f.name not in ("outcome", "receipt_text")
+)
 
 
 def _now() -> str:
@@ -388,7 +394,9 @@ class Journal(OutboxJournal):
                 id=row[0],
                 session_id=row[1],
                 kind=row[2],
-                result=_card_result(row[3:16]),
+                result=CardResult(
+                    PaymentOutcome(row[3]), **dict(zip(_RESULT_COLUMNS, row[4:16], strict=True))
+                ),
                 acknowledged=bool(row[16]),
             )
             for row in rows
@@ -434,27 +442,6 @@ class Journal(OutboxJournal):
                 return list(self._conn.execute(sql, tuple(params)).fetchall())
             except sqlite3.Error as exc:
                 raise JournalError(_unreadable(self.path, exc)) from None
-
-
-_RESULT_COLUMNS = (
-    "amount_minor",
-    "currency",
-    "raw_result_code",
-    "receipt_no",
-    "trace_no",
-    "terminal_id",
-    "auth_code",
-    "masked_pan",
-    "card_brand",
-    "card_date",
-    "card_time",
-    "reference",
-)
-
-
-def _card_result(row: Sequence[Any]) -> CardResult:
-    """outcome, then the _RESULT_COLUMNS, as `pending_card_results` selects them."""
-    return CardResult(PaymentOutcome(row[0]), **dict(zip(_RESULT_COLUMNS, row[1:], strict=True)))
 
 
 def _report_readings(conn: sqlite3.Connection, session_id: str) -> list[list[object]]:

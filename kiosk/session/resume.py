@@ -31,8 +31,9 @@ def on_resumed(s: Session, e: Resumed, st: Station) -> Step:
     if phase in (Phase.PRICE_SHOWN, Phase.CHOOSING_PAYMENT):
         return abandon(s, e.at)
     if phase is Phase.PAYING_CARD:
-        # No approval was journaled, so none was acknowledged: the terminal reverses it itself;
-        # any hold it still reports open is swept as an orphan by recovery.
+        # No approval was journaled (or the terminal dropped the one journaled: its
+        # acknowledgement never left), so none was kept; any hold the terminal still reports
+        # open is swept as an orphan by recovery.
         return fail_unpaid(s, e.at, FailureReason.INTERRUPTED, policy)
     if phase is Phase.PAYING_QR:
         failed, commands = fail_unpaid(s, e.at, FailureReason.INTERRUPTED, policy)
