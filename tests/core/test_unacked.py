@@ -3,6 +3,7 @@ acts on them, and the orphan sweep never reverses the hold of a session booked o
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from doubles.rig import Rig
 from test_recovery import booked, phase, restart, start_charging
 
 from kiosk.devices import CardResult, PaymentOutcome
-from kiosk.journal.store import StoredCardResult
+from kiosk.journal.schema import MIGRATIONS, SCHEMA_VERSION
+from kiosk.journal.store import Journal, StoredCardResult
 from kiosk.snapshot import Phase, StopCharging
 from kiosk.unacked import kept
 
@@ -113,3 +115,22 @@ def test_an_unacknowledged_booking_is_not_trusted_while_the_terminal_is_silent(
     assert hold["ops"] == ["preauth", f"settle:{cost}"]  # booked once, never again
     assert phase(rig, sid) is Phase.RECEIPT
     rig.stop()
+
+
+def test_results_in_an_older_journal_are_not_known_acknowledged(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    conn = sqlite3.connect(path)
+    conn.executescript("".join(f"{m};" for m in MIGRATIONS[:3]) + "PRAGMA user_version = 3;")
+    conn.execute(
+        "INSERT INTO card_results (session_id, kind, outcome, amount_minor, currency, "
+        "receipt_no, reference, at) VALUES ('S1', 'settle', 'approved', 1200, 'EUR', 7, 'S1', "
+        "'2026-03-02T09:00:00+00:00')"
+    )
+    conn.commit()
+    conn.close()
+    journal = Journal.open(path)
+    assert journal.schema_version == SCHEMA_VERSION
+    (pending,) = journal.pending_card_results()
+    assert pending.acknowledged is False  # so recovery asks the terminal before using it
+    assert pending.result.reference == "S1" and pending.result.receipt_text == ()
+    journal.close()
