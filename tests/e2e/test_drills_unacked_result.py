@@ -43,9 +43,14 @@ def station(workdir: Path, terminal: str, mode: str, step: str, kill_at: str = "
 
 
 @pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[SimulatorProcess]:
-    with SimulatorProcess.start("tcp", tmp_path / "terminal.json") as sim:
+def terminal(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SimulatorProcess]:
+    """The simulator over TCP, or over a pty pair (serial framing) when parametrized so."""
+    kind = getattr(request, "param", "tcp")
+    with SimulatorProcess.start(kind, tmp_path / "terminal.json") as sim:
         yield sim
+
+
+LINKS = pytest.mark.parametrize("terminal", ["tcp", "pty"], indirect=True)
 
 
 def report_of(journal: Journal, sid: str) -> dict[str, Any] | None:
@@ -108,6 +113,7 @@ def drill(
     return ledger, terminal.call("commands_seen"), journal, (workdir / "session.txt").read_text()
 
 
+@LINKS
 def test_a_preauth_killed_before_its_acknowledgement_leaves_no_hold(
     tmp_path: Path, terminal: SimulatorProcess
 ) -> None:
@@ -126,6 +132,7 @@ def test_a_preauth_killed_before_its_acknowledgement_leaves_no_hold(
         journal.close()
 
 
+@LINKS
 @pytest.mark.parametrize("step", ["book", "partial", "reversal"])
 def test_a_settle_killed_before_its_acknowledgement_is_sent_again_once(
     tmp_path: Path, terminal: SimulatorProcess, step: str
