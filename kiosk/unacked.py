@@ -15,6 +15,7 @@ journaling and acknowledging) is checked against the terminal's open pre-auths f
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -34,12 +35,15 @@ def replay_results(
     now: datetime,
 ) -> int:
     """Hand the machine every pending result the terminal keeps; `holds` maps a session to its
-    hold's receipt number. Every pending result is marked consumed. Returns how many went in."""
+    hold's receipt number. Every pending result is marked consumed (a dropped one as dropped).
+    Returns how many went in."""
     replayed = 0
     for stored in journal.pending_card_results():
         sid = stored.session_id
+        verdict = Verdict.USE
         if sid is not None and stored.kind in ("preauth", "settle"):
-            if kept(stored, holds.get(sid), open_receipts):
+            verdict = judge(stored, holds.get(sid), open_receipts)
+            if verdict is Verdict.USE:
                 event: ev.Event
                 if stored.kind == "preauth":
                     event = ev.PreauthDone(now, sid, stored.result)
@@ -49,25 +53,35 @@ def replay_results(
                 replayed += 1
             else:
                 log.warning(
-                    "recovery: %s result %s of session %s was never acknowledged and the "
-                    "terminal did not keep it; not used",
+                    "recovery: %s result %s of session %s was never acknowledged: %s",
                     stored.kind,
                     stored.result.receipt_no,
                     sid,
+                    verdict.value,
                 )
-        journal.mark_card_result_consumed(stored.id)
+        journal.mark_card_result_consumed(stored.id, dropped=verdict is Verdict.DROPPED)
     return replayed
 
 
-def kept(
+class Verdict(enum.Enum):
+    USE = "used"
+    DROPPED = "the terminal did not keep it; not used"
+    ASK = "the terminal is silent; the session asks it before anything is sent again"
+
+
+def judge(
     stored: StoredCardResult, hold_receipt: int | None, open_receipts: frozenset[int] | None
-) -> bool:
-    """Whether the terminal keeps what this journaled result says."""
+) -> Verdict:
+    """Whether recovery may act on this journaled result."""
     result = stored.result
     if stored.acknowledged or result.outcome is not PaymentOutcome.APPROVED:
-        return True  # acknowledged, or nothing that moves money
+        return Verdict.USE  # acknowledged, or nothing that moves money
     if stored.kind == "preauth":
-        return open_receipts is None or result.receipt_no in open_receipts
+        if open_receipts is None or result.receipt_no in open_receipts:
+            return Verdict.USE  # kept, or unknown: owned by its session, which only releases it
+        return Verdict.DROPPED
     if open_receipts is None:
-        return False
-    return hold_receipt is None or hold_receipt not in open_receipts
+        return Verdict.ASK
+    if hold_receipt is not None and hold_receipt in open_receipts:
+        return Verdict.DROPPED  # the hold it booked or released is still open
+    return Verdict.USE

@@ -122,9 +122,11 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 4: when the driver sent the terminal its acknowledgement of a result (ZVT 80 00 00). The
     # terminal keeps a transaction only after it; recovery asks the terminal about any result
-    # without it before acting on it (NULL in older rows: not known, so asked)
+    # without it before acting on it (NULL in older rows: not known, so asked), and notes when
+    # the terminal had not kept one (the result was not used)
     """
     ALTER TABLE card_results ADD COLUMN acknowledged_at TEXT;
+    ALTER TABLE card_results ADD COLUMN dropped_at TEXT;
     """,
 )
 

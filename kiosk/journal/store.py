@@ -359,9 +359,14 @@ class Journal(OutboxJournal):
             )
             return int(cursor.lastrowid or 0)
 
-    def mark_card_result_consumed(self, result_id: int) -> None:
+    def mark_card_result_consumed(self, result_id: int, *, dropped: bool = False) -> None:
+        """Seen by recovery; `dropped`: never acknowledged and not kept by the terminal, so not
+        used (it is no booking, whatever it says)."""
         with self._tx() as conn:
-            conn.execute("UPDATE card_results SET consumed = 1 WHERE id = ?", (result_id,))
+            conn.execute(
+                "UPDATE card_results SET consumed = 1, dropped_at = ? WHERE id = ?",
+                (_now() if dropped else None, result_id),
+            )
 
     # ------------------------------------------------------------------ reads
 

@@ -16,7 +16,7 @@ from kiosk.devices import CardResult, PaymentOutcome
 from kiosk.journal.schema import MIGRATIONS, SCHEMA_VERSION
 from kiosk.journal.store import Journal, StoredCardResult
 from kiosk.snapshot import Phase, StopCharging
-from kiosk.unacked import kept
+from kiosk.unacked import Verdict, judge
 
 HOLD = 231
 OPEN = frozenset({HOLD})
@@ -33,17 +33,17 @@ def stored(kind: str, *, acknowledged: bool, outcome: PaymentOutcome) -> StoredC
     ("kind", "acknowledged", "outcome", "open_now", "expected"),
     [
         # acknowledged, or not approved: taken as journaled
-        ("preauth", True, PaymentOutcome.APPROVED, NONE_OPEN, True),
-        ("settle", True, PaymentOutcome.APPROVED, OPEN, True),
-        ("settle", False, PaymentOutcome.ERROR, OPEN, True),
+        ("preauth", True, PaymentOutcome.APPROVED, NONE_OPEN, Verdict.USE),
+        ("settle", True, PaymentOutcome.APPROVED, OPEN, Verdict.USE),
+        ("settle", False, PaymentOutcome.ERROR, OPEN, Verdict.USE),
         # a pre-auth the terminal kept is open; one it dropped is not
-        ("preauth", False, PaymentOutcome.APPROVED, OPEN, True),
-        ("preauth", False, PaymentOutcome.APPROVED, NONE_OPEN, False),
-        ("preauth", False, PaymentOutcome.APPROVED, None, True),  # silent: owned, then released
+        ("preauth", False, PaymentOutcome.APPROVED, OPEN, Verdict.USE),
+        ("preauth", False, PaymentOutcome.APPROVED, NONE_OPEN, Verdict.DROPPED),
+        ("preauth", False, PaymentOutcome.APPROVED, None, Verdict.USE),  # owned, then released
         # a settle the terminal kept closed the hold; one it dropped left it open
-        ("settle", False, PaymentOutcome.APPROVED, NONE_OPEN, True),
-        ("settle", False, PaymentOutcome.APPROVED, OPEN, False),
-        ("settle", False, PaymentOutcome.APPROVED, None, False),  # silent: asked again later
+        ("settle", False, PaymentOutcome.APPROVED, NONE_OPEN, Verdict.USE),
+        ("settle", False, PaymentOutcome.APPROVED, OPEN, Verdict.DROPPED),
+        ("settle", False, PaymentOutcome.APPROVED, None, Verdict.ASK),
     ],
 )
 def test_which_journaled_results_recovery_acts_on(
@@ -51,10 +51,10 @@ def test_which_journaled_results_recovery_acts_on(
     acknowledged: bool,
     outcome: PaymentOutcome,
     open_now: frozenset[int] | None,
-    expected: bool,
+    expected: Verdict,
 ) -> None:
     result = stored(kind, acknowledged=acknowledged, outcome=outcome)
-    assert kept(result, HOLD, open_now) is expected
+    assert judge(result, HOLD, open_now) is expected
 
 
 def reopen(bank_file: Path, receipt: int) -> None:

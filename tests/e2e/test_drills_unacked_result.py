@@ -72,6 +72,11 @@ def check_nothing_left(ledger: dict[str, Any], journal: Journal) -> None:
     assert journal.query(orphans) == [(0,)]
 
 
+def dropped(journal: Journal) -> int:
+    (count,) = journal.query("SELECT count(*) FROM card_results WHERE dropped_at IS NOT NULL")[0]
+    return int(count)
+
+
 def hold_ended_once(
     ledger: dict[str, Any], journal: Journal, sid: str, report: dict[str, Any] | None
 ) -> tuple[str, dict[str, Any]]:
@@ -128,6 +133,7 @@ def test_a_preauth_killed_before_its_acknowledgement_leaves_no_hold(
         assert session["money"] == "none_taken" and session["failure"] == "interrupted"
         assert report_of(journal, sid) is None
         assert seen.count("06 22") == 1
+        assert dropped(journal) == 1
     finally:
         journal.close()
 
@@ -144,6 +150,7 @@ def test_a_settle_killed_before_its_acknowledgement_is_sent_again_once(
         if step != "partial":  # (06 23 is also the open pre-auth enquiry)
             # The dropped command was sent once more after the restart, never a third time.
             assert seen.count(COMMANDS[step]) == 2, seen
+        assert dropped(journal) == 1  # the journal says which result never happened
     finally:
         journal.close()
 
@@ -161,5 +168,6 @@ def test_killed_after_the_acknowledgement_left_the_result_is_taken(
         assert kind == ("booked" if step in ("book", "partial") else "reversed")
         if step != "partial":
             assert seen.count(COMMANDS[step]) == 1, seen
+        assert dropped(journal) == 0
     finally:
         journal.close()
