@@ -171,3 +171,23 @@ def test_killed_after_the_acknowledgement_left_the_result_is_taken(
         assert dropped(journal) == 0
     finally:
         journal.close()
+
+
+def test_a_booking_dropped_twice_is_booked_once(tmp_path: Path, terminal: SimulatorProcess) -> None:
+    """Killed before the 80 00 00 of the booking, then again before the 80 00 00 of the booking
+    recovery sends: the third start books it, once."""
+    workdir = tmp_path / "kiosk"
+    station(workdir, terminal.address, "run", "book", kill_at="result_stored")
+    station(workdir, terminal.address, "recover", "book", kill_at="result_stored")
+    station(workdir, terminal.address, "recover", "book")
+    journal = Journal.open(workdir / "journal.db")
+    try:
+        ledger = terminal.ledger()
+        check_nothing_left(ledger, journal)
+        sid = (workdir / "session.txt").read_text()
+        kind, _ = hold_ended_once(ledger, journal, sid, report_of(journal, sid))
+        assert kind == "booked" and len(ledger["booked"]) == 1
+        assert terminal.call("commands_seen").count("06 24") == 3
+        assert dropped(journal) == 2
+    finally:
+        journal.close()

@@ -5,10 +5,11 @@ outlives this one, as a real terminal does); meter and controller are pymodbus s
 STEP picks the money command the run ends with: "preauth" (06 22), "book" (06 24, settle mode
 book_total), "partial" (06 23) or "reversal" (06 25, nobody plugs in).
 
-MODE "run" drives one card session up to STEP; with KILL_AT (a boundary of
+MODE "run" drives one card session up to STEP; MODE "recover" starts on the same state
+(recovery runs) and lets time pass until nothing is open. With KILL_AT (a boundary of
 `drivers.zvt.protocol.BoundaryHook`, e.g. "result_stored") the process SIGKILLs itself at that
-boundary of STEP's command. MODE "recover" starts on the same state (recovery runs) and lets
-time pass until nothing is open. Prints the session id and the journal's commit count as JSON.
+boundary of STEP's command, in either mode. The session id goes to DIR/session.txt; the
+journal's commit count is printed as JSON.
 """
 
 from __future__ import annotations
@@ -127,7 +128,7 @@ def main() -> int:
 
     def boundary(name: str, command: str) -> None:
         clock_file.write_text(clock.now().isoformat())
-        if mode == "run" and name == kill_at and command == target:
+        if name == kill_at and command == target:
             os.kill(os.getpid(), signal.SIGKILL)
 
     assert station.terminal is not None
