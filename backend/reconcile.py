@@ -365,29 +365,40 @@ def _duplicates(
                 ],
             )
         )
-    # One terminal receipt reported more than once (e.g. under two session ids).
+    # One terminal receipt reported more than once (e.g. under two session ids). A card
+    # payment belongs to its session's day, not to the day its report arrived; terminal
+    # receipt numbers wrap, so only payments of the reconciled range are compared.
+    day_of = func.coalesce(C.ended_at, Payment.created_at)
+    in_range = (
+        Payment.method == "card",
+        Payment.receipt_no.is_not(None),
+        day_of >= start,
+        day_of < end,
+    )
     twice = _scoped(
         select(Payment.station_id, Payment.terminal_id, Payment.receipt_no)
-        .where(
-            Payment.method == "card",
-            Payment.receipt_no.is_not(None),
-            Payment.created_at >= start,
-            Payment.created_at < end,
-        )
+        .outerjoin(C, C.pk == Payment.session_pk)
+        .where(*in_range)
         .group_by(Payment.station_id, Payment.terminal_id, Payment.receipt_no)
         .having(func.count() > 1),
         Payment.station_id,
         station,
     )
     for st, tid, receipt in s.execute(twice).all():
-        pays = s.scalars(
-            select(Payment)
+        found = s.execute(
+            select(Payment, day_of.label("day_of"))
+            .outerjoin(C, C.pk == Payment.session_pk)
             .where(
-                Payment.station_id == st, Payment.terminal_id == tid, Payment.receipt_no == receipt
+                *in_range,
+                Payment.station_id == st,
+                Payment.terminal_id == tid,
+                Payment.receipt_no == receipt,
             )
             .order_by(Payment.id)
         ).all()
-        rows.get(st, pays[0].created_at, pays[0].currency).discrepancies.append(
+        first_day = min(r.day_of for r in found)
+        pays = [r.Payment for r in found]
+        rows.get(st, first_day, pays[0].currency).discrepancies.append(
             Discrepancy(
                 "duplicate",
                 f"terminal {tid} receipt {receipt} reported {len(pays)} times",
@@ -425,8 +436,11 @@ def _batches(s: Session, rows: _Rows, start: datetime, end: datetime, station: s
             card = card.where(Payment.created_at <= batch.closed_at)
             if previous is not None:
                 card = card.where(Payment.created_at > previous)
-        pays = s.scalars(card).all()
-        captured = sum(p.captured_minor or 0 for p in pays)
+        pays = s.scalars(card.order_by(Payment.id)).all()
+        # A receipt reported twice was booked once: it counts once (the repeat is reported
+        # as a duplicate).
+        once = {p.receipt_no if p.receipt_no is not None else -p.id: p for p in reversed(pays)}
+        captured = sum(p.captured_minor or 0 for p in once.values())
         if captured != batch.total_minor:
             row.discrepancies.append(
                 Discrepancy(
