@@ -158,6 +158,26 @@ def test_duplicate_receipt_is_dated_on_the_session_day(backend: Backend) -> None
     assert rep.discrepancy_count == 0
 
 
+def test_a_session_with_two_payments_counts_once(backend: Backend) -> None:
+    with backend.station("ST") as st:
+        report(st, session_body("S1", card(1)))
+        r = st.post(
+            "/api/v1/payments",
+            json={
+                "payment": card(2, captured=100),
+                "currency": "EUR",
+                "occurred_at": "2026-03-02T10:00:00Z",
+                "session_id": "S1",
+            },
+        )
+        assert r.status_code == 201, r.text
+    rep = reconcile.reconcile(backend.svc.db, backend.svc.settings, DAY, DAY)
+    [row] = rep.rows
+    assert (row.sessions, row.energy_wh, row.computed_minor) == (1, 10_000, 625)
+    assert row.captured_minor == 725
+    assert [d.cls for d in row.discrepancies] == ["captured_ne_computed"]
+
+
 def test_hold_never_reported_and_never_released_is_uncaptured(backend: Backend) -> None:
     with backend.station("ST") as st:
         link = st.post("/api/v1/payment-links", json=link_body()).json()
