@@ -58,8 +58,7 @@ def bearer_token(authorization: str | None) -> str | None:
 def station_of(s: Session, authorization: str | None) -> str | None:
     """The id of the station an `Authorization: Bearer` header names, read in the caller's
     transaction (a rotated key stops working at once), or None."""
-    token = bearer_token(authorization)
-    parts = split_key(token) if token else None
+    parts = key_parts(authorization)
     if parts is None:
         return None
     key_id, secret = parts
@@ -67,3 +66,9 @@ def station_of(s: Session, authorization: str | None) -> str | None:
     if row is None or not secret_matches(secret, row.key_hash):
         return None
     return str(row.id)
+
+
+def key_parts(authorization: str | None) -> tuple[str, str] | None:
+    """(key_id, secret) of a well-formed `Authorization: Bearer` station key, else None."""
+    token = bearer_token(authorization)
+    return split_key(token) if token else None

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +30,7 @@ from backend.models import (
     IdempotentResponse,
     Payment,
     PaymentLink,
+    Station,
     TerminalTotals,
 )
 from backend.pricing import Computed
@@ -131,6 +133,32 @@ class Caller:
     request_hash: str = ""
 
 
+_SESSIONS = ChargingSession.__table__
+_PAYMENTS = Payment.__table__
+_KEYS = IdempotentResponse.__table__
+
+
+def _station_and_first(
+    conn: Connection, caller: Caller, session_id: str
+) -> tuple[str, dict[str, Any] | None]:
+    """The caller's station and the answer stored for this session id (None: a new one),
+    in one round trip."""
+    parts = auth.key_parts(caller.authorization)
+    if parts is None:
+        raise Unauthorized
+    key_id, secret = parts
+    st = Station.__table__
+    first = (
+        select(_SESSIONS.c.response)
+        .where(_SESSIONS.c.station_id == st.c.id, _SESSIONS.c.session_id == session_id)
+        .scalar_subquery()
+    )
+    row = conn.execute(select(st.c.id, st.c.key_hash, first).where(st.c.key_id == key_id)).first()
+    if row is None or not auth.secret_matches(secret, row[1]):
+        raise Unauthorized
+    return str(row[0]), row[2]
+
+
 def station_in(s: Session, caller: Caller) -> str:
     station_id = auth.station_of(s, caller.authorization)
     if station_id is None:
@@ -172,11 +200,13 @@ def _first_answer(
     return Stored(201, response, replayed=True)
 
 
-def keyed_replay(s: Session, station_id: str, caller: Caller, endpoint: str) -> Stored | None:
+def keyed_replay(conn: Connection, station_id: str, caller: Caller, endpoint: str) -> Stored | None:
     """The answer stored for the caller's Idempotency-Key, or None when the key is new."""
     if caller.key is None:
         return None
-    stored = s.get(IdempotentResponse, (station_id, caller.key))
+    stored = conn.execute(
+        select(_KEYS).where(_KEYS.c.station_id == station_id, _KEYS.c.key == caller.key)
+    ).first()
     if stored is None:
         return None
     if stored.endpoint != endpoint or stored.request_hash != caller.request_hash:
@@ -287,16 +317,22 @@ def store_session(
     link_id: str | None = None
     station_id = ""
     try:
-        with db.session() as s:
-            station_id = station_in(s, caller)
-            replay = keyed_replay(s, station_id, caller, "sessions")
+        # Table-level statements on a plain connection: the ORM's unit of work would cost
+        # more CPU than the database's own work for these few rows.
+        with db.engine.begin() as conn:
+            station_id, first = _station_and_first(conn, caller, report.session_id)
+            replay = keyed_replay(conn, station_id, caller, "sessions")
             if replay is not None:
                 raise _Replayed(replay)
-            first = _stored_response(s, station_id, report.session_id)
             if first is not None:
                 raise _Repeat(station_id, first)
             if isinstance(report.payment, LinkPayment):
-                link = s.get(PaymentLink, report.payment.link_id)
+                lt = PaymentLink.__table__
+                link = conn.execute(
+                    select(lt.c.id, lt.c.station_id, lt.c.currency).where(
+                        lt.c.id == report.payment.link_id
+                    )
+                ).first()
                 if link is None or link.station_id != station_id:
                     raise IngestError(
                         404, "payment.link_id", "no such payment link for this station"
@@ -312,29 +348,24 @@ def store_session(
             body = first_body(report, computed, receipt_url(receipt_id), pay)
             if link_id is None:
                 row["response"] = body  # known before the insert: no UPDATE after it
-            session_pk = s.execute(
-                insert(ChargingSession).returning(ChargingSession.pk), row
-            ).scalar_one()
+            session_pk = conn.execute(insert(_SESSIONS).returning(_SESSIONS.c.pk), row).scalar_one()
             if pay is not None:
-                s.execute(insert(Payment), {**pay, "session_pk": session_pk})
+                conn.execute(insert(_PAYMENTS), {**pay, "session_pk": session_pk})
             elif link_id is not None:
                 # The first session to name a hold owns it, unless it is being released.
-                s.execute(
-                    update(Payment)
+                conn.execute(
+                    update(_PAYMENTS)
                     .where(
-                        Payment.link_id == link_id,
-                        Payment.method == "link",
-                        Payment.status == "authorized",
-                        Payment.session_pk.is_(None),
+                        _PAYMENTS.c.link_id == link_id,
+                        _PAYMENTS.c.method == "link",
+                        _PAYMENTS.c.status == "authorized",
+                        _PAYMENTS.c.session_pk.is_(None),
                     )
                     .values(session_pk=session_pk)
-                    .execution_options(synchronize_session=False)
                 )
             if link_id is None and caller.key is not None:
                 answer = Stored(201, body, replayed=False)
-                s.execute(
-                    insert(IdempotentResponse), key_row(station_id, caller, "sessions", answer, now)
-                )
+                conn.execute(insert(_KEYS), key_row(station_id, caller, "sessions", answer, now))
     except _Replayed as replayed:
         return replayed.stored
     except _Repeat as repeat:

@@ -182,11 +182,14 @@ def _store_plain(
             pays.append(pay)
             results[i] = result(sid, ingest.Stored(201, body, replayed=False))
         if rows:
-            pks = s.scalars(
-                insert(ChargingSession).returning(ChargingSession.pk, sort_by_parameter_order=True),
-                rows,
-            ).all()
+            table = ChargingSession.__table__
+            pks = (
+                s.connection()
+                .execute(insert(table).returning(table.c.pk, sort_by_parameter_order=True), rows)
+                .scalars()
+                .all()
+            )
             payments = [{**p, "session_pk": pk} for p, pk in zip(pays, pks, strict=True) if p]
             if payments:
-                s.execute(insert(Payment), payments)
+                s.connection().execute(insert(Payment.__table__), payments)
     return results, pending
