@@ -3,12 +3,15 @@ recompute a reported session's cost from the tariff snapshot and the metered val
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from backend import jsonutil
 from kiosk.money import Money
 from kiosk.tariff import (
     ChargingPeriod,
@@ -31,15 +34,26 @@ class Computed:
 
 
 def check_tariff(obj: dict[str, Any], currency: str) -> Tariff:
-    """The parsed tariff, or TariffError naming the field (also for a currency mismatch)."""
-    try:
-        tariff = parse_tariff(obj)
-    except OverflowError:
-        # A date-time like 0001-01-01T00:00+00:01 cannot be converted to UTC.
-        raise TariffError("", "a date-time in the tariff is out of range") from None
+    """The parsed tariff, or TariffError naming the field (also for a currency mismatch).
+
+    A station sends the same snapshot with every session until its tariff changes: a parsed
+    snapshot is kept by the hash of its exact JSON, so it is validated once, not per report.
+    """
+    text = jsonutil.dumps(obj)
+    tariff = _parsed(hashlib.sha256(text.encode()).digest(), text)
     if tariff.currency != currency:
         raise TariffError("currency", f"tariff is in {tariff.currency}, the request in {currency}")
     return tariff
+
+
+@lru_cache(maxsize=512)
+def _parsed(_digest: bytes, text: str) -> Tariff:
+    # Keyed by the digest (the text rides along for a miss); Tariff is immutable.
+    try:
+        return parse_tariff(jsonutil.loads(text))
+    except OverflowError:
+        # A date-time like 0001-01-01T00:00+00:01 cannot be converted to UTC.
+        raise TariffError("", "a date-time in the tariff is out of range") from None
 
 
 def display_lines(obj: dict[str, Any], lang: str) -> list[str]:
