@@ -99,3 +99,23 @@ def test_unusable_values_are_reported_not_a_traceback(
     assert main(["status", "--config", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("evkiosk status:") and key in err
+
+
+@pytest.mark.parametrize(
+    ("meter", "expected"),
+    [
+        # A NUL byte in a serial port's name raised ValueError in the port check, and an
+        # infinite Modbus timeout OverflowError inside pymodbus: both printed a traceback.
+        ('port = "/dev/tty\\u0000USB0"', "[FAIL] port"),
+        (
+            'port = "tcp://127.0.0.1:1"\ntimeout_s = inf',
+            "meters.m1.timeout_s: must be a positive number up to 3600",
+        ),
+    ],
+)
+def test_unusable_device_settings_fail_their_check_not_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], meter: str, expected: str
+) -> None:
+    path = station_toml(tmp_path, meter=f'hardware = "real"\nmodel = "sdm630"\n{meter}')
+    assert main(["doctor", "--config", str(path), "--min-free-mb", "0", "--timeout", "1"]) == 1
+    assert expected in capsys.readouterr().out
