@@ -95,8 +95,8 @@ async def create_payment_link(
 ) -> JSONResponse:
     svc = services(request)
     exact = await exact_body(request)
-    try:
-        check_tariff(exact["tariff"], body.currency)
+    try:  # in a worker thread: however long a tariff takes, the event loop keeps serving
+        await run_in_threadpool(check_tariff, exact["tariff"], body.currency)
     except TariffError as exc:
         raise tariff_error(exc) from None
     raw = await request.body()

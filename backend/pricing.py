@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend import jsonutil
+from backend.schemas import MAX_AMOUNT
 from kiosk.money import Money
 from kiosk.tariff import (
     ChargingPeriod,
@@ -111,6 +112,14 @@ def recompute(
         periods = [_meter_period(start, end, energy_wh)]
         period_wh = Decimal(energy_wh)
     breakdown = price_session(tariff, periods, end, ZoneInfo(time_zone))
+    if breakdown.total_minor() > MAX_AMOUNT:  # bounded inputs, but their product may not be
+        field = "charging_periods" if charging_periods else "meter_end_wh"
+        raise TariffError(
+            field,
+            f"the session costs {breakdown.total_cost.incl_vat.format()}, above the largest "
+            f"amount this backend books ({MAX_AMOUNT} minor units)",
+            source="session",
+        )
     ocpi = dict(breakdown.to_ocpi())
     ocpi["meter_energy_wh"] = energy_wh
     ocpi["period_energy_wh"] = period_wh

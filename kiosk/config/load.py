@@ -114,19 +114,28 @@ def _name(path: KeyPath) -> str:
 
 def text(_: KeyPath, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"must be a non-empty string, got {value!r}")
+        raise ValueError(f"must be a non-empty string, got {_show(value)}")
     return value
 
 
+# Far above any hold or margin (10 million in major units of a 2-decimal currency) and the
+# backend's largest amount; beyond it a number is a typo, not a setting.
+MAX_WHOLE = 1_000_000_000
+MAX_SECONDS = 86_400  # every timeout is well under a day
+# Linux NAME_MAX and PATH_MAX: longer names cannot be opened, only fail later with OSError.
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 4096
+
+
 def positive_int(_: KeyPath, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"must be a whole number above 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_WHOLE:
+        raise ValueError(f"must be a whole number from 1 to {MAX_WHOLE:_}, got {_show(value)}")
     return value
 
 
 def non_negative_int(_: KeyPath, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"must be a whole number, 0 or more, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_WHOLE:
+        raise ValueError(f"must be a whole number from 0 to {MAX_WHOLE:_}, got {_show(value)}")
     return value
 
 
@@ -137,9 +146,38 @@ def percent(_: KeyPath, value: Any) -> int:
 
 
 def seconds(_: KeyPath, value: Any) -> timedelta:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ValueError(f"must be a number of seconds above 0, got {value!r}")
+    # `not 0 < value <= MAX` also refuses nan (every comparison with nan is false) and inf.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 < value <= MAX_SECONDS
+    ):
+        raise ValueError(
+            f"must be a number of seconds above 0 and at most {MAX_SECONDS}, got {_show(value)}"
+        )
     return timedelta(seconds=value)
+
+
+def file_name(_: KeyPath, value: Any) -> str:
+    """A path the operating system can open: no NUL byte, no over-long name."""
+    name = text(_, value)
+    if "\0" in name:
+        raise ValueError(f"must not contain a NUL byte, got {_show(name)}")
+    encoded = name.encode("utf-8", "surrogateescape")
+    if len(encoded) > MAX_PATH_BYTES or any(
+        len(part) > MAX_NAME_BYTES for part in encoded.split(b"/")
+    ):
+        raise ValueError(
+            f"is too long for a file name (at most {MAX_NAME_BYTES} bytes per name, "
+            f"{MAX_PATH_BYTES} in all), got {_show(name)}"
+        )
+    return name
+
+
+def _show(value: Any) -> str:
+    """The value as written, shortened: a 10,000-character value must not fill the report."""
+    shown = repr(value)
+    return shown if len(shown) <= 60 else f"{shown[:40]}...{shown[-12:]} ({len(shown)} chars)"
 
 
 def kilowatts(_: KeyPath, value: Any) -> Decimal:
@@ -206,6 +244,9 @@ def load_config(path: Path | str) -> StationConfig:
     except OSError as exc:
         problem = ConfigProblem("(file)", None, f"cannot read: {exc.strerror}")
         raise ConfigError(source, [problem]) from None
+    except ValueError:  # a NUL byte in the path
+        problem = ConfigProblem("(file)", None, "cannot read: the path contains a NUL byte")
+        raise ConfigError(source, [problem]) from None
     except UnicodeDecodeError as exc:
         problem = ConfigProblem("(file)", None, f"not UTF-8 text: {exc}")
         raise ConfigError(source, [problem]) from None
@@ -242,7 +283,7 @@ def _station(r: _Reader, data: dict[str, Any]) -> StationConfig | None:
     name = r.get(station, ("station",), "name", text)
     langs = r.get(station, ("station",), "locales", locales, default=("en",))
     tz = r.get(station, ("station",), "timezone", timezone, default="UTC")
-    journal = r.get(station, ("station",), "journal", text, default="journal.db")
+    journal = r.get(station, ("station",), "journal", file_name, default="journal.db")
     end_of_day = r.get(station, ("station",), "end_of_day", clock_time, default=None)
     policy, default_hold = _policy(r, data)
     meters = _devices(r, data, "meters")
@@ -351,9 +392,9 @@ def _backend(r: _Reader, raw: Any) -> BackendConfig | None:
     token = r.get(tbl, path, "token", text)
     hw = r.get(tbl, path, "hardware", hardware, default="real")
     timeout = r.get(tbl, path, "timeout_s", seconds, default=timedelta(seconds=10))
-    ca = r.get(tbl, path, "ca_bundle", text, default=None)
+    ca = r.get(tbl, path, "ca_bundle", file_name, default=None)
     ca_bundle = None if ca is None else (r.source.parent / ca).resolve()
-    if ca_bundle is not None and not ca_bundle.is_file():
+    if ca_bundle is not None and not _is_file(ca_bundle):
         r.problem((*path, "ca_bundle"), f"no such file: {ca_bundle}")
     secret = r.get(tbl, path, "receipt_secret", text, default=None)
     if secret is not None and len(secret) < 16:
@@ -391,7 +432,7 @@ def _connectors(
         label = r.get(item, path, "label", text, default=cid or "")
         ctype = r.get(item, path, "type", text)
         max_kw = r.get(item, path, "max_kw", kilowatts)
-        tariff = r.get(item, path, "tariff", text)
+        tariff = r.get(item, path, "tariff", file_name)
         hold = r.get(item, path, "hold_minor", positive_int, default=default_hold)
         meter = r.get(item, path, "meter", text)
         controller = r.get(item, path, "controller", text)
@@ -426,8 +467,15 @@ def _keys(data: dict[str, Any], table_name: str) -> set[str]:
     return set(value) if isinstance(value, dict) else set()
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name the system refuses (too long with its folder)
+        return False
+
+
 def _check_tariff(path: Path) -> str | None:
-    if not path.is_file():
+    if not _is_file(path):
         return f"tariff file {path} does not exist"
     try:  # the engine validates the OCPI content itself
         load_tariff(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -33,7 +34,9 @@ def sample(name: str) -> dict[str, Any]:
 
 
 def write(path: Path, obj: object) -> Path:
-    path.write_text(json.dumps(obj, default=str))
+    # A Decimal is written as the JSON number it is, exponent and all (1E+999999).
+    text = json.dumps(obj, default=lambda d: f"\x00{d}\x00")
+    path.write_text(re.sub(r'"\\u0000(.*?)\\u0000"', r"\1", text))
     return path
 
 
@@ -159,6 +162,28 @@ BAD_TARIFFS = [
         "tariff: max_price: is below min_price",
     ),
     (lambda t: t.update(elements={"a": 1}), "tariff: elements: expected a list, got an object"),
+    # Found by fuzzing: each crashed with a traceback or ran for about 50 s.
+    (
+        lambda t: t["elements"][0]["price_components"][0].update(type={}),
+        "tariff: elements[0].price_components[0].type: expected one of: ENERGY",
+    ),
+    (lambda t: t.update(tax_included=[]), "tariff: tax_included: expected one of: YES, NO, N/A"),
+    (
+        lambda t: t.update(max_price={"excl_vat": 1, "incl_vat": Decimal("1.1e27")}),
+        "tariff: max_price.incl_vat: must be at most 1,000,000,000, got 1.1E+27",
+    ),
+    (
+        lambda t: t["elements"][0]["price_components"][0].update(vat=Decimal("1E+999999")),
+        "tariff: elements[0].price_components[0].vat: must be at most 100 %",
+    ),
+    (
+        lambda t: t["elements"][0]["price_components"][0].update(step_size=Decimal("1E+999999")),
+        "tariff: elements[0].price_components[0].step_size: must be at most 10,000,000",
+    ),
+    (
+        lambda t: t["elements"][0]["price_components"][0].update(price=Decimal("0.12345")),
+        "tariff: elements[0].price_components[0].price: has more than 4 decimals: 0.12345",
+    ),
 ]
 
 
@@ -204,6 +229,10 @@ BAD_CDRS = [
         "cdr: end_date_time: is before start_date_time",
     ),
     (lambda c: c.update(currency="GBP"), "cdr: currency: GBP differs from the tariff's EUR"),
+    (
+        lambda c: c["charging_periods"][0]["dimensions"][0].update(volume=Decimal("3.3e26")),
+        "cdr: charging_periods[0].dimensions[0].volume: must be at most",
+    ),
 ]
 
 
