@@ -63,7 +63,7 @@ def test_decode_names_every_field_and_masks_the_card() -> None:
     assert out["date"] == "0405" and out["time"] == "225558"
     assert out["text"] == "GEN.NR.:958520\nZahlung erfolgt"
     assert out["tlv"][0]["tag"] == "24"  # type: ignore[index]
-    assert out["unknown"] == "6C0102"
+    assert out["unknown"] == {"bmp": "6C", "length": 2}  # unknown: by number and length only
     assert FULL_PAN not in done.stdout and "89020011" not in done.stdout
 
 
