@@ -49,7 +49,7 @@ class EmbeddedBackend:
         self._process: subprocess.Popen[str] | None = None
         self._log = (state_dir / "backend.log").open("w")
 
-    def start(self, timeout_s: float = 30.0) -> EmbeddedBackend:
+    def start(self, timeout_s: float = 120.0) -> EmbeddedBackend:
         added = _evkiosk("add-station", self.station_id, "--db", self.db_url)
         if added.returncode != 0 and "exists already" in added.stderr:
             # Known from an earlier run in this state directory: give it a fresh key.

@@ -117,6 +117,7 @@ class HttpBackend:
             verify=_tls(ca_bundle),
             transport=transport,
         )
+        self._health_url = base_url.rstrip("/") + "/healthz"
         self._timeout_s = timeout_s
         self.time_zone = time_zone
         self._receipt_secret = receipt_secret
@@ -324,14 +325,20 @@ class HttpBackend:
         return BackendAck(200 <= response.status_code < 300, response.status_code, body)
 
     def ping(self) -> bool:
-        """Is the backend reachable and answering as a backend? (For the offline policy.)"""
+        """Is the backend reachable and answering as a backend? (For the offline policy.)
+
+        Asks the backend's health endpoint: a healthy station probes every 30 s, and a probe
+        must not look like a failed request in either side's log."""
         try:
-            response = self._client.get("/payment-links/-", timeout=min(self._timeout_s, 5.0))
+            response = self._client.get(self._health_url, timeout=min(self._timeout_s, 5.0))
         except httpx.HTTPError:
             return False
-        return response.status_code < 500 and response.headers.get("content-type", "").startswith(
-            "application/json"
-        )
+        if response.status_code != 200:
+            return False
+        try:
+            return bool(response.json().get("status") == "ok")
+        except (ValueError, AttributeError):
+            return False
 
     def close(self) -> None:
         self._client.close()

@@ -4,6 +4,8 @@ Records leave in the order they were written (one station's sessions arrive in o
 oldest undelivered record is sent first, and while it fails nothing behind it overtakes it.
 A failure (no answer, 5xx, an unreadable answer) is journaled and retried after an
 exponential backoff with jitter, with the same idempotency key, however long it takes. The
+backoff holds only while the backend is believed unreachable: when any request succeeds again
+(the reachability probe, a payment link), the queue goes at once. The
 backend's answer is journaled with the record; a record is marked delivered only after that
 answer, and never deleted. A 4xx means the backend will refuse this record every time: it is
 parked (kept, counted, shown in the service menu) instead of being retried in a hot loop, and
@@ -125,9 +127,12 @@ class OutboxSender:
                     and record.next_attempt_at > now
                 )
                 self._fresh = False
-                # The head waits and nothing overtakes it, unless the backend answers a probe
-                # again: then nothing sits out the rest of a long backoff.
-                if waiting and not (self.online is False and self._probe()):
+                # The head waits and nothing overtakes it, but only while the backend is
+                # believed unreachable: once any request succeeds again (a probe here, a
+                # payment link elsewhere: note()), nothing sits out the rest of a backoff.
+                if waiting and self.online is False:
+                    self._probe()
+                if waiting and self.online is not True:
                     assert record.next_attempt_at is not None
                     return min(record.next_attempt_at, self._next_probe or record.next_attempt_at)
                 backlog = _session_run(queue[queue.index(record) :])
@@ -237,7 +242,11 @@ class OutboxSender:
     def _set_online(self, online: bool) -> None:
         if self.online is not online:
             self.online = online
-            log.warning("backend %s", "reachable" if online else "unreachable")
+            if online:  # the normal state: worth a line, not an alarm
+                log.info("backend reachable")
+                self.wake()  # what waited out a backoff goes now
+            else:
+                log.warning("backend unreachable")
             self._changed()
 
     def _changed(self) -> None:

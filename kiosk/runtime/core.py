@@ -285,8 +285,9 @@ class Runtime:
         else:
             self.post(ev.IntentReceived(now, intent))
 
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Tests: wait until every event is handled and every device owner is waiting."""
+    def wait_idle(self, timeout: float = 10.0, checks: int = 3) -> bool:
+        """Tests: wait until every event is handled and every device owner is waiting (seen
+        idle ``checks`` times in a row)."""
         deadline = time.monotonic() + timeout
         stable = 0
         while time.monotonic() < deadline:
@@ -294,7 +295,7 @@ class Runtime:
             owners_idle = all(o.idle() for o in self._owners.values()) and self.reporting.idle()
             if clock_idle and owners_idle and self._events.unfinished_tasks == 0:
                 stable += 1
-                if stable >= 3:
+                if stable >= checks:
                     return True
             else:
                 stable = 0

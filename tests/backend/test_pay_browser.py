@@ -26,7 +26,7 @@ pytestmark = pytest.mark.needs_chromium
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
     chromium = require_executable("chromium")
-    chromedriver = require_executable("chromedriver")
+    chromedriver = require_executable("chromedriver", package="chromium-driver")
     profile = tempfile.TemporaryDirectory(prefix="evk-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium

@@ -54,7 +54,7 @@ def test_cli_exit_codes_and_json(
     assert {c["area"] for c in report["checks"]} >= {"config", "clock", "disk", "journal"}
     (tmp_path / "b").mkdir()
     broken = station_toml(tmp_path / "b", meter="hardware = 1")
-    assert main(["doctor", "--config", str(broken)]) == 1
+    assert main(["doctor", "--config", str(broken)]) == 2  # bad input, as the README says
     out = capsys.readouterr().out
     assert "[FAIL] config" in out and "->" in out
     assert main(["doctor", "--config", str(station), "--user", "no-such-user-xyz"]) == 2

@@ -105,3 +105,16 @@ def test_the_sample_builds_real_drivers_that_reach_its_devices(
         assert devices.owner_name("meter:1") == devices.owner_name("meter:2") == "bus:rs485-1"
     finally:
         asm.stop()
+
+
+def test_the_samples_unit_ids_are_the_ones_its_devices_answer_on(sample: StationConfig) -> None:
+    """A controller has its own TCP port: its unit id is its model's (and the simulator's)
+    default, e.g. 255 for phoenix-ev-eth. Meters sharing one bus need distinct ids."""
+    for name, ctl in sample.controllers.items():
+        assert ctl.model is not None
+        assert _unit(ctl) == load_map(ctl.model).comms.unit, f"[controllers.{name}] unit"
+    by_port: dict[str, list[int]] = {}
+    for meter in sample.meters.values():
+        by_port.setdefault(str(meter.settings["port"]), []).append(_unit(meter))
+    for port, units in by_port.items():
+        assert len(units) == len(set(units)), f"meters on {port} share a unit id: {units}"

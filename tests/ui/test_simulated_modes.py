@@ -150,7 +150,7 @@ def test_runs_on_an_x11_display(tmp_path: Path) -> None:
     """A machine with a display: Qt's xcb platform on a real X server (Xvfb)."""
     from tests.conftest import require_executable
 
-    xvfb = require_executable("Xvfb")
+    xvfb = require_executable("Xvfb", package="xvfb")
     problem = xcb_problem({"QT_QPA_PLATFORM": "xcb"})
     if problem is not None:  # evkiosk run says so itself (the test below); CI installs them
         if os.environ.get("EVKIOSK_REQUIRE_ALL") == "1":
