@@ -118,6 +118,20 @@ def text(_: KeyPath, value: Any) -> str:
     return value
 
 
+def label_texts(_: KeyPath, value: Any) -> dict[str, str]:
+    """A label: one text, or a table of language code -> text ({ de = "Links", en = "Left" })."""
+    if isinstance(value, dict):
+        if not value:
+            raise ValueError("must name at least one language")
+        for code, item in value.items():
+            if not re.fullmatch(r"[a-z]{2,3}(-[A-Z]{2})?", code):
+                raise ValueError(f'{code!r} is not a language code like "de" or "en"')
+            if not isinstance(item, str) or not item.strip():
+                raise ValueError(f"{code}: must be a non-empty string, got {item!r}")
+        return dict(value)
+    return {"": text(_, value)}
+
+
 def positive_int(_: KeyPath, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"must be a whole number above 0, got {value!r}")
@@ -251,7 +265,7 @@ def _station(r: _Reader, data: dict[str, Any]) -> StationConfig | None:
         _device(r, data["terminal"], ("terminal",), "terminal") if "terminal" in data else None
     )
     backend = _backend(r, data["backend"]) if "backend" in data else None
-    connectors = _connectors(r, data, default_hold, meters, controllers)
+    connectors = _connectors(r, data, default_hold, meters, controllers, langs=langs or ("en",))
     if r.problems or name is None or langs is None or tz is None or journal is None:
         return None
     base = r.source.parent
@@ -370,6 +384,8 @@ def _connectors(
     default_hold: int,
     meters: dict[str, DeviceConfig],
     controllers: dict[str, DeviceConfig],
+    *,
+    langs: tuple[str, ...],
 ) -> tuple[ConnectorConfig, ...]:
     raw = data.get("connector")
     if not isinstance(raw, list) or not raw:
@@ -388,7 +404,10 @@ def _connectors(
         if cid is not None and cid in seen:
             r.problem((*path, "id"), f"connector id {cid!r} is used twice")
         seen.add(cid or "")
-        label = r.get(item, path, "label", text, default=cid or "")
+        texts = r.get(item, path, "label", label_texts, default={"": cid or ""}) or {}
+        first = next((texts[code] for code in langs if code in texts), None)
+        label = texts.get("", first or next(iter(texts.values()), cid or ""))
+        per_language = {code: t for code, t in texts.items() if code}
         ctype = r.get(item, path, "type", text)
         max_kw = r.get(item, path, "max_kw", kilowatts)
         tariff = r.get(item, path, "tariff", text)
@@ -416,7 +435,9 @@ def _connectors(
             continue
         assert cid and ctype and max_kw and tariff_path and hold and meter and controller
         out.append(
-            ConnectorConfig(cid, label or cid, ctype, max_kw, tariff_path, hold, meter, controller)
+            ConnectorConfig(
+                cid, label or cid, ctype, max_kw, tariff_path, hold, meter, controller, per_language
+            )
         )
     return tuple(out)
 
