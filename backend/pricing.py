@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kiosk.money import Money
 from kiosk.tariff import (
     ChargingPeriod,
     Tariff,
@@ -17,11 +16,10 @@ from kiosk.tariff import (
     hold_amount,
     parse_cdr,
     parse_tariff,
-    price_lines,
     price_session,
 )
 
-__all__ = ["Computed", "TariffError", "check_tariff", "display_lines", "recompute"]
+__all__ = ["Computed", "TariffError", "check_tariff", "recompute"]
 
 
 @dataclass(frozen=True)
@@ -40,11 +38,6 @@ def check_tariff(obj: dict[str, Any], currency: str) -> Tariff:
     if tariff.currency != currency:
         raise TariffError("currency", f"tariff is in {tariff.currency}, the request in {currency}")
     return tariff
-
-
-def display_lines(obj: dict[str, Any], lang: str) -> list[str]:
-    """The tariff's price components in AFIR order, as the driver reads them."""
-    return [line.text for line in price_lines(parse_tariff(obj), lang)]
 
 
 def suggested_hold(obj: dict[str, Any], configured_minor: int) -> int:
@@ -101,9 +94,3 @@ def recompute(
     ocpi["meter_energy_wh"] = energy_wh
     ocpi["period_energy_wh"] = period_wh
     return Computed(total_minor=breakdown.total_minor(), breakdown=ocpi)
-
-
-def format_money(minor: int, currency: str) -> str:
-    """'EUR 19.03': the ISO code is unambiguous on any phone, in any language."""
-    money = Money.from_minor(minor, currency)
-    return f"{currency} {money.amount}"
