@@ -63,7 +63,8 @@ class Scene:
     action: Callable[[KioskWindow], None] | None = None
 
 
-SCENES = [Scene(name, name) for name in preview.all_screens()] + [
+SCREENS = preview.all_screens()
+SCENES = [Scene(name, name) for name in SCREENS] + [
     Scene("stop_confirm", "charging", _stop_confirm),
     Scene("error", "charging", _error),
     Scene("service_pin", "charging", _service(None)),
@@ -90,8 +91,9 @@ def render(window: KioskWindow, scene: Scene, lang: str, mode: str) -> None:
     assert isinstance(charging, ChargingScreen)
     charging.confirm.hide()
     window.failed = False
-    window.show_snapshot(preview.all_screens()[scene.snapshot])
-    window.set_language(lang)
+    window.show_snapshot(SCREENS[scene.snapshot])
+    if window.lang_code != lang:  # back at idle the window returns to the default language
+        window.set_language(lang)
     window.large_button.setChecked(mode == "large_text")
     window.contrast_button.setChecked(mode == "high_contrast")
     if scene.action is not None:
@@ -177,7 +179,7 @@ def test_every_visible_text_comes_through_the_translation_layer(qapp: QApplicati
                 if scene.name == "service_logs":
                     continue  # log records are for developers, in English by design
                 render(window, scene, lang, "normal")
-                snap = preview.all_screens()[scene.snapshot]
+                snap = SCREENS[scene.snapshot]
                 data = station_data(snap, scene.name.startswith("service"))
                 for view in views(window):
                     for widget, text in visible_texts(view, window):
