@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 from backend import jsonutil
 from backend.schemas import MAX_AMOUNT
-from kiosk.money import Money
 from kiosk.tariff import (
     ChargingPeriod,
     Tariff,
@@ -21,11 +20,10 @@ from kiosk.tariff import (
     hold_amount,
     parse_cdr,
     parse_tariff,
-    price_lines,
     price_session,
 )
 
-__all__ = ["Computed", "TariffError", "check_tariff", "display_lines", "recompute"]
+__all__ = ["Computed", "TariffError", "check_tariff", "recompute"]
 
 
 @dataclass(frozen=True)
@@ -55,11 +53,6 @@ def _parsed(_digest: bytes, text: str) -> Tariff:
     except OverflowError:
         # A date-time like 0001-01-01T00:00+00:01 cannot be converted to UTC.
         raise TariffError("", "a date-time in the tariff is out of range") from None
-
-
-def display_lines(obj: dict[str, Any], lang: str) -> list[str]:
-    """The tariff's price components in AFIR order, as the driver reads them."""
-    return [line.text for line in price_lines(parse_tariff(obj), lang)]
 
 
 def suggested_hold(obj: dict[str, Any], configured_minor: int) -> int:
@@ -124,9 +117,3 @@ def recompute(
     ocpi["meter_energy_wh"] = energy_wh
     ocpi["period_energy_wh"] = period_wh
     return Computed(total_minor=breakdown.total_minor(), breakdown=ocpi)
-
-
-def format_money(minor: int, currency: str) -> str:
-    """'EUR 19.03': the ISO code is unambiguous on any phone, in any language."""
-    money = Money.from_minor(minor, currency)
-    return f"{currency} {money.amount}"

@@ -78,8 +78,13 @@ class ConnectorTile:
     max_kw: Decimal
     status: ConnectorStatus
     price_summary: str  # one line, e.g. "0.59 EUR/kWh", from the tariff engine
-    status_reason: str | None = None  # why it is unavailable or faulted, driver-facing
+    status_reason: str | None = None  # why it is unavailable or faulted: the device's detail
     session_id: str | None = None  # the running session on this connector, if any
+    # The label in other languages, as configured: (("en", "Left"), ("fr", "Gauche")).
+    labels: tuple[tuple[str, str], ...] = ()
+    # Why it is unavailable or faulted, as a code the screen words in its language:
+    # "emergency_stop", "controller_offline", "connector_fault".
+    reason_code: str | None = None
 
     @property
     def selectable(self) -> bool:

@@ -41,10 +41,23 @@ def tiles(
 ) -> tuple[ConnectorTile, ...]:
     return (
         ConnectorTile(
-            "1", "Links", "Type 2", Decimal(22), status_left, "0,59 €/kWh", session_id=session
+            "1",
+            "Links",
+            "Type 2",
+            Decimal(22),
+            status_left,
+            "0,59 €/kWh",
+            session_id=session,
+            labels=(("de", "Links"), ("en", "Left"), ("fr", "Gauche")),
         ),
         ConnectorTile(
-            "2", "Rechts", "Type 2", Decimal(11), ConnectorStatus.AVAILABLE, "0,59 €/kWh"
+            "2",
+            "Rechts",
+            "Type 2",
+            Decimal(11),
+            ConnectorStatus.AVAILABLE,
+            "0,59 €/kWh",
+            labels=(("de", "Rechts"), ("en", "Right"), ("fr", "Droite")),
         ),
         ConnectorTile(
             "3",
@@ -53,7 +66,8 @@ def tiles(
             Decimal(50),
             ConnectorStatus.FAULTED,
             "0,69 €/kWh",
-            status_reason="Meter not responding",
+            status_reason="error flags: rcd_trip",
+            reason_code="connector_fault",
         ),
     )
 

@@ -127,6 +127,20 @@ MAX_NAME_BYTES = 255
 MAX_PATH_BYTES = 4096
 
 
+def label_texts(_: KeyPath, value: Any) -> dict[str, str]:
+    """A label: one text, or a table of language code -> text ({ de = "Links", en = "Left" })."""
+    if isinstance(value, dict):
+        if not value:
+            raise ValueError("must name at least one language")
+        for code, item in value.items():
+            if not re.fullmatch(r"[a-z]{2,3}(-[A-Z]{2})?", code):
+                raise ValueError(f'{code!r} is not a language code like "de" or "en"')
+            if not isinstance(item, str) or not item.strip():
+                raise ValueError(f"{code}: must be a non-empty string, got {item!r}")
+        return dict(value)
+    return {"": text(_, value)}
+
+
 def positive_int(_: KeyPath, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_WHOLE:
         raise ValueError(f"must be a whole number from 1 to {MAX_WHOLE:_}, got {_show(value)}")
@@ -292,7 +306,7 @@ def _station(r: _Reader, data: dict[str, Any]) -> StationConfig | None:
         _device(r, data["terminal"], ("terminal",), "terminal") if "terminal" in data else None
     )
     backend = _backend(r, data["backend"]) if "backend" in data else None
-    connectors = _connectors(r, data, default_hold, meters, controllers)
+    connectors = _connectors(r, data, default_hold, meters, controllers, langs=langs or ("en",))
     if r.problems or name is None or langs is None or tz is None or journal is None:
         return None
     base = r.source.parent
@@ -411,6 +425,8 @@ def _connectors(
     default_hold: int,
     meters: dict[str, DeviceConfig],
     controllers: dict[str, DeviceConfig],
+    *,
+    langs: tuple[str, ...],
 ) -> tuple[ConnectorConfig, ...]:
     raw = data.get("connector")
     if not isinstance(raw, list) or not raw:
@@ -429,7 +445,10 @@ def _connectors(
         if cid is not None and cid in seen:
             r.problem((*path, "id"), f"connector id {cid!r} is used twice")
         seen.add(cid or "")
-        label = r.get(item, path, "label", text, default=cid or "")
+        texts = r.get(item, path, "label", label_texts, default={"": cid or ""}) or {}
+        first = next((texts[code] for code in langs if code in texts), None)
+        label = texts.get("", first or next(iter(texts.values()), cid or ""))
+        per_language = {code: t for code, t in texts.items() if code}
         ctype = r.get(item, path, "type", text)
         max_kw = r.get(item, path, "max_kw", kilowatts)
         tariff = r.get(item, path, "tariff", file_name)
@@ -457,7 +476,9 @@ def _connectors(
             continue
         assert cid and ctype and max_kw and tariff_path and hold and meter and controller
         out.append(
-            ConnectorConfig(cid, label or cid, ctype, max_kw, tariff_path, hold, meter, controller)
+            ConnectorConfig(
+                cid, label or cid, ctype, max_kw, tariff_path, hold, meter, controller, per_language
+            )
         )
     return tuple(out)
 

@@ -51,7 +51,8 @@ def build_runtime(
     station = Station(
         policy=config.policy,
         connectors=tuple(
-            ConnectorConf(c.id, c.label, c.type, str(c.max_kw)) for c in config.connectors
+            ConnectorConf(c.id, c.label, c.type, str(c.max_kw), tuple(c.labels.items()))
+            for c in config.connectors
         ),
     )
     return Runtime(

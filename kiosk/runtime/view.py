@@ -75,13 +75,15 @@ def _tile(st: Station, connector_id: str, offers: Mapping[str, Offer]) -> Connec
     live = st.live_of(connector_id)
     session = st.session_on(connector_id)
     reason: str | None = None
+    code: str | None = None
     if st.emergency:
-        status, reason = ConnectorStatus.UNAVAILABLE, "Emergency stop"
+        status, reason, code = ConnectorStatus.UNAVAILABLE, "Emergency stop", "emergency_stop"
     elif not live.controller_online:
-        status = ConnectorStatus.UNAVAILABLE
+        status, code = ConnectorStatus.UNAVAILABLE, "controller_offline"
         reason = live.controller_error or "The charge controller does not answer"
     elif live.iec.is_error or live.controller_error:
-        status, reason = ConnectorStatus.FAULTED, live.controller_error or "Connector fault"
+        status, code = ConnectorStatus.FAULTED, "connector_fault"
+        reason = live.controller_error or "Connector fault"
     elif session is not None:
         if session.phase in _PREPARING:
             status = ConnectorStatus.PREPARING
@@ -105,6 +107,8 @@ def _tile(st: Station, connector_id: str, offers: Mapping[str, Offer]) -> Connec
         price_summary=summary,
         status_reason=reason,
         session_id=None if session is None else session.session_id,
+        labels=conf.labels,
+        reason_code=code,
     )
 
 
@@ -181,7 +185,9 @@ def receipt(s: Session, receipt_url: Callable[[str], str | None] | None = None) 
         card_brand=auth.card_brand,
         masked_pan=auth.masked_pan,
         terminal_id=auth.terminal_id,
-        receipt_no=settlement.receipt_no or auth.receipt_no,
+        # The number of the driver's card payment: the pre-authorisation's, which the booking
+        # refers to (the booking gets the terminal's next number: 2 for the first session).
+        receipt_no=auth.receipt_no or settlement.receipt_no,
         trace_no=settlement.trace_no or auth.trace_no,
         receipt_url=None if receipt_url is None else receipt_url(s.session_id),
         meter_start_wh=None if s.meter_start is None else s.meter_start.energy_import_wh,

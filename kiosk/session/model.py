@@ -176,6 +176,7 @@ class ConnectorConf:
     label: str = ""
     connector_type: str = "Type 2"
     max_kw: str = "11"
+    labels: tuple[tuple[str, str], ...] = ()  # the label per language, as configured
 
 
 @dataclass(frozen=True, slots=True)

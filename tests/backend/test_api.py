@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -104,13 +106,27 @@ def test_pay_page_names_the_station_as_registered(backend: Backend) -> None:
         link = c.post("/api/v1/payment-links", json=link_body()).json()
         page = c.get(f"/pay/{link['id']}").text
     assert "Hauptstraße 1, Bay 2" in page
-    assert "EUR 50.00" in page and "0.5831 EUR/kWh" in page
+    # Amounts as they will be charged: gross, rounded to the cent (0.49 + 19 % = 0.5831).
+    assert "€50.00" in page and "Energy: €0.58 per kWh" in page and "0.5831" not in page
+    assert "Session fee: €0.42 per session" in page and "0.4165" not in page
+    assert "All prices include 19 % VAT." in page
+
+
+def test_pay_page_shows_the_expiry_in_the_stations_time(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        body = link_body(time_zone="Europe/Berlin")
+        link = st.post("/api/v1/payment-links", json=body).json()
+    expires = datetime.fromisoformat(link["expires_at"]).astimezone(ZoneInfo("Europe/Berlin"))
+    with backend.client() as c:
+        page = c.get(f"/pay/{link['id']}", params={"lang": "de"}).text
+    assert f"{expires:%d.%m.%y}, {expires:%H:%M} (Ortszeit)" in page
+    assert "UTC" not in page
 
 
 def test_pay_page_speaks_the_phones_language(backend: Backend) -> None:
     from backend.texts import TEXTS
 
-    assert TEXTS["en"].keys() == TEXTS["de"].keys()
+    assert TEXTS["en"].keys() == TEXTS["de"].keys() == TEXTS["fr"].keys()
     with backend.station("ST-A") as st:
         link = st.post("/api/v1/payment-links", json=link_body()).json()
     with backend.client() as c:
@@ -122,9 +138,17 @@ def test_pay_page_speaks_the_phones_language(backend: Backend) -> None:
             headers=de,
         )
         english = c.get(f"/pay/{link['id']}", params={"lang": "en"}, headers=de).text
+        french = c.get(f"/pay/{link['id']}", params={"lang": "fr"}, headers=de).text
+        bad_fr = c.post(
+            f"/pay/{link['id']}",
+            params={"lang": "fr"},
+            data={"card_number": "4242", "expiry": "12/30", "cvc": "123"},
+        )
     assert '<html lang="de">' in page
     assert ">Kartennummer</label>" in page and ">Bezahlen</button>" in page
-    assert "Energie: 0,5831 €/kWh" in page
+    assert "Energie: 0,58\xa0€ pro kWh" in page
+    assert '<html lang="fr">' in french and "Énergie : 0,58\xa0€ par kWh" in french
+    assert "Numéro de carte :" in bad_fr.text
     assert bad.status_code == 422 and "Kartennummer: bitte die 12 bis 19 Ziffern" in bad.text
     assert ">Card number</label>" in english
 

@@ -248,3 +248,22 @@ def test_out_of_range_values_and_unusable_paths_name_the_key(
 def test_a_config_path_with_a_nul_byte_or_too_long_is_a_config_error(tmp_path: Path) -> None:
     for path in (tmp_path / "st\0ation.toml", tmp_path / ("s" * 300 + ".toml")):
         assert problems(path)[0][0] == "(file)"
+
+
+def test_a_connector_label_may_be_given_per_language(station_dir: Path) -> None:
+    config = load_config(station_dir / "station.toml")
+    left = config.connector("1")
+    assert left.label == "Links"  # the first locale's: the station speaks German first
+    assert left.labels == {"de": "Links", "en": "Left", "fr": "Gauche"}
+    path = edit(
+        station_dir, 'label = { de = "Rechts", en = "Right", fr = "Droite" }', 'label = "R"'
+    )
+    plain = load_config(path).connector("2")
+    assert (plain.label, plain.labels) == ("R", {})
+
+
+def test_a_label_per_language_names_a_bad_language_code(station_dir: Path) -> None:
+    path = edit(station_dir, 'en = "Left"', 'English = "Left"')
+    ((key, line, message),) = problems(path)
+    assert key == "connector[0].label" and line == line_of(path, "English")
+    assert "'English' is not a language code" in message

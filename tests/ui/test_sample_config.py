@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,25 @@ def test_the_samples_unit_ids_are_the_ones_its_devices_answer_on(sample: Station
         by_port.setdefault(str(meter.settings["port"]), []).append(_unit(meter))
     for port, units in by_port.items():
         assert len(units) == len(set(units)), f"meters on {port} share a unit id: {units}"
+
+
+def test_the_documentation_screens_show_the_sample_station_and_tariff() -> None:
+    from ui.sample_preview import sample_screens
+
+    screens = sample_screens()
+    idle = screens["idle"]
+    assert idle.station_name == "Marktplatz Süd" and idle.locales == ("de", "en")
+    assert [t.label for t in idle.connectors] == ["Links", "Rechts"]
+    assert dict(idle.connectors[0].labels)["en"] == "Left"
+    price = screens["price"].focus
+    assert price is not None and price.hold is not None and price.hold.minor == 5000
+    assert [line.price_incl_vat for line in price.price_lines][:2] == [
+        Decimal("0.69"),
+        Decimal("0.59"),
+    ]
+    qr = screens["qr"].focus
+    assert qr is not None and qr.payment_link is not None
+    assert (qr.payment_link.expires_at - idle.published_at).total_seconds() == 15 * 60 - 13
+    receipt = screens["receipt"].focus
+    assert receipt is not None and receipt.receipt is not None
+    assert receipt.receipt.total.minor == 1136  # 18.42 kWh at 0.59 + 0.49, rounded once

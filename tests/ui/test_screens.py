@@ -32,11 +32,15 @@ def test_idle_shows_each_connector_with_type_power_status_and_price(kiosk: Kiosk
     assert kiosk.window.current_page == "idle"
     tile = kiosk.find("tile_1")
     texts = [w.text() for w in tile.findChildren(QLabel)]
-    assert texts[:4] == ["Links", "Type 2 · up to 22 kW", "Available", "0,59 €/kWh"]
+    assert texts[:4] == ["Left", "Type 2 · up to 22 kW", "Available", "0,59 €/kWh"]
     faulted = kiosk.find("tile_3")
     assert not faulted.isEnabled()
     assert "Out of order" in [w.text() for w in faulted.findChildren(QLabel)]
-    assert "Meter not responding" in [w.text() for w in faulted.findChildren(QLabel)]
+    # Why, in the screen's language (the device's own detail is for the service menu).
+    assert "The charging point reports a fault" in [w.text() for w in faulted.findChildren(QLabel)]
+    kiosk.set_language("de")
+    assert "Typ 2 · bis 22 kW" in [w.text() for w in tile.findChildren(QLabel)]
+    assert "Links" in [w.text() for w in tile.findChildren(QLabel)]
     # status is an icon too, never colour alone
     assert tile.status_icon.file_name == "available.svg"
     assert faulted.status_icon.file_name == "fault.svg"
@@ -170,8 +174,12 @@ def test_qr_screen_encodes_the_payment_link_with_a_countdown(kiosk: Kiosk, tmp_p
     kiosk.set_language("en")
     link = snap.focus.payment_link if snap.focus else None
     assert link is not None
-    assert kiosk.find("payment_qr").data == link.url
-    assert decode_qr(kiosk.find("payment_qr"), tmp_path) == link.url  # a phone can read it
+    # The pay page opens in the language the driver chose here.
+    assert kiosk.find("payment_qr").data == link.url + "?lang=en"
+    assert decode_qr(kiosk.find("payment_qr"), tmp_path) == link.url + "?lang=en"
+    kiosk.set_language("fr")
+    assert kiosk.find("payment_qr").data == link.url + "?lang=fr"
+    kiosk.set_language("en")
     assert "Link valid for 4:47" in kiosk.texts()
     assert "Waiting for your payment…" in kiosk.texts()
     kiosk.tick(60)
@@ -266,7 +274,8 @@ def test_receipt_shows_totals_vat_card_and_a_qr_to_the_digital_receipt(
     assert rows["Time"] == "14/03/2026 16:27 – 17:30"  # UTC here; the station zone in service
     assert "You were charged €11.37" in kiosk.texts()
     assert snap.focus is not None and snap.focus.receipt is not None
-    assert decode_qr(kiosk.find("receipt_qr"), tmp_path) == snap.focus.receipt.receipt_url
+    url = snap.focus.receipt.receipt_url
+    assert decode_qr(kiosk.find("receipt_qr"), tmp_path) == f"{url}?lang=en"
     kiosk.tap("done")
     assert kiosk.station.intents == [BackToStart(S)]
 
