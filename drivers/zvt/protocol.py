@@ -37,6 +37,10 @@ REPEAT_STATUS = Apdu(0x84, 0x9C)  # "send the Status-Information again"
 REFUSE_STATUS = Apdu(0x84, 0x66)  # any 84 xx other than 00/9C: the PT reverses the payment
 PT_MESSAGES = {(0x04, 0x0F), (0x04, 0xFF), (0x06, 0xD1), (0x06, 0xD3), (0x06, 0x0F), (0x06, 0x1E)}
 
+# Crash drills set this to be called at every message boundary: ("send" | "sent", APDU) around
+# each APDU the kiosk sends and ("received", APDU) after each one decoded. None in production.
+message_boundary: Callable[[str, Apdu], None] | None = None
+
 
 def describe(apdu: bytes | Apdu) -> str:
     """An APDU for the log: redacted hex (pasteable into ``evkiosk zvt decode``) and its
@@ -95,7 +99,14 @@ class Protocol:
     def _send(self, apdu: Apdu) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("ECR → PT %s", describe(apdu))
+        self._boundary("send", apdu)
         self.link.send(apdu.encode())
+        self._boundary("sent", apdu)
+
+    @staticmethod
+    def _boundary(when: str, apdu: Apdu) -> None:
+        if message_boundary is not None:
+            message_boundary(when, apdu)
 
     def _receive(self, timeout: float) -> Message | None:
         raw = self.link.receive(timeout)
@@ -104,6 +115,7 @@ class Protocol:
         message = decode_message(decode_apdu(raw), self.charset)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("PT → ECR %s", describe(message.apdu))
+        self._boundary("received", message.apdu)
         return message
 
     def transact(
