@@ -147,8 +147,12 @@ def compare(led: Ledgers, tariff: dict[str, Any]) -> list[Disagreement]:
         if len(rows) > 1:
             bad("session_counted_twice", f"{sid}: {len(rows)} rows in the backend")
         for row in rows:
-            if row["reported_minor"] != paid:
-                bad("journal_vs_backend", f"{sid}: journal {paid}, backend {row['reported_minor']}")
+            if row["reported_minor"] != paid:  # e.g. a released session stored with a cost
+                bad(
+                    "backend_cost_vs_charged",
+                    f"{sid}: backend session cost {row['reported_minor']}, charged {paid}"
+                    f" ({report.get('money')})",
+                )
             if row["computed_minor"] != row["reported_minor"]:
                 bad(
                     "backend_recompute_vs_reported",
@@ -156,10 +160,12 @@ def compare(led: Ledgers, tariff: dict[str, Any]) -> list[Disagreement]:
                     f"reported {row['reported_minor']}",
                 )
             captured = sum(p["captured_minor"] or 0 for p in b.payments.get(row["pk"], []))
+            if auth.get("method") == "card" and captured != paid:
+                bad("journal_vs_backend", f"{sid}: journal {paid}, backend captured {captured}")
             if auth.get("method") == "card" and captured != booked_by_ref[sid]:
                 bad(
                     "backend_vs_terminal",
-                    f"{sid}: backend {captured}, terminal {booked_by_ref[sid]}",
+                    f"{sid}: backend captured {captured}, terminal {booked_by_ref[sid]}",
                 )
         link = b.links.get(auth.get("link_id") or "")
         if link is not None:

@@ -9,18 +9,43 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from tests.e2e.ledgers.compare import Disagreement, compare
 from tests.e2e.ledgers.ledgers import read_all
 from tests.e2e.ledgers.scenario import Scenario, generate
 from tests.e2e.ledgers.terminal_host import TerminalHost
-from tests.e2e.rig import BackendProcess
+from tests.e2e.rig import EVKIOSK, BackendProcess
 
 KillPoint = tuple[str, int]  # ("commit", n) or ("zvt", n)
 RUN_TIMEOUT_S = 600
+
+
+def _start_backend(backend: BackendProcess, deadline_s: float = 180.0) -> BackendProcess:
+    """`BackendProcess.start`, with patience for a loaded machine."""
+    with backend.log_path.open("ab") as log:
+        backend.proc = subprocess.Popen(
+            [*EVKIOSK, "serve", "--db", backend.db, "--listen", f"127.0.0.1:{backend.port}"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if backend.proc.poll() is not None:
+            break
+        try:
+            if httpx.get(f"{backend.url}/healthz", timeout=2).status_code == 200:
+                return backend
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    backend.stop()
+    raise RuntimeError(f"backend did not start: {backend.log_path.read_text()[-2000:]}")
 
 
 @dataclass
@@ -44,7 +69,8 @@ class Drill:
         self.root = root
         self.keep = keep  # keep every run's directory (else only those that disagree)
         root.mkdir(parents=True, exist_ok=True)
-        self.backend = BackendProcess(root / "backend").start()
+        shutil.rmtree(root / "backend", ignore_errors=True)  # a fresh database per drill
+        self.backend = _start_backend(BackendProcess(root / "backend"))
         self.terminals = TerminalHost()
 
     def close(self) -> None:
@@ -134,6 +160,8 @@ class Drill:
             result, _ = self.run(scenario, point, f"{seed}/{point[0]}-{point[1]}")
             if point[0] == "zvt" and point[1] <= len(zvt):
                 result.label = zvt[point[1] - 1]
+            elif point[0] == "commit":
+                result.label = points.get("unacked_commits", {}).get(str(point[1]), "")
             out.runs.append(result)
         if all(not r.disagreements for r in out.runs) and not self.keep:
             shutil.rmtree(self.root / str(seed), ignore_errors=True)

@@ -30,6 +30,8 @@ def is_money(apdu: Apdu) -> bool:
 class Points:
     commits: int = 0
     zvt: list[str] = field(default_factory=list)  # labels of the money boundaries, in order
+    # commits made while a money result (04 0F) was received but not yet acknowledged
+    unacked_commits: dict[int, str] = field(default_factory=dict)
 
 
 class KillSwitch:
@@ -42,6 +44,8 @@ class KillSwitch:
         self._lock = threading.Lock()
         self._in_money = False
         self._last_received = ""
+        self._command = ""  # the money command of the running exchange
+        self._unacked = False  # a 04 0F of it arrived and has no 80 00 00 yet
 
     def _die(self) -> None:
         self._before_death()
@@ -50,6 +54,9 @@ class KillSwitch:
     def after_commit(self) -> None:
         with self._lock:
             self.points.commits += 1
+            if self._unacked:
+                label = f"{self._command} result journaled, not acked"
+                self.points.unacked_commits[self.points.commits] = label
             hit = self.kill == ("commit", self.points.commits)
         if hit:
             self._die()
@@ -64,19 +71,21 @@ class KillSwitch:
             if when == "received":
                 self._last_received = apdu.command
                 if self._in_money and apdu.control == (0x04, 0x0F):
+                    self._unacked = True
                     self._zvt_point("got 04 0F")
                 return
             if is_money(apdu):
-                self._in_money = True
+                self._in_money, self._command = True, apdu.command
                 self._zvt_point(f"{'before' if when == 'send' else 'after'} {apdu.command}")
                 return
             if apdu.control == ACK:
                 if self._in_money and when == "sent":
+                    self._unacked = False
                     self._zvt_point(f"acked {self._last_received}")
                     if self._last_received in ENDS:
                         self._in_money = False
                 return
-            self._in_money = False  # any other command: the money exchange is over
+            self._in_money = self._unacked = False  # any other command: the exchange is over
 
     def install(self, journal: object) -> None:
         journal.after_commit = self.after_commit  # type: ignore[attr-defined]
