@@ -53,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     by_kind: dict[str, list[str]] = defaultdict(list)
     scenarios = runs = kills = not_reached = 0
+    kills_by: dict[str, int] = defaultdict(int)
     try:
         for seed in range(args.seed, args.seed + args.scenarios):
             if args.minutes and time.monotonic() - started > args.minutes * 60:
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             for run in result.runs:
                 runs += 1
                 kills += run.killed
+                if run.killed and run.kill is not None:
+                    kills_by[run.kill[0]] += 1
                 not_reached += run.kill is not None and not run.killed
                 where = "clean" if run.kill is None else f"{run.kill[0]}:{run.kill[1]}"
                 if run.label:
