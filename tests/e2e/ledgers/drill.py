@@ -24,6 +24,7 @@ from tests.e2e.rig import EVKIOSK, BackendProcess
 
 KillPoint = tuple[str, int]  # ("commit", n) or ("zvt", n)
 RUN_TIMEOUT_S = 600
+ROOT = Path(__file__).resolve().parents[3]  # the repository: `-m tests...` resolves from here
 
 
 def _start_backend(backend: BackendProcess, deadline_s: float = 180.0) -> BackendProcess:
@@ -85,6 +86,7 @@ class Drill:
                 [sys.executable, "-m", "tests.e2e.ledgers.station", str(path)],
                 capture_output=True,
                 text=True,
+                cwd=ROOT,
                 timeout=RUN_TIMEOUT_S,
                 check=False,
             )

@@ -107,6 +107,7 @@ class TerminalHost:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            cwd=Path(__file__).resolve().parents[3],
         )
         assert self.process.stdout is not None
         key, _, port = self.process.stdout.readline().strip().partition(" ")
