@@ -46,10 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kills", type=_kills, default=3, help="killed runs per scenario, or all")
     parser.add_argument("--only", type=_kill_point, help="replay one kill point (commit:N, zvt:N)")
     parser.add_argument("--dir", type=Path, help="work directory (default: a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep every run's directory")
     parser.add_argument("--minutes", type=float, help="stop starting scenarios after this long")
     args = parser.parse_args(argv)
     root = args.dir or Path(tempfile.mkdtemp(prefix="drill-money-"))
-    drill = Drill(root)
+    drill = Drill(root, keep=args.keep)
     started = time.monotonic()
     by_kind: dict[str, list[str]] = defaultdict(list)
     scenarios = runs = kills = not_reached = 0

@@ -114,6 +114,7 @@ def act(k: Kiosk, s: Scenario, screen: ScreenLog, terminal: Terminal) -> str:
         charge_until(k, sid, s.park_s, step=1 if s.park_s < 10 else 5)
     if s.stop == "unplug":
         sim.unplug()
+        charge_until(k, sid, 10, step=1)  # the kiosk sees the pilot leave: the car ended it
     elif s.stop == "meter_fault":
         sim.inject("meter", "silence")
         charge_until(k, sid, 120, step=5)
