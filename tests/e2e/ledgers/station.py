@@ -27,6 +27,8 @@ from tests.e2e.ledgers.screen import ScreenLog
 from tests.e2e.ledgers.terminal_host import TerminalClient
 from tests.e2e.rig import Kiosk, kiosk
 
+T4_WAIT_S = 300.0
+
 
 class CarFile:
     """The car and the meter beside the kiosk: they keep their state when the kiosk dies."""
@@ -98,6 +100,13 @@ def main() -> int:
             car.save(k)
 
         k.advance = advance  # type: ignore[method-assign]
+
+        def idle() -> None:
+            # A serial link that drops after a result leaves the driver waiting out T4 (180 s)
+            # for the completion: the runtime is busy, not stuck.
+            assert k.station.runtime.wait_idle(T4_WAIT_S), "the runtime did not settle"
+
+        k.idle = idle  # type: ignore[method-assign]
 
     def zvt(config: Any) -> Any:
         return dataclasses.replace(config, port=job["terminal_address"])
