@@ -7,6 +7,7 @@ import json
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -131,8 +132,12 @@ class Drill:
                     )
             ledger = self.terminals.client.call(terminal["id"], "ledger")
             (workdir / "terminal-ledger.json").write_text(json.dumps(ledger, indent=1))
-            led = read_all(workdir, ledger, Path(self.backend.db.removeprefix("sqlite:///")))
-            result.disagreements += compare(led, scenario.tariff)
+            try:
+                led = read_all(workdir, ledger, Path(self.backend.db.removeprefix("sqlite:///")))
+            except (sqlite3.Error, OSError) as exc:  # the kiosk died before its journal existed
+                result.disagreements.append(Disagreement("ledger_unreadable", str(exc)))
+            else:
+                result.disagreements += compare(led, scenario.tariff)
         finally:
             self.terminals.client.request("stop", id=terminal["id"])
         if not result.disagreements and not self.keep:
