@@ -26,6 +26,7 @@ __all__ = [
     "ConfirmPrice",
     "ConnectorStatus",
     "ConnectorTile",
+    "CostLine",
     "Countdown",
     "CountdownKind",
     "ExtendTimeout",
@@ -126,6 +127,19 @@ class FailureView:
 
 
 @dataclass(frozen=True, slots=True)
+class CostLine:
+    """One part of a session's cost, incl. VAT; a receipt's lines add up to its total.
+
+    ``component``: "energy", "time" (charging time), "parking", "fixed" (session fee),
+    "price_limit" (the tariff's minimum/maximum price), "stop_price" (the trailing second
+    after the driver's Stop is not charged: the amount shown at Stop is what is booked),
+    "hold_cap" (never more than the reservation)."""
+
+    component: str
+    amount: Amount
+
+
+@dataclass(frozen=True, slots=True)
 class VatLine:
     rate_percent: Decimal
     net: Amount
@@ -154,6 +168,7 @@ class Receipt:
     receipt_url: str | None = None
     meter_start_wh: int | None = None
     meter_end_wh: int | None = None
+    cost_lines: tuple[CostLine, ...] = ()  # each price component, then any adjustment
 
 
 class CountdownKind(enum.Enum):

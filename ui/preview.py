@@ -14,6 +14,7 @@ from kiosk.snapshot import (
     Amount,
     ConnectorStatus,
     ConnectorTile,
+    CostLine,
     Countdown,
     CountdownKind,
     FailureReason,
@@ -128,6 +129,7 @@ RECEIPT = Receipt(
     receipt_url="http://127.0.0.1:8080/r/7Kq2vB9xN4mT",
     meter_start_wh=1_204_331,
     meter_end_wh=1_222_751,
+    cost_lines=(CostLine("energy", Amount(1087, EUR)), CostLine("fixed", Amount(50, EUR))),
 )
 
 

@@ -53,7 +53,7 @@ from kiosk.session.commands import (
     SettleCard,
 )
 from kiosk.session.machine import step
-from kiosk.session.model import Offer, Station
+from kiosk.session.model import Offer, Session, Station
 from kiosk.session.names import Phase
 from kiosk.snapshot import ChooseConnector, Intent, StationSnapshot
 
@@ -386,9 +386,10 @@ class Runtime:
             or reading.measured_at < last.measured_at
         ):
             return event  # the machine refuses it; the tracker must not see it either
-        charging = not _parked(self.station.live_of(event.connector_id).iec, session.energy_wh)
+        charging = not _parked(session, self.station.live_of(event.connector_id).iec)
         try:
-            return replace(event, cost_minor=tracker.add(reading, charging), charging=charging)
+            cost = tracker.add(reading, charging)
+            return replace(event, cost_minor=cost, charging=charging, cost_lines=tracker.lines())
         except ValueError as exc:  # a reading the tariff engine cannot price is no reading
             return ev.MeterFailed(event.at, event.connector_id, f"reading not priceable: {exc}")
 
@@ -448,10 +449,12 @@ class Runtime:
                 log.exception("snapshot subscriber failed")
 
 
-def _parked(iec: IecState, energy_wh: int) -> bool:
-    """Parking time: the vehicle is connected and not drawing after it drew energy (IEC B after
-    C). Waiting for the car to start drawing is not parking."""
-    return iec is IecState.B and energy_wh > 0
+def _parked(session: Session, iec: IecState) -> bool:
+    """Parking time: while the session is the driver's to end (CHARGING), the vehicle is
+    connected and not drawing after it drew energy (IEC B after C). Waiting for the car to
+    start drawing is not parking, nor is the state B the kiosk causes by switching charging
+    off (STOPPING): which poller reports it first must not change the bill."""
+    return session.phase is Phase.CHARGING and iec is IecState.B and session.energy_wh > 0
 
 
 def _all(functions: list[Callable[[], None]]) -> Callable[[], None]:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from kiosk.session.common import idle_timeout
+from kiosk.session.common import booked_lines, idle_timeout
 from kiosk.session.model import Offer, Policy, Session, Station
 from kiosk.session.names import Phase
 from kiosk.snapshot import (
@@ -186,4 +186,5 @@ def receipt(s: Session, receipt_url: Callable[[str], str | None] | None = None) 
         receipt_url=None if receipt_url is None else receipt_url(s.session_id),
         meter_start_wh=None if s.meter_start is None else s.meter_start.energy_import_wh,
         meter_end_wh=None if s.last_reading is None else s.last_reading.energy_import_wh,
+        cost_lines=booked_lines(s, total),
     )

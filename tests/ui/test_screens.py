@@ -66,7 +66,7 @@ def test_price_lists_components_in_afir_order_and_explains_the_hold(kiosk: Kiosk
     text = kiosk.texts()
     order = [
         text.index("€0.59 per kWh"),
-        text.index("€1.20 per hour charging"),
+        text.index("€1.20 per hour of charging"),
         text.index("€0.50 per session"),
         text.index("€6.00 per hour parked"),
     ]
@@ -257,6 +257,7 @@ def test_receipt_shows_totals_vat_card_and_a_qr_to_the_digital_receipt(
     rows = dict(kiosk.window.pages["receipt"].texts())
     assert rows["Energy"] == "18.42 kWh"
     assert rows["Duration"] == "1:02:03"
+    assert rows["Energy cost"] == "€10.87" and rows["Session fee"] == "€0.50"
     assert rows["Net"] == "€9.55"
     assert rows["VAT 19 %"] == "€1.82"
     assert rows["Total"] == "€11.37"

@@ -80,6 +80,7 @@ class ReceiptScreen(Screen):
         self.page.addWidget(self.money)
         self.page.addLayout(bottom)
         self._session = ""
+        self._inline: frozenset[int] = frozenset()  # short rows, side by side when stacked
         self.done.clicked.connect(lambda: self.send(BackToStart(self._session)))
 
     def _place_rows(self) -> None:
@@ -88,15 +89,18 @@ class ReceiptScreen(Screen):
         for name, value in self.rows:
             self.grid.removeWidget(name)
             self.grid.removeWidget(value)
+        row = 0
         for i, (name, value) in enumerate(self.rows):
-            if self.stacked:
-                self.grid.addWidget(name, i * 2, 0)
-                self.grid.addWidget(value, i * 2 + 1, 0)
+            if self.stacked and i not in self._inline:
+                self.grid.addWidget(name, row, 0, 1, 2)
+                self.grid.addWidget(value, row + 1, 0, 1, 2)
                 value.setAlignment(Qt.AlignmentFlag.AlignLeft | align)
-            else:
-                self.grid.addWidget(name, i, 0)
-                self.grid.addWidget(value, i, 1)
+                row += 2
+            else:  # short rows stay one line each, so every price component fits
+                self.grid.addWidget(name, row, 0)
+                self.grid.addWidget(value, row, 1)
                 value.setAlignment(Qt.AlignmentFlag.AlignRight | align)
+                row += 1
 
     def set_stacked(self, stacked: bool) -> None:
         changed = stacked != self.stacked
@@ -126,6 +130,11 @@ class ReceiptScreen(Screen):
                     f"{lang.energy_kwh(r.meter_end_wh)}",
                 )
             )
+        # Every price component booked (energy, time, parking, fee): parking is never hidden.
+        out.extend(
+            (lang.text(f"receipt.line.{line.component}"), lang.money(line.amount))
+            for line in r.cost_lines
+        )
         out.append((lang.text("receipt.net"), lang.money(r.net)))
         out.extend(
             (lang.text("receipt.vat", rate=_rate(lang, v.rate_percent)), lang.money(v.vat))
@@ -155,9 +164,12 @@ class ReceiptScreen(Screen):
         reason = r.stop_reason
         self.reason.setText(lang.text(f"stop_reason.{reason.value}") if reason else "")
         lines = self.lines(r, ctx)
-        grow = len(self.rows) < len(lines)
+        wide = {lang.text(k) for k in ("receipt.period", "receipt.meter", "receipt.paid_with")}
+        inline = frozenset(i for i, (name, _) in enumerate(lines) if name not in wide)
+        grow = len(self.rows) < len(lines) or inline != self._inline
+        self._inline = inline
         while len(self.rows) < len(lines):
-            name, value = label(wrap=False), label(wrap=False)
+            name, value = label(), label(wrap=False)  # a long name wraps, a value never
             value.setObjectName(f"receipt_value_{len(self.rows)}")
             self.rows.append((name, value))
         if grow:

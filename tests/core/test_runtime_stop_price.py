@@ -1,0 +1,127 @@
+"""What the driver agrees to at Stop is what is booked, whichever poller reports first.
+
+The runtime's threads are not started: each test hands the events to ``Runtime.handle`` in
+the order it names (meter before controller, controller before meter), on a fixed clock, so
+the phase between the pollers that made the bill vary is under the test's control.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from doubles.builders import at, card, controller, reading
+from doubles.rig import Rig
+
+from kiosk.devices import IecState
+from kiosk.session import events as ev
+from kiosk.session.commands import SettleCard
+from kiosk.snapshot import ConfirmPrice, PayByCard, Phase, StopCharging
+
+SAMPLE_TARIFF = Path(__file__).resolve().parents[2] / "assets" / "samples" / "tariff.json"
+SID = "S1"
+
+
+@pytest.fixture
+def rig(tmp_path: Path) -> Iterator[Rig]:
+    # T0 is Sunday 13:00 in Berlin: the off-peak 0,59 €/kWh + 0,49 € line applies.
+    r = Rig(tmp_path, tariff=json.loads(SAMPLE_TARIFF.read_text()))
+    yield r
+    r.journal.close()
+
+
+def _charge_then_stop(rig: Rig) -> tuple[int, list[SettleCard]]:
+    """Charge 1000 Wh in 60 s, then the driver stops; returns the cost the dialog showed."""
+    rt = rig.rt
+    settles: list[SettleCard] = []
+    dispatch = rt._executor.dispatch
+
+    def record(command: object, command_id: int) -> None:
+        if isinstance(command, SettleCard):
+            settles.append(command)
+        else:
+            dispatch(command, command_id)  # type: ignore[arg-type]
+
+    rt._executor.dispatch = record  # type: ignore[method-assign]
+    rt.handle(ev.ControllerUpdate(at(0), "1", controller(IecState.B, 0)))
+    rt.handle(ev.MeterUpdate(at(0), "1", reading(10_000, 0)))
+    rt.handle(ev.ConnectorChosen(at(1), "1", SID, rt.offers["1"]))
+    rt.handle(ev.IntentReceived(at(1), ConfirmPrice(SID)))
+    rt.handle(ev.IntentReceived(at(1), PayByCard(SID)))
+    rt.handle(ev.PreauthDone(at(1), SID, card()))
+    rt.handle(ev.ControllerUpdate(at(2), "1", controller(IecState.C, 2, enabled=True)))
+    for t in range(3, 63):
+        rt.handle(ev.MeterUpdate(at(t), "1", reading(10_000 + (t - 2) * 1000 // 60, t)))
+        rt.handle(ev.ControllerUpdate(at(t), "1", controller(IecState.C, t, enabled=True)))
+    session = rt.station.session(SID)
+    assert session is not None and session.phase is Phase.CHARGING
+    shown = session.cost_minor  # what the Stop dialog says ("You will pay …")
+    rt.handle(ev.IntentReceived(at(62.2), StopCharging(SID)))
+    return shown, settles
+
+
+def test_state_b_after_stop_reported_before_the_final_reading_is_not_parking(rig: Rig) -> None:
+    shown, settles = _charge_then_stop(rig)
+    assert shown == 108  # 1,000 kWh × 0,59 € + 0,49 € session fee
+    rt = rig.rt
+    # The controller reports the B the kiosk caused before the meter's final reading.
+    rt.handle(ev.ControllerUpdate(at(62.6), "1", controller(IecState.B, 62.6)))
+    rt.handle(ev.ChargingSwitched(at(62.7), "1", SID, enabled=False, ok=True))
+    rt.handle(ev.MeterUpdate(at(63.4), "1", reading(11_000, 63.4)))
+    (settle,) = settles
+    assert settle.final_minor == shown
+    session = rt.station.session(SID)
+    assert session is not None
+    assert [line.component for line in session.cost_lines] == ["energy", "fixed"]
+
+
+def test_final_reading_before_state_b_is_booked_as_shown(rig: Rig) -> None:
+    shown, settles = _charge_then_stop(rig)
+    rt = rig.rt
+    # Meter first (still C), then the kiosk's B, then the reading after the switch-off.
+    rt.handle(ev.MeterUpdate(at(63), "1", reading(11_000, 63)))
+    rt.handle(ev.ControllerUpdate(at(63), "1", controller(IecState.B, 63)))
+    rt.handle(ev.ChargingSwitched(at(63.1), "1", SID, enabled=False, ok=True))
+    rt.handle(ev.MeterUpdate(at(64), "1", reading(11_000, 64)))
+    (settle,) = settles
+    assert settle.final_minor == shown
+
+
+def test_energy_metered_while_switching_off_does_not_raise_the_agreed_amount(rig: Rig) -> None:
+    shown, settles = _charge_then_stop(rig)
+    rt = rig.rt
+    rt.handle(ev.ControllerUpdate(at(62.6), "1", controller(IecState.B, 62.6)))
+    rt.handle(ev.ChargingSwitched(at(62.7), "1", SID, enabled=False, ok=True))
+    rt.handle(ev.MeterUpdate(at(63), "1", reading(11_009, 63)))  # 9 Wh more: 1 ct more
+    session = rt.station.session(SID)
+    assert session is not None and session.cost_minor == shown + 1
+    (settle,) = settles
+    assert settle.final_minor == shown
+    # The receipt says where the cent went: the lines add up to what was booked.
+    assert session.cost_lines and sum(line.amount.minor for line in session.cost_lines) == 109
+
+
+def test_vehicle_pause_before_stop_is_billed_as_parking(tmp_path: Path) -> None:
+    r = Rig(tmp_path, tariff=json.loads(SAMPLE_TARIFF.read_text()))
+    try:
+        rt = r.rt
+        rt.handle(ev.ControllerUpdate(at(0), "1", controller(IecState.B, 0)))
+        rt.handle(ev.MeterUpdate(at(0), "1", reading(10_000, 0)))
+        rt.handle(ev.ConnectorChosen(at(1), "1", SID, rt.offers["1"]))
+        rt.handle(ev.IntentReceived(at(1), ConfirmPrice(SID)))
+        rt.handle(ev.IntentReceived(at(1), PayByCard(SID)))
+        rt.handle(ev.PreauthDone(at(1), SID, card()))
+        rt.handle(ev.ControllerUpdate(at(2), "1", controller(IecState.C, 2, enabled=True)))
+        rt.handle(ev.MeterUpdate(at(3), "1", reading(11_000, 3)))
+        rt.handle(ev.ControllerUpdate(at(4), "1", controller(IecState.B, 4, enabled=True)))
+        rt.handle(ev.MeterUpdate(at(125), "1", reading(11_000, 125)))
+        session = rt.station.session(SID)
+        assert session is not None
+        # 122 s parked, billed per started minute: 3 min × 0,10 €.
+        parking = [line for line in session.cost_lines if line.component == "parking"]
+        assert [line.amount.minor for line in parking] == [30]
+        assert session.cost_minor == 59 + 49 + 30
+    finally:
+        r.journal.close()
