@@ -91,16 +91,16 @@ async def _pay_form(
     svc = services(request)
     station_name = await run_in_threadpool(station_display_name, svc, link.station_id)
     try:
-        lines = display_lines(link.tariff, _lang(request))
-    except TariffError:  # stored tariffs were checked on the way in; never fail the page
-        lines = []
+        prices = display_lines(link.tariff, _lang(request), svc.settings.now(), link.time_zone)
+    except (TariffError, ValueError):  # stored tariffs were checked on the way in
+        prices = None
     return _page(
         request,
         "pay.html",
         status_code,
         link=link,
         station=station_name,
-        price_lines=lines,
+        prices=prices,
         hold=format_money(link.amount_minor, link.currency),
         expires_local=link.expires_at.strftime("%Y-%m-%d %H:%M"),
         gateway=svc.settings.gateway,

@@ -17,6 +17,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from kiosk.session.names import FailureReason, MoneyOutcome, PaymentMethod, Phase, StopReason
+from kiosk.tariff.lines import PriceLine, PriceWhen
+from kiosk.tariff.now import PriceNow
 
 __all__ = [
     "Amount",
@@ -41,6 +43,8 @@ __all__ = [
     "PaymentMethod",
     "Phase",
     "PriceLine",
+    "PriceNow",
+    "PriceWhen",
     "Receipt",
     "SessionView",
     "StationSnapshot",
@@ -78,24 +82,13 @@ class ConnectorTile:
     connector_type: str  # "Type 2", "CCS2", ...
     max_kw: Decimal
     status: ConnectorStatus
-    price_summary: str  # one line, e.g. "0.59 EUR/kWh", from the tariff engine
+    price: PriceNow | None = None  # the price in force now, and its next change
     status_reason: str | None = None  # why it is unavailable or faulted, driver-facing
     session_id: str | None = None  # the running session on this connector, if any
 
     @property
     def selectable(self) -> bool:
         return self.status not in (ConnectorStatus.UNAVAILABLE, ConnectorStatus.FAULTED)
-
-
-@dataclass(frozen=True, slots=True)
-class PriceLine:
-    """One price component, in the order AFIR asks (energy, time, flat, parking)."""
-
-    dimension: str  # "energy", "time", "flat", "parking_time"
-    text: str  # formatted for the first configured locale, e.g. "0.59 EUR per kWh"
-    price_incl_vat: Decimal  # per unit (kWh, hour, session)
-    currency: str
-    vat_percent: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +185,8 @@ class SessionView:
     connector_id: str
     phase: Phase
     price_lines: tuple[PriceLine, ...] = ()
+    price_now: PriceNow | None = None  # which of price_lines are in force now, what comes next
+    alt_text: tuple[tuple[str, str], ...] = ()  # the tariff's own words: (language, text)
     hold: Amount | None = None
     method: PaymentMethod | None = None
     terminal_text: str | None = None  # "Present card", "Enter PIN", as the terminal says

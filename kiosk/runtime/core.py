@@ -36,6 +36,7 @@ from kiosk.runtime.costs import CostModel, CostTracker
 from kiosk.runtime.devices import StationDevices
 from kiosk.runtime.execute import Executor
 from kiosk.runtime.owner import DeviceOwner
+from kiosk.runtime.prices import PriceBoard
 from kiosk.runtime.reporting import Reporting, ReportingOptions
 from kiosk.runtime.view import build_snapshot
 from kiosk.session import events as ev
@@ -101,6 +102,7 @@ class Runtime:
         self._tick_period = tick_period
         self._link_wait_s = link_wait_s
         self._new_id = new_id or (lambda: uuid.uuid4().hex)
+        self.prices = PriceBoard(self.offers, zone or ZoneInfo("UTC"))
         self._events: queue.Queue[object] = queue.Queue()
         self._trackers: dict[str, CostTracker] = {}
         self._links: dict[str, str] = {}  # link id -> session id, watched by the backend owner
@@ -358,6 +360,8 @@ class Runtime:
             self.reporting.guard_unjournaled_link(before.session(event.session_id))
         after, commands = step(before, event)
         if not commands and after == before:
+            if isinstance(event, ev.Tick) and self.prices.due(event.at):
+                self._publish()  # a tariff boundary passed: the price shown changes
             return  # nothing to record and nothing new to show (most ticks)
         try:
             ids = self.journal.record_step(event, before, after, commands)
@@ -440,6 +444,7 @@ class Runtime:
             qr_available=self.devices.backend is not None and self.reporting.qr_available(),
             reporting=self.reporting.status,
             receipt_url=self.reporting.receipt_url(),
+            prices=self.prices.at(self.clock.now()),
         )
         self._snapshot = snapshot
         for subscriber in list(self._subscribers):

@@ -62,6 +62,7 @@ class Offer:
     hold_minor: int
     price_lines: tuple[PriceLine, ...] = ()
     vat_percent: Decimal | None = None  # the tariff's one VAT rate, for the receipt's VAT line
+    alt_text: tuple[tuple[str, str], ...] = ()  # the tariff's tariff_alt_text: (language, text)
 
 
 @dataclass(frozen=True, slots=True)

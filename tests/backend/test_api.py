@@ -104,7 +104,7 @@ def test_pay_page_names_the_station_as_registered(backend: Backend) -> None:
         link = c.post("/api/v1/payment-links", json=link_body()).json()
         page = c.get(f"/pay/{link['id']}").text
     assert "Hauptstraße 1, Bay 2" in page
-    assert "EUR 50.00" in page and "0.5831 EUR/kWh" in page
+    assert "EUR 50.00" in page and "€0.5831 per kWh" in page
 
 
 def test_pay_page_speaks_the_phones_language(backend: Backend) -> None:
@@ -124,7 +124,7 @@ def test_pay_page_speaks_the_phones_language(backend: Backend) -> None:
         english = c.get(f"/pay/{link['id']}", params={"lang": "en"}, headers=de).text
     assert '<html lang="de">' in page
     assert ">Kartennummer</label>" in page and ">Bezahlen</button>" in page
-    assert "Energie: 0,5831 €/kWh" in page
+    assert "0,5831 € pro kWh" in page and "inkl. 19 % MwSt." in page
     assert bad.status_code == 422 and "Kartennummer: bitte die 12 bis 19 Ziffern" in bad.text
     assert ">Card number</label>" in english
 
@@ -438,3 +438,34 @@ def test_kiosk_signed_receipt_address_opens_once_the_report_arrived(backend: Bac
     assert page_a.status_code == 200 and ">A<" in page_a.text
     assert page_b.status_code == 200 and ">B<" in page_b.text
     assert forged.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("utc_time", "now_line", "coming"),
+    [
+        # Monday 00:20 in Berlin: off-peak; the evening peak is announced.
+        ("2026-12-06T23:20:00+00:00", "Now: €0.59 per kWh", "from 17:00: €0.69/kWh"),
+        # Monday 18:00 in Berlin: the peak is in force until 21:00.
+        ("2026-12-07T17:00:00+00:00", "Now: €0.69 per kWh", "from 21:00: €0.59/kWh"),
+    ],
+)
+def test_pay_page_marks_the_price_in_force_in_the_station_time_zone(
+    backend: Backend, utc_time: str, now_line: str, coming: str
+) -> None:
+    import json
+    import re
+    from datetime import datetime
+    from pathlib import Path
+
+    sample = Path(__file__).parents[2] / "assets" / "samples" / "tariff.json"
+    backend.clock.now_value = datetime.fromisoformat(utc_time)
+    body = link_body(tariff=json.loads(sample.read_text()), time_zone="Europe/Berlin")
+    with backend.station("ST-TZ") as st:
+        link = st.post("/api/v1/payment-links", json=body).json()
+    with backend.client() as c:
+        page = c.get(f"/pay/{link['id']}", params={"lang": "en"}).text
+    strong = re.findall(r"<strong>([^<]*)</strong>", page)
+    assert any(text.startswith(now_line) for text in strong), strong
+    assert f'id="price-coming">{coming}<' in page
+    assert "Parking fee applies from the minute charging ends" in page  # tariff_alt_text
+    assert "only while your vehicle is connected and not charging" in page
