@@ -125,3 +125,35 @@ def test_vehicle_pause_before_stop_is_billed_as_parking(tmp_path: Path) -> None:
         assert session.cost_minor == 59 + 49 + 30
     finally:
         r.journal.close()
+
+
+def test_the_idle_tiles_follow_the_price_in_force_as_the_clock_passes_a_boundary(
+    tmp_path: Path,
+) -> None:
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from kiosk.runtime.clock import FakeClock
+
+    monday = datetime(2026, 12, 7, 0, 20, tzinfo=ZoneInfo("Europe/Berlin"))
+    r = Rig(tmp_path, tariff=json.loads(SAMPLE_TARIFF.read_text()), clock=FakeClock(monday))
+    r.start()
+    try:
+
+        def energy() -> list[str]:
+            (tile,) = r.snap.connectors
+            assert tile.price is not None
+            return [str(x.price_incl_vat) for x in tile.price.lines if x.dimension == "energy"]
+
+        assert energy() == ["0.59"]
+        (tile,) = r.snap.connectors
+        assert tile.price is not None and tile.price.next_at == monday.replace(hour=17, minute=0)
+        published = r.snap.seq
+        r.clock.advance(timedelta(hours=16, minutes=39, seconds=59))  # 16:59:59
+        r.idle()
+        assert energy() == ["0.59"]
+        r.advance(2)  # 17:00:01: a tick past the boundary publishes the new price
+        assert energy() == ["0.69"]
+        assert r.snap.seq > published
+    finally:
+        r.stop()
