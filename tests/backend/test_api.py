@@ -469,3 +469,16 @@ def test_pay_page_marks_the_price_in_force_in_the_station_time_zone(
     assert f'id="price-coming">{coming}<' in page
     assert "Parking fee applies from the minute charging ends" in page  # tariff_alt_text
     assert "only while your vehicle is connected and not charging" in page
+
+
+def test_receipt_lines_add_up_to_what_the_card_was_charged(backend: Backend) -> None:
+    # The session costs 6.25 by the tariff; the driver confirmed Stop at 6.24 and the kiosk
+    # booked that: the receipt says what was not charged and totals the amount captured.
+    with backend.station("ST-A") as st:
+        r = st.post("/api/v1/sessions", json=session_body("S-STOP", card(77, captured=624)))
+    url = r.json()["receipt_url"]
+    with backend.client() as c:
+        page = c.get(url.replace(backend.url, "")).text
+    assert "Not charged (after Stop, or above the reservation)" in page
+    assert "EUR -0.01" in page
+    assert "EUR 6.24" in page and "EUR 6.25" not in page
