@@ -255,7 +255,7 @@ def test_stop_asks_first_and_only_the_confirmation_sends_the_intent(kiosk: Kiosk
     assert kiosk.station.intents == []
     page = kiosk.window.pages["charging"]
     assert page.confirm.isVisible()
-    assert page.confirm_body.text() == "You will pay €7.78 for the energy so far."
+    assert page.confirm_body.text() == "You will pay €7.78: the cost so far, nothing more."
     kiosk.tap("stop_no")
     assert not page.confirm.isVisible() and kiosk.station.intents == []
     kiosk.tap("stop")
