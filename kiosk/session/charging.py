@@ -142,8 +142,7 @@ def on_running(s: Session, e: Event, st: Station) -> Step:
         return stop(s, e.at, StopReason.EMERGENCY, st)
     if isinstance(e, IntentReceived) and isinstance(e.intent, StopCharging | Cancel):
         if isinstance(e.intent, StopCharging):
-            # The driver confirmed the cost on screen: that is what is booked, to the cent
-            # (what the meter adds while the charger switches off is not charged).
+            # The driver confirmed the cost on screen: that is what is booked, to the cent.
             return stop(replace(s, agreed_minor=s.cost_minor), e.at, StopReason.DRIVER, st)
         return stop(s, e.at, StopReason.CANCELLED, st)
     if isinstance(e, Tick):
@@ -168,7 +167,10 @@ def on_stopping(s: Session, e: Event, st: Station) -> Step:
     if isinstance(e, MeterUpdate) and e.connector_id == s.connector_id:
         if s.stop_reason is StopReason.METER_FAULT:
             return s, []
-        s, _ = _metered(s, e, st)
+        if s.agreed_minor is None:
+            s, _ = _metered(s, e, st)
+        # After the driver's Stop the reading only confirms the switch-off: what the meter
+        # adds meanwhile is not billed, so every ledger ends at the amount the driver saw.
         if s.disabled_confirmed and s.ended_at is not None and e.reading.measured_at >= s.ended_at:
             return settle(s, e.at, policy)  # the final reading, taken after the switch-off
         return s, []

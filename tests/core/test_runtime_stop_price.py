@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from doubles.builders import at, card, controller, reading
-from doubles.rig import Rig
+from doubles.rig import Rig, tariff_cost
 
 from kiosk.devices import IecState
 from kiosk.session import events as ev
@@ -89,18 +89,21 @@ def test_final_reading_before_state_b_is_booked_as_shown(rig: Rig) -> None:
     assert settle.final_minor == shown
 
 
-def test_energy_metered_while_switching_off_does_not_raise_the_agreed_amount(rig: Rig) -> None:
+def test_energy_metered_while_switching_off_is_not_billed_in_any_ledger(rig: Rig) -> None:
     shown, settles = _charge_then_stop(rig)
     rt = rig.rt
     rt.handle(ev.ControllerUpdate(at(62.6), "1", controller(IecState.B, 62.6)))
     rt.handle(ev.ChargingSwitched(at(62.7), "1", SID, enabled=False, ok=True))
     rt.handle(ev.MeterUpdate(at(63), "1", reading(11_009, 63)))  # 9 Wh more: 1 ct more
-    session = rt.station.session(SID)
-    assert session is not None and session.cost_minor == shown + 1
     (settle,) = settles
     assert settle.final_minor == shown
-    # The receipt says where the cent went: the lines add up to what was booked.
-    assert session.cost_lines and sum(line.amount.minor for line in session.cost_lines) == 109
+    session = rt.station.session(SID)
+    assert session is not None and session.cost_minor == shown
+    assert sum(line.amount.minor for line in session.cost_lines) == shown
+    # The journal (what the backend recomputes from) ends at the reading the driver saw.
+    readings = rig.journal.readings(SID)
+    assert readings[-1].reading.energy_import_wh == 11_000
+    assert tariff_cost(rig.rt.offers["1"].tariff_json, readings) == shown
 
 
 def test_vehicle_pause_before_stop_is_billed_as_parking(tmp_path: Path) -> None:
@@ -157,3 +160,46 @@ def test_the_idle_tiles_follow_the_price_in_force_as_the_clock_passes_a_boundary
         assert r.snap.seq > published
     finally:
         r.stop()
+
+
+@pytest.mark.parametrize("controller_first", [True, False], ids=["B-then-meter", "meter-then-B"])
+def test_state_b_after_a_kiosk_stop_is_not_parking(tmp_path: Path, controller_first: bool) -> None:
+    # A hold of 3,00 stops charging at 2,00 (the cap); the kiosk switches off, the vehicle
+    # reports B, and the final reading is billed: with energy only, never a parking minute.
+    r = Rig(tmp_path, tariff=json.loads(SAMPLE_TARIFF.read_text()), hold_minor=300)
+    settles: list[SettleCard] = []
+    dispatch = r.rt._executor.dispatch
+
+    def record(command: object, command_id: int) -> None:
+        if isinstance(command, SettleCard):
+            settles.append(command)
+        else:
+            dispatch(command, command_id)  # type: ignore[arg-type]
+
+    r.rt._executor.dispatch = record  # type: ignore[method-assign]
+    try:
+        rt = r.rt
+        rt.handle(ev.ControllerUpdate(at(0), "1", controller(IecState.B, 0)))
+        rt.handle(ev.MeterUpdate(at(0), "1", reading(10_000, 0)))
+        rt.handle(ev.ConnectorChosen(at(1), "1", SID, rt.offers["1"]))
+        rt.handle(ev.IntentReceived(at(1), ConfirmPrice(SID)))
+        rt.handle(ev.IntentReceived(at(1), PayByCard(SID)))
+        rt.handle(ev.PreauthDone(at(1), SID, card(amount=300)))
+        rt.handle(ev.ControllerUpdate(at(2), "1", controller(IecState.C, 2, enabled=True)))
+        rt.handle(ev.MeterUpdate(at(3), "1", reading(12_000, 3)))  # 1,18 + 0,49 = 1,67
+        rt.handle(ev.MeterUpdate(at(4), "1", reading(12_600, 4)))  # 2,02: the cap stops it
+        session = rt.station.session(SID)
+        assert session is not None and session.phase is Phase.STOPPING
+        b = ev.ControllerUpdate(at(4.5), "1", controller(IecState.B, 4.5))
+        final = ev.MeterUpdate(at(5), "1", reading(12_600, 5))
+        for event in (b, final) if controller_first else (final, b):
+            rt.handle(event)
+        rt.handle(ev.ChargingSwitched(at(5.1), "1", SID, enabled=False, ok=True))
+        rt.handle(ev.MeterUpdate(at(6), "1", reading(12_600, 6)))
+        (settle,) = settles
+        assert settle.final_minor == 202
+        session = rt.station.session(SID)
+        assert session is not None
+        assert "parking" not in [line.component for line in session.cost_lines]
+    finally:
+        r.journal.close()
