@@ -236,6 +236,6 @@ def test_start_at_moves_the_simulated_station_clock_and_is_checked() -> None:
         ),
     ):
         done = subprocess.run(
-            [*EVKIOSK, *args], env=_env(), capture_output=True, text=True, timeout=60, check=False
+            [*EVKIOSK, *args], env=_env(), capture_output=True, text=True, timeout=180, check=False
         )
         assert done.returncode == 2 and message in done.stderr, done.stderr
