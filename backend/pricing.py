@@ -20,10 +20,20 @@ from kiosk.tariff import (
     hold_amount,
     parse_cdr,
     parse_tariff,
+    price_lines,
+    price_now,
     price_session,
+    wording,
 )
 
-__all__ = ["Computed", "TariffError", "check_tariff", "recompute"]
+__all__ = [
+    "Computed",
+    "PriceShown",
+    "TariffError",
+    "check_tariff",
+    "display_lines",
+    "recompute",
+]
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,41 @@ def _parsed(_digest: bytes, text: str) -> Tariff:
     except OverflowError:
         # A date-time like 0001-01-01T00:00+00:01 cannot be converted to UTC.
         raise TariffError("", "a date-time in the tariff is out of range") from None
+
+
+@dataclass(frozen=True)
+class PriceShown:
+    """The prices on the pay page, in the page's language, at one instant."""
+
+    lines: list[tuple[str, bool]]  # (the line in words, in force now)
+    coming: str  # the next change, "from 17:00: €0.69/kWh", or ""
+    alt_text: str  # the tariff's own words in this language, or ""
+    vat_note: str  # "incl. 19 % VAT" when every line has that rate (else each line says it)
+
+
+def display_lines(obj: dict[str, Any], lang: str, at: datetime, time_zone: str) -> PriceShown:
+    """The tariff's price components in AFIR order, worded from their numbers in ``lang``,
+    each marked whether it is in force at ``at`` in the station's time zone."""
+    tariff = parse_tariff(obj)
+    words = wording.load_words(lang if lang in wording.languages() else "en")
+    lines = price_lines(tariff)
+    zone = ZoneInfo(time_zone)
+    now = price_now(tariff, lines, zone, at)
+    rates = {line.vat_percent for line in lines}
+    dimensions = [line.dimension for line in lines]
+    shown: list[tuple[str, bool]] = []
+    for line in lines:
+        text = wording.line_text(line, words, with_vat=len(rates) > 1)
+        applies = line in now.lines
+        if applies and dimensions.count(line.dimension) > 1:
+            text = words.text("price.now", price=text)
+        shown.append((text, applies))
+    return PriceShown(
+        lines=shown,
+        coming=wording.next_text(now, words, zone),
+        alt_text=wording.alt_text(tariff.alt_text, words.code),
+        vat_note=wording.vat(lines[0], words) if len(rates) == 1 and lines else "",
+    )
 
 
 def suggested_hold(obj: dict[str, Any], configured_minor: int) -> int:

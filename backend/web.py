@@ -19,7 +19,7 @@ from fastapi.templating import Jinja2Templates
 from backend import links, pages, phone_format, texts
 from backend.gateways import CardDetails, CardFieldError, GatewayError
 from backend.models import PaymentLink, Station
-from backend.pricing import TariffError
+from backend.pricing import TariffError, display_lines
 from backend.receipts import receipt_id_for_kiosk_link, receipt_id_of, receipt_view
 from backend.services import Services, services
 
@@ -92,17 +92,16 @@ async def _pay_form(
     lang = _lang(request)
     station_name = await run_in_threadpool(station_display_name, svc, link.station_id)
     try:
-        lines, vat_note = phone_format.tariff_lines(link.tariff, lang)
-    except TariffError:  # stored tariffs were checked on the way in; never fail the page
-        lines, vat_note = [], ""
+        prices = display_lines(link.tariff, lang, svc.settings.now(), link.time_zone)
+    except (TariffError, ValueError):  # stored tariffs were checked on the way in
+        prices = None
     return _page(
         request,
         "pay.html",
         status_code,
         link=link,
         station=station_name,
-        price_lines=lines,
-        vat_note=vat_note,
+        prices=prices,
         hold=phone_format.money_minor(link.amount_minor, link.currency, lang),
         expires_local=phone_format.local_time(link.expires_at, link.time_zone, lang),
         gateway=svc.settings.gateway,

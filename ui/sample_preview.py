@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from kiosk.config import load_config
 from kiosk.money import round_amount
@@ -22,6 +23,7 @@ from kiosk.snapshot import (
     StationSnapshot,
     VatLine,
 )
+from kiosk.tariff import price_now
 from kiosk.tariff.parse import load_tariff
 from ui import preview
 
@@ -43,13 +45,14 @@ def _gross_cost(lines: tuple[PriceLine, ...], energy_wh: int, currency: str) -> 
 def sample_screens(config_path: Path = SAMPLE) -> dict[str, StationSnapshot]:
     config = load_config(config_path)
     first = config.connectors[0]
-    offer = offer_for(load_tariff(first.tariff_path), first.hold_minor, config.locales[0])
+    offer = offer_for(load_tariff(first.tariff_path), first.hold_minor)
     currency = offer.currency
     policy = config.policy
     tiles = []
     for c in config.connectors:
-        o = offer_for(load_tariff(c.tariff_path), c.hold_minor, config.locales[0])
-        summary = o.price_lines[0].text if o.price_lines else ""
+        tariff = load_tariff(c.tariff_path)
+        o = offer_for(tariff, c.hold_minor)
+        price = price_now(tariff, o.price_lines, ZoneInfo(config.timezone), preview.NOW)
         tiles.append(
             ConnectorTile(
                 c.id,
@@ -57,7 +60,7 @@ def sample_screens(config_path: Path = SAMPLE) -> dict[str, StationSnapshot]:
                 c.type,
                 c.max_kw,
                 ConnectorStatus.AVAILABLE,
-                summary,
+                price,
                 labels=tuple(c.labels.items()),
             )
         )

@@ -34,6 +34,19 @@ class SystemClock:
             cv.wait(timeout=remaining)
 
 
+class ShiftedClock(SystemClock):
+    """The wall clock moved to start at ``start``: a simulated station shows the prices and
+    the times of another moment (``evkiosk run --simulate --start-at``) and runs on from it."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("--start-at: give a time zone, e.g. 2026-12-07T00:20+01:00")
+        self._offset = start - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+
 class FakeClock:
     """Time moves only when a test calls advance()."""
 

@@ -12,12 +12,17 @@ from zoneinfo import ZoneInfo
 
 from kiosk.devices import MeterReading
 from kiosk.runtime.offers import tariff_of
+from kiosk.snapshot import Amount, CostLine
 from kiosk.tariff import LiveCostCalculator
 
 
 class CostTracker(Protocol):
     def add(self, reading: MeterReading, charging: bool = True) -> int:
         """The session's cost incl. VAT, in minor units, up to this reading."""
+        ...
+
+    def lines(self) -> tuple[CostLine, ...]:
+        """The cost up to the last reading by price component; they add up to add()'s."""
         ...
 
 
@@ -39,6 +44,16 @@ class TariffCostTracker:
             charging=charging,
         )
         return breakdown.total_minor()
+
+    def lines(self) -> tuple[CostLine, ...]:
+        breakdown = self._calculator.last
+        if breakdown is None:
+            return ()
+        currency = breakdown.currency
+        return tuple(
+            CostLine(name, Amount(price.incl_vat.to_minor(), currency))
+            for name, price in breakdown.lines()
+        )
 
 
 class TariffCostModel:

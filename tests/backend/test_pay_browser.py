@@ -92,7 +92,7 @@ def test_pay_with_approving_card_and_kiosk_sees_authorized(
         browser.get(link["url"])
         assert "ST-7" in browser.find_element(By.ID, "station").text
         price = browser.find_element(By.ID, "price").text
-        assert "Energy: €0.58 per kWh" in price and "Session fee" in price
+        assert "€0.5831 per kWh" in price and "per session" in price
         assert browser.find_element(By.ID, "hold").text == "€50.00"
         seen: dict[str, Any] = {}
         poller = long_poll(st, link["id"], "pending", seen)

@@ -85,12 +85,14 @@ def test_receipt_vat_lines_add_up_to_the_total() -> None:
     focus = snapshot(d).focus
     assert focus is not None and focus.receipt is not None
     r = focus.receipt
-    assert r.total.minor == 306 and r.money is MoneyOutcome.CHARGED
+    # 3,00 was shown when the driver confirmed Stop; the reading after the switch-off (3,06)
+    # only ends the session.
+    assert r.total.minor == 300 and r.money is MoneyOutcome.CHARGED
     (vat,) = r.vat_lines
     assert vat.rate_percent == Decimal(19)
     assert r.net.minor + vat.vat.minor == r.total.minor
-    assert vat.vat.minor == 49  # 306 gross at 19 %: 257 net + 49 VAT
-    assert r.energy_wh == 510 and r.meter_start_wh == 1000 and r.meter_end_wh == 1510
+    assert vat.vat.minor == 48  # 300 gross at 19 %: 252 net + 48 VAT
+    assert r.energy_wh == 500 and r.meter_start_wh == 1000 and r.meter_end_wh == 1500
     assert r.masked_pan == "541333******1234" and r.receipt_no == 231
 
 

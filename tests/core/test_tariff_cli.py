@@ -84,19 +84,24 @@ def test_the_cdr_totals_are_ignored(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("lang", "expected"),
     [
-        ("en", ["Energy: 0.69 EUR/kWh (Mon–Fri, 17:00–21:00", "Session fee: 0.49 EUR"]),
-        ("de", ["Energie: 0,69 €/kWh (Mo–Fr, 17:00–21:00", "Grundgebühr: 0,49 €", "50,00 €"]),
+        ("en", ["€0.69 per kWh (Mon–Fri, 17:00–21:00", "€0.49 per session", "€50.00"]),
+        ("de", ["0,69 € pro kWh (Mo–Fr, 17:00–21:00", "0,49 € pro Ladevorgang", "50,00 €"]),
+        ("fr", ["0,69 € par kWh (lun.–ven., 17:00–21:00", "0,49 € par session", "50,00 €"]),
     ],
 )
-def test_show_lists_energy_first(lang: str, expected: list[str]) -> None:
+def test_show_lists_energy_first_in_each_language(lang: str, expected: list[str]) -> None:
     done = evkiosk("show", SAMPLES / "tariff.json", "--lang", lang)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     for text in expected:
         assert any(text in line for line in lines), (text, lines)
-    kinds = [line.strip().split(":")[0] for line in lines[1:5]]
-    first_energy = {"en": "Energy", "de": "Energie"}[lang]
-    assert kinds[0] == first_energy
+    assert "kWh" in lines[1] and "kWh" in lines[2]
+    parking = next(line for line in lines if "6,00" in line or "6.00" in line)
+    assert {"en": "per started minute", "de": "je angefangene Minute", "fr": "minute entamée"}[
+        lang
+    ] in parking
+    alt = {"en": "Parking fee applies", "de": "Die Standgebühr gilt", "fr": None}[lang]
+    assert alt is None or any(alt in line for line in lines)
 
 
 # ---------------------------------------------------------------- bad input: exit 2, field named
@@ -279,7 +284,7 @@ def test_missing_file_and_bad_zone(tmp_path: Path) -> None:
 def test_usage_errors_exit_2() -> None:
     assert evkiosk().returncode == 2
     assert evkiosk("price", SAMPLES / "tariff.json").returncode == 2
-    assert evkiosk("show", SAMPLES / "tariff.json", "--lang", "fr").returncode == 2
+    assert evkiosk("show", SAMPLES / "tariff.json", "--lang", "xx").returncode == 2
 
 
 def test_session_outside_the_tariff_validity_is_priced_with_a_warning(tmp_path: Path) -> None:

@@ -151,6 +151,7 @@ def test_price_in_force_oracle(utc: str, price: str) -> None:
 def test_shown_energy_price_reads_both_locales() -> None:
     assert shown_energy_price("Energie: 0,59 €/kWh") == Decimal("0.59")
     assert shown_energy_price("Energy: 0.69 EUR/kWh (Mon–Fri)") == Decimal("0.69")
+    assert shown_energy_price("€0.59/kWh + €0.50/session") == Decimal("0.59")
 
 
 def test_scenarios_are_replayable_from_their_seed() -> None:

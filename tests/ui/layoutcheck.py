@@ -34,6 +34,8 @@ class PseudoLanguage(Language):
     """A language whose every text and formatted value is wrapped in markers."""
 
     def text(self, key: str, **values: object) -> str:
+        if key == "price.days":  # a list the wording splits into day names: mark each name
+            return " ".join(mark(day) for day in super().text(key).split())
         return mark(super().text(key, **values))
 
     def number(self, value: Decimal, places: int) -> str:

@@ -53,7 +53,8 @@ def test_card_happy_path_and_stop_by_driver(make_flow) -> None:  # type: ignore[
     assert flow.window.current_page == "idle"
     assert "Frei" in flow.texts() and "Typ 2 · bis 11 kW" in flow.texts()
     flow.tap("tile_1")
-    assert "Energie: 0,50 €/kWh (inkl. 19 % MwSt.)" in flow.texts()  # the tariff engine's words
+    assert "0,50 € pro kWh" in flow.texts()  # worded from the numbers in German
+    assert "Alle Preise inkl. 19 % MwSt." in flow.texts()
     assert "Vor dem Laden reservieren wir 50,00 €" in flow.texts()
     flow.tap("accept_price")
     flow.tap("pay_card")

@@ -153,18 +153,16 @@ def test_every_screen_fits_in_every_language_and_mode(
 
 def station_data(snap: StationSnapshot, service: bool) -> list[str]:
     """Texts the station supplies as they are: its name, ids, the card terminal's own display
-    text, the card brand, (in the service menu) the device's technical detail, and (for now)
-    the tariff engine's price wording."""
+    text, the card brand and (in the service menu) the device's technical detail."""
     views_ = [v for v in (snap.focus, *snap.background) if v is not None]
     data = [snap.station_name]
     data += [t.connector_id for t in snap.connectors]
     if service:
         data += [t.status_reason or "" for t in snap.connectors]
         data += ["evkiosk"]  # the product's name
-    data += [t.price_summary for t in snap.connectors]
     data += [v.session_id for v in views_]
     data += [v.terminal_text or "" for v in views_]
-    data += [line.text for v in views_ for line in v.price_lines]
+    data += [text for v in views_ for _, text in v.alt_text]  # the tariff's own words
     data += [v.receipt.masked_pan or "" for v in views_ if v.receipt]
     data += [v.receipt.card_brand or "" for v in views_ if v.receipt]
     return data

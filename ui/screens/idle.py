@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kiosk.snapshot import ChooseConnector, ConnectorTile
+from kiosk.tariff import wording
 from ui.qt import QGridLayout, QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 from ui.screens.base import RenderContext, Screen, connector_type, reason_text, tile_label
 from ui.widgets import STATUS_LOOK, StatusIcon, label, restyle
@@ -25,11 +26,15 @@ class ConnectorButton(QPushButton):
         status_row.addWidget(self.status_icon)
         status_row.addWidget(self.status, 1)
         self.price = label(role="muted")
+        self.price.setObjectName("tile_price")
+        self.next_price = label(role="small")
+        self.next_price.setObjectName("tile_next_price")
         self.reason = label(role="small")
         grid.addWidget(self.name)
         grid.addWidget(self.kind)
         grid.addLayout(status_row)
         grid.addWidget(self.price)
+        grid.addWidget(self.next_price)
         grid.addWidget(self.reason)
         grid.addStretch(1)
 
@@ -48,7 +53,12 @@ class ConnectorButton(QPushButton):
         self.status_icon.set_icon(icon, max(24, self.status.fontMetrics().height()))
         self.status.setText(lang.text(f"status.{tile.status.value}"))
         restyle(self.status, role)
-        self.price.setText(tile.price_summary)
+        # The price in force now (AFIR: before the session starts), and its next change.
+        price = tile.price
+        self.price.setText(wording.now_text(price, lang) if price is not None else "")
+        coming = wording.next_text(price, lang, ctx.zone, lang.time) if price is not None else ""
+        self.next_price.setText(coming)
+        self.next_price.setVisible(bool(coming))
         busy = tile.session_id is not None
         extra = reason_text(tile, lang) or (lang.text("tile.busy") if busy else "")
         self.reason.setText(extra)

@@ -84,6 +84,7 @@ class ReceiptScreen(Screen):
         self.page.addLayout(body, 1)
         self.page.addLayout(bottom)
         self._session = ""
+        self._inline: frozenset[int] = frozenset()  # short rows, side by side when stacked
         self.done.clicked.connect(lambda: self.send(BackToStart(self._session)))
 
     def _place_rows(self) -> None:
@@ -117,6 +118,11 @@ class ReceiptScreen(Screen):
                     f"{lang.energy_kwh(r.meter_end_wh)}",
                 )
             )
+        # Every price component booked (energy, time, parking, fee): parking is never hidden.
+        out.extend(
+            (lang.text(f"receipt.line.{line.component}"), lang.money(line.amount))
+            for line in r.cost_lines
+        )
         out.append((lang.text("receipt.net"), lang.money(r.net)))
         out.extend(
             (lang.text("receipt.vat", rate=_rate(lang, v.rate_percent)), lang.money(v.vat))
@@ -146,9 +152,12 @@ class ReceiptScreen(Screen):
         reason = r.stop_reason
         self.reason.setText(lang.text(f"stop_reason.{reason.value}") if reason else "")
         lines = self.lines(r, ctx)
-        grow = len(self.rows) < len(lines)
+        wide = {lang.text(k) for k in ("receipt.period", "receipt.meter", "receipt.paid_with")}
+        inline = frozenset(i for i, (name, _) in enumerate(lines) if name not in wide)
+        grow = len(self.rows) < len(lines) or inline != self._inline
+        self._inline = inline
         while len(self.rows) < len(lines):
-            name, value = label(wrap=False), label(wrap=False)
+            name, value = label(), label(wrap=False)  # a long name wraps, a value never
             value.setObjectName(f"receipt_value_{len(self.rows)}")
             self.rows.append((name, value))
         if grow:

@@ -63,7 +63,7 @@ def energy_price_in_force(tariff: dict[str, Any], at: datetime) -> Decimal | Non
 
 
 def shown_energy_price(summary: str) -> Decimal | None:
-    found = re.search(r"(\d+)[.,](\d+)\s*(?:EUR|€)\s*/\s*kWh", summary)
+    found = re.search(r"(\d+)[.,](\d+)\s*(?:EUR|€)?\s*/\s*kWh", summary)
     return Decimal(f"{found.group(1)}.{found.group(2)}") if found else None
 
 

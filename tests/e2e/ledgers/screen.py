@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.snapshot import SessionView, StationSnapshot
+from kiosk.tariff import wording
+
+_WORDS = wording.load_words("en")
 
 
 def plain(value: Any) -> Any:
@@ -46,7 +49,9 @@ class ScreenLog:
 
     def tile(self, snap: StationSnapshot, at: datetime) -> None:
         tile = snap.connectors[0]
-        self.write("tile", connector=tile.connector_id, summary=tile.price_summary, at=at)
+        # The tile's text as the screen words it (English), from the price in force it carries.
+        shown = "" if tile.price is None else wording.now_text(tile.price, _WORDS)
+        self.write("tile", connector=tile.connector_id, summary=shown, at=at)
 
     def price(self, view: SessionView, at: datetime) -> None:
         self.write("price", session=view.session_id, lines=view.price_lines, at=at)
