@@ -161,4 +161,8 @@ def recompute(
     ocpi = dict(breakdown.to_ocpi())
     ocpi["meter_energy_wh"] = energy_wh
     ocpi["period_energy_wh"] = period_wh
+    if energy_wh == 0 and period_wh == 0:
+        # The kiosk's rule (kiosk.session.common.final_amount): no energy, no charge, not even
+        # a session fee. A hold released before charging started is never captured here.
+        return Computed(total_minor=0, breakdown={**ocpi, "no_energy_no_charge": True})
     return Computed(total_minor=breakdown.total_minor(), breakdown=ocpi)

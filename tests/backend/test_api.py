@@ -300,6 +300,22 @@ def test_zero_cost_session_releases_the_hold(backend: Backend) -> None:
     assert state["status"] == "released"
 
 
+def test_a_session_without_energy_captures_nothing_even_with_a_session_fee(
+    backend: Backend,
+) -> None:
+    """The kiosk released the hold of a session that never charged (no energy, no charge);
+    the backend must not capture the tariff's session fee from it."""
+    with backend.station("ST-A") as st:
+        link_id = paid_link(backend, st)
+        body = session_body(
+            "S0", {"method": "link", "link_id": link_id}, meter_end_wh=100_000, total_cost=0
+        )
+        r = st.post("/api/v1/sessions", json=body).json()
+        state = st.get(f"/api/v1/payment-links/{link_id}").json()
+    assert (r["payment_status"], r["captured"], r["computed_cost"]) == ("released", 0, 0)
+    assert state["status"] == "released"
+
+
 def test_cost_above_hold_captures_the_hold(backend: Backend) -> None:
     with backend.station("ST-A") as st:
         link_id = paid_link(backend, st, amount=500)
