@@ -1,9 +1,9 @@
 """The four-ledger drill in CI: a few generated sessions, killed at journal commits and ZVT
 money boundaries, must leave the screen, the journal, the terminal and the backend in
-agreement; and two money defects of issue 13 are pinned by runs that show them every time
-(strict xfail: each turns into a failure, to be unmarked, once its fix is merged). Defect 2
-(the Stop confirmation vs the booked parking minute) depends on the phase of the meter poll,
-so only the drill reports it (kind stop_confirm_vs_booked).
+agreement; and two money defects of issue 13 stay fixed, by runs that showed them every time
+before the fix (the tile's price in force at Monday 00:20; a kill between journaling a
+booking and acknowledging it). Defect 2 (the Stop confirmation vs the booked parking minute)
+depended on the phase of the meter poll, so the drill reports it (kind stop_confirm_vs_booked).
 
 The long run is `bench/drill_money.py` (docs/core.md, "The four-ledger drill")."""
 
@@ -112,7 +112,6 @@ def test_kills_while_charging_and_at_the_preauth_leave_the_ledgers_in_agreement(
         assert kinds(result) == {}, kill
 
 
-@pytest.mark.xfail(reason="issue 13 defect 3: the idle tile shows the tariff's first line")
 def test_the_tile_shows_the_price_in_force(drill: Drill) -> None:
     monday_0020 = "2026-06-07T22:20:00+00:00"  # Monday 00:20 in Berlin
     scenario = replace(PLAIN, tariff=SAMPLE_TARIFF, start=monday_0020)
@@ -120,7 +119,6 @@ def test_the_tile_shows_the_price_in_force(drill: Drill) -> None:
     assert "tile_price_not_in_force" not in kinds(result)
 
 
-@pytest.mark.xfail(reason="issue 13 defect 1: recovery trusts a booking the terminal never kept")
 def test_a_kill_between_journaling_a_booking_and_acking_it_loses_no_money(drill: Drill) -> None:
     _, points = drill.run(PLAIN, None, "unacked-points")
     unacked = [int(n) for n, label in points["unacked_commits"].items() if "06 22" not in label]
