@@ -32,13 +32,13 @@ class TariffCostTracker:
     def add(self, reading: MeterReading, charging: bool = True) -> int:
         # Only what the journal keeps (time, energy, power, charging or parked) goes in, so
         # the cost can be recomputed from the journal alone and comes out the same.
-        breakdown = self._calculator.add_reading(
+        # add(): the total only, a few Decimal steps; the full breakdown is built if read.
+        return self._calculator.add(
             reading.measured_at,
             reading.energy_import_wh,
             power_w=reading.power_w,
             charging=charging,
         )
-        return breakdown.total_minor()
 
 
 class TariffCostModel:
