@@ -11,20 +11,15 @@ the one ``Totals.result`` gives (the property tests compare them after every rea
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
-from kiosk.tariff.engine import (
-    SECONDS_PER_HOUR,
-    Price,
-    Totals,
-    _both_sides,
-    _ceil_to_step,
-    _vat,
-)
+from kiosk.money import ROUNDING, minor_unit_exponent
+from kiosk.tariff.engine import SECONDS_PER_HOUR, Price, Totals, _vat
 from kiosk.tariff.model import Dimension, PriceComponent, Tariff, TaxIncluded
 from kiosk.tariff.restrictions import Selection
 
 _THOUSAND = Decimal(1000)
+_HUNDRED = Decimal(100)
 _ZERO = Decimal(0)
 LINE_NAMES = {
     Dimension.ENERGY: "energy",
@@ -47,12 +42,17 @@ class _Variable:
     prefix: Decimal | None  # the (dimension, VAT) line's amounts summed before this one
     suffix: tuple[Decimal, ...]  # and after it, in the engine's order
     vat: Decimal
+    energy: bool  # the ENERGY dimension (kWh), else a time one (seconds)
+    price: Decimal
+    factor: Decimal  # 1 + vat / 100, as engine._both_sides computes it
 
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
     variables: tuple[_Variable, ...]
     fixed: dict[Dimension, tuple[Decimal, Decimal]]  # rounded (net, gross) of unchanging lines
+    fixed_net: Decimal
+    fixed_gross: Decimal
 
 
 class RunningCost:
@@ -71,67 +71,81 @@ class RunningCost:
         self._closed = closed
         self._selection = selection
         self._charging = charging
-        self._low, self._high = bounds
+        low, high = bounds
         self._mode: TaxIncluded = tariff.tax_included
-        self._currency = tariff.currency
         self._plans: dict[tuple[bool, bool], _Plan] = {}
-        self.lines: dict[Dimension, tuple[Decimal, Decimal]] = {}
+        self._quantum = Decimal(1).scaleb(-minor_unit_exponent(tariff.currency))
+        self._low = None if low is None else (low.excl_vat.amount, low.incl_vat.amount)
+        self._high = None if high is None else (high.excl_vat.amount, high.incl_vat.amount)
+        self._results: tuple[_Plan, list[tuple[Decimal, Decimal]]] | None = None
         self.subtotal = (_ZERO, _ZERO)
         self.total = (_ZERO, _ZERO)
 
     def at(self, energy_wh: int, duration_us: int) -> tuple[Decimal, Decimal]:
-        """The total (net, gross) after min/max price; ``lines`` and ``subtotal`` are set too."""
+        """The total (net, gross) after min/max price (:meth:`line_amounts` has its lines)."""
         key = (energy_wh != 0, duration_us != 0)
         plan = self._plans.get(key)
         if plan is None:
             plan = self._plans[key] = self._plan(*key)
-        lines = dict(plan.fixed)
+        net, gross = plan.fixed_net, plan.fixed_gross
+        results = []
+        quantum, mode = self._quantum, self._mode
         for v in plan.variables:
-            if v.dimension is Dimension.ENERGY:
+            if v.energy:
                 qty = v.closed_qty + Decimal(energy_wh).scaleb(-3)
                 if v.step:
                     wh = (v.others + qty) * _THOUSAND
-                    billed = _ceil_to_step(wh, v.step)
+                    billed = (wh / v.step).to_integral_value(rounding=ROUND_CEILING) * v.step
                     if billed != wh:
                         qty += (billed - wh) / _THOUSAND
-                amount = qty * v.component.price
+                amount = qty * v.price
             else:
                 # seconds(hours_from_us(us)) is us scaled by 10**-6 exactly (µs resolution)
                 qty = v.closed_qty + Decimal(duration_us).scaleb(-6)
                 if v.step:
                     total_s = v.others + qty
-                    billed = _ceil_to_step(total_s, v.step)
+                    billed = (total_s / v.step).to_integral_value(rounding=ROUND_CEILING) * v.step
                     if billed != total_s:
                         qty += billed - total_s
-                amount = qty * v.component.price / SECONDS_PER_HOUR
+                amount = qty * v.price / SECONDS_PER_HOUR
             if v.prefix is not None:
                 amount = v.prefix + amount
             for later in v.suffix:
                 amount += later
-            net, gross = _both_sides(amount, v.vat, self._mode, self._currency)
-            before = lines.get(v.dimension)
-            if before is not None:
-                net, gross = before[0] + net, before[1] + gross
-            lines[v.dimension] = (net, gross)
-        net = gross = _ZERO
-        for n, g in lines.values():
+            # engine._both_sides, inlined: the same operations on the same values
+            if mode is TaxIncluded.NO:
+                n, g = amount, amount * v.factor
+            elif mode is TaxIncluded.YES:
+                n, g = amount / v.factor, amount
+            else:
+                n = g = amount
+            n = n.quantize(quantum, rounding=ROUNDING)  # THE rule (kiosk.money.round_amount)
+            g = g.quantize(quantum, rounding=ROUNDING)
+            results.append((n, g))
             net += n
             gross += g
-        self.lines, self.subtotal = lines, (net, gross)
-        low, high = self._low, self._high
-        if low is not None:
-            net = max(net, low.excl_vat.amount)
-            gross = max(gross, low.incl_vat.amount)
-        if high is not None:
-            net = min(net, high.excl_vat.amount)
-            gross = min(gross, high.incl_vat.amount)
+        self._results = (plan, results)
+        self.subtotal = (net, gross)
+        if self._low is not None:
+            net = max(net, self._low[0])
+            gross = max(gross, self._low[1])
+        if self._high is not None:
+            net = min(net, self._high[0])
+            gross = min(gross, self._high[1])
         self.total = (net, gross)
         return self.total
 
     def line_amounts(self) -> tuple[tuple[str, Decimal, Decimal], ...]:
         """The last ``at``'s non-empty lines (name, net, gross) in receipt order, the price
         limit adjustment last; they add up to its total."""
-        out = [(LINE_NAMES[d], *self.lines[d]) for d in _RECEIPT_ORDER if d in self.lines]
+        if self._results is None:
+            return ()
+        plan, results = self._results
+        lines = dict(plan.fixed)
+        for v, (net, gross) in zip(plan.variables, results, strict=True):
+            before = lines.get(v.dimension, (_ZERO, _ZERO))
+            lines[v.dimension] = (before[0] + net, before[1] + gross)
+        out = [(LINE_NAMES[d], *lines[d]) for d in _RECEIPT_ORDER if d in lines]
         if self.total != self.subtotal:
             out.append(
                 ("price_limit", self.total[0] - self.subtotal[0], self.total[1] - self.subtotal[1])
@@ -205,9 +219,14 @@ class RunningCost:
                     prefix=prefix,
                     suffix=tuple(amounts[index + 1 :]),
                     vat=vat,
+                    energy=dimension is Dimension.ENERGY,
+                    price=component.price,
+                    factor=1 + vat / _HUNDRED,
                 )
             )
-        return _Plan(tuple(variables), fixed)
+        fixed_net = sum((n for n, _ in fixed.values()), _ZERO)
+        fixed_gross = sum((g for _, g in fixed.values()), _ZERO)
+        return _Plan(tuple(variables), fixed, fixed_net, fixed_gross)
 
 
 def _amount(dimension: Dimension, component: PriceComponent, qty: Decimal) -> Decimal:
