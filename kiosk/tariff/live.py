@@ -49,12 +49,6 @@ def _decimal(value: float | None, scale: int = 0) -> Decimal | None:
     return None if value is None else Decimal(repr(value)).scaleb(scale)
 
 
-def _checked(value: float | None, name: str) -> float | None:
-    if value is not None and not isfinite(value):
-        raise ValueError(f"{name}: {value!r} is not a measurement")
-    return value
-
-
 @dataclass(slots=True)
 class _OpenPeriod:
     start_us: int
@@ -155,9 +149,10 @@ class LiveCostCalculator:
                 f"energy counter went back: {energy_wh} Wh after "
                 f"{self._last_wh + self.start_energy_wh} Wh"
             )
-        if power_w is not None or current_a is not None:
-            _checked(power_w, "power_w")
-            _checked(current_a, "current_a")
+        if power_w is not None and not isfinite(power_w):
+            raise ValueError(f"power_w: {power_w!r} is not a measurement")
+        if current_a is not None and not isfinite(current_a):
+            raise ValueError(f"current_a: {current_a!r} is not a measurement")
         self._advance(at_us, session_wh, power_w, current_a, charging)
         self._last_us, self._last_wh = at_us, session_wh
         self._readings += 1
