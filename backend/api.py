@@ -10,14 +10,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend import idempotency, ingest, jsonutil, links, reconcile, reconcile_output
+from backend import idempotency, ingest, ingest_batch, jsonutil, links, reconcile, reconcile_output
+from backend.auth import bearer_token, split_key
 from backend.models import ChargingSession, PaymentLink
-from backend.pricing import TariffError, check_tariff, recompute
+from backend.pricing import Computed, TariffError, check_tariff, recompute
 from backend.schemas import (
     EARLIEST,
     LATEST,
@@ -30,7 +33,7 @@ from backend.schemas import (
     TerminalTotalsReport,
     errors,
 )
-from backend.services import Services, authenticate, services
+from backend.services import UNAUTHORIZED, Services, authenticate, services
 
 router = APIRouter(prefix="/api/v1", tags=["station"])
 
@@ -92,8 +95,8 @@ async def create_payment_link(
 ) -> JSONResponse:
     svc = services(request)
     exact = await exact_body(request)
-    try:
-        check_tariff(exact["tariff"], body.currency)
+    try:  # in a worker thread: however long a tariff takes, the event loop keeps serving
+        await run_in_threadpool(check_tariff, exact["tariff"], body.currency)
     except TariffError as exc:
         raise tariff_error(exc) from None
     raw = await request.body()
@@ -211,15 +214,32 @@ async def cancel_payment_link(request: Request, link_id: str, station: Station) 
 # --------------------------------------------------------------------------- reports
 
 
-def _report_session(
-    svc: Services, station: str, report: SessionReport, exact: dict[str, Any], key: str | None
-) -> JSONResponse:
-    request_hash = idempotency.digest(jsonutil.dumps(exact).encode())
-    replay = idempotency.lookup(svc, station, key, "sessions", request_hash)
-    if replay is not None:
-        return replay
+def _session_problem(exc: Exception) -> HTTPException:
+    """The HTTP answer to a report the ingest refused."""
+    if isinstance(exc, ingest.Unauthorized):
+        return UNAUTHORIZED
+    if isinstance(exc, ingest.KeyReused):
+        return HTTPException(
+            422, detail="Idempotency-Key was already used with a different request"
+        )
+    if isinstance(exc, ingest.InProgress):
+        # 503, not 409: the request is right, only not answerable yet; clients retry 5xx.
+        return HTTPException(
+            503,
+            detail="the first report of this session is still being settled; retry",
+            headers={"Retry-After": "5"},
+        )
+    assert isinstance(exc, ingest.IngestError)
+    return HTTPException(
+        exc.status,
+        detail=[{"loc": ["body", *exc.field.split(".")], "msg": str(exc), "type": "value_error"}],
+    )
+
+
+def recompute_report(report: SessionReport, exact: dict[str, Any]) -> Computed:
+    """The engine's cost of a report; HTTPException 422 naming the field when it cannot."""
     try:
-        computed = recompute(
+        return recompute(
             exact["tariff"],
             currency=report.currency,
             start=report.start_date_time,
@@ -233,44 +253,43 @@ def _report_session(
         source = str(exc).split(":", 1)[0]
         prefix = {"tariff": ("body", "tariff"), "cdr": ("body",)}.get(source, ("body",))
         raise tariff_error(exc, prefix) from None
+
+
+def _report_session(
+    svc: Services, caller: ingest.Caller, report: SessionReport, exact: dict[str, Any]
+) -> JSONResponse:
+    # One thread hop and one transaction: key check, idempotency, store (see ingest).
+    computed = recompute_report(report, exact)
     try:
         stored_session = ingest.store_session(
             svc.db,
             svc.settings,
             svc.settler,
-            station,
+            caller,
             report=report,
             exact=exact,
             computed=computed,
             receipt_url=svc.receipt_url,
         )
-    except ingest.InProgress:
-        # 503, not 409: the request is right, only not answerable yet; clients retry 5xx.
-        raise HTTPException(
-            503,
-            detail="the first report of this session is still being settled; retry",
-            headers={"Retry-After": "5"},
-        ) from None
-    except ingest.IngestError as exc:
-        raise HTTPException(
-            exc.status,
-            detail=[
-                {"loc": ["body", *exc.field.split(".")], "msg": str(exc), "type": "value_error"}
-            ],
-        ) from None
-    if not stored_session.replayed:
-        idempotency.remember(
-            svc,
-            station,
-            key,
-            endpoint="sessions",
-            request_hash=request_hash,
-            answer=(stored_session.status_code, stored_session.body),
-        )
+    except (ingest.Unauthorized, ingest.KeyReused, ingest.InProgress, ingest.IngestError) as exc:
+        raise _session_problem(exc) from None
     headers = {"Idempotent-Replayed": "true"} if stored_session.replayed else {}
     return JSONResponse(
         stored_session.body, status_code=stored_session.status_code, headers=headers
     )
+
+
+def bearer_header(credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The Authorization header of a well-formed station key (else 401 at once); whether the
+    key is valid is checked in the report's own transaction."""
+    header = f"Bearer {credentials.credentials}" if credentials else None
+    token = bearer_token(header)
+    if header is None or token is None or split_key(token) is None:
+        raise UNAUTHORIZED
+    return header
+
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
 @router.post(
@@ -283,13 +302,65 @@ def _report_session(
 async def report_session(
     request: Request,
     body: SessionReport,
-    station: Station,
+    credentials: Credentials,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    header = bearer_header(credentials)
     exact = await exact_body(request)
-    return await run_in_threadpool(
-        _report_session, services(request), station, body, exact, idempotency_key
+    request_hash = idempotency.digest(jsonutil.dumps(exact).encode())
+    caller = ingest.Caller(header, idempotency_key, request_hash)
+    return await run_in_threadpool(_report_session, services(request), caller, body, exact)
+
+
+def _report_batch(
+    svc: Services, caller: ingest.Caller, items: list[Any]
+) -> dict[str, list[dict[str, Any]]]:
+    records: dict[int, ingest_batch.Record] = {}
+    results: dict[int, dict[str, Any]] = {}
+    for i, item in enumerate(items):
+        sid = item.get("session_id") if isinstance(item, dict) else None
+        sid = sid if isinstance(sid, str) else None
+        try:
+            report = SessionReport.model_validate(item)
+            computed = recompute_report(report, item)
+        except ValidationError as exc:
+            detail = jsonable_encoder(exc.errors(include_url=False, include_context=False))
+            for err in detail:
+                err["loc"] = ["body", *err["loc"]]
+            results[i] = ingest_batch.refused(sid, 422, detail)
+            continue
+        except HTTPException as exc:
+            results[i] = ingest_batch.refused(sid, exc.status_code, exc.detail)
+            continue
+        records[i] = ingest_batch.Record(report, item, computed)
+    try:
+        results.update(
+            ingest_batch.store_batch(
+                svc.db, svc.settings, svc.settler, caller, records, receipt_url=svc.receipt_url
+            )
+        )
+    except ingest.Unauthorized:
+        raise UNAUTHORIZED from None
+    return {"results": [results[i] for i in range(len(items))]}
+
+
+@router.post(
+    "/sessions:batch",
+    summary="report many completed sessions (a backlog) at once",
+    response_model=ingest_batch.BatchAck,
+    responses=errors(401, 413, 422),
+)
+async def report_sessions(
+    request: Request, body: ingest_batch.SessionBatch, credentials: Credentials
+) -> JSONResponse:
+    """Each record is stored and answered as `POST /sessions` would (idempotent on its
+    session id); `results[i]` is the answer to `sessions[i]`."""
+    header = bearer_header(credentials)
+    exact = await exact_body(request)
+    answer = await run_in_threadpool(
+        _report_batch, services(request), ingest.Caller(header), exact["sessions"]
     )
+    return JSONResponse(answer)
 
 
 def _session_json(svc: Services, station: str, session_id: str) -> dict[str, Any]:

@@ -7,6 +7,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.models import Station
+
 KEY_PREFIX = "evk"
 
 
@@ -52,3 +57,22 @@ def bearer_token(authorization: str | None) -> str | None:
     if scheme.lower() != "bearer" or not token.strip():
         return None
     return token.strip()
+
+
+def station_of(s: Session, authorization: str | None) -> str | None:
+    """The id of the station an `Authorization: Bearer` header names, read in the caller's
+    transaction (a rotated key stops working at once), or None."""
+    parts = key_parts(authorization)
+    if parts is None:
+        return None
+    key_id, secret = parts
+    row = s.execute(select(Station.id, Station.key_hash).where(Station.key_id == key_id)).first()
+    if row is None or not secret_matches(secret, row.key_hash):
+        return None
+    return str(row.id)
+
+
+def key_parts(authorization: str | None) -> tuple[str, str] | None:
+    """(key_id, secret) of a well-formed `Authorization: Bearer` station key, else None."""
+    token = bearer_token(authorization)
+    return split_key(token) if token else None

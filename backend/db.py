@@ -38,7 +38,9 @@ def make_engine(url: str) -> Engine:
         # One file, many threads (the pool hands a connection to whichever worker asks).
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
-        kwargs.update(pool_size=20, max_overflow=40, pool_pre_ping=True)
+        # No pre-ping per checkout (a round trip per request): a connection the server dropped
+        # fails one request, the pool then discards all its connections, and the client retries.
+        kwargs.update(pool_size=20, max_overflow=40, pool_recycle=1800)
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

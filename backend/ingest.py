@@ -9,6 +9,7 @@ record for reconciliation rather than silently accepted.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -16,13 +17,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend import auth
 from backend.config import Settings
 from backend.db import Database
-from backend.models import ChargingSession, Payment, PaymentLink, TerminalTotals
+from backend.models import (
+    ChargingSession,
+    IdempotentResponse,
+    Payment,
+    PaymentLink,
+    Station,
+    TerminalTotals,
+)
 from backend.pricing import Computed
 from backend.receipts import new_receipt_id
 from backend.schemas import (
@@ -56,32 +66,36 @@ class Stored:
     replayed: bool
 
 
-def _card_payment_row(station_id: str, p: CardPayment, now: datetime) -> Payment:
+def _card_payment_values(station_id: str, p: CardPayment, now: datetime) -> dict[str, Any]:
     captured = p.captured_amount if p.status == "captured" else None
     if p.status == "captured" and captured is None:
         captured = p.authorized_amount
-    return Payment(
-        station_id=station_id,
-        method="card",
-        link_id=None,
-        session_pk=None,
-        gateway=None,
-        gateway_ref=None,
-        currency="",
-        authorized_minor=p.authorized_amount,
-        captured_minor=captured,
-        released=p.status == "released",
-        status=p.status,
-        failure="",
-        terminal_id=p.terminal_id,
-        receipt_no=p.receipt_no,
-        trace_no=p.trace_no,
-        auth_code=p.auth_code,
-        card_brand=p.card_brand,
-        masked_pan=p.masked_pan,
-        created_at=now,
-        captured_at=now if captured is not None else None,
-    )
+    return {
+        "station_id": station_id,
+        "method": "card",
+        "link_id": None,
+        "session_pk": None,
+        "gateway": None,
+        "gateway_ref": None,
+        "currency": "",
+        "authorized_minor": p.authorized_amount,
+        "captured_minor": captured,
+        "released": p.status == "released",
+        "status": p.status,
+        "failure": "",
+        "terminal_id": p.terminal_id,
+        "receipt_no": p.receipt_no,
+        "trace_no": p.trace_no,
+        "auth_code": p.auth_code,
+        "card_brand": p.card_brand,
+        "masked_pan": p.masked_pan,
+        "created_at": now,
+        "captured_at": now if captured is not None else None,
+    }
+
+
+def _card_payment_row(station_id: str, p: CardPayment, now: datetime) -> Payment:
+    return Payment(**_card_payment_values(station_id, p, now))
 
 
 def _existing(s: Session, station_id: str, session_id: str) -> ChargingSession | None:
@@ -92,12 +106,79 @@ def _existing(s: Session, station_id: str, session_id: str) -> ChargingSession |
     )
 
 
+def _stored_response(s: Session, station_id: str, session_id: str) -> dict[str, Any] | None:
+    """The answer stored with a session ({} while its hold is being settled), or None."""
+    return s.scalar(
+        select(ChargingSession.response).where(
+            ChargingSession.station_id == station_id, ChargingSession.session_id == session_id
+        )
+    )
+
+
+class Unauthorized(Exception):
+    """The bearer key names no station (answered 401)."""
+
+
+class KeyReused(Exception):
+    """The Idempotency-Key was used before with another request (answered 422)."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sends a report: the Authorization header (checked in the report's own
+    transaction) and the request's Idempotency-Key with the hash of the request."""
+
+    authorization: str | None
+    key: str | None = None
+    request_hash: str = ""
+
+
+_SESSIONS = ChargingSession.__table__
+_PAYMENTS = Payment.__table__
+_KEYS = IdempotentResponse.__table__
+
+
+def _station_and_first(
+    conn: Connection, caller: Caller, session_id: str
+) -> tuple[str, dict[str, Any] | None]:
+    """The caller's station and the answer stored for this session id (None: a new one),
+    in one round trip."""
+    parts = auth.key_parts(caller.authorization)
+    if parts is None:
+        raise Unauthorized
+    key_id, secret = parts
+    st = Station.__table__
+    first = (
+        select(_SESSIONS.c.response)
+        .where(_SESSIONS.c.station_id == st.c.id, _SESSIONS.c.session_id == session_id)
+        .scalar_subquery()
+    )
+    row = conn.execute(select(st.c.id, st.c.key_hash, first).where(st.c.key_id == key_id)).first()
+    if row is None or not auth.secret_matches(secret, row[1]):
+        raise Unauthorized
+    return str(row[0]), row[2]
+
+
+def station_in(s: Session, caller: Caller) -> str:
+    station_id = auth.station_of(s, caller.authorization)
+    if station_id is None:
+        raise Unauthorized
+    return station_id
+
+
 class _Repeat(Exception):
     """This session id is stored already (leaves the transaction before answering)."""
 
-    def __init__(self, response: dict[str, Any]) -> None:
+    def __init__(self, station_id: str, response: dict[str, Any]) -> None:
         super().__init__()
+        self.station_id = station_id
         self.response = response
+
+
+class _Replayed(Exception):
+    def __init__(self, stored: Stored) -> None:
+        super().__init__()
+        self.stored = stored
 
 
 class InProgress(Exception):
@@ -114,17 +195,112 @@ def _first_answer(
         if time.monotonic() > deadline:
             raise InProgress(session_id)
         time.sleep(0.05)
-        with db.session() as s:
-            first = _existing(s, station_id, session_id)
-            response = first.response if first is not None else {}
+        with db.read() as s:
+            response = _stored_response(s, station_id, session_id) or {}
     return Stored(201, response, replayed=True)
+
+
+def keyed_replay(conn: Connection, station_id: str, caller: Caller, endpoint: str) -> Stored | None:
+    """The answer stored for the caller's Idempotency-Key, or None when the key is new."""
+    if caller.key is None:
+        return None
+    stored = conn.execute(
+        select(_KEYS).where(_KEYS.c.station_id == station_id, _KEYS.c.key == caller.key)
+    ).first()
+    if stored is None:
+        return None
+    if stored.endpoint != endpoint or stored.request_hash != caller.request_hash:
+        raise KeyReused
+    return Stored(stored.status_code, stored.body, replayed=True)
+
+
+def key_row(
+    station_id: str, caller: Caller, endpoint: str, answer: Stored, now: datetime
+) -> dict[str, Any]:
+    return {
+        "station_id": station_id,
+        "key": caller.key,
+        "endpoint": endpoint,
+        "request_hash": caller.request_hash,
+        "status_code": answer.status_code,
+        "body": answer.body,
+        "created_at": now,
+    }
+
+
+def session_values(
+    station_id: str,
+    report: SessionReport,
+    exact: dict[str, Any],
+    computed: Computed,
+    *,
+    receipt_id: str,
+    link_id: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "station_id": station_id,
+        "session_id": report.session_id,
+        "receipt_id": receipt_id,
+        "connector_id": report.connector_id,
+        "started_at": report.start_date_time,
+        "ended_at": report.end_date_time,
+        "meter_start_wh": report.meter_start_wh,
+        "meter_end_wh": report.meter_end_wh,
+        "currency": report.currency,
+        "time_zone": report.time_zone,
+        # The exact JSON (Decimal numbers) the station sent, not pydantic's floats.
+        "tariff": exact["tariff"],
+        "cdr": {**exact.get("cdr", {}), "charging_periods": exact.get("charging_periods")},
+        "reported_minor": report.total_cost,
+        "computed_minor": computed.total_minor,
+        "computed": computed.breakdown,
+        "payment_method": report.payment.method,
+        "link_id": link_id,
+        "created_at": now,
+        "response": {},
+    }
+
+
+def first_body(
+    report: SessionReport, computed: Computed, receipt_url: str, payment: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The answer to a session's first report (a QR session adds its settlement later)."""
+    body: dict[str, Any] = {
+        "session_id": report.session_id,
+        "status": "accepted",
+        "computed_cost": computed.total_minor,
+        "reported_cost": report.total_cost,
+        "cost_mismatch": computed.total_minor != report.total_cost,
+        "currency": report.currency,
+        "receipt_url": receipt_url,
+        "payment_status": "none",
+    }
+    if payment is not None:
+        body.update(
+            payment_status=payment["status"],
+            hold=payment["authorized_minor"],
+            captured=payment["captured_minor"],
+            released=(payment["authorized_minor"] - (payment["captured_minor"] or 0))
+            if payment["released"]
+            else None,
+        )
+    return body
+
+
+def card_values(station_id: str, report: SessionReport, now: datetime) -> dict[str, Any] | None:
+    if not isinstance(report.payment, CardPayment):
+        return None
+    values = _card_payment_values(station_id, report.payment, now)
+    values["currency"] = report.currency
+    return values
 
 
 def store_session(
     db: Database,
     settings: Settings,
     settler: Settler,
-    station_id: str,
+    caller: Caller,
     *,
     report: SessionReport,
     exact: dict[str, Any],
@@ -133,18 +309,30 @@ def store_session(
 ) -> Stored:
     """Store a completed session once and settle its QR-link hold. Repeats replay the answer.
 
-    A card or unpaid session is stored with its answer in one transaction; a QR-link session
-    is stored first, then its hold is captured, then the answer is recorded.
+    The station's key, the Idempotency-Key and the session id are checked in the same
+    transaction that stores a card or unpaid session with its answer (inserts only); a
+    QR-link session is stored first, then its hold is captured, then the answer is recorded.
     """
     now = settings.now()
     link_id: str | None = None
+    station_id = ""
     try:
-        with db.session() as s:
-            first = _existing(s, station_id, report.session_id)
+        # Table-level statements on a plain connection: the ORM's unit of work would cost
+        # more CPU than the database's own work for these few rows.
+        with db.engine.begin() as conn:
+            station_id, first = _station_and_first(conn, caller, report.session_id)
+            replay = keyed_replay(conn, station_id, caller, "sessions")
+            if replay is not None:
+                raise _Replayed(replay)
             if first is not None:
-                raise _Repeat(first.response)
+                raise _Repeat(station_id, first)
             if isinstance(report.payment, LinkPayment):
-                link = s.get(PaymentLink, report.payment.link_id)
+                lt = PaymentLink.__table__
+                link = conn.execute(
+                    select(lt.c.id, lt.c.station_id, lt.c.currency).where(
+                        lt.c.id == report.payment.link_id
+                    )
+                ).first()
                 if link is None or link.station_id != station_id:
                     raise IngestError(
                         404, "payment.link_id", "no such payment link for this station"
@@ -152,73 +340,38 @@ def store_session(
                 if link.currency != report.currency:
                     raise IngestError(422, "currency", f"the link was made out in {link.currency}")
                 link_id = link.id
-            row = ChargingSession(
-                station_id=station_id,
-                session_id=report.session_id,
-                receipt_id=new_receipt_id(),
-                connector_id=report.connector_id,
-                started_at=report.start_date_time,
-                ended_at=report.end_date_time,
-                meter_start_wh=report.meter_start_wh,
-                meter_end_wh=report.meter_end_wh,
-                currency=report.currency,
-                time_zone=report.time_zone,
-                # The exact JSON (Decimal numbers) the station sent, not pydantic's floats.
-                tariff=exact["tariff"],
-                cdr={**exact.get("cdr", {}), "charging_periods": exact.get("charging_periods")},
-                reported_minor=report.total_cost,
-                computed_minor=computed.total_minor,
-                computed=computed.breakdown,
-                payment_method=report.payment.method,
-                link_id=link_id,
-                created_at=now,
-                response={},
+            receipt_id = new_receipt_id()
+            row = session_values(
+                station_id, report, exact, computed, receipt_id=receipt_id, link_id=link_id, now=now
             )
-            s.add(row)
-            s.flush()
-            body = {
-                "session_id": report.session_id,
-                "status": "accepted",
-                "computed_cost": computed.total_minor,
-                "reported_cost": report.total_cost,
-                "cost_mismatch": computed.total_minor != report.total_cost,
-                "currency": report.currency,
-                "receipt_url": receipt_url(row.receipt_id),
-                "payment_status": "none",
-            }
-            if isinstance(report.payment, CardPayment):
-                pay = _card_payment_row(station_id, report.payment, now)
-                pay.currency = report.currency
-                pay.session_pk = row.pk
-                s.add(pay)
-                body.update(
-                    payment_status=pay.status,
-                    hold=pay.authorized_minor,
-                    captured=pay.captured_minor,
-                    released=(pay.authorized_minor - (pay.captured_minor or 0))
-                    if pay.released
-                    else None,
-                )
+            pay = card_values(station_id, report, now)
+            body = first_body(report, computed, receipt_url(receipt_id), pay)
+            if link_id is None:
+                row["response"] = body  # known before the insert: no UPDATE after it
+            session_pk = conn.execute(insert(_SESSIONS).returning(_SESSIONS.c.pk), row).scalar_one()
+            if pay is not None:
+                conn.execute(insert(_PAYMENTS), {**pay, "session_pk": session_pk})
             elif link_id is not None:
                 # The first session to name a hold owns it, unless it is being released.
-                s.execute(
-                    update(Payment)
+                conn.execute(
+                    update(_PAYMENTS)
                     .where(
-                        Payment.link_id == link_id,
-                        Payment.method == "link",
-                        Payment.status == "authorized",
-                        Payment.session_pk.is_(None),
+                        _PAYMENTS.c.link_id == link_id,
+                        _PAYMENTS.c.method == "link",
+                        _PAYMENTS.c.status == "authorized",
+                        _PAYMENTS.c.session_pk.is_(None),
                     )
-                    .values(session_pk=row.pk)
-                    .execution_options(synchronize_session=False)
+                    .values(session_pk=session_pk)
                 )
-            if link_id is None:
-                row.response = body
-            session_pk = row.pk
+            if link_id is None and caller.key is not None:
+                answer = Stored(201, body, replayed=False)
+                conn.execute(insert(_KEYS), key_row(station_id, caller, "sessions", answer, now))
+    except _Replayed as replayed:
+        return replayed.stored
     except _Repeat as repeat:
         # Answered outside the transaction: waiting inside it would hold the lock the first
         # report needs to write its answer.
-        return _first_answer(db, station_id, report.session_id, repeat.response)
+        return _first_answer(db, repeat.station_id, report.session_id, repeat.response)
     except IntegrityError:
         # A concurrent repeat of the same session id won the insert: answer as it did.
         return _first_answer(db, station_id, report.session_id, {})
@@ -226,9 +379,17 @@ def store_session(
     if link_id is not None:
         body.update(settler.settle_session(session_pk))
         with db.session() as s:
-            stored = s.get(ChargingSession, session_pk)
-            assert stored is not None
-            stored.response = body
+            s.execute(
+                update(ChargingSession)
+                .where(ChargingSession.pk == session_pk)
+                .values(response=body)
+            )
+        if caller.key is not None:
+            answer = Stored(201, body, replayed=False)
+            with contextlib.suppress(IntegrityError), db.session() as s:  # first stored wins
+                s.execute(
+                    insert(IdempotentResponse), key_row(station_id, caller, "sessions", answer, now)
+                )
     if computed.total_minor != report.total_cost:
         log.warning(
             "session %s/%s: reported cost %d differs from computed %d",

@@ -15,10 +15,12 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -42,6 +44,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+CARD_RECEIPTS = "method = 'card' AND receipt_no IS NOT NULL"
 
 
 class Base(DeclarativeBase):
@@ -96,6 +101,18 @@ class Payment(Base):
     """One authorisation and what became of it: a QR-link hold or a terminal pre-auth."""
 
     __tablename__ = "payments"
+    # Reconciliation looks for a card receipt stored twice in this index alone.
+    __table_args__ = (
+        Index(
+            "ix_payments_card_receipt",
+            "station_id",
+            "terminal_id",
+            "receipt_no",
+            "created_at",
+            postgresql_where=text(CARD_RECEIPTS),
+            sqlite_where=text(CARD_RECEIPTS),
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"), index=True)
     method: Mapped[str] = mapped_column(String(8))  # "link" | "card"
@@ -201,6 +218,7 @@ class SandboxIntent(Base):
 
 
 __all__ = [
+    "CARD_RECEIPTS",
     "Base",
     "ChargingSession",
     "IdempotentResponse",

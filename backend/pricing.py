@@ -3,13 +3,16 @@ recompute a reported session's cost from the tariff snapshot and the metered val
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from kiosk.money import Money
+from backend import jsonutil
+from backend.schemas import MAX_AMOUNT
 from kiosk.tariff import (
     ChargingPeriod,
     Tariff,
@@ -18,10 +21,19 @@ from kiosk.tariff import (
     parse_cdr,
     parse_tariff,
     price_lines,
+    price_now,
     price_session,
+    wording,
 )
 
-__all__ = ["Computed", "TariffError", "check_tariff", "display_lines", "recompute"]
+__all__ = [
+    "Computed",
+    "PriceShown",
+    "TariffError",
+    "check_tariff",
+    "display_lines",
+    "recompute",
+]
 
 
 @dataclass(frozen=True)
@@ -31,20 +43,61 @@ class Computed:
 
 
 def check_tariff(obj: dict[str, Any], currency: str) -> Tariff:
-    """The parsed tariff, or TariffError naming the field (also for a currency mismatch)."""
-    try:
-        tariff = parse_tariff(obj)
-    except OverflowError:
-        # A date-time like 0001-01-01T00:00+00:01 cannot be converted to UTC.
-        raise TariffError("", "a date-time in the tariff is out of range") from None
+    """The parsed tariff, or TariffError naming the field (also for a currency mismatch).
+
+    A station sends the same snapshot with every session until its tariff changes: a parsed
+    snapshot is kept by the hash of its exact JSON, so it is validated once, not per report.
+    """
+    text = jsonutil.dumps(obj)
+    tariff = _parsed(hashlib.sha256(text.encode()).digest(), text)
     if tariff.currency != currency:
         raise TariffError("currency", f"tariff is in {tariff.currency}, the request in {currency}")
     return tariff
 
 
-def display_lines(obj: dict[str, Any], lang: str) -> list[str]:
-    """The tariff's price components in AFIR order, as the driver reads them."""
-    return [line.text for line in price_lines(parse_tariff(obj), lang)]
+@lru_cache(maxsize=512)
+def _parsed(_digest: bytes, text: str) -> Tariff:
+    # Keyed by the digest (the text rides along for a miss); Tariff is immutable.
+    try:
+        return parse_tariff(jsonutil.loads(text))
+    except OverflowError:
+        # A date-time like 0001-01-01T00:00+00:01 cannot be converted to UTC.
+        raise TariffError("", "a date-time in the tariff is out of range") from None
+
+
+@dataclass(frozen=True)
+class PriceShown:
+    """The prices on the pay page, in the page's language, at one instant."""
+
+    lines: list[tuple[str, bool]]  # (the line in words, in force now)
+    coming: str  # the next change, "from 17:00: €0.69/kWh", or ""
+    alt_text: str  # the tariff's own words in this language, or ""
+    vat_note: str  # "incl. 19 % VAT" when every line has that rate (else each line says it)
+
+
+def display_lines(obj: dict[str, Any], lang: str, at: datetime, time_zone: str) -> PriceShown:
+    """The tariff's price components in AFIR order, worded from their numbers in ``lang``,
+    each marked whether it is in force at ``at`` in the station's time zone."""
+    tariff = parse_tariff(obj)
+    words = wording.load_words(lang if lang in wording.languages() else "en")
+    lines = price_lines(tariff)
+    zone = ZoneInfo(time_zone)
+    now = price_now(tariff, lines, zone, at)
+    rates = {line.vat_percent for line in lines}
+    dimensions = [line.dimension for line in lines]
+    shown: list[tuple[str, bool]] = []
+    for line in lines:
+        text = wording.line_text(line, words, with_vat=len(rates) > 1)
+        applies = line in now.lines
+        if applies and dimensions.count(line.dimension) > 1:
+            text = words.text("price.now", price=text)
+        shown.append((text, applies))
+    return PriceShown(
+        lines=shown,
+        coming=wording.next_text(now, words, zone),
+        alt_text=wording.alt_text(tariff.alt_text, words.code),
+        vat_note=wording.vat(lines[0], words) if len(rates) == 1 and lines else "",
+    )
 
 
 def suggested_hold(obj: dict[str, Any], configured_minor: int) -> int:
@@ -97,13 +150,19 @@ def recompute(
         periods = [_meter_period(start, end, energy_wh)]
         period_wh = Decimal(energy_wh)
     breakdown = price_session(tariff, periods, end, ZoneInfo(time_zone))
+    if breakdown.total_minor() > MAX_AMOUNT:  # bounded inputs, but their product may not be
+        field = "charging_periods" if charging_periods else "meter_end_wh"
+        raise TariffError(
+            field,
+            f"the session costs {breakdown.total_cost.incl_vat.format()}, above the largest "
+            f"amount this backend books ({MAX_AMOUNT} minor units)",
+            source="session",
+        )
     ocpi = dict(breakdown.to_ocpi())
     ocpi["meter_energy_wh"] = energy_wh
     ocpi["period_energy_wh"] = period_wh
+    if energy_wh == 0 and period_wh == 0:
+        # The kiosk's rule (kiosk.session.common.final_amount): no energy, no charge, not even
+        # a session fee. A hold released before charging started is never captured here.
+        return Computed(total_minor=0, breakdown={**ocpi, "no_energy_no_charge": True})
     return Computed(total_minor=breakdown.total_minor(), breakdown=ocpi)
-
-
-def format_money(minor: int, currency: str) -> str:
-    """'EUR 19.03': the ISO code is unambiguous on any phone, in any language."""
-    money = Money.from_minor(minor, currency)
-    return f"{currency} {money.amount}"

@@ -152,6 +152,22 @@ def receipt_view(db: Database, receipt_id: str) -> dict[str, Any] | None:
                 "gross": _money(gross - gross_sum, cur),
             }
         )
+    captured = [p.captured_minor for p in pays if p.captured_minor is not None]
+    if captured:
+        charged = Money.from_minor(sum(captured), cur).amount
+        if charged < gross:
+            # The kiosk books no more than the driver confirmed at Stop (or the hold): the
+            # receipt says what was left out, so its lines add up to what was charged.
+            left_out = charged - gross
+            net_left_out = Money(left_out * net / gross if gross else left_out, cur).rounded()
+            lines.append(
+                {
+                    "name": "Not charged (after Stop, or above the reservation)",
+                    "net": _money(net_left_out.amount, cur),
+                    "gross": _money(left_out, cur),
+                }
+            )
+            net, gross = net + net_left_out.amount, charged
     tz = ZoneInfo(row.time_zone)
     return {
         "session_id": row.session_id,

@@ -3,6 +3,9 @@ end-of-day totals, with every discrepancy named by class and the records involve
 
 Days are UTC calendar days: a session counts on the day it ended, a payment on the day it was
 made, a terminal batch on the day it was closed.
+
+The database sums each station-day and names the sessions that may hold a discrepancy
+(backend.reconcile_sql); only those are read row by row and checked here.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from backend import reconcile_sql
 from backend.config import Settings
 from backend.db import Database
 from backend.models import ChargingSession, Payment, TerminalTotals
@@ -112,7 +116,10 @@ class _Rows:
         self.rows: dict[tuple[str, date, str], DayRow] = {}
 
     def get(self, station: str, when: datetime, currency: str) -> DayRow:
-        key = (station, when.astimezone(UTC).date(), currency)
+        return self.get_day(station, when.astimezone(UTC).date(), currency)
+
+    def get_day(self, station: str, day: date, currency: str) -> DayRow:
+        key = (station, day, currency)
         row = self.rows.get(key)
         if row is None:
             row = self.rows[key] = DayRow(station, key[1], currency)
@@ -165,7 +172,6 @@ def _check_session(
             )
             continue
         captured = p.captured_minor or 0
-        row.captured_minor += captured
         if computed > p.authorized_minor:
             add(
                 Discrepancy(
@@ -195,16 +201,16 @@ def reconcile(
     now = settings.now()
     rows = _Rows()
     with db.read() as s:
-        _sessions(s, rows, (start, end), station)
+        named_links = _sessions(s, rows, (start, end), station)
         _orphan_payments(s, rows, (start, end), station, now=now, settings=settings)
-        _duplicates(s, rows, start, end, station)
+        _duplicates(s, rows, start, end, station, named_links=named_links)
         _batches(s, rows, start, end, station)
     ordered = sorted(rows.rows.values(), key=lambda r: (r.station_id, r.day, r.currency))
     return Report(date_from, date_to, now, ordered)
 
 
 # The payment columns reconciliation reads, labelled like Payment's attributes so a row can
-# stand in for a Payment (no ORM objects: a million sessions must fit in memory).
+# stand in for a Payment.
 _PAYMENT_COLUMNS = (
     Payment.id,
     Payment.method,
@@ -217,59 +223,73 @@ _PAYMENT_COLUMNS = (
     Payment.receipt_no,
     Payment.trace_no,
 )
+_DETAIL_CHUNK = 1000
 
 
 def _sessions(
     s: Session, rows: _Rows, window: tuple[datetime, datetime], station: str | None
-) -> None:
+) -> set[tuple[str, str]]:
+    """Sums per station-day from the database, then the checks on the suspect sessions.
+    Returns (station, link id) of QR sessions without a payment of their own."""
     start, end = window
+    for d in reconcile_sql.session_sums(s, start, end, station):
+        row = rows.get_day(d.station_id, d.day, d.currency)
+        row.sessions += d.sessions
+        row.energy_wh += d.energy_wh
+        row.computed_minor += d.computed_minor
+    captured, suspects = reconcile_sql.captures_and_suspects(s, start, end, station)
+    for (st, day, currency), amount in captured.items():
+        rows.get_day(st, day, currency).captured_minor += amount
     C = ChargingSession
-    # Sessions with their payments, one pass over a left join ordered by session.
-    stmt = _scoped(
-        select(
-            C.pk,
-            C.station_id,
-            C.session_id,
-            C.ended_at,
-            C.currency,
-            C.computed_minor,
-            C.reported_minor,
-            (C.meter_end_wh - C.meter_start_wh).label("energy"),
-            C.payment_method,
-            C.link_id.label("session_link_id"),
-            *_PAYMENT_COLUMNS,
+    details: list[tuple[Any, list[Any]]] = []
+    for lo in range(0, len(suspects), _DETAIL_CHUNK):
+        stmt = (
+            select(
+                C.pk,
+                C.station_id,
+                C.session_id,
+                C.ended_at,
+                C.currency,
+                C.computed_minor,
+                C.reported_minor,
+                (C.meter_end_wh - C.meter_start_wh).label("energy"),
+                C.payment_method,
+                C.link_id.label("session_link_id"),
+                *_PAYMENT_COLUMNS,
+            )
+            .outerjoin(Payment, Payment.session_pk == C.pk)
+            .where(C.pk.in_(suspects[lo : lo + _DETAIL_CHUNK]))
+            .order_by(C.pk, Payment.id)
         )
-        .outerjoin(Payment, Payment.session_pk == C.pk)
-        .where(C.ended_at >= start, C.ended_at < end)
-        .order_by(C.pk, Payment.id),
-        C.station_id,
-        station,
-    )
+        for r in s.execute(stmt):
+            if not details or details[-1][0].pk != r.pk:
+                details.append((r, []))
+            if r.id is not None:
+                details[-1][1].append(r)
+    named = {
+        (r.station_id, r.session_link_id) for r, pays in details if r.session_link_id and not pays
+    }
     # Links whose hold belongs to some session: a second session naming one is a duplicate,
     # not a session without payment.
-    owned_links = set(
-        s.scalars(
-            select(Payment.link_id).where(Payment.method == "link", Payment.session_pk.is_not(None))
+    owned_links: set[str | None] = set()
+    link_ids = sorted({link for _st, link in named})
+    for lo in range(0, len(link_ids), _DETAIL_CHUNK):
+        owned_links.update(
+            s.scalars(
+                select(Payment.link_id).where(
+                    Payment.method == "link",
+                    Payment.session_pk.is_not(None),
+                    Payment.link_id.in_(link_ids[lo : lo + _DETAIL_CHUNK]),
+                )
+            )
         )
-    )
-    current: Any = None
-    payments: list[Any] = []
-    for r in s.execute(stmt.execution_options(yield_per=10_000)):
-        if current is not None and r.pk != current.pk:
-            _one_session(rows, current, payments, owned_links)
-            payments = []
-        current = r
-        if r.id is not None:
-            payments.append(r)
-    if current is not None:
-        _one_session(rows, current, payments, owned_links)
+    for r, payments in details:
+        _one_session(rows, r, payments, owned_links)
+    return named
 
 
 def _one_session(rows: _Rows, r: Any, payments: list[Any], owned_links: set[str | None]) -> None:
     row = rows.get(r.station_id, r.ended_at, r.currency)
-    row.sessions += 1
-    row.energy_wh += r.energy
-    row.computed_minor += r.computed_minor
     ref = _session_ref(
         r.pk,
         station=r.station_id,
@@ -331,22 +351,23 @@ def _orphan_payments(
 
 
 def _duplicates(
-    s: Session, rows: _Rows, start: datetime, end: datetime, station: str | None
+    s: Session,
+    rows: _Rows,
+    start: datetime,
+    end: datetime,
+    station: str | None,
+    *,
+    named_links: set[tuple[str, str]],
 ) -> None:
     C = ChargingSession
-    # One QR hold named by several sessions.
-    shared = _scoped(
-        select(C.station_id, C.link_id)
-        .where(C.link_id.is_not(None), C.ended_at >= start, C.ended_at < end)
-        .group_by(C.station_id, C.link_id)
-        .having(func.count() > 1),
-        C.station_id,
-        station,
-    )
-    for st, link_id in s.execute(shared).all():
+    # One QR hold named by several sessions: all but one of them have no payment of their
+    # own, so the suspect sessions name every such link.
+    for st, link_id in sorted(named_links):
         sessions = s.scalars(
             select(C).where(C.station_id == st, C.link_id == link_id).order_by(C.pk)
         ).all()
+        if sum(1 for x in sessions if start <= x.ended_at < end) < 2:
+            continue
         first = sessions[0]
         rows.get(st, first.ended_at, first.currency).discrepancies.append(
             Discrepancy(
@@ -365,29 +386,35 @@ def _duplicates(
                 ],
             )
         )
-    # One terminal receipt reported more than once (e.g. under two session ids).
-    twice = _scoped(
-        select(Payment.station_id, Payment.terminal_id, Payment.receipt_no)
-        .where(
-            Payment.method == "card",
-            Payment.receipt_no.is_not(None),
-            Payment.created_at >= start,
-            Payment.created_at < end,
-        )
-        .group_by(Payment.station_id, Payment.terminal_id, Payment.receipt_no)
-        .having(func.count() > 1),
-        Payment.station_id,
-        station,
+    # One terminal receipt reported more than once (e.g. under two session ids). A card
+    # payment belongs to its session's day, not to the day its report arrived; terminal
+    # receipt numbers wrap, so only payments of the reconciled range are compared. A report
+    # arrives after its session ended (a day's slack for a station clock running ahead).
+    day_of = func.coalesce(C.ended_at, Payment.created_at)
+    in_range = (
+        Payment.method == "card",
+        Payment.receipt_no.is_not(None),
+        day_of >= start,
+        day_of < end,
     )
-    for st, tid, receipt in s.execute(twice).all():
-        pays = s.scalars(
-            select(Payment)
+    since = start - timedelta(days=1)
+    for st, tid, receipt in reconcile_sql.repeated_receipts(s, since, station):
+        found = s.execute(
+            select(Payment, day_of.label("day_of"))
+            .outerjoin(C, C.pk == Payment.session_pk)
             .where(
-                Payment.station_id == st, Payment.terminal_id == tid, Payment.receipt_no == receipt
+                *in_range,
+                Payment.station_id == st,
+                Payment.terminal_id == tid,
+                Payment.receipt_no == receipt,
             )
             .order_by(Payment.id)
         ).all()
-        rows.get(st, pays[0].created_at, pays[0].currency).discrepancies.append(
+        if len(found) < 2:
+            continue
+        first_day = min(r.day_of for r in found)
+        pays = [r.Payment for r in found]
+        rows.get(st, first_day, pays[0].currency).discrepancies.append(
             Discrepancy(
                 "duplicate",
                 f"terminal {tid} receipt {receipt} reported {len(pays)} times",
@@ -425,8 +452,11 @@ def _batches(s: Session, rows: _Rows, start: datetime, end: datetime, station: s
             card = card.where(Payment.created_at <= batch.closed_at)
             if previous is not None:
                 card = card.where(Payment.created_at > previous)
-        pays = s.scalars(card).all()
-        captured = sum(p.captured_minor or 0 for p in pays)
+        pays = s.scalars(card.order_by(Payment.id)).all()
+        # A receipt reported twice was booked once: it counts once (the repeat is reported
+        # as a duplicate).
+        once = {p.receipt_no if p.receipt_no is not None else -p.id: p for p in reversed(pays)}
+        captured = sum(p.captured_minor or 0 for p in once.values())
         if captured != batch.total_minor:
             row.discrepancies.append(
                 Discrepancy(

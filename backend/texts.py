@@ -1,13 +1,14 @@
-"""What the pay, status and receipt pages say, in English and German (data, not code).
+"""What the pay, status and receipt pages say, in English, German and French (data, not code).
 
-The language follows the phone's Accept-Language (or ?lang=); English is the fallback.
+The language is the one the driver chose at the kiosk (its QR code carries ?lang=), else the
+phone's Accept-Language; English is the fallback.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-LANGUAGES: Final = ("en", "de")
+LANGUAGES: Final = ("en", "de", "fr")
 
 TEXTS: Final[dict[str, dict[str, str]]] = {
     "en": {
@@ -20,7 +21,14 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
             "on your card before charging starts. You pay only for what you charge; the rest "
             "of the reservation is released when the session ends."
         ),
-        "valid_until": "This link is valid until {when} (UTC).",
+        "valid_until": "This link is valid until {when} (local time).",
+        "line_energy": "Energy: {price} per kWh",
+        "line_time": "Charging time: {price} per hour",
+        "line_parking_time": "Parking (connected, not charging): {price} per hour",
+        "line_flat": "Session fee: {price} per session",
+        "line_min_price": "Minimum price per session: {price}",
+        "line_max_price": "Maximum price per session: {price}",
+        "vat_note": "All prices include {rate} % VAT.",
         "sandbox_note": (
             "Test payment page: no real card is charged. Use the test card 4242 4242 4242 4242."
         ),
@@ -60,7 +68,14 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
             "auf Ihrer Karte, bevor das Laden beginnt. Sie zahlen nur, was Sie laden; der Rest "
             "der Reservierung wird am Ende des Ladevorgangs freigegeben."
         ),
-        "valid_until": "Dieser Link gilt bis {when} (UTC).",
+        "valid_until": "Dieser Link gilt bis {when} (Ortszeit).",
+        "line_energy": "Energie: {price} pro kWh",
+        "line_time": "Ladezeit: {price} pro Stunde",
+        "line_parking_time": "Standzeit (angesteckt, ohne Laden): {price} pro Stunde",
+        "line_flat": "Grundgebühr: {price} pro Ladevorgang",
+        "line_min_price": "Mindestpreis pro Ladevorgang: {price}",
+        "line_max_price": "Höchstpreis pro Ladevorgang: {price}",
+        "vat_note": "Alle Preise inkl. {rate} % MwSt.",
         "sandbox_note": (
             "Testseite: Es wird keine echte Karte belastet. Testkarte: 4242 4242 4242 4242."
         ),
@@ -97,6 +112,55 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
             "Diese Testseite nimmt nur Testkarten an, z. B. 4242 4242 4242 4242."
         ),
         "too_many_declines": "Zu viele abgelehnte Versuche. Bitte an der Ladesäule neu beginnen.",
+    },
+    "fr": {
+        "pay_title": "Payer la recharge",
+        "station": "Borne",
+        "connector": "point de charge",
+        "price": "Prix",
+        "hold_before": "Nous réservons",
+        "hold_after": (
+            "sur votre carte avant la charge. Vous ne payez que ce que vous chargez ; le reste "
+            "de la réservation est libéré à la fin de la session."
+        ),
+        "valid_until": "Ce lien est valable jusqu'au {when} (heure locale).",
+        "line_energy": "Énergie : {price} par kWh",
+        "line_time": "Temps de charge : {price} par heure",
+        "line_parking_time": "Stationnement (branché, sans charge) : {price} par heure",
+        "line_flat": "Frais de session : {price} par session",
+        "line_min_price": "Prix minimum par session : {price}",
+        "line_max_price": "Prix maximum par session : {price}",
+        "vat_note": "Tous les prix incluent {rate} % de TVA.",
+        "sandbox_note": (
+            "Page de test : aucune vraie carte n'est débitée. Carte de test : 4242 4242 4242 4242."
+        ),
+        "card_number": "Numéro de carte",
+        "expiry": "Date d'expiration",
+        "cvc": "Cryptogramme (CVC)",
+        "pay": "Payer",
+        "authorized": "Paiement accepté|Retournez à la borne : la charge peut commencer.",
+        "captured": "Session payée|Cette session de charge est payée. Merci.",
+        "released": "Réservation libérée|La réservation sur votre carte a été libérée.",
+        "expired": "Lien expiré|Ce lien de paiement a expiré. Recommencez à la borne.",
+        "cancelled": "Annulé|Ce paiement a été annulé à la borne.",
+        "not_found": "Lien inconnu|Ce lien de paiement n'existe pas. Scannez à nouveau le code.",
+        "unavailable": (
+            "Paiement impossible|Le paiement n'a pas pu être lancé. Veuillez réessayer."
+        ),
+        "receipt_missing": "Reçu introuvable|Aucun reçu à cette adresse.",
+        "receipt_pending": (
+            "Reçu pas encore disponible|La borne n'a pas encore transmis cette session. "
+            "Veuillez rouvrir cette adresse plus tard."
+        ),
+        "card_declined": "Votre carte a été refusée. Essayez une autre carte.",
+        "insufficient_funds": "Provision insuffisante. Essayez une autre carte.",
+        "expired_card": "Votre carte a expiré. Essayez une autre carte.",
+        "incorrect_cvc": "Le cryptogramme est incorrect. Vérifiez-le et réessayez.",
+        "processing_error": "Le paiement n'a pas pu être traité. Veuillez réessayer.",
+        "card_not_in_sandbox": (
+            "Cette page de test n'accepte que des cartes de test, comme 4242 4242 4242 4242."
+        ),
+        "too_many_declines": "Trop de tentatives refusées. Recommencez à la borne.",
     },
 }
 
@@ -151,6 +215,59 @@ RECEIPT_DE: Final = {
     ),
 }
 
+FIELD_LABELS_FR: Final = {
+    "Card number": "Numéro de carte",
+    "Expiry": "Date d'expiration",
+    "CVC": "Cryptogramme",
+}
+FIELD_ERRORS_FR: Final = {
+    "enter the 12 to 19 digits on the card": "saisissez les 12 à 19 chiffres de la carte",
+    "this number is not valid, check the digits": "numéro non valable, vérifiez les chiffres",
+    "use the form MM/YY": "utilisez le format MM/AA",
+    "the month must be 01 to 12": "le mois doit être entre 01 et 12",
+    "this card has expired": "cette carte a expiré",
+    "enter the 3 or 4 digits on the back of the card": "saisissez les 3 ou 4 chiffres au dos",
+}
+RECEIPT_FR: Final = {
+    "Receipt": "Reçu",
+    "Charging receipt": "Reçu de charge",
+    "Operator": "Opérateur",
+    "Station": "Borne",
+    "Connector": "Point de charge",
+    "Session": "Session",
+    "Start": "Début",
+    "End": "Fin",
+    "Energy": "Énergie",
+    "Item": "Poste",
+    "Net": "HT",
+    "Gross": "TTC",
+    "Total": "Total",
+    "VAT included": "dont TVA",
+    "Payment": "Paiement",
+    "Session fee": "Frais de session",
+    "Charging time": "Temps de charge",
+    "Parking time": "Stationnement",
+    "Minimum/maximum price adjustment": "Ajustement prix minimum/maximum",
+    "Method": "Moyen de paiement",
+    "card terminal": "terminal de paiement",
+    "online payment": "paiement en ligne",
+    "Terminal": "Terminal",
+    "Reference": "Référence",
+    "Card": "Carte",
+    "Card number": "Numéro de carte",
+    "Receipt no.": "Reçu n°",
+    "Trace no.": "N° de trace",
+    "Auth code": "Code d'autorisation",
+    "Charged": "Débité",
+    "To keep a copy, print this page or save it as PDF from your browser's menu.": (
+        "Pour garder une copie, imprimez cette page ou enregistrez-la en PDF depuis le menu "
+        "de votre navigateur."
+    ),
+}
+FIELD_LABELS: Final = {"de": FIELD_LABELS_DE, "fr": FIELD_LABELS_FR}
+FIELD_ERRORS: Final = {"de": FIELD_ERRORS_DE, "fr": FIELD_ERRORS_FR}
+RECEIPT_LABELS: Final = {"de": RECEIPT_DE, "fr": RECEIPT_FR}
+
 # Decline codes that share a text with another.
 DECLINE_ALIASES: Final = {"lost_card": "card_declined", "stolen_card": "card_declined"}
 
@@ -173,10 +290,10 @@ def decline_text(lang: str, code: str) -> str:
 
 
 def field_error(lang: str, field: str, message: str) -> str:
-    if lang == "de":
-        return f"{FIELD_LABELS_DE.get(field, field)}: {FIELD_ERRORS_DE.get(message, message)}"
-    return f"{field}: {message}"
+    labels, errors = FIELD_LABELS.get(lang, {}), FIELD_ERRORS.get(lang, {})
+    colon = " :" if lang == "fr" else ":"
+    return f"{labels.get(field, field)}{colon} {errors.get(message, message)}"
 
 
 def receipt_label(lang: str, english: str) -> str:
-    return RECEIPT_DE.get(english, english) if lang == "de" else english
+    return RECEIPT_LABELS.get(lang, {}).get(english, english)

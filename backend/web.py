@@ -16,10 +16,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from backend import links, pages, texts
+from backend import links, pages, phone_format, texts
 from backend.gateways import CardDetails, CardFieldError, GatewayError
 from backend.models import PaymentLink, Station
-from backend.pricing import TariffError, display_lines, format_money
+from backend.pricing import TariffError, display_lines
 from backend.receipts import receipt_id_for_kiosk_link, receipt_id_of, receipt_view
 from backend.services import Services, services
 
@@ -89,20 +89,21 @@ async def _pay_form(
     request: Request, link: PaymentLink, error: str = "", field: str = "", status_code: int = 200
 ) -> Response:
     svc = services(request)
+    lang = _lang(request)
     station_name = await run_in_threadpool(station_display_name, svc, link.station_id)
     try:
-        lines = display_lines(link.tariff, _lang(request))
-    except TariffError:  # stored tariffs were checked on the way in; never fail the page
-        lines = []
+        prices = display_lines(link.tariff, lang, svc.settings.now(), link.time_zone)
+    except (TariffError, ValueError):  # stored tariffs were checked on the way in
+        prices = None
     return _page(
         request,
         "pay.html",
         status_code,
         link=link,
         station=station_name,
-        price_lines=lines,
-        hold=format_money(link.amount_minor, link.currency),
-        expires_local=link.expires_at.strftime("%Y-%m-%d %H:%M"),
+        prices=prices,
+        hold=phone_format.money_minor(link.amount_minor, link.currency, lang),
+        expires_local=phone_format.local_time(link.expires_at, link.time_zone, lang),
         gateway=svc.settings.gateway,
         error=error,
         error_field=field,
@@ -187,7 +188,7 @@ async def pay_submit(
     card = CardDetails(card_number, expiry, cvc)
     attempt = await run_in_threadpool(_pay, svc, link_id, card)
     if attempt.outcome == "paid":
-        return RedirectResponse(f"/pay/{link_id}/status", status_code=303)
+        return RedirectResponse(f"/pay/{link_id}/status?lang={_lang(request)}", status_code=303)
     link = await run_in_threadpool(_load, svc, link_id)
     if link is None:
         return _not_found(request)
@@ -208,7 +209,7 @@ async def pay_status(request: Request, link_id: str) -> Response:
     if link is None:
         return _not_found(request)
     if link.status == links.PENDING:
-        return RedirectResponse(f"/pay/{link_id}", status_code=303)
+        return RedirectResponse(f"/pay/{link_id}?lang={_lang(request)}", status_code=303)
     return _status_page(request, link)
 
 
@@ -239,7 +240,8 @@ async def pay_checkout(request: Request, link_id: str) -> Response:
     svc = services(request)
     if svc.stripe is None:
         return _not_found(request)
-    return_url = f"{svc.settings.public_url.rstrip('/')}/pay/{link_id}/status"
+    lang = _lang(request)
+    return_url = f"{svc.settings.public_url.rstrip('/')}/pay/{link_id}/status?lang={lang}"
     try:
         url = await run_in_threadpool(_checkout, svc, link_id, return_url)
     except GatewayError:

@@ -1,13 +1,21 @@
-"""Backend speed: session reports ingested per second with 50 concurrent stations (SQLite and
-PostgreSQL), and reconciliation time for many sessions.
+"""Backend speed, each figure next to its floor measured in the same run: session reports
+ingested with 50 concurrent stations (one by one and batched; SQLite and PostgreSQL), and
+reconciliation of many sessions.
 
     .venv/bin/python bench/bench_backend.py [--reports N] [--sessions N] [--full] [--workers N]
-        [--no-postgres] [--no-sqlite] [--no-ingest]
+        [--no-postgres] [--no-sqlite] [--no-ingest] [--reconcile-db URL]
 
 The service runs as `evkiosk backend serve` in its own process, on 127.0.0.1; 50 stations post
 completed card sessions at the same time over HTTP (each report is validated, recomputed by the
-tariff engine and stored). Reconciliation is timed on sessions planted straight into the
-database: 10,000 by default, 1,000,000 with --full (PostgreSQL). Prints figures only.
+tariff engine and stored), first one request per report, then 100 reports per request
+(`POST /sessions:batch`). Server CPU per report is the server process's own CPU time (from
+/proc), so the load generator's cost does not count. Floors: the same session and payment rows
+inserted by psycopg, one transaction per report and 100 per transaction.
+
+Reconciliation is timed on sessions planted straight into the database (10,000 by default,
+1,000,000 with --full on PostgreSQL, then VACUUM ANALYZE as autovacuum would) against the
+floor of one SQL GROUP BY per station-day over sessions joined to payments. --reconcile-db
+reuses a database planted by an earlier run. Prints figures only.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -24,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import insert
+from sqlalchemy import func, insert, select
 
 ROOT = Path(__file__).parents[1]
 sys.path.insert(0, str(ROOT))
@@ -33,17 +42,19 @@ from backend import jsonutil, reconcile  # noqa: E402
 from backend.config import Settings  # noqa: E402
 from backend.db import Database  # noqa: E402
 from backend.models import ChargingSession, Payment, Station  # noqa: E402
+from backend.reconcile_sql import utc_day  # noqa: E402
 from backend.stations import add_station  # noqa: E402
 from tests.backend.conftest import tariff  # noqa: E402
 from tests.backend.servers import PG_BIN, PostgresCluster, free_port  # noqa: E402
 
 STATIONS = 50
+BATCH = 100
 DAY = date(2026, 3, 2)
 
 
-def session_body(station: int, n: int) -> dict[str, Any]:
+def session_body(station: int, n: int, tag: str = "") -> dict[str, Any]:
     return {
-        "session_id": f"S{station}-{n}",
+        "session_id": f"S{tag}{station}-{n}",
         "connector_id": "1",
         "start_date_time": "2026-03-02T09:00:00Z",
         "end_date_time": "2026-03-02T10:00:00Z",
@@ -56,26 +67,52 @@ def session_body(station: int, n: int) -> dict[str, Any]:
         "payment": {
             "method": "card",
             "terminal_id": f"T{station:07d}",
-            "receipt_no": n,
+            "receipt_no": n if not tag else 100_000 + n,
             "authorized_amount": 5000,
             "captured_amount": 625,
         },
     }
 
 
-async def post_reports(base: str, keys: list[str], per_station: int) -> float:
+async def post_reports(base: str, keys: list[str], per_station: int, batch: int) -> float:
     async def station(i: int, key: str) -> None:
         async with httpx.AsyncClient(
             base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120
         ) as client:
-            for n in range(per_station):
-                r = await client.post("/api/v1/sessions", json=session_body(i, n))
-                if r.status_code != 201:
+            for lo in range(0, per_station, batch):
+                last = min(lo + batch, per_station)
+                bodies = [session_body(i, n, "" if batch == 1 else "b") for n in range(lo, last)]
+                if batch == 1:
+                    r = await client.post("/api/v1/sessions", json=bodies[0])
+                    ok = r.status_code == 201
+                else:
+                    r = await client.post("/api/v1/sessions:batch", json={"sessions": bodies})
+                    ok = r.status_code == 200 and all(
+                        x["status_code"] == 201 for x in r.json()["results"]
+                    )
+                if not ok:
                     raise RuntimeError(f"report refused: {r.status_code} {r.text[:200]}")
 
     began = time.perf_counter()
     await asyncio.gather(*(station(i, k) for i, k in enumerate(keys)))
     return time.perf_counter() - began
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its reaped and live children (workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    while pids:
+        p = pids.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15]) / tick  # utime stime cutime cstime
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            continue
+        pids += [int(c) for c in children]
+    return total
 
 
 def bench_ingest(label: str, db_url: str, per_station: int, workers: int) -> None:
@@ -90,6 +127,7 @@ def bench_ingest(label: str, db_url: str, per_station: int, workers: int) -> Non
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
+    rates: dict[bool, float] = {}
     try:
         for _ in range(300):
             try:
@@ -97,16 +135,80 @@ def bench_ingest(label: str, db_url: str, per_station: int, workers: int) -> Non
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        elapsed = asyncio.run(post_reports(base, keys, per_station))
+        total = STATIONS * per_station
+        batched = min(BATCH, per_station)
+        for batch, name in ((1, "one by one"), (batched, f"batched x{batched}")):
+            cpu0 = cpu_seconds(proc.pid)
+            elapsed = asyncio.run(post_reports(base, keys, per_station, batch))
+            cpu = cpu_seconds(proc.pid) - cpu0
+            rates[batch > 1] = total / elapsed
+            print(
+                f"{label:<11} {total:>7} session reports, {name:<12} {STATIONS} concurrent "
+                f"stations, {workers} worker(s), in {elapsed:6.2f} s = {total / elapsed:7.1f} "
+                f"reports/s, server CPU {cpu / total * 1000:5.2f} ms/report"
+            )
     finally:
         proc.terminate()
         proc.wait(30)
-    total = STATIONS * per_station
-    print(
-        f"{label:<11} {total:>7} session reports from {STATIONS} concurrent stations, "
-        f"{workers} worker(s), "
-        f"in {elapsed:6.2f} s = {total / elapsed:7.1f} reports/s"
+    if db_url.startswith("postgresql"):
+        insert_floor(label, db_url, total, rates, batched)
+
+
+def insert_floor(
+    label: str, db_url: str, total: int, served: dict[bool, float], batched: int
+) -> None:
+    """The same session and payment rows written by psycopg alone: one transaction per
+    report, then BATCH reports per transaction (executemany)."""
+    import psycopg
+
+    snapshot = json.dumps(tariff())
+    conninfo = db_url.replace("postgresql://", "postgresql://", 1)
+    now = datetime.now(UTC)
+    session_sql = (
+        "INSERT INTO sessions (station_id, session_id, receipt_id, connector_id, started_at, "
+        "ended_at, meter_start_wh, meter_end_wh, currency, time_zone, tariff, cdr, "
+        "reported_minor, computed_minor, computed, payment_method, link_id, created_at, "
+        "response) VALUES (%s,%s,%s,'1',%s,%s,100000,110000,'EUR','Europe/Berlin',%s,'{}',"
+        "625,625,'{}','card',NULL,%s,'{}') RETURNING pk"
     )
+    payment_sql = (
+        "INSERT INTO payments (station_id, method, session_pk, currency, authorized_minor, "
+        "captured_minor, released, status, failure, terminal_id, receipt_no, created_at) "
+        "VALUES (%s,'card',%s,'EUR',5000,625,true,'captured','','T1',%s,%s)"
+    )
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(
+            "INSERT INTO stations (id, name, key_id, key_hash, created_at) "
+            "VALUES ('F', '', 'f000000000000000', 'x', now()) ON CONFLICT DO NOTHING"
+        )
+        conn.commit()
+        for batch, name in ((1, "one by one"), (batched, f"batched x{batched}")):
+            began = time.perf_counter()
+            for lo in range(0, total, batch):
+                with conn.transaction(), conn.cursor() as cur:
+                    rows = [
+                        ("F", f"F{batch}-{n}", f"f{batch}-{n}", now, now, snapshot, now)
+                        for n in range(lo, min(lo + batch, total))
+                    ]
+                    if batch == 1:
+                        cur.execute(session_sql, rows[0])
+                        pks = [cur.fetchone()[0]]  # type: ignore[index]
+                    else:
+                        cur.executemany(session_sql, rows, returning=True)
+                        pks = []
+                        while True:
+                            pks.append(cur.fetchone()[0])  # type: ignore[index]
+                            if not cur.nextset():
+                                break
+                    cur.executemany(
+                        payment_sql, [("F", pk, lo + k, now) for k, pk in enumerate(pks)]
+                    )
+            elapsed = time.perf_counter() - began
+            print(
+                f"{label:<11} {total:>7} session+payment rows by psycopg, {name:<12} "
+                f"in {elapsed:6.2f} s = {total / elapsed:7.1f} reports/s (floor); the service "
+                f"reached {served[batch > 1] / (total / elapsed):.2f}x of it"
+            )
 
 
 def plant(db: Database, count: int) -> None:
@@ -153,21 +255,57 @@ def plant(db: Database, count: int) -> None:
             s.execute(insert(Payment), payments)
 
 
+def group_by_floor(db: Database, start: datetime, end: datetime) -> float:
+    """One SQL GROUP BY per station-day over sessions ⟕ payments: what any reconciliation
+    must at least read and sum."""
+    C, P = ChargingSession, Payment
+    with db.read() as s:
+        day = utc_day(C.ended_at, s.get_bind().dialect.name)
+        stmt = (
+            select(
+                C.station_id, day, C.currency, func.count(), func.sum(C.meter_end_wh),
+                func.sum(C.computed_minor), func.sum(P.captured_minor),
+            )
+            .outerjoin(P, P.session_pk == C.pk)
+            .where(C.ended_at >= start, C.ended_at < end)
+            .group_by(C.station_id, day, C.currency)
+        )  # fmt: skip
+        began = time.perf_counter()
+        s.execute(stmt).all()
+        return time.perf_counter() - began
+
+
 def bench_reconcile(label: str, db_url: str, count: int) -> None:
     db = Database(db_url)
     db.migrate()
-    began = time.perf_counter()
-    plant(db, count)
-    planted = time.perf_counter() - began
-    began = time.perf_counter()
-    report = reconcile.reconcile(
-        db, Settings(db_url=db_url), DAY.replace(day=1), DAY.replace(day=31)
-    )
-    elapsed = time.perf_counter() - began
+    with db.read() as s:
+        present = s.scalar(select(func.count()).select_from(ChargingSession)) or 0
+    planted = 0.0
+    if present == 0:
+        began = time.perf_counter()
+        plant(db, count)
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE")  # as autovacuum does after a bulk load
+        planted = time.perf_counter() - began
+    else:
+        count = present
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    end = datetime(2026, 4, 1, tzinfo=UTC)
+    floors, times = [], []
+    for _ in range(2):  # alternate, so both see the same cache and the same neighbours
+        floors.append(group_by_floor(db, start, end))
+        began = time.perf_counter()
+        report = reconcile.reconcile(
+            db, Settings(db_url=db_url), DAY.replace(day=1), DAY.replace(day=31)
+        )
+        times.append(time.perf_counter() - began)
+    floor, elapsed = min(floors), min(times)
     print(
         f"{label:<11} reconciliation of {count:>9,} sessions: {elapsed:7.2f} s "
-        f"({count / elapsed:,.0f} sessions/s; {report.discrepancy_count} discrepancies in "
-        f"{len(report.rows)} station-days; planting took {planted:.1f} s)"
+        f"vs SQL GROUP BY floor {floor:6.2f} s = {elapsed / floor:4.1f}x "
+        f"({report.discrepancy_count} discrepancies in {len(report.rows)} station-days; "
+        f"planting took {planted:.1f} s)"
     )
     db.dispose()
 
@@ -183,6 +321,9 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     parser.add_argument("--no-ingest", action="store_true", help="only time reconciliation")
+    parser.add_argument(
+        "--reconcile-db", help="PostgreSQL URL of a database planted by an earlier run"
+    )
     args = parser.parse_args()
     if args.full:
         args.sessions, args.reports = 1_000_000, 100
@@ -199,7 +340,7 @@ def main() -> None:
     try:
         if not args.no_ingest:
             bench_ingest("PostgreSQL", cluster.new_database(), args.reports, args.workers)
-        bench_reconcile("PostgreSQL", cluster.new_database(), args.sessions)
+        bench_reconcile("PostgreSQL", args.reconcile_db or cluster.new_database(), args.sessions)
     finally:
         cluster.stop()
 

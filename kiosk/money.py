@@ -89,7 +89,8 @@ def parse_decimal(value: object, field: str) -> Decimal:
         try:
             result = Decimal(value.strip())
         except InvalidOperation:
-            raise ValueError(f"{field}: {value!r} is not a decimal number") from None
+            shown = value if len(value) <= 40 else f"{value[:37]}..."
+            raise ValueError(f"{field}: {shown!r} is not a decimal number") from None
     else:
         raise ValueError(f"{field}: expected a number, got {type(value).__name__}")
     if not result.is_finite():

@@ -17,6 +17,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from kiosk.session.names import FailureReason, MoneyOutcome, PaymentMethod, Phase, StopReason
+from kiosk.tariff.lines import PriceLine, PriceWhen
+from kiosk.tariff.now import PriceNow
 
 __all__ = [
     "Amount",
@@ -26,6 +28,7 @@ __all__ = [
     "ConfirmPrice",
     "ConnectorStatus",
     "ConnectorTile",
+    "CostLine",
     "Countdown",
     "CountdownKind",
     "ExtendTimeout",
@@ -40,6 +43,8 @@ __all__ = [
     "PaymentMethod",
     "Phase",
     "PriceLine",
+    "PriceNow",
+    "PriceWhen",
     "Receipt",
     "SessionView",
     "StationSnapshot",
@@ -77,24 +82,18 @@ class ConnectorTile:
     connector_type: str  # "Type 2", "CCS2", ...
     max_kw: Decimal
     status: ConnectorStatus
-    price_summary: str  # one line, e.g. "0.59 EUR/kWh", from the tariff engine
-    status_reason: str | None = None  # why it is unavailable or faulted, driver-facing
+    price: PriceNow | None = None  # the price in force now, and its next change
+    status_reason: str | None = None  # why it is unavailable or faulted: the device's detail
     session_id: str | None = None  # the running session on this connector, if any
+    # The label in other languages, as configured: (("en", "Left"), ("fr", "Gauche")).
+    labels: tuple[tuple[str, str], ...] = ()
+    # Why it is unavailable or faulted, as a code the screen words in its language:
+    # "emergency_stop", "controller_offline", "connector_fault".
+    reason_code: str | None = None
 
     @property
     def selectable(self) -> bool:
         return self.status not in (ConnectorStatus.UNAVAILABLE, ConnectorStatus.FAULTED)
-
-
-@dataclass(frozen=True, slots=True)
-class PriceLine:
-    """One price component, in the order AFIR asks (energy, time, flat, parking)."""
-
-    dimension: str  # "energy", "time", "flat", "parking_time"
-    text: str  # formatted for the first configured locale, e.g. "0.59 EUR per kWh"
-    price_incl_vat: Decimal  # per unit (kWh, hour, session)
-    currency: str
-    vat_percent: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +125,19 @@ class FailureView:
 
 
 @dataclass(frozen=True, slots=True)
+class CostLine:
+    """One part of a session's cost, incl. VAT; a receipt's lines add up to its total.
+
+    ``component``: "energy", "time" (charging time), "parking", "fixed" (session fee),
+    "price_limit" (the tariff's minimum/maximum price), "stop_price" (the trailing second
+    after the driver's Stop is not charged: the amount shown at Stop is what is booked),
+    "hold_cap" (never more than the reservation)."""
+
+    component: str
+    amount: Amount
+
+
+@dataclass(frozen=True, slots=True)
 class VatLine:
     rate_percent: Decimal
     net: Amount
@@ -154,6 +166,7 @@ class Receipt:
     receipt_url: str | None = None
     meter_start_wh: int | None = None
     meter_end_wh: int | None = None
+    cost_lines: tuple[CostLine, ...] = ()  # each price component, then any adjustment
 
 
 class CountdownKind(enum.Enum):
@@ -177,6 +190,8 @@ class SessionView:
     connector_id: str
     phase: Phase
     price_lines: tuple[PriceLine, ...] = ()
+    price_now: PriceNow | None = None  # which of price_lines are in force now, what comes next
+    alt_text: tuple[tuple[str, str], ...] = ()  # the tariff's own words: (language, text)
     hold: Amount | None = None
     method: PaymentMethod | None = None
     terminal_text: str | None = None  # "Present card", "Enter PIN", as the terminal says

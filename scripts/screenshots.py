@@ -1,5 +1,6 @@
 """Render every kiosk screen in English and German at 800x480 and 1280x800 into
-docs/screenshots/ (offscreen, from the example snapshots in ui/preview.py).
+docs/screenshots/ (offscreen), from the example snapshots in ui/preview.py filled with the
+sample station and tariff (assets/samples, see ui/sample_preview.py).
 
     .venv/bin/python scripts/screenshots.py [--out DIR] [--sizes 800x480,1280x800] [--langs en,de]
 """
@@ -11,14 +12,17 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kiosk.config import load_config  # noqa: E402
 from ui import preview  # noqa: E402
 from ui.i18n import load_languages  # noqa: E402
 from ui.qt import QApplication  # noqa: E402
+from ui.sample_preview import SAMPLE, sample_screens  # noqa: E402
 from ui.settings import UiSettings, hash_pin  # noqa: E402
 from ui.window import KioskWindow  # noqa: E402
 
@@ -70,7 +74,8 @@ def shoot(out: Path, sizes: list[tuple[int, int]], langs: list[str]) -> list[Pat
     app = QApplication.instance() or QApplication([])
     languages = load_languages()
     settings = UiSettings(service_pin_hash=hash_pin("4711", iterations=1000))
-    snapshots = preview.all_screens()
+    snapshots = sample_screens()
+    zone = ZoneInfo(load_config(SAMPLE).timezone)  # times as the sample station shows them
     plan: list[tuple[str, str, Extra | None]] = [(n, n, None) for n in snapshots]
     plan += [(name, snap, extra) for name, (snap, extra) in EXTRAS.items()]
     out.mkdir(parents=True, exist_ok=True)
@@ -80,7 +85,11 @@ def shoot(out: Path, sizes: list[tuple[int, int]], langs: list[str]) -> list[Pat
             for name, snap_name, extra in plan:
                 # A fresh window per shot: overlays and modes never leak into the next one.
                 window = KioskWindow(
-                    languages, lambda _: None, settings=settings, clock=lambda: preview.NOW
+                    languages,
+                    lambda _: None,
+                    settings=settings,
+                    clock=lambda: preview.NOW,
+                    zone=zone,
                 )
                 window.resize(width, height)
                 window.show()

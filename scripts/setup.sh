@@ -13,18 +13,19 @@ python3 - <<'PY' || die "evkiosk needs Python >= 3.11 (found $(python3 --version
 import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)
 PY
 
-# Qt's offscreen/xcb plugins and the venv module are system packages on Debian.
-missing=()
-python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
-have_lib() { ldconfig -p 2>/dev/null | grep -q "$1" || ls /usr/lib/*/"$1"* >/dev/null 2>&1; }
-for pair in libEGL.so.1:libegl1 libGL.so.1:libgl1 libfontconfig.so.1:libfontconfig1 \
-            libxkbcommon.so.0:libxkbcommon0 libdbus-1.so.3:libdbus-1-3 libglib-2.0.so.0:libglib2.0-0; do
-  have_lib "${pair%%:*}" || missing+=("${pair##*:}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  die "missing system packages: ${missing[*]}
-  Install them with:  sudo apt-get install ${missing[*]}
+# The venv module and Qt's libraries are system packages: one list, scripts/system-packages.txt.
+# Checked before anything is installed, so a missing one costs seconds, not a pip run.
+if command -v dpkg-query >/dev/null; then
+  missing=$(scripts/system-packages.sh --missing)
+  if [ -n "$missing" ]; then
+    die "missing system packages: $missing
+  Install them with:  sudo apt-get install $missing
   (or run .ci/run as root, which installs everything a fresh Debian machine lacks)"
+  fi
+else
+  python3 -c 'import venv, ensurepip' 2>/dev/null \
+    || die "python3's venv module is missing: install your distribution's python3-venv"
+  say "not a Debian system: the libraries in scripts/system-packages.txt are not checked"
 fi
 
 if [ ! -x .venv/bin/python ]; then

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Set up (if needed) and run the whole test suite headless. Extra arguments go to pytest,
-# e.g. scripts/test.sh tests/core -x
+# Set up (if needed) and run the whole test suite headless, in parallel (pytest-xdist). Extra
+# arguments go to pytest, e.g. scripts/test.sh tests/core -x
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --quiet
 export QT_QPA_PLATFORM=offscreen PYTHONFAULTHANDLER=1
 set +e
-.venv/bin/python -m pytest "$@"
+# One worker per core (EVKIOSK_TEST_WORKERS overrides; -n 0 after it runs in one process).
+# Whole files go to one worker, so a module's backend process or browser starts once.
+.venv/bin/python -m pytest -n "${EVKIOSK_TEST_WORKERS:-auto}" --dist loadfile "$@"
 rc=$?
 set -e
 if [ $rc -eq 5 ]; then

@@ -15,13 +15,14 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REQUIRE_ALL = os.environ.get("EVKIOSK_REQUIRE_ALL") == "1"
 
 
-def require_executable(name: str, *candidates: str) -> str:
-    """Return the path of an external tool, or skip (fail in CI) with how to install it."""
+def require_executable(name: str, *candidates: str, package: str | None = None) -> str:
+    """Return the path of an external tool, or skip (fail in CI) with how to install it:
+    ``package`` is its Debian package (scripts/system-packages.txt) when not named ``name``."""
     for candidate in (name, *candidates):
         found = shutil.which(candidate)
         if found:
             return found
-    message = f"{name} is not installed (apt-get install {name})"
+    message = f"{name} is not installed (sudo apt-get install {package or name})"
     if REQUIRE_ALL:
         pytest.fail(message)
     pytest.skip(message)

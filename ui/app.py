@@ -15,9 +15,9 @@ from ui.bridge import SnapshotBridge
 from ui.i18n import Language, load_languages
 from ui.logbuffer import RING
 from ui.ports import ServicePort, SimulatorPort, StationPort
-from ui.qt import QApplication, QGuiApplication, Qt, QTimer, QWidget
+from ui.qt import QApplication, QGuiApplication, QRect, Qt, QTimer, QWidget
 from ui.settings import UiSettings
-from ui.simpanel import SimulatorPanel
+from ui.simpanel import SimulatorPanel, placement
 from ui.window import KioskWindow, utc_now
 
 log = logging.getLogger(__name__)
@@ -82,18 +82,31 @@ def install_error_handler(window: KioskWindow) -> None:
 
 def show(parts: AppParts, settings: UiSettings, size: tuple[int, int] | None) -> None:
     window = parts.window
+    screen = QGuiApplication.primaryScreen()
+    area = screen.availableGeometry() if screen is not None else QRect(0, 0, 1920, 1080)
     if settings.kiosk:
         window.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
-        window.showFullScreen()
+        if parts.panel is None:
+            window.showFullScreen()
+        else:
+            window.setGeometry(area)  # full screen, less the simulator panel's strip below
     else:
         window.resize(*(size or (1280, 800)))
         window.setWindowTitle("evkiosk")
-        window.show()
     if settings.hide_cursor:
         QApplication.setOverrideCursor(Qt.CursorShape.BlankCursor)
     if parts.panel is not None:
-        parts.panel.resize(420, 640)
+        place_panel(window, parts.panel, area)
+    window.show()
+    if parts.panel is not None:
         parts.panel.show()
+
+
+def place_panel(window: QWidget, panel: QWidget, area: QRect) -> None:
+    """The simulator panel beside the kiosk, or docked at the screen's edge: never over it."""
+    kiosk, beside = placement(area, QRect(window.pos(), window.size()))
+    window.setGeometry(kiosk)
+    panel.setGeometry(beside)
 
 
 def snap_periodically(parts: AppParts, directory: Path, every_s: float) -> None:

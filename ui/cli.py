@@ -17,12 +17,14 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 from platformdirs import user_state_dir
 
 from kiosk.config import ConfigError, StationConfig, load_config
 from kiosk.logs import add_logging_arguments, setup_from_arguments
+from kiosk.runtime.clock import ShiftedClock
 from kiosk.scenario import ScenarioError, load_scenario
 from kiosk.watchdog import Notifier
 from ui.composition import Assembly, CompositionError, assemble
@@ -99,11 +101,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="with --simulate: replay a scenario file (timed simulator events and taps)",
     )
     parser.add_argument(
+        "--start-at",
+        metavar="ISO_TIME",
+        type=_start_at,
+        help="with --simulate: the station's clock starts at this time "
+        "(e.g. 2026-12-07T00:20+01:00), to see the prices of another hour or day",
+    )
+    parser.add_argument(
         "--keep-open",
         action="store_true",
         help="keep running after the scenario ends (default: exit, 0 if every step was done)",
     )
     add_logging_arguments(parser)
+
+
+def _start_at(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected an ISO time, e.g. 2026-12-07T00:20+01:00"
+        ) from None
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a time zone, e.g. +01:00")
+    return moment
 
 
 def _size(text: str | None) -> tuple[int, int] | None:
@@ -135,8 +156,9 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("--config FILE is required without --simulate")
         config = load_config(config_path)
         scenario = None
-        if (args.connectors is not None or args.scenario is not None) and not args.simulate:
-            raise ValueError("--connectors and --scenario need --simulate")
+        simulated_only = (args.connectors, args.scenario, args.start_at)
+        if any(a is not None for a in simulated_only) and not args.simulate:
+            raise ValueError("--connectors, --scenario and --start-at need --simulate")
         if args.connectors is not None:
             config = with_connectors(config, args.connectors)
         if args.scenario is not None:
@@ -171,7 +193,8 @@ def _run_app(
     log = logging.getLogger("ui.cli")
     notifier = Notifier()
     try:
-        assembly = assemble(config, simulate=args.simulate, state_dir=state)
+        clock = None if args.start_at is None else ShiftedClock(args.start_at)
+        assembly = assemble(config, simulate=args.simulate, state_dir=state, clock=clock)
     except CompositionError as exc:
         print(f"evkiosk run: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -185,6 +208,7 @@ def _run_app(
         zone=assembly.zone,
         service=assembly.service,
         simulator=assembly.simulator,
+        clock=None if clock is None else clock.now,  # countdowns on the station's clock
     )
     kiosk_app.install_error_handler(parts.window)
     player = None

@@ -85,7 +85,7 @@ class EmbeddedBackend:
         )
         return self
 
-    def wait_ready(self, timeout_s: float = 60.0) -> None:
+    def wait_ready(self, timeout_s: float = 120.0) -> None:
         """Block until the backend answers /healthz (tools and tests; never the GUI thread)."""
         import httpx  # noqa: PLC0415 (only tools and the pay button need it)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -93,6 +94,11 @@ class Language:
         return moment.astimezone(zone).strftime(self.time)
 
     # ---------------------------------------------------------------- texts
+
+    def pick(self, texts: Iterable[tuple[str, str]], default: str) -> str:
+        """The station's own wording for this language (a connector label configured per
+        language), else `default`."""
+        return dict(texts).get(self.code, default)
 
     def text(self, key: str, **values: object) -> str:
         template = self.strings.get(key)

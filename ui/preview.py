@@ -14,6 +14,7 @@ from kiosk.snapshot import (
     Amount,
     ConnectorStatus,
     ConnectorTile,
+    CostLine,
     Countdown,
     CountdownKind,
     FailureReason,
@@ -24,6 +25,8 @@ from kiosk.snapshot import (
     PaymentMethod,
     Phase,
     PriceLine,
+    PriceNow,
+    PriceWhen,
     Receipt,
     SessionView,
     StationSnapshot,
@@ -41,10 +44,23 @@ def tiles(
 ) -> tuple[ConnectorTile, ...]:
     return (
         ConnectorTile(
-            "1", "Links", "Type 2", Decimal(22), status_left, "0,59 €/kWh", session_id=session
+            "1",
+            "Links",
+            "Type 2",
+            Decimal(22),
+            status_left,
+            TILE_PRICE,
+            session_id=session,
+            labels=(("de", "Links"), ("en", "Left"), ("fr", "Gauche")),
         ),
         ConnectorTile(
-            "2", "Rechts", "Type 2", Decimal(11), ConnectorStatus.AVAILABLE, "0,59 €/kWh"
+            "2",
+            "Rechts",
+            "Type 2",
+            Decimal(11),
+            ConnectorStatus.AVAILABLE,
+            TILE_PRICE,
+            labels=(("de", "Rechts"), ("en", "Right"), ("fr", "Droite")),
         ),
         ConnectorTile(
             "3",
@@ -52,18 +68,31 @@ def tiles(
             "CCS2",
             Decimal(50),
             ConnectorStatus.FAULTED,
-            "0,69 €/kWh",
-            status_reason="Meter not responding",
+            TILE_PRICE,
+            status_reason="error flags: rcd_trip",
+            reason_code="connector_fault",
         ),
     )
 
 
+_PEAK = PriceWhen(days=(0, 1, 2, 3, 4), start_time="17:00", end_time="21:00")
 PRICE_LINES = (
-    PriceLine("energy", "0,59 € pro kWh", Decimal("0.59"), EUR, Decimal(19)),
-    PriceLine("flat", "0,50 € pro Ladevorgang", Decimal("0.50"), EUR, Decimal(19)),
-    PriceLine("parking_time", "6,00 € pro Stunde", Decimal("6.00"), EUR, Decimal(19)),
-    PriceLine("time", "1,20 € pro Stunde", Decimal("1.20"), EUR, Decimal(19)),
+    PriceLine("energy", Decimal("0.69"), EUR, Decimal(19), 1, _PEAK, element=0),
+    PriceLine("energy", Decimal("0.59"), EUR, Decimal(19), 1, PriceWhen(otherwise=True), 1),
+    PriceLine("flat", Decimal("0.50"), EUR, Decimal(19), element=1),
+    PriceLine("parking_time", Decimal("6.00"), EUR, Decimal(19), 60, element=2),
+    PriceLine("time", Decimal("1.20"), EUR, Decimal(19), 60, element=3),
 )
+# Saturday evening: the off-peak energy price is in force; the weekday peak comes on Monday.
+MONDAY_PEAK = datetime(2026, 3, 16, 16, 0, tzinfo=UTC)  # 17:00 in Berlin
+PRICE_NOW = PriceNow(
+    NOW,
+    PRICE_LINES[1:],
+    NOW + timedelta(hours=5, minutes=30),
+    next_at=MONDAY_PEAK,
+    next_lines=(PRICE_LINES[0], *PRICE_LINES[2:]),
+)
+TILE_PRICE = replace(PRICE_NOW, lines=PRICE_LINES[1:3], next_lines=(PRICE_LINES[0], PRICE_LINES[2]))
 HOLD = Amount(5000, EUR)
 
 
@@ -91,7 +120,18 @@ def station(
 
 
 def view(phase: Phase, **kw: object) -> SessionView:
-    base = SessionView(SESSION, "1", phase, price_lines=PRICE_LINES, hold=HOLD)
+    base = SessionView(
+        SESSION,
+        "1",
+        phase,
+        price_lines=PRICE_LINES,
+        price_now=PRICE_NOW,
+        alt_text=(
+            ("en", "Parking fee applies from the minute charging ends until you unplug."),
+            ("de", "Die Standgebühr gilt ab Ladeende bis zum Abstecken."),
+        ),
+        hold=HOLD,
+    )
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
@@ -128,6 +168,7 @@ RECEIPT = Receipt(
     receipt_url="http://127.0.0.1:8080/r/7Kq2vB9xN4mT",
     meter_start_wh=1_204_331,
     meter_end_wh=1_222_751,
+    cost_lines=(CostLine("energy", Amount(1087, EUR)), CostLine("fixed", Amount(50, EUR))),
 )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable
+from datetime import UTC, tzinfo
 from importlib import metadata
 from pathlib import Path
 
@@ -15,17 +16,20 @@ from ui.i18n import Language
 from ui.logbuffer import RING
 from ui.ports import ServicePort
 from ui.qt import (
+    QBoxLayout,
     QFrame,
     QGridLayout,
     QHBoxLayout,
     QObject,
     QPlainTextEdit,
+    QResizeEvent,
     QStackedWidget,
     QTabWidget,
     QVBoxLayout,
     QWidget,
     Signal,
 )
+from ui.screens.base import reason_text, tile_label
 from ui.settings import verify_pin
 from ui.widgets import button, label
 
@@ -50,12 +54,17 @@ def core_checksum(root: Path = CORE_DIR) -> str:
 
 
 def _session_line(view: SessionView, lang: Language) -> str:
-    hold = lang.money(view.hold) if view.hold else "–"
-    method = view.method.value if view.method else "–"
-    return f"{view.session_id}  connector {view.connector_id}  {view.phase.value}  {method}  {hold}"
+    return lang.text(
+        "service.session_line",
+        session=view.session_id,
+        connector=view.connector_id,
+        phase=lang.text(f"phase.{view.phase.value}"),
+        method=lang.text(f"pay.{view.method.value}") if view.method else "–",
+        hold=lang.money(view.hold) if view.hold else "–",
+    )
 
 
-def device_lines(snap: StationSnapshot, lang: Language) -> list[str]:
+def device_lines(snap: StationSnapshot, lang: Language, zone: tzinfo = UTC) -> list[str]:
     lines = [
         lang.text(
             "service.terminal_ready" if snap.terminal_ready else "service.terminal_not_ready"
@@ -64,21 +73,29 @@ def device_lines(snap: StationSnapshot, lang: Language) -> list[str]:
     ]
     sessions = {v.connector_id: v for v in (snap.focus, *snap.background) if v is not None}
     for tile in snap.connectors:
-        line = f"{tile.label} ({tile.connector_id}): {tile.status.value}"
-        if tile.status_reason:
-            line += f" – {tile.status_reason}"
+        status = lang.text(f"status.{tile.status.value}")
+        line = lang.text(
+            "service.device_line", label=tile_label(tile, lang), id=tile.connector_id, status=status
+        )
+        reason = reason_text(tile, lang)
+        if reason or tile.status_reason:
+            # The worded reason for people, the device's own detail for the installer.
+            detail = f" ({tile.status_reason})" if reason and tile.status_reason else ""
+            line += f" – {reason or tile.status_reason}{detail}"
         view = sessions.get(tile.connector_id)
         if view is not None and view.live is not None:
             live = view.live
-            line += (
-                f"  {lang.energy_kwh(live.energy_wh)}  {lang.power_kw(live.power_w)}"
-                f"  measured {live.measured_at.isoformat(timespec='seconds')}"
+            line += "  " + lang.text(
+                "service.device_live",
+                energy=lang.energy_kwh(live.energy_wh),
+                power=lang.power_kw(live.power_w),
+                at=lang.date_time(live.measured_at, zone),
             )
         lines.append(line)
-    return lines + reporting_lines(snap, lang)
+    return lines + reporting_lines(snap, lang, zone)
 
 
-def reporting_lines(snap: StationSnapshot, lang: Language) -> list[str]:
+def reporting_lines(snap: StationSnapshot, lang: Language, zone: tzinfo = UTC) -> list[str]:
     """The link to the backend: is it there, what waits to be delivered, the last end of day."""
     r = snap.reporting
     if r is None:
@@ -90,7 +107,7 @@ def reporting_lines(snap: StationSnapshot, lang: Language) -> list[str]:
     ]
     if r.outbox_oldest_at is not None:
         lines.append(
-            lang.text("service.outbox_oldest", at=r.outbox_oldest_at.isoformat(timespec="seconds"))
+            lang.text("service.outbox_oldest", at=lang.date_time(r.outbox_oldest_at, zone))
         )
     if r.outbox_last_error:
         lines.append(lang.text("service.outbox_error", error=r.outbox_last_error))
@@ -120,6 +137,7 @@ class ServiceMenu(QFrame):
         self._entered = ""
         self._lang: Language | None = None
         self._snap: StationSnapshot | None = None
+        self.zone: tzinfo = UTC  # the station's: times in the menu are local
         self._results = _Results()
         self._results.done.connect(self._show_result)
         self.pages = QStackedWidget()
@@ -219,7 +237,7 @@ class ServiceMenu(QFrame):
         self.journal = self._text_tab("service_journal")
         terminal = QWidget()
         term_box = QVBoxLayout(terminal)
-        row = QHBoxLayout()
+        row = self.terminal_row = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.status_enquiry = button("", name="status_enquiry")
         self.end_of_day = button("", name="end_of_day")
         self.terminal_holds = button("", name="terminal_holds")
@@ -244,6 +262,17 @@ class ServiceMenu(QFrame):
         box.addWidget(self.tabs, 1)
         self.pages.addWidget(page)
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        # A narrow (portrait) panel: tabs down the left side, terminal functions in a column.
+        narrow = self.width() < 700 or self.width() < self.height()
+        self.tabs.setTabPosition(
+            QTabWidget.TabPosition.West if narrow else QTabWidget.TabPosition.North
+        )
+        self.terminal_row.setDirection(
+            QBoxLayout.Direction.TopToBottom if narrow else QBoxLayout.Direction.LeftToRight
+        )
+        super().resizeEvent(event)
+
     def offer_simulator(self, open_panel: Callable[[], None]) -> None:
         self._open_simulator = open_panel
         self.simulator_button.show()
@@ -262,7 +291,7 @@ class ServiceMenu(QFrame):
             try:
                 answer = call(port)
             except Exception as exc:  # shown to the installer, never raised into Qt
-                answer = f"failed: {exc}"
+                answer = lang.text("service.failed", error=exc)
             self._results.done.emit(where, answer)
 
         threading.Thread(target=work, name=f"service-{where}", daemon=True).start()
@@ -288,7 +317,7 @@ class ServiceMenu(QFrame):
         self.end_of_day.setText(lang.text("service.end_of_day"))
         self.terminal_holds.setText(lang.text("service.terminal_holds"))
         if self.unlocked:
-            self.devices.setPlainText("\n".join(device_lines(snap, lang)))
+            self.devices.setPlainText("\n".join(device_lines(snap, lang, self.zone)))
             holds = [_session_line(v, lang) for v in open_holds(snap)]
             self.holds.setPlainText("\n".join(holds) or lang.text("service.none"))
 
@@ -297,7 +326,11 @@ class ServiceMenu(QFrame):
             return
         self.show_snapshot(self._snap, self._lang)
         self.logs.setPlainText("\n".join(RING.lines()[-200:]))
-        self.version.setPlainText(f"evkiosk {software_version()}\ncore sha256 {core_checksum()}")
+        self.version.setPlainText(
+            self._lang.text(
+                "service.version_text", version=software_version(), checksum=core_checksum()
+            )
+        )
         if self._port is not None:
             self._run("journal", lambda p: "\n".join(p.recent_sessions(50)))
         else:

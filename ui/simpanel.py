@@ -7,10 +7,32 @@ from __future__ import annotations
 import logging
 
 from ui.ports import SimulatorPort
-from ui.qt import QGridLayout, QLayout, QPushButton, QVBoxLayout, QWidget
+from ui.qt import QGridLayout, QLayout, QPushButton, QRect, QSize, QVBoxLayout, QWidget
 from ui.widgets import button, label
 
 log = logging.getLogger(__name__)
+
+PANEL_SIZE = QSize(420, 640)
+
+
+def placement(screen: QRect, kiosk: QRect, panel: QSize = PANEL_SIZE) -> tuple[QRect, QRect]:
+    """Where the kiosk and the panel go on `screen` so the panel never covers the kiosk:
+    beside it (right, else left) when there is room; else docked at the screen's right
+    edge, with the kiosk made narrower to leave it the strip. A bare X server without a window
+    manager puts every new window at 0,0: this is the placement it does not do."""
+    height = min(panel.height(), screen.height())
+    if screen.right() - kiosk.right() >= panel.width():
+        return kiosk, QRect(kiosk.right() + 1, kiosk.top(), panel.width(), height)
+    if kiosk.left() - screen.left() >= panel.width():
+        return kiosk, QRect(kiosk.left() - panel.width(), kiosk.top(), panel.width(), height)
+    width = min(panel.width(), screen.width() // 3)
+    docked = QRect(screen.right() + 1 - width, screen.top(), width, screen.height())
+    narrower = QRect(kiosk.topLeft(), kiosk.size())
+    narrower.setLeft(max(kiosk.left(), screen.left()))
+    narrower.setRight(min(kiosk.right(), docked.left() - 1))
+    narrower.setTop(max(kiosk.top(), screen.top()))
+    narrower.setBottom(min(kiosk.bottom(), screen.bottom()))
+    return narrower, docked
 
 
 class SimulatorPanel(QWidget):

@@ -121,26 +121,44 @@ class Metrics:
     gap: int
 
 
-def metrics(width: int, height: int, dpi: float, large_text: bool) -> Metrics:
+def metrics(
+    width: int, height: int, dpi: float, large_text: bool, base: int | None = None
+) -> Metrics:
+    """`base`: the body text size a page was fitted to (large text steps down towards the
+    normal size on a page that would not fit the panel otherwise)."""
     short = min(width, height)
-    base = max(15, round(short / 26))
-    if large_text:
-        # EN 301 549 5.1.4: a mode with cap height >= 0.7 degrees (about 6 mm at 500 mm).
-        base = max(base * 13 // 10, round(6.1 / 0.7 * dpi / MM_PER_INCH))
+    normal = max(15, round(short / 26))
+    if base is None:
+        base = normal
+        if large_text:
+            base = large_text_px(width, height, dpi)
+    # Large text grows the body text most; titles and figures grow less, so a page keeps its
+    # controls on screen. Never smaller than in normal mode.
+    title = max(round(base * 1.2), round(normal * 1.45)) if large_text else round(base * 1.45)
+    figure = max(round(base * 1.45), round(normal * 1.9)) if large_text else round(base * 1.9)
     return Metrics(
         base=base,
-        title=round(base * 1.45),
-        figure=round(base * 1.9),
+        title=title,
+        figure=figure,
         small=max(13, round(base * 0.85)),
         target=touch_target_px(dpi),
         gap=max(6, short // 60),
     )
 
 
-def style_sheet(p: Palette, m: Metrics, chip_px: int | None = None) -> str:
-    """`chip_px`: the header's language and mode buttons keep this size in large-text mode,
-    so they still fit and are found where they were."""
+def large_text_px(width: int, height: int, dpi: float) -> int:
+    """EN 301 549 5.1.4: a mode with cap height >= 0.7 degrees (about 6 mm at 500 mm)."""
+    normal = max(15, round(min(width, height) / 26))
+    return max(normal * 13 // 10, round(6.1 / 0.7 * dpi / MM_PER_INCH))
+
+
+def style_sheet(
+    p: Palette, m: Metrics, chip_px: int | None = None, station_px: int | None = None
+) -> str:
+    """`chip_px`, `station_px`: the header's language and mode buttons and the station name
+    keep these sizes in large-text mode, so they still fit and are found where they were."""
     chip = chip_px or m.small
+    station = station_px or round(m.base * 1.2)
     # QSS min sizes are for the content box: padding and border make up the rest of the
     # touch target, so the whole button is `target` and not a padding larger.
     inner = max(0, m.target - 2 * m.gap - 2 * BORDER_PX)
@@ -153,6 +171,7 @@ QLabel[role="figure"] {{ font-size: {m.figure}px; font-weight: bold; }}
 QLabel[role="muted"] {{ color: {p.muted}; }}
 QLabel[role="small"] {{ color: {p.muted}; font-size: {m.small}px; }}
 QLabel[role="strong"] {{ font-size: {round(m.base * 1.2)}px; font-weight: bold; }}
+QLabel[role="station"] {{ font-size: {station}px; font-weight: bold; }}
 QLabel[role="compact"] {{ font-size: {m.small}px; }}
 QLabel[role="compact-total"] {{ font-size: {m.base}px; font-weight: bold; color: {p.warn}; }}
 QLabel[role="notice"] {{ color: {p.warn}; font-weight: bold; }}
@@ -182,7 +201,9 @@ QPlainTextEdit, QListWidget {{ background: {p.surface}; color: {p.text};
     font-size: {m.small}px; border: 1px solid {p.border}; }}
 QScrollBar:vertical {{ width: {m.gap * 3}px; background: {p.surface}; }}
 QScrollBar::handle:vertical {{ background: {p.border}; min-height: {m.target}px; }}
-QTabBar::tab {{ min-height: {m.target}px; padding: 0 {m.gap * 2}px; background: {p.surface};
+QTabBar::tab {{ min-height: {m.target}px; min-width: {m.target - 2 * m.gap}px;
+    padding: 0 {m.gap}px; background: {p.surface};
+    font-size: {m.small}px;
     color: {p.text}; border: 1px solid {p.border}; }}
 QTabBar::tab:selected {{ background: {p.accent}; color: {p.accent_text}; }}
 """

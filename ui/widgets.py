@@ -139,6 +139,8 @@ class StatusIcon(QWidget):
 class QrCode(QWidget):
     """A QR code painted module by module (black on white with a quiet zone, as scanners want)."""
 
+    MODULE_PX = 4  # 37 modules (a receipt link) make 148 px, about 39 mm at 96 dpi
+
     def __init__(self) -> None:
         super().__init__()
         self._data = ""
@@ -161,16 +163,24 @@ class QrCode(QWidget):
             self._matrix = code.get_matrix()
         else:
             self._matrix = []
+        # Whole pixels per module, at least MODULE_PX: a layout never squeezes the code below
+        # what a phone camera reads at arm's length.
+        side = max(120, len(self._matrix) * self.MODULE_PX)
+        self.setMinimumSize(side, side)
         self.update()
+
+    def painted_side(self) -> int:
+        """The code's side on screen: whole pixels per module, so it may be under the widget."""
+        n = len(self._matrix)
+        return (min(self.width(), self.height()) // n) * n if n else 0
 
     def paintEvent(self, event: QPaintEvent) -> None:
         if not self._matrix:
             return
         painter = QPainter(self)
         n = len(self._matrix)
-        side = min(self.width(), self.height())
-        module = side // n
-        size = module * n
+        size = self.painted_side()
+        module = size // n
         x0 = (self.width() - size) // 2
         y0 = (self.height() - size) // 2
         painter.fillRect(x0, y0, size, size, Qt.GlobalColor.white)

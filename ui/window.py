@@ -21,9 +21,11 @@ from kiosk.snapshot import (
 from ui.i18n import Language, ordered_codes
 from ui.ports import ServicePort
 from ui.qt import (
+    QApplication,
     QEvent,
     QFrame,
     QHBoxLayout,
+    QLabel,
     QLayout,
     QObject,
     QPushButton,
@@ -45,7 +47,7 @@ from ui.screens.price import PaymentChoiceScreen, PriceScreen
 from ui.screens.session import ChargingScreen, PlugScreen, StartingScreen, StoppingScreen
 from ui.service import ServiceMenu
 from ui.settings import UiSettings
-from ui.theme import HIGH_CONTRAST, NORMAL, metrics, style_sheet
+from ui.theme import HIGH_CONTRAST, NORMAL, large_text_px, metrics, style_sheet
 from ui.timeout_warning import TimeoutWarning
 from ui.widgets import LongPress, button, label
 
@@ -107,15 +109,22 @@ class KioskWindow(QWidget):
         self.high_contrast = False
         self.failed = False  # the safe error screen is up
         self._last_phase = Phase.IDLE
-        self._style_key: tuple[int, int, bool, bool] | None = None
+        self._style_key: tuple[int, int, bool, bool, int | None] | None = None
+        self._text_px: int | None = None  # the body text size fitted to the page on show
+        self._fitted: dict[tuple[str, str, int, int, bool], int] = {}
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(10, 6, 10, 8)
         outer.setSpacing(4)
         self.header = QWidget()
-        head = QHBoxLayout(self.header)
-        head.setContentsMargins(0, 0, 0, 0)
-        self.station = label(role="strong", wrap=False)
+        # The station name beside the buttons; above them on a narrow (portrait) panel.
+        self.header_box = QVBoxLayout(self.header)
+        self.header_box.setContentsMargins(0, 0, 0, 0)
+        self.header_box.setSpacing(2)
+        head = self.header_row = QHBoxLayout()
+        self.header_box.addLayout(head)
+        # A long station name wraps to a second line rather than being cut.
+        self.station = label(role="station")
         self.station.setObjectName("station_name")
         self.long_press = LongPress(self.station)
         self.long_press.held.connect(self.open_service)
@@ -127,7 +136,7 @@ class KioskWindow(QWidget):
             b.setCheckable(True)
         self.large_button.toggled.connect(self.set_large_text)
         self.contrast_button.toggled.connect(self.set_high_contrast)
-        # A long station name is clipped rather than pushing the language buttons off screen.
+        # The station name takes what the buttons leave; it never pushes them off screen.
         self.station.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         head.addWidget(self.station, 1)
         head.addLayout(self.lang_row)
@@ -137,7 +146,8 @@ class KioskWindow(QWidget):
         outer.addWidget(self.header)
 
         self.stack = QStackedWidget()
-        # Large text may not fit a small panel: then the page scrolls (drag with a finger).
+        # Pages never scroll: large text is fitted to the panel (see _fit_text). The scroll
+        # area is a last resort for content no design foresaw.
         self.page_area = QScrollArea()
         self.page_area.setWidget(self.stack)
         self.page_area.setWidgetResizable(False)  # sized by _fit_stack: to the page on show
@@ -175,6 +185,7 @@ class KioskWindow(QWidget):
         self.page_area.viewport().installEventFilter(self)
 
         self.service = ServiceMenu(self.settings.service_pin_hash, service)
+        self.service.zone = zone
         self.service.setParent(self)
         self.service.hide()
 
@@ -239,6 +250,7 @@ class KioskWindow(QWidget):
 
     def set_large_text(self, on: bool) -> None:
         self.large_text = on
+        self._text_px = None  # fitted again for the new mode
         self._apply_style()
         self._refresh()
 
@@ -308,6 +320,83 @@ class KioskWindow(QWidget):
         height = max(viewport.height(), needed)
         self.stack.resize(viewport.width(), height)
 
+    def _place_station_name(self, above: bool) -> None:
+        if above == (self.header_box.indexOf(self.station) == 0):
+            return
+        if above:
+            self.header_row.removeWidget(self.station)
+            self.header_box.insertWidget(0, self.station)
+        else:
+            self.header_box.removeWidget(self.station)
+            self.header_row.insertWidget(0, self.station, 1)
+
+    def _page_overflows(self) -> bool:
+        """The page on show needs more than the panel: taller than the viewport, or a word
+        wider than its label (a word is never broken)."""
+        viewport = self.page_area.viewport().size()
+        page = self.stack.currentWidget()
+        if page is None:
+            return False
+        self.stack.resize(viewport)
+        layout = page.layout()
+        if layout is None:
+            return False
+        # Size changes drawing just made (icons follow the font) reach the page's layout
+        # through posted layout requests: settle them before measuring.
+        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+        layout.activate()
+        needed = max(page.minimumSizeHint().height(), layout.totalHeightForWidth(viewport.width()))
+        if needed > viewport.height():
+            return True
+        for lab in page.findChildren(QLabel):
+            if not (lab.isVisibleTo(page) and lab.text()):
+                continue
+            if lab.wordWrap():
+                widest = max(lab.fontMetrics().horizontalAdvance(w) for w in lab.text().split())
+                if widest > lab.contentsRect().width():
+                    return True
+            elif lab.sizeHint().width() > lab.width() + 1:
+                return True
+        for b in page.findChildren(QPushButton):
+            if b.isVisibleTo(page) and b.text():
+                hint = b.sizeHint()
+                if hint.width() > b.width() + 1 or hint.height() > b.height() + 1:
+                    return True
+        return False
+
+    def _fit_text(self, name: str, redraw: Callable[[], None]) -> None:
+        """Text as large as this page allows on this panel, from the mode's size down to 4/5 of
+        the normal one, until the page fits: no control leaves the screen or scrolls. The size
+        found is kept per page, language, panel size and mode."""
+        normal = metrics(self.width(), self.height(), self.dpi, large_text=False).base
+        # A dense panel (15 mm buttons take much of it) or a narrow one: a little smaller.
+        floor = max(13, normal * 4 // 5)
+        top = large_text_px(self.width(), self.height(), self.dpi) if self.large_text else normal
+        key = (name, self.lang_code, self.width(), self.height(), self.large_text)
+        known = self._fitted.get(key, top)
+        self._set_text_px(known, redraw)
+        if not self._page_overflows():
+            self._fitted[key] = known
+            return
+        low, high = floor, known - 1  # binary search: the largest size that fits
+        while low < high:
+            middle = (low + high + 1) // 2
+            self._set_text_px(middle, redraw)
+            if self._page_overflows():
+                high = middle - 1
+            else:
+                low = middle
+        self._set_text_px(low, redraw)
+        self._fitted[key] = low
+
+    def _set_text_px(self, px: int | None, redraw: Callable[[], None] | None = None) -> None:
+        if px == self._text_px:
+            return
+        self._text_px = px
+        self._apply_style()
+        if redraw is not None:
+            redraw()  # sizes that follow the font (icons) are set when drawing
+
     def _context(self) -> RenderContext:
         assert self.snapshot is not None
         return RenderContext(self.snapshot, self.lang, self.zone, self.clock())
@@ -342,11 +431,14 @@ class KioskWindow(QWidget):
                 b.setAccessibleName(full)
             for code, b in self.lang_buttons.items():
                 b.setChecked(code == self.lang_code)
-            page.set_stacked(self.large_text or self.height() > self.width())
+            portrait = self.height() > self.width()
+            self._place_station_name(above=portrait)
+            page.set_stacked(portrait)
             if tick_only:
                 page.tick(ctx)
             else:
                 page.draw(ctx)
+                self._fit_text(name, lambda: page.draw(ctx))
                 self._fit_stack()
             self._update_timeout_warning(ctx)
             if self.service.isVisible():
@@ -408,14 +500,18 @@ class KioskWindow(QWidget):
         self._apply_style(force=True)
 
     def _apply_style(self, force: bool = False) -> None:
-        key = (self.width(), self.height(), self.large_text, self.high_contrast)
+        px = self._text_px
+        key = (self.width(), self.height(), self.large_text, self.high_contrast, px)
         if key == self._style_key and not force:
             return
         self._style_key = key
-        m = metrics(self.width(), self.height(), self.dpi, self.large_text)
+        m = metrics(self.width(), self.height(), self.dpi, self.large_text, base=px)
         normal = metrics(self.width(), self.height(), self.dpi, large_text=False)
         palette = HIGH_CONTRAST if self.high_contrast else NORMAL
-        self.setStyleSheet(style_sheet(palette, m, chip_px=normal.small))
+        station_px = round(normal.base * 1.2)
+        self.setStyleSheet(style_sheet(palette, m, chip_px=normal.small, station_px=station_px))
+        # The service menu is the installer's: the driver's text size does not apply.
+        self.service.setStyleSheet(style_sheet(palette, normal))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.page_area.viewport() and event.type() == QEvent.Type.Resize:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,7 +37,8 @@ def verify_webhook(
 
     Per Stripe: HMAC-SHA256 over "{t}.{raw body}" with the endpoint secret, compared in constant
     time with every v1 entry (several during secret rotation); older than the tolerance is a
-    replay. The raw bytes are verified, never a re-serialised JSON.
+    replay, and newer than it is refused too: a timestamp in the future would keep a captured
+    request replayable until then. The raw bytes are verified, never a re-serialised JSON.
     """
     if not secret:
         raise WebhookSignatureError("no webhook secret configured")
@@ -46,7 +48,7 @@ def verify_webhook(
     signatures: list[str] = []
     for item in header.split(","):
         key, _, value = item.strip().partition("=")
-        if key == "t" and value.isdigit():
+        if key == "t" and re.fullmatch(r"[0-9]{1,12}", value):  # ASCII seconds, no 5,000 digits
             timestamp = int(value)
         elif key == "v1":
             signatures.append(value)
@@ -62,6 +64,10 @@ def verify_webhook(
     age = now.timestamp() - timestamp
     if age > tolerance_s:
         raise WebhookSignatureError(f"timestamp is {int(age)} s old (tolerance {tolerance_s} s)")
+    if -age > tolerance_s:
+        raise WebhookSignatureError(
+            f"timestamp is {int(-age)} s in the future (tolerance {tolerance_s} s)"
+        )
     try:
         event = json.loads(payload)
     except ValueError as exc:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,24 @@ _NOT_THE_REQUESTS_FAULT: dict[int, str] = {
     425: "the backend asked to retry later",
     429: "the backend is rate limiting this station; retrying later",
 }
+
+
+# A batch request stays well below the backend's body limit (512 KiB) and record limit (200).
+BATCH_MAX_RECORDS = 100
+BATCH_MAX_BYTES = 384 * 1024
+
+
+def _chunks(texts: list[str], max_records: int, max_bytes: int) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    size = 0
+    for text in texts:
+        if chunk and (len(chunk) == max_records or size + len(text) + 1 > max_bytes):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(text)
+        size += len(text) + 1
+    if chunk:
+        yield chunk
 
 
 class BackendRejected(BackendError):
@@ -99,6 +117,7 @@ class HttpBackend:
             verify=_tls(ca_bundle),
             transport=transport,
         )
+        self._health_url = base_url.rstrip("/") + "/healthz"
         self._timeout_s = timeout_s
         self.time_zone = time_zone
         self._receipt_secret = receipt_secret
@@ -226,6 +245,54 @@ class HttpBackend:
             return BackendAck(False, response.status_code, answer)
         raise BackendError(f"POST {path}: unexpected HTTP {response.status_code}")
 
+    def report_sessions(
+        self, records: Sequence[tuple[str, Mapping[str, object]]]
+    ) -> list[BackendAck | BackendError]:
+        """Deliver several session records at once (`POST /sessions:batch`, a backlog): one
+        answer per record, in order, as `report` would give it, or the BackendError to retry
+        that record with. Raises BackendError when the request as a whole failed."""
+        answers: dict[int, BackendAck | BackendError] = {}
+        texts: list[str] = []
+        for i, (_key, payload) in enumerate(records):
+            try:
+                _path, text = report_request(
+                    "session", payload, self.time_zone, self._receipt_secret
+                )
+            except UnsendableRecord as exc:  # refused here, as the backend would: park it
+                answers[i] = BackendAck(False, 0, {"detail": str(exc)})
+                continue
+            texts.append(text)
+        sendable = [i for i in range(len(records)) if i not in answers]
+        for chunk in _chunks(texts, BATCH_MAX_RECORDS, BATCH_MAX_BYTES):
+            which, sendable = sendable[: len(chunk)], sendable[len(chunk) :]
+            for i, answer in zip(which, self._post_batch(chunk), strict=True):
+                answers[i] = answer
+        return [answers[i] for i in range(len(records))]
+
+    def _post_batch(self, texts: list[str]) -> list[BackendAck | BackendError]:
+        content = '{"sessions":[' + ",".join(texts) + "]}"
+        response = self._call(
+            "POST",
+            "/sessions:batch",
+            content=content.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        data = self._json(response, "POST /sessions:batch")
+        results = data.get("results")
+        if not isinstance(results, list) or len(results) != len(texts):
+            raise BackendError("POST /sessions:batch: the answer does not list every record")
+        answers: list[BackendAck | BackendError] = []
+        for r in results:
+            code = r.get("status_code") if isinstance(r, dict) else None
+            body = r.get("body") if isinstance(r, dict) else None
+            if not isinstance(code, int) or not isinstance(body, dict):
+                answers.append(BackendError("POST /sessions:batch: unreadable record result"))
+            elif code >= 500 or code in _NOT_THE_REQUESTS_FAULT:
+                answers.append(BackendError(f"POST /sessions:batch: a record got HTTP {code}"))
+            else:
+                answers.append(BackendAck(200 <= code < 300, code, body))
+        return answers
+
     def _cancel_report(self, payload: Mapping[str, object]) -> BackendAck:
         """A cancel the kiosk could not deliver at the time, queued in the outbox."""
         link_id = payload.get("link_id")
@@ -258,14 +325,20 @@ class HttpBackend:
         return BackendAck(200 <= response.status_code < 300, response.status_code, body)
 
     def ping(self) -> bool:
-        """Is the backend reachable and answering as a backend? (For the offline policy.)"""
+        """Is the backend reachable and answering as a backend? (For the offline policy.)
+
+        Asks the backend's health endpoint: a healthy station probes every 30 s, and a probe
+        must not look like a failed request in either side's log."""
         try:
-            response = self._client.get("/payment-links/-", timeout=min(self._timeout_s, 5.0))
+            response = self._client.get(self._health_url, timeout=min(self._timeout_s, 5.0))
         except httpx.HTTPError:
             return False
-        return response.status_code < 500 and response.headers.get("content-type", "").startswith(
-            "application/json"
-        )
+        if response.status_code != 200:
+            return False
+        try:
+            return bool(response.json().get("status") == "ok")
+        except (ValueError, AttributeError):
+            return False
 
     def close(self) -> None:
         self._client.close()

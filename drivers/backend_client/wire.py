@@ -116,7 +116,9 @@ def session_body(
         "currency": report["currency"],
         "time_zone": time_zone,
         "tariff": tariff,
-        "total_cost": report.get("cost_minor") or 0,
+        # No energy, no charge (kiosk.session.common.final_amount): a session that never
+        # delivered energy reports no cost, even where the tariff has a session fee.
+        "total_cost": (report.get("cost_minor") or 0) if meter_end > meter_start else 0,
         "payment": _payment(report),
     }
     if readings and report.get("started_at"):

@@ -6,7 +6,7 @@ Each line is ok, WARN, FAIL or skip, and every WARN and FAIL says what to do. Th
 really asked (one meter reading, the controller's state, a terminal status enquiry), so stop
 the kiosk first (systemctl stop evkiosk): a port the kiosk holds is reported as held. Run as
 root with --user evkiosk to check the service user's port permissions. Exit codes: 0 nothing
-failed (warnings allowed), 1 something failed, 2 bad usage.
+failed (warnings allowed), 1 something failed, 2 bad usage or a config file that does not load.
 """
 
 from __future__ import annotations
@@ -72,4 +72,10 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"ok": not failed, "checks": [c.as_json() for c in checks]}, indent=2))
     else:
         print("\n".join(render(checks)))
+    # A config file that is there but does not load is bad input, like a broken tariff.
+    broken_config = options.config.exists() and any(
+        c.area == "config" and c.outcome is Outcome.FAIL for c in checks
+    )
+    if broken_config:
+        return EXIT_USAGE
     return EXIT_FAILURE if failed else EXIT_OK

@@ -13,7 +13,7 @@ from drivers.doctor.result import Check, failed, passed, skipped
 from drivers.modbus.bus import BusRegistry
 from drivers.modbus.factory import build_controller, build_meter
 from drivers.modbus.registermap import available_models
-from drivers.zvt.config import ZvtConfig
+from drivers.zvt.config import TERMINAL_MODELS, ZvtConfig
 from drivers.zvt.link import Timeouts
 from drivers.zvt.terminal import ZvtTerminal
 from drivers.zvt.transport_serial import SerialSettings
@@ -119,6 +119,13 @@ def terminal_config(device: DeviceConfig, timeout_s: float) -> ZvtConfig:
 
 def check_terminal(device: DeviceConfig, timeout_s: float) -> Check:
     subject = "terminal"
+    if device.model is not None and device.model not in TERMINAL_MODELS:
+        return failed(
+            "terminal",
+            subject,
+            f"model {device.model!r} is not a terminal this kiosk speaks to",
+            f"set [terminal] model to one of: {', '.join(TERMINAL_MODELS)}",
+        )
     if device.hardware != "real":
         return skipped("terminal", subject, "simulated: the kiosk starts its simulator")
     try:

@@ -108,6 +108,10 @@ def check_port(
         )
     except OSError as exc:
         return failed("port", subject, f"cannot be examined ({exc.strerror})", "check the path")
+    except ValueError:  # a NUL byte in the name
+        return failed(
+            "port", subject, "cannot be examined (a NUL byte in the name)", "fix the path"
+        )
     if not stat.S_ISCHR(info.st_mode):
         return failed(
             "port", subject, "is not a serial device (not a character device)", "fix the path"

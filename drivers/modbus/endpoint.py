@@ -10,8 +10,12 @@ PORT strings as installers type them:
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+# "192.168.1.20:502", "gateway.local:4001", "[fe80::1]:502": a network address, never a device.
+_HOST_PORT = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}")
 
 PARITIES = ("N", "E", "O")
 BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
@@ -105,5 +109,11 @@ def parse_port(spec: str, *, listening: bool = False) -> Endpoint:
         raise ValueError(
             f"{spec!r}: unknown scheme {scheme!r}; use a serial device path, "
             "socket://HOST:PORT (RTU gateway) or tcp://HOST:PORT (Modbus TCP)"
+        )
+    if _HOST_PORT.fullmatch(spec):
+        # No serial device is named like this; an installer left out the scheme.
+        raise ValueError(
+            f"{spec!r} looks like HOST:PORT, not a serial device: write tcp://{spec} "
+            f"(Modbus TCP) or socket://{spec} (RTU over a TCP gateway)"
         )
     return Endpoint(Transport.SERIAL, spec)

@@ -25,10 +25,15 @@ _COMMON = {"port", "profile", "unit", "baudrate", "parity", "stopbits", "timeout
 _METER = {"max_age_s", "max_power_w"}
 
 
-def _number(name: str, settings: Mapping[str, object], key: str, default: float) -> float:
+def _number(
+    name: str, settings: Mapping[str, object], key: str, default: float, maximum: float
+) -> float:
     value = settings.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ValueError(f"{name}.{key}: must be a positive number, not {value!r}")
+    # `not 0 < value <= maximum` also refuses nan and inf (inf overflowed pymodbus's deadline).
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= maximum:
+        raise ValueError(
+            f"{name}.{key}: must be a positive number up to {maximum:g}, not {value!r}"
+        )
     return float(value)
 
 
@@ -68,7 +73,7 @@ def _link(
     unit = settings.get("unit", regmap.comms.unit)
     if isinstance(unit, bool) or not isinstance(unit, int) or not 0 <= unit <= 255:
         raise ValueError(f"{name}.unit: must be an integer 0..255, not {unit!r}")
-    timeout = _number(name, settings, "timeout_s", regmap.comms.timeout_s)
+    timeout = _number(name, settings, "timeout_s", regmap.comms.timeout_s, 3600)
     gap_ms = settings.get("gap_ms", regmap.comms.gap_s * 1000)
     if isinstance(gap_ms, bool) or not isinstance(gap_ms, int | float) or gap_ms < 0:
         raise ValueError(f"{name}.gap_ms: must be a number >= 0, not {gap_ms!r}")
@@ -92,8 +97,8 @@ def build_meter(
         link,
         regmap,
         name=name,
-        max_age_s=_number(name, settings, "max_age_s", 2.0),
-        max_power_w=_number(name, settings, "max_power_w", 70_000.0),
+        max_age_s=_number(name, settings, "max_age_s", 2.0, 3600),
+        max_power_w=_number(name, settings, "max_power_w", 70_000.0, 1e7),
         clock=clock,
         wall=wall,
     )

@@ -137,7 +137,12 @@ class SimServer:
         self._server = ModbusTcpServer(
             sims, address=(host, port), framer=framer, trace_packet=self._trace
         )
-        await self._server.serve_forever(background=True)
+        try:
+            await self._server.serve_forever(background=True)
+        except RuntimeError as exc:  # pymodbus' word for "bind failed"
+            raise OSError(
+                f"{host}:{port} is in use or not an address of this machine ({exc})"
+            ) from None
         bound = self._server.transport.sockets[0].getsockname()[1]
         scheme = "tcp" if self.kind == "tcp" else "socket"
         return f"{scheme}://{host}:{bound}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from drivers.zvt import commands
@@ -11,6 +12,10 @@ from drivers.zvt.transport_serial import PySerialChannel, SerialLink, SerialSett
 from drivers.zvt.transport_tcp import TcpLink
 
 SETTLE_MODES = ("partial_reversal", "book_total")
+# "192.168.1.50:20007": a network address an installer wrote without tcp://, never a device.
+_HOST_PORT = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):[0-9]{1,5}")
+# What `[terminal] model` may name: the protocol this driver speaks (any ZVT terminal).
+TERMINAL_MODELS = ("zvt",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +36,11 @@ class ZvtConfig:
     no_preauth_reversal_brands: tuple[str, ...] = ("girocard", "Maestro")
 
     def __post_init__(self) -> None:
+        if _HOST_PORT.fullmatch(self.port):
+            raise ValueError(
+                f"port: {self.port!r} looks like HOST:PORT, not a serial device: "
+                f"write tcp://{self.port}"
+            )
         if self.settle_mode not in SETTLE_MODES:
             raise ValueError(f"settle_mode: {self.settle_mode!r} is not one of {SETTLE_MODES}")
         currency_number(self.currency)

@@ -37,10 +37,14 @@ REPEAT_STATUS = Apdu(0x84, 0x9C)  # "send the Status-Information again"
 REFUSE_STATUS = Apdu(0x84, 0x66)  # any 84 xx other than 00/9C: the PT reverses the payment
 PT_MESSAGES = {(0x04, 0x0F), (0x04, 0xFF), (0x06, 0xD1), (0x06, 0xD3), (0x06, 0x0F), (0x06, 0x1E)}
 
-# Crash drills: called as (boundary, command of the exchange, e.g. "06 24") at each message
-# boundary; a drill kills the process there. "command_sent": the command left; "result_stored":
-# a 04 0F was handed to the sink and is not acknowledged yet; "ack_sent": its 80 00 00 left.
+# Crash drills, two granularities (None / unset in production):
+# - a terminal's BoundaryHook is called as (boundary, command of the exchange, e.g. "06 24"):
+#   "command_sent": the command left; "result_stored": a 04 0F was handed to the sink (journaled)
+#   and is not acknowledged yet; "ack_sent": its 80 00 00 left.
+# - message_boundary is called for every APDU: ("send" | "sent", APDU) around each one the kiosk
+#   sends and ("received", APDU) after each one decoded.
 BoundaryHook = Callable[[str, str], None]
+message_boundary: Callable[[str, Apdu], None] | None = None
 
 
 def describe(apdu: bytes | Apdu) -> str:
@@ -105,7 +109,14 @@ class Protocol:
     def _send(self, apdu: Apdu) -> None:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("ECR → PT %s", describe(apdu))
+        self._boundary("send", apdu)
         self.link.send(apdu.encode())
+        self._boundary("sent", apdu)
+
+    @staticmethod
+    def _boundary(when: str, apdu: Apdu) -> None:
+        if message_boundary is not None:
+            message_boundary(when, apdu)
 
     def _receive(self, timeout: float) -> Message | None:
         raw = self.link.receive(timeout)
@@ -114,6 +125,7 @@ class Protocol:
         message = decode_message(decode_apdu(raw), self.charset)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("PT → ECR %s", describe(message.apdu))
+        self._boundary("received", message.apdu)
         return message
 
     def transact(

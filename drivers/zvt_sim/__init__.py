@@ -15,6 +15,7 @@ In-process::
     sim.script(Card(card_type=0x0A, card_name="VISA"))
     sim.set_delays(Delays.zero())                  # no card/host delays (benchmarks)
     sim.inject(Fault.NAK, count=2)                 # see ``Fault`` for every fault
+    sim.set_hostile("4761739001010010")            # that PAN in clear in every field (tests)
     sim.ledger()    # {"open": {...}, "booked": [...], "reversed": [...], "batch": [...], ...}
     sim.stop()
 

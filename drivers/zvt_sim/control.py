@@ -49,6 +49,10 @@ def handle(sim: TerminalSimulator, request: dict[str, Any]) -> object:
     if op == "set_terminal_status":
         sim.set_terminal_status(int(request["status"]))
         return None
+    if op == "set_hostile":
+        pan = request.get("pan")
+        sim.set_hostile(str(pan) if pan else None)
+        return None
     raise ValueError(f"op {op!r}: unknown")
 
 

@@ -21,6 +21,7 @@ from drivers.zvt.errors import LinkError, ZvtDecodeError
 from drivers.zvt.link import Link
 from drivers.zvt.masking import mask_pan
 from drivers.zvt.results import CARD_TYPE_BRANDS, EOD_OTHERS
+from drivers.zvt_sim import hostile
 from drivers.zvt_sim.ledger import Entry, Ledger
 from drivers.zvt_sim.messages import now_bcd, status_information, text_block
 from drivers.zvt_sim.script import Behaviour, Card, Delays, Fault
@@ -60,6 +61,7 @@ class PtState:
     lock: threading.RLock = field(default_factory=threading.RLock)
     commands_seen: list[str] = field(default_factory=list)
     last_status: Apdu | None = None  # for Repeat Receipt (06 20)
+    hostile_pan: str | None = None  # set: this PAN, in clear, in every field (``hostile``)
 
     def take_fault(self, fault: Fault) -> bool:
         with self.lock:
@@ -185,11 +187,14 @@ class PtEngine:
             + encode_bmp(0x29, self.state.terminal_id)
             + encode_bmp(0x49, self.state.currency_code)
         )
+        if self.state.hostile_pan:
+            data += encode_bmp(0x06, hostile.tlv_items(self.state.hostile_pan))
         self.send_await(Apdu(0x06, 0x0F, data))
 
     def status_enquiry(self, message: Message) -> None:
         self.send(ACK)
-        software = self.state.software.encode()
+        pan = self.state.hostile_pan
+        software = (hostile.text(pan, self.state.software) if pan else self.state.software).encode()
         length = bytes(0xF0 | int(d) for d in f"{len(software):03d}")
         self.send_await(Apdu(0x06, 0x0F, length + software + bytes([self.state.terminal_status])))
 
@@ -201,7 +206,9 @@ class PtEngine:
     # -------------------------------------------------------------- card payments
     def intermediate(self, status: int, text: str | None = None) -> None:
         data = bytes([status])
-        if text and self.tlv_enabled:  # a TLV needs the timeout byte; 00 keeps the kiosk's T4
+        if pan := self.state.hostile_pan:  # TLV even if the kiosk did not enable it (Hobex)
+            data += b"\x00" + encode_bmp(0x06, hostile.tlv_items(pan))
+        elif text and self.tlv_enabled:  # a TLV needs the timeout byte; 00 keeps the kiosk's T4
             data += b"\x00" + encode_bmp(0x06, [constructed(0x24, tlv(0x07, text.encode("cp437")))])
         self.send_await(Apdu(0x04, 0xFF, data))
 
@@ -248,11 +255,15 @@ class PtEngine:
             f"{trace:06d}",
             reference,
         )
-        self.result(entry, lambda: self.state.ledger.add_open(entry))
+        pan = self.state.hostile_pan
+        lines = hostile.receipt_lines(pan, ["PRE-AUTH"]) if pan else None
+        self.result(entry, lambda: self.state.ledger.add_open(entry), lines)
         self.finish(True)
 
     def refuse(self, behaviour: Behaviour) -> None:
         code, text = RESULT_CODES[behaviour]
+        if self.state.hostile_pan:
+            text = hostile.text(self.state.hostile_pan, text)
         data = (
             bytes([0x27, code]) + encode_bmp(0x29, self.state.terminal_id) + encode_bmp(0x3C, text)
         )
@@ -265,6 +276,10 @@ class PtEngine:
         """Send the 04 0F (and receipt); commit the transaction once the kiosk acknowledged it.
         A link lost before the acknowledgement drops the transaction (no commit)."""
         status = status_information(entry, self.state.terminal_id, self.state.currency_code)
+        if pan := self.state.hostile_pan:
+            receipt = hostile.receipt_lines(pan, receipt or [])
+            fields = status.data[:2] + hostile.status_fields(pan) + status.data[2:]
+            status = Apdu(0x04, 0x0F, fields + hostile.trailer(pan))
 
         def keep() -> None:  # stored: Repeat Receipt (06 20) returns it from now on
             commit()

@@ -167,6 +167,10 @@ class TerminalSimulator:
     def set_terminal_status(self, status: int) -> None:
         self.state.terminal_status = status
 
+    def set_hostile(self, pan: str | None) -> None:
+        """From now on send ``pan`` in clear in every field that can carry it (None: stop)."""
+        self.state.hostile_pan = pan
+
     # ---------------------------------------------------------------- serving
     def _serve_tcp(self, server: socket.socket) -> None:
         while not self._stop.is_set():

@@ -1,7 +1,7 @@
 """Check an OCPI tariff: price a CDR with it, or show its prices as a driver sees them.
 
   evkiosk tariff price TARIFF.json CDR.json [--tz ZONE] [--json]
-  evkiosk tariff show TARIFF.json [--lang en|de]
+  evkiosk tariff show TARIFF.json [--lang en|de|fr]
 
 `price` uses the CDR's start_date_time, end_date_time and charging_periods (any totals in it
 are ignored) and prints the computed cost; --json prints the OCPI CDR cost fields. Local
@@ -25,8 +25,8 @@ from kiosk.tariff import (
     load_tariff,
     price_lines,
     price_session,
+    wording,
 )
-from kiosk.tariff.display import format_amount
 from kiosk.tariff.jsonio import dumps
 
 EXIT_OK = 0
@@ -56,7 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         description="Show every price component of a tariff, per kWh first (AFIR).",
     )
     show.add_argument("tariff", metavar="TARIFF.json")
-    show.add_argument("--lang", choices=("en", "de"), default="en")
+    show.add_argument("--lang", choices=wording.languages(), default="en")
     show.set_defaults(handler=run_show)
 
 
@@ -139,14 +139,15 @@ def run_show(args: argparse.Namespace) -> int:
         tariff = load_tariff(args.tariff)
     except TariffError as exc:
         return _fail(str(exc))
-    lang = args.lang
-    title = {"en": "Prices", "de": "Preise"}[lang]
-    out = [f"{title} — {tariff.id} ({tariff.currency})"]
-    out += [f"  {line.text}" for line in price_lines(tariff, lang)]
+    words = wording.load_words(args.lang)
+    out = [f"{words.text('tariff.prices')} — {tariff.id} ({tariff.currency})"]
+    out += [f"  {wording.line_text(line, words, with_vat=True)}" for line in price_lines(tariff)]
     if tariff.preauthorize_amount is not None:
-        hold = {"en": "Amount reserved on your card", "de": "Reservierter Betrag auf der Karte"}
-        amount = format_amount(Money(tariff.preauthorize_amount, tariff.currency).rounded(), lang)
-        out.append(f"  {hold[lang]}: {amount}")
-    out += [f"  {text}" for language, text in tariff.alt_text if language == lang]
+        amount = Money(tariff.preauthorize_amount, tariff.currency).rounded().amount
+        hold = words.money_value(amount, tariff.currency)
+        out.append(f"  {words.text('tariff.reserved', amount=hold)}")
+    alt = wording.alt_text(tariff.alt_text, args.lang)
+    if alt:
+        out.append(f"  {alt}")
     print("\n".join(out))
     return EXIT_OK

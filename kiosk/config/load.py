@@ -114,19 +114,42 @@ def _name(path: KeyPath) -> str:
 
 def text(_: KeyPath, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"must be a non-empty string, got {value!r}")
+        raise ValueError(f"must be a non-empty string, got {_show(value)}")
     return value
 
 
+# Far above any hold or margin (10 million in major units of a 2-decimal currency) and the
+# backend's largest amount; beyond it a number is a typo, not a setting.
+MAX_WHOLE = 1_000_000_000
+MAX_SECONDS = 86_400  # every timeout is well under a day
+# Linux NAME_MAX and PATH_MAX: longer names cannot be opened, only fail later with OSError.
+MAX_NAME_BYTES = 255
+MAX_PATH_BYTES = 4096
+
+
+def label_texts(_: KeyPath, value: Any) -> dict[str, str]:
+    """A label: one text, or a table of language code -> text ({ de = "Links", en = "Left" })."""
+    if isinstance(value, dict):
+        if not value:
+            raise ValueError("must name at least one language")
+        for code, item in value.items():
+            if not re.fullmatch(r"[a-z]{2,3}(-[A-Z]{2})?", code):
+                raise ValueError(f'{code!r} is not a language code like "de" or "en"')
+            if not isinstance(item, str) or not item.strip():
+                raise ValueError(f"{code}: must be a non-empty string, got {item!r}")
+        return dict(value)
+    return {"": text(_, value)}
+
+
 def positive_int(_: KeyPath, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(f"must be a whole number above 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_WHOLE:
+        raise ValueError(f"must be a whole number from 1 to {MAX_WHOLE:_}, got {_show(value)}")
     return value
 
 
 def non_negative_int(_: KeyPath, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"must be a whole number, 0 or more, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_WHOLE:
+        raise ValueError(f"must be a whole number from 0 to {MAX_WHOLE:_}, got {_show(value)}")
     return value
 
 
@@ -137,9 +160,38 @@ def percent(_: KeyPath, value: Any) -> int:
 
 
 def seconds(_: KeyPath, value: Any) -> timedelta:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ValueError(f"must be a number of seconds above 0, got {value!r}")
+    # `not 0 < value <= MAX` also refuses nan (every comparison with nan is false) and inf.
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 < value <= MAX_SECONDS
+    ):
+        raise ValueError(
+            f"must be a number of seconds above 0 and at most {MAX_SECONDS}, got {_show(value)}"
+        )
     return timedelta(seconds=value)
+
+
+def file_name(_: KeyPath, value: Any) -> str:
+    """A path the operating system can open: no NUL byte, no over-long name."""
+    name = text(_, value)
+    if "\0" in name:
+        raise ValueError(f"must not contain a NUL byte, got {_show(name)}")
+    encoded = name.encode("utf-8", "surrogateescape")
+    if len(encoded) > MAX_PATH_BYTES or any(
+        len(part) > MAX_NAME_BYTES for part in encoded.split(b"/")
+    ):
+        raise ValueError(
+            f"is too long for a file name (at most {MAX_NAME_BYTES} bytes per name, "
+            f"{MAX_PATH_BYTES} in all), got {_show(name)}"
+        )
+    return name
+
+
+def _show(value: Any) -> str:
+    """The value as written, shortened: a 10,000-character value must not fill the report."""
+    shown = repr(value)
+    return shown if len(shown) <= 60 else f"{shown[:40]}...{shown[-12:]} ({len(shown)} chars)"
 
 
 def kilowatts(_: KeyPath, value: Any) -> Decimal:
@@ -206,6 +258,9 @@ def load_config(path: Path | str) -> StationConfig:
     except OSError as exc:
         problem = ConfigProblem("(file)", None, f"cannot read: {exc.strerror}")
         raise ConfigError(source, [problem]) from None
+    except ValueError:  # a NUL byte in the path
+        problem = ConfigProblem("(file)", None, "cannot read: the path contains a NUL byte")
+        raise ConfigError(source, [problem]) from None
     except UnicodeDecodeError as exc:
         problem = ConfigProblem("(file)", None, f"not UTF-8 text: {exc}")
         raise ConfigError(source, [problem]) from None
@@ -242,7 +297,7 @@ def _station(r: _Reader, data: dict[str, Any]) -> StationConfig | None:
     name = r.get(station, ("station",), "name", text)
     langs = r.get(station, ("station",), "locales", locales, default=("en",))
     tz = r.get(station, ("station",), "timezone", timezone, default="UTC")
-    journal = r.get(station, ("station",), "journal", text, default="journal.db")
+    journal = r.get(station, ("station",), "journal", file_name, default="journal.db")
     end_of_day = r.get(station, ("station",), "end_of_day", clock_time, default=None)
     policy, default_hold = _policy(r, data)
     meters = _devices(r, data, "meters")
@@ -251,7 +306,7 @@ def _station(r: _Reader, data: dict[str, Any]) -> StationConfig | None:
         _device(r, data["terminal"], ("terminal",), "terminal") if "terminal" in data else None
     )
     backend = _backend(r, data["backend"]) if "backend" in data else None
-    connectors = _connectors(r, data, default_hold, meters, controllers)
+    connectors = _connectors(r, data, default_hold, meters, controllers, langs=langs or ("en",))
     if r.problems or name is None or langs is None or tz is None or journal is None:
         return None
     base = r.source.parent
@@ -351,9 +406,9 @@ def _backend(r: _Reader, raw: Any) -> BackendConfig | None:
     token = r.get(tbl, path, "token", text)
     hw = r.get(tbl, path, "hardware", hardware, default="real")
     timeout = r.get(tbl, path, "timeout_s", seconds, default=timedelta(seconds=10))
-    ca = r.get(tbl, path, "ca_bundle", text, default=None)
+    ca = r.get(tbl, path, "ca_bundle", file_name, default=None)
     ca_bundle = None if ca is None else (r.source.parent / ca).resolve()
-    if ca_bundle is not None and not ca_bundle.is_file():
+    if ca_bundle is not None and not _is_file(ca_bundle):
         r.problem((*path, "ca_bundle"), f"no such file: {ca_bundle}")
     secret = r.get(tbl, path, "receipt_secret", text, default=None)
     if secret is not None and len(secret) < 16:
@@ -370,6 +425,8 @@ def _connectors(
     default_hold: int,
     meters: dict[str, DeviceConfig],
     controllers: dict[str, DeviceConfig],
+    *,
+    langs: tuple[str, ...],
 ) -> tuple[ConnectorConfig, ...]:
     raw = data.get("connector")
     if not isinstance(raw, list) or not raw:
@@ -388,10 +445,13 @@ def _connectors(
         if cid is not None and cid in seen:
             r.problem((*path, "id"), f"connector id {cid!r} is used twice")
         seen.add(cid or "")
-        label = r.get(item, path, "label", text, default=cid or "")
+        texts = r.get(item, path, "label", label_texts, default={"": cid or ""}) or {}
+        first = next((texts[code] for code in langs if code in texts), None)
+        label = texts.get("", first or next(iter(texts.values()), cid or ""))
+        per_language = {code: t for code, t in texts.items() if code}
         ctype = r.get(item, path, "type", text)
         max_kw = r.get(item, path, "max_kw", kilowatts)
-        tariff = r.get(item, path, "tariff", text)
+        tariff = r.get(item, path, "tariff", file_name)
         hold = r.get(item, path, "hold_minor", positive_int, default=default_hold)
         meter = r.get(item, path, "meter", text)
         controller = r.get(item, path, "controller", text)
@@ -416,7 +476,9 @@ def _connectors(
             continue
         assert cid and ctype and max_kw and tariff_path and hold and meter and controller
         out.append(
-            ConnectorConfig(cid, label or cid, ctype, max_kw, tariff_path, hold, meter, controller)
+            ConnectorConfig(
+                cid, label or cid, ctype, max_kw, tariff_path, hold, meter, controller, per_language
+            )
         )
     return tuple(out)
 
@@ -426,8 +488,15 @@ def _keys(data: dict[str, Any], table_name: str) -> set[str]:
     return set(value) if isinstance(value, dict) else set()
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name the system refuses (too long with its folder)
+        return False
+
+
 def _check_tariff(path: Path) -> str | None:
-    if not path.is_file():
+    if not _is_file(path):
         return f"tariff file {path} does not exist"
     try:  # the engine validates the OCPI content itself
         load_tariff(path)

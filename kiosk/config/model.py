@@ -36,6 +36,9 @@ class ConnectorConfig:
     hold_minor: int
     meter: str  # key into StationConfig.meters
     controller: str  # key into StationConfig.controllers
+    # `label = { de = "Links", en = "Left" }`: the label per language; `label` is the first
+    # configured locale's (or the only one given).
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

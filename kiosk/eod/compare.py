@@ -25,13 +25,15 @@ class BrandDifference:
 
 
 def journal_bookings(journal: Journal, after_result_id: int) -> tuple[list[BrandTotal], int]:
-    """Bookings per brand in card results after `after_result_id`, and the last id seen."""
+    """Bookings per brand in card results after `after_result_id`, and the last id seen. A result
+    the terminal dropped (never acknowledged, not kept) is no booking."""
     rows = journal.query(
         "SELECT COALESCE(NULLIF(c.card_brand, ''), a.card_brand, '?'), COUNT(*), "
         "SUM(c.amount_minor), MAX(c.id) FROM card_results c "
         "LEFT JOIN authorisations a USING (session_id) "
         "WHERE c.id IN (SELECT MAX(id) FROM card_results WHERE kind = 'settle' "
-        "  AND outcome = 'approved' AND amount_minor > 0 AND id > ? GROUP BY session_id) "
+        "  AND outcome = 'approved' AND amount_minor > 0 AND dropped_at IS NULL AND id > ? "
+        "  GROUP BY session_id) "
         "GROUP BY 1 ORDER BY 1",
         (after_result_id,),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.journal.codec import to_jsonable
+from kiosk.session.common import booked_lines
 from kiosk.session.model import Session
 
 
@@ -29,6 +30,14 @@ def session_report(s: Session, readings: list[list[object]] | None = None) -> di
         "energy_wh": s.energy_wh,
         "cost_minor": s.cost_minor,
         "final_minor": None if settlement is None else settlement.final_minor,
+        # The booked amount by price component, as the receipt lists it.
+        "cost_lines": []
+        if settlement is None
+        else [
+            {"component": line.component, "amount_minor": line.amount.minor}
+            for line in booked_lines(s, settlement.final_minor)
+        ],
+        "agreed_minor": s.agreed_minor,
         "settlement_confirmed": None if settlement is None else settlement.confirmed,
         "settlement_assumed": None if settlement is None else settlement.assumed,
         # The booking's own receipt and trace (the terminal's batch counts these).

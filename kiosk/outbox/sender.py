@@ -4,6 +4,8 @@ Records leave in the order they were written (one station's sessions arrive in o
 oldest undelivered record is sent first, and while it fails nothing behind it overtakes it.
 A failure (no answer, 5xx, an unreadable answer) is journaled and retried after an
 exponential backoff with jitter, with the same idempotency key, however long it takes. The
+backoff holds only while the backend is believed unreachable: when any request succeeds again
+(the reachability probe, a payment link), the queue goes at once. The
 backend's answer is journaled with the record; a record is marked delivered only after that
 answer, and never deleted. A 4xx means the backend will refuse this record every time: it is
 parked (kept, counted, shown in the service menu) instead of being retried in a hot loop, and
@@ -22,13 +24,28 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from kiosk.devices import Backend, BackendError
+from kiosk.devices import Backend, BackendAck, BackendError
 from kiosk.journal.outbox import OutboxRecord
 from kiosk.journal.store import Journal, JournalError
 from kiosk.outbox.backoff import Backoff
 from kiosk.runtime.clock import Clock, FakeClock
 
 log = logging.getLogger(__name__)
+
+
+def _session_run(records: list[OutboxRecord]) -> list[OutboxRecord]:
+    """The session records at the head of `records` that are due and readable: what can
+    go in one batch request."""
+    run: list[OutboxRecord] = []
+    for record in records:
+        if record.kind != "session" or (run and record.attempts > 0):
+            break
+        try:
+            json.loads(record.payload_json)
+        except ValueError:
+            break
+        run.append(record)
+    return run
 
 
 class Pingable(Protocol):
@@ -110,11 +127,20 @@ class OutboxSender:
                     and record.next_attempt_at > now
                 )
                 self._fresh = False
-                # The head waits and nothing overtakes it, unless the backend answers a probe
-                # again: then nothing sits out the rest of a long backoff.
-                if waiting and not (self.online is False and self._probe()):
+                # The head waits and nothing overtakes it, but only while the backend is
+                # believed unreachable: once any request succeeds again (a probe here, a
+                # payment link elsewhere: note()), nothing sits out the rest of a backoff.
+                if waiting and self.online is False:
+                    self._probe()
+                if waiting and self.online is not True:
                     assert record.next_attempt_at is not None
                     return min(record.next_attempt_at, self._next_probe or record.next_attempt_at)
+                backlog = _session_run(queue[queue.index(record) :])
+                if len(backlog) > 1 and hasattr(self._backend, "report_sessions"):
+                    retry_at = self._deliver_backlog(backlog)
+                    if retry_at is not None:
+                        return retry_at
+                    break  # read the queue again
                 retry_at = self._deliver(record)
                 if retry_at is not None:
                     return retry_at
@@ -130,20 +156,45 @@ class OutboxSender:
         try:
             ack = self._backend.report(record.kind, record.idempotency_key, payload)
         except (BackendError, OSError) as exc:
-            retry_at = now + self._backoff.delay(record.attempts + 1)
-            self._journal.outbox_failed(record.id, str(exc), retry_at, at=now)
-            self.failures += 1
-            log.warning(
-                "outbox: %s not delivered (attempt %d, next at %s): %s",
-                record.idempotency_key,
-                record.attempts + 1,
-                retry_at.isoformat(timespec="seconds"),
-                exc,
-            )
-            self._set_online(False)
-            self._changed()
-            return retry_at
+            return self._failed(record, exc, now)
         self._set_online(True)
+        self._answered(record, ack, now)
+        return None
+
+    def _deliver_backlog(self, records: list[OutboxRecord]) -> datetime | None:
+        """Several session records in one request (a backlog after time offline). Answers
+        are journaled in order; the first record to be retried stops the pass there."""
+        now = self._clock.now()
+        payloads = [json.loads(r.payload_json) for r in records]
+        try:
+            answers = self._backend.report_sessions(  # type: ignore[attr-defined]
+                [(r.idempotency_key, p) for r, p in zip(records, payloads, strict=True)]
+            )
+        except (BackendError, OSError) as exc:
+            return self._failed(records[0], exc, now)
+        self._set_online(True)
+        for record, answer in zip(records, answers, strict=True):
+            if isinstance(answer, BackendError):
+                return self._failed(record, answer, now)
+            self._answered(record, answer, now)
+        return None
+
+    def _failed(self, record: OutboxRecord, exc: Exception, now: datetime) -> datetime:
+        retry_at = now + self._backoff.delay(record.attempts + 1)
+        self._journal.outbox_failed(record.id, str(exc), retry_at, at=now)
+        self.failures += 1
+        log.warning(
+            "outbox: %s not delivered (attempt %d, next at %s): %s",
+            record.idempotency_key,
+            record.attempts + 1,
+            retry_at.isoformat(timespec="seconds"),
+            exc,
+        )
+        self._set_online(False)
+        self._changed()
+        return retry_at
+
+    def _answered(self, record: OutboxRecord, ack: BackendAck, now: datetime) -> None:
         if ack.accepted:
             self._journal.outbox_delivered(record.id, ack.status_code, dict(ack.body), at=now)
             self.delivered += 1
@@ -151,7 +202,6 @@ class OutboxSender:
             self._changed()
         else:
             self._park(record, ack.status_code, dict(ack.body), now)
-        return None
 
     def _park(
         self, record: OutboxRecord, status: int, answer: dict[str, object], now: datetime
@@ -192,7 +242,11 @@ class OutboxSender:
     def _set_online(self, online: bool) -> None:
         if self.online is not online:
             self.online = online
-            log.warning("backend %s", "reachable" if online else "unreachable")
+            if online:  # the normal state: worth a line, not an alarm
+                log.info("backend reachable")
+                self.wake()  # what waited out a backoff goes now
+            else:
+                log.warning("backend unreachable")
             self._changed()
 
     def _changed(self) -> None:

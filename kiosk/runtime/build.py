@@ -44,14 +44,12 @@ def build_runtime(
 ) -> Runtime:
     """Open the journal, freeze each connector's offer from its tariff file, wire it up.
     `options` go to the Runtime (poll periods, outbox backoff)."""
-    lang = config.locales[0]
-    offers = {
-        c.id: offer_for(load_tariff(c.tariff_path), c.hold_minor, lang) for c in config.connectors
-    }
+    offers = {c.id: offer_for(load_tariff(c.tariff_path), c.hold_minor) for c in config.connectors}
     station = Station(
         policy=config.policy,
         connectors=tuple(
-            ConnectorConf(c.id, c.label, c.type, str(c.max_kw)) for c in config.connectors
+            ConnectorConf(c.id, c.label, c.type, str(c.max_kw), tuple(c.labels.items()))
+            for c in config.connectors
         ),
     )
     return Runtime(

@@ -8,6 +8,7 @@ woken by an advance has finished its work and is waiting again.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -33,14 +34,36 @@ class SystemClock:
             cv.wait(timeout=remaining)
 
 
+class ShiftedClock(SystemClock):
+    """The wall clock moved to start at ``start``: a simulated station shows the prices and
+    the times of another moment (``evkiosk run --simulate --start-at``) and runs on from it."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("--start-at: give a time zone, e.g. 2026-12-07T00:20+01:00")
+        self._offset = start - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+
 class FakeClock:
     """Time moves only when a test calls advance()."""
 
     def __init__(self, start: datetime) -> None:
         self._now = start
         self._lock = threading.Lock()
-        self._sleepers: dict[int, tuple[threading.Condition, datetime | None]] = {}
+        # thread ident -> (its condition, its deadline, its name)
+        self._sleepers: dict[int, tuple[threading.Condition, datetime | None, str]] = {}
         self._woken: set[int] = set()  # woken by time, not yet waiting again
+        self._settle: Callable[[], object] | None = None
+
+    def settle_with(self, settle: Callable[[], object]) -> None:
+        """Wake the threads due at one instant one at a time, in the order of their names,
+        calling ``settle`` (e.g. ``Runtime.wait_idle``) after each. Threads woken together
+        post their events in whatever order the scheduler picks; a test that counts the
+        journal's commits (the crash drills) needs the same order in every run."""
+        self._settle = settle
 
     def now(self) -> datetime:
         with self._lock:
@@ -52,7 +75,7 @@ class FakeClock:
             self._woken.discard(me)
             if deadline is not None and deadline <= self._now:
                 return
-            self._sleepers[me] = (cv, deadline)
+            self._sleepers[me] = (cv, deadline, threading.current_thread().name)
         try:
             cv.wait()
         finally:
@@ -63,15 +86,27 @@ class FakeClock:
         step = delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
         with self._lock:
             self._now += step
-            due = [
-                (ident, cv)
-                for ident, (cv, deadline) in self._sleepers.items()
+            due = sorted(
+                (name, ident, cv)
+                for ident, (cv, deadline, name) in self._sleepers.items()
                 if deadline is not None and deadline <= self._now
-            ]
-            self._woken.update(ident for ident, _ in due)
-        for _, cv in due:
+            )
+            if self._settle is None:
+                self._woken.update(ident for _, ident, _ in due)
+        if self._settle is None:
+            for _, _, cv in due:
+                with cv:
+                    cv.notify_all()
+            return
+        for _, ident, cv in due:
+            with self._lock:
+                entry = self._sleepers.get(ident)
+                if entry is None or entry[1] is None or entry[1] > self._now:
+                    continue  # woken meanwhile by other work: no longer waiting for this time
+                self._woken.add(ident)
             with cv:
                 cv.notify_all()
+            self._settle()
 
     def forget(self) -> None:
         """The calling thread is done for good (it will not wait again)."""

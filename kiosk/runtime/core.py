@@ -36,6 +36,7 @@ from kiosk.runtime.costs import CostModel, CostTracker
 from kiosk.runtime.devices import StationDevices
 from kiosk.runtime.execute import Executor
 from kiosk.runtime.owner import DeviceOwner
+from kiosk.runtime.prices import PriceBoard
 from kiosk.runtime.reporting import Reporting, ReportingOptions
 from kiosk.runtime.view import build_snapshot
 from kiosk.session import events as ev
@@ -53,7 +54,7 @@ from kiosk.session.commands import (
     SettleCard,
 )
 from kiosk.session.machine import step
-from kiosk.session.model import Offer, Station
+from kiosk.session.model import Offer, Session, Station
 from kiosk.session.names import Phase
 from kiosk.snapshot import ChooseConnector, Intent, StationSnapshot
 
@@ -101,6 +102,7 @@ class Runtime:
         self._tick_period = tick_period
         self._link_wait_s = link_wait_s
         self._new_id = new_id or (lambda: uuid.uuid4().hex)
+        self.prices = PriceBoard(self.offers, zone or ZoneInfo("UTC"))
         self._events: queue.Queue[object] = queue.Queue()
         self._trackers: dict[str, CostTracker] = {}
         self._links: dict[str, str] = {}  # link id -> session id, watched by the backend owner
@@ -285,8 +287,9 @@ class Runtime:
         else:
             self.post(ev.IntentReceived(now, intent))
 
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Tests: wait until every event is handled and every device owner is waiting."""
+    def wait_idle(self, timeout: float = 10.0, checks: int = 3) -> bool:
+        """Tests: wait until every event is handled and every device owner is waiting (seen
+        idle ``checks`` times in a row)."""
         deadline = time.monotonic() + timeout
         stable = 0
         while time.monotonic() < deadline:
@@ -294,7 +297,7 @@ class Runtime:
             owners_idle = all(o.idle() for o in self._owners.values()) and self.reporting.idle()
             if clock_idle and owners_idle and self._events.unfinished_tasks == 0:
                 stable += 1
-                if stable >= 3:
+                if stable >= checks:
                     return True
             else:
                 stable = 0
@@ -358,6 +361,8 @@ class Runtime:
             self.reporting.guard_unjournaled_link(before.session(event.session_id))
         after, commands = step(before, event)
         if not commands and after == before:
+            if isinstance(event, ev.Tick) and self.prices.due(event.at):
+                self._publish()  # a tariff boundary passed: the price shown changes
             return  # nothing to record and nothing new to show (most ticks)
         try:
             ids = self.journal.record_step(event, before, after, commands)
@@ -386,9 +391,10 @@ class Runtime:
             or reading.measured_at < last.measured_at
         ):
             return event  # the machine refuses it; the tracker must not see it either
-        charging = not _parked(self.station.live_of(event.connector_id).iec, session.energy_wh)
+        charging = not _parked(session, self.station.live_of(event.connector_id).iec)
         try:
-            return replace(event, cost_minor=tracker.add(reading, charging), charging=charging)
+            cost = tracker.add(reading, charging)
+            return replace(event, cost_minor=cost, charging=charging, cost_lines=tracker.lines())
         except ValueError as exc:  # a reading the tariff engine cannot price is no reading
             return ev.MeterFailed(event.at, event.connector_id, f"reading not priceable: {exc}")
 
@@ -439,6 +445,7 @@ class Runtime:
             qr_available=self.devices.backend is not None and self.reporting.qr_available(),
             reporting=self.reporting.status,
             receipt_url=self.reporting.receipt_url(),
+            prices=self.prices.at(self.clock.now()),
         )
         self._snapshot = snapshot
         for subscriber in list(self._subscribers):
@@ -448,10 +455,12 @@ class Runtime:
                 log.exception("snapshot subscriber failed")
 
 
-def _parked(iec: IecState, energy_wh: int) -> bool:
-    """Parking time: the vehicle is connected and not drawing after it drew energy (IEC B after
-    C). Waiting for the car to start drawing is not parking."""
-    return iec is IecState.B and energy_wh > 0
+def _parked(session: Session, iec: IecState) -> bool:
+    """Parking time: while the session is the driver's to end (CHARGING), the vehicle is
+    connected and not drawing after it drew energy (IEC B after C). Waiting for the car to
+    start drawing is not parking, nor is the state B the kiosk causes by switching charging
+    off (STOPPING): which poller reports it first must not change the bill."""
+    return session.phase is Phase.CHARGING and iec is IecState.B and session.energy_wh > 0
 
 
 def _all(functions: list[Callable[[], None]]) -> Callable[[], None]:

@@ -11,13 +11,19 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from kiosk.devices import MeterReading
+from kiosk.money import minor_unit_exponent
 from kiosk.runtime.offers import tariff_of
+from kiosk.snapshot import Amount, CostLine
 from kiosk.tariff import LiveCostCalculator
 
 
 class CostTracker(Protocol):
     def add(self, reading: MeterReading, charging: bool = True) -> int:
         """The session's cost incl. VAT, in minor units, up to this reading."""
+        ...
+
+    def lines(self) -> tuple[CostLine, ...]:
+        """The cost up to the last reading by price component; they add up to add()'s."""
         ...
 
 
@@ -38,6 +44,15 @@ class TariffCostTracker:
             reading.energy_import_wh,
             power_w=reading.power_w,
             charging=charging,
+        )
+
+    def lines(self) -> tuple[CostLine, ...]:
+        # The lines computed with add()'s total (no CostBreakdown is built per reading).
+        currency = self._calculator.tariff.currency
+        scale = minor_unit_exponent(currency)
+        return tuple(
+            CostLine(name, Amount(int(gross.scaleb(scale)), currency))
+            for name, _, gross in self._calculator.line_amounts()
         )
 
 

@@ -154,6 +154,7 @@ class Executor:
                 except (BackendError, OSError) as exc:
                     post(ev.LinkFailed(now(), cl.session_id, str(exc)))
                     return
+                rt.note_backend(online=True)  # the backend answers: queued reports go now
                 post(ev.LinkCreated(now(), cl.session_id, link))
                 if link.status is LinkStatus.PENDING:
                     rt.watch_link(cl.session_id, link.id)

@@ -43,6 +43,10 @@ class DeviceOwner:
         self._poll = poll
 
     def start(self) -> None:
+        # Busy until the thread first waits: a test's wait-for-idle must not pass before the
+        # first poll has run.
+        with self._cv:
+            self._busy = True
         self._thread.start()
 
     def submit(self, job: Job) -> None:
@@ -58,6 +62,7 @@ class DeviceOwner:
             self._thread.join(timeout)
 
     def idle(self) -> bool:
+        """Nothing queued and the thread waiting (the state a test's fake clock may move in)."""
         with self._cv:
             return not self._jobs and not self._busy
 
@@ -73,10 +78,12 @@ class DeviceOwner:
                     work()
                 except Exception:  # a failing job must not kill the device's only thread
                     log.exception("device owner %s: job failed", self.name)
-                finally:
-                    with self._cv:
-                        self._busy = False
+                # Still busy: idle only once it waits again, under the lock (_next_work). Else
+                # a fake clock moved in between would not wake it, and its next poll would run
+                # at a time of the scheduler's choosing instead of the test's.
         finally:
+            with self._cv:
+                self._busy = False
             if isinstance(self._clock, FakeClock):
                 self._clock.forget()
 
@@ -90,5 +97,6 @@ class DeviceOwner:
                 if self._next_poll is None or now >= self._next_poll:
                     self._next_poll = now + self._period
                     return self._poll
+            self._busy = False
             self._clock.wait(self._cv, self._next_poll)
         return None

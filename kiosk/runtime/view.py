@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from kiosk.session.common import idle_timeout
+from kiosk.session.common import booked_lines, idle_timeout
 from kiosk.session.model import Offer, Policy, Session, Station
 from kiosk.session.names import Phase
 from kiosk.snapshot import (
@@ -18,6 +18,7 @@ from kiosk.snapshot import (
     FailureView,
     LiveValues,
     PaymentLinkView,
+    PriceNow,
     Receipt,
     ReportingStatus,
     SessionView,
@@ -25,6 +26,7 @@ from kiosk.snapshot import (
     VatLine,
 )
 
+_CHOOSING = frozenset({Phase.PRICE_SHOWN, Phase.CHOOSING_PAYMENT})
 _PREPARING = frozenset(
     {
         Phase.PRICE_SHOWN,
@@ -50,18 +52,24 @@ def build_snapshot(
     qr_available: bool,
     reporting: ReportingStatus | None = None,
     receipt_url: Callable[[str], str | None] | None = None,
+    prices: Mapping[str, PriceNow] | None = None,
 ) -> StationSnapshot:
     focus = st.session(st.focus)
+    prices = prices or {}
     return StationSnapshot(
         seq=seq,
         published_at=now,
         station_name=name,
         locales=locales,
         phase=focus.phase if focus is not None else Phase.IDLE,
-        connectors=tuple(_tile(st, c.connector_id, offers) for c in st.connectors),
-        focus=None if focus is None else session_view(focus, st.policy, receipt_url),
+        connectors=tuple(_tile(st, c.connector_id, prices) for c in st.connectors),
+        focus=None
+        if focus is None
+        else session_view(focus, st.policy, receipt_url, prices.get(focus.connector_id)),
         background=tuple(
-            session_view(s, st.policy, receipt_url) for s in st.sessions if s.session_id != st.focus
+            session_view(s, st.policy, receipt_url, prices.get(s.connector_id))
+            for s in st.sessions
+            if s.session_id != st.focus
         ),
         terminal_ready=terminal_ready,
         qr_available=qr_available,
@@ -70,18 +78,20 @@ def build_snapshot(
     )
 
 
-def _tile(st: Station, connector_id: str, offers: Mapping[str, Offer]) -> ConnectorTile:
+def _tile(st: Station, connector_id: str, prices: Mapping[str, PriceNow]) -> ConnectorTile:
     conf = next(c for c in st.connectors if c.connector_id == connector_id)
     live = st.live_of(connector_id)
     session = st.session_on(connector_id)
     reason: str | None = None
+    code: str | None = None
     if st.emergency:
-        status, reason = ConnectorStatus.UNAVAILABLE, "Emergency stop"
+        status, reason, code = ConnectorStatus.UNAVAILABLE, "Emergency stop", "emergency_stop"
     elif not live.controller_online:
-        status = ConnectorStatus.UNAVAILABLE
+        status, code = ConnectorStatus.UNAVAILABLE, "controller_offline"
         reason = live.controller_error or "The charge controller does not answer"
     elif live.iec.is_error or live.controller_error:
-        status, reason = ConnectorStatus.FAULTED, live.controller_error or "Connector fault"
+        status, code = ConnectorStatus.FAULTED, "connector_fault"
+        reason = live.controller_error or "Connector fault"
     elif session is not None:
         if session.phase in _PREPARING:
             status = ConnectorStatus.PREPARING
@@ -94,22 +104,25 @@ def _tile(st: Station, connector_id: str, offers: Mapping[str, Offer]) -> Connec
         status = ConnectorStatus.OCCUPIED
     else:
         status = ConnectorStatus.AVAILABLE
-    offer = offers.get(connector_id)
-    summary = offer.price_lines[0].text if offer is not None and offer.price_lines else ""
     return ConnectorTile(
         connector_id=connector_id,
         label=conf.label or connector_id,
         connector_type=conf.connector_type,
         max_kw=Decimal(conf.max_kw),
         status=status,
-        price_summary=summary,
+        price=prices.get(connector_id),
         status_reason=reason,
         session_id=None if session is None else session.session_id,
+        labels=conf.labels,
+        reason_code=code,
     )
 
 
 def session_view(
-    s: Session, policy: Policy, receipt_url: Callable[[str], str | None] | None = None
+    s: Session,
+    policy: Policy,
+    receipt_url: Callable[[str], str | None] | None = None,
+    price_now: PriceNow | None = None,
 ) -> SessionView:
     currency = s.offer.currency
     hold = s.auth.amount_minor if s.auth is not None else s.offer.hold_minor
@@ -140,6 +153,8 @@ def session_view(
         connector_id=s.connector_id,
         phase=s.phase,
         price_lines=s.offer.price_lines,
+        price_now=price_now if s.phase in _CHOOSING else None,
+        alt_text=s.offer.alt_text,
         hold=Amount(hold, currency),
         method=s.method,
         terminal_text=s.terminal_text,
@@ -181,9 +196,12 @@ def receipt(s: Session, receipt_url: Callable[[str], str | None] | None = None) 
         card_brand=auth.card_brand,
         masked_pan=auth.masked_pan,
         terminal_id=auth.terminal_id,
-        receipt_no=settlement.receipt_no or auth.receipt_no,
+        # The number of the driver's card payment: the pre-authorisation's, which the booking
+        # refers to (the booking gets the terminal's next number: 2 for the first session).
+        receipt_no=auth.receipt_no or settlement.receipt_no,
         trace_no=settlement.trace_no or auth.trace_no,
         receipt_url=None if receipt_url is None else receipt_url(s.session_id),
         meter_start_wh=None if s.meter_start is None else s.meter_start.energy_import_wh,
         meter_end_wh=None if s.last_reading is None else s.last_reading.energy_import_wh,
+        cost_lines=booked_lines(s, total),
     )

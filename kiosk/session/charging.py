@@ -101,7 +101,8 @@ def _metered(s: Session, e: MeterUpdate, st: Station) -> Step:
             return s, []
         return stop(s, e.at, StopReason.METER_FAULT, st)  # counter went back: keep the last good
     cost = s.cost_minor if e.cost_minor is None else e.cost_minor
-    s = replace(s, last_reading=e.reading, cost_minor=cost)
+    lines = s.cost_lines if e.cost_lines is None else e.cost_lines
+    s = replace(s, last_reading=e.reading, cost_minor=cost, cost_lines=lines)
     assert s.auth is not None
     if s.phase is not Phase.STOPPING and cost >= st.policy.cap_minor(s.auth.amount_minor):
         return stop(s, e.at, StopReason.COST_CAP, st)
@@ -140,8 +141,10 @@ def on_running(s: Session, e: Event, st: Station) -> Step:
     if isinstance(e, EmergencyStop):
         return stop(s, e.at, StopReason.EMERGENCY, st)
     if isinstance(e, IntentReceived) and isinstance(e.intent, StopCharging | Cancel):
-        reason = StopReason.DRIVER if isinstance(e.intent, StopCharging) else StopReason.CANCELLED
-        return stop(s, e.at, reason, st)
+        if isinstance(e.intent, StopCharging):
+            # The driver confirmed the cost on screen: that is what is booked, to the cent.
+            return stop(replace(s, agreed_minor=s.cost_minor), e.at, StopReason.DRIVER, st)
+        return stop(s, e.at, StopReason.CANCELLED, st)
     if isinstance(e, Tick):
         reading = s.last_reading
         if reading is not None and e.at - reading.measured_at > policy.meter_stale_after:
@@ -164,7 +167,10 @@ def on_stopping(s: Session, e: Event, st: Station) -> Step:
     if isinstance(e, MeterUpdate) and e.connector_id == s.connector_id:
         if s.stop_reason is StopReason.METER_FAULT:
             return s, []
-        s, _ = _metered(s, e, st)
+        if s.agreed_minor is None:
+            s, _ = _metered(s, e, st)
+        # After the driver's Stop the reading only confirms the switch-off: what the meter
+        # adds meanwhile is not billed, so every ledger ends at the amount the driver saw.
         if s.disabled_confirmed and s.ended_at is not None and e.reading.measured_at >= s.ended_at:
             return settle(s, e.at, policy)  # the final reading, taken after the switch-off
         return s, []

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from kiosk.session.commands import CancelPaymentLink, CloseSession, Command, SettleCard
 from kiosk.session.model import Policy, Session, Settlement
 from kiosk.session.names import FailureReason, MoneyOutcome, PaymentMethod, Phase, StopReason
-from kiosk.snapshot import CountdownKind
+from kiosk.snapshot import Amount, CostLine, CountdownKind
 
 Step = tuple[Session, list[Command]]
 
@@ -70,10 +70,26 @@ def fail_unpaid(s: Session, at: datetime, reason: FailureReason, policy: Policy)
 
 
 def final_amount(s: Session) -> int:
-    """What to book: the tariff cost of the metered energy, never more than the hold."""
+    """What to book: the tariff cost of the metered energy, never more than the hold, and
+    never more than the driver was shown when confirming Stop."""
     if s.auth is None or s.energy_wh == 0:
         return 0  # no energy, no charge (also no flat fee)
-    return max(0, min(s.cost_minor, s.auth.amount_minor))
+    cost = s.cost_minor if s.agreed_minor is None else min(s.cost_minor, s.agreed_minor)
+    return max(0, min(cost, s.auth.amount_minor))
+
+
+def booked_lines(s: Session, booked_minor: int) -> tuple[CostLine, ...]:
+    """The booked amount by price component (energy, time, parking, session fee, limits), then
+    what the booking left out of the tariff cost, so the lines add up to the booked amount."""
+    lines = s.cost_lines
+    if booked_minor == 0 or not lines:
+        return ()  # nothing booked, or a session journaled before lines were kept
+    left_out = booked_minor - sum(line.amount.minor for line in lines)
+    if left_out:
+        agreed = s.agreed_minor is not None and booked_minor == s.agreed_minor
+        name = "stop_price" if agreed else "hold_cap"
+        lines += (CostLine(name, Amount(left_out, s.offer.currency)),)
+    return lines
 
 
 _ZERO_REASON = {

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from kiosk.devices import CardResult, ControllerStatus, MeterReading, PaymentLink
 from kiosk.session.model import Offer
-from kiosk.snapshot import Intent
+from kiosk.snapshot import CostLine, Intent
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +112,7 @@ class MeterUpdate:
     # Priced as charging time (True) or parking time (False, the vehicle connected and not
     # drawing after it drew energy); journaled with the reading so the cost can be recomputed.
     charging: bool | None = None
+    cost_lines: tuple[CostLine, ...] | None = None  # cost_minor by price component
 
 
 @dataclass(frozen=True, slots=True)

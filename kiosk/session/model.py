@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from kiosk.devices import CardResult, IecState, MeterReading, PaymentOutcome
 from kiosk.session.names import FailureReason, MoneyOutcome, PaymentMethod, Phase, StopReason
-from kiosk.snapshot import CountdownKind, PriceLine
+from kiosk.snapshot import CostLine, CountdownKind, PriceLine
 
 _DIGITS = re.compile(r"\d")
 
@@ -62,6 +62,7 @@ class Offer:
     hold_minor: int
     price_lines: tuple[PriceLine, ...] = ()
     vat_percent: Decimal | None = None  # the tariff's one VAT rate, for the receipt's VAT line
+    alt_text: tuple[tuple[str, str], ...] = ()  # the tariff's tariff_alt_text: (language, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +151,8 @@ class Session:
     started_at: datetime | None = None  # charging enabled
     last_reading: MeterReading | None = None
     cost_minor: int = 0  # tariff cost of meter_start .. last_reading, incl. VAT
+    cost_lines: tuple[CostLine, ...] = ()  # cost_minor by price component
+    agreed_minor: int | None = None  # the cost shown when the driver confirmed Stop
     suspended_since: datetime | None = None
     stop_reason: StopReason | None = None
     stop_requested_at: datetime | None = None
@@ -176,6 +179,7 @@ class ConnectorConf:
     label: str = ""
     connector_type: str = "Type 2"
     max_kw: str = "11"
+    labels: tuple[tuple[str, str], ...] = ()  # the label per language, as configured
 
 
 @dataclass(frozen=True, slots=True)

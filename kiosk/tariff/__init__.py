@@ -4,8 +4,9 @@ The price preview, the live cost on screen, the amount captured, the receipt and
 report all come from here, so they agree to the cent. See docs/pricing.md.
 """
 
-from kiosk.tariff.display import PRICE_LANGUAGES, PriceLine, hold_amount, price_lines
+from kiosk.tariff.display import hold_amount
 from kiosk.tariff.engine import CostBreakdown, Price, price_session
+from kiosk.tariff.lines import PriceLine, PriceWhen, price_lines
 from kiosk.tariff.live import LiveCostCalculator
 from kiosk.tariff.model import (
     DayOfWeek,
@@ -19,11 +20,11 @@ from kiosk.tariff.model import (
     TariffError,
     TaxIncluded,
 )
+from kiosk.tariff.now import PriceNow, price_now
 from kiosk.tariff.parse import load_cdr, load_tariff, parse_cdr, parse_tariff
 from kiosk.tariff.periods import Cdr, CdrError, ChargingPeriod
 
 __all__ = [
-    "PRICE_LANGUAGES",
     "Cdr",
     "CdrError",
     "ChargingPeriod",
@@ -35,6 +36,8 @@ __all__ = [
     "PriceComponent",
     "PriceLimit",
     "PriceLine",
+    "PriceNow",
+    "PriceWhen",
     "Reservation",
     "Restrictions",
     "Tariff",
@@ -47,5 +50,6 @@ __all__ = [
     "parse_cdr",
     "parse_tariff",
     "price_lines",
+    "price_now",
     "price_session",
 ]

@@ -84,10 +84,14 @@ class Boundaries:
         if i < len(self.durations_us):
             best = self.durations_us[i]
         if self.times:
-            best = min(best, self._next_wall_clock(after_us))
+            best = min(best, self.next_wall_clock(after_us))
         return best
 
-    def _next_wall_clock(self, after_us: int) -> int:
+    def next_wall_clock(self, after_us: int) -> int:
+        """The next instant a time-of-day, date or weekday restriction can switch (NEVER if
+        the tariff has none)."""
+        if not self.times:
+            return NEVER
         after = from_us(after_us)
         today = after.astimezone(self.tz).date()
         best = NEVER

@@ -16,6 +16,17 @@ from decimal import Decimal
 from pathlib import Path
 
 from kiosk.money import minor_unit_exponent
+from kiosk.tariff.bounds import (
+    CURRENT_A,
+    DURATION_S,
+    ENERGY_KWH,
+    HOURS,
+    POWER_KW,
+    PRICE,
+    STEP_SIZE,
+    VAT_PERCENT,
+    Bound,
+)
 from kiosk.tariff.engine import hours_from_us, microseconds
 from kiosk.tariff.model import (
     DayOfWeek,
@@ -97,14 +108,14 @@ def _restrictions(node: Node) -> Restrictions:
         end_time=clock("end_time"),
         start_date=day("start_date"),
         end_date=day("end_date"),
-        min_kwh=node.number("min_kwh"),
-        max_kwh=node.number("max_kwh"),
-        min_current=node.number("min_current"),
-        max_current=node.number("max_current"),
-        min_power=node.number("min_power"),
-        max_power=node.number("max_power"),
-        min_duration=node.integer("min_duration"),
-        max_duration=node.integer("max_duration"),
+        min_kwh=node.number("min_kwh", ENERGY_KWH),
+        max_kwh=node.number("max_kwh", ENERGY_KWH),
+        min_current=node.number("min_current", CURRENT_A),
+        max_current=node.number("max_current", CURRENT_A),
+        min_power=node.number("min_power", POWER_KW),
+        max_power=node.number("max_power", POWER_KW),
+        min_duration=node.integer("min_duration", DURATION_S),
+        max_duration=node.integer("max_duration", DURATION_S),
         day_of_week=frozenset(days),
         reservation=node.enum("reservation", Reservation, required=False),
     )
@@ -127,13 +138,13 @@ def _component(node: Node) -> PriceComponent:
     node.only(_COMPONENT_KEYS)
     dimension = node.enum("type", Dimension)
     assert dimension is not None
-    price = node.number("price", required=True)
+    price = node.number("price", PRICE, required=True)
     assert price is not None
-    step = node.integer("step_size", required=dimension is not Dimension.FLAT)
+    step = node.integer("step_size", STEP_SIZE, required=dimension is not Dimension.FLAT)
     return PriceComponent(
         type=dimension,
         price=price,
-        vat=node.number("vat"),
+        vat=node.number("vat", VAT_PERCENT),
         step_size=1 if step is None else step,
     )
 
@@ -160,9 +171,11 @@ def _price_limit(node: Node, key: str) -> PriceLimit | None:
         return None
     limit = Node(node.data[key], node.at(key), node.error)
     if limit.has("before_taxes") or limit.has("after_taxes"):  # 2.3.0 PriceLimit
-        excl, incl = limit.number("before_taxes", required=True), limit.number("after_taxes")
+        excl = limit.number("before_taxes", PRICE, required=True)
+        incl = limit.number("after_taxes", PRICE)
     else:  # 2.2.1 Price
-        excl, incl = limit.number("excl_vat", required=True), limit.number("incl_vat")
+        excl = limit.number("excl_vat", PRICE, required=True)
+        incl = limit.number("incl_vat", PRICE)
     assert excl is not None
     if incl is not None and incl < excl:
         limit.fail("", f"the amount including tax ({incl}) is below the amount without ({excl})")
@@ -221,7 +234,7 @@ def parse_tariff(obj: Mapping[str, object]) -> Tariff:
         min_price=low,
         max_price=high,
         tax_included=tax if tax is not None else TaxIncluded.NO,
-        preauthorize_amount=node.number("preauthorize_amount"),
+        preauthorize_amount=node.number("preauthorize_amount", PRICE),
         ocpi_version="2.3.0" if is_230 else "2.2.1",
         country_code=node.string("country_code", required=False),
         party_id=node.string("party_id", required=False),
@@ -259,6 +272,22 @@ _CDR_DIMENSIONS = frozenset(
     }
 )
 
+_VOLUME_BOUNDS: dict[str, Bound] = {
+    "ENERGY": ENERGY_KWH,
+    "ENERGY_EXPORT": ENERGY_KWH,
+    "ENERGY_IMPORT": ENERGY_KWH,
+    "MAX_CURRENT": CURRENT_A,
+    "MIN_CURRENT": CURRENT_A,
+    "CURRENT": CURRENT_A,
+    "MAX_POWER": POWER_KW,
+    "MIN_POWER": POWER_KW,
+    "POWER": POWER_KW,
+    "PARKING_TIME": HOURS,
+    "RESERVATION_TIME": HOURS,
+    "TIME": HOURS,
+    "STATE_OF_CHARGE": Bound(Decimal(100), 20, "%"),
+}
+
 
 def _period(node: Node, end: datetime) -> ChargingPeriod:
     start = node.timestamp("start_date_time")
@@ -271,7 +300,7 @@ def _period(node: Node, end: datetime) -> ChargingPeriod:
             dim.fail("type", f"unknown dimension {kind!r}")
         if kind in volumes:
             dim.fail("type", f"{kind} is listed twice in one period")
-        volume = dim.number("volume", required=True)
+        volume = dim.number("volume", _VOLUME_BOUNDS[kind], required=True)
         assert volume is not None
         volumes[kind] = volume
     time_h, parking_h = volumes.get("TIME"), volumes.get("PARKING_TIME")

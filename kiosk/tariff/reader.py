@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import NoReturn, TypeVar
 
 from kiosk.money import parse_decimal
+from kiosk.tariff.bounds import Bound
 from kiosk.tariff.model import TariffError
 
 _E = TypeVar("_E")
@@ -59,7 +60,8 @@ class Node:
             self.fail(key, f"expected a non-empty string, got {kind_of(value)}")
         return value
 
-    def number(self, key: str, required: bool = False, minimum: int | None = 0) -> Decimal | None:
+    def number(self, key: str, bound: Bound, required: bool = False) -> Decimal | None:
+        """A number within ``bound`` (range and decimals), checked before any arithmetic."""
         value = self.raw(key, required)
         if value is None:
             return None
@@ -68,26 +70,26 @@ class Node:
         except (TypeError, ValueError) as exc:
             reason = str(exc).split(": ", 1)[-1]
             self.fail(key, reason)
-        if minimum is not None and number < minimum:
-            self.fail(key, f"must not be negative, got {number}")
+        problem = bound.check(number)
+        if problem is not None:
+            self.fail(key, problem)
         return number
 
-    def integer(self, key: str, required: bool = False) -> int | None:
-        number = self.number(key, required)
-        if number is None:
-            return None
-        if number != number.to_integral_value():
-            self.fail(key, f"expected a whole number, got {number}")
-        return int(number)
+    def integer(self, key: str, bound: Bound, required: bool = False) -> int | None:
+        number = self.number(key, Bound(bound.maximum, places=0, unit=bound.unit), required)
+        return None if number is None else int(number)  # bounded: a cheap conversion
 
     def enum(self, key: str, kind: type[_E], required: bool = True) -> _E | None:
         value = self.raw(key, required)
         if value is None:
             return None
         members: dict[str, _E] = {m.value: m for m in kind}  # type: ignore[attr-defined]
+        expected = ", ".join(members)
+        if not isinstance(value, str):  # {} or [] would not even hash
+            self.fail(key, f"expected one of: {expected}; got {kind_of(value)}")
         if value not in members:
-            self.fail(key, f"unknown value {value!r} (expected one of: {', '.join(members)})")
-        return members[str(value)]
+            self.fail(key, f"unknown value {_short(value)!r} (expected one of: {expected})")
+        return members[value]
 
     def objects(self, key: str, required: bool = True) -> list[Node]:
         value = self.raw(key, required)
@@ -112,6 +114,10 @@ class Node:
             return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
         except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 lies before year 1 in UTC
             self.fail(key, f"{value!r} is outside the range of dates this kiosk can handle")
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def kind_of(value: object) -> str:

@@ -60,6 +60,11 @@ def _calendar_matches(r: Restrictions, local: datetime) -> bool:
     return not r.day_of_week or DayOfWeek(local.weekday()) in r.day_of_week
 
 
+def timed_matches(r: Restrictions, local: datetime) -> bool:
+    """The restrictions that can be decided without a session: time of day, date, weekday."""
+    return r.reservation is None and time_of_day_matches(r, local) and _calendar_matches(r, local)
+
+
 def _instantaneous_matches(
     value: Decimal | None, low: Decimal | None, high: Decimal | None
 ) -> bool:

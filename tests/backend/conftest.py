@@ -53,8 +53,8 @@ def tariff() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PostgresCluster]:
-    require_executable("postgres", str(PG_BIN / "postgres"))
-    require_executable("initdb", str(PG_BIN / "initdb"))
+    require_executable("postgres", str(PG_BIN / "postgres"), package="postgresql")
+    require_executable("initdb", str(PG_BIN / "initdb"), package="postgresql")
     cluster = PostgresCluster()
     cluster.start()
     try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -104,13 +106,26 @@ def test_pay_page_names_the_station_as_registered(backend: Backend) -> None:
         link = c.post("/api/v1/payment-links", json=link_body()).json()
         page = c.get(f"/pay/{link['id']}").text
     assert "Hauptstraße 1, Bay 2" in page
-    assert "EUR 50.00" in page and "0.5831 EUR/kWh" in page
+    # Unit prices gross and exact, as the kiosk shows them (0.49 + 19 % = 0.5831 per kWh: the
+    # total is rounded once); the hold as it is reserved, in the locale's format.
+    assert "€50.00" in page and "€0.5831 per kWh" in page
+
+
+def test_pay_page_shows_the_expiry_in_the_stations_time(backend: Backend) -> None:
+    with backend.station("ST-A") as st:
+        body = link_body(time_zone="Europe/Berlin")
+        link = st.post("/api/v1/payment-links", json=body).json()
+    expires = datetime.fromisoformat(link["expires_at"]).astimezone(ZoneInfo("Europe/Berlin"))
+    with backend.client() as c:
+        page = c.get(f"/pay/{link['id']}", params={"lang": "de"}).text
+    assert f"{expires:%d.%m.%y}, {expires:%H:%M} (Ortszeit)" in page
+    assert "UTC" not in page
 
 
 def test_pay_page_speaks_the_phones_language(backend: Backend) -> None:
     from backend.texts import TEXTS
 
-    assert TEXTS["en"].keys() == TEXTS["de"].keys()
+    assert TEXTS["en"].keys() == TEXTS["de"].keys() == TEXTS["fr"].keys()
     with backend.station("ST-A") as st:
         link = st.post("/api/v1/payment-links", json=link_body()).json()
     with backend.client() as c:
@@ -122,9 +137,17 @@ def test_pay_page_speaks_the_phones_language(backend: Backend) -> None:
             headers=de,
         )
         english = c.get(f"/pay/{link['id']}", params={"lang": "en"}, headers=de).text
+        french = c.get(f"/pay/{link['id']}", params={"lang": "fr"}, headers=de).text
+        bad_fr = c.post(
+            f"/pay/{link['id']}",
+            params={"lang": "fr"},
+            data={"card_number": "4242", "expiry": "12/30", "cvc": "123"},
+        )
     assert '<html lang="de">' in page
     assert ">Kartennummer</label>" in page and ">Bezahlen</button>" in page
-    assert "Energie: 0,5831 €/kWh" in page
+    assert "0,5831 € pro kWh" in page and "inkl. 19 % MwSt." in page
+    assert '<html lang="fr">' in french and "0,5831 € par kWh" in french
+    assert "Numéro de carte :" in bad_fr.text
     assert bad.status_code == 422 and "Kartennummer: bitte die 12 bis 19 Ziffern" in bad.text
     assert ">Card number</label>" in english
 
@@ -274,6 +297,22 @@ def test_zero_cost_session_releases_the_hold(backend: Backend) -> None:
         state = st.get(f"/api/v1/payment-links/{link['id']}").json()
     assert r.json()["payment_status"] == "released"
     assert r.json()["captured"] == 0
+    assert state["status"] == "released"
+
+
+def test_a_session_without_energy_captures_nothing_even_with_a_session_fee(
+    backend: Backend,
+) -> None:
+    """The kiosk released the hold of a session that never charged (no energy, no charge);
+    the backend must not capture the tariff's session fee from it."""
+    with backend.station("ST-A") as st:
+        link_id = paid_link(backend, st)
+        body = session_body(
+            "S0", {"method": "link", "link_id": link_id}, meter_end_wh=100_000, total_cost=0
+        )
+        r = st.post("/api/v1/sessions", json=body).json()
+        state = st.get(f"/api/v1/payment-links/{link_id}").json()
+    assert (r["payment_status"], r["captured"], r["computed_cost"]) == ("released", 0, 0)
     assert state["status"] == "released"
 
 
@@ -438,3 +477,47 @@ def test_kiosk_signed_receipt_address_opens_once_the_report_arrived(backend: Bac
     assert page_a.status_code == 200 and ">A<" in page_a.text
     assert page_b.status_code == 200 and ">B<" in page_b.text
     assert forged.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("utc_time", "now_line", "coming"),
+    [
+        # Monday 00:20 in Berlin: off-peak; the evening peak is announced.
+        ("2026-12-06T23:20:00+00:00", "Now: €0.59 per kWh", "from 17:00: €0.69/kWh"),
+        # Monday 18:00 in Berlin: the peak is in force until 21:00.
+        ("2026-12-07T17:00:00+00:00", "Now: €0.69 per kWh", "from 21:00: €0.59/kWh"),
+    ],
+)
+def test_pay_page_marks_the_price_in_force_in_the_station_time_zone(
+    backend: Backend, utc_time: str, now_line: str, coming: str
+) -> None:
+    import json
+    import re
+    from datetime import datetime
+    from pathlib import Path
+
+    sample = Path(__file__).parents[2] / "assets" / "samples" / "tariff.json"
+    backend.clock.now_value = datetime.fromisoformat(utc_time)
+    body = link_body(tariff=json.loads(sample.read_text()), time_zone="Europe/Berlin")
+    with backend.station("ST-TZ") as st:
+        link = st.post("/api/v1/payment-links", json=body).json()
+    with backend.client() as c:
+        page = c.get(f"/pay/{link['id']}", params={"lang": "en"}).text
+    strong = re.findall(r"<strong>([^<]*)</strong>", page)
+    assert any(text.startswith(now_line) for text in strong), strong
+    assert f'id="price-coming">{coming}<' in page
+    assert "Parking fee applies from the minute charging ends" in page  # tariff_alt_text
+    assert "only while your vehicle is connected and not charging" in page
+
+
+def test_receipt_lines_add_up_to_what_the_card_was_charged(backend: Backend) -> None:
+    # The session costs 6.25 by the tariff; the driver confirmed Stop at 6.24 and the kiosk
+    # booked that: the receipt says what was not charged and totals the amount captured.
+    with backend.station("ST-A") as st:
+        r = st.post("/api/v1/sessions", json=session_body("S-STOP", card(77, captured=624)))
+    url = r.json()["receipt_url"]
+    with backend.client() as c:
+        page = c.get(url.replace(backend.url, "")).text
+    assert "Not charged (after Stop, or above the reservation)" in page
+    assert "EUR -0.01" in page
+    assert "EUR 6.24" in page and "EUR 6.25" not in page

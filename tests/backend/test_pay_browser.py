@@ -26,7 +26,7 @@ pytestmark = pytest.mark.needs_chromium
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
     chromium = require_executable("chromium")
-    chromedriver = require_executable("chromedriver")
+    chromedriver = require_executable("chromedriver", package="chromium-driver")
     profile = tempfile.TemporaryDirectory(prefix="evk-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
@@ -92,8 +92,8 @@ def test_pay_with_approving_card_and_kiosk_sees_authorized(
         browser.get(link["url"])
         assert "ST-7" in browser.find_element(By.ID, "station").text
         price = browser.find_element(By.ID, "price").text
-        assert "0.5831 EUR/kWh" in price and "Session fee" in price
-        assert browser.find_element(By.ID, "hold").text == "EUR 50.00"
+        assert "€0.5831 per kWh" in price and "per session" in price
+        assert browser.find_element(By.ID, "hold").text == "€50.00"
         seen: dict[str, Any] = {}
         poller = long_poll(st, link["id"], "pending", seen)
         time.sleep(0.2)

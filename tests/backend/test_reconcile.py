@@ -7,7 +7,7 @@ import subprocess
 import sys
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -130,6 +130,52 @@ def test_each_planted_class_is_found_exactly(backend: Backend) -> None:
     clean_row = next(r for r in rep.rows if r.station_id == "CLEAN")
     assert clean_row.clean and clean_row.sessions == 3
     assert clean_row.captured_minor == 1875 and clean_row.terminal_total_minor == 1250
+
+
+def test_duplicate_receipt_counts_once_in_the_batch_sum(backend: Backend) -> None:
+    # The terminal booked receipt 7 once (6.25); the station reported it under two session ids.
+    with backend.station("ST") as st:
+        duplicate_receipt(backend, st)
+        totals(st, 625)
+    rep = reconcile.reconcile(backend.svc.db, backend.svc.settings, DAY, DAY)
+    assert found_by_station(rep) == {"ST": ["duplicate"]}
+    assert rep.rows[0].terminal_total_minor == 625
+
+
+def test_duplicate_receipt_is_dated_on_the_session_day(backend: Backend) -> None:
+    with backend.station("ST") as st:
+        report(st, session_body("S1", card(7)))
+        backend.clock.advance(days=2)  # the repeat arrives two days after the session ended
+        report(st, session_body("S1-again", card(7)))
+    rep = reconcile.reconcile(backend.svc.db, backend.svc.settings, DAY, DAY)
+    assert found_by_station(rep) == {"ST": ["duplicate"]}
+    [row] = rep.rows
+    assert row.day == DAY
+    [dup] = row.discrepancies
+    assert len(dup.records) == 2
+    later = DAY + timedelta(days=2)
+    rep = reconcile.reconcile(backend.svc.db, backend.svc.settings, later, later)
+    assert rep.discrepancy_count == 0
+
+
+def test_a_session_with_two_payments_counts_once(backend: Backend) -> None:
+    with backend.station("ST") as st:
+        report(st, session_body("S1", card(1)))
+        r = st.post(
+            "/api/v1/payments",
+            json={
+                "payment": card(2, captured=100),
+                "currency": "EUR",
+                "occurred_at": "2026-03-02T10:00:00Z",
+                "session_id": "S1",
+            },
+        )
+        assert r.status_code == 201, r.text
+    rep = reconcile.reconcile(backend.svc.db, backend.svc.settings, DAY, DAY)
+    [row] = rep.rows
+    assert (row.sessions, row.energy_wh, row.computed_minor) == (1, 10_000, 625)
+    assert row.captured_minor == 725
+    assert [d.cls for d in row.discrepancies] == ["captured_ne_computed"]
 
 
 def test_hold_never_reported_and_never_released_is_uncaptured(backend: Backend) -> None:

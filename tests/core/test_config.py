@@ -218,3 +218,52 @@ def test_any_wrong_value_is_a_config_error_never_a_crash(
             assert problem.key and problem.message
             if problem.key != "(syntax)":
                 assert problem.line is not None, problem
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "message"),
+    [
+        # Found by fuzzing: each raised OverflowError, ValueError or OSError instead.
+        ("price_confirm_s = 90", "price_confirm_s = inf", "timeouts.price_confirm_s", "at most"),
+        ("price_confirm_s = 90", "price_confirm_s = 1e300", "timeouts.price_confirm_s", "at most"),
+        ("price_confirm_s = 90", "price_confirm_s = nan", "timeouts.price_confirm_s", "above 0"),
+        ("hold_minor = 5000", "hold_minor = 10000000000", "payment.hold_minor", "1 to 1_000"),
+        ('journal = "journal.db"', 'journal = "a\\u0000b"', "station.journal", "NUL byte"),
+        ('journal = "journal.db"', f'journal = "{"j" * 300}"', "station.journal", "too long"),
+        ('tariff = "tariff.json"', 'tariff = "t\\u0000"', "connector[0].tariff", "NUL byte"),
+        ('tariff = "tariff.json"', f'tariff = "{"t" * 300}"', "connector[0].tariff", "too long"),
+        ('tariff = "tariff.json"', f'tariff = "{"t/" * 2100}"', "connector[0].tariff", "too long"),
+    ],
+)
+def test_out_of_range_values_and_unusable_paths_name_the_key(
+    station_dir: Path, old: str, new: str, key: str, message: str
+) -> None:
+    path = edit(station_dir, old, new)
+    found = problems(path)
+    assert [(k, line) for k, line, _ in found] == [(key, line_of(path, new[:12]))]
+    assert message in found[0][2]
+    assert len(found[0][2]) < 200  # a 4,000-character value is shortened in the message
+
+
+def test_a_config_path_with_a_nul_byte_or_too_long_is_a_config_error(tmp_path: Path) -> None:
+    for path in (tmp_path / "st\0ation.toml", tmp_path / ("s" * 300 + ".toml")):
+        assert problems(path)[0][0] == "(file)"
+
+
+def test_a_connector_label_may_be_given_per_language(station_dir: Path) -> None:
+    config = load_config(station_dir / "station.toml")
+    left = config.connector("1")
+    assert left.label == "Links"  # the first locale's: the station speaks German first
+    assert left.labels == {"de": "Links", "en": "Left", "fr": "Gauche"}
+    path = edit(
+        station_dir, 'label = { de = "Rechts", en = "Right", fr = "Droite" }', 'label = "R"'
+    )
+    plain = load_config(path).connector("2")
+    assert (plain.label, plain.labels) == ("R", {})
+
+
+def test_a_label_per_language_names_a_bad_language_code(station_dir: Path) -> None:
+    path = edit(station_dir, 'en = "Left"', 'English = "Left"')
+    ((key, line, message),) = problems(path)
+    assert key == "connector[0].label" and line == line_of(path, "English")
+    assert "'English' is not a language code" in message

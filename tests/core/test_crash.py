@@ -21,6 +21,8 @@ from doubles.rig import tariff_cost
 from kiosk.journal.store import Journal
 
 STATION = Path(__file__).parent / "doubles" / "crash_station.py"
+# About a hundred station processes per drill: minutes on a loaded machine, not a hang.
+DRILL_TIMEOUT_S = 900
 
 
 def run(state: Path, mode: str, kill_after: int | str = 0) -> subprocess.CompletedProcess[str]:
@@ -134,6 +136,7 @@ def baseline(tmp: Path) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(DRILL_TIMEOUT_S)
 def test_sigkill_after_every_journal_commit_then_recover(tmp_path: Path) -> None:
     commits = baseline(tmp_path)
     assert commits >= 30  # the drill must reach deep into all three sessions
@@ -153,6 +156,7 @@ def test_sigkill_after_every_journal_commit_then_recover(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(DRILL_TIMEOUT_S)
 def test_sigkill_during_recovery_as_well(tmp_path: Path) -> None:
     """A second crash while recovering from the first still loses and doubles nothing."""
     commits = baseline(tmp_path)
@@ -174,6 +178,7 @@ def test_sigkill_during_recovery_as_well(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(DRILL_TIMEOUT_S)
 def test_sigkill_at_every_commit_of_a_recovery(tmp_path: Path) -> None:
     """Killed while charging, then killed again after each commit the recovery makes."""
     commits = baseline(tmp_path)

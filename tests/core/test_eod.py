@@ -69,6 +69,16 @@ def test_journal_counts_one_booking_per_session_since_the_last_run(tmp_path: Pat
     assert journal_bookings(journal, last)[0] == []
 
 
+def test_a_booking_the_terminal_dropped_is_not_counted(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "j.db")
+    booking(journal, "S1", "MasterCard", 500)
+    (dropped,) = journal.query("SELECT MAX(id) FROM card_results")[0]
+    journal.mark_card_result_consumed(int(dropped), dropped=True)
+    booking(journal, "S2", "girocard", 300)
+    booked, _ = journal_bookings(journal, 0)
+    assert booked == [BrandTotal("girocard", 1, 300)]
+
+
 def test_due_once_a_day_after_the_configured_local_time(tmp_path: Path) -> None:
     journal = Journal.open(tmp_path / "j.db")
     schedule = EndOfDaySchedule(journal, BERLIN, time(22, 30))

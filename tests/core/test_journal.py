@@ -146,7 +146,8 @@ def test_a_step_writes_transitions_authorisation_readings_and_intents(tmp_path: 
         "SettleCard",
         "CloseSession",
     ]
-    assert [r.reading.energy_import_wh for r in journal.readings(paths.SID)] == [1000, 1500, 1510]
+    # The reading after the driver's Stop only confirms the switch-off: it is not billed.
+    assert [r.reading.energy_import_wh for r in journal.readings(paths.SID)] == [1000, 1500]
     assert journal.query("SELECT receipt_no, masked_pan FROM authorisations") == [
         (231, "541333******1234")
     ]

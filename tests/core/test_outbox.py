@@ -4,6 +4,7 @@ service menu and `evkiosk status` read, and the thread driven by a fake clock.""
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -243,3 +244,66 @@ def test_after_a_restart_the_head_is_tried_at_once(tmp_path: Path) -> None:
     backend = ScriptedBackend()
     sender(journal, backend, clock).run_once()  # a new process, same journal, same instant
     assert backend.accepted == ["session:S0"]
+
+
+class SignallingBackend(PingableBackend):
+    """Sets `delivered` when a report is accepted: the test waits on an event, not a timer."""
+
+    def __init__(self, *script: str | int) -> None:
+        super().__init__(*script)
+        self.delivered = threading.Event()
+
+    def report(self, kind: str, idempotency_key: str, payload: Mapping[str, object]) -> BackendAck:
+        ack = super().report(kind, idempotency_key, payload)
+        if ack.accepted:
+            self.delivered.set()
+        return ack
+
+
+def backed_off_to_the_cap(tmp_path: Path) -> tuple[OutboxSender, SignallingBackend, FakeClock]:
+    """A report that failed through a long outage: its next attempt is many minutes away."""
+    journal = journal_with(tmp_path, 2)
+    backend = SignallingBackend(*["down"] * 12)
+    backend.reachable = False
+    clock = FakeClock(T0)
+    s = OutboxSender(journal, backend, clock, backoff=Backoff(rng=random.Random(3)))
+    for attempt in range(12):
+        retry_at = s.run_once()
+        assert retry_at is not None
+        if attempt < 11:
+            clock.advance(retry_at - clock.now())
+    retry_at = s.run_once()  # the probe says down too: the head sits out its backoff
+    assert retry_at is not None and s.online is False
+    (next_at,) = journal.query("SELECT next_attempt_at FROM outbox WHERE id = 1")
+    assert datetime.fromisoformat(next_at[0]) - clock.now() > timedelta(minutes=10)
+    return s, backend, clock
+
+
+def test_a_successful_payment_link_sends_the_queue_at_once(tmp_path: Path) -> None:
+    s, backend, clock = backed_off_to_the_cap(tmp_path)
+    at = clock.now()
+    backend.reachable = True
+    s.note(True)  # a payment link was created: the backend is back
+    s.run_once()  # no clock movement: nothing waits out the backoff
+    assert backend.accepted == ["session:S0", "session:S1"] and clock.now() == at
+
+
+def test_the_sender_thread_wakes_when_a_payment_link_succeeds(tmp_path: Path) -> None:
+    s, backend, _clock = backed_off_to_the_cap(tmp_path)
+    backend.reachable = True
+    s.start()
+    try:
+        assert not backend.delivered.is_set()
+        s.note(True)  # from the backend owner thread; the clock stays where it is
+        assert backend.delivered.wait(30), "the queue waited out its backoff"
+    finally:
+        s.stop()
+    assert backend.accepted[0] == "session:S0"
+
+
+def test_a_successful_probe_sends_the_queue_without_waiting_the_backoff(tmp_path: Path) -> None:
+    s, backend, clock = backed_off_to_the_cap(tmp_path)
+    backend.reachable = True
+    clock.advance(timedelta(seconds=30))  # the next probe, long before the next attempt
+    s.run_once()
+    assert s.online is True and backend.accepted == ["session:S0", "session:S1"]

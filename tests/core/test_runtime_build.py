@@ -42,7 +42,7 @@ def test_sample_station_runs_a_card_session(tmp_path: Path) -> None:
         snap = rt.snapshot
         assert snap is not None and snap.station_name == "Marktplatz Süd"
         assert [t.label for t in snap.connectors] == ["Links", "Rechts"]
-        assert all(t.price_summary for t in snap.connectors)
+        assert all(t.price is not None and t.price.lines for t in snap.connectors)
         rt.send(ChooseConnector("2"))
         assert rt.wait_idle()
         focus = rt.snapshot.focus if rt.snapshot else None

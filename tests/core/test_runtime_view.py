@@ -11,7 +11,7 @@ from doubles.builders import OFFER, Driver, at, card, controller, station
 from kiosk.devices import IecState
 from kiosk.runtime.view import build_snapshot
 from kiosk.session import events as ev
-from kiosk.snapshot import ConnectorStatus, CountdownKind, MoneyOutcome, Phase
+from kiosk.snapshot import ConnectorStatus, CountdownKind, MoneyOutcome, Phase, StopCharging
 
 
 def snapshot(d: Driver):  # type: ignore[no-untyped-def]
@@ -52,6 +52,19 @@ def test_tile_status_follows_the_connector_and_its_session() -> None:
     d2(ev.EmergencyStop(at(10), "button"))
     only = snapshot(d2).connectors[0]
     assert only.status is ConnectorStatus.UNAVAILABLE and only.status_reason == "Emergency stop"
+    assert only.reason_code == "emergency_stop"  # the screen words it in its language
+
+
+def test_a_tile_carries_the_configured_label_per_language_and_a_reason_code() -> None:
+    d = Driver(station("1"))
+    conf = replace(d.st.connectors[0], labels=(("en", "Left"), ("fr", "Gauche")))
+    d.st = replace(d.st, connectors=(conf,))
+    (offline,) = snapshot(d).connectors
+    assert offline.labels == (("en", "Left"), ("fr", "Gauche"))
+    assert offline.reason_code == "controller_offline"
+    d.online("1")
+    d(ev.ControllerUpdate(at(1), "1", controller(IecState.F, 1)))
+    assert snapshot(d).connectors[0].reason_code == "connector_fault"
 
 
 def test_plug_in_countdown_is_a_deadline_and_says_if_it_can_be_extended() -> None:
@@ -72,12 +85,14 @@ def test_receipt_vat_lines_add_up_to_the_total() -> None:
     focus = snapshot(d).focus
     assert focus is not None and focus.receipt is not None
     r = focus.receipt
-    assert r.total.minor == 306 and r.money is MoneyOutcome.CHARGED
+    # 3,00 was shown when the driver confirmed Stop; the reading after the switch-off (3,06)
+    # only ends the session.
+    assert r.total.minor == 300 and r.money is MoneyOutcome.CHARGED
     (vat,) = r.vat_lines
     assert vat.rate_percent == Decimal(19)
     assert r.net.minor + vat.vat.minor == r.total.minor
-    assert vat.vat.minor == 49  # 306 gross at 19 %: 257 net + 49 VAT
-    assert r.energy_wh == 510 and r.meter_start_wh == 1000 and r.meter_end_wh == 1510
+    assert vat.vat.minor == 48  # 300 gross at 19 %: 252 net + 48 VAT
+    assert r.energy_wh == 500 and r.meter_start_wh == 1000 and r.meter_end_wh == 1500
     assert r.masked_pan == "541333******1234" and r.receipt_no == 231
 
 
@@ -90,3 +105,22 @@ def test_failure_says_what_happened_to_the_money() -> None:
     assert focus is not None and focus.failure is not None
     assert focus.failure.money is MoneyOutcome.HOLD_RELEASED
     assert "released" in focus.failure.message
+
+
+def test_the_receipt_number_is_the_card_payments_not_the_bookings() -> None:
+    # A fresh terminal numbers the pre-authorisation 1 and the booking 2: the driver's first
+    # receipt is number 1.
+    d = Driver()
+    paths.paying_card(d)
+    d(ev.PreauthDone(at(5), paths.SID, card(receipt_no=1)))
+    d(ev.MeterUpdate(at(6), "1", paths.reading(1000, 6), None))
+    d(ev.ControllerUpdate(at(6), "1", controller(IecState.B, 6)))
+    d(ev.ControllerUpdate(at(7), "1", controller(IecState.C, 7, enabled=True)))
+    d(ev.MeterUpdate(at(8), "1", paths.reading(1500, 8), 300))
+    d(paths.intent(StopCharging(paths.SID), 9))
+    d(ev.ChargingSwitched(at(10), "1", paths.SID, enabled=False, ok=True))
+    d(ev.MeterUpdate(at(11), "1", paths.reading(1510, 11), 306))
+    d(ev.SettleDone(at(12), paths.SID, card(amount=306, receipt_no=2)))
+    focus = snapshot(d).focus
+    assert focus is not None and focus.receipt is not None
+    assert focus.receipt.receipt_no == 1

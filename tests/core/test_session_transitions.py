@@ -491,6 +491,18 @@ def test_stopping_waits_for_a_reading_taken_after_the_switch_off() -> None:
     d(ev.ChargingSwitched(at(10), "1", paths.SID, enabled=False, ok=True))
     assert d(ev.MeterUpdate(at(10), "1", reading(1505, 9), 303)) == ()  # measured before it
     (settle,) = d(ev.MeterUpdate(at(11), "1", reading(1510, 11), 306))
+    # The driver confirmed Stop at 3,00: the final reading ends the session, not the price.
+    assert isinstance(settle, cmd.SettleCard) and settle.final_minor == 300
+    s = d.st.session(paths.SID)
+    assert s is not None and s.energy_wh == 500 and s.cost_minor == 300
+
+
+def test_a_stop_the_driver_did_not_confirm_books_the_final_reading() -> None:
+    d = Driver()
+    paths.charging(d)
+    d(ev.ControllerUpdate(at(9), "1", controller(IecState.A, 9)))  # unplugged: the car stopped
+    d(ev.ChargingSwitched(at(10), "1", paths.SID, enabled=False, ok=True))
+    (settle,) = d(ev.MeterUpdate(at(11), "1", reading(1510, 11), 306))
     assert isinstance(settle, cmd.SettleCard) and settle.final_minor == 306
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -33,7 +34,9 @@ def sample(name: str) -> dict[str, Any]:
 
 
 def write(path: Path, obj: object) -> Path:
-    path.write_text(json.dumps(obj, default=str))
+    # A Decimal is written as the JSON number it is, exponent and all (1E+999999).
+    text = json.dumps(obj, default=lambda d: f"\x00{d}\x00")
+    path.write_text(re.sub(r'"\\u0000(.*?)\\u0000"', r"\1", text))
     return path
 
 
@@ -81,19 +84,24 @@ def test_the_cdr_totals_are_ignored(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("lang", "expected"),
     [
-        ("en", ["Energy: 0.69 EUR/kWh (Mon–Fri, 17:00–21:00", "Session fee: 0.49 EUR"]),
-        ("de", ["Energie: 0,69 €/kWh (Mo–Fr, 17:00–21:00", "Grundgebühr: 0,49 €", "50,00 €"]),
+        ("en", ["€0.69 per kWh (Mon–Fri, 17:00–21:00", "€0.49 per session", "€50.00"]),
+        ("de", ["0,69 € pro kWh (Mo–Fr, 17:00–21:00", "0,49 € pro Ladevorgang", "50,00 €"]),
+        ("fr", ["0,69 € par kWh (lun.–ven., 17:00–21:00", "0,49 € par session", "50,00 €"]),
     ],
 )
-def test_show_lists_energy_first(lang: str, expected: list[str]) -> None:
+def test_show_lists_energy_first_in_each_language(lang: str, expected: list[str]) -> None:
     done = evkiosk("show", SAMPLES / "tariff.json", "--lang", lang)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     for text in expected:
         assert any(text in line for line in lines), (text, lines)
-    kinds = [line.strip().split(":")[0] for line in lines[1:5]]
-    first_energy = {"en": "Energy", "de": "Energie"}[lang]
-    assert kinds[0] == first_energy
+    assert "kWh" in lines[1] and "kWh" in lines[2]
+    parking = next(line for line in lines if "6,00" in line or "6.00" in line)
+    assert {"en": "per started minute", "de": "je angefangene Minute", "fr": "minute entamée"}[
+        lang
+    ] in parking
+    alt = {"en": "Parking fee applies", "de": "Die Standgebühr gilt", "fr": None}[lang]
+    assert alt is None or any(alt in line for line in lines)
 
 
 # ---------------------------------------------------------------- bad input: exit 2, field named
@@ -159,6 +167,28 @@ BAD_TARIFFS = [
         "tariff: max_price: is below min_price",
     ),
     (lambda t: t.update(elements={"a": 1}), "tariff: elements: expected a list, got an object"),
+    # Found by fuzzing: each crashed with a traceback or ran for about 50 s.
+    (
+        lambda t: t["elements"][0]["price_components"][0].update(type={}),
+        "tariff: elements[0].price_components[0].type: expected one of: ENERGY",
+    ),
+    (lambda t: t.update(tax_included=[]), "tariff: tax_included: expected one of: YES, NO, N/A"),
+    (
+        lambda t: t.update(max_price={"excl_vat": 1, "incl_vat": Decimal("1.1e27")}),
+        "tariff: max_price.incl_vat: must be at most 1,000,000,000, got 1.1E+27",
+    ),
+    (
+        lambda t: t["elements"][0]["price_components"][0].update(vat=Decimal("1E+999999")),
+        "tariff: elements[0].price_components[0].vat: must be at most 100 %",
+    ),
+    (
+        lambda t: t["elements"][0]["price_components"][0].update(step_size=Decimal("1E+999999")),
+        "tariff: elements[0].price_components[0].step_size: must be at most 10,000,000",
+    ),
+    (
+        lambda t: t["elements"][0]["price_components"][0].update(price=Decimal("0.12345")),
+        "tariff: elements[0].price_components[0].price: has more than 4 decimals: 0.12345",
+    ),
 ]
 
 
@@ -204,6 +234,10 @@ BAD_CDRS = [
         "cdr: end_date_time: is before start_date_time",
     ),
     (lambda c: c.update(currency="GBP"), "cdr: currency: GBP differs from the tariff's EUR"),
+    (
+        lambda c: c["charging_periods"][0]["dimensions"][0].update(volume=Decimal("3.3e26")),
+        "cdr: charging_periods[0].dimensions[0].volume: must be at most",
+    ),
 ]
 
 
@@ -250,7 +284,7 @@ def test_missing_file_and_bad_zone(tmp_path: Path) -> None:
 def test_usage_errors_exit_2() -> None:
     assert evkiosk().returncode == 2
     assert evkiosk("price", SAMPLES / "tariff.json").returncode == 2
-    assert evkiosk("show", SAMPLES / "tariff.json", "--lang", "fr").returncode == 2
+    assert evkiosk("show", SAMPLES / "tariff.json", "--lang", "xx").returncode == 2
 
 
 def test_session_outside_the_tariff_validity_is_priced_with_a_warning(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Price lines as the driver sees them before starting: order, gross prices, words."""
+"""Price lines as the driver sees them before starting: order, gross prices, words in
+every language the station ships."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from tariff_data.helpers import fixture, tariff_from
 from kiosk.money import Money
 from kiosk.tariff import price_lines
 from kiosk.tariff.display import format_amount
+from kiosk.tariff.wording import conditions, line_text, load_words
 
 
 def test_energy_comes_first_then_time_parking_flat_and_limits() -> None:
@@ -23,44 +25,63 @@ def test_energy_comes_first_then_time_parking_flat_and_limits() -> None:
                               {"type": "ENERGY", "price": 0.49, "vat": 19, "step_size": 1}]}]}"""
     )
     lines = price_lines(tariff)
-    assert [line.kind for line in lines] == [
-        "ENERGY",
-        "TIME",
-        "PARKING_TIME",
-        "FLAT",
-        "MIN_PRICE",
-        "MAX_PRICE",
+    assert [line.dimension for line in lines] == [
+        "energy",
+        "time",
+        "flat",
+        "parking_time",
+        "min_price",
+        "max_price",
     ]
     energy = lines[0]
     # 0.49 net + 19 % = 0.5831: shown with the decimals it needs, so shown == billed
-    assert energy.unit_price_incl_vat == Money(Decimal("0.5831"), "EUR")
-    assert energy.text == "Energy: 0.5831 EUR/kWh (incl. 19 % VAT)"
-    assert lines[2].text == "Parking (not charging): 7.14 EUR/h (billed per 5 min; incl. 19 % VAT)"
-    assert lines[4].text == "Minimum price per session: 2.38 EUR"
-    assert lines[5].text == "Maximum price per session: 59.50 EUR"  # 50 + 19 %
-
-
-def test_restrictions_in_words_and_fallback_reads_otherwise() -> None:
-    lines = price_lines(fixture("spec_complex"), "de")
-    texts = [line.text for line in lines]
-    assert texts[0] == "Ladezeit: 1,20 €/h (unter 32 kW; abgerechnet je 15 Min.; inkl. 20 % MwSt.)"
+    assert energy.price_incl_vat == Decimal("0.5831")
+    en = load_words("en")
+    assert line_text(energy, en, with_vat=True) == "€0.5831 per kWh (incl. 19 % VAT)"
     assert (
-        texts[1] == "Ladezeit: 2,40 €/h (Mo–Fr, ab 32 kW; abgerechnet je 10 Min.; inkl. 20 % MwSt.)"
+        line_text(lines[3], en)
+        == "€7.14 per hour parked (only while your vehicle is connected and not charging; "
+        "billed per started 5 minutes)"
     )
-    assert texts[2].startswith("Ladezeit: 1,50 €/h (Sa, So, ab 32 kW")
-    assert texts[3].startswith("Standzeit (ohne Laden): 5,50 €/h (Mo–Fr, 09:00–18:00;")
-    assert texts[-1] == "Grundgebühr: 2,875 € je Ladevorgang (inkl. 15 % MwSt.)"
+    assert lines[3].step_size == 300
+    assert line_text(lines[4], en) == "Minimum price per session: €2.38"
+    assert line_text(lines[5], en) == "Maximum price per session: €59.50"  # 50 + 19 %
+
+
+def test_restrictions_are_data_worded_per_language_and_fallback_reads_otherwise() -> None:
+    lines = price_lines(fixture("spec_complex"))
+    assert lines[0].when.max_power_kw == Decimal(32) and lines[0].when.conditional
+    assert lines[1].when.days == (0, 1, 2, 3, 4)
+    de = load_words("de")
+    texts = [line_text(line, de, with_vat=True) for line in lines]
+    assert (
+        texts[0]
+        == "1,20 € pro Stunde Ladezeit (unter 32 kW; je angefangene 15 Minuten; inkl. 20 % MwSt.)"
+    )
+    assert texts[1].startswith("2,40 € pro Stunde Ladezeit (Mo–Fr, ab 32 kW;")
+    assert texts[2].startswith("1,50 € pro Stunde Ladezeit (Sa, So, ab 32 kW")
+    flat = next(t for t in texts if "Ladevorgang" in t)
+    assert flat == "2,875 € pro Ladevorgang (inkl. 15 % MwSt.)"
+    parking = next(t for t in texts if "Standzeit" in t)
+    assert parking.startswith("5,50 € pro Stunde Standzeit (Mo–Fr, 09:00–18:00; nur angesteckt")
     research = price_lines(fixture("research_peak"))
-    assert research[0].conditions == "17:00–21:00"
-    assert research[1].conditions == "otherwise"
+    en = load_words("en")
+    assert conditions(research[0].when, en) == "17:00–21:00"
+    assert conditions(research[1].when, en) == "at all other times"
+    fr = load_words("fr")
+    assert conditions(research[1].when, fr) == "à tout autre moment"
 
 
 def test_missing_vat_says_so_and_unknown_language_is_refused() -> None:
     lines = price_lines(fixture("spec_step_size"))
-    assert lines[0].text == "Charging time: 1.20 EUR/h (00:00–17:00; billed per 30 min; no VAT)"
-    assert lines[2].conditions == "20:00–23:59"
-    with pytest.raises(ValueError, match="language 'fr'"):
-        price_lines(fixture("spec_step_size"), "fr")
+    en = load_words("en")
+    assert (
+        line_text(lines[0], en, with_vat=True)
+        == "€1.20 per hour of charging (00:00–17:00; billed per started 30 minutes; no VAT)"
+    )
+    assert conditions(lines[2].when, en) == "20:00–23:59"
+    with pytest.raises(ValueError, match="language 'xx': expected one of de, en, fr"):
+        load_words("xx")
 
 
 @pytest.mark.parametrize(

@@ -81,7 +81,7 @@ SCENARIO = 'name = "card and QR through the real app"\n\n' + _steps(
 @pytest.fixture
 def browser() -> Iterator[WebDriver]:
     chromium = require_executable("chromium")
-    chromedriver = require_executable("chromedriver")
+    chromedriver = require_executable("chromedriver", package="chromium-driver")
     profile = tempfile.TemporaryDirectory(prefix="evk-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
@@ -176,7 +176,7 @@ def _pay_in_browser(browser: WebDriver, url: str) -> None:
 def test_card_and_qr_sessions_through_the_real_app_reconcile_clean(
     tmp_path: Path, browser: WebDriver
 ) -> None:
-    zbarimg = require_executable("zbarimg", "zbar-tools")
+    zbarimg = require_executable("zbarimg", package="zbar-tools")
     state, shots, log_file = tmp_path / "state", tmp_path / "shots", tmp_path / "kiosk.log"
     scenario = tmp_path / "scenario.toml"
     scenario.write_text(SCENARIO)

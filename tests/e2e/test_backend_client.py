@@ -123,3 +123,8 @@ def test_session_records_become_the_apis_payment_shapes() -> None:
     never_started = session_body({**base, "authorisation": None}, "UTC")
     assert never_started["payment"] == {"method": "none"}
     assert never_started["meter_start_wh"] == never_started["meter_end_wh"] == 0
+    # No energy, no charge: a session fee the kiosk computed is not reported as the cost.
+    released_qr = session_body({**qr, "cost_minor": 77}, "UTC")
+    assert released_qr["total_cost"] == 0
+    charged = {**qr, "cost_minor": 77, "meter_start_wh": 1000, "meter_end_wh": 1500}
+    assert session_body(charged, "UTC")["total_cost"] == 77

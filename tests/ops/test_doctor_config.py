@@ -54,7 +54,7 @@ def test_cli_exit_codes_and_json(
     assert {c["area"] for c in report["checks"]} >= {"config", "clock", "disk", "journal"}
     (tmp_path / "b").mkdir()
     broken = station_toml(tmp_path / "b", meter="hardware = 1")
-    assert main(["doctor", "--config", str(broken)]) == 1
+    assert main(["doctor", "--config", str(broken)]) == 2  # bad input, as the README says
     out = capsys.readouterr().out
     assert "[FAIL] config" in out and "->" in out
     assert main(["doctor", "--config", str(station), "--user", "no-such-user-xyz"]) == 2
@@ -75,3 +75,47 @@ def test_the_installed_command_exits_1_on_a_failure(tmp_path: Path) -> None:
     assert done.returncode == 1
     report = json.loads(done.stdout)
     assert report["ok"] is False and report["checks"][0]["outcome"] == "fail"
+
+
+@pytest.mark.parametrize(
+    ("edit", "key"),
+    [
+        # Each made doctor and status print a traceback (OverflowError, ValueError, OSError).
+        (("[terminal]", "[timeouts]\nprice_confirm_s = inf\n\n[terminal]"), "price_confirm_s"),
+        (("[terminal]", "[timeouts]\nprice_confirm_s = 1e300\n\n[terminal]"), "price_confirm_s"),
+        (('journal = "journal.db"', 'journal = "j\\u0000.db"'), "station.journal"),
+        (('journal = "journal.db"', f'journal = "{"j" * 300}.db"'), "station.journal"),
+        (('tariff = "tariff.json"', f'tariff = "{"t" * 300}.json"'), "connector[0].tariff"),
+    ],
+)
+def test_unusable_values_are_reported_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: tuple[str, str], key: str
+) -> None:
+    path = station_toml(tmp_path)
+    path.write_text(path.read_text().replace(*edit, 1))
+    assert main(["doctor", "--config", str(path), "--min-free-mb", "0"]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] config" in out and key in out
+    assert main(["status", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("evkiosk status:") and key in err
+
+
+@pytest.mark.parametrize(
+    ("meter", "expected"),
+    [
+        # A NUL byte in a serial port's name raised ValueError in the port check, and an
+        # infinite Modbus timeout OverflowError inside pymodbus: both printed a traceback.
+        ('port = "/dev/tty\\u0000USB0"', "[FAIL] port"),
+        (
+            'port = "tcp://127.0.0.1:1"\ntimeout_s = inf',
+            "meters.m1.timeout_s: must be a positive number up to 3600",
+        ),
+    ],
+)
+def test_unusable_device_settings_fail_their_check_not_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], meter: str, expected: str
+) -> None:
+    path = station_toml(tmp_path, meter=f'hardware = "real"\nmodel = "sdm630"\n{meter}')
+    assert main(["doctor", "--config", str(path), "--min-free-mb", "0", "--timeout", "1"]) == 1
+    assert expected in capsys.readouterr().out

@@ -120,6 +120,14 @@ def test_terminal_answers_a_status_enquiry(terminal_sim: TerminalSimulator) -> N
     assert "ready" in check.detail
 
 
+@pytest.mark.parametrize("hardware", ["real", "simulated"])
+def test_an_unknown_terminal_model_fails_naming_the_known_ones(hardware: str) -> None:
+    device = DeviceConfig("terminal", hardware, "ingenico-ipp", None, {"port": "/dev/null"})
+    check = check_terminal(device, timeout_s=0.3)
+    assert check.outcome is Outcome.FAIL
+    assert "'ingenico-ipp'" in check.detail and "zvt" in check.fix
+
+
 def test_terminal_not_answering_fails(terminal_sim: TerminalSimulator) -> None:
     terminal_sim.inject(TerminalFault.NO_RESPONSE, count=5)
     check = check_terminal(_terminal(terminal_sim.address), timeout_s=0.3)

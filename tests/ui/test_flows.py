@@ -51,9 +51,10 @@ def plug_and_charge(flow: Flow, seconds: int) -> None:
 def test_card_happy_path_and_stop_by_driver(make_flow) -> None:  # type: ignore[no-untyped-def]
     flow: Flow = make_flow()
     assert flow.window.current_page == "idle"
-    assert "Frei" in flow.texts() and "Type 2 · bis 11 kW" in flow.texts()
+    assert "Frei" in flow.texts() and "Typ 2 · bis 11 kW" in flow.texts()
     flow.tap("tile_1")
-    assert "Energie: 0,50 €/kWh (inkl. 19 % MwSt.)" in flow.texts()  # the tariff engine's words
+    assert "0,50 € pro kWh" in flow.texts()  # worded from the numbers in German
+    assert "Alle Preise inkl. 19 % MwSt." in flow.texts()
     assert "Vor dem Laden reservieren wir 50,00 €" in flow.texts()
     flow.tap("accept_price")
     flow.tap("pay_card")
@@ -213,7 +214,7 @@ def test_service_menu_with_the_real_station(make_flow, qtbot) -> None:  # type: 
     flow.find("pin_ok").click()
     menu = flow.window.service
     assert menu.unlocked
-    assert "Links (1): finishing" in menu.devices.toPlainText()
+    assert "Links (1): Finishing" in menu.devices.toPlainText()
     qtbot.waitUntil(lambda: "failed" in menu.journal.toPlainText(), timeout=10_000)
     menu.status_enquiry.click()
     qtbot.waitUntil(lambda: "ready=True" in menu.terminal_out.toPlainText(), timeout=20_000)
@@ -276,7 +277,7 @@ def test_qr_paid_on_the_backends_pay_page(make_flow, tmp_path) -> None:  # type:
     pay_by_qr(flow)
     link = flow.snap.focus.payment_link if flow.snap.focus else None
     assert link is not None and "/pay/" in link.url
-    assert decode_qr(flow.find("payment_qr"), tmp_path) == link.url
+    assert decode_qr(flow.find("payment_qr"), tmp_path) == link.url + "?lang=de"
     assert "Warten auf Ihre Zahlung …" in flow.texts()
     pay = flow.panel.findChild(QPushButton, "sim_pay_link")  # type: ignore[attr-defined]
     pay.click()

@@ -193,4 +193,24 @@ def test_in_a_column_the_main_action_comes_first(kiosk: Kiosk) -> None:
     assert accept.x() > cancel.x() and accept.y() == cancel.y()  # a row: Cancel | Accept
     kiosk.tap("large_text")
     QApplication.processEvents()
-    assert accept.y() < cancel.y()  # a column: Accept above Cancel
+    # Large text on a landscape panel keeps the row: both stay on screen, nothing scrolls.
+    assert accept.x() > cancel.x() and accept.y() == cancel.y()
+    kiosk.window.resize(480, 800)
+    QApplication.processEvents()
+    assert accept.y() < cancel.y()  # a column on a portrait panel: Accept above Cancel
+
+
+def test_large_text_is_as_large_as_each_page_allows(kiosk: Kiosk) -> None:
+    kiosk.window.resize(1280, 800)
+    kiosk.show("charging")
+    cap = kiosk.window.pages["charging"].cap  # type: ignore[attr-defined]
+    normal = cap.fontInfo().pixelSize()
+    kiosk.tap("large_text")
+    QApplication.processEvents()
+    assert cap.fontInfo().pixelSize() > normal * 5 // 4  # the page has room for large text
+    kiosk.window.resize(800, 480)
+    QApplication.processEvents()
+    stop = kiosk.find("stop")
+    viewport = kiosk.window.page_area.viewport()
+    assert stop.mapTo(viewport, stop.rect().bottomLeft()).y() < viewport.height()
+    assert kiosk.window.stack.height() <= viewport.height()  # nothing scrolls

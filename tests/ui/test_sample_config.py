@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,38 @@ def test_the_sample_builds_real_drivers_that_reach_its_devices(
         assert devices.owner_name("meter:1") == devices.owner_name("meter:2") == "bus:rs485-1"
     finally:
         asm.stop()
+
+
+def test_the_samples_unit_ids_are_the_ones_its_devices_answer_on(sample: StationConfig) -> None:
+    """A controller has its own TCP port: its unit id is its model's (and the simulator's)
+    default, e.g. 255 for phoenix-ev-eth. Meters sharing one bus need distinct ids."""
+    for name, ctl in sample.controllers.items():
+        assert ctl.model is not None
+        assert _unit(ctl) == load_map(ctl.model).comms.unit, f"[controllers.{name}] unit"
+    by_port: dict[str, list[int]] = {}
+    for meter in sample.meters.values():
+        by_port.setdefault(str(meter.settings["port"]), []).append(_unit(meter))
+    for port, units in by_port.items():
+        assert len(units) == len(set(units)), f"meters on {port} share a unit id: {units}"
+
+
+def test_the_documentation_screens_show_the_sample_station_and_tariff() -> None:
+    from ui.sample_preview import sample_screens
+
+    screens = sample_screens()
+    idle = screens["idle"]
+    assert idle.station_name == "Marktplatz Süd" and idle.locales == ("de", "en")
+    assert [t.label for t in idle.connectors] == ["Links", "Rechts"]
+    assert dict(idle.connectors[0].labels)["en"] == "Left"
+    price = screens["price"].focus
+    assert price is not None and price.hold is not None and price.hold.minor == 5000
+    assert [line.price_incl_vat for line in price.price_lines][:2] == [
+        Decimal("0.69"),
+        Decimal("0.59"),
+    ]
+    qr = screens["qr"].focus
+    assert qr is not None and qr.payment_link is not None
+    assert (qr.payment_link.expires_at - idle.published_at).total_seconds() == 15 * 60 - 13
+    receipt = screens["receipt"].focus
+    assert receipt is not None and receipt.receipt is not None
+    assert receipt.receipt.total.minor == 1136  # 18.42 kWh at 0.59 + 0.49, rounded once

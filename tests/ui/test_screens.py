@@ -32,11 +32,17 @@ def test_idle_shows_each_connector_with_type_power_status_and_price(kiosk: Kiosk
     assert kiosk.window.current_page == "idle"
     tile = kiosk.find("tile_1")
     texts = [w.text() for w in tile.findChildren(QLabel)]
-    assert texts[:4] == ["Links", "Type 2 · up to 22 kW", "Available", "0,59 €/kWh"]
+    assert texts[:4] == ["Left", "Type 2 · up to 22 kW", "Available", "€0.59/kWh + €0.50/session"]
+    # the coming change, in the screen's language and the station's time (UTC here)
+    assert kiosk.find("tile_next_price").text() == "from Mon 16:00: €0.69/kWh"
     faulted = kiosk.find("tile_3")
     assert not faulted.isEnabled()
     assert "Out of order" in [w.text() for w in faulted.findChildren(QLabel)]
-    assert "Meter not responding" in [w.text() for w in faulted.findChildren(QLabel)]
+    # Why, in the screen's language (the device's own detail is for the service menu).
+    assert "The charging point reports a fault" in [w.text() for w in faulted.findChildren(QLabel)]
+    kiosk.set_language("de")
+    assert "Typ 2 · bis 22 kW" in [w.text() for w in tile.findChildren(QLabel)]
+    assert "Links" in [w.text() for w in tile.findChildren(QLabel)]
     # status is an icon too, never colour alone
     assert tile.status_icon.file_name == "available.svg"
     assert faulted.status_icon.file_name == "fault.svg"
@@ -66,7 +72,7 @@ def test_price_lists_components_in_afir_order_and_explains_the_hold(kiosk: Kiosk
     text = kiosk.texts()
     order = [
         text.index("€0.59 per kWh"),
-        text.index("€1.20 per hour charging"),
+        text.index("€1.20 per hour of charging"),
         text.index("€0.50 per session"),
         text.index("€6.00 per hour parked"),
     ]
@@ -85,31 +91,68 @@ def test_price_lines_with_different_vat_rates_each_say_their_rate(kiosk: Kiosk) 
     snap = preview.all_screens()["price"]
     assert snap.focus is not None
     lines = (
-        replace(snap.focus.price_lines[0], vat_percent=Decimal(19)),
-        replace(snap.focus.price_lines[2], vat_percent=Decimal("7.7")),
+        replace(snap.focus.price_lines[1], vat_percent=Decimal(19)),
+        replace(snap.focus.price_lines[3], vat_percent=Decimal("7.7")),
     )
-    kiosk.show(replace(snap, focus=replace(snap.focus, price_lines=lines)))
+    focus = replace(snap.focus, price_lines=lines, price_now=None)
+    kiosk.show(replace(snap, focus=focus))
     kiosk.set_language("en")
     text = kiosk.texts()
-    assert "€0.59 per kWh · incl. 19 % VAT" in text
-    assert "€6.00 per hour parked · incl. 7.7 % VAT" in text
+    assert "€0.59 per kWh (at all other times; incl. 19 % VAT)" in text
+    assert "€6.00 per hour parked (only while your vehicle is connected and not charging; " in text
+    assert "billed per started minute; incl. 7.7 % VAT)" in text
 
 
-def test_prices_by_time_of_day_keep_their_conditions_in_every_language(kiosk: Kiosk) -> None:
-    from decimal import Decimal
-
-    from kiosk.snapshot import PriceLine
-
-    peak = PriceLine("energy", "Energie: 0,69 €/kWh (Mo–Fr, 17:00–21:00)", Decimal("0.69"), "EUR")
-    other = PriceLine("energy", "Energie: 0,59 €/kWh (sonst)", Decimal("0.59"), "EUR")
-    snap = preview.all_screens()["price"]
-    assert snap.focus is not None
-    kiosk.show(replace(snap, focus=replace(snap.focus, price_lines=(peak, other))))
-    assert "Energie: 0,69 €/kWh (Mo–Fr, 17:00–21:00)" in kiosk.texts()  # de: as worded
-    kiosk.set_language("en")
-    text = kiosk.texts()
-    assert "€0.69 per kWh (Energie: 0,69 €/kWh (Mo–Fr, 17:00–21:00))" in text
-    assert "€0.59 per kWh (Energie: 0,59 €/kWh (sonst))" in text
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        (
+            "en",
+            (
+                "€0.69 per kWh (Mon–Fri, 17:00–21:00)",
+                "Now: €0.59 per kWh (at all other times)",
+                "€6.00 per hour parked (only while your vehicle is connected and not charging; "
+                "billed per started minute)",
+                "from Mon 16:00: €0.69/kWh",
+            ),
+        ),
+        (
+            "de",
+            (
+                "0,69 € pro kWh (Mo–Fr, 17:00–21:00)",
+                "Jetzt: 0,59 € pro kWh (zu allen anderen Zeiten)",
+                "6,00 € pro Stunde Standzeit (nur angesteckt ohne Laden; je angefangene Minute)",
+                "ab Mo 16:00 Uhr: 0,69 €/kWh",
+            ),
+        ),
+        (
+            "fr",
+            (
+                "0,69 € par kWh (lun.–ven., 17:00–21:00)",
+                "Maintenant : 0,59 € par kWh (à tout autre moment)",
+                "6,00 € par heure de stationnement (uniquement tant que le véhicule est branché "
+                "sans charger; facturé par minute entamée)",
+                "à partir de lun. 16:00 : 0,69 €/kWh",
+            ),
+        ),
+    ],
+)
+def test_price_lines_are_worded_in_the_screen_language_and_mark_the_price_now(
+    kiosk: Kiosk, lang: str, expected: tuple[str, str, str, str]
+) -> None:
+    peak, now, parking, coming = expected
+    kiosk.show("price")
+    kiosk.set_language(lang)
+    lines = [kiosk.find(f"price_line_{i}").text() for i in range(5)]
+    assert lines[0] == peak
+    assert lines[1] == now
+    assert parking in lines
+    assert kiosk.find("price_next_change").text().startswith(coming)
+    # the tariff's own words, in this language when it has them
+    alt = {"en": "Parking fee applies", "de": "Die Standgebühr gilt", "fr": None}[lang]
+    if alt is not None:
+        assert alt in kiosk.find("price_next_change").text()
+    assert "Energie" not in kiosk.texts() or lang == "de"
 
 
 def test_price_in_german_uses_german_numbers(kiosk: Kiosk) -> None:
@@ -170,8 +213,12 @@ def test_qr_screen_encodes_the_payment_link_with_a_countdown(kiosk: Kiosk, tmp_p
     kiosk.set_language("en")
     link = snap.focus.payment_link if snap.focus else None
     assert link is not None
-    assert kiosk.find("payment_qr").data == link.url
-    assert decode_qr(kiosk.find("payment_qr"), tmp_path) == link.url  # a phone can read it
+    # The pay page opens in the language the driver chose here.
+    assert kiosk.find("payment_qr").data == link.url + "?lang=en"
+    assert decode_qr(kiosk.find("payment_qr"), tmp_path) == link.url + "?lang=en"
+    kiosk.set_language("fr")
+    assert kiosk.find("payment_qr").data == link.url + "?lang=fr"
+    kiosk.set_language("en")
     assert "Link valid for 4:47" in kiosk.texts()
     assert "Waiting for your payment…" in kiosk.texts()
     kiosk.tick(60)
@@ -216,7 +263,7 @@ def test_stop_asks_first_and_only_the_confirmation_sends_the_intent(kiosk: Kiosk
     assert kiosk.station.intents == []
     page = kiosk.window.pages["charging"]
     assert page.confirm.isVisible()
-    assert page.confirm_body.text() == "You will pay €7.78 for the energy so far."
+    assert page.confirm_body.text() == "You will pay €7.78: the cost so far, nothing more."
     kiosk.tap("stop_no")
     assert not page.confirm.isVisible() and kiosk.station.intents == []
     kiosk.tap("stop")
@@ -257,6 +304,7 @@ def test_receipt_shows_totals_vat_card_and_a_qr_to_the_digital_receipt(
     rows = dict(kiosk.window.pages["receipt"].texts())
     assert rows["Energy"] == "18.42 kWh"
     assert rows["Duration"] == "1:02:03"
+    assert rows["Energy cost"] == "€10.87" and rows["Session fee"] == "€0.50"
     assert rows["Net"] == "€9.55"
     assert rows["VAT 19 %"] == "€1.82"
     assert rows["Total"] == "€11.37"
@@ -266,7 +314,8 @@ def test_receipt_shows_totals_vat_card_and_a_qr_to_the_digital_receipt(
     assert rows["Time"] == "14/03/2026 16:27 – 17:30"  # UTC here; the station zone in service
     assert "You were charged €11.37" in kiosk.texts()
     assert snap.focus is not None and snap.focus.receipt is not None
-    assert decode_qr(kiosk.find("receipt_qr"), tmp_path) == snap.focus.receipt.receipt_url
+    url = snap.focus.receipt.receipt_url
+    assert decode_qr(kiosk.find("receipt_qr"), tmp_path) == f"{url}?lang=en"
     kiosk.tap("done")
     assert kiosk.station.intents == [BackToStart(S)]
 

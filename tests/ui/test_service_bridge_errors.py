@@ -43,11 +43,17 @@ def test_service_menu_needs_a_long_press_and_the_right_pin(kiosk: Kiosk) -> None
     assert menu.unlocked
     devices = menu.devices.toPlainText()
     assert "Card terminal ready" in devices
-    assert "Links (1): charging  12.34 kWh  11.0 kW" in devices
-    assert "Meter not responding" in devices
+    assert "Left (1): Charging  12.34 kWh, 11.0 kW, measured 14/03/2026 17:30" in devices
+    # The reason in words, and the device's own detail for the installer.
+    assert "Out of order – The charging point reports a fault (error flags: rcd_trip)" in devices
     holds = menu.holds.toPlainText()
     assert preview.SESSION in holds and "€50.00" in holds and "charging" in holds
-    assert f"core sha256 {core_checksum()}" in menu.version.toPlainText()
+    assert f"Core checksum (SHA-256): {core_checksum()}" in menu.version.toPlainText()
+    kiosk.set_language("de")  # states and device errors in the menu's language
+    devices = menu.devices.toPlainText()
+    assert "Links (1): Lädt" in devices and "charging" not in devices
+    assert "Außer Betrieb – Der Ladepunkt meldet eine Störung" in devices
+    assert "Ladepunkt 1, lädt, Karte" in menu.holds.toPlainText()
     assert "Not available in this configuration" in menu.journal.toPlainText()
     kiosk.tap("service_close_menu")
     assert not menu.isVisible()

@@ -150,7 +150,7 @@ def test_runs_on_an_x11_display(tmp_path: Path) -> None:
     """A machine with a display: Qt's xcb platform on a real X server (Xvfb)."""
     from tests.conftest import require_executable
 
-    xvfb = require_executable("Xvfb")
+    xvfb = require_executable("Xvfb", package="xvfb")
     problem = xcb_problem({"QT_QPA_PLATFORM": "xcb"})
     if problem is not None:  # evkiosk run says so itself (the test below); CI installs them
         if os.environ.get("EVKIOSK_REQUIRE_ALL") == "1":
@@ -216,3 +216,26 @@ def test_evkiosk_run_without_a_display_exits_with_that_message(tmp_path: Path) -
     assert done.returncode == 1, done.stderr[-800:]
     assert "there is no display here" in done.stderr
     assert "Could not load the Qt platform plugin" not in done.stderr
+
+
+def test_start_at_moves_the_simulated_station_clock_and_is_checked() -> None:
+    from datetime import UTC, datetime
+
+    from kiosk.runtime.clock import ShiftedClock
+
+    start = datetime.fromisoformat("2026-12-07T00:20+01:00")
+    clock = ShiftedClock(start)
+    assert abs((clock.now() - start).total_seconds()) < 60
+    assert clock.now().tzinfo is UTC
+    for args, message in (
+        (["--simulate", "--start-at", "2026-12-07T00:20"], "give a time zone"),
+        (["--simulate", "--start-at", "Monday"], "expected an ISO time"),
+        (
+            ["--config", str(SAMPLE_CONFIG), "--start-at", "2026-12-07T00:20+01:00"],
+            "need --simulate",
+        ),
+    ):
+        done = subprocess.run(
+            [*EVKIOSK, *args], env=_env(), capture_output=True, text=True, timeout=180, check=False
+        )
+        assert done.returncode == 2 and message in done.stderr, done.stderr

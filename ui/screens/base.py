@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from kiosk.snapshot import Countdown, CountdownKind, Intent, SessionView, StationSnapshot
+from kiosk.snapshot import (
+    ConnectorTile,
+    Countdown,
+    CountdownKind,
+    Intent,
+    SessionView,
+    StationSnapshot,
+)
 from ui.i18n import Language
 from ui.qt import QBoxLayout, QHBoxLayout, QVBoxLayout, QWidget, Signal
 
@@ -31,9 +39,40 @@ class RenderContext:
         seconds = (countdown.ends_at - self.now).total_seconds()
         return max(0, int(seconds + 0.999))
 
+    def tile(self, connector_id: str) -> ConnectorTile | None:
+        return next((t for t in self.snapshot.connectors if t.connector_id == connector_id), None)
+
     def connector_label(self, connector_id: str) -> str:
-        tile = next((t for t in self.snapshot.connectors if t.connector_id == connector_id), None)
-        return tile.label if tile else connector_id
+        """The connector's label in the screen's language, as the station configured it."""
+        tile = self.tile(connector_id)
+        return tile_label(tile, self.lang) if tile else connector_id
+
+
+def with_language(url: str, lang: Language) -> str:
+    """A phone page's address with the driver's language (?lang=de): the pay page and the
+    digital receipt open in the language chosen at the kiosk."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "lang"] + [("lang", lang.code)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def tile_label(tile: ConnectorTile, lang: Language) -> str:
+    return lang.pick(tile.labels, tile.label)
+
+
+def connector_type(raw: str, lang: Language) -> str:
+    """ "Type 2" as the screen's language says it ("Typ 2"); a type no language file knows is
+    shown as configured."""
+    key = "type." + "".join(ch for ch in raw.lower() if ch.isalnum())
+    return lang.text(key) if key in lang.strings else raw
+
+
+def reason_text(tile: ConnectorTile, lang: Language) -> str:
+    """Why a connector cannot be used, in the screen's language ("" when nothing is wrong)."""
+    key = f"reason.{tile.reason_code}"
+    return lang.text(key) if tile.reason_code and key in lang.strings else ""
 
 
 class Screen(QWidget):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from kiosk.snapshot import ChooseConnector, ConnectorTile
+from kiosk.tariff import wording
 from ui.qt import QGridLayout, QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
-from ui.screens.base import RenderContext, Screen
+from ui.screens.base import RenderContext, Screen, connector_type, reason_text, tile_label
 from ui.widgets import STATUS_LOOK, StatusIcon, label, restyle
 
 
@@ -25,11 +26,15 @@ class ConnectorButton(QPushButton):
         status_row.addWidget(self.status_icon)
         status_row.addWidget(self.status, 1)
         self.price = label(role="muted")
+        self.price.setObjectName("tile_price")
+        self.next_price = label(role="small")
+        self.next_price.setObjectName("tile_next_price")
         self.reason = label(role="small")
         grid.addWidget(self.name)
         grid.addWidget(self.kind)
         grid.addLayout(status_row)
         grid.addWidget(self.price)
+        grid.addWidget(self.next_price)
         grid.addWidget(self.reason)
         grid.addStretch(1)
 
@@ -37,20 +42,29 @@ class ConnectorButton(QPushButton):
         lang = ctx.lang
         self.connector_id = tile.connector_id
         self.setObjectName(f"tile_{tile.connector_id}")
-        self.name.setText(tile.label)
+        self.name.setText(tile_label(tile, lang))
         kw = lang.number(tile.max_kw, 0 if tile.max_kw == tile.max_kw.to_integral() else 1)
-        self.kind.setText(f"{tile.connector_type} · {lang.text('tile.max_kw', kw=kw)}")
+        power = lang.text("tile.max_kw", kw=kw)
+        self.kind.setText(
+            lang.text("tile.kind", type=connector_type(tile.connector_type, lang), power=power)
+        )
         icon, role = STATUS_LOOK[tile.status]
+        self.status.ensurePolished()  # the font of the current text size
         self.status_icon.set_icon(icon, max(24, self.status.fontMetrics().height()))
         self.status.setText(lang.text(f"status.{tile.status.value}"))
         restyle(self.status, role)
-        self.price.setText(tile.price_summary)
+        # The price in force now (AFIR: before the session starts), and its next change.
+        price = tile.price
+        self.price.setText(wording.now_text(price, lang) if price is not None else "")
+        coming = wording.next_text(price, lang, ctx.zone, lang.time) if price is not None else ""
+        self.next_price.setText(coming)
+        self.next_price.setVisible(bool(coming))
         busy = tile.session_id is not None
-        extra = tile.status_reason or (lang.text("tile.busy") if busy else "")
+        extra = reason_text(tile, lang) or (lang.text("tile.busy") if busy else "")
         self.reason.setText(extra)
         self.reason.setVisible(bool(extra))
         self.setEnabled(tile.selectable)
-        self.setAccessibleName(f"{tile.label}, {self.status.text()}")
+        self.setAccessibleName(f"{self.name.text()}, {self.status.text()}")
 
 
 class IdleScreen(Screen):

@@ -17,7 +17,7 @@ from kiosk.snapshot import (
 )
 from ui.i18n import Language
 from ui.qt import QGridLayout, QHBoxLayout, QLabel, Qt, QVBoxLayout
-from ui.screens.base import RenderContext, Screen
+from ui.screens.base import RenderContext, Screen, with_language
 from ui.screens.price import render_countdown
 from ui.widgets import CountdownBar, QrCode, button, card, label, restyle
 
@@ -64,9 +64,14 @@ class ReceiptScreen(Screen):
         self.scan = label(role="small")
         side.addWidget(self.qr, 1)
         side.addWidget(self.scan)
-        body.addWidget(self.box, 3)
-        body.addLayout(side, 2)
+        # What happened to the money sits under the figures it explains, beside the code.
+        details = QVBoxLayout()
         self.money = label(role="muted")
+        details.addWidget(self.box)
+        details.addWidget(self.money)
+        details.addStretch(1)
+        body.addLayout(details, 3)
+        body.addLayout(side, 2)
         self.countdown = CountdownBar()
         self.done = button("", role="primary", name="done")
         bottom = self.flex_row()
@@ -77,32 +82,19 @@ class ReceiptScreen(Screen):
         title_row.addWidget(self.reason, 1)
         self.page.addLayout(title_row)
         self.page.addLayout(body, 1)
-        self.page.addWidget(self.money)
         self.page.addLayout(bottom)
         self._session = ""
+        self._inline: frozenset[int] = frozenset()  # short rows, side by side when stacked
         self.done.clicked.connect(lambda: self.send(BackToStart(self._session)))
 
     def _place_rows(self) -> None:
-        # Side by side on a wide page; name above value when stacked (narrow or large text).
+        # Name and value side by side, also on a narrow page: one line per row keeps the
+        # receipt, its code and Done on one screen.
         align = Qt.AlignmentFlag.AlignVCenter
-        for name, value in self.rows:
-            self.grid.removeWidget(name)
-            self.grid.removeWidget(value)
         for i, (name, value) in enumerate(self.rows):
-            if self.stacked:
-                self.grid.addWidget(name, i * 2, 0)
-                self.grid.addWidget(value, i * 2 + 1, 0)
-                value.setAlignment(Qt.AlignmentFlag.AlignLeft | align)
-            else:
-                self.grid.addWidget(name, i, 0)
-                self.grid.addWidget(value, i, 1)
-                value.setAlignment(Qt.AlignmentFlag.AlignRight | align)
-
-    def set_stacked(self, stacked: bool) -> None:
-        changed = stacked != self.stacked
-        super().set_stacked(stacked)
-        if changed:
-            self._place_rows()
+            self.grid.addWidget(name, i, 0)
+            self.grid.addWidget(value, i, 1)
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | align)
 
     def lines(self, r: Receipt, ctx: RenderContext) -> list[tuple[str, str]]:
         lang = ctx.lang
@@ -126,6 +118,11 @@ class ReceiptScreen(Screen):
                     f"{lang.energy_kwh(r.meter_end_wh)}",
                 )
             )
+        # Every price component booked (energy, time, parking, fee): parking is never hidden.
+        out.extend(
+            (lang.text(f"receipt.line.{line.component}"), lang.money(line.amount))
+            for line in r.cost_lines
+        )
         out.append((lang.text("receipt.net"), lang.money(r.net)))
         out.extend(
             (lang.text("receipt.vat", rate=_rate(lang, v.rate_percent)), lang.money(v.vat))
@@ -155,9 +152,12 @@ class ReceiptScreen(Screen):
         reason = r.stop_reason
         self.reason.setText(lang.text(f"stop_reason.{reason.value}") if reason else "")
         lines = self.lines(r, ctx)
-        grow = len(self.rows) < len(lines)
+        wide = {lang.text(k) for k in ("receipt.period", "receipt.meter", "receipt.paid_with")}
+        inline = frozenset(i for i, (name, _) in enumerate(lines) if name not in wide)
+        grow = len(self.rows) < len(lines) or inline != self._inline
+        self._inline = inline
         while len(self.rows) < len(lines):
-            name, value = label(wrap=False), label(wrap=False)
+            name, value = label(), label(wrap=False)  # a long name wraps, a value never
             value.setObjectName(f"receipt_value_{len(self.rows)}")
             self.rows.append((name, value))
         if grow:
@@ -172,7 +172,7 @@ class ReceiptScreen(Screen):
                 total = lines[i][0] == lang.text("receipt.total")
                 restyle(name, "compact-total" if total else "compact")
                 restyle(value, "compact-total" if total else "compact")
-        self.qr.set_data(r.receipt_url or "")
+        self.qr.set_data(with_language(r.receipt_url or "", lang))
         self.qr.setVisible(bool(r.receipt_url))
         self.scan.setText(lang.text("receipt.scan") if r.receipt_url else "")
         self.money.setText(money_sentence(r.money, lang, r.total))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kiosk.snapshot import Cancel, CountdownKind
 from ui.qt import QHBoxLayout, QVBoxLayout
-from ui.screens.base import RenderContext, Screen
+from ui.screens.base import RenderContext, Screen, with_language
 from ui.screens.price import render_countdown
 from ui.widgets import CountdownBar, QrCode, StatusIcon, button, card, label
 
@@ -42,6 +42,7 @@ class CardScreen(Screen):
         # The terminal's display text (ZVT 04 FF) is shown as it comes: it is already in the
         # cardholder's language chosen on the terminal, and it tells what the terminal waits for.
         self.terminal.setText(view.terminal_text or lang.text("card.processing"))
+        self.terminal.ensurePolished()  # the font of the current text size
         self.icon.set_icon("busy.svg", max(32, self.terminal.fontMetrics().height() * 2))
         if view.hold is not None:
             self.reserve.setText(lang.text("card.reserve", amount=lang.money(view.hold)))
@@ -83,7 +84,7 @@ class QrScreen(Screen):
         self.title.setText(lang.text("qr.title"))
         self.hint.setText(lang.text("qr.hint"))
         link = view.payment_link
-        self.qr.set_data(link.url if link else "")
+        self.qr.set_data(with_language(link.url, lang) if link else "")
         self.qr.setVisible(link is not None)
         self.status.setText(lang.text("qr.waiting" if link else "qr.creating"))
         if view.hold is not None:

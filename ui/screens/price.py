@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from kiosk.snapshot import (
     Cancel,
     ConfirmPrice,
@@ -12,13 +10,12 @@ from kiosk.snapshot import (
     PayByQr,
     PriceLine,
 )
+from kiosk.tariff import wording
+from kiosk.tariff.lines import AFIR_ORDER
 from ui.i18n import Language
-from ui.qt import QLabel, QVBoxLayout
+from ui.qt import QLabel, QResizeEvent, QVBoxLayout
 from ui.screens.base import RenderContext, Screen
-from ui.widgets import BigButton, CountdownBar, button, card, label
-
-# AFIR: per kWh, per minute (time), per session (flat), then others (parking).
-AFIR_ORDER = ("energy", "time", "flat", "parking_time")
+from ui.widgets import BigButton, CountdownBar, button, card, label, restyle
 
 
 def afir_sorted(lines: tuple[PriceLine, ...]) -> list[PriceLine]:
@@ -26,27 +23,9 @@ def afir_sorted(lines: tuple[PriceLine, ...]) -> list[PriceLine]:
     return sorted(lines, key=lambda line: rank.get(line.dimension, len(rank)))
 
 
-def price_text(line: PriceLine, lang: Language, worded_in: str, restricted: bool) -> str:
-    """One price line in the screen's language.
-
-    The tariff engine words each line (with its conditions: "Mo–Fr, 17:00–21:00") in the
-    station's first language; that text is shown as it is when the screen speaks that
-    language. Other languages get the line built from its numbers, and when a component has
-    several prices by condition, the engine's wording follows so no condition is hidden.
-    """
-    if lang.code == worded_in:
-        return line.text
-    places = 2 if line.price_incl_vat == line.price_incl_vat.quantize(Decimal("0.01")) else 4
-    price = lang.money_value(line.price_incl_vat, line.currency, places)
-    key = f"price.dim.{line.dimension}"
-    if key not in lang.strings:
-        return line.text
-    text = lang.text(key, price=price)
-    return f"{text} ({line.text})" if restricted else text
-
-
-def vat_text(rate: Decimal, lang: Language) -> str:
-    return lang.text("price.vat", rate=lang.number(rate, 0 if rate % 1 == 0 else 1))
+def price_text(line: PriceLine, lang: Language, *, with_vat: bool = False) -> str:
+    """One price line in the screen's language, built from its numbers and conditions."""
+    return wording.line_text(line, lang, with_vat=with_vat)
 
 
 class PriceScreen(Screen):
@@ -56,6 +35,8 @@ class PriceScreen(Screen):
         self.intro = label(role="muted")
         self.box = card()
         self.lines_layout = QVBoxLayout(self.box)
+        self.next_change = label(role="small")
+        self.next_change.setObjectName("price_next_change")
         self.hold = label()
         self.countdown = CountdownBar()
         buttons = self.flex_row(primary_last=True)
@@ -66,6 +47,7 @@ class PriceScreen(Screen):
         self.page.addWidget(self.title)
         self.page.addWidget(self.intro)
         self.page.addWidget(self.box)
+        self.page.addWidget(self.next_change)
         self.page.addWidget(self.hold)
         self.page.addStretch(1)
         self.page.addWidget(self.countdown)
@@ -75,6 +57,17 @@ class PriceScreen(Screen):
         self.cancel.clicked.connect(lambda: self.send(Cancel(self._session)))
         self.accept.clicked.connect(lambda: self.send(ConfirmPrice(self._session)))
 
+    def _fit_lines(self) -> None:
+        # A wrapped line inside the card does not make the card taller by itself (the page
+        # layout asks the card for its height at one width): size it for its real width.
+        margins = self.page.contentsMargins()
+        width = self.width() - margins.left() - margins.right()
+        self.box.setMinimumHeight(self.lines_layout.totalHeightForWidth(width))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_lines()
+
     def draw(self, ctx: RenderContext) -> None:
         view, lang = ctx.focus, ctx.lang
         assert view is not None
@@ -83,22 +76,33 @@ class PriceScreen(Screen):
         self.intro.setText(lang.text("price.intro"))
         lines = afir_sorted(view.price_lines)
         rates = {line.vat_percent for line in lines}
-        dimensions = [line.dimension for line in lines]
-        worded_in = ctx.snapshot.locales[0] if ctx.snapshot.locales else ""
         shared_rate = next(iter(rates)) if len(rates) == 1 else None
+        now = view.price_now
+        in_force = set(now.lines) if now is not None else set(lines)
+        dimensions = [line.dimension for line in lines]
         while len(self.line_labels) < len(lines):
-            main = label(role="strong")
+            main = label()
+            main.setObjectName(f"price_line_{len(self.line_labels)}")
             self.lines_layout.insertWidget(len(self.line_labels), main)
             self.line_labels.append(main)
         for i, main in enumerate(self.line_labels):
             main.setVisible(i < len(lines))
             if i < len(lines):
                 line = lines[i]
-                restricted = dimensions.count(line.dimension) > 1
-                text = price_text(line, lang, worded_in, restricted)
-                if shared_rate is None and line.vat_percent is not None:
-                    text += " · " + vat_text(line.vat_percent, lang)
-                main.setText(text)
+                price, details = wording.line_parts(line, lang, with_vat=shared_rate is None)
+                applies = line in in_force
+                if applies and dimensions.count(line.dimension) > 1:
+                    # Several prices for one component: say which one applies now.
+                    mark = "price.depends" if line.when.conditional else "price.now"
+                    price = lang.text(mark, price=price)
+                main.setText(f"{price} ({details})" if details else price)
+                restyle(main, "" if applies else "muted")
+        self._fit_lines()
+        # The coming change and the tariff's own words share one small line.
+        coming = wording.next_text(now, lang, ctx.zone, lang.time) if now is not None else ""
+        alt = wording.alt_text(view.alt_text, lang.code)
+        self.next_change.setText(" · ".join(t for t in (coming, alt) if t))
+        self.next_change.setVisible(bool(coming or alt))
         # One VAT note when every component has the same rate (the usual case), else per line.
         if shared_rate is not None:
             rate = lang.number(shared_rate, 0 if shared_rate % 1 == 0 else 1)

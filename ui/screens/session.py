@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kiosk.snapshot import Cancel, ConnectorStatus, CountdownKind, Phase, StopCharging
 from ui.qt import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout
-from ui.screens.base import RenderContext, Screen
+from ui.screens.base import RenderContext, Screen, connector_type
 from ui.screens.price import render_countdown
 from ui.widgets import CountdownBar, StatusIcon, button, card, label, restyle
 
@@ -14,11 +14,14 @@ class PlugScreen(Screen):
         super().__init__()
         self.approved = label(role="status-ok")
         self.title = label(role="title")
+        self.which = label(role="strong")
+        self.which.setObjectName("plug_connector")
         self.hint = label()
         self.countdown = CountdownBar()
         self.cancel = button("", name="cancel")
         self.page.addWidget(self.approved)
         self.page.addWidget(self.title)
+        self.page.addWidget(self.which)
         self.page.addWidget(self.hint)
         self.page.addStretch(1)
         self.page.addWidget(self.countdown)
@@ -33,6 +36,12 @@ class PlugScreen(Screen):
         if view.hold is not None:
             self.approved.setText(lang.text("plug.approved", amount=lang.money(view.hold)))
         self.title.setText(lang.text("plug.title"))
+        tile = ctx.tile(view.connector_id)
+        kind = connector_type(tile.connector_type, lang) if tile else ""
+        # Which connector: a station has several, and the driver may have walked away.
+        self.which.setText(
+            lang.text("plug.which", label=ctx.connector_label(view.connector_id), type=kind)
+        )
         self.hint.setText(lang.text("plug.hint"))
         self.cancel.setText(lang.text("common.cancel"))
         render_countdown(self.countdown, ctx, CountdownKind.PLUG_IN)
@@ -144,6 +153,7 @@ class ChargingScreen(Screen):
         tile = next((t for t in snap.connectors if t.connector_id == view.connector_id), None)
         paused = tile is not None and tile.status is ConnectorStatus.SUSPENDED_EV
         self.title.setText(lang.text("charging.paused" if paused else "charging.title"))
+        self.title.ensurePolished()  # the font of the current text size
         self.icon.set_icon(
             "paused.svg" if paused else "charging.svg",
             max(32, self.title.fontMetrics().height()),

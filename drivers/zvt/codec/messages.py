@@ -15,6 +15,14 @@ from drivers.zvt.codec.apdu import Apdu
 from drivers.zvt.codec.bcd import decode_bcd
 from drivers.zvt.codec.bmp import BMPS, OMITTED, BmpList, Value, decode_bmps
 from drivers.zvt.codec.charsets import DEFAULT_CHARSET, decode_text
+from drivers.zvt.codec.loggable import (
+    CONTAINER_TAGS,
+    PAN_BMP,
+    TEXT_BMPS,
+    TEXT_TAGS,
+    VALUE_BMPS,
+    VALUE_TAGS,
+)
 from drivers.zvt.codec.tlv import Tlv, decode_tlv
 from drivers.zvt.errors import ZvtDecodeError
 
@@ -65,9 +73,8 @@ LAYOUTS: dict[tuple[int, int], tuple[tuple[str, int, str], ...]] = {
     (0x06, 0xD1): (("attribute", 1, "int"),),
 }
 
-# EMV tags that carry card data if a terminal puts them into a TLV container.
-SECRET_TAGS = frozenset({0x5A, 0x56, 0x57, 0x9F6B, 0x5F20, 0x5F24})
-TEXT_TAGS = frozenset({0x07, 0x1F17, 0x1F40, 0x1F41, 0x1F42})
+# BMP fields by the name ``Message.fields`` uses, to look up what of them may be shown.
+_BMP_OF_FIELD = {spec.name: number for number, spec in BMPS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,18 +102,26 @@ class Message:
         return _find(self.tlv, tag)
 
     def to_json(self) -> dict[str, Any]:
+        """The message for a log or a person: deny by default (``loggable``). Known-harmless
+        fields by value, texts with PAN-like digits masked, everything else by name (BMPs)
+        or by tag and length (TLV, unknown BMPs) only."""
         out: dict[str, Any] = {"command": self.command, "name": self.name}
         for name, value in self.fields.items():
-            if isinstance(value, bytes):
+            bmp = _BMP_OF_FIELD.get(name)
+            if name == "tlv":
+                continue
+            if bmp is not None and bmp not in VALUE_BMPS | TEXT_BMPS | {PAN_BMP}:
+                out[name] = OMITTED
+            elif isinstance(value, bytes):
                 out[name] = value.hex().upper()
-            elif name != "tlv":
+            else:
                 out[name] = value
         if self.texts:
             out["text"] = "\n".join(self.texts)
         if self.tlv:
             out["tlv"] = [_tlv_json(item) for item in self.tlv]
         if self.unknown:
-            out["unknown"] = self.unknown.hex().upper()
+            out["unknown"] = {"bmp": f"{self.unknown[0]:02X}", "length": len(self.unknown) - 1}
         return out
 
 
@@ -122,14 +137,14 @@ def _find(items: tuple[Tlv, ...], tag: int) -> Tlv | None:
 
 def _tlv_json(item: Tlv) -> dict[str, Any]:
     out: dict[str, Any] = {"tag": item.tag_hex}
-    if item.tag in SECRET_TAGS:
-        out["value"] = OMITTED
-    elif item.children is not None:
+    if item.tag in CONTAINER_TAGS and item.children is not None:
         out["items"] = [_tlv_json(child) for child in item.children]
-    else:
+    elif item.tag in TEXT_TAGS:
+        out["text"] = decode_text(item.value)
+    elif item.tag in VALUE_TAGS:
         out["value"] = item.value.hex().upper()
-        if item.tag in TEXT_TAGS:
-            out["text"] = decode_text(item.value)
+    else:
+        out["length"] = len(item.value)
     return out
 
 
@@ -166,7 +181,7 @@ def _short(apdu: Apdu, name: str, size: int, got: int) -> ZvtDecodeError:
     return ZvtDecodeError(f"{apdu.command} {name}: needs {size} bytes, {got} present")
 
 
-def _completion_prefix(apdu: Apdu, fields: dict[str, Value], charset: str) -> int:
+def completion_prefix(apdu: Apdu, fields: dict[str, Value], charset: str) -> int:
     """06 0F has two shapes: BMPs (after Registration, payments) or, after a Status Enquiry,
     ``[SW version LLLVAR] <terminal status> [BMPs]``. Take BMPs if they parse cleanly."""
     data = apdu.data
@@ -207,7 +222,7 @@ def decode_message(apdu: Apdu, charset: str = DEFAULT_CHARSET) -> Message:
         if apdu.cls == 0x84:
             fields["error_code"] = apdu.instr
     if apdu.control == (0x06, 0x0F):
-        pos = _completion_prefix(apdu, fields, charset)
+        pos = completion_prefix(apdu, fields, charset)
     else:
         pos = _positional(apdu, fields)
     texts: list[str] = []

@@ -73,7 +73,7 @@ class Rig:
         parsed = parse_tariff(
             json.loads(json.dumps(tariff or energy_tariff()), parse_float=Decimal)
         )
-        offers = {cid: offer_for(parsed, hold_minor, "en") for cid in connectors}
+        offers = {cid: offer_for(parsed, hold_minor) for cid in connectors}
         station = Station(
             policy=policy or Policy(),
             connectors=tuple(ConnectorConf(cid, f"C{cid}", "Type 2", "22") for cid in connectors),
@@ -105,8 +105,11 @@ class Rig:
             # Records stay in the outbox: the crash drills count the machine's own commits
             # (the sender is tested in test_outbox.py and tests/e2e).
             deliver_reports=False,
+            zone=TZ,
         )
         self.rt.subscribe(self.snapshots.append)
+        # One order of events per instant in every run: the crash drills count commits.
+        self.clock.settle_with(lambda: self.rt.wait_idle(checks=1))
 
     def start(self) -> Rig:
         self.rt.start()

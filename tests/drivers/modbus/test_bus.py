@@ -39,6 +39,8 @@ def test_port_strings(spec: str, transport: Transport, key: str) -> None:
         ("tcp://host:0", "port 1..65535"),
         ("socket://:502", "expected socket://HOST:PORT"),
         ("udp://h:1", "unknown scheme 'udp'"),
+        ("192.168.10.21:502", "looks like HOST:PORT.*write tcp://192.168.10.21:502"),
+        ("gateway.local:4001", "socket://gateway.local:4001"),
     ],
 )
 def test_bad_port_strings_say_why(spec: str, message: str) -> None:

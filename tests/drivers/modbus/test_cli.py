@@ -261,3 +261,20 @@ def test_sim_refuses_a_serial_listen_address() -> None:
     result = evkiosk("sim", "meter", "--listen", "/dev/ttyS0")
     assert result.returncode == 2
     assert "use tcp://HOST:PORT, socket://HOST:PORT or pty" in result.stderr
+
+
+def test_sim_on_a_busy_port_says_so_without_a_traceback() -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        result = evkiosk("sim", "meter", "--listen", f"tcp://127.0.0.1:{port}")
+    assert result.returncode == 1
+    assert f"cannot listen on tcp://127.0.0.1:{port}" in result.stderr
+    assert "in use" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_charger_commands_refuse_a_meter_profile() -> None:
+    result = evkiosk("charger", "status", "--profile", "sdm630", "--port", "tcp://127.0.0.1:9")
+    assert result.returncode == 2
+    assert "sdm630: this is a meter profile, not a charger" in result.stderr

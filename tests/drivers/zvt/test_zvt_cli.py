@@ -63,7 +63,7 @@ def test_decode_names_every_field_and_masks_the_card() -> None:
     assert out["date"] == "0405" and out["time"] == "225558"
     assert out["text"] == "GEN.NR.:958520\nZahlung erfolgt"
     assert out["tlv"][0]["tag"] == "24"  # type: ignore[index]
-    assert out["unknown"] == "6C0102"
+    assert out["unknown"] == {"bmp": "6C", "length": 2}  # unknown: by number and length only
     assert FULL_PAN not in done.stdout and "89020011" not in done.stdout
 
 
@@ -165,6 +165,8 @@ def test_terminal_commands_report_unreachable_and_bad_options() -> None:
     assert bad.returncode == 2 and "--password must be 6 digits" in bad.stderr
     bad_listen = evkiosk("sim", "terminal", "--listen", "tcp://0.0.0.0:0")
     assert bad_listen.returncode == 2 and "127.0.0.1" in bad_listen.stderr
+    no_scheme = evkiosk("zvt", "status", "--port", "192.168.1.50:20007")
+    assert no_scheme.returncode == 2 and "write tcp://192.168.1.50:20007" in no_scheme.stderr
 
 
 def test_decode_reads_the_drivers_own_log(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from zvt_testkit import make_terminal, start_sim
 
+from drivers.zvt import protocol
 from drivers.zvt.results import totals_brand
 from drivers.zvt.terminal import ZvtTerminal
 from drivers.zvt_sim import Behaviour, Card, TerminalSimulator
@@ -343,3 +344,26 @@ def test_zero_settle_of_a_maestro_hold_releases_it_with_06_23(
     ledger = sim.ledger()
     assert ledger["open"] == {} and ledger["booked"] == []
     assert [r["original_receipt_no"] for r in ledger["reversed"]] == [auth.receipt_no]  # type: ignore[union-attr, index]
+
+
+def test_message_boundaries_are_reported_around_every_apdu(
+    terminal: ZvtTerminal, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[str, str]] = []
+    monkeypatch.setattr(protocol, "message_boundary", lambda w, a: seen.append((w, a.command)))
+    journal = Journal()
+
+    def persisted(result: CardResult) -> None:
+        seen.append(("persist", "04 0F"))
+        journal.persist(result)
+
+    terminal.preauthorise(2500, "EUR", "S-7", persisted, lambda text: None)
+    start = seen.index(("send", "06 22"))
+    assert seen[start + 1] == ("sent", "06 22")
+    result = seen.index(("received", "04 0F"))
+    # the 04 0F is stored before its 80 00 00 leaves, and each send is bracketed
+    assert seen[result + 1 : result + 4] == [
+        ("persist", "04 0F"),
+        ("send", "80 00"),
+        ("sent", "80 00"),
+    ]

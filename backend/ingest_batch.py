@@ -1,0 +1,195 @@
+"""Many session reports in one request (`POST /api/v1/sessions:batch`): a kiosk back online
+after days sends its backlog at once.
+
+Each record is stored and answered exactly as `POST /sessions` would (idempotent on its
+session id, so a repeat replays the first answer), and each gets its own result: one bad
+record does not refuse the others. Card and unpaid sessions are stored in one transaction
+with one multi-row INSERT; a QR session goes through the single-report path, which captures
+its hold. If another request stores one of the same sessions meanwhile, the batch falls back
+to the single-report path record by record, so every session still counts once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from backend import ingest
+from backend.config import Settings
+from backend.db import Database
+from backend.models import ChargingSession, Payment
+from backend.pricing import Computed
+from backend.receipts import new_receipt_id
+from backend.schemas import LinkPayment, SessionReport
+from backend.settlement import Settler
+
+MAX_RECORDS = 200
+
+
+class SessionBatch(BaseModel):
+    sessions: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=MAX_RECORDS,
+        description="session reports, each as the body of POST /sessions",
+    )
+
+
+class RecordResult(BaseModel):
+    session_id: str | None
+    status_code: int = Field(description="what POST /sessions would have answered")
+    replayed: bool = False
+    body: dict[str, Any] = Field(description="that answer's body (an error has `detail`)")
+
+
+class BatchAck(BaseModel):
+    results: list[RecordResult]
+
+
+@dataclass(frozen=True)
+class Record:
+    """One record of a batch, validated and priced."""
+
+    report: SessionReport
+    exact: dict[str, Any]
+    computed: Computed
+
+
+Result = dict[str, Any]
+
+
+def result(session_id: str | None, stored: ingest.Stored) -> Result:
+    return {
+        "session_id": session_id,
+        "status_code": stored.status_code,
+        "replayed": stored.replayed,
+        "body": stored.body,
+    }
+
+
+def refused(session_id: str | None, status: int, detail: Any) -> Result:
+    return result(session_id, ingest.Stored(status, {"detail": detail}, replayed=False))
+
+
+def store_batch(
+    db: Database,
+    settings: Settings,
+    settler: Settler,
+    caller: ingest.Caller,
+    records: dict[int, Record],
+    *,
+    receipt_url: Callable[[str], str],
+) -> dict[int, Result]:
+    """Results by record index. Raises ingest.Unauthorized for a key that names no station."""
+    plain = {i: r for i, r in records.items() if not isinstance(r.report.payment, LinkPayment)}
+    try:
+        results, pending = _store_plain(db, settings, caller, plain, receipt_url)
+    except IntegrityError:
+        # A concurrent request stored one of these sessions first: one by one, each answered
+        # as its single report would be.
+        results, pending = {}, plain
+    one = ingest.Caller(caller.authorization)
+    for i, record in sorted(
+        {**pending, **{i: r for i, r in records.items() if i not in plain}}.items()
+    ):
+        results[i] = _store_one(db, settings, settler, one, record, receipt_url=receipt_url)
+    return results
+
+
+def _store_one(
+    db: Database,
+    settings: Settings,
+    settler: Settler,
+    caller: ingest.Caller,
+    record: Record,
+    *,
+    receipt_url: Callable[[str], str],
+) -> Result:
+    sid = record.report.session_id
+    try:
+        stored = ingest.store_session(
+            db,
+            settings,
+            settler,
+            caller,
+            report=record.report,
+            exact=record.exact,
+            computed=record.computed,
+            receipt_url=receipt_url,
+        )
+    except ingest.InProgress:
+        return refused(sid, 503, "the first report of this session is still being settled")
+    except ingest.IngestError as exc:
+        loc = ["body", *exc.field.split(".")]
+        return refused(sid, exc.status, [{"loc": loc, "msg": str(exc), "type": "value_error"}])
+    return result(sid, stored)
+
+
+def _store_plain(
+    db: Database,
+    settings: Settings,
+    caller: ingest.Caller,
+    records: dict[int, Record],
+    receipt_url: Callable[[str], str],
+) -> tuple[dict[int, Result], dict[int, Record]]:
+    """Card and unpaid sessions in one transaction. Returns the results and the records
+    whose first report is still being answered (left to the single-report path)."""
+    now = settings.now()
+    results: dict[int, Result] = {}
+    pending: dict[int, Record] = {}
+    with db.session() as s:
+        station_id = ingest.station_in(s, caller)
+        ids = sorted({r.report.session_id for r in records.values()})
+        stored: dict[str, dict[str, Any]] = {}
+        for lo in range(0, len(ids), 500):
+            found = s.execute(
+                select(ChargingSession.session_id, ChargingSession.response).where(
+                    ChargingSession.station_id == station_id,
+                    ChargingSession.session_id.in_(ids[lo : lo + 500]),
+                )
+            )
+            stored.update((sid, response) for sid, response in found)
+        rows: list[dict[str, Any]] = []
+        pays: list[dict[str, Any] | None] = []
+        for i, record in sorted(records.items()):
+            report = record.report
+            sid = report.session_id
+            if sid in stored:
+                if stored[sid]:
+                    results[i] = result(sid, ingest.Stored(201, stored[sid], replayed=True))
+                else:
+                    pending[i] = record
+                continue
+            receipt_id = new_receipt_id()
+            row = ingest.session_values(
+                station_id,
+                report,
+                record.exact,
+                record.computed,
+                receipt_id=receipt_id,
+                link_id=None,
+                now=now,
+            )
+            pay = ingest.card_values(station_id, report, now)
+            body = ingest.first_body(report, record.computed, receipt_url(receipt_id), pay)
+            row["response"] = body
+            stored[sid] = body  # a second record with this id in the batch is its repeat
+            rows.append(row)
+            pays.append(pay)
+            results[i] = result(sid, ingest.Stored(201, body, replayed=False))
+        if rows:
+            table = ChargingSession.__table__
+            pks = (
+                s.connection()
+                .execute(insert(table).returning(table.c.pk, sort_by_parameter_order=True), rows)
+                .scalars()
+                .all()
+            )
+            payments = [{**p, "session_pk": pk} for p, pk in zip(pays, pks, strict=True) if p]
+            if payments:
+                s.connection().execute(insert(Payment.__table__), payments)
+    return results, pending
