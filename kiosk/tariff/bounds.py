@@ -54,8 +54,12 @@ def _show(number: Decimal) -> str:
 PRICE = Bound(Decimal(10) ** 9, 4)
 VAT_PERCENT = Bound(Decimal(100), 4, "%")
 STEP_SIZE = Bound(Decimal(10) ** 7, 0, "(Wh or s)")  # 10 MWh, or 115 days
-ENERGY_KWH = Bound(Decimal(10) ** 6, 20, "kWh")
-POWER_KW = Bound(Decimal(10) ** 6, 20, "kW")
-CURRENT_A = Bound(Decimal(10) ** 6, 20, "A")
+# Volumes are quotients the kiosk computes with Decimal's 28 significant digits (a period of
+# 121 s is 0.03361111111111111111111111111 h: 29 decimals; one second, 31): 40 decimals take
+# them down to 10^-12 at full precision, and still refuse 1E-999999.
+VOLUME_PLACES = 40
+ENERGY_KWH = Bound(Decimal(10) ** 6, VOLUME_PLACES, "kWh")
+POWER_KW = Bound(Decimal(10) ** 6, VOLUME_PLACES, "kW")
+CURRENT_A = Bound(Decimal(10) ** 6, VOLUME_PLACES, "A")
 DURATION_S = Bound(Decimal(10) ** 9, 0, "s")  # about 31 years
-HOURS = Bound(Decimal(10) ** 5, 20, "h")  # about 11 years
+HOURS = Bound(Decimal(10) ** 5, VOLUME_PLACES, "h")  # about 11 years

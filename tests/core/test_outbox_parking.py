@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from doubles.rig import TZ, Rig, energy_tariff
 
 from backend.pricing import recompute
@@ -87,3 +88,33 @@ def test_parking_after_charging_is_billed_and_reproducible(tmp_path: Path) -> No
     )
     assert computed.total_minor == receipt.total.minor
     assert body["total_cost"] == receipt.total.minor
+
+
+def test_charging_periods_of_odd_durations_pass_the_backends_cdr_bounds() -> None:
+    """A period of 121 s is 0.0336111… h with Decimal's 28 digits (29 decimals), one second
+    31 decimals: the CDR the kiosk reports must pass the same parser the backend uses."""
+    from kiosk.outbox.periods import charging_periods
+    from kiosk.tariff import parse_cdr
+
+    tariff = json.dumps(energy_tariff("0.50", "ODD"))
+    readings = [
+        ["2026-03-02T09:00:00+00:00", 1000, 0.0, True],
+        ["2026-03-02T09:02:01+00:00", 1370, 11000.0, True],
+        ["2026-03-02T09:02:02+00:00", 1373, 11000.0, True],
+    ]
+    periods = charging_periods(tariff, "Europe/Berlin", readings)
+    cdr = parse_cdr(
+        json.loads(
+            json.dumps(
+                {
+                    "start_date_time": "2026-03-02T09:00:00+00:00",
+                    "end_date_time": "2026-03-02T09:02:02+00:00",
+                    "currency": "EUR",
+                    "charging_periods": periods,
+                },
+                default=str,
+            ),
+            parse_float=Decimal,
+        )
+    )
+    assert sum(p.time_h for p in cdr.charging_periods) * 3600 == pytest.approx(122)
