@@ -28,6 +28,10 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def hash_secret(secret: str) -> str:
+    return _hash(secret)
+
+
 def issue_key() -> IssuedKey:
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)

@@ -18,10 +18,14 @@ import json
 import os
 import sys
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from backend.config import DEFAULT_DB_URL, SETTINGS_ENV, Settings, settings_to_env
+
+if TYPE_CHECKING:
+    from backend.db import Database
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -56,6 +60,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--workers", type=int, default=1, help="worker processes (default 1; one per CPU core)"
     )
+    serve.add_argument(
+        "--station",
+        metavar="ID",
+        help="register station ID (or re-key it) with the key in --key-file before serving",
+    )
+    serve.add_argument("--key-file", help="file holding the station key for --station")
     serve.set_defaults(handler=_serve)
 
     add = sub.add_parser("add-station", help="register a station and print its API key")
@@ -144,12 +154,20 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("evkiosk backend: --workers must be at least 1", file=sys.stderr)
         return EXIT_USAGE
+    if (args.station is None) != (args.key_file is None):
+        print("evkiosk backend: --station and --key-file go together", file=sys.stderr)
+        return EXIT_USAGE
     try:
         # Migrate once here, so several workers never race on a fresh database.
         app = create_app(settings)
+        if args.station is not None:
+            _station_from_key_file(app.state.services.db, settings, args.station, args.key_file)
     except (SQLAlchemyError, OSError) as exc:
         print(f"evkiosk backend: cannot open the database {args.db}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+    except ValueError as exc:
+        print(f"evkiosk backend: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     print(f"evkiosk backend on http://{args.listen}  (pay pages at {settings.public_url}/pay/…)")
     if args.workers == 1:
         uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
@@ -166,6 +184,14 @@ def _serve(args: argparse.Namespace) -> int:
             proxy_headers=True,
         )
     return EXIT_OK
+
+
+def _station_from_key_file(db: Database, settings: Settings, station_id: str, path: str) -> None:
+    from backend.stations import ensure_station_key  # noqa: PLC0415 (load on demand)
+
+    with open(path, encoding="ascii") as f:
+        plaintext = f.read().strip()
+    ensure_station_key(db, settings, station_id, plaintext)
 
 
 def _add_station(args: argparse.Namespace) -> int:

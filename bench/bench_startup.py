@@ -1,25 +1,34 @@
-"""Process start to first screen: the kiosk app on simulated hardware next to its floor, a bare
-PySide6 window started the same way (a fresh Python process, offscreen, timed from just before
-the process is spawned until the window has been shown and painted).
+"""Process start to first screen, next to its floor: a bare PySide6 window started the same way
+(a fresh Python process, offscreen, timed from just before the process is spawned until the
+window has been shown and painted).
 
     .venv/bin/python bench/bench_startup.py [--runs 5]
 
-The app's figure is `bench_ui.py startup`'s (assemble the sample station with its simulators
-and embedded backend, build the window, start the runtime, wait for the idle screen with the
-first snapshot). Prints `figure<TAB>value` lines for bench/run_all.py.
+Two app figures: the sample station on simulated hardware (`evkiosk run --simulate`: simulators
+and the embedded backend in or next to the app), and the same station configured as real
+hardware whose devices are standalone simulators started by this bench beforehand (`evkiosk
+sim meter|terminal` processes on 127.0.0.1, as a charger's devices are already powered), with
+a backend URL that does not answer yet. Each child assembles the station, builds the window,
+starts the runtime and waits for the idle screen with the first snapshot. Prints
+`figure<TAB>value` lines for bench/run_all.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "assets" / "samples"
 
 BARE_WINDOW = """
 import sys, time
@@ -34,6 +43,38 @@ print(f"{time.time() - float(sys.argv[1]):.4f}")
 """
 
 
+def child(started: float, config_path: str, simulate: bool) -> None:
+    """Runs in a fresh process: the app until the idle page shows with a snapshot."""
+    from kiosk.config import load_config
+    from ui.composition import assemble  # before Qt, as ui/cli.py does
+
+    # isort: split
+    from ui import app as kiosk_app
+    from ui.qt import QApplication
+
+    qt_app = QApplication([])
+    state = Path(tempfile.mkdtemp())
+    asm = assemble(load_config(Path(config_path)), simulate=simulate, state_dir=state)
+    parts = kiosk_app.build(asm.runtime, zone=asm.zone, service=asm.service)
+    parts.window.resize(800, 480)
+    parts.window.show()
+    asm.start()
+    while not (parts.window.snapshot is not None and parts.window.current_page == "idle"):
+        qt_app.processEvents()
+        time.sleep(0.001)
+    print(f"{time.time() - started:.4f}", flush=True)
+    parts.bridge.close()
+    asm.stop()
+    shutil.rmtree(state, ignore_errors=True)
+
+
+def _environment() -> dict[str, str]:
+    # An installed station has its modules compiled (pip writes the .pyc files); timing the
+    # compiler on every start would measure a checkout, not a station.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return {**env, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+
+
 def _run(command: list[str]) -> float:
     started = time.time()
     out = subprocess.run(
@@ -41,25 +82,119 @@ def _run(command: list[str]) -> float:
         capture_output=True,
         text=True,
         check=True,
-        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        env=_environment(),
         cwd=ROOT,
     ).stdout.split()
     return float(out[0])
 
 
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Devices:
+    """Standalone simulators for the sample station's devices, and its config as real
+    hardware pointing at them."""
+
+    def __init__(self, directory: Path) -> None:
+        self.processes: list[subprocess.Popen[str]] = []
+        evkiosk = [sys.executable, "-m", "kiosk.cli.main", "sim"]
+        meters = [
+            self._start([*evkiosk, "meter", "--listen", "tcp://127.0.0.1:0", "--with-charger",
+                         "phoenix-ev-eth"])
+            for _ in range(2)
+        ]  # fmt: skip
+        state = str(directory / "terminal.json")
+        terminal = self._start(
+            [*evkiosk, "terminal", "--listen", "tcp://127.0.0.1:0", "--no-delays", "--state", state]
+        )
+        devices = [json.loads(line) for line in meters]
+        address = terminal.split()[-1]
+        text = (SAMPLES / "station.toml").read_text(encoding="utf-8")
+        text = text.replace('hardware = "simulated"', 'hardware = "real"')
+        text = text.replace('port = "/dev/ttyUSB0"', f'port = "{address}"')
+        text = text.replace('url = "http://127.0.0.1:8080"',
+                            f'url = "http://127.0.0.1:{_closed_port()}"')  # fmt: skip
+        text = text.replace('journal = "journal.db"', f'journal = "{directory / "journal.db"}"')
+        for side, device in zip(("left", "right"), devices, strict=True):
+            text = _section(text, f"meters.{side}", device["meter"])
+            text = _section(text, f"controllers.{side}", device["controller"])
+        shutil.copy(SAMPLES / "tariff.json", directory / "tariff.json")
+        self.config = directory / "station.toml"
+        self.config.write_text(text, encoding="utf-8")
+
+    def _start(self, command: list[str]) -> str:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=_environment(),
+        )
+        self.processes.append(process)
+        assert process.stdout is not None
+        return process.stdout.readline().strip()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+            process.wait(10)
+
+
+def _section(text: str, name: str, device: dict[str, object]) -> str:
+    """Point [name] at the simulator: its own endpoint (Modbus TCP) and unit."""
+    head = text.index(f"[{name}]")
+    end = text.find("\n[", head + 1)
+    end = len(text) if end < 0 else end
+    lines = []
+    for line in text[head:end].splitlines():
+        if line.startswith("port ="):
+            lines.append(f'port = "{device["port"]}"')
+        elif line.startswith("unit ="):
+            lines.append(f"unit = {device['unit']}")
+        elif not line.startswith("bus ="):  # each simulator is its own TCP endpoint
+            lines.append(line)
+    return text[:head] + "\n".join(lines) + "\n" + text[end:]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    bare = [_run([sys.executable, "-c", BARE_WINDOW]) for _ in range(args.runs)]
-    app = [
-        _run([sys.executable, str(ROOT / "bench" / "bench_ui.py"), "--child-startup"])
-        for _ in range(args.runs)
-    ]
-    for name, values in (("app_to_idle_s", app), ("bare_qt_window_s", bare)):
+    if args.child:
+        config, simulate, started = args.child
+        child(float(started), config, simulate == "simulate")
+        return 0
+    this = [sys.executable, str(Path(__file__).resolve()), "--child"]
+    directory = Path(tempfile.mkdtemp())
+    devices = Devices(directory)
+    bare: list[float] = []
+    simulated: list[float] = []
+    real: list[float] = []
+    try:
+        _run([*this, str(devices.config), "real"])  # compiles the modules once, untimed
+        _run([*this, str(SAMPLES / "station.toml"), "simulate"])
+        for _ in range(args.runs):  # interleaved, so load changes hit all three alike
+            bare.append(_run([sys.executable, "-c", BARE_WINDOW]))
+            simulated.append(_run([*this, str(SAMPLES / "station.toml"), "simulate"]))
+            real.append(_run([*this, str(devices.config), "real"]))
+    finally:
+        devices.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+    floor = statistics.median(bare)
+    for name, values in (
+        ("app_to_idle_s", simulated),
+        ("app_to_idle_real_hw_s", real),
+        ("bare_qt_window_s", bare),
+    ):
+        median = statistics.median(values)
         print(
-            f"{name}\t{statistics.median(values):.2f}\t"
-            f"min {min(values):.2f}, max {max(values):.2f}, {args.runs} runs"
+            f"{name}\t{median:.2f}\tmin {min(values):.2f}, max {max(values):.2f}, "
+            f"{args.runs} runs, {median / floor:.1f}x bare window"
         )
     return 0
 

@@ -95,12 +95,24 @@ def summary(outputs: dict[str, str], soak_source: str, soaked: dict[str, float])
     o = outputs
     app_s = _find(r"^app_to_idle_s\t(\S+)", o["startup"])
     bare_s = _find(r"^bare_qt_window_s\t(\S+)", o["startup"])
+    real_s = _find(r"^app_to_idle_real_hw_s\t(\S+)", o["startup"])
     latency = _find(r"latency: .*?median (\S+ ms)", o["latency"])
     rows = [
         (
             "Process start → idle screen (app on simulated hardware, embedded backend)",
             f"{app_s} s",
             f"bare PySide6 window, same start: {bare_s} s",
+        ),
+        (
+            "Process start → idle screen (real-hardware config, devices on `evkiosk sim`)",
+            f"{real_s} s",
+            f"bare PySide6 window, same start: {bare_s} s",
+        ),
+        (
+            "Live cost per meter reading (sample tariff)",
+            _find(r"LiveCostCalculator: .*?, (\S+ µs)/reading", o["tariff"]),
+            "same loop, one Decimal update per reading: "
+            + _find(r"floor, .*?: (\S+ µs)/reading", o["tariff"]),
         ),
         (
             f"Idle CPU, app process, 1 Hz meter polling ({soaked.get('duration_min', 'n/a')} min)",

@@ -14,21 +14,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from drivers.backend_client import HttpBackend
 from drivers.modbus.bus import BusRegistry
 from drivers.modbus.factory import build_controller, build_meter
 from drivers.modbus.registermap import RegisterMap, available_models, load_map
-from drivers.modbus_sim import SimStation
 from drivers.zvt.config import ZvtConfig
 from drivers.zvt.terminal import ZvtTerminal
-from drivers.zvt_sim import Delays, TerminalSimulator
 from kiosk.config import StationConfig
 from kiosk.devices import CardTerminal, ChargeController, EnergyMeter
 from kiosk.runtime.build import build_runtime, station_devices
 from kiosk.runtime.clock import Clock, SystemClock
 from kiosk.runtime.core import Runtime
+
+if TYPE_CHECKING:  # simulators, pymodbus server code and httpx load only when used
+    from drivers.backend_client import HttpBackend
+    from drivers.modbus_sim import SimStation
+    from drivers.zvt_sim import TerminalSimulator
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,8 @@ def build_modbus_devices(
         ctl_map = _regmap(ctl_cfg.model, SIM_CONTROLLER, ctl_cfg.name, sim)
         meter_settings, ctl_settings = dict(meter_cfg.settings), dict(ctl_cfg.settings)
         if sim:
+            from drivers.modbus_sim import SimStation  # noqa: PLC0415 (simulated only)
+
             sim_station = SimStation.start(
                 transport="tcp",
                 meter_profile=meter_map.model,
@@ -161,6 +165,8 @@ def assemble_station(
     try:
         if config.terminal is not None:
             if simulate or config.terminal.hardware == "simulated":
+                from drivers.zvt_sim import Delays, TerminalSimulator  # noqa: PLC0415
+
                 station.terminal_sim = TerminalSimulator.start_tcp(
                     state_file=state_dir / "simulated-terminal.json", delays=Delays.zero()
                 )
@@ -185,6 +191,8 @@ def assemble_station(
         if backend is None and config.backend is not None:
             backend = BackendAccess(config.backend.url, config.backend.token)
         if backend is not None:
+            from drivers.backend_client import HttpBackend  # noqa: PLC0415 (httpx)
+
             station.backend = HttpBackend(
                 backend.url,
                 backend.token,

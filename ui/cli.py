@@ -27,8 +27,12 @@ from kiosk.logs import add_logging_arguments, setup_from_arguments
 from kiosk.runtime.clock import ShiftedClock
 from kiosk.scenario import ScenarioError, load_scenario
 from kiosk.watchdog import Notifier
-from ui import app as kiosk_app
 from ui.composition import Assembly, CompositionError, assemble
+
+# isort: split
+# PySide6 inspects the source of every module imported after it (its __feature__ hook): the
+# station's own stack above is loaded first, so only the window's modules pay for that.
+from ui import app as kiosk_app
 from ui.heartbeat import Keepalive, MachineHeartbeat, StatusReporter, max_heartbeat_age
 from ui.platform_check import xcb_problem
 from ui.qt import QApplication, QTimer

@@ -14,25 +14,26 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
-from drivers.backend_client import HttpBackend
-from drivers.modbus_sim import Fault as ModbusFault
-from drivers.modbus_sim import SimStation
 from drivers.station import StationError, build_modbus_devices
 from drivers.zvt.terminal import ZvtConfig, ZvtTerminal
-from drivers.zvt_sim import Behaviour, Delays, TerminalSimulator
-from drivers.zvt_sim import Fault as TerminalFault
 from kiosk.config import DeviceConfig, StationConfig
-from kiosk.devices import CardTerminal
+from kiosk.devices import Backend, CardTerminal
 from kiosk.journal.store import Journal
 from kiosk.runtime.build import build_runtime, station_devices
 from kiosk.runtime.clock import Clock, SystemClock
 from kiosk.runtime.core import Runtime
 from kiosk.session.model import Policy
 from ui.embedded_backend import EmbeddedBackend
+
+if TYPE_CHECKING:  # a real-hardware station never loads the simulators nor pymodbus servers
+    from drivers.backend_client import HttpBackend
+    from drivers.modbus_sim import SimStation
+    from drivers.zvt_sim import TerminalSimulator
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +101,13 @@ class Simulators:
         station.set_ev(max_power_w=0 if paused else self._ev_power.get(connector_id, 11_000.0))
 
     def card_behaviours(self) -> list[str]:
+        from drivers.zvt_sim import Behaviour  # noqa: PLC0415 (simulated only)
+
         return [b.value for b in Behaviour if b is not Behaviour.NO_CARD]
 
     def set_card_behaviour(self, behaviour: str) -> None:
+        from drivers.zvt_sim import Behaviour  # noqa: PLC0415 (simulated only)
+
         self.terminal.script(Behaviour(behaviour))
 
     def pay_link(self) -> str:
@@ -118,6 +123,9 @@ class Simulators:
         return names
 
     def inject(self, fault: str, on: bool) -> None:
+        from drivers.modbus_sim import Fault as ModbusFault  # noqa: PLC0415 (simulated only)
+        from drivers.zvt_sim import Fault as TerminalFault  # noqa: PLC0415
+
         device, _, what = fault.partition(": ")
         if device == "terminal":
             if on:
@@ -138,7 +146,41 @@ class Simulators:
             station.clear_faults("meter")
 
 
-def _payer(embedded: EmbeddedBackend, backend: HttpBackend) -> Callable[[], str]:
+class LateBackend:
+    """The HTTP backend client, built on first use: that is on the backend's owner thread once
+    the runtime runs, so httpx (and what it loads) never delays the first frame."""
+
+    def __init__(self, make: Callable[[], HttpBackend]) -> None:
+        self._make = make
+        self._lock = threading.Lock()
+        self._client: HttpBackend | None = None
+
+    def client(self) -> HttpBackend:
+        with self._lock:
+            if self._client is None:
+                self._client = self._make()
+            return self._client
+
+    @property
+    def last_link_id(self) -> str | None:
+        return None if self._client is None else self._client.last_link_id
+
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client(), name)
+
+
+def _http_backend(url: str, token: str, **options: Any) -> HttpBackend:
+    from drivers.backend_client import HttpBackend  # noqa: PLC0415 (httpx: after the first frame)
+
+    return HttpBackend(url, token, **options)
+
+
+def _payer(embedded: EmbeddedBackend, backend: LateBackend) -> Callable[[], str]:
     def pay() -> str:
         if backend.last_link_id is None:
             return "no payment link has been created yet"
@@ -243,6 +285,8 @@ def assemble(
         sim_terminal: TerminalSimulator | None = None
         if config.terminal is not None:
             if simulate or config.terminal.hardware == "simulated":
+                from drivers.zvt_sim import Delays, TerminalSimulator  # noqa: PLC0415
+
                 sim_terminal = TerminalSimulator.start_tcp(
                     state_file=state_dir / "simulated-terminal.json", delays=Delays.zero()
                 )
@@ -265,10 +309,11 @@ def assemble(
             raise CompositionError(str(exc)) from exc
         meters, controllers, stations = modbus.meters, modbus.controllers, modbus.sims
 
-        backend: HttpBackend | None = None
+        backend: LateBackend | None = None
         embedded: EmbeddedBackend | None = None
         if config.backend is not None:
             if simulate or config.backend.hardware == "simulated":
+                # started, not waited for: the outbox reaches it once it answers
                 embedded = EmbeddedBackend(state_dir, config.backend.station_id).start()
                 closers.append(embedded.stop)
                 url, token = embedded.url, embedded.token
@@ -276,16 +321,21 @@ def assemble(
                 url, token = config.backend.url, config.backend.token
             # The kiosk's real client (drivers.backend_client): the same wire format as a
             # fleet backend gets, in simulated mode too.
-            backend = HttpBackend(
-                url,
-                token,
-                timeout_s=config.backend.timeout_s,
-                time_zone=config.timezone,
-                ca_bundle=None if embedded is not None else config.backend.ca_bundle,
-                receipt_secret=config.backend.receipt_secret,
+            backend = LateBackend(
+                partial(
+                    _http_backend,
+                    url,
+                    token,
+                    timeout_s=config.backend.timeout_s,
+                    time_zone=config.timezone,
+                    ca_bundle=None if embedded is not None else config.backend.ca_bundle,
+                    receipt_secret=config.backend.receipt_secret,
+                )
             )
             closers.append(backend.close)
-        devices = station_devices(config, terminal, backend, meters, controllers)
+        devices = station_devices(
+            config, terminal, cast(Backend | None, backend), meters, controllers
+        )
         if simulate:
             config = replace(config, journal_path=state_dir / "journal.db")
         if policy is not None:

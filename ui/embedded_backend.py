@@ -1,16 +1,22 @@
 """The operator backend as a child process, for simulated-hardware mode: its own SQLite file,
-the sandbox gateway, a station and API key created for this run, 127.0.0.1 only."""
+the sandbox gateway, a station and API key for this run, 127.0.0.1 only.
+
+Started once and not waited for: the kiosk chooses the station key itself (a private file the
+backend reads when it starts, so the key is on no command line), knows its URL and key at once,
+and its outbox and pay-link requests reach the backend once it has migrated and answers. One
+process (`backend serve --station ID --key-file F`) migrates, registers the key and serves.
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-
-import httpx
 
 from kiosk.children import child_environment
 
@@ -27,14 +33,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _evkiosk(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "kiosk.cli.main", "backend", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+def new_station_key() -> str:
+    """A key in the backend's format (backend.auth: evk_<16 hex key id>_<secret>)."""
+    return f"evk_{secrets.token_hex(8)}_{secrets.token_urlsafe(32)}"
+
+
+def _write_private(path: Path, text: str) -> None:
+    temporary = path.with_suffix(".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(text)
+    os.replace(temporary, path)
 
 
 class EmbeddedBackend:
@@ -45,18 +54,14 @@ class EmbeddedBackend:
         # The backend allows letters, digits and . _ : - in station ids; EVSE-style ids such
         # as "DE*EVK*S0001" are mapped for this private backend only.
         self.station_id = re.sub(r"[^A-Za-z0-9._:-]", "-", station_id)[:64]
-        self.token = ""
+        self.token = new_station_key()
+        self._key_file = state_dir / "backend-station.key"
         self._process: subprocess.Popen[str] | None = None
         self._log = (state_dir / "backend.log").open("w")
 
-    def start(self, timeout_s: float = 120.0) -> EmbeddedBackend:
-        added = _evkiosk("add-station", self.station_id, "--db", self.db_url)
-        if added.returncode != 0 and "exists already" in added.stderr:
-            # Known from an earlier run in this state directory: give it a fresh key.
-            added = _evkiosk("rotate-key", self.station_id, "--db", self.db_url)
-        if added.returncode != 0:
-            raise EmbeddedBackendError(f"backend station setup failed: {added.stderr.strip()}")
-        self.token = added.stdout.strip().splitlines()[-1]
+    def start(self) -> EmbeddedBackend:
+        """Spawn the backend and return at once (see :meth:`wait_ready`)."""
+        _write_private(self._key_file, self.token)
         self._process = subprocess.Popen(
             [
                 sys.executable,
@@ -68,25 +73,38 @@ class EmbeddedBackend:
                 self.db_url,
                 "--listen",
                 f"127.0.0.1:{self.port}",
+                "--station",
+                self.station_id,
+                "--key-file",
+                str(self._key_file),
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             text=True,
             env=child_environment(),
         )
+        return self
+
+    def wait_ready(self, timeout_s: float = 120.0) -> None:
+        """Block until the backend answers /healthz (tools and tests; never the GUI thread)."""
+        import httpx  # noqa: PLC0415 (only tools and the pay button need it)
+
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if self._process.poll() is not None:
+            if self._process is None or self._process.poll() is not None:
                 raise EmbeddedBackendError(f"the backend exited; see {self._log.name}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
+                    return
             except httpx.HTTPError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         raise EmbeddedBackendError(f"the backend did not answer within {timeout_s:.0f} s")
 
     def pay(self, link_id: str, card: str = SANDBOX_APPROVE) -> str:
         """What a phone does on the pay page: submit the sandbox test card."""
+        import httpx  # noqa: PLC0415 (only the simulator panel's pay button needs it)
+
         response = httpx.post(
             f"{self.url}/pay/{link_id}",
             data={"card_number": card, "expiry": "12/34", "cvc": "123"},

@@ -112,11 +112,19 @@ class StatusIcon(QWidget):
         self.setFixedSize(32, 32)
 
     def set_icon(self, file_name: str, side: int) -> None:
+        # The window refreshes its pages several times a second: an unchanged icon must not
+        # schedule a repaint (a resize repaints on its own).
         if file_name != self._file:
             self._renderer.load(str(ICON_DIR / file_name))
             self._file = file_name
-        self.setFixedSize(side, side)
-        self.update()
+            self.update()
+        if (
+            self.minimumWidth(),
+            self.maximumWidth(),
+            self.minimumHeight(),
+            self.maximumHeight(),
+        ) != ((side,) * 4):
+            self.setFixedSize(side, side)
 
     @property
     def file_name(self) -> str:

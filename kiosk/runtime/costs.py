@@ -11,6 +11,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from kiosk.devices import MeterReading
+from kiosk.money import minor_unit_exponent
 from kiosk.runtime.offers import tariff_of
 from kiosk.snapshot import Amount, CostLine
 from kiosk.tariff import LiveCostCalculator
@@ -37,22 +38,21 @@ class TariffCostTracker:
     def add(self, reading: MeterReading, charging: bool = True) -> int:
         # Only what the journal keeps (time, energy, power, charging or parked) goes in, so
         # the cost can be recomputed from the journal alone and comes out the same.
-        breakdown = self._calculator.add_reading(
+        # add(): the total only, a few Decimal steps; the full breakdown is built if read.
+        return self._calculator.add(
             reading.measured_at,
             reading.energy_import_wh,
             power_w=reading.power_w,
             charging=charging,
         )
-        return breakdown.total_minor()
 
     def lines(self) -> tuple[CostLine, ...]:
-        breakdown = self._calculator.last
-        if breakdown is None:
-            return ()
-        currency = breakdown.currency
+        # The lines computed with add()'s total (no CostBreakdown is built per reading).
+        currency = self._calculator.tariff.currency
+        scale = minor_unit_exponent(currency)
         return tuple(
-            CostLine(name, Amount(price.incl_vat.to_minor(), currency))
-            for name, price in breakdown.lines()
+            CostLine(name, Amount(int(gross.scaleb(scale)), currency))
+            for name, _, gross in self._calculator.line_amounts()
         )
 
 

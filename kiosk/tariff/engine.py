@@ -204,6 +204,32 @@ class Totals:
             break
         return billed
 
+    def rounded_lines(self, tariff: Tariff) -> dict[Dimension, tuple[Decimal, Decimal]]:
+        """Per dimension, the rounded (net, gross) amounts after step sizes; no min/max."""
+        work = self.copy()
+        work._apply_step_sizes()
+        return work._rounded(tariff)
+
+    def _rounded(self, tariff: Tariff) -> dict[Dimension, tuple[Decimal, Decimal]]:
+        stated: dict[tuple[Dimension, Decimal], Decimal] = {}
+        for (dimension, component), qty in self.quantities.items():
+            amount = qty * component.price
+            if dimension is not Dimension.ENERGY:
+                amount /= SECONDS_PER_HOUR
+            key = (dimension, _vat(component))
+            stated[key] = stated.get(key, Decimal(0)) + amount
+        if self.flat is not None:
+            stated[(Dimension.FLAT, _vat(self.flat))] = self.flat.price
+        # per dimension: the sum over its VAT rates of the rounded amounts (net, gross)
+        sums: dict[Dimension, tuple[Decimal, Decimal]] = {}
+        for (dimension, vat), amount in stated.items():
+            net, gross = _both_sides(amount, vat, tariff.tax_included, tariff.currency)
+            before = sums.get(dimension)
+            sums[dimension] = (
+                (net, gross) if before is None else (before[0] + net, before[1] + gross)
+            )
+        return sums
+
     def result(
         self,
         tariff: Tariff,
@@ -215,23 +241,7 @@ class Totals:
         work = self.copy()  # step_size extras must not leak into the running sums
         billed = work._apply_step_sizes()
         currency = tariff.currency
-        stated: dict[tuple[Dimension, Decimal], Decimal] = {}
-        for (dimension, component), qty in work.quantities.items():
-            amount = qty * component.price
-            if dimension is not Dimension.ENERGY:
-                amount /= SECONDS_PER_HOUR
-            key = (dimension, _vat(component))
-            stated[key] = stated.get(key, Decimal(0)) + amount
-        if work.flat is not None:
-            stated[(Dimension.FLAT, _vat(work.flat))] = work.flat.price
-        # per dimension: the sum over its VAT rates of the rounded amounts (net, gross)
-        sums: dict[Dimension, tuple[Decimal, Decimal]] = {}
-        for (dimension, vat), amount in stated.items():
-            net, gross = _both_sides(amount, vat, tariff.tax_included, currency)
-            before = sums.get(dimension)
-            sums[dimension] = (
-                (net, gross) if before is None else (before[0] + net, before[1] + gross)
-            )
+        sums = work._rounded(tariff)
         lines = {
             d: Price(Money(net, currency), Money(gross, currency))
             for d, (net, gross) in sums.items()

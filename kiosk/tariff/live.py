@@ -22,10 +22,12 @@ interval), not by the session length.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from math import isfinite
 from zoneinfo import ZoneInfo
 
+from kiosk.money import minor_unit_exponent
 from kiosk.tariff.boundaries import Boundaries, from_us, to_us
 from kiosk.tariff.engine import (
     CostBreakdown,
@@ -36,21 +38,15 @@ from kiosk.tariff.engine import (
 from kiosk.tariff.model import Tariff
 from kiosk.tariff.periods import ChargingPeriod
 from kiosk.tariff.restrictions import Selection, State, select
+from kiosk.tariff.running import RunningCost
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_US = timedelta(microseconds=1)
 
 
 def _decimal(value: float | None, scale: int = 0) -> Decimal | None:
     # Power and current are measurements, not money: their shortest repr is what was measured.
     return None if value is None else Decimal(repr(value)).scaleb(scale)
-
-
-@dataclass(frozen=True, slots=True)
-class _Reading:
-    """What one reading says about the interval it ends."""
-
-    power_kw: Decimal | None
-    current_a: Decimal | None
-    bands: tuple[bool, ...]  # which power/current bounds of the tariff hold
-    charging: bool
 
 
 @dataclass(slots=True)
@@ -59,28 +55,27 @@ class _OpenPeriod:
     selection: Selection
     bands: tuple[bool, ...]
     charging: bool
+    cost: RunningCost
     energy_wh: int = 0
     duration_us: int = 0
-    max_power_kw: Decimal | None = None
-    min_power_kw: Decimal | None = None
-    max_current_a: Decimal | None = None
-    min_current_a: Decimal | None = None
+    # Extremes as the meter's floats: Decimal(repr(x)) keeps their order, so converting the
+    # extreme gives the extreme of the converted values (done only when a period is built).
+    max_power_w: float | None = None
+    min_power_w: float | None = None
+    max_current_a: float | None = None
+    min_current_a: float | None = None
 
-    def note(self, power_kw: Decimal | None, current_a: Decimal | None) -> None:
-        if power_kw is not None:
-            self.max_power_kw = (
-                power_kw if self.max_power_kw is None else max(self.max_power_kw, power_kw)
-            )
-            self.min_power_kw = (
-                power_kw if self.min_power_kw is None else min(self.min_power_kw, power_kw)
-            )
+    def note(self, power_w: float | None, current_a: float | None) -> None:
+        if power_w is not None:
+            if self.max_power_w is None or power_w > self.max_power_w:
+                self.max_power_w = power_w
+            if self.min_power_w is None or power_w < self.min_power_w:
+                self.min_power_w = power_w
         if current_a is not None:
-            self.max_current_a = (
-                current_a if self.max_current_a is None else max(self.max_current_a, current_a)
-            )
-            self.min_current_a = (
-                current_a if self.min_current_a is None else min(self.min_current_a, current_a)
-            )
+            if self.max_current_a is None or current_a > self.max_current_a:
+                self.max_current_a = current_a
+            if self.min_current_a is None or current_a < self.min_current_a:
+                self.min_current_a = current_a
 
     def to_period(self, tariff_id: str) -> ChargingPeriod:
         hours = hours_from_us(self.duration_us)
@@ -89,16 +84,20 @@ class _OpenPeriod:
             energy_kwh=Decimal(self.energy_wh).scaleb(-3),
             time_h=hours if self.charging else Decimal(0),
             parking_h=Decimal(0) if self.charging else hours,
-            max_power_kw=self.max_power_kw,
-            min_power_kw=self.min_power_kw,
-            max_current_a=self.max_current_a,
-            min_current_a=self.min_current_a,
+            max_power_kw=_decimal(self.max_power_w, -3),
+            min_power_kw=_decimal(self.min_power_w, -3),
+            max_current_a=_decimal(self.max_current_a),
+            min_current_a=_decimal(self.min_current_a),
             tariff_id=tariff_id,
         )
 
 
 class LiveCostCalculator:
-    """Running cost of one session, fed the meter's readings in order."""
+    """Running cost of one session, fed the meter's readings in order.
+
+    :meth:`add` is the per-reading path: it returns the total incl. VAT in minor units and
+    redoes only the lines the open period changes. The full :class:`CostBreakdown` is built
+    when it is read (:attr:`last`, :meth:`add_reading`)."""
 
     def __init__(self, tariff: Tariff, tz: ZoneInfo, start: datetime, start_energy_wh: int) -> None:
         if start.tzinfo is None or start.utcoffset() is None:
@@ -113,15 +112,55 @@ class LiveCostCalculator:
         self._last_us = self._start_us
         self._last_wh = 0  # session energy so far
         self._bounds = Boundaries(tariff, tz, self._start_us)
+        self._banded = bool(self._bounds.banded)
         self._closed = Totals()
         self._closed_periods: list[ChargingPeriod] = []
         self._open: _OpenPeriod | None = None
         self._valid_until_us = -1  # the open selection holds while time and energy stay below
         self._valid_below_wh = -1
-        self._last_result: CostBreakdown | None = None
+        self._readings = 0
+        self._breakdown: CostBreakdown | None = None  # of the latest reading, once read
         self._limits = limit_bounds(tariff)
+        self._scale = minor_unit_exponent(tariff.currency)
 
     # ------------------------------------------------------------------ public
+
+    def add(
+        self,
+        at: datetime,
+        energy_wh: int,
+        power_w: float | None = None,
+        current_a: float | None = None,
+        charging: bool = True,
+    ) -> int:
+        """Take one meter reading; returns the session's cost incl. VAT up to ``at``, in minor
+        units (what :attr:`last` ``.total_minor()`` says)."""
+        offset = at.utcoffset()
+        if offset is None:
+            raise ValueError("reading time has no time zone")
+        if type(energy_wh) is not int:
+            raise TypeError("energy_wh must be int (the meter's cumulative Wh counter)")
+        at_us = (at - _EPOCH) // _ONE_US
+        session_wh = energy_wh - self.start_energy_wh
+        if at_us < self._last_us:
+            raise ValueError(f"reading at {at.isoformat()} is older than the previous one")
+        if session_wh < self._last_wh:
+            raise ValueError(
+                f"energy counter went back: {energy_wh} Wh after "
+                f"{self._last_wh + self.start_energy_wh} Wh"
+            )
+        if power_w is not None and not isfinite(power_w):
+            raise ValueError(f"power_w: {power_w!r} is not a measurement")
+        if current_a is not None and not isfinite(current_a):
+            raise ValueError(f"current_a: {current_a!r} is not a measurement")
+        self._advance(at_us, session_wh, power_w, current_a, charging)
+        self._last_us, self._last_wh = at_us, session_wh
+        self._readings += 1
+        self._breakdown = None
+        open_ = self._open
+        assert open_ is not None
+        gross = open_.cost.at(open_.energy_wh, open_.duration_us)[1]
+        return int(gross.scaleb(self._scale))
 
     def add_reading(
         self,
@@ -131,30 +170,18 @@ class LiveCostCalculator:
         current_a: float | None = None,
         charging: bool = True,
     ) -> CostBreakdown:
-        """Take one meter reading; returns the cost of the session up to ``at``."""
-        if at.tzinfo is None or at.utcoffset() is None:
-            raise ValueError("reading time has no time zone")
-        if isinstance(energy_wh, bool) or not isinstance(energy_wh, int):
-            raise TypeError("energy_wh must be int (the meter's cumulative Wh counter)")
-        at_us = to_us(at)
-        session_wh = energy_wh - self.start_energy_wh
-        if at_us < self._last_us:
-            raise ValueError(f"reading at {at.isoformat()} is older than the previous one")
-        if session_wh < self._last_wh:
-            raise ValueError(
-                f"energy counter went back: {energy_wh} Wh after "
-                f"{self._last_wh + self.start_energy_wh} Wh"
-            )
-        power = _decimal(power_w, -3)
-        current = _decimal(current_a)
-        self._advance(at_us, session_wh, power, current, charging)
-        self._last_us, self._last_wh = at_us, session_wh
-        assert self._open is not None
-        totals = self._closed.copy()
-        totals.add(self._open.to_period(self.tariff.id), self._open.selection)
-        elapsed_h = hours_from_us(at_us - self._start_us)
-        self._last_result = totals.result(self.tariff, elapsed_h, self._limits)
-        return self._last_result
+        """Take one meter reading; returns the cost of the session up to ``at`` in full."""
+        self.add(at, energy_wh, power_w, current_a, charging)
+        result = self.last
+        assert result is not None
+        return result
+
+    def line_amounts(self) -> tuple[tuple[str, Decimal, Decimal], ...]:
+        """The latest reading's cost lines (name, net, gross) in receipt order, the price
+        limit adjustment last; they add up to the total. Computed with the total: cheap."""
+        if self._open is None:
+            return ()
+        return self._open.cost.line_amounts()
 
     def periods(self) -> list[ChargingPeriod]:
         """The periods built so far, the open one last (OCPI CDR charging_periods)."""
@@ -165,8 +192,13 @@ class LiveCostCalculator:
 
     @property
     def last(self) -> CostBreakdown | None:
-        """The result of the latest reading (None before the first)."""
-        return self._last_result
+        """The full cost of the latest reading (None before the first), built when read."""
+        if self._breakdown is None and self._open is not None and self._readings:
+            totals = self._closed.copy()
+            totals.add(self._open.to_period(self.tariff.id), self._open.selection)
+            elapsed_h = hours_from_us(self._last_us - self._start_us)
+            self._breakdown = totals.result(self.tariff, elapsed_h, self._limits)
+        return self._breakdown
 
     # ------------------------------------------------------------------ internals
 
@@ -174,16 +206,29 @@ class LiveCostCalculator:
         self,
         t1: int,
         e1: int,
-        power: Decimal | None,
-        current: Decimal | None,
+        power_w: float | None,
+        current_a: float | None,
         charging: bool,
     ) -> None:
         tc, ec = self._last_us, self._last_wh
-        reading = _Reading(power, current, self._bounds.bands(power, current), charging)
+        bands = self._bands(power_w, current_a) if self._banded else ()
         while True:
-            self._settle(tc, ec, reading)
             open_ = self._open
-            assert open_ is not None
+            if (
+                open_ is None
+                or tc >= self._valid_until_us
+                or ec >= self._valid_below_wh
+                or bands != open_.bands
+                or charging != open_.charging
+            ):
+                open_ = self._settle(
+                    tc,
+                    ec,
+                    power_w=power_w,
+                    current_a=current_a,
+                    bands=bands,
+                    charging=charging,
+                )
             cut_us, cut_wh = t1, e1
             # After _settle these are the next energy and instant boundaries past (tc, ec).
             threshold, instant = self._valid_below_wh, self._valid_until_us
@@ -195,31 +240,34 @@ class LiveCostCalculator:
                 cut_wh = ec + (e1 - ec) * (instant - tc) // (t1 - tc)
             open_.energy_wh += cut_wh - ec
             open_.duration_us += cut_us - tc
-            open_.note(power, current)
+            open_.note(power_w, current_a)
             if cut_us == t1 and cut_wh == e1:
                 return
             tc, ec = cut_us, cut_wh
 
-    def _settle(self, at_us: int, energy_wh: int, reading: _Reading) -> None:
-        """Make sure the open period is the one whose selection holds at (at_us, energy_wh).
+    def _bands(self, power_w: float | None, current_a: float | None) -> tuple[bool, ...]:
+        return self._bounds.bands(_decimal(power_w, -3), _decimal(current_a))
 
-        Restrictions only switch at the boundaries, so between two of them the selection is
-        re-evaluated only when the power/current bands or the charging flag change."""
+    def _settle(
+        self,
+        at_us: int,
+        energy_wh: int,
+        *,
+        power_w: float | None,
+        current_a: float | None,
+        bands: tuple[bool, ...],
+        charging: bool,
+    ) -> _OpenPeriod:
+        """The open period whose selection holds at (at_us, energy_wh). Restrictions only
+        switch at the boundaries, so between two of them the selection is re-evaluated only
+        when the power/current bands or the charging flag change."""
         open_ = self._open
-        if (
-            open_ is not None
-            and at_us < self._valid_until_us
-            and energy_wh < self._valid_below_wh
-            and reading.bands == open_.bands
-            and reading.charging == open_.charging
-        ):
-            return
         state = State(
             local=from_us(at_us).astimezone(self.tz),
             energy_kwh=Decimal(energy_wh).scaleb(-3),
             elapsed_s=Decimal(at_us - self._start_us).scaleb(-6),
-            power_kw=reading.power_kw,
-            current_a=reading.current_a,
+            power_kw=_decimal(power_w, -3),
+            current_a=_decimal(current_a),
         )
         selection = select(self.tariff, state)
         self._valid_until_us = self._bounds.next_instant(at_us)
@@ -227,10 +275,10 @@ class LiveCostCalculator:
         if (
             open_ is not None
             and selection == open_.selection
-            and reading.bands == open_.bands
-            and reading.charging == open_.charging
+            and bands == open_.bands
+            and charging == open_.charging
         ):
-            return
+            return open_
         if open_ is not None:
             closed = open_.to_period(self.tariff.id)
             self._closed.add(closed, open_.selection)
@@ -238,6 +286,8 @@ class LiveCostCalculator:
         self._open = _OpenPeriod(
             start_us=at_us,
             selection=selection,
-            bands=reading.bands,
-            charging=reading.charging,
+            bands=bands,
+            charging=charging,
+            cost=RunningCost(self.tariff, self._closed.copy(), selection, charging, self._limits),
         )
+        return self._open

@@ -138,3 +138,39 @@ def test_unreachable_database_is_a_runtime_failure() -> None:
     )  # fmt: skip
     assert r.returncode == 1
     assert "database" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_serve_registers_the_station_key_from_a_file_and_rekeys_it_next_time(
+    tmp_path: Path,
+) -> None:
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    key_file = tmp_path / "station.key"
+    for secret in ("A" * 43, "B" * 43):  # a second start with a new key replaces the first
+        key = f"evk_{'0123456789abcdef'}_{secret}"
+        key_file.write_text(key + "\n", encoding="ascii")
+        with Served(db, "--station", "ST-9", "--key-file", str(key_file)) as served:
+            r = httpx.post(
+                f"{served.base}/api/v1/payment-links",
+                json=link_body(),
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=10,
+            )
+            assert r.status_code == 201, r.text
+            old = httpx.post(
+                f"{served.base}/api/v1/payment-links",
+                json=link_body(),
+                headers={"Authorization": f"Bearer evk_0123456789abcdef_{'A' * 43}"},
+                timeout=10,
+            )
+            assert old.status_code == (201 if secret == "A" * 43 else 401)
+
+
+def test_serve_refuses_a_key_file_without_a_station_key(tmp_path: Path) -> None:
+    key_file = tmp_path / "station.key"
+    key_file.write_text("change-me", encoding="ascii")
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    r = cli("serve", "--db", db, "--listen", "127.0.0.1:1", "--station", "S", "--key-file",
+            str(key_file))  # fmt: skip
+    assert r.returncode == 2 and "station key" in r.stderr
+    alone = cli("serve", "--db", db, "--station", "S")
+    assert alone.returncode == 2 and "--key-file" in alone.stderr

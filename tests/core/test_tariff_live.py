@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from math import inf, nan
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -191,6 +192,16 @@ def test_live_cost_never_decreases_and_reaches_the_hold_check() -> None:
             {"at": datetime(2025, 1, 6, 10, 1, tzinfo=UTC), "energy_wh": 200.5},
             TypeError,
             "int",
+        ),
+        (
+            {"at": datetime(2025, 1, 6, 10, 1, tzinfo=UTC), "energy_wh": 200, "power_w": nan},
+            ValueError,
+            "power_w",
+        ),
+        (
+            {"at": datetime(2025, 1, 6, 10, 1, tzinfo=UTC), "energy_wh": 200, "current_a": inf},
+            ValueError,
+            "current_a",
         ),
     ],
 )

@@ -127,14 +127,22 @@ Replayed = list[tuple[datetime, CostBreakdown, list[ChargingPeriod]]]
 
 
 def replay(tariff: Tariff, start: datetime, readings: list[Reading]) -> Replayed:
-    """Feed the readings; after each, the live result and the periods built so far."""
+    """Feed the readings; after each, the live result and the periods built so far. The
+    per-reading figures (total in minor units, cost lines) must be the full breakdown's."""
     calc = LiveCostCalculator(tariff, BERLIN, start, start_energy_wh=5_000_000)
     # step in UTC: aware datetime arithmetic in Europe/Berlin is wall-clock arithmetic
     at, wh, results = start.astimezone(UTC), 5_000_000, []
     for seconds, delta_wh, power, current, charging in readings:
         at += timedelta(seconds=seconds)
         wh += delta_wh if charging else 0
-        live = calc.add_reading(at, wh, power_w=power, current_a=current, charging=charging)
+        minor = calc.add(at, wh, power_w=power, current_a=current, charging=charging)
+        lines = calc.line_amounts()
+        live = calc.last
+        assert live is not None
+        assert minor == live.total_minor()
+        assert lines == tuple(
+            (name, p.excl_vat.amount, p.incl_vat.amount) for name, p in live.lines()
+        )
         results.append((at, live, calc.periods()))
     return results
 

@@ -4,6 +4,8 @@ real devices would be (ZVT over TCP, Modbus TCP meter and controller)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -108,3 +110,17 @@ def test_real_mode_refuses_an_unknown_meter_model_by_name(
     )
     with pytest.raises(CompositionError, match=r"\[meters\.left\] model 'eastron_sdm630'.*sdm630"):
         assemble(load_config(path), simulate=False, state_dir=tmp_path / "state")
+
+
+def test_the_app_loads_no_simulator_nor_http_client_until_they_are_used() -> None:
+    # A real-hardware station never needs the simulators or pymodbus' server code, and the
+    # HTTP client loads after the first frame (on the backend's owner thread).
+    code = (
+        "import sys, ui.cli, ui.composition, ui.app, drivers.station\n"
+        "print(' '.join(m for m in ('drivers.zvt_sim', 'drivers.modbus_sim', 'pymodbus.server',"
+        " 'httpx', 'backend') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split() == []
