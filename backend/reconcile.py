@@ -146,7 +146,10 @@ def _check_session(
 ) -> None:
     """hold_elsewhere: the session names a hold another session owns (reported as duplicate)."""
     add = row.discrepancies.append
-    if reported != computed:
+    # Money taken for a session without energy is one finding (zero_energy_with_charge), not
+    # also "captured/reported differs from computed" (no energy, no charge: computed is 0).
+    charged_for_nothing = energy == 0 and any((p.captured_minor or 0) > 0 for p in payments)
+    if reported != computed and not charged_for_nothing:
         add(
             Discrepancy(
                 "reported_ne_computed", f"station reported {reported}, engine {computed}", [ref]
@@ -172,7 +175,13 @@ def _check_session(
             )
             continue
         captured = p.captured_minor or 0
-        if computed > p.authorized_minor:
+        if energy == 0 and captured > 0:
+            add(
+                Discrepancy(
+                    "zero_energy_with_charge", f"0 Wh delivered, {captured} captured", [ref, pref]
+                )
+            )
+        elif computed > p.authorized_minor:
             add(
                 Discrepancy(
                     "computed_gt_hold",
@@ -184,12 +193,6 @@ def _check_session(
             add(
                 Discrepancy(
                     "captured_ne_computed", f"captured {captured}, computed {computed}", [ref, pref]
-                )
-            )
-        if energy == 0 and captured > 0:
-            add(
-                Discrepancy(
-                    "zero_energy_with_charge", f"0 Wh delivered, {captured} captured", [ref, pref]
                 )
             )
 

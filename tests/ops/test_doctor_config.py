@@ -93,7 +93,7 @@ def test_unusable_values_are_reported_not_a_traceback(
 ) -> None:
     path = station_toml(tmp_path)
     path.write_text(path.read_text().replace(*edit, 1))
-    assert main(["doctor", "--config", str(path), "--min-free-mb", "0"]) == 1
+    assert main(["doctor", "--config", str(path), "--min-free-mb", "0"]) == 2  # a broken config
     out = capsys.readouterr().out
     assert "[FAIL] config" in out and key in out
     assert main(["status", "--config", str(path)]) == 2

@@ -43,7 +43,8 @@ def test_a_closed_session_waits_in_the_outbox_with_its_last_error(tmp_path: Path
     assert s.outbox["last_error"]["error"] == "connection refused"
     assert s.outbox["last_error"]["attempts"] == 1
     [recent] = s.recent_sessions
-    assert recent["cost_minor"] == 306 and recent["energy_wh"] == 510
+    # the cost agreed at Stop, over the billed interval (the reading after switch-off ends it)
+    assert recent["cost_minor"] == 300 and recent["energy_wh"] == 500
     assert s.last_end_of_day is None
 
 
