@@ -180,6 +180,15 @@ def _http_backend(url: str, token: str, **options: Any) -> HttpBackend:
     return HttpBackend(url, token, **options)
 
 
+def _announce_when_ready(embedded: EmbeddedBackend, runtime: Runtime) -> None:
+    try:
+        embedded.wait_ready()
+    except Exception as exc:  # the outbox's probe keeps trying; this only saves waiting
+        log.warning("embedded backend: %s", exc)
+        return
+    runtime.note_backend(online=True)
+
+
 def _payer(embedded: EmbeddedBackend, backend: LateBackend) -> Callable[[], str]:
     def pay() -> str:
         if backend.last_link_id is None:
@@ -345,6 +354,15 @@ def assemble(
         for close in reversed(closers):
             close()
         raise
+    if embedded is not None:
+        # The QR option waits for the backend; say so the moment it answers, not at the
+        # outbox's next probe (up to 30 s later).
+        threading.Thread(
+            target=_announce_when_ready,
+            args=(embedded, runtime),
+            name="embedded-backend-ready",
+            daemon=True,
+        ).start()
     simulators = None
     if sim_terminal is not None and stations:
         simulators = Simulators(sim_terminal, stations)

@@ -175,6 +175,14 @@ def start_flow(
     if parts.panel is not None:
         qtbot.addWidget(parts.panel)  # type: ignore[attr-defined]
     asm.start()
+    if backend:  # the embedded backend starts beside the kiosk: QR is offered once it answers
+        qtbot.waitUntil(  # type: ignore[attr-defined]
+            lambda: (
+                asm.runtime.reporting.outbox is not None
+                and asm.runtime.reporting.outbox.online is True
+            ),
+            timeout=120_000,
+        )
     flow = Flow(window, None, None, asm=asm, fake=fake, qtbot=qtbot)  # type: ignore[arg-type]
     flow.panel = parts.panel  # type: ignore[attr-defined]
     flow.bridge = parts.bridge  # type: ignore[attr-defined]
