@@ -22,9 +22,10 @@ WIDTHS = (360, 412, 768)
 # What each language must say: the energy price as charged (0.49 net + 19 % = 0.58 gross),
 # the hold, and the receipt's total.
 EXPECTED = {
-    "en": ("Energy: €0.58 per kWh", "€50.00", "Charging receipt"),
-    "de": ("Energie: 0,58\xa0€ pro kWh", "50,00\xa0€", "Ladebeleg"),
-    "fr": ("Énergie : 0,58\xa0€ par kWh", "50,00\xa0€", "Reçu de charge"),
+    # The unit price exact and gross (0.49 + 19 %), worded as on the kiosk; the hold as reserved.
+    "en": ("€0.5831 per kWh", "€50.00", "Charging receipt"),
+    "de": ("0,5831 € pro kWh", "50,00\xa0€", "Ladebeleg"),
+    "fr": ("0,5831 € par kWh", "50,00\xa0€", "Reçu de charge"),
 }
 
 
