@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from selenium import webdriver
@@ -160,17 +161,21 @@ def _reconcile(state: Path) -> dict[str, Any]:
 
 
 def _pay_in_browser(browser: WebDriver, url: str) -> None:
+    from backend.texts import TEXTS
+
+    # The page speaks the language the driver chose at the kiosk (the QR code carries it).
+    t = TEXTS[parse_qs(urlparse(url).query).get("lang", ["en"])[0]]
     browser.get(url)
-    assert browser.find_element(By.ID, "hold").text.startswith("EUR ")  # the price comes first
-    fields = {"Card number": "4242 4242 4242 4242", "Expiry": "12/30", "CVC": "123"}
+    assert "€" in browser.find_element(By.ID, "hold").text  # the price comes first
+    fields = {t["card_number"]: "4242 4242 4242 4242", t["expiry"]: "12/30", t["cvc"]: "123"}
     for label_text, value in fields.items():
         label = browser.find_element(By.XPATH, f"//label[normalize-space()='{label_text}']")
         browser.find_element(By.ID, label.get_attribute("for") or "").send_keys(value)
-    browser.find_element(By.XPATH, "//button[normalize-space()='Pay']").click()
+    browser.find_element(By.XPATH, f"//button[normalize-space()='{t['pay']}']").click()
     heading = WebDriverWait(browser, 30).until(
         expected_conditions.presence_of_element_located((By.ID, "heading"))
     )
-    assert heading.text == "Payment approved"
+    assert heading.text == t["authorized"].split("|")[0]
 
 
 def test_card_and_qr_sessions_through_the_real_app_reconcile_clean(
@@ -243,7 +248,8 @@ def test_card_and_qr_sessions_through_the_real_app_reconcile_clean(
     assert sorted(s["auth"]["method"] for s in kiosk.values()) == ["card", "qr"]
     assert all(s["closed"] and s["cost_minor"] > 0 for s in kiosk.values())
     qr = next(s for s in kiosk.values() if s["auth"]["method"] == "qr")
-    assert decoded.endswith(qr["auth"]["link_id"])  # the code on screen was this session's link
+    # the code on screen was this session's link (in the language the driver chose)
+    assert urlparse(decoded).path.endswith(qr["auth"]["link_id"])
 
     # The backend's figures: each session once, at the kiosk's amount, computed the same.
     backend = sqlite3.connect(state / "backend.db")
