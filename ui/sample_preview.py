@@ -45,7 +45,9 @@ def _gross_cost(lines: tuple[PriceLine, ...], energy_wh: int, currency: str) -> 
 def sample_screens(config_path: Path = SAMPLE) -> dict[str, StationSnapshot]:
     config = load_config(config_path)
     first = config.connectors[0]
-    offer = offer_for(load_tariff(first.tariff_path), first.hold_minor)
+    first_tariff = load_tariff(first.tariff_path)
+    offer = offer_for(first_tariff, first.hold_minor)
+    offer_now = price_now(first_tariff, offer.price_lines, ZoneInfo(config.timezone), preview.NOW)
     currency = offer.currency
     policy = config.policy
     tiles = []
@@ -110,6 +112,7 @@ def sample_screens(config_path: Path = SAMPLE) -> dict[str, StationSnapshot]:
             focus = replace(
                 focus,
                 price_lines=offer.price_lines,
+                price_now=offer_now if focus.price_now is not None else None,
                 hold=hold,
                 countdowns=countdowns,
                 payment_link=link,
