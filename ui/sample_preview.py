@@ -17,6 +17,7 @@ from kiosk.snapshot import (
     Amount,
     ConnectorStatus,
     ConnectorTile,
+    CostLine,
     Countdown,
     CountdownKind,
     PriceLine,
@@ -71,8 +72,18 @@ def sample_screens(config_path: Path = SAMPLE) -> dict[str, StationSnapshot]:
     total = _gross_cost(offer.price_lines, preview.RECEIPT.energy_wh, currency)
     vat = offer.vat_percent or Decimal(0)
     net = int((Decimal(total) * 100 / (100 + vat)).quantize(Decimal(1)))
+    # The receipt's price components, each rounded by the one rule, add up to its total.
+    energy_line = next((ln for ln in reversed(offer.price_lines) if ln.dimension == "energy"), None)
+    flat_line = next((ln for ln in offer.price_lines if ln.dimension == "flat"), None)
+    energy_cost = _gross_cost(
+        tuple(x for x in (energy_line,) if x), preview.RECEIPT.energy_wh, currency
+    )
+    cost_lines = (CostLine("energy", Amount(energy_cost, currency)),)
+    if flat_line is not None:
+        cost_lines += (CostLine("fixed", Amount(total - energy_cost, currency)),)
     receipt = replace(
         preview.RECEIPT,
+        cost_lines=cost_lines,
         total=Amount(total, currency),
         net=Amount(net, currency),
         vat_lines=(VatLine(vat, Amount(net, currency), Amount(total - net, currency)),),
