@@ -38,7 +38,9 @@ from kiosk.tariff import (
     parse_cdr,
     parse_tariff,
     price_lines,
+    price_now,
     price_session,
+    wording,
 )
 from tests.fuzz import inputs
 
@@ -76,10 +78,15 @@ def changed_lines(original: str) -> Callable[[Any], str]:
 def run_tariff(case: tuple[dict[str, Any], dict[str, Any], str]) -> None:
     tariff_obj, cdr_obj, zone = case
     tariff = parse_tariff(tariff_obj)
-    for lang in ("en", "de"):
-        price_lines(tariff, lang)
-    hold_amount(tariff, 5000)
+    lines = price_lines(tariff)
     cdr = parse_cdr(cdr_obj)
+    now = price_now(tariff, lines, ZoneInfo(zone), cdr.end_date_time)
+    for lang in ("en", "de", "fr"):  # worded as the screens and the pay page word them
+        words = wording.load_words(lang)
+        for line in lines:
+            wording.line_text(line, words)
+        wording.next_text(now, words, ZoneInfo(zone))
+    hold_amount(tariff, 5000)
     cost = price_session(tariff, cdr.charging_periods, cdr.end_date_time, ZoneInfo(zone))
     assert cost.total_minor() >= 0
 
