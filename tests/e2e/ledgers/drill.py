@@ -4,12 +4,13 @@ chosen points, restart it, and compare the four ledgers after each run."""
 from __future__ import annotations
 
 import json
+import multiprocessing
 import random
 import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +21,20 @@ import httpx
 from tests.e2e.ledgers.compare import Disagreement, compare
 from tests.e2e.ledgers.ledgers import read_all
 from tests.e2e.ledgers.scenario import Scenario, generate
-from tests.e2e.ledgers.terminal_host import TerminalHost
+from tests.e2e.ledgers.terminal_host import TerminalClient, TerminalHost
 from tests.e2e.rig import EVKIOSK, BackendProcess
 
 KillPoint = tuple[str, int]  # ("commit", n) or ("zvt", n)
 RUN_TIMEOUT_S = 600
-ROOT = Path(__file__).resolve().parents[3]  # the repository: `-m tests...` resolves from here
+STATION = "tests.e2e.ledgers.station"
+
+
+def _launcher() -> Any:
+    """Kiosk processes are forked from a server that imported the kiosk once: each is a real
+    process (SIGKILL ends it, its threads and sockets), without a second of imports per run."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([STATION])
+    return context
 
 
 def _start_backend(backend: BackendProcess, deadline_s: float = 180.0) -> BackendProcess:
@@ -74,25 +83,44 @@ class Drill:
         shutil.rmtree(root / "backend", ignore_errors=True)  # a fresh database per drill
         self.backend = _start_backend(BackendProcess(root / "backend"))
         self.terminals = TerminalHost()
+        self._launcher = _launcher()
+        self._local = threading.local()  # a terminal-host connection per worker thread
+        self._clients: list[TerminalClient] = []
+
+    @property
+    def _client(self) -> TerminalClient:
+        client: TerminalClient | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = TerminalClient(self.terminals.port)
+            self._clients.append(client)
+        return client
 
     def close(self) -> None:
+        for client in self._clients:
+            client.close()
         self.terminals.stop()
         self.backend.stop()
 
     def _station(self, job: dict[str, Any], workdir: Path) -> subprocess.CompletedProcess[str]:
-        path = workdir / f"job-{job['mode']}.json"
+        from tests.e2e.ledgers import station
+
+        mode = job["mode"]
+        path, out, err = (workdir / f"{name}-{mode}" for name in ("job", "out", "err"))
         path.write_text(json.dumps(job))
-        try:
-            return subprocess.run(
-                [sys.executable, "-m", "tests.e2e.ledgers.station", str(path)],
-                capture_output=True,
-                text=True,
-                cwd=ROOT,
-                timeout=RUN_TIMEOUT_S,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            return subprocess.CompletedProcess(exc.cmd, -999, "", "kiosk hung (timeout)")
+        process = self._launcher.Process(
+            target=station.run_job, args=(str(path), str(out), str(err))
+        )
+        process.start()
+        process.join(RUN_TIMEOUT_S)
+        code = process.exitcode
+        if code is None:
+            process.kill()
+            process.join()
+            code = -999
+            err.write_text((err.read_text() if err.exists() else "") + "\nkiosk hung (timeout)")
+        process.close()
+        text = [f.read_text() if f.exists() else "" for f in (out, err)]
+        return subprocess.CompletedProcess([STATION, str(path)], code, *text)
 
     def run(
         self, scenario: Scenario, kill: KillPoint | None, name: str
@@ -100,7 +128,7 @@ class Drill:
         workdir = self.root / name
         shutil.rmtree(workdir, ignore_errors=True)
         workdir.mkdir(parents=True)
-        terminal = self.terminals.client.request(
+        terminal = self._client.request(
             "new", transport=scenario.transport, state=str(workdir / "terminal.json")
         )
         job = {
@@ -130,7 +158,7 @@ class Drill:
                     result.disagreements.append(
                         Disagreement("not_settled", "sessions open or reports queued at the end")
                     )
-            ledger = self.terminals.client.call(terminal["id"], "ledger")
+            ledger = self._client.call(terminal["id"], "ledger")
             (workdir / "terminal-ledger.json").write_text(json.dumps(ledger, indent=1))
             try:
                 led = read_all(workdir, ledger, Path(self.backend.db.removeprefix("sqlite:///")))
@@ -139,7 +167,7 @@ class Drill:
             else:
                 result.disagreements += compare(led, scenario.tariff)
         finally:
-            self.terminals.client.request("stop", id=terminal["id"])
+            self._client.request("stop", id=terminal["id"])
         if not result.disagreements and not self.keep:
             shutil.rmtree(workdir, ignore_errors=True)
         return result, points

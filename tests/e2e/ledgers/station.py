@@ -64,8 +64,8 @@ class CarFile:
             model.plug_in(state["soc"])
 
 
-def main() -> int:
-    job = json.loads(Path(sys.argv[1]).read_text())
+def main(job_path: str) -> int:
+    job = json.loads(Path(job_path).read_text())
     scenario = Scenario.from_json(job["scenario"])
     workdir = Path(job["workdir"])
     car = CarFile(workdir / "car.json")
@@ -130,5 +130,21 @@ def main() -> int:
     return 0
 
 
+def run_job(job_path: str, out: str, err: str) -> None:
+    """The entry of a process forked by the drill's launcher: stdout and stderr go to files."""
+    import os
+
+    for fd, name in ((1, out), (2, err)):
+        target = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(target, fd)
+        os.close(target)
+    sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    code = main(job_path)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1]))
