@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from drivers.modbus.bus import BusRegistry
 from drivers.modbus.factory import build_controller, build_meter
 from drivers.modbus.registermap import RegisterMap, available_models, load_map
-from drivers.zvt.config import ZvtConfig
+from drivers.zvt.config import ZvtConfig, terminal_model_problem
 from drivers.zvt.terminal import ZvtTerminal
 from kiosk.config import StationConfig
 from kiosk.devices import CardTerminal, ChargeController, EnergyMeter
@@ -164,6 +164,8 @@ def assemble_station(
     station = HeadlessStation(runtime=None, terminal=None, backend=None)  # type: ignore[arg-type]
     try:
         if config.terminal is not None:
+            if problem := terminal_model_problem(config.terminal.model):
+                raise StationError(problem)
             if simulate or config.terminal.hardware == "simulated":
                 from drivers.zvt_sim import Delays, TerminalSimulator  # noqa: PLC0415
 

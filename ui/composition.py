@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 from zoneinfo import ZoneInfo
 
 from drivers.station import StationError, build_modbus_devices
+from drivers.zvt.config import terminal_model_problem
 from drivers.zvt.terminal import ZvtConfig, ZvtTerminal
 from kiosk.config import DeviceConfig, StationConfig
 from kiosk.devices import Backend, CardTerminal
@@ -293,6 +294,8 @@ def assemble(
         terminal: CardTerminal | None = None
         sim_terminal: TerminalSimulator | None = None
         if config.terminal is not None:
+            if problem := terminal_model_problem(config.terminal.model):
+                raise CompositionError(problem)
             if simulate or config.terminal.hardware == "simulated":
                 from drivers.zvt_sim import Delays, TerminalSimulator  # noqa: PLC0415
 

@@ -18,6 +18,16 @@ _HOST_PORT = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9.-]*|\[[0-9A-Fa-f:.]+\]):[0-9]
 TERMINAL_MODELS = ("zvt",)
 
 
+def terminal_model_problem(model: str | None) -> str | None:
+    """Why `[terminal] model` cannot be used, or None (unset means ZVT)."""
+    if model is None or model in TERMINAL_MODELS:
+        return None
+    return (
+        f"[terminal] model {model!r} is not a terminal this kiosk speaks to"
+        f" (known: {', '.join(TERMINAL_MODELS)})"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ZvtConfig:
     port: str  # tcp://HOST[:PORT] or a serial device such as /dev/ttyUSB0

@@ -124,3 +124,22 @@ def test_the_app_loads_no_simulator_nor_http_client_until_they_are_used() -> Non
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.split() == []
+
+
+@pytest.mark.parametrize("hardware", ["real", "simulated"])
+def test_the_app_refuses_an_unknown_terminal_model_by_name(
+    tmp_path: Path, devices: tuple[TerminalSimulator, SimStation], hardware: str
+) -> None:
+    terminal, station = devices
+    path = station_file(
+        tmp_path, terminal.address, station.meter_port, station.controller_port, "sdm630"
+    )
+    terminal_table = '[terminal]\nhardware = "real"\nmodel = "zvt"'
+    assert terminal_table in path.read_text()
+    path.write_text(
+        path.read_text().replace(
+            terminal_table, f'[terminal]\nhardware = "{hardware}"\nmodel = "ingenico-ipp350"'
+        )
+    )
+    with pytest.raises(CompositionError, match=r"\[terminal\] model 'ingenico-ipp350'.*zvt"):
+        assemble(load_config(path), simulate=False, state_dir=tmp_path / "state")
