@@ -37,6 +37,11 @@ class OutboxJournal:
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         raise NotImplementedError
 
+    def instance(self) -> str:
+        """This journal's random name (made with it): part of the idempotency key of every
+        record keyed by a local row id, so a new journal never repeats an old one's key."""
+        return str(self._read("SELECT instance FROM journal_identity")[0][0])
+
     def outbox_add(
         self, kind: str, idempotency_key: str, payload: object, at: datetime | None = None
     ) -> bool:
@@ -64,6 +69,7 @@ class OutboxJournal:
         report: object = None,
     ) -> int:
         """One end-of-day run; an approved one's report is queued in the same transaction."""
+        instance = self.instance()
         with self._tx() as conn:
             cursor = conn.execute(
                 "INSERT INTO end_of_day (business_day, at, outcome, terminal_id, totals_json, "
@@ -85,7 +91,7 @@ class OutboxJournal:
                     "INSERT INTO outbox (kind, idempotency_key, payload_json, created_at) "
                     "VALUES ('end_of_day', ?, ?, ?)",
                     (
-                        f"end_of_day:{terminal_id}:{business_day}:{run_id}",
+                        f"end_of_day:{terminal_id}:{business_day}:{instance}:{run_id}",
                         dumps(report),
                         at.isoformat(),
                     ),

@@ -128,6 +128,13 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE card_results ADD COLUMN acknowledged_at TEXT;
     ALTER TABLE card_results ADD COLUMN dropped_at TEXT;
     """,
+    # 5: this journal's own random name. Records that are not a session (an orphan hold's
+    # reversal, end-of-day totals) are keyed by local row ids; with it in their idempotency
+    # keys a journal made anew (a reinstalled station) never repeats an old journal's key
+    """
+    CREATE TABLE journal_identity (instance TEXT NOT NULL);
+    INSERT INTO journal_identity (instance) VALUES (lower(hex(randomblob(16))));
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -168,9 +168,22 @@ class Reporting:
         rows = self._journal.query(
             "SELECT id, amount_minor, currency, receipt_no, trace_no, terminal_id, card_brand, "
             "masked_pan, at FROM card_results WHERE kind = 'orphan_reversal' "
-            "AND outcome = 'approved' AND id NOT IN (SELECT CAST(substr(idempotency_key, 16) "
-            "AS INTEGER) FROM outbox WHERE idempotency_key LIKE 'payment:orphan:%')"
+            "AND outcome = 'approved'"
         )
+        queued = {
+            key
+            for (key,) in self._journal.query(
+                "SELECT idempotency_key FROM outbox WHERE idempotency_key LIKE 'payment:orphan:%'"
+            )
+        }
+        instance = self._journal.instance()
+        # `payment:orphan:<id>`: queued before journals had a name
+        rows = [
+            r
+            for r in rows
+            if f"payment:orphan:{instance}:{r[0]}" not in queued
+            and f"payment:orphan:{r[0]}" not in queued
+        ]
         for rid, amount, currency, receipt, trace, tid, brand, pan, at in rows:
             payment = {
                 "method": "card",
@@ -184,7 +197,7 @@ class Reporting:
                 "status": "released",
             }
             body = {"payment": payment, "currency": currency, "occurred_at": at}
-            self._journal.outbox_add("payment", f"payment:orphan:{rid}", body)
+            self._journal.outbox_add("payment", f"payment:orphan:{instance}:{rid}", body)
         if rows:
             self.queued()
 

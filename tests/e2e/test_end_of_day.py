@@ -116,3 +116,45 @@ def test_a_hold_nobody_owns_is_reversed_before_end_of_day_and_reported_as_a_paym
             "SELECT status, session_pk FROM payments WHERE method = 'card' AND status = 'released'"
         ).fetchall()
     assert rows == [("released", None)]
+
+
+def test_a_reinstalled_station_reports_its_own_orphan_reversal_and_end_of_day(
+    backend: BackendProcess, access: BackendAccess, workdir: Path
+) -> None:
+    # The journal made anew (a new SD card, a reinstall) counts its rows from 1 again: the
+    # records keyed by row ids must not repeat the old journal's keys at the backend, or they
+    # are refused as a different request under a used key and parked for good.
+    import sqlite3
+
+    db = backend.db.removeprefix("sqlite:///")
+    orphans = (
+        "SELECT id, authorized_minor FROM payments WHERE method = 'card' AND status = 'released'"
+        " AND session_pk IS NULL ORDER BY id"
+    )
+    totals = "SELECT count(*) FROM terminal_totals"
+    with sqlite3.connect(db) as conn:
+        before = {pk for pk, _ in conn.execute(orphans)}
+        (totals_before,) = conn.execute(totals).fetchone()
+    parked = []
+    for n, amount in enumerate((4000, 2500)):
+        with kiosk(workdir / f"install-{n}", access, hold=3000) as k:
+            terminal = k.station.terminal
+            assert terminal is not None
+
+            def orphan(t: object = terminal, minor: int = amount) -> None:
+                t.preauthorise(minor, "EUR", "lost", lambda r: None, lambda _: None)  # type: ignore[attr-defined]
+
+            k.station.runtime.call(orphan, "terminal")
+            k.advance(2)
+            k.station.runtime.run_end_of_day()
+            k.advance(3)
+            parked += k.station.runtime.journal.query(
+                "SELECT idempotency_key, ack_json FROM outbox WHERE parked_at IS NOT NULL"
+            )
+            assert k.snap.reporting is not None and k.snap.reporting.outbox_queued == 0
+    assert parked == []
+    with sqlite3.connect(db) as conn:
+        new = [minor for pk, minor in conn.execute(orphans) if pk not in before]
+        (totals_after,) = conn.execute(totals).fetchone()
+    assert len(new) == 2  # each installation's orphan reversal arrived
+    assert totals_after - totals_before == 2  # each installation's end-of-day arrived
