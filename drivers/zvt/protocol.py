@@ -37,14 +37,14 @@ REPEAT_STATUS = Apdu(0x84, 0x9C)  # "send the Status-Information again"
 REFUSE_STATUS = Apdu(0x84, 0x66)  # any 84 xx other than 00/9C: the PT reverses the payment
 PT_MESSAGES = {(0x04, 0x0F), (0x04, 0xFF), (0x06, 0xD1), (0x06, 0xD3), (0x06, 0x0F), (0x06, 0x1E)}
 
-# Crash drills, two granularities (None / unset in production):
-# - a terminal's BoundaryHook is called as (boundary, command of the exchange, e.g. "06 24"):
+# Crash drills, two granularities, both set on the terminal (None in production):
+# - a BoundaryHook is called as (boundary, command of the exchange, e.g. "06 24"):
 #   "command_sent": the command left; "result_stored": a 04 0F was handed to the sink (journaled)
 #   and is not acknowledged yet; "ack_sent": its 80 00 00 left.
-# - message_boundary is called for every APDU: ("send" | "sent", APDU) around each one the kiosk
+# - a MessageHook is called for every APDU: ("send" | "sent", APDU) around each one the kiosk
 #   sends and ("received", APDU) after each one decoded.
 BoundaryHook = Callable[[str, str], None]
-message_boundary: Callable[[str, Apdu], None] | None = None
+MessageHook = Callable[[str, Apdu], None]
 
 
 def describe(apdu: bytes | Apdu) -> str:
@@ -101,6 +101,7 @@ class Protocol:
         self.charset = charset
         self.persist_retries = persist_retries
         self.boundary: BoundaryHook | None = None
+        self.on_message: MessageHook | None = None
 
     def _at(self, boundary: str, exchange: Exchange) -> None:
         if self.boundary is not None:
@@ -113,10 +114,9 @@ class Protocol:
         self.link.send(apdu.encode())
         self._boundary("sent", apdu)
 
-    @staticmethod
-    def _boundary(when: str, apdu: Apdu) -> None:
-        if message_boundary is not None:
-            message_boundary(when, apdu)
+    def _boundary(self, when: str, apdu: Apdu) -> None:
+        if self.on_message is not None:
+            self.on_message(when, apdu)
 
     def _receive(self, timeout: float) -> Message | None:
         raw = self.link.receive(timeout)

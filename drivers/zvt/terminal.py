@@ -24,7 +24,13 @@ from drivers.zvt.config import SETTLE_MODES, ZvtConfig, open_link
 from drivers.zvt.errors import LinkError, PersistFailed, TerminalRefused, WrongTerminal
 from drivers.zvt.link import Clock, LinkFactory, monotonic
 from drivers.zvt.mapping import card_result, end_of_day_totals, open_receipts
-from drivers.zvt.protocol import BoundaryHook, Exchange, ExchangeInterrupted, Protocol
+from drivers.zvt.protocol import (
+    BoundaryHook,
+    Exchange,
+    ExchangeInterrupted,
+    MessageHook,
+    Protocol,
+)
 from drivers.zvt.results import classify, currency_number, intermediate_text, terminal_status
 from kiosk.devices import (
     AckSink,
@@ -62,6 +68,7 @@ class ZvtTerminal:
         self.terminal_id: str | None = None
         self.link_errors = 0
         self.boundary_hook: BoundaryHook | None = None  # crash drills only (see protocol)
+        self.message_hook: MessageHook | None = None  # crash drills only (see protocol)
 
     # ------------------------------------------------------------------ link
     def _session(self) -> Protocol:
@@ -124,6 +131,7 @@ class ZvtTerminal:
     ) -> Exchange:
         protocol = self._session()
         protocol.boundary = self.boundary_hook
+        protocol.on_message = self.message_hook
         try:
             return protocol.transact(command, on_status_info, on_intermediate, abort)
         except LinkError:

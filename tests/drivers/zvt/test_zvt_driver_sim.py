@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from zvt_testkit import make_terminal, start_sim
 
-from drivers.zvt import protocol
 from drivers.zvt.results import totals_brand
 from drivers.zvt.terminal import ZvtTerminal
 from drivers.zvt_sim import Behaviour, Card, TerminalSimulator
@@ -346,11 +345,9 @@ def test_zero_settle_of_a_maestro_hold_releases_it_with_06_23(
     assert [r["original_receipt_no"] for r in ledger["reversed"]] == [auth.receipt_no]  # type: ignore[union-attr, index]
 
 
-def test_message_boundaries_are_reported_around_every_apdu(
-    terminal: ZvtTerminal, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_message_boundaries_are_reported_around_every_apdu(terminal: ZvtTerminal) -> None:
     seen: list[tuple[str, str]] = []
-    monkeypatch.setattr(protocol, "message_boundary", lambda w, a: seen.append((w, a.command)))
+    terminal.message_hook = lambda w, a: seen.append((w, a.command))
     journal = Journal()
 
     def persisted(result: CardResult) -> None:

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from drivers.zvt import commands, protocol
+from drivers.zvt import commands
 from drivers.zvt.codec.apdu import Apdu
 
 MONEY = {(0x06, 0x22), (0x06, 0x23), (0x06, 0x24), (0x06, 0x25), (0x06, 0x20)}
@@ -87,6 +87,6 @@ class KillSwitch:
                 return
             self._in_money = self._unacked = False  # any other command: the exchange is over
 
-    def install(self, journal: object) -> None:
+    def install(self, journal: object, terminal: object) -> None:
         journal.after_commit = self.after_commit  # type: ignore[attr-defined]
-        protocol.message_boundary = self.boundary
+        terminal.message_hook = self.boundary  # type: ignore[attr-defined]

@@ -91,7 +91,7 @@ def main(job_path: str) -> int:
         holder.append(k)
         if saved is not None:
             car.restore(k, saved)
-        switch.install(k.station.runtime.journal)
+        switch.install(k.station.runtime.journal, k.station.terminal)
         k.station.runtime.subscribe(screen.on_snapshot)
         original = k.advance
 
