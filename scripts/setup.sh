@@ -18,9 +18,20 @@ PY
 if command -v dpkg-query >/dev/null; then
   missing=$(scripts/system-packages.sh --missing)
   if [ -n "$missing" ]; then
-    die "missing system packages: $missing
-  Install them with:  sudo apt-get install $missing
-  (or run .ci/run as root, which installs everything a fresh Debian machine lacks)"
+    # A fresh machine needs no manual step: install them (asking sudo for a password if it
+    # must), unless EVKIOSK_NO_APT=1 asks to be told the line instead.
+    sudo=
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    if [ "${EVKIOSK_NO_APT:-}" = 1 ] || { [ -n "$sudo" ] && ! command -v sudo >/dev/null; }; then
+      die "missing system packages: $missing
+  Install them with:  sudo apt-get install $missing"
+    fi
+    echo "setup: installing the system packages evkiosk needs: $missing"
+    # shellcheck disable=SC2086 # one word per package
+    $sudo apt-get install -y --no-install-recommends $missing \
+      || { $sudo apt-get update && $sudo apt-get install -y --no-install-recommends $missing; } \
+      || die "could not install: $missing
+  Install them with:  sudo apt-get install $missing"
   fi
 else
   python3 -c 'import venv, ensurepip' 2>/dev/null \
