@@ -232,7 +232,20 @@ def setup_logging(
     handler.set_name(_HANDLER_NAME)
     target.addHandler(handler)
     target.setLevel(level)
+    quiet_libraries(level)
     return handler
+
+
+# Libraries that log every request at INFO: the backend probe alone would write a line every
+# few seconds. Their lines appear at DEBUG; their warnings and errors always.
+CHATTY_LIBRARIES = ("httpx", "httpcore", "websockets")
+
+
+def quiet_libraries(level: int | str) -> None:
+    number = level if isinstance(level, int) else logging.getLevelName(level.upper())
+    debug = isinstance(number, int) and number <= logging.DEBUG
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.WARNING)
 
 
 def add_logging_arguments(parser: argparse.ArgumentParser, default_level: str = "INFO") -> None:

@@ -11,6 +11,7 @@ from datetime import UTC, tzinfo
 from pathlib import Path
 from types import TracebackType
 
+from kiosk.logs import quiet_libraries
 from ui.bridge import SnapshotBridge
 from ui.i18n import Language, load_languages
 from ui.logbuffer import RING
@@ -133,3 +134,4 @@ def configure_logging() -> None:
         root.addHandler(RING)
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)
+    quiet_libraries(root.level)

@@ -142,3 +142,20 @@ def test_any_card_number_is_masked(body: str, before: str, after: str, expiry: s
         assert pan not in out
         # At most first 6 and last 4 survive; the expiry and discretionary data never do.
         assert sum(ch in "0123456789" for ch in out) <= 10, out
+
+
+@pytest.mark.parametrize(("level", "shown"), [("INFO", False), ("WARNING", False), ("DEBUG", True)])
+def test_request_lines_of_http_libraries_only_at_debug(
+    logger: logging.Logger, level: str, shown: bool
+) -> None:
+    # The backend probe runs every few seconds: httpx's INFO line per request would fill the
+    # log of a healthy station; its warnings still show.
+    setup_logging(stream=io.StringIO(), journald=False, logger=logger, level=level)
+    try:
+        for name in ("httpx", "httpcore"):
+            chatty = logging.getLogger(name)
+            assert chatty.isEnabledFor(logging.INFO) is shown
+            assert chatty.isEnabledFor(logging.WARNING)
+    finally:
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.NOTSET)
