@@ -262,8 +262,13 @@ class SerialLink:
         self.naks_sent = 0
         self.duplicates = 0
         # A frame equal to the last one received, with nothing sent in between, is the peer
-        # repeating it because our ACK got lost: acknowledge it again, deliver it once.
+        # repeating it because our ACK got lost: acknowledge it again, deliver it once. The
+        # peer repeats a frame at most `resends` times, T2 apart; an equal frame past that is
+        # a new message (a status sent again, a command sent anew after its T3 ran out), or a
+        # peer whose command we left unanswered could never reach us with it again.
         self._last_in: bytes | None = None
+        self._last_in_at = 0.0
+        self._repeats = 0
         self._sent_since_last_in = True
 
     # -- hooks the simulator overrides for fault injection
@@ -294,10 +299,12 @@ class SerialLink:
             for event in self.deframer.feed(data):
                 if event.kind is EventKind.FRAME:
                     if self._acknowledge(event.apdu):
-                        if event.apdu == self._last_in and not self._sent_since_last_in:
+                        if self._is_repeat(event.apdu, last_byte):
                             self.duplicates += 1
+                            self._repeats += 1
                             continue
-                        self._last_in = event.apdu
+                        self._last_in, self._last_in_at = event.apdu, last_byte
+                        self._repeats = 0
                         self._sent_since_last_in = False
                         self.inbox.append(event.apdu)
                         delivered = True
@@ -308,6 +315,15 @@ class SerialLink:
                     delivered = True
             if delivered and not self.deframer.in_frame:
                 return
+
+    def _is_repeat(self, apdu: bytes, at: float) -> bool:
+        window = (self.timeouts.resends + 1) * (self.timeouts.t2 + self.timeouts.t1)
+        return (
+            apdu == self._last_in
+            and not self._sent_since_last_in
+            and self._repeats < self.timeouts.resends
+            and at - self._last_in_at <= window
+        )
 
     def _nak(self) -> None:
         self.naks_sent += 1

@@ -180,3 +180,39 @@ def test_the_same_frame_after_we_answered_is_a_new_message(
     threading.Timer(0.05, lambda: far.write(bytes([ACK]) + frame)).start()
     link.send(b"\x80\x00\x00")  # we answered: the next equal frame is a new status message
     assert link.receive(1.0) == b"\x04\xff\x01\x04" and link.duplicates == 0
+
+
+def test_a_frame_repeated_more_often_than_the_peer_resends_is_delivered_again(
+    line: tuple[SerialLink, FdChannel],
+) -> None:
+    # A command we left unanswered (a terminal that ignored a registration) comes again after
+    # the sender's T3, byte for byte the same: it must get through, not be taken forever for
+    # a repeat after a lost ACK (the peer repeats at most SHORT.resends = 2 times).
+    link, far = line
+    frame = encode_frame(b"\x06\x00\x03\x00\x00\x00")
+    far.write(frame * 4)
+    assert link.receive(1.0) == b"\x06\x00\x03\x00\x00\x00"
+    assert link.receive(1.0) == b"\x06\x00\x03\x00\x00\x00"  # the fourth copy
+    assert link.duplicates == 2
+
+
+def test_an_equal_frame_after_the_resend_window_is_a_new_message() -> None:
+    ticks = [0.0]
+
+    def clock() -> float:  # moves a millisecond per look, and jumps when the test says
+        ticks[0] += 0.001
+        return ticks[0]
+
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    link, far = SerialLink(FdChannel(master), SHORT, clock=clock), FdChannel(slave)
+    try:
+        frame = encode_frame(b"\x04\xff\x01\x04")
+        far.write(frame)
+        assert link.receive(1.0) == b"\x04\xff\x01\x04"
+        ticks[0] += (SHORT.resends + 1) * (SHORT.t2 + SHORT.t1)  # later: the status again
+        far.write(frame)
+        assert link.receive(1.0) == b"\x04\xff\x01\x04" and link.duplicates == 0
+    finally:
+        os.close(master)
+        os.close(slave)
