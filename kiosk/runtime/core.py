@@ -187,7 +187,9 @@ class Runtime:
             try:
                 status = controller.status()
             except (DeviceError, OSError) as exc:
-                self.post(ev.ControllerFailed(self.clock.now(), cid, str(exc)))
+                # never empty: an empty reason would read as "not heard from yet"
+                reason = str(exc) or type(exc).__name__
+                self.post(ev.ControllerFailed(self.clock.now(), cid, reason))
                 return
             self.post(ev.ControllerUpdate(self.clock.now(), cid, status))
 
