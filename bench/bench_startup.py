@@ -44,6 +44,7 @@ def child(started: float, config_path: str, simulate: bool) -> None:
     the wall time since the spawn and the process's CPU time (all its threads)."""
     import shutil  # the bench's own imports stay out of the app's figure
     import tempfile
+    import threading
 
     from kiosk.config import load_config
     from ui.composition import assemble  # before Qt, as ui/cli.py does
@@ -61,12 +62,15 @@ def child(started: float, config_path: str, simulate: bool) -> None:
     kiosk_app.when_first_frame(parts, asm.first_frame_shown)
     parts.window.resize(800, 480)
     parts.window.show()
-    asm.start()
+    # as ui/cli.py does: recovery may talk to the terminal, never on the GUI thread
+    starter = threading.Thread(target=asm.start, name="runtime-start", daemon=True)
+    starter.start()
     while not (parts.window.snapshot is not None and parts.window.current_page == "idle"):
         qt_app.processEvents()
         time.sleep(0.001)
     print(f"{time.time() - started:.4f} {time.process_time():.4f}", flush=True)
     parts.bridge.close()
+    starter.join(10)
     asm.stop()
     shutil.rmtree(state, ignore_errors=True)
 

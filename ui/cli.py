@@ -263,6 +263,7 @@ def _run_app(
         beat.stop()
         notifier.stopping()
         parts.bridge.close()
+        assembly.cancel_start()
         starter.join(10)
         assembly.stop()
         log.info("stopped")

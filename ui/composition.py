@@ -55,15 +55,28 @@ class Assembly:
     closers: list[Callable[[], None]] = field(default_factory=list)
     first_frame: threading.Event = field(default_factory=threading.Event)
 
+    cancelled: bool = False
+
     def start(self) -> None:
-        self.runtime.start()
+        """Publish the starting station, then (with ``after_first_frame``, once the app has
+        drawn it) start the runtime: recovery, device polling, reporting. Not on the GUI
+        thread: it waits for the frame and recovery may wait for the terminal."""
+        self.runtime.publish_starting()
+        self.first_frame.wait(FIRST_FRAME_WAIT_S)
+        if not self.cancelled:
+            self.runtime.start()
 
     def first_frame_shown(self) -> None:
         """The idle screen is on the display: what was held for it (see ``assemble``) starts."""
         self.first_frame.set()
 
+    def cancel_start(self) -> None:
+        """The app quits: a start still waiting for the first frame does not start at all."""
+        self.cancelled = True
+        self.first_frame.set()
+
     def stop(self) -> None:
-        self.first_frame.set()  # nothing may still wait for a frame that will not come
+        self.cancel_start()  # nothing may still wait for a frame that will not come
         self.runtime.stop()
         for close in reversed(self.closers):
             try:
@@ -294,7 +307,8 @@ def assemble(
 ) -> Assembly:
     """Build (not start) the runtime. `clock` drives the runtime, the meters' timestamps and
     the simulated cars, so a test can move all of them together. With `after_first_frame`
-    the embedded backend and the backend client (httpx) wait for
+    the runtime's start (recovery, device polling, see :meth:`Assembly.start`), the embedded
+    backend and the backend client (httpx) wait for
     :meth:`Assembly.first_frame_shown` (at most ``FIRST_FRAME_WAIT_S``): the app calls it once
     the idle screen is painted, so they do not compete with the first frame for the CPU."""
     clock = clock or SystemClock()

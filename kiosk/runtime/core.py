@@ -239,6 +239,12 @@ class Runtime:
 
     # ------------------------------------------------------------------ lifecycle
 
+    def publish_starting(self) -> None:
+        """Publish the station as it is before :meth:`start`: no session yet and every tile
+        "connecting" (nothing is selectable before its controller answers), so a screen can
+        show the idle page while recovery and the devices start."""
+        self._publish()
+
     def start(self, recover: bool = True) -> None:
         if recover:
             recovery.recover(self)

@@ -103,6 +103,10 @@ class IdleScreen(Screen):
         for i, tile in enumerate(self.tiles):
             tile.setVisible(i < count)
 
+    def tick(self, ctx: RenderContext) -> None:
+        """Nothing here moves with the clock (a price change comes as a new snapshot): an idle
+        station repaints nothing between snapshots."""
+
     def draw(self, ctx: RenderContext) -> None:
         snap, lang = ctx.snapshot, ctx.lang
         self.title.setText(lang.text("idle.title"))
