@@ -26,6 +26,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "assets" / "samples"
 
+BARE_IDLE = """
+import sys
+from PySide6.QtCore import QSocketNotifier
+from PySide6.QtWidgets import QApplication, QLabel
+app = QApplication([])
+label = QLabel("hello")
+label.resize(800, 480)
+label.show()
+label.grab()
+app.processEvents()
+print("ready", flush=True)
+closed = QSocketNotifier(sys.stdin.fileno(), QSocketNotifier.Type.Read)
+closed.activated.connect(app.quit)
+app.exec()
+"""
 BARE_WINDOW = """
 import sys, time
 from PySide6.QtWidgets import QApplication, QLabel
@@ -39,7 +54,7 @@ print(f"{time.time() - float(sys.argv[1]):.4f} {time.process_time():.4f}")
 """
 
 
-def child(started: float, config_path: str, simulate: bool) -> None:
+def child(started: float, config_path: str, simulate: bool, idle: bool = False) -> None:
     """Runs in a fresh process: the app until the idle page shows with a snapshot. Prints
     the wall time since the spawn and the process's CPU time (all its threads)."""
     import shutil  # the bench's own imports stay out of the app's figure
@@ -69,6 +84,12 @@ def child(started: float, config_path: str, simulate: bool) -> None:
         qt_app.processEvents()
         time.sleep(0.001)
     print(f"{time.time() - started:.4f} {time.process_time():.4f}", flush=True)
+    if idle:  # stay on the idle screen until the bench closes stdin (no polling here)
+        from PySide6.QtCore import QSocketNotifier
+
+        closed = QSocketNotifier(sys.stdin.fileno(), QSocketNotifier.Type.Read)
+        closed.activated.connect(qt_app.quit)
+        qt_app.exec()
     parts.bridge.close()
     starter.join(10)
     asm.stop()
@@ -178,10 +199,53 @@ def _section(text: str, name: str, device: dict[str, object]) -> str:
     return text[:head] + "\n".join(lines) + "\n" + text[end:]
 
 
+def _proc(pid: int) -> tuple[float, float]:
+    """(CPU seconds used so far, resident set in MB) of a running process."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime, this process only
+    rss = 0.0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1]) / 1024
+    return cpu, rss
+
+
+def idle(command: list[str], warmup_s: float, seconds: float) -> tuple[float, float]:
+    """Start a process, wait for its first line (it is on its idle screen), let it settle,
+    then its CPU use over `seconds` (percent of one core) and its RSS at the end (MB)."""
+    import subprocess
+
+    process = subprocess.Popen(
+        [*command, repr(time.time())],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_environment(),
+        cwd=ROOT,
+    )
+    try:
+        assert process.stdout is not None and process.stdin is not None
+        process.stdout.readline()
+        time.sleep(warmup_s)
+        cpu0, _ = _proc(process.pid)
+        began = time.monotonic()
+        time.sleep(seconds)
+        cpu1, rss = _proc(process.pid)
+        elapsed = time.monotonic() - began
+        process.stdin.close()  # the child quits its event loop and stops cleanly
+        process.wait(60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return (cpu1 - cpu0) / elapsed * 100, rss
+
+
 def main() -> int:
-    if sys.argv[1:2] == ["--child"]:  # before argparse: the child times the app alone
+    if sys.argv[1:2] in (["--child"], ["--idle-child"]):  # before argparse: the app alone
         config, simulate, started = sys.argv[2:5]
-        child(float(started), config, simulate == "simulate")
+        child(float(started), config, simulate == "simulate", idle=sys.argv[1] == "--idle-child")
         return 0
     import argparse
     import shutil
@@ -190,6 +254,13 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=0,
+        help="also measure idle CPU and RSS over this many seconds per process (0: skip)",
+    )
+    parser.add_argument("--warmup", type=float, default=10, help="seconds before measuring")
     args = parser.parse_args()
     this = [sys.executable, str(Path(__file__).resolve()), "--child"]
     directory = Path(tempfile.mkdtemp())
@@ -204,6 +275,17 @@ def main() -> int:
             bare.append(_run([sys.executable, "-c", BARE_WINDOW]))
             simulated.append(_run([*this, str(SAMPLES / "station.toml"), "simulate"]))
             real.append(_run([*this, str(devices.config), "real"]))
+        if args.idle_seconds > 0:
+            here = [sys.executable, str(Path(__file__).resolve()), "--idle-child"]
+            measure = {
+                "bare": [sys.executable, "-c", BARE_IDLE],
+                "real_hw": [*here, str(devices.config), "real"],
+                "simulated": [*here, str(SAMPLES / "station.toml"), "simulate"],
+            }
+            idles = {
+                name: idle(command, args.warmup, args.idle_seconds)
+                for name, command in measure.items()
+            }
     finally:
         devices.stop()
         shutil.rmtree(directory, ignore_errors=True)
@@ -221,6 +303,19 @@ def main() -> int:
             print(
                 f"{name}_{suffix}\t{median:.2f}\tmin {min(values):.2f}, max {max(values):.2f}, "
                 f"{args.runs} runs, {median / floor:.1f}x bare window (target <= 3x)"
+            )
+    if args.idle_seconds > 0:
+        bare_cpu, bare_rss = idles["bare"]
+        for name, (cpu, _) in idles.items():
+            print(
+                f"idle_cpu_percent_{name}\t{cpu:.2f}\tapp process, {args.idle_seconds:.0f} s "
+                f"after {args.warmup:.0f} s, 1 Hz meter polling; bare window {bare_cpu:.2f} % "
+                "(target <= 0.3 % real-hw)"
+            )
+        for name, (_, rss) in idles.items():
+            print(
+                f"idle_rss_mb_{name}\t{rss:.1f}\tapp process at idle; bare shown window "
+                f"{bare_rss:.1f} MB (target <= 100 MB)"
             )
     return 0
 

@@ -364,6 +364,8 @@ def assemble(
                 # started after the first frame, not waited for: the outbox reaches it once
                 # it answers
                 embedded = EmbeddedBackend(state_dir, config.backend.station_id)
+                if not after_first_frame:
+                    embedded.start()
                 closers.append(embedded.stop)
                 url, token = embedded.url, embedded.token
             else:
