@@ -18,7 +18,6 @@ from ui.logbuffer import RING
 from ui.ports import ServicePort, SimulatorPort, StationPort
 from ui.qt import QApplication, QGuiApplication, QRect, Qt, QTimer, QWidget
 from ui.settings import UiSettings
-from ui.simpanel import SimulatorPanel, placement
 from ui.window import KioskWindow, utc_now
 
 log = logging.getLogger(__name__)
@@ -63,9 +62,22 @@ def build(
     bridge.attach()
     panel = None
     if simulator is not None:
+        from ui.simpanel import SimulatorPanel  # noqa: PLC0415 (simulated stations only)
+
         panel = SimulatorPanel(simulator)
         window.service.offer_simulator(panel.show)
     return AppParts(window, bridge, panel)
+
+
+def when_first_frame(parts: AppParts, callback: Callable[[], None]) -> None:
+    """Call back once the first snapshot has been drawn and the event loop is free again (its
+    paint is done): the moment to start what the idle screen need not wait for."""
+
+    def drawn(_: object) -> None:
+        parts.bridge.snapshot.disconnect(drawn)
+        QTimer.singleShot(0, callback)
+
+    parts.bridge.snapshot.connect(drawn)
 
 
 def install_error_handler(window: KioskWindow) -> None:
@@ -105,6 +117,8 @@ def show(parts: AppParts, settings: UiSettings, size: tuple[int, int] | None) ->
 
 def place_panel(window: QWidget, panel: QWidget, area: QRect) -> None:
     """The simulator panel beside the kiosk, or docked at the screen's edge: never over it."""
+    from ui.simpanel import placement  # noqa: PLC0415 (simulated stations only)
+
     kiosk, beside = placement(area, QRect(window.pos(), window.size()))
     window.setGeometry(kiosk)
     panel.setGeometry(beside)

@@ -194,7 +194,9 @@ def _run_app(
     notifier = Notifier()
     try:
         clock = None if args.start_at is None else ShiftedClock(args.start_at)
-        assembly = assemble(config, simulate=args.simulate, state_dir=state, clock=clock)
+        assembly = assemble(
+            config, simulate=args.simulate, state_dir=state, clock=clock, after_first_frame=True
+        )
     except CompositionError as exc:
         print(f"evkiosk run: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -211,6 +213,7 @@ def _run_app(
         clock=None if clock is None else clock.now,  # countdowns on the station's clock
     )
     kiosk_app.install_error_handler(parts.window)
+    kiosk_app.when_first_frame(parts, assembly.first_frame_shown)
     player = None
     if args.scenario_loaded is not None and assembly.simulator is not None:
         try:
@@ -260,6 +263,7 @@ def _run_app(
         beat.stop()
         notifier.stopping()
         parts.bridge.close()
+        assembly.cancel_start()
         starter.join(10)
         assembly.stop()
         log.info("stopped")

@@ -43,6 +43,9 @@ class CompositionError(ValueError):
     """The config cannot be assembled into a station; the message says which device and why."""
 
 
+FIRST_FRAME_WAIT_S = 10.0  # work held for the first frame starts anyway after this long
+
+
 @dataclass
 class Assembly:
     runtime: Runtime
@@ -51,11 +54,30 @@ class Assembly:
     service: StationService
     simulator: Simulators | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
+    first_frame: threading.Event = field(default_factory=threading.Event)
+
+    cancelled: bool = False
 
     def start(self) -> None:
-        self.runtime.start()
+        """Publish the starting station, then (with ``after_first_frame``, once the app has
+        drawn it) start the runtime: recovery, device polling, reporting. Not on the GUI
+        thread: it waits for the frame and recovery may wait for the terminal."""
+        self.runtime.publish_starting()
+        self.first_frame.wait(FIRST_FRAME_WAIT_S)
+        if not self.cancelled:
+            self.runtime.start()
+
+    def first_frame_shown(self) -> None:
+        """The idle screen is on the display: what was held for it (see ``assemble``) starts."""
+        self.first_frame.set()
+
+    def cancel_start(self) -> None:
+        """The app quits: a start still waiting for the first frame does not start at all."""
+        self.cancelled = True
+        self.first_frame.set()
 
     def stop(self) -> None:
+        self.cancel_start()  # nothing may still wait for a frame that will not come
         self.runtime.stop()
         for close in reversed(self.closers):
             try:
@@ -151,12 +173,17 @@ class LateBackend:
     """The HTTP backend client, built on first use: that is on the backend's owner thread once
     the runtime runs, so httpx (and what it loads) never delays the first frame."""
 
-    def __init__(self, make: Callable[[], HttpBackend]) -> None:
+    def __init__(
+        self, make: Callable[[], HttpBackend], first_frame: threading.Event | None = None
+    ) -> None:
         self._make = make
         self._lock = threading.Lock()
         self._client: HttpBackend | None = None
+        self._first_frame = first_frame
 
     def client(self) -> HttpBackend:
+        if self._first_frame is not None:  # importing httpx takes the CPU the frame needs
+            self._first_frame.wait(FIRST_FRAME_WAIT_S)
         with self._lock:
             if self._client is None:
                 self._client = self._make()
@@ -181,8 +208,12 @@ def _http_backend(url: str, token: str, **options: Any) -> HttpBackend:
     return HttpBackend(url, token, **options)
 
 
-def _announce_when_ready(embedded: EmbeddedBackend, runtime: Runtime) -> None:
+def _start_then_announce(
+    embedded: EmbeddedBackend, runtime: Runtime, first_frame: threading.Event
+) -> None:
+    first_frame.wait(FIRST_FRAME_WAIT_S)
     try:
+        embedded.start()
         embedded.wait_ready()
     except Exception as exc:  # the outbox's probe keeps trying; this only saves waiting
         log.warning("embedded backend: %s", exc)
@@ -273,10 +304,18 @@ def assemble(
     state_dir: Path,
     clock: Clock | None = None,
     policy: Policy | None = None,
+    after_first_frame: bool = False,
 ) -> Assembly:
     """Build (not start) the runtime. `clock` drives the runtime, the meters' timestamps and
-    the simulated cars, so a test can move all of them together."""
+    the simulated cars, so a test can move all of them together. With `after_first_frame`
+    the runtime's start (recovery, device polling, see :meth:`Assembly.start`), the embedded
+    backend and the backend client (httpx) wait for
+    :meth:`Assembly.first_frame_shown` (at most ``FIRST_FRAME_WAIT_S``): the app calls it once
+    the idle screen is painted, so they do not compete with the first frame for the CPU."""
     clock = clock or SystemClock()
+    first_frame = threading.Event()
+    if not after_first_frame:
+        first_frame.set()
     state_dir.mkdir(parents=True, exist_ok=True)
     zone = ZoneInfo(config.timezone)
     closers: list[Callable[[], None]] = []
@@ -325,8 +364,11 @@ def assemble(
         embedded: EmbeddedBackend | None = None
         if config.backend is not None:
             if simulate or config.backend.hardware == "simulated":
-                # started, not waited for: the outbox reaches it once it answers
-                embedded = EmbeddedBackend(state_dir, config.backend.station_id).start()
+                # started after the first frame, not waited for: the outbox reaches it once
+                # it answers
+                embedded = EmbeddedBackend(state_dir, config.backend.station_id)
+                if not after_first_frame:
+                    embedded.start()
                 closers.append(embedded.stop)
                 url, token = embedded.url, embedded.token
             else:
@@ -342,7 +384,8 @@ def assemble(
                     time_zone=config.timezone,
                     ca_bundle=None if embedded is not None else config.backend.ca_bundle,
                     receipt_secret=config.backend.receipt_secret,
-                )
+                ),
+                first_frame,
             )
             closers.append(backend.close)
         devices = station_devices(
@@ -361,8 +404,8 @@ def assemble(
         # The QR option waits for the backend; say so the moment it answers, not at the
         # outbox's next probe (up to 30 s later).
         threading.Thread(
-            target=_announce_when_ready,
-            args=(embedded, runtime),
+            target=_start_then_announce,
+            args=(embedded, runtime, first_frame),
             name="embedded-backend-ready",
             daemon=True,
         ).start()
@@ -378,4 +421,5 @@ def assemble(
         service=StationService(runtime, runtime.journal, terminal),
         simulator=simulators,
         closers=closers,
+        first_frame=first_frame,
     )

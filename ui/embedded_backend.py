@@ -15,6 +15,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -58,9 +59,18 @@ class EmbeddedBackend:
         self._key_file = state_dir / "backend-station.key"
         self._process: subprocess.Popen[str] | None = None
         self._log = (state_dir / "backend.log").open("w")
+        self._lock = threading.Lock()  # start() may run on another thread than stop()
+        self._stopped = False
 
     def start(self) -> EmbeddedBackend:
-        """Spawn the backend and return at once (see :meth:`wait_ready`)."""
+        """Spawn the backend and return at once (see :meth:`wait_ready`); after stop(),
+        nothing."""
+        with self._lock:
+            if not self._stopped and self._process is None:
+                self._spawn()
+        return self
+
+    def _spawn(self) -> None:
         _write_private(self._key_file, self.token)
         self._process = subprocess.Popen(
             [
@@ -83,7 +93,6 @@ class EmbeddedBackend:
             text=True,
             env=child_environment(),
         )
-        return self
 
     def wait_ready(self, timeout_s: float = 120.0) -> None:
         """Block until the backend answers /healthz (tools and tests; never the GUI thread)."""
@@ -116,6 +125,8 @@ class EmbeddedBackend:
         return f"the pay page answered HTTP {response.status_code}"
 
     def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             try:

@@ -421,6 +421,14 @@ class KioskWindow(QWidget):
             ctx = self._context()
             name = self._page_for(self.snapshot)
             page = self.pages[name]
+            if tick_only and self.stack.currentWidget() is page:
+                # between snapshots only the clock moved: the header, the layout and most
+                # pages (idle: nothing at all) stay as the last full refresh left them
+                page.tick(ctx)
+                self._update_timeout_warning(ctx)
+                if self.service.isVisible():
+                    self.service.show_snapshot(self.snapshot, self.lang)
+                return
             if self.stack.currentWidget() is not page:
                 self._show_page(page)
             self.station.setText(self.snapshot.station_name)

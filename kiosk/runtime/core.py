@@ -187,7 +187,9 @@ class Runtime:
             try:
                 status = controller.status()
             except (DeviceError, OSError) as exc:
-                self.post(ev.ControllerFailed(self.clock.now(), cid, str(exc)))
+                # never empty: an empty reason would read as "not heard from yet"
+                reason = str(exc) or type(exc).__name__
+                self.post(ev.ControllerFailed(self.clock.now(), cid, reason))
                 return
             self.post(ev.ControllerUpdate(self.clock.now(), cid, status))
 
@@ -236,6 +238,12 @@ class Runtime:
             self.call(job, "terminal")
 
     # ------------------------------------------------------------------ lifecycle
+
+    def publish_starting(self) -> None:
+        """Publish the station as it is before :meth:`start`: no session yet and every tile
+        "connecting" (nothing is selectable before its controller answers), so a screen can
+        show the idle page while recovery and the devices start."""
+        self._publish()
 
     def start(self, recover: bool = True) -> None:
         if recover:
@@ -428,13 +436,13 @@ class Runtime:
         self._publish()
 
     def _publish(self) -> None:
-        self._seq += 1
         notice = None
         if self.fault is not None:
             notice = "Out of order: the station cannot record payments. No new sessions."
+        now = self.clock.now()
         snapshot = build_snapshot(
-            seq=self._seq,
-            now=self.clock.now(),
+            seq=self._seq + 1,
+            now=now,
             st=self.station,
             name=self.name,
             locales=self.locales,
@@ -445,8 +453,14 @@ class Runtime:
             qr_available=self.devices.backend is not None and self.reporting.qr_available(),
             reporting=self.reporting.status,
             receipt_url=self.reporting.receipt_url(),
-            prices=self.prices.at(self.clock.now()),
+            prices=self.prices.at(now),
         )
+        last = self._snapshot
+        if last is not None and replace(last, seq=snapshot.seq, published_at=now) == snapshot:
+            # Nothing a screen shows changed (an idle station's meter polls, 1 Hz each):
+            # subscribers are not woken, so an idle screen costs no CPU.
+            return
+        self._seq = snapshot.seq
         self._snapshot = snapshot
         for subscriber in list(self._subscribers):
             try:

@@ -86,6 +86,10 @@ def _tile(st: Station, connector_id: str, prices: Mapping[str, PriceNow]) -> Con
     code: str | None = None
     if st.emergency:
         status, reason, code = ConnectorStatus.UNAVAILABLE, "Emergency stop", "emergency_stop"
+    elif not live.controller_online and live.controller_error is None:
+        # not heard from yet (the station is starting): the screen says "connecting…"
+        status, code = ConnectorStatus.UNAVAILABLE, "connecting"
+        reason = "Connecting to the charge controller"
     elif not live.controller_online:
         status, code = ConnectorStatus.UNAVAILABLE, "controller_offline"
         reason = live.controller_error or "The charge controller does not answer"

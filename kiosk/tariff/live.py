@@ -24,10 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from math import isfinite
 from zoneinfo import ZoneInfo
 
-from kiosk.money import minor_unit_exponent
 from kiosk.tariff.boundaries import Boundaries, from_us, to_us
 from kiosk.tariff.engine import (
     CostBreakdown,
@@ -42,6 +40,7 @@ from kiosk.tariff.running import RunningCost
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ONE_US = timedelta(microseconds=1)
+_INF = float("inf")
 
 
 def _decimal(value: float | None, scale: int = 0) -> Decimal | None:
@@ -118,10 +117,8 @@ class LiveCostCalculator:
         self._open: _OpenPeriod | None = None
         self._valid_until_us = -1  # the open selection holds while time and energy stay below
         self._valid_below_wh = -1
-        self._readings = 0
         self._breakdown: CostBreakdown | None = None  # of the latest reading, once read
         self._limits = limit_bounds(tariff)
-        self._scale = minor_unit_exponent(tariff.currency)
 
     # ------------------------------------------------------------------ public
 
@@ -135,32 +132,54 @@ class LiveCostCalculator:
     ) -> int:
         """Take one meter reading; returns the session's cost incl. VAT up to ``at``, in minor
         units (what :attr:`last` ``.total_minor()`` says)."""
-        offset = at.utcoffset()
-        if offset is None:
-            raise ValueError("reading time has no time zone")
         if type(energy_wh) is not int:
             raise TypeError("energy_wh must be int (the meter's cumulative Wh counter)")
-        at_us = (at - _EPOCH) // _ONE_US
+        try:
+            at_us = (at - _EPOCH) // _ONE_US
+        except TypeError:
+            if isinstance(at, datetime) and at.utcoffset() is None:
+                raise ValueError("reading time has no time zone") from None
+            raise
         session_wh = energy_wh - self.start_energy_wh
-        if at_us < self._last_us:
+        tc, ec = self._last_us, self._last_wh
+        if at_us < tc:
             raise ValueError(f"reading at {at.isoformat()} is older than the previous one")
-        if session_wh < self._last_wh:
+        if session_wh < ec:
             raise ValueError(
-                f"energy counter went back: {energy_wh} Wh after "
-                f"{self._last_wh + self.start_energy_wh} Wh"
+                f"energy counter went back: {energy_wh} Wh after {ec + self.start_energy_wh} Wh"
             )
-        if power_w is not None and not isfinite(power_w):
+        if power_w is not None and not -_INF < power_w < _INF:  # NaN fails both
             raise ValueError(f"power_w: {power_w!r} is not a measurement")
-        if current_a is not None and not isfinite(current_a):
+        if current_a is not None and not -_INF < current_a < _INF:
             raise ValueError(f"current_a: {current_a!r} is not a measurement")
-        self._advance(at_us, session_wh, power_w, current_a, charging)
-        self._last_us, self._last_wh = at_us, session_wh
-        self._readings += 1
-        self._breakdown = None
         open_ = self._open
-        assert open_ is not None
-        gross = open_.cost.at(open_.energy_wh, open_.duration_us)[1]
-        return int(gross.scaleb(self._scale))
+        until_us, below_wh = self._valid_until_us, self._valid_below_wh
+        if (
+            open_ is not None
+            and tc < until_us >= at_us
+            and ec < below_wh >= session_wh
+            and charging == open_.charging
+            and not self._banded
+        ):
+            # the common case: no boundary inside the interval, the open period grows
+            open_.energy_wh += session_wh - ec
+            open_.duration_us += at_us - tc
+            if power_w is not None:
+                high = open_.max_power_w
+                if high is None or power_w > high:
+                    open_.max_power_w = power_w
+                low = open_.min_power_w
+                if low is None or power_w < low:
+                    open_.min_power_w = power_w
+            if current_a is not None:
+                open_.note(None, current_a)
+        else:
+            self._advance(at_us, session_wh, power_w, current_a, charging)
+            open_ = self._open
+            assert open_ is not None
+        self._last_us, self._last_wh = at_us, session_wh
+        self._breakdown = None
+        return open_.cost.gross_minor(open_.energy_wh, open_.duration_us)
 
     def add_reading(
         self,
@@ -193,7 +212,7 @@ class LiveCostCalculator:
     @property
     def last(self) -> CostBreakdown | None:
         """The full cost of the latest reading (None before the first), built when read."""
-        if self._breakdown is None and self._open is not None and self._readings:
+        if self._breakdown is None and self._open is not None:  # set by the first reading
             totals = self._closed.copy()
             totals.add(self._open.to_period(self.tariff.id), self._open.selection)
             elapsed_h = hours_from_us(self._last_us - self._start_us)

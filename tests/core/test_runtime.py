@@ -173,3 +173,15 @@ def test_cancel_while_the_terminal_waits_for_a_card_aborts_it(rig: Rig) -> None:
     assert focus is not None and focus.phase is Phase.FAILED
     assert focus.failure is not None and focus.failure.reason.value == "cancelled_by_driver"
     assert rig.terminal.holds() == {}
+
+
+def test_an_idle_station_publishes_only_what_changes(rig: Rig) -> None:
+    rig.advance(3)  # the devices answer: tiles available
+    assert rig.snap.connectors[0].status is ConnectorStatus.AVAILABLE
+    published = len(rig.snapshots)
+    rig.advance(30)  # 30 s of 1 Hz meter and controller polls that change nothing shown
+    assert len(rig.snapshots) == published
+    rig.plants["1"].set(plugged=True)  # a change a screen shows is published
+    rig.advance(2)
+    assert len(rig.snapshots) > published
+    assert rig.snap.connectors[0].status is ConnectorStatus.OCCUPIED

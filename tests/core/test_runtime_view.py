@@ -59,9 +59,14 @@ def test_a_tile_carries_the_configured_label_per_language_and_a_reason_code() ->
     d = Driver(station("1"))
     conf = replace(d.st.connectors[0], labels=(("en", "Left"), ("fr", "Gauche")))
     d.st = replace(d.st, connectors=(conf,))
+    (starting,) = snapshot(d).connectors
+    assert starting.labels == (("en", "Left"), ("fr", "Gauche"))
+    assert starting.reason_code == "connecting"  # never answered yet
+    d(ev.ControllerFailed(at(1), "1", "timeout"))
     (offline,) = snapshot(d).connectors
-    assert offline.labels == (("en", "Left"), ("fr", "Gauche"))
+    assert offline.status is ConnectorStatus.UNAVAILABLE
     assert offline.reason_code == "controller_offline"
+    assert not offline.selectable
     d.online("1")
     d(ev.ControllerUpdate(at(1), "1", controller(IecState.F, 1)))
     assert snapshot(d).connectors[0].reason_code == "connector_fault"

@@ -231,3 +231,64 @@ def test_splitting_a_period_with_identical_prices_changes_nothing(
     assert split.total_cost == whole.total_cost
     assert split.lines() == whole.lines()
     assert_consistent(tariff, whole)
+
+
+@st.composite
+def fine_tariffs(draw: st.DrawFn) -> Tariff:
+    """Unrestricted tariffs with sub-cent prices, in currencies with 0, 2 and 3 decimals: the
+    per-reading total is computed in integers where that is exact, in Decimal elsewhere."""
+    components = []
+    for kind in draw(st.lists(st.sampled_from(DIMENSIONS), min_size=1, max_size=4, unique=True)):
+        component: dict[str, Any] = {
+            "type": kind,
+            "price": Decimal(draw(st.integers(0, 50_000))).scaleb(-draw(st.integers(0, 4))),
+            "step_size": draw(st.sampled_from(ENERGY_STEPS if kind == "ENERGY" else TIME_STEPS)),
+        }
+        vat = draw(st.sampled_from([None, 0, 7, 7.7, 19]))
+        if vat is not None:
+            component["vat"] = Decimal(str(vat))
+        components.append(component)
+    elements = [{"price_components": components}]
+    if draw(st.booleans()):  # a second element, so prices are summed per (dimension, VAT)
+        elements.append({"price_components": draw(tariff_components())})
+    obj: dict[str, Any] = {
+        "id": "fine",
+        "currency": draw(st.sampled_from(["EUR", "JPY", "KWD"])),
+        "elements": elements,
+        "tax_included": draw(st.sampled_from(["NO", "YES", "N/A"])),
+    }
+    if draw(st.booleans()):
+        obj["max_price"] = {"excl_vat": Decimal(draw(st.integers(0, 10**9))).scaleb(-2)}
+    return parse_tariff(obj)
+
+
+def tariff_components() -> st.SearchStrategy[list[dict[str, Any]]]:
+    return components(steps=True)
+
+
+@SETTINGS
+@given(
+    fine_tariffs(),
+    st.lists(
+        st.tuples(
+            st.integers(0, 10**8),  # seconds: µs totals cross the integer path's bound
+            st.integers(0, 10**12),  # Wh
+            st.booleans(),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+)
+def test_running_total_equals_full_recompute_after_every_reading(
+    tariff: Tariff, readings: list[tuple[int, int, bool]]
+) -> None:
+    start = STARTS[0].astimezone(UTC)
+    calc = LiveCostCalculator(tariff, BERLIN, start, start_energy_wh=0)
+    at, wh = start, 0
+    for seconds, delta_wh, charging in readings:
+        at += timedelta(seconds=seconds)
+        wh += delta_wh if charging else 0
+        minor = calc.add(at, wh, charging=charging)
+        full = price_session(tariff, calc.periods(), at, BERLIN)
+        assert minor == full.total_minor()
+        assert calc.last == full

@@ -133,6 +133,8 @@ class Flow(Kiosk):
         for _ in range(0, seconds, step):
             self.fake.advance(step)
             self.settle()
+            # the window's own tick runs on real time: give it the station's moved clock
+            self.window.tick()
 
     def tap(self, name: str) -> None:
         super().tap(name)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,6 +101,57 @@ def test_real_mode_reaches_the_configured_ports(
         assert (tmp_path / "journal.db").exists()  # real mode: the journal the config names
     finally:
         asm.stop()
+
+
+def test_the_starting_station_is_published_first_and_the_runtime_waits_for_the_frame(
+    tmp_path: Path, devices: tuple[TerminalSimulator, SimStation]
+) -> None:
+    terminal, station = devices
+    path = station_file(
+        tmp_path, terminal.address, station.meter_port, station.controller_port, "sdm630"
+    )
+    asm = assemble(
+        load_config(path), simulate=False, state_dir=tmp_path / "state", after_first_frame=True
+    )
+    starter = threading.Thread(target=asm.start, daemon=True)
+    try:
+        starter.start()
+        rt = asm.runtime
+        waited = 0
+        while rt.snapshot is None and waited < 3000:
+            time.sleep(0.01)
+            waited += 1
+        first = rt.snapshot
+        assert first is not None and first.phase is Phase.IDLE
+        (tile,) = first.connectors
+        assert tile.reason_code == "connecting" and not tile.selectable
+        assert starter.is_alive()  # recovery and the devices wait for the first frame
+        asm.first_frame_shown()
+        starter.join(30)
+        assert not starter.is_alive()
+        assert rt.wait_idle(30)
+        deadline = 3000
+        while deadline and (rt.snapshot is None or not rt.snapshot.connectors[0].selectable):
+            time.sleep(0.01)  # the controller answers within a few polls
+            deadline -= 1
+        assert rt.snapshot is not None and rt.snapshot.connectors[0].selectable
+    finally:
+        asm.stop()
+        starter.join(10)
+
+
+def test_a_start_still_waiting_for_the_frame_is_cancelled_by_stop(tmp_path: Path) -> None:
+    path = station_file(tmp_path, "tcp://127.0.0.1:9", "tcp://127.0.0.1:9", "tcp://127.0.0.1:9",
+                        "sdm630")  # fmt: skip
+    asm = assemble(
+        load_config(path), simulate=False, state_dir=tmp_path / "state", after_first_frame=True
+    )
+    starter = threading.Thread(target=asm.start, daemon=True)
+    starter.start()
+    asm.stop()
+    starter.join(10)
+    assert not starter.is_alive()
+    assert asm.runtime.snapshot is not None  # published, never started
 
 
 def test_real_mode_refuses_an_unknown_meter_model_by_name(

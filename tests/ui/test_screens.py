@@ -14,6 +14,7 @@ from kiosk.snapshot import (
     Cancel,
     ChooseConnector,
     ConfirmPrice,
+    ConnectorStatus,
     PayByCard,
     PayByQr,
     Phase,
@@ -48,6 +49,30 @@ def test_idle_shows_each_connector_with_type_power_status_and_price(kiosk: Kiosk
     assert faulted.status_icon.file_name == "fault.svg"
     kiosk.tap("tile_1")
     assert kiosk.station.intents == [ChooseConnector("1")]
+
+
+def test_tiles_say_connecting_until_their_devices_answer_in_each_language(kiosk: Kiosk) -> None:
+    idle = preview.all_screens()["idle"]
+    starting = tuple(
+        replace(
+            t,
+            status=ConnectorStatus.UNAVAILABLE,
+            reason_code="connecting",
+            status_reason="Connecting to the charge controller",
+        )
+        for t in idle.connectors
+    )
+    kiosk.show(replace(idle, connectors=starting, seq=idle.seq + 1))
+    assert kiosk.window.current_page == "idle"
+    tile = kiosk.find("tile_1")
+    assert not tile.isEnabled()
+    assert tile.status_icon.file_name == "busy.svg"  # not the fault look
+    for code, text in (("en", "Connecting…"), ("de", "Verbindung wird aufgebaut…"),
+                       ("fr", "Connexion en cours…")):  # fmt: skip
+        kiosk.set_language(code)
+        labels = [w.text() for w in tile.findChildren(QLabel)]
+        assert text in labels
+        assert "Not available" not in labels and "Nicht verfügbar" not in labels
 
 
 def test_before_the_first_snapshot_the_screen_says_it_is_starting(kiosk: Kiosk) -> None:

@@ -8,6 +8,8 @@ from ui.qt import QGridLayout, QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayou
 from ui.screens.base import RenderContext, Screen, connector_type, reason_text, tile_label
 from ui.widgets import STATUS_LOOK, StatusIcon, label, restyle
 
+CONNECTING_LOOK = ("busy.svg", "status-warn")  # the station is starting: not a fault
+
 
 class ConnectorButton(QPushButton):
     """A whole tile is one touch target; its texts are child labels."""
@@ -48,10 +50,12 @@ class ConnectorButton(QPushButton):
         self.kind.setText(
             lang.text("tile.kind", type=connector_type(tile.connector_type, lang), power=power)
         )
-        icon, role = STATUS_LOOK[tile.status]
+        connecting = tile.reason_code == "connecting"  # its devices have not answered yet
+        icon, role = CONNECTING_LOOK if connecting else STATUS_LOOK[tile.status]
         self.status.ensurePolished()  # the font of the current text size
         self.status_icon.set_icon(icon, max(24, self.status.fontMetrics().height()))
-        self.status.setText(lang.text(f"status.{tile.status.value}"))
+        status = "status.connecting" if connecting else f"status.{tile.status.value}"
+        self.status.setText(lang.text(status))
         restyle(self.status, role)
         # The price in force now (AFIR: before the session starts), and its next change.
         price = tile.price
@@ -98,6 +102,10 @@ class IdleScreen(Screen):
             self._columns = columns
         for i, tile in enumerate(self.tiles):
             tile.setVisible(i < count)
+
+    def tick(self, ctx: RenderContext) -> None:
+        """Nothing here moves with the clock (a price change comes as a new snapshot): an idle
+        station repaints nothing between snapshots."""
 
     def draw(self, ctx: RenderContext) -> None:
         snap, lang = ctx.snapshot, ctx.lang
