@@ -4,7 +4,9 @@ that station's records; another station's record answers 404, like one that does
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Callable, Coroutine
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -12,6 +14,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -35,7 +38,36 @@ from backend.schemas import (
 )
 from backend.services import UNAUTHORIZED, Services, authenticate, services
 
-router = APIRouter(prefix="/api/v1", tags=["station"])
+
+class ExactJSONRequest(Request):
+    """A request whose JSON body is parsed once, with fractional numbers as Decimal: the
+    body model is validated from it and handlers read the exact values (tariff snapshots)
+    from the same parse."""
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json = jsonutil.loads(body)
+            except json.JSONDecodeError:
+                raise
+            except ValueError as exc:  # NaN or Infinity: answered 422 like any bad JSON
+                text = body.decode("utf-8", "replace")
+                raise json.JSONDecodeError(str(exc), text, 0) from None
+        return self._json
+
+
+class ExactJSONRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def exact_json_handler(request: Request) -> Response:
+            return await handler(ExactJSONRequest(request.scope, request.receive))
+
+        return exact_json_handler
+
+
+router = APIRouter(prefix="/api/v1", tags=["station"], route_class=ExactJSONRoute)
 
 IdempotencyKey = Annotated[
     str | None,
@@ -66,13 +98,9 @@ def tariff_error(exc: TariffError, prefix: tuple[str, ...] = ("body", "tariff"))
 
 
 async def exact_body(request: Request) -> dict[str, Any]:
-    """The body again, with fractional numbers as Decimal (pydantic already validated it)."""
-    try:
-        data = jsonutil.loads(await request.body())
-    except ValueError as exc:
-        raise HTTPException(
-            422, detail=[{"loc": ["body"], "msg": str(exc), "type": "json_invalid"}]
-        ) from None
+    """The body with fractional numbers as Decimal (parsed once, see ExactJSONRequest;
+    pydantic already validated it)."""
+    data = await request.json()
     assert isinstance(data, dict)
     return data
 
@@ -307,7 +335,10 @@ async def report_session(
 ) -> JSONResponse:
     header = bearer_header(credentials)
     exact = await exact_body(request)
-    request_hash = idempotency.digest(jsonutil.dumps(exact).encode())
+    # Only a keyed request is compared with its first: no hash to write for the others.
+    request_hash = (
+        idempotency.digest(jsonutil.dumps(exact).encode()) if idempotency_key is not None else ""
+    )
     caller = ingest.Caller(header, idempotency_key, request_hash)
     return await run_in_threadpool(_report_session, services(request), caller, body, exact)
 
