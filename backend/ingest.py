@@ -147,6 +147,7 @@ _STATION_AND_FIRST = select(
     .where(_SESSIONS.c.station_id == _ST.c.id, _SESSIONS.c.session_id == bindparam("sid"))
     .scalar_subquery(),
 ).where(_ST.c.key_id == bindparam("key_id"))
+_STATION = select(_ST.c.id, _ST.c.key_hash).where(_ST.c.key_id == bindparam("key_id"))
 _INSERT_SESSION = insert(_SESSIONS).returning(_SESSIONS.c.pk)
 _INSERT_PAYMENT = insert(_PAYMENTS)
 _INSERT_KEY = insert(_KEYS)
@@ -170,11 +171,16 @@ def _station_and_first(
     return str(row[0]), row[2]
 
 
-def station_in(s: Session, caller: Caller) -> str:
-    station_id = auth.station_of(s, caller.authorization)
-    if station_id is None:
+def station_on(conn: Connection, caller: Caller) -> str:
+    """The caller's station, read in the caller's transaction; Unauthorized for a bad key."""
+    parts = auth.key_parts(caller.authorization)
+    if parts is None:
         raise Unauthorized
-    return station_id
+    key_id, secret = parts
+    row = conn.execute(_STATION, {"key_id": key_id}).first()
+    if row is None or not auth.secret_matches(secret, row[1]):
+        raise Unauthorized
+    return str(row[0])
 
 
 class _Repeat(Exception):
