@@ -5,8 +5,9 @@ Each record is stored and answered exactly as `POST /sessions` would (idempotent
 session id, so a repeat replays the first answer), and each gets its own result: one bad
 record does not refuse the others. Card and unpaid sessions are stored in one transaction
 with one pipelined many-row INSERT per table; a QR session goes through the single-report
-path, which captures its hold. If another request stores one of the same sessions meanwhile, the batch falls back
-to the single-report path record by record, so every session still counts once.
+path, which captures its hold. If another request stores one of the same sessions meanwhile,
+the batch falls back to the single-report path record by record, so every session still
+counts once.
 """
 
 from __future__ import annotations
