@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -138,6 +138,24 @@ _PAYMENTS = Payment.__table__
 _KEYS = IdempotentResponse.__table__
 
 
+_ST = Station.__table__
+# Built once: a statement built per report costs more CPU than the database spends on it.
+_STATION_AND_FIRST = select(
+    _ST.c.id,
+    _ST.c.key_hash,
+    select(_SESSIONS.c.response)
+    .where(_SESSIONS.c.station_id == _ST.c.id, _SESSIONS.c.session_id == bindparam("sid"))
+    .scalar_subquery(),
+).where(_ST.c.key_id == bindparam("key_id"))
+_STATION = select(_ST.c.id, _ST.c.key_hash).where(_ST.c.key_id == bindparam("key_id"))
+_INSERT_SESSION = insert(_SESSIONS).returning(_SESSIONS.c.pk)
+_INSERT_PAYMENT = insert(_PAYMENTS)
+_INSERT_KEY = insert(_KEYS)
+_KEYED = select(_KEYS).where(
+    _KEYS.c.station_id == bindparam("station_id"), _KEYS.c.key == bindparam("key")
+)
+
+
 def _station_and_first(
     conn: Connection, caller: Caller, session_id: str
 ) -> tuple[str, dict[str, Any] | None]:
@@ -147,23 +165,22 @@ def _station_and_first(
     if parts is None:
         raise Unauthorized
     key_id, secret = parts
-    st = Station.__table__
-    first = (
-        select(_SESSIONS.c.response)
-        .where(_SESSIONS.c.station_id == st.c.id, _SESSIONS.c.session_id == session_id)
-        .scalar_subquery()
-    )
-    row = conn.execute(select(st.c.id, st.c.key_hash, first).where(st.c.key_id == key_id)).first()
+    row = conn.execute(_STATION_AND_FIRST, {"key_id": key_id, "sid": session_id}).first()
     if row is None or not auth.secret_matches(secret, row[1]):
         raise Unauthorized
     return str(row[0]), row[2]
 
 
-def station_in(s: Session, caller: Caller) -> str:
-    station_id = auth.station_of(s, caller.authorization)
-    if station_id is None:
+def station_on(conn: Connection, caller: Caller) -> str:
+    """The caller's station, read in the caller's transaction; Unauthorized for a bad key."""
+    parts = auth.key_parts(caller.authorization)
+    if parts is None:
         raise Unauthorized
-    return station_id
+    key_id, secret = parts
+    row = conn.execute(_STATION, {"key_id": key_id}).first()
+    if row is None or not auth.secret_matches(secret, row[1]):
+        raise Unauthorized
+    return str(row[0])
 
 
 class _Repeat(Exception):
@@ -204,9 +221,7 @@ def keyed_replay(conn: Connection, station_id: str, caller: Caller, endpoint: st
     """The answer stored for the caller's Idempotency-Key, or None when the key is new."""
     if caller.key is None:
         return None
-    stored = conn.execute(
-        select(_KEYS).where(_KEYS.c.station_id == station_id, _KEYS.c.key == caller.key)
-    ).first()
+    stored = conn.execute(_KEYED, {"station_id": station_id, "key": caller.key}).first()
     if stored is None:
         return None
     if stored.endpoint != endpoint or stored.request_hash != caller.request_hash:
@@ -250,7 +265,7 @@ def session_values(
         "currency": report.currency,
         "time_zone": report.time_zone,
         # The exact JSON (Decimal numbers) the station sent, not pydantic's floats.
-        "tariff": exact["tariff"],
+        "tariff": computed.tariff_json,  # written once per snapshot, not per report
         "cdr": {**exact.get("cdr", {}), "charging_periods": exact.get("charging_periods")},
         "reported_minor": report.total_cost,
         "computed_minor": computed.total_minor,
@@ -348,9 +363,9 @@ def store_session(
             body = first_body(report, computed, receipt_url(receipt_id), pay)
             if link_id is None:
                 row["response"] = body  # known before the insert: no UPDATE after it
-            session_pk = conn.execute(insert(_SESSIONS).returning(_SESSIONS.c.pk), row).scalar_one()
+            session_pk = conn.execute(_INSERT_SESSION, row).scalar_one()
             if pay is not None:
-                conn.execute(insert(_PAYMENTS), {**pay, "session_pk": session_pk})
+                conn.execute(_INSERT_PAYMENT, {**pay, "session_pk": session_pk})
             elif link_id is not None:
                 # The first session to name a hold owns it, unless it is being released.
                 conn.execute(
@@ -365,7 +380,7 @@ def store_session(
                 )
             if link_id is None and caller.key is not None:
                 answer = Stored(201, body, replayed=False)
-                conn.execute(insert(_KEYS), key_row(station_id, caller, "sessions", answer, now))
+                conn.execute(_INSERT_KEY, key_row(station_id, caller, "sessions", answer, now))
     except _Replayed as replayed:
         return replayed.stored
     except _Repeat as repeat:

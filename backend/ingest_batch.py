@@ -4,9 +4,10 @@ after days sends its backlog at once.
 Each record is stored and answered exactly as `POST /sessions` would (idempotent on its
 session id, so a repeat replays the first answer), and each gets its own result: one bad
 record does not refuse the others. Card and unpaid sessions are stored in one transaction
-with one multi-row INSERT; a QR session goes through the single-report path, which captures
-its hold. If another request stores one of the same sessions meanwhile, the batch falls back
-to the single-report path record by record, so every session still counts once.
+with one pipelined many-row INSERT per table; a QR session goes through the single-report
+path, which captures its hold. If another request stores one of the same sessions meanwhile,
+the batch falls back to the single-report path record by record, so every session still
+counts once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from backend import ingest
@@ -129,6 +130,28 @@ def _store_one(
     return result(sid, stored)
 
 
+_SESSIONS = ChargingSession.__table__
+_PAYMENTS = Payment.__table__
+# Executed many times without RETURNING: the driver sends one short statement per row in a
+# pipeline (psycopg caches and prepares it), where a multi-row VALUES with RETURNING would be
+# a new statement text of thousands of parameters for the driver to parse each time. A card
+# payment finds its session's pk by the session's unique key.
+_INSERT_SESSIONS = insert(_SESSIONS)
+_INSERT_PAYMENTS = insert(_PAYMENTS).values(
+    session_pk=select(_SESSIONS.c.pk)
+    .where(
+        _SESSIONS.c.station_id == bindparam("of_station"),
+        _SESSIONS.c.session_id == bindparam("of_session"),
+    )
+    .scalar_subquery()
+)
+_STORED = select(_SESSIONS.c.session_id, _SESSIONS.c.response).where(
+    _SESSIONS.c.station_id == bindparam("station_id"),
+    _SESSIONS.c.session_id.in_(bindparam("ids", expanding=True)),
+)
+_CHUNK = 500
+
+
 def _store_plain(
     db: Database,
     settings: Settings,
@@ -141,20 +164,15 @@ def _store_plain(
     now = settings.now()
     results: dict[int, Result] = {}
     pending: dict[int, Record] = {}
-    with db.session() as s:
-        station_id = ingest.station_in(s, caller)
+    with db.engine.begin() as conn:
+        station_id = ingest.station_on(conn, caller)
         ids = sorted({r.report.session_id for r in records.values()})
         stored: dict[str, dict[str, Any]] = {}
-        for lo in range(0, len(ids), 500):
-            found = s.execute(
-                select(ChargingSession.session_id, ChargingSession.response).where(
-                    ChargingSession.station_id == station_id,
-                    ChargingSession.session_id.in_(ids[lo : lo + 500]),
-                )
-            )
+        for lo in range(0, len(ids), _CHUNK):
+            found = conn.execute(_STORED, {"station_id": station_id, "ids": ids[lo : lo + _CHUNK]})
             stored.update((sid, response) for sid, response in found)
         rows: list[dict[str, Any]] = []
-        pays: list[dict[str, Any] | None] = []
+        payments: list[dict[str, Any]] = []
         for i, record in sorted(records.items()):
             report = record.report
             sid = report.session_id
@@ -179,17 +197,12 @@ def _store_plain(
             row["response"] = body
             stored[sid] = body  # a second record with this id in the batch is its repeat
             rows.append(row)
-            pays.append(pay)
+            if pay is not None:
+                del pay["session_pk"]
+                payments.append({**pay, "of_station": station_id, "of_session": sid})
             results[i] = result(sid, ingest.Stored(201, body, replayed=False))
         if rows:
-            table = ChargingSession.__table__
-            pks = (
-                s.connection()
-                .execute(insert(table).returning(table.c.pk, sort_by_parameter_order=True), rows)
-                .scalars()
-                .all()
-            )
-            payments = [{**p, "session_pk": pk} for p, pk in zip(pays, pks, strict=True) if p]
-            if payments:
-                s.connection().execute(insert(Payment.__table__), payments)
+            conn.execute(_INSERT_SESSIONS, rows)
+        if payments:
+            conn.execute(_INSERT_PAYMENTS, payments)
     return results, pending

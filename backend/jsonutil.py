@@ -27,7 +27,16 @@ def _mark(value: Any) -> Any:
     return value
 
 
+class Serialized(str):
+    """JSON text written already (a tariff snapshot checked by its cache): stored as is,
+    so a JSON column does not serialize the same snapshot again."""
+
+    __slots__ = ()
+
+
 def dumps(value: Any) -> str:
+    if isinstance(value, Serialized):
+        return str(value)
     return _MARKED.sub(r"\1", json.dumps(_mark(value), ensure_ascii=True))
 
 

@@ -4,10 +4,10 @@ recompute a reported session's cost from the tariff snapshot and the metered val
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,26 +40,53 @@ __all__ = [
 class Computed:
     total_minor: int
     breakdown: dict[str, Any]  # OCPI CDR totals, Decimal amounts
+    tariff_json: jsonutil.Serialized  # the snapshot's exact JSON, as stored with the session
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    tariff: Tariff
+    text: jsonutil.Serialized  # its exact JSON (Decimal numbers digit for digit)
 
 
 def check_tariff(obj: dict[str, Any], currency: str) -> Tariff:
-    """The parsed tariff, or TariffError naming the field (also for a currency mismatch).
+    """The parsed tariff, or TariffError naming the field (also for a currency mismatch)."""
+    return checked_snapshot(obj, currency).tariff
+
+
+def checked_snapshot(obj: dict[str, Any], currency: str) -> Snapshot:
+    """The parsed tariff with its JSON text, or TariffError naming the field.
 
     A station sends the same snapshot with every session until its tariff changes: a parsed
-    snapshot is kept by the hash of its exact JSON, so it is validated once, not per report.
+    snapshot is kept by the hash of its repr (exact for JSON values: str, int, Decimal, bool,
+    None, lists and dicts in order, and much cheaper than writing the JSON), so it is validated
+    and written once, not per report.
     """
+    digest = hashlib.sha256(repr(obj).encode()).digest()
+    snapshot = _SNAPSHOTS.get(digest)
+    if snapshot is None:
+        snapshot = _parse_snapshot(obj)
+        with _SNAPSHOTS_LOCK:
+            _SNAPSHOTS[digest] = snapshot
+            if len(_SNAPSHOTS) > _SNAPSHOTS_KEPT:
+                del _SNAPSHOTS[next(iter(_SNAPSHOTS))]  # the oldest
+    if snapshot.tariff.currency != currency:
+        raise TariffError(
+            "currency", f"tariff is in {snapshot.tariff.currency}, the request in {currency}"
+        )
+    return snapshot
+
+
+_SNAPSHOTS: dict[bytes, Snapshot] = {}  # by digest, oldest first
+_SNAPSHOTS_LOCK = threading.Lock()
+_SNAPSHOTS_KEPT = 512
+
+
+def _parse_snapshot(obj: dict[str, Any]) -> Snapshot:
     text = jsonutil.dumps(obj)
-    tariff = _parsed(hashlib.sha256(text.encode()).digest(), text)
-    if tariff.currency != currency:
-        raise TariffError("currency", f"tariff is in {tariff.currency}, the request in {currency}")
-    return tariff
-
-
-@lru_cache(maxsize=512)
-def _parsed(_digest: bytes, text: str) -> Tariff:
-    # Keyed by the digest (the text rides along for a miss); Tariff is immutable.
     try:
-        return parse_tariff(jsonutil.loads(text))
+        # Parsed from the text, so the engine sees exactly what is stored.
+        return Snapshot(parse_tariff(jsonutil.loads(text)), jsonutil.Serialized(text))
     except OverflowError:
         # A date-time like 0001-01-01T00:00+00:01 cannot be converted to UTC.
         raise TariffError("", "a date-time in the tariff is out of range") from None
@@ -122,7 +149,8 @@ def recompute(
     time_zone: str,
 ) -> Computed:
     """Cost of a session per the engine. Raises TariffError (CdrError) naming a bad field."""
-    tariff = check_tariff(tariff_obj, currency)
+    snapshot = checked_snapshot(tariff_obj, currency)
+    tariff = snapshot.tariff
     if end < start:
         raise TariffError("end_date_time", "is before start_date_time", source="session")
     if meter_end_wh < meter_start_wh:
@@ -164,5 +192,5 @@ def recompute(
     if energy_wh == 0 and period_wh == 0:
         # The kiosk's rule (kiosk.session.common.final_amount): no energy, no charge, not even
         # a session fee. A hold released before charging started is never captured here.
-        return Computed(total_minor=0, breakdown={**ocpi, "no_energy_no_charge": True})
-    return Computed(total_minor=breakdown.total_minor(), breakdown=ocpi)
+        return Computed(0, {**ocpi, "no_energy_no_charge": True}, snapshot.text)
+    return Computed(breakdown.total_minor(), ocpi, snapshot.text)

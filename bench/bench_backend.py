@@ -9,8 +9,9 @@ The service runs as `evkiosk backend serve` in its own process, on 127.0.0.1; 50
 completed card sessions at the same time over HTTP (each report is validated, recomputed by the
 tariff engine and stored), first one request per report, then 100 reports per request
 (`POST /sessions:batch`). Server CPU per report is the server process's own CPU time (from
-/proc), so the load generator's cost does not count. Floors: the same session and payment rows
-inserted by psycopg, one transaction per report and 100 per transaction.
+/proc, workers included), so the load generator's cost does not count. Floors, each printed on
+the same line with the ratio: the same session and payment rows inserted by psycopg, one
+transaction per report and 100 per transaction (reports/s, and psycopg's own CPU per report).
 
 Reconciliation is timed on sessions planted straight into the database (10,000 by default,
 1,000,000 with --full on PostgreSQL, then VACUUM ANALYZE as autovacuum would) against the
@@ -127,7 +128,9 @@ def bench_ingest(label: str, db_url: str, per_station: int, workers: int) -> Non
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    rates: dict[bool, float] = {}
+    total = STATIONS * per_station
+    batched = min(BATCH, per_station)
+    served: dict[int, tuple[float, float]] = {}  # batch size: (reports/s, server CPU ms/report)
     try:
         for _ in range(300):
             try:
@@ -135,30 +138,37 @@ def bench_ingest(label: str, db_url: str, per_station: int, workers: int) -> Non
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        total = STATIONS * per_station
-        batched = min(BATCH, per_station)
-        for batch, name in ((1, "one by one"), (batched, f"batched x{batched}")):
+        for batch in (1, batched):
             cpu0 = cpu_seconds(proc.pid)
             elapsed = asyncio.run(post_reports(base, keys, per_station, batch))
             cpu = cpu_seconds(proc.pid) - cpu0
-            rates[batch > 1] = total / elapsed
-            print(
-                f"{label:<11} {total:>7} session reports, {name:<12} {STATIONS} concurrent "
-                f"stations, {workers} worker(s), in {elapsed:6.2f} s = {total / elapsed:7.1f} "
-                f"reports/s, server CPU {cpu / total * 1000:5.2f} ms/report"
-            )
+            served[batch] = (total / elapsed, cpu / total * 1000)
     finally:
         proc.terminate()
         proc.wait(30)
-    if db_url.startswith("postgresql"):
-        insert_floor(label, db_url, total, rates, batched)
+    floors = insert_floor(db_url, total, batched) if db_url.startswith("postgresql") else {}
+    for batch in (1, batched):
+        name = "one by one" if batch == 1 else f"batched x{batch}"
+        rate, cpu_ms = served[batch]
+        head = (
+            f"{label:<11} ingest {name:<12} {total:>6} reports, {STATIONS} stations, "
+            f"{workers} worker(s) = {rate:7.1f} reports/s"
+        )
+        if batch not in floors:
+            print(f"{head}; server CPU {cpu_ms:5.2f} ms/report (no floor)")
+            continue
+        floor_rate, floor_cpu_ms = floors[batch]
+        print(
+            f"{head} vs psycopg floor {floor_rate:7.1f}/s = {rate / floor_rate:4.2f}x; "
+            f"server CPU {cpu_ms:5.2f} ms/report vs psycopg's own CPU {floor_cpu_ms:5.2f} "
+            f"ms/report = {cpu_ms / floor_cpu_ms:4.1f}x"
+        )
 
 
-def insert_floor(
-    label: str, db_url: str, total: int, served: dict[bool, float], batched: int
-) -> None:
+def insert_floor(db_url: str, total: int, batched: int) -> dict[int, tuple[float, float]]:
     """The same session and payment rows written by psycopg alone: one transaction per
-    report, then BATCH reports per transaction (executemany)."""
+    report, then `batched` reports per transaction (executemany). By batch size: reports/s
+    and this process's own CPU per report."""
     import psycopg
 
     snapshot = json.dumps(tariff())
@@ -176,14 +186,15 @@ def insert_floor(
         "captured_minor, released, status, failure, terminal_id, receipt_no, created_at) "
         "VALUES (%s,'card',%s,'EUR',5000,625,true,'captured','','T1',%s,%s)"
     )
+    floors: dict[int, tuple[float, float]] = {}
     with psycopg.connect(conninfo) as conn:
         conn.execute(
             "INSERT INTO stations (id, name, key_id, key_hash, created_at) "
             "VALUES ('F', '', 'f000000000000000', 'x', now()) ON CONFLICT DO NOTHING"
         )
         conn.commit()
-        for batch, name in ((1, "one by one"), (batched, f"batched x{batched}")):
-            began = time.perf_counter()
+        for batch in (1, batched):
+            began, cpu0 = time.perf_counter(), time.process_time()
             for lo in range(0, total, batch):
                 with conn.transaction(), conn.cursor() as cur:
                     rows = [
@@ -203,12 +214,9 @@ def insert_floor(
                     cur.executemany(
                         payment_sql, [("F", pk, lo + k, now) for k, pk in enumerate(pks)]
                     )
-            elapsed = time.perf_counter() - began
-            print(
-                f"{label:<11} {total:>7} session+payment rows by psycopg, {name:<12} "
-                f"in {elapsed:6.2f} s = {total / elapsed:7.1f} reports/s (floor); the service "
-                f"reached {served[batch > 1] / (total / elapsed):.2f}x of it"
-            )
+            elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu0
+            floors[batch] = (total / elapsed, cpu / total * 1000)
+    return floors
 
 
 def plant(db: Database, count: int) -> None:
