@@ -210,6 +210,9 @@ RECEIPT_DE: Final = {
     "Trace no.": "Trace-Nr.",
     "Auth code": "Autorisierungscode",
     "Charged": "Belastet",
+    "Not charged (after Stop, or above the reservation)": (
+        "Nicht belastet (nach Stopp oder über der Reservierung)"
+    ),
     "To keep a copy, print this page or save it as PDF from your browser's menu.": (
         "Für eine Kopie diese Seite drucken oder im Browser-Menü als PDF speichern."
     ),
@@ -259,6 +262,9 @@ RECEIPT_FR: Final = {
     "Trace no.": "N° de trace",
     "Auth code": "Code d'autorisation",
     "Charged": "Débité",
+    "Not charged (after Stop, or above the reservation)": (
+        "Non débité (après l'arrêt ou au-delà de la réservation)"
+    ),
     "To keep a copy, print this page or save it as PDF from your browser's menu.": (
         "Pour garder une copie, imprimez cette page ou enregistrez-la en PDF depuis le menu "
         "de votre navigateur."
