@@ -36,11 +36,11 @@ def phone(driver: WebDriver, width: int) -> None:
     )
 
 
-def sideways(driver: WebDriver) -> tuple[int, int]:
-    widths: Any = driver.execute_script(
-        "return [document.documentElement.scrollWidth, window.innerWidth]"
-    )
-    return int(widths[0]), int(widths[1])
+def sideways(driver: WebDriver, width: int) -> tuple[int, int]:
+    """The document's width and the phone's: a mobile browser widens its layout viewport (and
+    window.innerWidth) to overflowing content, so the phone's own width is the measure."""
+    scroll: Any = driver.execute_script("return document.documentElement.scrollWidth")
+    return int(scroll), width
 
 
 def shots_dir(tmp_path: Path) -> Path:
@@ -81,7 +81,7 @@ def test_pay_and_receipt_pages_fit_phones_in_every_language(
             wanted = (energy.replace("\xa0", " "), hold.replace("\xa0", " "))
             if any(text not in page for text in wanted) or "UTC" in page:
                 problems.append(f"pay {lang} {width}: {page[:300]!r}")
-            scroll, view = sideways(browser)
+            scroll, view = sideways(browser, width)
             if scroll > view:
                 problems.append(f"pay {lang} {width}: {scroll} px wide in {view}")
             browser.save_screenshot(str(out / f"pay-{lang}-{width}.png"))
@@ -93,7 +93,7 @@ def test_pay_and_receipt_pages_fit_phones_in_every_language(
                 page = browser.find_element(By.TAG_NAME, "main").text
                 if receipt_title not in page or detail not in page:
                     problems.append(f"receipt {kind} {lang} {width}: {page[:300]!r}")
-                scroll, view = sideways(browser)
+                scroll, view = sideways(browser, width)
                 if scroll > view:
                     problems.append(f"receipt {kind} {lang} {width}: {scroll} px wide in {view}")
                 browser.save_screenshot(str(out / f"receipt-{kind}-{lang}-{width}.png"))
