@@ -145,9 +145,9 @@ def test_pay_page_speaks_the_phones_language(backend: Backend) -> None:
         )
     assert '<html lang="de">' in page
     assert ">Kartennummer</label>" in page and ">Bezahlen</button>" in page
-    assert "0,5831 € pro kWh" in page and "inkl. 19 % MwSt." in page
-    assert '<html lang="fr">' in french and "0,5831 € par kWh" in french
-    assert "Numéro de carte :" in bad_fr.text
+    assert "0,5831\xa0€ pro kWh" in page and "inkl. 19 % MwSt." in page
+    assert '<html lang="fr">' in french and "0,5831\xa0€ par kWh" in french
+    assert "Numéro de carte\xa0:" in bad_fr.text
     assert bad.status_code == 422 and "Kartennummer: bitte die 12 bis 19 Ziffern" in bad.text
     assert ">Card number</label>" in english
 
