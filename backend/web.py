@@ -237,6 +237,18 @@ async def pay_status(request: Request, link_id: str) -> Response:
     if link is None:
         return _not_found(request)
     if link.status == links.PENDING:
+        if request.query_params.get("wallet") == "1":
+            # The wallet approved and Stripe's webhook is on its way: wait here (the page
+            # reloads itself) rather than offer the pay page again.
+            heading, message = texts.heading_and_message(_lang(request), "confirming")
+            return _page(
+                request,
+                "status.html",
+                heading=heading,
+                message=message,
+                status="pending",
+                refresh=2,
+            )
         return RedirectResponse(f"/pay/{link_id}?lang={_lang(request)}", status_code=303)
     return _status_page(request, link)
 

@@ -192,6 +192,11 @@ def test_the_wallet_button_shows_only_where_the_browser_has_a_wallet(
         """
     )
     assert done in ("success", "left the page")
+    # Until Stripe's webhook arrives the status page waits (and reloads itself) instead of
+    # sending the driver back to the pay page.
+    browser.get(f"{link['url']}/status?lang=fr&wallet=1")
+    assert browser.find_element(By.ID, "status").get_attribute("data-status") == "pending"
+    assert browser.find_elements(By.CSS_SELECTOR, "meta[http-equiv=refresh]")
     pi = next(iter(stripe_sim.intents))
     assert stripe_sim.confirm_wallet(pi).json() == {"result": "authorized"}
     browser.get(f"{link['url']}/status?lang=fr")
