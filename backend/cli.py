@@ -141,6 +141,7 @@ def _serve(args: argparse.Namespace) -> int:
         operator_name=args.operator,
         stripe_api_key=os.environ.get("EVKIOSK_STRIPE_API_KEY", ""),
         stripe_webhook_secret=os.environ.get("EVKIOSK_STRIPE_WEBHOOK_SECRET", ""),
+        stripe_publishable_key=os.environ.get("EVKIOSK_STRIPE_PUBLISHABLE_KEY", ""),
     )
     if settings.gateway == "stripe" and not (
         settings.stripe_api_key and settings.stripe_webhook_secret

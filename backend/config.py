@@ -39,6 +39,9 @@ class Settings:
     stripe_api_key: str = ""
     stripe_webhook_secret: str = ""
     stripe_api_base: str = "https://api.stripe.com"
+    # The publishable key (pk_...) Stripe.js needs for the pay page's wallet buttons (Apple Pay,
+    # Google Pay); without it the page offers only Stripe's hosted checkout.
+    stripe_publishable_key: str = ""
     webhook_tolerance_s: int = 300
     operator_name: str = "evkiosk operator"
     clock: Clock = field(default=utc_now)
@@ -68,4 +71,5 @@ def settings_from_env() -> Settings:
         hold_ttl=timedelta(seconds=data["hold_ttl_s"]),
         stripe_api_key=os.environ.get("EVKIOSK_STRIPE_API_KEY", ""),
         stripe_webhook_secret=os.environ.get("EVKIOSK_STRIPE_WEBHOOK_SECRET", ""),
+        stripe_publishable_key=os.environ.get("EVKIOSK_STRIPE_PUBLISHABLE_KEY", ""),
     )

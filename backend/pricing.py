@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend import jsonutil
+from backend.phone_format import PhoneWords
 from backend.schemas import MAX_AMOUNT
 from kiosk.tariff import (
     ChargingPeriod,
@@ -106,7 +107,7 @@ def display_lines(obj: dict[str, Any], lang: str, at: datetime, time_zone: str) 
     """The tariff's price components in AFIR order, worded from their numbers in ``lang``,
     each marked whether it is in force at ``at`` in the station's time zone."""
     tariff = parse_tariff(obj)
-    words = wording.load_words(lang if lang in wording.languages() else "en")
+    words = PhoneWords(wording.load_words(lang if lang in wording.languages() else "en"))
     lines = price_lines(tariff)
     zone = ZoneInfo(time_zone)
     now = price_now(tariff, lines, zone, at)

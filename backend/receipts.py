@@ -11,13 +11,12 @@ import base64
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from backend import phone_format
 from backend.db import Database
 from backend.models import ChargingSession, Payment
 from kiosk.money import Money
@@ -55,11 +54,6 @@ LINES = (
 )
 
 
-def _money(value: object, currency: str) -> str:
-    amount = value if isinstance(value, Decimal) else Decimal(str(value))
-    return f"{currency} {Money(amount, currency).rounded().amount}"
-
-
 def _price(breakdown: dict[str, Any], key: str) -> tuple[Decimal, Decimal] | None:
     price = breakdown.get(key)
     if not isinstance(price, dict):
@@ -67,16 +61,16 @@ def _price(breakdown: dict[str, Any], key: str) -> tuple[Decimal, Decimal] | Non
     return Decimal(str(price.get("excl_vat", 0))), Decimal(str(price.get("incl_vat", 0)))
 
 
-def _vat_rates(tariff: dict[str, Any]) -> str:
+def _vat_rates(tariff: dict[str, Any], lang: str) -> str:
     """'19 %' (or '19 %, 7 %'): the rates the tariff applies."""
     try:
         rates = sorted(parse_tariff(tariff).vat_rates(), reverse=True)
     except TariffError:
         return ""
-    return ", ".join(f"{r.normalize():f} %" for r in rates)
+    return ", ".join(phone_format.percent(r, lang) for r in rates)
 
 
-def _payment_lines(pays: list[Payment], currency: str) -> list[tuple[str, str]]:
+def _payment_lines(pays: list[Payment], currency: str, lang: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for p in pays:
         fields: tuple[tuple[str, object], ...]
@@ -95,14 +89,8 @@ def _payment_lines(pays: list[Payment], currency: str) -> list[tuple[str, str]]:
             fields = (("Card", p.card_brand), ("Card number", p.masked_pan))
         out += [(k, str(v)) for k, v in fields if v is not None and v != ""]
         if p.captured_minor is not None:
-            out.append(
-                ("Charged", _money(Money.from_minor(p.captured_minor, currency).amount, currency))
-            )
+            out.append(("Charged", phone_format.money_minor(p.captured_minor, currency, lang)))
     return out
-
-
-def _local(when: datetime, tz: ZoneInfo) -> str:
-    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def receipt_id_for_kiosk_link(db: Database, session_id: str, sig: str) -> str | None:
@@ -125,8 +113,9 @@ def receipt_id_for_kiosk_link(db: Database, session_id: str, sig: str) -> str | 
     return None
 
 
-def receipt_view(db: Database, receipt_id: str) -> dict[str, Any] | None:
-    """Everything the receipt page shows, or None for an unknown receipt."""
+def receipt_view(db: Database, receipt_id: str, lang: str) -> dict[str, Any] | None:
+    """Everything the receipt page shows, amounts and times in ``lang``, or None for an
+    unknown receipt."""
     with db.read() as s:
         row = (
             s.query(ChargingSession).filter(ChargingSession.receipt_id == receipt_id).one_or_none()
@@ -135,6 +124,10 @@ def receipt_view(db: Database, receipt_id: str) -> dict[str, Any] | None:
             return None
         pays = list(s.scalars(select(Payment).where(Payment.session_pk == row.pk)))
     cur, b = row.currency, row.computed
+
+    def _money(amount: Decimal, currency: str) -> str:
+        return phone_format.money(amount, currency, lang)
+
     lines, net_sum, gross_sum = [], Decimal(0), Decimal(0)
     for key, name in LINES:
         price = _price(b, key)
@@ -168,18 +161,19 @@ def receipt_view(db: Database, receipt_id: str) -> dict[str, Any] | None:
                 }
             )
             net, gross = net + net_left_out.amount, charged
-    tz = ZoneInfo(row.time_zone)
     return {
         "session_id": row.session_id,
         "station_id": row.station_id,
         "connector_id": row.connector_id,
-        "start": _local(row.started_at, tz),
-        "end": _local(row.ended_at, tz),
-        "energy": f"{Decimal(row.meter_end_wh - row.meter_start_wh) / 1000:.3f}",
+        "start": phone_format.local_time(row.started_at, row.time_zone, lang),
+        "end": phone_format.local_time(row.ended_at, row.time_zone, lang),
+        "energy": phone_format.number(
+            Decimal(row.meter_end_wh - row.meter_start_wh) / 1000, 3, lang
+        ),
         "lines": lines,
         "total_gross": _money(gross, cur),
         "total_net": _money(net, cur),
         "vat": _money(gross - net, cur),
-        "vat_rates": _vat_rates(row.tariff),
-        "payment": _payment_lines(pays, cur),
+        "vat_rates": _vat_rates(row.tariff, lang),
+        "payment": _payment_lines(pays, cur, lang),
     }

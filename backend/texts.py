@@ -36,6 +36,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "expiry": "Expiry",
         "cvc": "CVC",
         "pay": "Pay",
+        "or_card": "or pay by card:",
+        "confirming": "Confirming your payment|This page updates itself in a moment.",
         "authorized": "Payment approved|Go back to the charger: charging can start now.",
         "captured": "Session paid|This charging session has been paid. Thank you.",
         "released": "Reservation released|The reservation on your card was released.",
@@ -83,6 +85,8 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "expiry": "Gültig bis",
         "cvc": "Prüfnummer (CVC)",
         "pay": "Bezahlen",
+        "or_card": "oder mit Karte bezahlen:",
+        "confirming": "Zahlung wird bestätigt|Diese Seite aktualisiert sich gleich selbst.",
         "authorized": "Zahlung bestätigt|Gehen Sie zurück zur Ladesäule: das Laden kann beginnen.",
         "captured": "Ladevorgang bezahlt|Dieser Ladevorgang ist bezahlt. Vielen Dank.",
         "released": "Reservierung freigegeben|Die Reservierung auf Ihrer Karte wurde freigegeben.",
@@ -120,25 +124,28 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "price": "Prix",
         "hold_before": "Nous réservons",
         "hold_after": (
-            "sur votre carte avant la charge. Vous ne payez que ce que vous chargez ; le reste "
-            "de la réservation est libéré à la fin de la session."
+            "sur votre carte avant la charge. Vous ne payez que ce que vous chargez\u202f; "
+            "le reste de la réservation est libéré à la fin de la session."
         ),
         "valid_until": "Ce lien est valable jusqu'au {when} (heure locale).",
-        "line_energy": "Énergie : {price} par kWh",
-        "line_time": "Temps de charge : {price} par heure",
-        "line_parking_time": "Stationnement (branché, sans charge) : {price} par heure",
-        "line_flat": "Frais de session : {price} par session",
-        "line_min_price": "Prix minimum par session : {price}",
-        "line_max_price": "Prix maximum par session : {price}",
-        "vat_note": "Tous les prix incluent {rate} % de TVA.",
+        "line_energy": "Énergie\u00a0: {price} par kWh",
+        "line_time": "Temps de charge\u00a0: {price} par heure",
+        "line_parking_time": "Stationnement (branché, sans charge)\u00a0: {price} par heure",
+        "line_flat": "Frais de session\u00a0: {price} par session",
+        "line_min_price": "Prix minimum par session\u00a0: {price}",
+        "line_max_price": "Prix maximum par session\u00a0: {price}",
+        "vat_note": "Tous les prix incluent {rate}\u00a0% de TVA.",
         "sandbox_note": (
-            "Page de test : aucune vraie carte n'est débitée. Carte de test : 4242 4242 4242 4242."
+            "Page de test\u00a0: aucune vraie carte n'est débitée. "
+            "Carte de test\u00a0: 4242 4242 4242 4242."
         ),
         "card_number": "Numéro de carte",
         "expiry": "Date d'expiration",
         "cvc": "Cryptogramme (CVC)",
         "pay": "Payer",
-        "authorized": "Paiement accepté|Retournez à la borne : la charge peut commencer.",
+        "or_card": "ou payer par carte\u00a0:",
+        "confirming": "Confirmation du paiement|Cette page se met à jour dans un instant.",
+        "authorized": "Paiement accepté|Retournez à la borne\u00a0: la charge peut commencer.",
         "captured": "Session payée|Cette session de charge est payée. Merci.",
         "released": "Réservation libérée|La réservation sur votre carte a été libérée.",
         "expired": "Lien expiré|Ce lien de paiement a expiré. Recommencez à la borne.",
@@ -210,6 +217,9 @@ RECEIPT_DE: Final = {
     "Trace no.": "Trace-Nr.",
     "Auth code": "Autorisierungscode",
     "Charged": "Belastet",
+    "Not charged (after Stop, or above the reservation)": (
+        "Nicht belastet (nach Stopp oder über der Reservierung)"
+    ),
     "To keep a copy, print this page or save it as PDF from your browser's menu.": (
         "Für eine Kopie diese Seite drucken oder im Browser-Menü als PDF speichern."
     ),
@@ -259,6 +269,9 @@ RECEIPT_FR: Final = {
     "Trace no.": "N° de trace",
     "Auth code": "Code d'autorisation",
     "Charged": "Débité",
+    "Not charged (after Stop, or above the reservation)": (
+        "Non débité (après l'arrêt ou au-delà de la réservation)"
+    ),
     "To keep a copy, print this page or save it as PDF from your browser's menu.": (
         "Pour garder une copie, imprimez cette page ou enregistrez-la en PDF depuis le menu "
         "de votre navigateur."
@@ -291,7 +304,7 @@ def decline_text(lang: str, code: str) -> str:
 
 def field_error(lang: str, field: str, message: str) -> str:
     labels, errors = FIELD_LABELS.get(lang, {}), FIELD_ERRORS.get(lang, {})
-    colon = " :" if lang == "fr" else ":"
+    colon = "\u00a0:" if lang == "fr" else ":"  # French: a no-break space before the colon
     return f"{labels.get(field, field)}{colon} {errors.get(message, message)}"
 
 

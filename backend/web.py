@@ -1,6 +1,8 @@
 """Pages for people: the pay page a driver's phone opens, its status page, and receipts.
 
-Server-rendered HTML with one stylesheet, no scripts: works on any phone browser.
+Server-rendered HTML with one stylesheet, no scripts: works on any phone browser. The one
+exception is the Stripe path with a publishable key, where the pay page loads Stripe.js for
+the wallet buttons (Apple Pay, Google Pay); without it the page works as before.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from backend import links, pages, phone_format, texts
@@ -36,12 +38,21 @@ def _lang(request: Request) -> str:
     )
 
 
+# What Stripe.js needs for the wallet buttons (its script, its frames, its API), and no more.
+WALLET_CSP = (
+    "; script-src 'self' https://js.stripe.com"
+    "; frame-src https://js.stripe.com https://hooks.stripe.com"
+    "; connect-src 'self' https://api.stripe.com"
+)
+
+
 def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
     svc = services(request)
     lang = _lang(request)
     context.setdefault("operator", svc.settings.operator_name)
     context.update(lang=lang, t=texts.TEXTS[lang], tl=partial(texts.receipt_label, lang))
-    # No scripts at all; forms post only here (and, for Stripe, on to its hosted checkout).
+    # No scripts but Stripe.js with the wallet; forms post only here (and, for Stripe, on to
+    # its hosted checkout).
     form_action = "'self'" + (" https://checkout.stripe.com" if svc.stripe else "")
     headers = {
         "Cache-Control": "no-store",
@@ -49,6 +60,7 @@ def _page(request: Request, name: str, status_code: int = 200, **context: Any) -
         "Content-Security-Policy": (
             "default-src 'none'; style-src 'self'; img-src 'self'; "
             f"form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+            + (WALLET_CSP if context.get("wallet") else "")
         ),
         "Referrer-Policy": "no-referrer",
     }
@@ -105,9 +117,25 @@ async def _pay_form(
         hold=phone_format.money_minor(link.amount_minor, link.currency, lang),
         expires_local=phone_format.local_time(link.expires_at, link.time_zone, lang),
         gateway=svc.settings.gateway,
+        wallet=_wallet(svc, link, station_name),
         error=error,
         error_field=field,
     )
+
+
+def _wallet(svc: Services, link: PaymentLink, station_name: str) -> dict[str, str] | None:
+    """What Stripe's Payment Request needs to offer Apple Pay or Google Pay for this link's
+    hold; None off the Stripe path or without a publishable key."""
+    key = svc.settings.stripe_publishable_key
+    if svc.stripe is None or not key:
+        return None
+    return {
+        "key": key,
+        "country": str(link.tariff.get("country_code") or "DE"),  # the operator's country
+        "currency": link.currency.lower(),
+        "amount": str(link.amount_minor),  # the hold, in minor units, as Stripe counts
+        "label": f"{svc.settings.operator_name} – {station_name}",
+    }
 
 
 @router.get("/pay/{link_id}", response_class=HTMLResponse)
@@ -209,6 +237,18 @@ async def pay_status(request: Request, link_id: str) -> Response:
     if link is None:
         return _not_found(request)
     if link.status == links.PENDING:
+        if request.query_params.get("wallet") == "1":
+            # The wallet approved and Stripe's webhook is on its way: wait here (the page
+            # reloads itself) rather than offer the pay page again.
+            heading, message = texts.heading_and_message(_lang(request), "confirming")
+            return _page(
+                request,
+                "status.html",
+                heading=heading,
+                message=message,
+                status="pending",
+                refresh=2,
+            )
         return RedirectResponse(f"/pay/{link_id}?lang={_lang(request)}", status_code=303)
     return _status_page(request, link)
 
@@ -252,6 +292,38 @@ async def pay_checkout(request: Request, link_id: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+def _wallet_intent(svc: Services, link_id: str) -> str | None:
+    stripe = svc.stripe
+    assert stripe is not None
+    link = _load(svc, link_id)
+    if link is None or link.status != links.PENDING:
+        return None
+    _intent, secret = stripe.create_wallet_intent(
+        link.id,
+        amount_minor=link.amount_minor,
+        currency=link.currency,
+        description=f"Charging at {link.station_id}, connector {link.connector_id}",
+    )
+    return secret
+
+
+@router.post("/pay/{link_id}/wallet")
+async def pay_wallet(request: Request, link_id: str) -> Response:
+    """The client secret of the link's wallet PaymentIntent, for Stripe.js to confirm with the
+    wallet's card; the hold is recorded when Stripe's webhook says the amount is held."""
+    svc = services(request)
+    headers = {"Cache-Control": "no-store"}
+    if svc.stripe is None or not svc.settings.stripe_publishable_key:
+        return JSONResponse({"error": "no wallet payments here"}, 404, headers)
+    try:
+        secret = await run_in_threadpool(_wallet_intent, svc, link_id)
+    except GatewayError:
+        return JSONResponse({"error": "the payment could not be started"}, 502, headers)
+    if secret is None:
+        return JSONResponse({"error": "this link cannot be paid"}, 409, headers)
+    return JSONResponse({"client_secret": secret}, 200, headers)
+
+
 # --------------------------------------------------------------------------- receipts
 
 
@@ -259,7 +331,11 @@ async def pay_checkout(request: Request, link_id: str) -> Response:
 async def receipt(request: Request, token: str) -> Response:
     svc = services(request)
     receipt_id = receipt_id_of(svc.receipt_secret, token)
-    data = await run_in_threadpool(receipt_view, svc.db, receipt_id) if receipt_id else None
+    data = (
+        await run_in_threadpool(receipt_view, svc.db, receipt_id, _lang(request))
+        if receipt_id
+        else None
+    )
     if data is None:
         return _message_page(request, "receipt_missing", 404, "not_found")
     return _page(request, "receipt.html", r=data)
@@ -270,7 +346,11 @@ async def kiosk_receipt(request: Request, session_id: str, sig: str) -> Response
     """The address a kiosk shows before its report is delivered (kiosk.outbox.receipt)."""
     svc = services(request)
     receipt_id = await run_in_threadpool(receipt_id_for_kiosk_link, svc.db, session_id, sig)
-    data = await run_in_threadpool(receipt_view, svc.db, receipt_id) if receipt_id else None
+    data = (
+        await run_in_threadpool(receipt_view, svc.db, receipt_id, _lang(request))
+        if receipt_id
+        else None
+    )
     if data is None:
         return _message_page(request, "receipt_pending", 404, "not_found")
     return _page(request, "receipt.html", r=data)

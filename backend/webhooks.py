@@ -31,11 +31,29 @@ def _completed(svc: Services, obj: dict[str, Any]) -> str:
     intent = obj.get("payment_intent")
     if not isinstance(link_id, str) or not isinstance(intent, str):
         return "ignored: no link id or payment intent"
+    return _authorize(svc, link_id, intent, obj.get("amount_total"))
+
+
+def _wallet_hold(svc: Services, obj: dict[str, Any]) -> str:
+    """A wallet payment (Apple Pay, Google Pay) confirmed on the pay page: its PaymentIntent
+    now holds the amount. Intents of the hosted checkout are left to its own event."""
+    metadata = obj.get("metadata") or {}
+    link_id, intent = metadata.get("link_id"), obj.get("id")
+    if metadata.get("wallet") != "1" or not isinstance(link_id, str):
+        return "ignored: not a wallet payment"
+    if not isinstance(intent, str):
+        return "ignored: no payment intent"
+    with svc.db.session() as s:
+        if s.scalar(select(Payment.id).where(Payment.gateway_ref == intent)) is not None:
+            return "ignored: hold already recorded"
+    return _authorize(svc, link_id, intent, obj.get("amount_capturable"))
+
+
+def _authorize(svc: Services, link_id: str, intent: str, amount: object) -> str:
     with svc.db.session() as s:
         link = s.get(PaymentLink, link_id)
         if link is None:
             return "ignored: unknown link"
-        amount = obj.get("amount_total")
         if amount is not None and amount != link.amount_minor:
             won = False
         else:
@@ -75,6 +93,7 @@ def _hold_gone(svc: Services, obj: dict[str, Any]) -> str:
 
 HANDLERS = {
     "checkout.session.completed": _completed,
+    "payment_intent.amount_capturable_updated": _wallet_hold,
     "payment_intent.canceled": _hold_gone,
     "charge.expired": _hold_gone,
 }

@@ -145,6 +145,27 @@ class StripeGateway:
         )
         return Checkout(id=str(body["id"]), url=str(body["url"]))
 
+    def create_wallet_intent(
+        self, link_id: str, *, amount_minor: int, currency: str, description: str
+    ) -> tuple[str, str]:
+        """A PaymentIntent that only holds the amount (manual capture), for a wallet (Apple Pay,
+        Google Pay) that the pay page confirms with Stripe.js: (its id, its client secret).
+        One per link (the idempotency key), so a second tap gets the same one."""
+        body = self._post(
+            "/v1/payment_intents",
+            {
+                "amount": str(amount_minor),
+                "currency": currency.lower(),
+                "capture_method": "manual",
+                "payment_method_types[0]": "card",
+                "description": description,
+                "metadata[link_id]": link_id,
+                "metadata[wallet]": "1",
+            },
+            idempotency_key=f"wallet:{link_id}",
+        )
+        return str(body["id"]), str(body["client_secret"])
+
     def capture(self, reference: str, amount_minor: int, idempotency_key: str) -> int:
         body = self._post(
             f"/v1/payment_intents/{reference}/capture",

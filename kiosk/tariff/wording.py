@@ -214,7 +214,9 @@ def line_parts(line: PriceLine, w: Words, *, with_vat: bool = False) -> tuple[st
     details.append(billing_step(line, w))
     if with_vat:
         details.append(vat(line, w))
-    return text, "; ".join(d for d in details if d)
+    # The language's own separator: French sets a no-break space before ";".
+    separator = w.text("price.details_separator")
+    return text, separator.join(d for d in details if d)
 
 
 def line_text(line: PriceLine, w: Words, *, with_vat: bool = False) -> str:

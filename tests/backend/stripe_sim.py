@@ -41,6 +41,7 @@ class StripeSimulator:
         self.faults: Counter[str] = Counter()
         self.app = FastAPI()
         self.app.post("/v1/checkout/sessions")(self._create_session)
+        self.app.post("/v1/payment_intents")(self._create_intent)
         self.app.post("/v1/payment_intents/{pi}/capture")(self._capture)
         self.app.post("/v1/payment_intents/{pi}/cancel")(self._cancel)
 
@@ -110,6 +111,55 @@ class StripeSimulator:
         }
         self.sessions[cs_id] = session
         return self._remember(request.headers.get("idempotency-key"), sig, 200, session)
+
+    async def _create_intent(self, request: Request) -> JSONResponse:
+        """A PaymentIntent that Stripe.js confirms in the browser (the wallet buttons)."""
+        form, early, sig = await self._guard(request, "intent")
+        if early is not None:
+            return early
+        if form.get("capture_method") != "manual":
+            return _error(400, "parameter_invalid", "expected manual capture")
+        pi_id = "pi_" + secrets.token_hex(8)
+        self.intents[pi_id] = {
+            "id": pi_id,
+            "object": "payment_intent",
+            "amount": int(form["amount"]),
+            "currency": form["currency"],
+            "amount_capturable": 0,
+            "amount_received": 0,
+            "capture_method": "manual",
+            "client_secret": f"{pi_id}_secret_{secrets.token_hex(8)}",
+            "metadata": {
+                k[len("metadata[") : -1]: v for k, v in form.items() if k.startswith("metadata[")
+            },
+            "status": "requires_payment_method",
+        }
+        body = dict(self.intents[pi_id])
+        return self._remember(request.headers.get("idempotency-key"), sig, 200, body)
+
+    def confirm_wallet(self, pi_id: str) -> httpx.Response:
+        """Stripe.js confirmed the intent with the wallet's card: the amount is held, and the
+        service hears of it by webhook."""
+        intent = self.intents[pi_id]
+        intent.update(status="requires_capture", amount_capturable=intent["amount"])
+        return self._send("payment_intent.amount_capturable_updated", dict(intent))
+
+    def _send(self, kind: str, obj: dict[str, Any]) -> httpx.Response:
+        event = {
+            "id": "evt_" + secrets.token_hex(8),
+            "object": "event",
+            "type": kind,
+            "created": int(time.time()),
+            "data": {"object": obj},
+        }
+        payload = json.dumps(event).encode()
+        header = sign_payload(payload, self.webhook_secret, int(time.time()))
+        return httpx.post(
+            self.webhook_url,
+            content=payload,
+            headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+            timeout=30,
+        )
 
     async def _capture(self, request: Request, pi: str) -> JSONResponse:
         form, early, sig = await self._guard(request, "capture")

@@ -19,13 +19,13 @@ from tests.backend.test_pay_browser import browser  # noqa: F401 (the module's b
 pytestmark = pytest.mark.needs_chromium
 
 WIDTHS = (360, 412, 768)
-# What each language must say: the energy price as charged (0.49 net + 19 % = 0.58 gross),
-# the hold, and the receipt's total.
+# What each language must say: the unit price exact and gross (0.49 + 19 %), worded as on the
+# kiosk; the hold as reserved; the receipt's title, and its total as charged, in the
+# language's own format (never "EUR 6.25").
 EXPECTED = {
-    # The unit price exact and gross (0.49 + 19 %), worded as on the kiosk; the hold as reserved.
-    "en": ("€0.5831 per kWh", "€50.00", "Charging receipt"),
-    "de": ("0,5831 € pro kWh", "50,00\xa0€", "Ladebeleg"),
-    "fr": ("0,5831 € par kWh", "50,00\xa0€", "Reçu de charge"),
+    "en": ("€0.5831 per kWh", "€50.00", "Charging receipt", "€6.25"),
+    "de": ("0,5831\xa0€ pro kWh", "50,00\xa0€", "Ladebeleg", "6,25\xa0€"),
+    "fr": ("0,5831\xa0€ par kWh", "50,00\xa0€", "Reçu de charge", "6,25\xa0€"),
 }
 
 
@@ -36,11 +36,11 @@ def phone(driver: WebDriver, width: int) -> None:
     )
 
 
-def sideways(driver: WebDriver) -> tuple[int, int]:
-    widths: Any = driver.execute_script(
-        "return [document.documentElement.scrollWidth, window.innerWidth]"
-    )
-    return int(widths[0]), int(widths[1])
+def sideways(driver: WebDriver, width: int) -> tuple[int, int]:
+    """The document's width and the phone's: a mobile browser widens its layout viewport (and
+    window.innerWidth) to overflowing content, so the phone's own width is the measure."""
+    scroll: Any = driver.execute_script("return document.documentElement.scrollWidth")
+    return int(scroll), width
 
 
 def shots_dir(tmp_path: Path) -> Path:
@@ -73,7 +73,7 @@ def test_pay_and_receipt_pages_fit_phones_in_every_language(
         receipt = st.post("/api/v1/sessions", json=session_body("S-20260302-0001", card)).json()
     out = shots_dir(tmp_path)
     problems = []
-    for lang, (energy, hold, receipt_title) in EXPECTED.items():
+    for lang, (energy, hold, receipt_title, total) in EXPECTED.items():
         for width in WIDTHS:
             phone(browser, width)
             browser.get(f"{link['url']}?lang={lang}")
@@ -81,7 +81,7 @@ def test_pay_and_receipt_pages_fit_phones_in_every_language(
             wanted = (energy.replace("\xa0", " "), hold.replace("\xa0", " "))
             if any(text not in page for text in wanted) or "UTC" in page:
                 problems.append(f"pay {lang} {width}: {page[:300]!r}")
-            scroll, view = sideways(browser)
+            scroll, view = sideways(browser, width)
             if scroll > view:
                 problems.append(f"pay {lang} {width}: {scroll} px wide in {view}")
             browser.save_screenshot(str(out / f"pay-{lang}-{width}.png"))
@@ -91,9 +91,12 @@ def test_pay_and_receipt_pages_fit_phones_in_every_language(
             ):
                 browser.get(f"{url}?lang={lang}")
                 page = browser.find_element(By.TAG_NAME, "main").text
-                if receipt_title not in page or detail not in page:
+                shown_total = browser.find_element(By.ID, "total").text
+                if receipt_title not in page or detail not in page or "EUR" in page:
                     problems.append(f"receipt {kind} {lang} {width}: {page[:300]!r}")
-                scroll, view = sideways(browser)
+                if shown_total.replace("\xa0", " ") != total.replace("\xa0", " "):
+                    problems.append(f"receipt {kind} {lang} {width}: total {shown_total!r}")
+                scroll, view = sideways(browser, width)
                 if scroll > view:
                     problems.append(f"receipt {kind} {lang} {width}: {scroll} px wide in {view}")
                 browser.save_screenshot(str(out / f"receipt-{kind}-{lang}-{width}.png"))

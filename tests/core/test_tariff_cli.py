@@ -86,7 +86,15 @@ def test_the_cdr_totals_are_ignored(tmp_path: Path) -> None:
     [
         ("en", ["€0.69 per kWh (Mon–Fri, 17:00–21:00", "€0.49 per session", "€50.00"]),
         ("de", ["0,69 € pro kWh (Mo–Fr, 17:00–21:00", "0,49 € pro Ladevorgang", "50,00 €"]),
-        ("fr", ["0,69 € par kWh (lun.–ven., 17:00–21:00", "0,49 € par session", "50,00 €"]),
+        # French typography: a no-break space between the amount and the euro sign.
+        (
+            "fr",
+            [
+                "0,69\u00a0€ par kWh (lun.–ven., 17:00–21:00",
+                "0,49\u00a0€ par session",
+                "50,00\u00a0€",
+            ],
+        ),
     ],
 )
 def test_show_lists_energy_first_in_each_language(lang: str, expected: list[str]) -> None:

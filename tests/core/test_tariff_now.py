@@ -45,7 +45,7 @@ def test_monday_evening_the_peak_is_in_force_until_21() -> None:
     assert energy(now.lines) == [Decimal("0.69")]
     assert now.next_at == berlin(7, 21)
     assert energy(now.next_lines) == [Decimal("0.59")]
-    assert now_text(now, load_words("fr")).startswith("0,69 €/kWh + 0,49 € par session")
+    assert now_text(now, load_words("fr")).startswith("0,69\u00a0€/kWh + 0,49\u00a0€ par session")
 
 
 def test_friday_night_announces_nothing_beyond_the_horizon_and_looks_again_at_midnight() -> None:

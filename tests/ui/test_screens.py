@@ -153,11 +153,12 @@ def test_price_lines_with_different_vat_rates_each_say_their_rate(kiosk: Kiosk) 
         (
             "fr",
             (
-                "0,69 € par kWh (lun.–ven., 17:00–21:00)",
-                "Maintenant : 0,59 € par kWh (à tout autre moment)",
-                "6,00 € par heure de stationnement (uniquement tant que le véhicule est branché "
-                "sans charger; facturé par minute entamée)",
-                "à partir de lun. 16:00 : 0,69 €/kWh",
+                # French typography: no-break spaces before ":" and "€", a narrow one before ";".
+                "0,69\u00a0€ par kWh (lun.–ven., 17:00–21:00)",
+                "Maintenant\u00a0: 0,59\u00a0€ par kWh (à tout autre moment)",
+                "6,00\u00a0€ par heure de stationnement (uniquement tant que le véhicule est "
+                "branché sans charger\u202f; facturé par minute entamée)",
+                "à partir de lun. 16:00\u00a0: 0,69\u00a0€/kWh",
             ),
         ),
     ],

@@ -68,7 +68,7 @@ def test_language_switch_mid_flow_keeps_the_page_and_changes_every_text(kiosk: K
     assert kiosk.window.current_page == "charging"
     assert "Stop charging" in kiosk.texts() and "€7.78" in kiosk.texts()
     kiosk.set_language("fr")
-    assert "Arrêter la charge" in kiosk.texts() and "7,78 €" in kiosk.texts()
+    assert "Arrêter la charge" in kiosk.texts() and "7,78\u00a0€" in kiosk.texts()
     assert kiosk.station.intents == []  # switching language is not a session intent
 
 
@@ -143,7 +143,7 @@ def test_money_and_numbers_per_locale() -> None:
     langs = load_languages()
     assert langs["en"].money(Amount(123456, "EUR")) == "€1,234.56"
     assert langs["de"].money(Amount(123456, "EUR")) == "1.234,56 €"
-    assert langs["fr"].money(Amount(123456, "EUR")) == "1 234,56 €"
+    assert langs["fr"].money(Amount(123456, "EUR")) == "1\u202f234,56\u00a0€"
     assert langs["de"].money(Amount(500, "JPY")) == "500 JPY"  # no minor unit
     assert langs["en"].money(Amount(-5, "EUR")) == "-€0.05"
     assert langs["de"].number(Decimal("0.125"), 2) == "0,12"  # half-even, as the core rounds
