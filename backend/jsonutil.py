@@ -27,8 +27,8 @@ def _mark(value: Any) -> Any:
     return value
 
 
-def dumps(value: Any) -> str:
-    return _MARKED.sub(r"\1", json.dumps(_mark(value), ensure_ascii=True))
+def dumps(value: Any, indent: int | None = None) -> str:
+    return _MARKED.sub(r"\1", json.dumps(_mark(value), ensure_ascii=True, indent=indent))
 
 
 def _refuse_constant(name: str) -> Any:

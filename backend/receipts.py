@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from backend.db import Database
-from backend.models import ChargingSession, Payment
+from backend.models import ChargingSession, Payment, Refund
 from kiosk.money import Money
 from kiosk.tariff import TariffError, parse_tariff
 
@@ -101,6 +101,18 @@ def _payment_lines(pays: list[Payment], currency: str) -> list[tuple[str, str]]:
     return out
 
 
+def _refund_lines(refunds: list[Refund], currency: str, tz: ZoneInfo) -> list[tuple[str, str]]:
+    """Money given back after the session, one line per refund with its date."""
+    return [
+        (
+            "Refunded" if r.status == "succeeded" else "Refund instructed",
+            f"{_money(Money.from_minor(r.amount_minor, currency).amount, currency)} "
+            f"({_local(r.created_at, tz)})",
+        )
+        for r in refunds
+    ]
+
+
 def _local(when: datetime, tz: ZoneInfo) -> str:
     return when.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
 
@@ -134,6 +146,13 @@ def receipt_view(db: Database, receipt_id: str) -> dict[str, Any] | None:
         if row is None:
             return None
         pays = list(s.scalars(select(Payment).where(Payment.session_pk == row.pk)))
+        refunds = list(
+            s.scalars(
+                select(Refund)
+                .where(Refund.session_pk == row.pk, Refund.status.in_(("succeeded", "instructed")))
+                .order_by(Refund.id)
+            )
+        )
     cur, b = row.currency, row.computed
     lines, net_sum, gross_sum = [], Decimal(0), Decimal(0)
     for key, name in LINES:
@@ -181,5 +200,5 @@ def receipt_view(db: Database, receipt_id: str) -> dict[str, Any] | None:
         "total_net": _money(net, cur),
         "vat": _money(gross - net, cur),
         "vat_rates": _vat_rates(row.tariff),
-        "payment": _payment_lines(pays, cur),
+        "payment": _payment_lines(pays, cur) + _refund_lines(refunds, cur, tz),
     }

@@ -210,6 +210,8 @@ RECEIPT_DE: Final = {
     "Trace no.": "Trace-Nr.",
     "Auth code": "Autorisierungscode",
     "Charged": "Belastet",
+    "Refunded": "Erstattet",
+    "Refund instructed": "Erstattung beauftragt",
     "To keep a copy, print this page or save it as PDF from your browser's menu.": (
         "Für eine Kopie diese Seite drucken oder im Browser-Menü als PDF speichern."
     ),
@@ -259,6 +261,8 @@ RECEIPT_FR: Final = {
     "Trace no.": "N° de trace",
     "Auth code": "Code d'autorisation",
     "Charged": "Débité",
+    "Refunded": "Remboursé",
+    "Refund instructed": "Remboursement demandé",
     "To keep a copy, print this page or save it as PDF from your browser's menu.": (
         "Pour garder une copie, imprimez cette page ou enregistrez-la en PDF depuis le menu "
         "de votre navigateur."
