@@ -45,6 +45,17 @@ def add_book_arguments(sub: Any, db_arg: Callable[[argparse.ArgumentParser], Non
     refund.add_argument("--gateway", choices=("sandbox", "stripe"), default="sandbox")
     refund.set_defaults(handler=_refund)
 
+    imp = sub.add_parser("import-settlement", help="import an acquirer's settlement file (CSV)")
+    db_arg(imp)
+    imp.add_argument("file", metavar="FILE")
+    imp.add_argument("--acquirer", required=True, help="format name (settlement_formats/*.json)")
+    imp.set_defaults(handler=_import_settlement)
+
+    stripe = sub.add_parser("import-stripe", help="import Stripe balance transactions and payouts")
+    db_arg(stripe)
+    stripe.add_argument("--since", required=True, help="YYYY-MM-DD (UTC)")
+    stripe.set_defaults(handler=_import_stripe)
+
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings(
@@ -122,3 +133,58 @@ def _refund(args: argparse.Namespace) -> int:
         svc.close()
     print(f"refund {result.refund_id}: {result.status} {result.failure}".rstrip())
     return EXIT_OK if not result.failure else EXIT_FAILURE
+
+
+def _import_settlement(args: argparse.Namespace) -> int:
+    from backend.db import Database  # noqa: PLC0415 (load on demand)
+    from backend.settlement_import import SettlementFileError, import_file  # noqa: PLC0415
+
+    try:
+        with open(args.file, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        print(f"evkiosk backend: file: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    db = Database(args.db)
+    db.migrate()
+    try:
+        n = import_file(db, args.acquirer, data, os.path.basename(args.file), _settings(args).now())
+    except SettlementFileError as exc:
+        print(f"evkiosk backend: {args.file}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        db.dispose()
+    print(f"{n} new records from {args.file}")
+    return EXIT_OK
+
+
+def _import_stripe(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from backend.db import Database  # noqa: PLC0415 (load on demand)
+    from backend.gateways import GatewayError  # noqa: PLC0415
+    from backend.gateways.stripe import StripeGateway  # noqa: PLC0415
+    from backend.settlement_import import import_stripe  # noqa: PLC0415
+
+    settings = _settings(args)
+    if not settings.stripe_api_key:
+        print("evkiosk backend: import-stripe needs EVKIOSK_STRIPE_API_KEY", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        since = datetime.fromisoformat(args.since).replace(tzinfo=UTC)
+    except ValueError:
+        print(f"evkiosk backend: --since {args.since!r}: use YYYY-MM-DD", file=sys.stderr)
+        return EXIT_USAGE
+    db = Database(args.db)
+    db.migrate()
+    gw = StripeGateway(settings.stripe_api_key, settings.stripe_api_base)
+    try:
+        n = import_stripe(db, gw, since, settings.now())
+    except GatewayError as exc:
+        print(f"evkiosk backend: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    finally:
+        gw.close()
+        db.dispose()
+    print(f"{n} new records from Stripe")
+    return EXIT_OK
