@@ -9,18 +9,27 @@ decide who may refund or resolve (operator, admin) and who may only look (viewer
 from __future__ import annotations
 
 import secrets
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from backend import books, operator_views, operators, pages, phone_format, refunds
+from backend import (
+    books,
+    operator_views,
+    operators,
+    pages,
+    phone_format,
+    refunds,
+    settlement_import,
+)
 from backend.books_csv import books_csv
+from backend.gateways import GatewayError
 from backend.operator_texts import CLASS_NAMES_DE, OPERATOR_LANGUAGES, OPS_TEXTS
 from backend.operators import LoginRefused, SignedIn
 from backend.reconcile import CLASSES
@@ -420,3 +429,96 @@ async def export_csv(request: Request) -> Response:
             "Cache-Control": "no-store",
         },
     )
+
+
+# --------------------------------------------------------------------------- settlement import
+
+
+@router.get("/imports", response_class=HTMLResponse)
+async def imports_page(request: Request) -> Response:
+    user = await _user(request)
+    if user is None:
+        return _to_login(request)
+    return _imports(request, user)
+
+
+def _imports(request: Request, user: SignedIn, status_code: int = 200, **extra: Any) -> Response:
+    svc = services(request)
+    formats = {
+        n: settlement_import.load_format(n)["title"] for n in settlement_import.format_names()
+    }
+    return _page(
+        request,
+        "ops_imports.html",
+        user,
+        status_code,
+        formats=formats,
+        stripe=svc.stripe is not None,
+        **extra,
+    )
+
+
+@router.post("/imports/file", response_class=HTMLResponse)
+async def import_settlement_file(
+    request: Request,
+    *,
+    acquirer: Annotated[str, Form(max_length=64)] = "",
+    csrf: Annotated[str, Form(max_length=64)] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    svc = services(request)
+    user = await _user(request)
+    try:
+        user = _check_post(user, csrf, "operator")
+    except Refused as exc:
+        return _refused(request, user, exc)
+    if file is None:
+        return _imports(request, user, 422, import_error="file: choose a settlement file")
+    data = await file.read(settlement_import.MAX_FILE_BYTES + 1)
+    name = file.filename or "upload.csv"
+    try:
+        n = await run_in_threadpool(
+            settlement_import.import_file, svc.db, acquirer, data, name, svc.settings.now()
+        )
+    except settlement_import.SettlementFileError as exc:
+        return _imports(request, user, 422, import_error=f"{name}: {exc}")
+    await run_in_threadpool(
+        operators.audit,
+        svc.db,
+        svc.settings.now(),
+        user.username,
+        "settlement_imported",
+        f"settlement:{acquirer}",
+        file=name,
+        new_records=n,
+    )
+    return _imports(request, user, imported=n)
+
+
+@router.post("/imports/stripe", response_class=HTMLResponse)
+async def import_from_stripe(
+    request: Request,
+    *,
+    since: Annotated[str, Form(max_length=10)] = "",
+    csrf: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    svc = services(request)
+    user = await _user(request)
+    try:
+        user = _check_post(user, csrf, "operator")
+    except Refused as exc:
+        return _refused(request, user, exc)
+    stripe = svc.stripe
+    if stripe is None:
+        return _imports(request, user, 409, import_error="gateway: Stripe is not configured")
+    try:
+        start = datetime.combine(date.fromisoformat(since), time(0), UTC)
+    except ValueError:
+        return _imports(request, user, 422, import_error="since: use YYYY-MM-DD")
+    try:
+        n = await run_in_threadpool(
+            settlement_import.import_stripe, svc.db, stripe, start, svc.settings.now()
+        )
+    except GatewayError as exc:
+        return _imports(request, user, 502, import_error=str(exc))
+    return _imports(request, user, imported=n)
