@@ -11,6 +11,7 @@ import pytest
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.backend.conftest import Backend
@@ -20,6 +21,14 @@ from tests.backend.test_pay_browser import browser, by_label, wait_for  # noqa: 
 from tests.backend.test_phone_pages_browser import shots_dir, sideways
 
 pytestmark = pytest.mark.needs_chromium
+
+# The acquirer's statement for the two card sessions, in its own format (decimal comma).
+STATEMENT = """Vorgangsnummer;Buchungsdatum;Vorgangsart;Terminal-ID;Belegnummer;Währung;Betrag;\
+Entgelt;Auszahlungsbetrag;Auszahlungsnummer
+V-1;03.03.2026;Umsatz;52500001;7;EUR;5,00;0,05;4,95;A-9
+V-2;03.03.2026;Umsatz;52500001;8;EUR;6,25;0,06;6,19;A-9
+V-3;04.03.2026;Auszahlung;;;EUR;;;11,14;A-9
+"""
 
 
 def _plant_day(b: Backend) -> None:
@@ -97,6 +106,20 @@ def test_operator_resolves_a_finding_and_refunds_a_qr_session(
     browser.find_element(By.PARTIAL_LINK_TEXT, "Day 2026-03-02").click()
     assert wait_for(browser, "refunded-ST-NORTH").text == "€6.25"
     assert browser.find_element(By.ID, "captured-ST-NORTH").text == "€17.50"
+
+    # The acquirer's statement arrives: upload it, and the day reads through to the payout.
+    statement = tmp_path / "abrechnung.csv"
+    statement.write_bytes(STATEMENT.encode("cp1252"))
+    browser.find_element(By.LINK_TEXT, "Settlement import").click()
+    Select(by_label(browser, "Acquirer format")).select_by_value("de_card_acquirer")
+    by_label(browser, "Settlement file (CSV)").send_keys(str(statement))
+    browser.save_screenshot(str(out / "ops-imports.png"))
+    browser.find_element(By.ID, "import-button").click()
+    assert wait_for(browser, "imported").text == "Imported 3 records."
+    browser.get(f"{b.url}/ops/days/2026-03-02?station=ST-NORTH")
+    flow = browser.find_element(By.CSS_SELECTOR, "ol.flow").text
+    assert "Settled\n€11.25" in flow and "Paid out\n€11.14" in flow, flow
+    browser.save_screenshot(str(out / "ops-day-closed.png"))
 
     # Tablet and laptop: every page fits its width.
     problems = []
