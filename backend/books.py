@@ -18,7 +18,7 @@ from sqlalchemy import select
 from backend import reconcile, settlement_checks
 from backend.config import Settings
 from backend.db import Database
-from backend.models import DiscrepancyNote, Refund
+from backend.models import ChargingSession, DiscrepancyNote, Refund
 from backend.operators import audit
 from backend.reconcile import DayRow, Discrepancy
 
@@ -83,21 +83,21 @@ class Books:
 def _refunds(
     db: Database, start: datetime, end: datetime, station: str | None
 ) -> dict[tuple[str, date, str], int]:
+    """Refunds per station-day of the session they give money back for, so a day's row
+    follows its own sessions' money (as captured and settled do)."""
+    C = ChargingSession
     stmt = (
-        select(Refund.station_id, Refund.created_at, Refund.currency, Refund.amount_minor)
-        .where(
-            Refund.created_at >= start,
-            Refund.created_at < end,
-            Refund.status.in_(COUNTED_REFUNDS),
-        )
+        select(C.station_id, C.ended_at, Refund.currency, Refund.amount_minor)
+        .join(C, C.pk == Refund.session_pk)
+        .where(C.ended_at >= start, C.ended_at < end, Refund.status.in_(COUNTED_REFUNDS))
         .order_by(Refund.id)
     )
     if station is not None:
-        stmt = stmt.where(Refund.station_id == station)
+        stmt = stmt.where(C.station_id == station)
     out: dict[tuple[str, date, str], int] = defaultdict(int)
     with db.read() as s:
-        for st, at, cur, amount in s.execute(stmt):
-            out[(st, at.date(), cur)] += amount
+        for st, ended, cur, amount in s.execute(stmt):
+            out[(st, ended.date(), cur)] += amount
     return out
 
 

@@ -188,7 +188,7 @@ def test_stripe_balance_and_payouts_each_planted_mismatch_found_once(
     result = books.books(b.svc.db, b.svc.settings, DAY, b.clock().date())
     assert _classes(result) == dict.fromkeys(SETTLEMENT_CLASSES, 1)
     day = next(d for d in result.days if d.row.station_id == "ST-S")
-    assert day.row.captured_minor == 5 * 625 and day.refunded_minor == 0  # refunded today
+    assert day.row.captured_minor == 5 * 625 and day.refunded_minor == 100
     assert day.providers["stripe"]["refunded"] == 100
     fees = [sim.agreed_fee(625), 99, sim.agreed_fee(600), sim.agreed_fee(625), 1500]
     assert day.fees_minor == sum(fees)
