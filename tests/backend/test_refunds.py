@@ -93,8 +93,10 @@ def test_more_than_is_left_is_refused_naming_the_amount(
     assert _refund(ops, pk, "0.25", "").status_code == 422  # a reason is required
 
 
-def test_a_repeated_post_refunds_once(sqlite_backend: Backend, ops: httpx.Client) -> None:
-    b = sqlite_backend
+def test_a_repeated_post_refunds_once(backend: Backend) -> None:
+    b = backend  # SQLite and PostgreSQL
+    make_operator(b, "olga", "operator")
+    ops = signed_in(b, "olga")
     with b.station("ST-1") as st:
         report(st, session_body("S-1", {"method": "link", "link_id": paid_link(b, st)}))
     pk = _session_pk(b, "S-1")
@@ -104,6 +106,7 @@ def test_a_repeated_post_refunds_once(sqlite_backend: Backend, ops: httpx.Client
     with b.svc.db.read() as s:
         assert len(s.scalars(select(Refund)).all()) == 1
         assert len(s.scalars(select(SandboxRefund)).all()) == 1
+    ops.close()
 
 
 def test_gateway_failure_leaves_the_refund_pending_and_a_retry_refunds_once(

@@ -40,10 +40,8 @@ def _classes(result: books.Books) -> Counter[str]:
     return Counter(f.cls for f in result.findings())
 
 
-def test_adyen_settlement_details_each_planted_mismatch_found_once(
-    sqlite_backend: Backend,
-) -> None:
-    b = sqlite_backend
+def test_adyen_settlement_details_each_planted_mismatch_found_once(backend: Backend) -> None:
+    b = backend  # SQLite and PostgreSQL
     with b.station("ST-1") as st:
         for n in range(1, 8):
             report(st, session_body(f"S-{n}", card(n)))
