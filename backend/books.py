@@ -18,6 +18,7 @@ from sqlalchemy import select
 from backend import reconcile, settlement_checks
 from backend.config import Settings
 from backend.db import Database
+from backend.finding_text import describe
 from backend.models import ChargingSession, DiscrepancyNote, Refund
 from backend.operators import audit
 from backend.reconcile import DayRow, Discrepancy
@@ -50,6 +51,10 @@ class Finding:
     @property
     def resolved(self) -> bool:
         return bool(self.notes)
+
+    def text(self, lang: str) -> str:
+        """The finding in the operator's language, amounts as money."""
+        return describe(self.cls, self.records, self.currency, lang, self.message)
 
 
 @dataclass

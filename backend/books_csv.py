@@ -41,7 +41,7 @@ def _record_id(ref: dict[str, object]) -> str:
     return ""
 
 
-def books_csv(result: Books) -> str:
+def books_csv(result: Books, lang: str = "en") -> str:
     """One line per finding; a day without findings has one line with status 'clean'."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -75,5 +75,5 @@ def books_csv(result: Books) -> str:
                 f"{n.actor} {n.created_at:%Y-%m-%d %H:%M}: {n.note}" for n in f.notes
             )
             status = "resolved" if f.resolved else "open"
-            writer.writerow([*base, status, f.cls, f.message, resolution, ids])
+            writer.writerow([*base, status, f.cls, f.text(lang), resolution, ids])
     return out.getvalue()

@@ -422,7 +422,7 @@ async def export_csv(request: Request) -> Response:
         return Response(str(exc), status_code=422, media_type="text/plain")
     name = f"books-{result.date_from}-{result.date_to}.csv"
     return Response(
-        books_csv(result),
+        books_csv(result, _lang(request, user)),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{name}"',

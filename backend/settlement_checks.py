@@ -137,6 +137,7 @@ def _matched(
                 )
             agreed = agreed_fee_minor(formats.get(rec.provider, {}), rec.gross_minor, rec.currency)
             if agreed is not None and rec.fee_minor != agreed:
+                refs[1]["agreed"] = agreed
                 add(
                     Discrepancy(
                         "fee_differs", f"{rec.provider} fee {rec.fee_minor}, agreed {agreed}", refs
@@ -242,7 +243,14 @@ def _payouts(
                     "payout_total_mismatch",
                     f"{po.provider} payout {po.external_id} of {po.amount_minor}, "
                     f"its transactions add up to {int(total or 0)}",
-                    [{"type": "payout", "ref": f"{po.provider}:{po.external_id}"}],
+                    [
+                        {
+                            "type": "payout",
+                            "ref": f"{po.provider}:{po.external_id}",
+                            "amount": po.amount_minor,
+                            "lines": int(total or 0),
+                        }
+                    ],
                 )
             )
 

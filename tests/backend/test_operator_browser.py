@@ -74,7 +74,7 @@ def test_operator_resolves_a_finding_and_refunds_a_qr_session(
     row.find_element(By.CSS_SELECTOR, "td:last-child a").click()
     articles = browser.find_elements(By.CSS_SELECTOR, "article.finding.open")
     assert [a.get_attribute("data-class") for a in articles] == ["captured_ne_computed"]
-    assert "captured 500, computed 625" in articles[0].text
+    assert "captured €5.00, computed €6.25" in articles[0].text
     browser.save_screenshot(str(out / "ops-finding-open.png"))
     finding_id = str(articles[0].get_attribute("id"))
     articles[0].find_element(By.TAG_NAME, "textarea").send_keys(
@@ -156,5 +156,6 @@ def test_german_operator_sees_german_pages(
     browser.get(f"{b.url}/ops/findings?from=2026-03-02&to=2026-03-02")
     text = browser.find_element(By.TAG_NAME, "main").text
     assert "Eingezogener Betrag weicht von den berechneten Kosten ab" in text
+    assert "eingezogen 5,00\u00a0€, berechnet 6,25\u00a0€" in text.replace(" €", "\u00a0€")
     # A viewer sees no form that changes anything.
     assert browser.find_elements(By.CSS_SELECTOR, "form.resolve") == []

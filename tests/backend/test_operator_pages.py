@@ -69,6 +69,7 @@ def test_note_keeps_the_finding_and_export_is_in_money(sqlite_backend: Backend) 
     assert (row["computed"], row["captured"], row["refunded"]) == ("6.25", "5.00", "0.00")
     assert row["status"] == "resolved" and "driver stopped at 5.00" in row["resolution"]
     assert row["energy_kwh"] == "10.000"
+    assert row["message"] == "captured €5.00, computed €6.25"
     c.close()
 
 

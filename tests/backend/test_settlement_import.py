@@ -190,3 +190,21 @@ def test_stripe_balance_and_payouts_each_planted_mismatch_found_once(
     assert day.providers["stripe"]["refunded"] == 100
     fees = [sim.agreed_fee(625), 99, sim.agreed_fee(600), sim.agreed_fee(625), 1500]
     assert day.fees_minor == sum(fees)
+
+
+def test_findings_read_as_money_in_the_operators_language(sqlite_backend: Backend) -> None:
+    b = sqlite_backend
+    with b.station("ST-1") as st:
+        for n in range(1, 8):
+            report(st, session_body(f"S-{n}", card(n)))
+    data = (SAMPLES / "adyen_settlement_details.csv").read_bytes()
+    import_file(b.svc.db, "adyen_settlement_details", data, "sample.csv", b.clock())
+    result = books.books(b.svc.db, b.svc.settings, DAY, date(2026, 3, 5))
+    found = {f.cls: f for f in result.findings()}
+    assert found["fee_differs"].text("en") == "fee €0.30, agreed €0.18"
+    assert found["settled_amount_differs"].text("de") == (
+        "abgerechnet 6,00\xa0€, eingezogen 6,25\xa0€"
+    )
+    assert found["payout_total_mismatch"].text("en") == (
+        "payout €25.27, its transactions add up to €24.27"
+    )
