@@ -56,6 +56,14 @@ def add_book_arguments(sub: Any, db_arg: Callable[[argparse.ArgumentParser], Non
     stripe.add_argument("--since", required=True, help="YYYY-MM-DD (UTC)")
     stripe.set_defaults(handler=_import_stripe)
 
+    bk = sub.add_parser("books", help="the books as CSV: reconciliation with refunds, settlement")
+    db_arg(bk)
+    bk.add_argument("--from", dest="date_from", required=True, metavar="DATE")
+    bk.add_argument("--to", dest="date_to", required=True, metavar="DATE")
+    bk.add_argument("--station", help="only this station")
+    bk.add_argument("--lang", choices=("en", "de"), default="en", help="language of the findings")
+    bk.set_defaults(handler=_books)
+
 
 def _settings(args: argparse.Namespace) -> Settings:
     return Settings(
@@ -187,4 +195,28 @@ def _import_stripe(args: argparse.Namespace) -> int:
         gw.close()
         db.dispose()
     print(f"{n} new records from Stripe")
+    return EXIT_OK
+
+
+def _books(args: argparse.Namespace) -> int:
+    from datetime import date  # noqa: PLC0415
+
+    from backend.books import books  # noqa: PLC0415 (load on demand)
+    from backend.books_csv import books_csv  # noqa: PLC0415
+    from backend.db import Database  # noqa: PLC0415
+
+    try:
+        frm, to = date.fromisoformat(args.date_from), date.fromisoformat(args.date_to)
+    except ValueError:
+        print("evkiosk backend: --from/--to: use YYYY-MM-DD", file=sys.stderr)
+        return EXIT_USAGE
+    if to < frm:
+        print("evkiosk backend: --to is before --from", file=sys.stderr)
+        return EXIT_USAGE
+    db = Database(args.db)
+    db.migrate()
+    try:
+        sys.stdout.write(books_csv(books(db, _settings(args), frm, to, args.station), args.lang))
+    finally:
+        db.dispose()
     return EXIT_OK

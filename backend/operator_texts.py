@@ -86,6 +86,7 @@ OPS_TEXTS: Final[dict[str, dict[str, str]]] = {
         "import_button": "Import",
         "imported": "Imported {n} records.",
         "import_stripe": "Fetch from Stripe",
+        "csrf": "This form has expired. Reload the page and try again.",
     },
     "de": {
         "books": "Abrechnung",
@@ -166,6 +167,7 @@ OPS_TEXTS: Final[dict[str, dict[str, str]]] = {
         "import_button": "Importieren",
         "imported": "{n} Datensätze importiert.",
         "import_stripe": "Von Stripe abrufen",
+        "csrf": "Dieses Formular ist abgelaufen. Bitte die Seite neu laden und erneut versuchen.",
     },
 }
 

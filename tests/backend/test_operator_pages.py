@@ -3,13 +3,16 @@ and the settlement import form."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import re
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from backend import cli
 from backend.models import AuditEvent, DiscrepancyNote
 from tests.backend.conftest import Backend
 from tests.backend.ops_steps import csrf_of, make_operator, signed_in
@@ -100,3 +103,22 @@ def test_settlement_file_upload_from_the_web_view(sqlite_backend: Backend) -> No
     assert r.status_code == 422 and "header: column(s)" in r.text
     c.close()
     viewer.close()
+
+
+def test_books_cli_writes_the_csv_in_german(
+    sqlite_backend: Backend, capsys: pytest.CaptureFixture[str]
+) -> None:
+    b = sqlite_backend
+    with b.station("ST-1") as st:
+        report(st, session_body("S-1", card(1, captured=500)))
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    args = parser.parse_args(
+        ["books", "--db", b.db_url, "--from", "2026-03-02", "--to", "2026-03-02", "--lang", "de"]
+    )
+    assert args.handler(args) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["station_id"], r["captured"], r["class"]) for r in rows] == [
+        ("ST-1", "5.00", "captured_ne_computed")
+    ]
+    assert rows[0]["message"] == "eingezogen 5,00\xa0€, berechnet 6,25\xa0€"
