@@ -6,6 +6,7 @@ Station API keys are a different kind of credential and never sign anybody in he
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -31,8 +32,13 @@ MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_CLIENT = 20
 
 _hasher = PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
-# Verified against when the user name is unknown, so both answers take the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user name is unknown, so both answers take the same time.
+    Made on first use: hashing costs time and memory a starting worker should not spend."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class OperatorError(ValueError):
@@ -125,11 +131,13 @@ def log_in(db: Database, now: datetime, username: str, password: str, client: st
         op = s.scalar(select(Operator).where(Operator.username == username))
     ok = False
     try:
-        ok = _hasher.verify(op.password_hash if op else _DUMMY_HASH, password) and op is not None
+        ok = _hasher.verify(op.password_hash if op else _dummy_hash(), password) and op is not None
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok or op is None or op.disabled:
         with db.session() as s:
+            # Failures older than the window count for nothing: drop them as new ones come.
+            s.execute(delete(LoginFailure).where(LoginFailure.at < now - FAILURE_WINDOW))
             s.add(LoginFailure(username=username, client=client, at=now))
         raise LoginRefused(throttled=False)
     token = secrets.token_urlsafe(32)
