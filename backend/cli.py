@@ -5,6 +5,8 @@
   evkiosk backend rotate-key ID             replaces a station's API key
   evkiosk backend reconcile --from DATE --to DATE [--format json|csv|html]
   evkiosk backend sweep                     expire links, retry captures, release stale holds
+  evkiosk backend add-operator NAME --role R   an account for the operator pages (/ops)
+  evkiosk backend refund STATION SESSION --amount A --reason TEXT --by NAME
 
 The database is a SQLite file by default; pass --db postgresql://user@host/db for PostgreSQL
 (or set EVKIOSK_BACKEND_DB). Stripe is configured with EVKIOSK_STRIPE_API_KEY and
@@ -90,6 +92,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sweep = sub.add_parser("sweep", help="run one round of the background sweep")
     _db_arg(sweep)
     sweep.set_defaults(handler=_sweep)
+
+    from backend.cli_books import add_book_arguments  # noqa: PLC0415 (its actions load late)
+
+    add_book_arguments(sub, _db_arg)
 
 
 def run(args: argparse.Namespace) -> int:  # the subparsers always set a handler

@@ -44,6 +44,9 @@ class Settings:
     stripe_publishable_key: str = ""
     webhook_tolerance_s: int = 300
     operator_name: str = "evkiosk operator"
+    # A capture its provider has not settled this long after it, while the provider has
+    # booked later lines, is reported as captured but never settled.
+    settle_within: timedelta = timedelta(days=2)
     clock: Clock = field(default=utc_now)
 
     def now(self) -> datetime:

@@ -34,10 +34,12 @@ class Serialized(str):
     __slots__ = ()
 
 
-def dumps(value: Any) -> str:
-    if isinstance(value, Serialized):
+def dumps(value: Any, indent: int | None = None) -> str:
+    if isinstance(value, Serialized) and indent is None:
         return str(value)
-    return _MARKED.sub(r"\1", json.dumps(_mark(value), ensure_ascii=True))
+    if isinstance(value, Serialized):
+        value = json.loads(value)
+    return _MARKED.sub(r"\1", json.dumps(_mark(value), ensure_ascii=True, indent=indent))
 
 
 def _refuse_constant(name: str) -> Any:

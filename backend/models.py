@@ -217,15 +217,167 @@ class SandboxIntent(Base):
     created_at: Mapped[datetime]
 
 
+# --------------------------------------------------------------------------- operator's books
+
+
+class Operator(Base):
+    """A person who signs in to the operator pages. Roles: viewer < operator < admin."""
+
+    __tablename__ = "operators"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))  # argon2id, PHC string
+    role: Mapped[str] = mapped_column(String(16))
+    language: Mapped[str] = mapped_column(String(2), default="en")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class OperatorSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its hash is stored, so a
+    database copy signs nobody in. Logging out ends the row: the cookie is then worthless."""
+
+    __tablename__ = "operator_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    operator_id: Mapped[int] = mapped_column(ForeignKey("operators.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
+class LoginFailure(Base):
+    """One failed sign-in, counted per user name and per client to slow down guessing."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class AuditEvent(Base):
+    """Who did what, when and why. Rows are only ever added."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(255), index=True)
+    detail: Mapped[dict[str, Any]]
+
+
+class DiscrepancyNote(Base):
+    """ "Resolved, because ...": a note on a finding. The finding itself is recomputed by every
+    reconciliation and stays visible; notes are only added, never edited."""
+
+    __tablename__ = "discrepancy_notes"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    finding_key: Mapped[str] = mapped_column(String(255), index=True)
+    station_id: Mapped[str] = mapped_column(String(64))
+    day: Mapped[str] = mapped_column(String(10))
+    cls: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str] = mapped_column(String(500))
+    note: Mapped[str] = mapped_column(String(2000))
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class Refund(Base):
+    """Money given back for a session: through the gateway (QR) or as an instruction recorded
+    for the card acquirer. request_key makes a repeated form post the same refund."""
+
+    __tablename__ = "refunds"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    request_key: Mapped[str] = mapped_column(String(64), unique=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"), index=True)
+    session_pk: Mapped[int] = mapped_column(ForeignKey("sessions.pk"), index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), index=True)
+    method: Mapped[str] = mapped_column(String(8))  # link | card
+    provider: Mapped[str] = mapped_column(String(16))  # sandbox | stripe | acquirer
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(String(500))
+    # pending (gateway not yet answered) | succeeded | failed | instructed (card acquirer)
+    status: Mapped[str] = mapped_column(String(16))
+    gateway_ref: Mapped[str | None] = mapped_column(String(255), index=True)
+    failure: Mapped[str] = mapped_column(String(200), default="")
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class SandboxRefund(Base):
+    """The sandbox gateway's ledger of refunds (one per idempotency key)."""
+
+    __tablename__ = "sandbox_refunds"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    intent_id: Mapped[str] = mapped_column(ForeignKey("sandbox_intents.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    created_at: Mapped[datetime]
+
+
+class SettlementRecord(Base):
+    """One line of what a payment provider says it booked: a charge, refund, fee, dispute or
+    payout (Stripe balance transactions and payouts, acquirers' settlement files)."""
+
+    __tablename__ = "settlement_records"
+    __table_args__ = (UniqueConstraint("provider", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(32), index=True)
+    external_id: Mapped[str] = mapped_column(String(255))
+    # charge | refund | dispute | fee | payout | other
+    kind: Mapped[str] = mapped_column(String(16))
+    booked_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    gross_minor: Mapped[int] = mapped_column(BigInteger)
+    fee_minor: Mapped[int] = mapped_column(BigInteger)
+    net_minor: Mapped[int] = mapped_column(BigInteger)
+    # What ties the line to our records: a PaymentIntent id, a merchant reference, a terminal
+    # and receipt number.
+    reference: Mapped[str | None] = mapped_column(String(255), index=True)
+    terminal_id: Mapped[str | None] = mapped_column(String(16))
+    receipt_no: Mapped[int | None]
+    payout_ref: Mapped[str | None] = mapped_column(String(255), index=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    source: Mapped[str] = mapped_column(String(255))  # file name or API
+    imported_at: Mapped[datetime]
+
+
+class Payout(Base):
+    """A transfer a provider says it sent to the operator's bank account."""
+
+    __tablename__ = "payouts"
+    __table_args__ = (UniqueConstraint("provider", "external_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(255))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    paid_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    imported_at: Mapped[datetime]
+
+
 __all__ = [
     "CARD_RECEIPTS",
+    "AuditEvent",
     "Base",
     "ChargingSession",
+    "DiscrepancyNote",
     "IdempotentResponse",
+    "LoginFailure",
+    "Operator",
+    "OperatorSession",
     "Payment",
     "PaymentLink",
+    "Payout",
+    "Refund",
     "SandboxIntent",
+    "SandboxRefund",
     "ServerSecret",
+    "SettlementRecord",
     "Station",
     "TerminalTotals",
     "UtcDateTime",

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from backend import phone_format
 from backend.db import Database
-from backend.models import ChargingSession, Payment
+from backend.models import ChargingSession, Payment, Refund
 from kiosk.money import Money
 from kiosk.tariff import TariffError, parse_tariff
 
@@ -93,6 +93,20 @@ def _payment_lines(pays: list[Payment], currency: str, lang: str) -> list[tuple[
     return out
 
 
+def _refund_lines(
+    refunds: list[Refund], currency: str, zone: str, lang: str
+) -> list[tuple[str, str]]:
+    """Money given back after the session, one line per refund with its date."""
+    return [
+        (
+            "Refunded" if r.status == "succeeded" else "Refund instructed",
+            f"{phone_format.money_minor(r.amount_minor, currency, lang)}"
+            f" ({phone_format.local_time(r.created_at, zone, lang)})",
+        )
+        for r in refunds
+    ]
+
+
 def receipt_id_for_kiosk_link(db: Database, session_id: str, sig: str) -> str | None:
     """The receipt of a kiosk-signed address `/r/k/{session id}/{sig}`, once the report that
     carries the same signature (cdr.kiosk_receipt.sig, an HMAC only that kiosk can make) has
@@ -123,6 +137,13 @@ def receipt_view(db: Database, receipt_id: str, lang: str) -> dict[str, Any] | N
         if row is None:
             return None
         pays = list(s.scalars(select(Payment).where(Payment.session_pk == row.pk)))
+        refunds = list(
+            s.scalars(
+                select(Refund)
+                .where(Refund.session_pk == row.pk, Refund.status.in_(("succeeded", "instructed")))
+                .order_by(Refund.id)
+            )
+        )
     cur, b = row.currency, row.computed
 
     def _money(amount: Decimal, currency: str) -> str:
@@ -175,5 +196,6 @@ def receipt_view(db: Database, receipt_id: str, lang: str) -> dict[str, Any] | N
         "total_net": _money(net, cur),
         "vat": _money(gross - net, cur),
         "vat_rates": _vat_rates(row.tariff, lang),
-        "payment": _payment_lines(pays, cur, lang),
+        "payment": _payment_lines(pays, cur, lang)
+        + _refund_lines(refunds, cur, row.time_zone, lang),
     }

@@ -85,6 +85,7 @@ def _session_ref(
 ) -> dict[str, Any]:
     return {
         "type": "session",
+        "session_pk": pk,
         "session_id": session_id,
         "station_id": station,
         "computed": computed,

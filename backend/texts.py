@@ -220,6 +220,8 @@ RECEIPT_DE: Final = {
     "Not charged (after Stop, or above the reservation)": (
         "Nicht belastet (nach Stopp oder über der Reservierung)"
     ),
+    "Refunded": "Erstattet",
+    "Refund instructed": "Erstattung beauftragt",
     "To keep a copy, print this page or save it as PDF from your browser's menu.": (
         "Für eine Kopie diese Seite drucken oder im Browser-Menü als PDF speichern."
     ),
@@ -272,6 +274,8 @@ RECEIPT_FR: Final = {
     "Not charged (after Stop, or above the reservation)": (
         "Non débité (après l'arrêt ou au-delà de la réservation)"
     ),
+    "Refunded": "Remboursé",
+    "Refund instructed": "Remboursement demandé",
     "To keep a copy, print this page or save it as PDF from your browser's menu.": (
         "Pour garder une copie, imprimez cette page ou enregistrez-la en PDF depuis le menu "
         "de votre navigateur."

@@ -47,3 +47,8 @@ class Gateway(Protocol):
     def release(self, reference: str, idempotency_key: str) -> None:
         """Give the whole hold back. Releasing an already released hold is not an error."""
         ...
+
+    def refund(self, reference: str, amount_minor: int, idempotency_key: str) -> str:
+        """Give amount_minor of a capture back; returns the gateway's refund id. A retry with
+        the same key answers with the first refund."""
+        ...

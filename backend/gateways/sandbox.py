@@ -8,12 +8,12 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.db import Database
 from backend.gateways.base import Authorization, CardDetails, GatewayError
 from backend.gateways.cards import brand_of, mask, validate
-from backend.models import SandboxIntent
+from backend.models import SandboxIntent, SandboxRefund
 
 # Stripe's documented test card numbers and the outcome each one produces.
 TEST_CARDS: dict[str, str] = {
@@ -106,3 +106,36 @@ class SandboxGateway:
             if intent.status == "succeeded":
                 raise GatewayError(f"sandbox: hold {reference} was already captured")
             intent.status = "canceled"
+
+    def refund(self, reference: str, amount_minor: int, idempotency_key: str) -> str:
+        self._maybe_fail("refund")
+        with self._db.session() as s:
+            done = s.scalar(
+                select(SandboxRefund).where(SandboxRefund.idempotency_key == idempotency_key)
+            )
+            if done is not None:  # a retried refund answers as the first did
+                return done.id
+            intent = s.get(SandboxIntent, reference, with_for_update=True)
+            if intent is None:
+                raise GatewayError(f"sandbox: no such payment {reference}")
+            if intent.status != "succeeded":
+                raise GatewayError(f"sandbox: payment {reference} is {intent.status}, not captured")
+            refunded = s.scalar(
+                select(func.coalesce(func.sum(SandboxRefund.amount_minor), 0)).where(
+                    SandboxRefund.intent_id == reference
+                )
+            )
+            if not 0 < amount_minor <= intent.amount_received - (refunded or 0):
+                raise GatewayError(
+                    f"sandbox: refund of {amount_minor} exceeds what is left of the capture "
+                    f"({intent.amount_received - (refunded or 0)})"
+                )
+            row = SandboxRefund(
+                id="re_sbx_" + secrets.token_hex(12),
+                intent_id=reference,
+                amount_minor=amount_minor,
+                idempotency_key=idempotency_key,
+                created_at=self._clock(),
+            )
+            s.add(row)
+            return row.id

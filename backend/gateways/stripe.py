@@ -181,5 +181,33 @@ class StripeGateway:
             idempotency_key=idempotency_key,
         )
 
+    def refund(self, reference: str, amount_minor: int, idempotency_key: str) -> str:
+        body = self._post(
+            "/v1/refunds",
+            {
+                "payment_intent": reference,
+                "amount": str(amount_minor),
+                "reason": "requested_by_customer",
+            },
+            idempotency_key=idempotency_key,
+        )
+        if body.get("status") == "failed":
+            raise GatewayError(f"stripe: refund {body.get('id')} failed")
+        return str(body["id"])
+
+    def get(self, path: str, params: list[tuple[str, str]]) -> dict[str, Any]:
+        """One page of a list endpoint (balance transactions, payouts)."""
+        try:
+            response = self._client.get(path, params=params)
+            body: dict[str, Any] = response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise GatewayError(f"stripe: {path}: {exc}") from exc
+        if response.status_code >= 400:
+            err = body.get("error", {}) if isinstance(body, dict) else {}
+            raise GatewayError(
+                f"stripe: {path}: HTTP {response.status_code} {err.get('message', '')}".rstrip()
+            )
+        return body
+
     def close(self) -> None:
         self._client.close()

@@ -5,6 +5,11 @@ bearer secret key, Checkout Sessions whose PaymentIntent uses manual capture, ca
 most amount_capturable (the rest released), cancel, Idempotency-Key replay (a reused key with
 other parameters is an error), and signed webhooks (`Stripe-Signature: t=…,v1=…`) sent to the
 service when the customer completes the checkout. Faults can be injected per endpoint.
+
+For the books it keeps Stripe's ledger: refunds, balance transactions (charge, refund,
+adjustment for disputes, payout; fees per the agreed price unless a test plants another), and
+payouts that sweep the available balance; both lists page with limit/starting_after and
+expand[]=data.source as Stripe's do.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ import json
 import secrets
 import time
 from collections import Counter
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.datastructures import QueryParams
 
 from backend.gateways.stripe import sign_payload
 
@@ -39,11 +46,20 @@ class StripeSimulator:
         self.idempotency: dict[str, tuple[str, int, dict[str, Any]]] = {}
         self.requests: list[tuple[str, str | None]] = []  # (path, Idempotency-Key)
         self.faults: Counter[str] = Counter()
+        self.refunds: dict[str, dict[str, Any]] = {}
+        self.balance: list[dict[str, Any]] = []  # balance transactions, oldest first
+        self.payouts: list[dict[str, Any]] = []
+        # The agreed price: 1.5 % + 25 cents per charge (tests may plant a different fee).
+        self.fee_percent, self.fee_fixed = Decimal("1.5"), 25
+        self.next_fee: int | None = None
         self.app = FastAPI()
         self.app.post("/v1/checkout/sessions")(self._create_session)
         self.app.post("/v1/payment_intents")(self._create_intent)
         self.app.post("/v1/payment_intents/{pi}/capture")(self._capture)
         self.app.post("/v1/payment_intents/{pi}/cancel")(self._cancel)
+        self.app.post("/v1/refunds")(self._refund)
+        self.app.get("/v1/balance_transactions")(self._list_balance)
+        self.app.get("/v1/payouts")(self._list_payouts)
 
     async def _guard(
         self, request: Request, name: str
@@ -174,6 +190,8 @@ class StripeSimulator:
         if amount > intent["amount_capturable"]:
             return _error(400, "amount_too_large", "amount_to_capture exceeds amount_capturable")
         intent.update(status="succeeded", amount_received=amount, amount_capturable=0)
+        if amount > 0:
+            self.book_charge(pi, amount)
         return self._remember(request.headers.get("idempotency-key"), sig, 200, dict(intent))
 
     async def _cancel(self, request: Request, pi: str) -> JSONResponse:
@@ -217,3 +235,131 @@ class StripeSimulator:
             headers={"Stripe-Signature": header, "Content-Type": "application/json"},
             timeout=30,
         )
+
+    # ------------------------------------------------------------------ the ledger
+
+    def _txn(self, kind: str, amount: int, fee: int, source: dict[str, Any]) -> dict[str, Any]:
+        txn = {
+            "id": "txn_" + secrets.token_hex(8),
+            "object": "balance_transaction",
+            "type": kind,
+            "amount": amount,
+            "fee": fee,
+            "net": amount - fee,
+            "currency": "eur",
+            "created": int(time.time()),
+            "source": source,
+            "payout": None,
+            "reporting_category": {"adjustment": "dispute"}.get(kind, kind),
+        }
+        self.balance.append(txn)
+        return txn
+
+    def agreed_fee(self, amount: int) -> int:
+        fee = Decimal(amount) * self.fee_percent / 100 + self.fee_fixed
+        return int(fee.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+    def book_charge(self, pi: str, amount: int) -> dict[str, Any]:
+        """A charge lands in the balance (also used to plant one the service never captured)."""
+        charge = {"id": "ch_" + secrets.token_hex(8), "object": "charge", "payment_intent": pi}
+        fee = self.next_fee if self.next_fee is not None else self.agreed_fee(amount)
+        self.next_fee = None
+        return self._txn("charge", amount, fee, charge)
+
+    def dispute(self, pi: str, amount: int, fee: int = 1500) -> dict[str, Any]:
+        """The cardholder's bank takes money back (Stripe books a dispute as an adjustment)."""
+        source = {"id": "dp_" + secrets.token_hex(8), "object": "dispute", "payment_intent": pi}
+        return self._txn("adjustment", -amount, fee, source)
+
+    def refund_outside(self, pi: str, amount: int) -> dict[str, Any]:
+        """A refund made in Stripe's dashboard, not through the service."""
+        refund = {"id": "re_" + secrets.token_hex(8), "object": "refund", "payment_intent": pi}
+        self.refunds[refund["id"]] = {**refund, "amount": amount, "status": "succeeded"}
+        return self._txn("refund", -amount, 0, refund)
+
+    def pay_out(self, amount: int | None = None) -> dict[str, Any]:
+        """Send the balance to the bank: every transaction not yet paid out joins the payout.
+        `amount` plants a payout that differs from its transactions."""
+        open_txns = [t for t in self.balance if t["payout"] is None and t["type"] != "payout"]
+        total = sum(t["net"] for t in open_txns)
+        payout = {
+            "id": "po_" + secrets.token_hex(8),
+            "object": "payout",
+            "amount": total if amount is None else amount,
+            "currency": "eur",
+            "arrival_date": int(time.time()),
+            "created": int(time.time()),
+            "status": "paid",
+        }
+        for t in open_txns:
+            t["payout"] = payout["id"]
+        self.payouts.append(payout)
+        self._txn("payout", -payout["amount"], 0, {"id": payout["id"], "object": "payout"})
+        self.balance[-1]["payout"] = payout["id"]
+        return payout
+
+    async def _refund(self, request: Request) -> JSONResponse:
+        form, early, sig = await self._guard(request, "refund")
+        if early is not None:
+            return early
+        intent = self.intents.get(form.get("payment_intent", ""))
+        if intent is None:
+            return _error(404, "resource_missing", "No such payment_intent")
+        if intent["status"] != "succeeded":
+            return _error(400, "charge_not_captured", "the payment was not captured")
+        done = sum(
+            r["amount"] for r in self.refunds.values() if r["payment_intent"] == intent["id"]
+        )
+        amount = int(form.get("amount", intent["amount_received"] - done))
+        if not 0 < amount <= intent["amount_received"] - done:
+            return _error(400, "amount_too_large", "refund exceeds the charge")
+        refund = {
+            "id": "re_" + secrets.token_hex(8),
+            "object": "refund",
+            "amount": amount,
+            "payment_intent": intent["id"],
+            "reason": form.get("reason"),
+            "status": "succeeded",
+        }
+        self.refunds[refund["id"]] = refund
+        self._txn("refund", -amount, 0, {k: refund[k] for k in ("id", "object", "payment_intent")})
+        return self._remember(request.headers.get("idempotency-key"), sig, 200, refund)
+
+    def _authorized(self, request: Request) -> JSONResponse | None:
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return _error(401, "api_key_invalid", "Invalid API Key provided")
+        return None
+
+    @staticmethod
+    def _page(items: list[dict[str, Any]], q: QueryParams, expand: bool) -> dict[str, Any]:
+        items = items[::-1]  # Stripe lists newest first; starting_after pages to older ones
+        after = q.get("starting_after")
+        start = next((n + 1 for n, x in enumerate(items) if x["id"] == after), 0) if after else 0
+        limit = min(int(q.get("limit", "10")), 100)
+        page = items[start : start + limit]
+        if not expand:
+            page = [{**x, "source": x["source"]["id"]} if "source" in x else x for x in page]
+        return {"object": "list", "data": page, "has_more": start + limit < len(items)}
+
+    async def _list_balance(self, request: Request) -> JSONResponse:
+        denied = self._authorized(request)
+        if denied is not None:
+            return denied
+        q = request.query_params
+        items = self.balance
+        if q.get("payout"):
+            items = [t for t in items if t["payout"] == q["payout"]]
+        if q.get("created[gte]"):
+            items = [t for t in items if t["created"] >= int(q["created[gte]"])]
+        expand = "data.source" in q.getlist("expand[]")
+        return JSONResponse(self._page(items, q, expand))
+
+    async def _list_payouts(self, request: Request) -> JSONResponse:
+        denied = self._authorized(request)
+        if denied is not None:
+            return denied
+        q = request.query_params
+        items = self.payouts
+        if q.get("created[gte]"):
+            items = [p for p in items if p["created"] >= int(q["created[gte]"])]
+        return JSONResponse(self._page(items, q, False))
