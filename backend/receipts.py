@@ -20,6 +20,8 @@ from sqlalchemy import select
 
 from backend.db import Database
 from backend.models import ChargingSession, Payment
+from backend.ocmf import receipt_records
+from backend.texts import OCMF_HOWTO
 from kiosk.money import Money
 from kiosk.tariff import TariffError, parse_tariff
 
@@ -134,6 +136,7 @@ def receipt_view(db: Database, receipt_id: str) -> dict[str, Any] | None:
         if row is None:
             return None
         pays = list(s.scalars(select(Payment).where(Payment.session_pk == row.pk)))
+        signed = receipt_records(s, row.pk)
     cur, b = row.currency, row.computed
     lines, net_sum, gross_sum = [], Decimal(0), Decimal(0)
     for key, name in LINES:
@@ -182,4 +185,6 @@ def receipt_view(db: Database, receipt_id: str) -> dict[str, Any] | None:
         "vat": _money(gross - net, cur),
         "vat_rates": _vat_rates(row.tariff),
         "payment": _payment_lines(pays, cur),
+        "ocmf": signed,
+        "ocmf_howto": OCMF_HOWTO,
     }
