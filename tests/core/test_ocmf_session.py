@@ -237,3 +237,58 @@ def test_energy_is_end_minus_begin_exactly(tmp_path: Path, meter: Meter) -> None
     assert bill.record is not None
     assert bill.record.readings[-1].value == Decimal("100000.000")
     journal.close()
+
+
+def test_card_session_on_a_signing_meter_reaches_the_backend_verified(
+    tmp_path: Path, meter: Meter
+) -> None:
+    """Meter simulator → kiosk journal → session report → real backend over HTTP: the stored
+    record verifies against the simulator's key, is on the receipt, reconciles clean, and a
+    digit changed in the backend's database is caught."""
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from backend import reconcile
+    from backend.models import OcmfStored
+    from drivers.backend_client.wire import report_request
+    from tests.backend.conftest import start_backend
+
+    journal, d = settling_journal(tmp_path)
+    metering = meter.metering(journal)
+    metering.begin(paths.SID, TT)
+    meter.model.import_wh += 500  # what the session's readings book (1000 → 1500 Wh)
+    assert metering.finish(paths.SID, TT).energy_wh == 500
+    closed = close_session(journal, d)
+    assert closed["meter_end_wh"] - closed["meter_start_wh"] == 500  # type: ignore[operator]
+    # The machine doubles carry a stub tariff; the backend prices with a real one.
+    closed["tariff"] = (ROOT / "assets" / "samples" / "tariff.json").read_text(encoding="utf-8")
+    path, body = report_request("session", closed, "Europe/Berlin")
+    journal.close()
+
+    server, b = start_backend(f"sqlite:///{tmp_path / 'backend.db'}")
+    with server:
+        try:
+            with b.station("ST") as st:
+                r = st.post(
+                    f"/api/v1{path}", content=body, headers={"Content-Type": "application/json"}
+                )
+                assert r.status_code == 201, r.text
+            with b.svc.db.read() as s:
+                (row,) = s.query(OcmfStored).all()
+                assert row.public_key == meter.sim.public_key
+                assert (row.verified, row.problems, row.signed_energy_wh) == (True, "", 500)
+            day = date(2026, 3, 1)
+            rep = reconcile.reconcile(b.svc.db, b.svc.settings, day, day)
+            found = [x.cls for row in rep.rows for x in row.discrepancies]
+            assert not [c for c in found if c.startswith("ocmf")], found
+            with b.client() as c:
+                page = c.get(r.json()["receipt_url"].removeprefix(b.url)).text
+            assert meter.sim.public_key in page and "How to check this bill" in page
+            with b.svc.db.session() as s:
+                text = s.query(OcmfStored).one().record
+                s.execute(update(OcmfStored).values(record=text.replace('PG":"T1', 'PG":"T2')))
+            rep = reconcile.reconcile(b.svc.db, b.svc.settings, day, day)
+            assert "ocmf_invalid" in [x.cls for row in rep.rows for x in row.discrepancies]
+        finally:
+            b.svc.close()
