@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -188,3 +191,32 @@ def test_signing_maps_name_the_field_at_fault() -> None:
             },
             "mine.json",
         )
+
+
+IDENTITY = [sys.executable, "-m", "kiosk.cli.main", "meter", "ocmf-identity"]
+
+
+def test_the_cli_shows_public_key_signing_status_and_firmware(rig: Rig) -> None:
+    done = subprocess.run(
+        [*IDENTITY, "--profile", rig.smap.model, "--port", rig.server.url, "--json"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert shown["public_key"] == rig.sim.public_key and shown["signing"] is True
+    if rig.smap.protocol == "em580":
+        assert shown["firmware"] == "1.2.3 / 1.2.3"
+
+
+def test_the_cli_names_an_unknown_signing_model() -> None:
+    done = subprocess.run(
+        [*IDENTITY, "--profile", "sdm630", "--port", "tcp://127.0.0.1:1"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "no signing meter model 'sdm630'" in done.stderr
