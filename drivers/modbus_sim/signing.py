@@ -280,6 +280,7 @@ class SimulatedSigningMeter(SimulatedMeter):
             "MM": model,
             "MS": self.serial,
             "MF": firmware,
+            "IS": False,
             **metadata,
             "RD": [
                 {"TM": begin[1], "TX": "B", "RV": begin[0], **reading},

@@ -201,8 +201,8 @@ def _check_payload(payload: Mapping[str, Any]) -> None:
     tt = _text(payload, "TT", "payload")
     if tt is not None and len(tt) > MAX_TARIFF_TEXT:
         raise OcmfError("payload.TT", f"is {len(tt)} characters, at most 250 allowed")
-    if "IS" in payload and not isinstance(payload["IS"], bool):
-        raise OcmfError("payload.IS", "must be true or false")
+    if not isinstance(payload.get("IS"), bool):  # mandatory in OCMF
+        raise OcmfError("payload.IS", "must be true or false (user assignment status)")
 
 
 def _check_signature(signature: Mapping[str, Any]) -> None:

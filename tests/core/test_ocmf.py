@@ -67,7 +67,7 @@ def test_reading_values_keep_their_textual_form() -> None:
 
 def test_the_payload_is_verified_byte_for_byte_not_re_serialised() -> None:
     # Whitespace in the signed payload is part of what was signed; keep it.
-    payload = '{"FV": "1.0", "PG": "T1", "RD": []}'
+    payload = '{"FV": "1.0", "PG": "T1", "IS": false, "RD": []}'
     record = parse_ocmf(sign_payload(payload, KEY))
     assert record.payload_text == payload
     assert verify(record, PUBLIC)
@@ -99,12 +99,13 @@ def test_public_keys_load_in_every_form_meters_publish() -> None:
         ("OCMF|{}", "record"),
         ("XCMF|{}|{}", "record"),
         ("OCMF|[]|{}", "payload"),
-        ('OCMF|{"PG":"T1"}|{}', "signature.SD"),
-        ('OCMF|{"PG":"Q1"}|{"SD":"00"}', "payload.PG"),
-        ('OCMF|{"PG":"T1","RD":[{"TM":"x"}]}|{"SD":"00"}', "payload.RD[0].TM"),
-        ('OCMF|{"PG":"T1","MS":7}|{"SD":"00"}', "payload.MS"),
-        ('OCMF|{"PG":"T1","RD":{}}|{"SD":"00"}', "payload.RD"),
-        ('OCMF|{"PG":"T1"}|{"SD":"00","SE":"rot13"}', "signature.SE"),
+        ('OCMF|{"PG":"T1","IS":false}|{}', "signature.SD"),
+        ('OCMF|{"PG":"Q1","IS":false}|{"SD":"00"}', "payload.PG"),
+        ('OCMF|{"PG":"T1","IS":false,"RD":[{"TM":"x"}]}|{"SD":"00"}', "payload.RD[0].TM"),
+        ('OCMF|{"PG":"T1","IS":false,"MS":7}|{"SD":"00"}', "payload.MS"),
+        ('OCMF|{"PG":"T1","IS":false,"RD":{}}|{"SD":"00"}', "payload.RD"),
+        ('OCMF|{"PG":"T1","IS":false}|{"SD":"00","SE":"rot13"}', "signature.SE"),
+        ('OCMF|{"PG":"T1"}|{"SD":"00"}', "payload.IS"),
         ("OCMF|" + "[" * 10_000 + "|{}", "payload"),
         (7, "record"),
     ],

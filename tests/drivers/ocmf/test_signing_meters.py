@@ -220,3 +220,17 @@ def test_the_cli_names_an_unknown_signing_model() -> None:
         timeout=60,
     )
     assert done.returncode == 2 and "no signing meter model 'sdm630'" in done.stderr
+
+
+def test_an_independent_verifier_accepts_the_records(rig: Rig) -> None:
+    """pyocmf (an unofficial OCMF parser and verifier, Transparenzsoftware-like rules) in its
+    strict mode: the record is valid OCMF, verifies with the key the meter publishes, and has
+    no Eichrecht errors (informative clocks are warnings)."""
+    from pyocmf import OCMF
+
+    text = session(rig)
+    checked = OCMF.from_string(text, strict=True)
+    assert checked.verify_signature(rig.driver.identity().public_key)
+    assert checked.check_eichrecht(errors_only=True) == []
+    tampered = OCMF.from_string(text.replace('"TX":"E","RV":', '"TX":"E","RV":1'), strict=True)
+    assert not tampered.verify_signature(rig.driver.identity().public_key)
