@@ -189,6 +189,9 @@ class SimulatedSigningMeter(SimulatedMeter):
                 return self._begin()
             if words[0] == codes["end"]:
                 return self._end()
+            if words[0] == codes.get("abort") and self.state == "corrupted":
+                self.state, self.begin = "idle", None
+                return None
             return ExcCodes.ILLEGAL_VALUE
         if self.smap.protocol == "em580" and address == self.smap.area("state").address:
             if words[0] == 0 and self.state in ("ready", "corrupted"):

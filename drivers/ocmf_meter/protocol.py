@@ -154,7 +154,10 @@ class Em580Signer(_Driver):
             self._write("command", [self.map.codes["end"]])
             self._wait_state({"ready"}, {"corrupted", "idle"}, "end at start-up")
         elif state == "corrupted":
-            raise SigningError(f"{self.name}: the meter reports its record as corrupted")
+            # The failed end was journaled when it happened; abort so the meter takes sessions.
+            self._write("command", [self.map.codes["abort"]])
+            self._wait_state({"idle"}, set(), "abort of a corrupted transaction")
+            return None
         elif state != "ready":
             return None
         return self.read_record(None)

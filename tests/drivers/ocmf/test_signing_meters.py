@@ -234,3 +234,19 @@ def test_an_independent_verifier_accepts_the_records(rig: Rig) -> None:
     assert checked.check_eichrecht(errors_only=True) == []
     tampered = OCMF.from_string(text.replace('"TX":"E","RV":', '"TX":"E","RV":1'), strict=True)
     assert not tampered.verify_signature(rig.driver.identity().public_key)
+
+
+def test_after_a_failed_end_the_meter_is_freed_at_the_next_start_up(rig: Rig) -> None:
+    rig.driver.start_transaction(start("S-1"))
+    rig.sim.inject_signing("stop_fails")
+    with pytest.raises(SigningError):
+        rig.driver.end_transaction("S-1")
+    late = rig.new_driver().recover()
+    if rig.smap.protocol == "iskra":
+        # The WM3M4C kept the transaction open: it is ended now and its record collected.
+        assert late is not None and parse_ocmf(late).payload["ID"] == "S-1"
+    else:
+        assert late is None  # the EM580 marked it corrupted: aborted, nothing to collect
+    rig.driver.start_transaction(start("S-2"))
+    rig.driver.end_transaction("S-2")
+    assert parse_ocmf(rig.driver.read_record("S-2")).payload["ID"] == "S-2"
