@@ -76,3 +76,25 @@ def test_a_bad_ocmf_item_is_refused_naming_the_field(sqlite_backend: Backend) ->
         )
     assert r.status_code == 422
     assert "ocmf" in r.text and "signed" in r.text
+
+
+def test_the_export_command_prints_the_records_for_an_authority(sqlite_backend: Backend) -> None:
+    import json
+    import subprocess
+    import sys
+
+    b = sqlite_backend
+    with b.station("ST") as st:
+        for n in (1, 3):
+            report(st, session_body(f"S{n}", card(n), ocmf=[entry(record(f"S{n}", n))]))
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk.cli.main", "backend", "ocmf-export", "--db", b.db_url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    (meter,) = json.loads(done.stdout)["meters"]
+    assert meter["gaps"] == [[2, 2]]
+    assert [r["session_id"] for r in meter["records"]] == ["S1", "S3"]
