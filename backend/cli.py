@@ -89,6 +89,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rec.add_argument("--station", help="only this station")
     rec.set_defaults(handler=_reconcile)
 
+    export = sub.add_parser(
+        "ocmf-export", help="every signed meter record per meter, in order, with gaps (JSON)"
+    )
+    _db_arg(export)
+    export.add_argument("--meter", help="only this meter serial number")
+    export.set_defaults(handler=_ocmf_export)
+
     sweep = sub.add_parser("sweep", help="run one round of the background sweep")
     _db_arg(sweep)
     sweep.set_defaults(handler=_sweep)
@@ -250,6 +257,21 @@ def _reconcile(args: argparse.Namespace) -> int:
         sys.stdout.write(reconcile_output.to_csv(report))
     else:
         sys.stdout.write(reconcile_output.to_html(report))
+    return EXIT_OK
+
+
+def _ocmf_export(args: argparse.Namespace) -> int:
+    """For an authority's request (Eichrecht): the records exactly as the stations sent them."""
+    from backend.ocmf import export_records  # noqa: PLC0415 (load on demand)
+
+    try:
+        db = _database(args.db)
+        with db.read() as s:
+            out = export_records(s, args.meter)
+    except SQLAlchemyError as exc:
+        print(f"evkiosk backend: database {args.db}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(json.dumps(out, indent=2, ensure_ascii=False))
     return EXIT_OK
 
 

@@ -33,6 +33,7 @@ from backend.models import (
     Station,
     TerminalTotals,
 )
+from backend.ocmf import store_records as store_ocmf_records
 from backend.pricing import Computed
 from backend.receipts import new_receipt_id
 from backend.schemas import (
@@ -364,6 +365,7 @@ def store_session(
             if link_id is None:
                 row["response"] = body  # known before the insert: no UPDATE after it
             session_pk = conn.execute(_INSERT_SESSION, row).scalar_one()
+            store_ocmf_records(conn, station_id, session_pk, report, now)
             if pay is not None:
                 conn.execute(_INSERT_PAYMENT, {**pay, "session_pk": session_pk})
             elif link_id is not None:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     TypeDecorator,
     UniqueConstraint,
     text,
@@ -160,6 +161,29 @@ class ChargingSession(Base):
     created_at: Mapped[datetime]
     # The first answer, replayed verbatim to repeats of the same session id.
     response: Mapped[dict[str, Any]]
+
+
+class OcmfStored(Base):
+    """A signed meter record as a station reported it, kept as received, per meter and number.
+
+    `verified`/`problems` are the result of the check on ingest; reconciliation checks the
+    stored text again, so a record changed in the database is caught."""
+
+    __tablename__ = "ocmf_records"
+    __table_args__ = (UniqueConstraint("meter_serial", "transaction_no"),)
+
+    pk: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    station_id: Mapped[str] = mapped_column(ForeignKey("stations.id"), index=True)
+    session_pk: Mapped[int] = mapped_column(ForeignKey("sessions.pk"), index=True)
+    meter_serial: Mapped[str] = mapped_column(String(64))
+    transaction_no: Mapped[int | None] = mapped_column(BigInteger)  # T<n>; NULL: no record
+    record: Mapped[str | None] = mapped_column(Text)
+    public_key: Mapped[str | None] = mapped_column(String(512))
+    verified: Mapped[bool] = mapped_column(Boolean)
+    problems: Mapped[str] = mapped_column(Text)  # "" when sound
+    signed_energy_wh: Mapped[int | None] = mapped_column(BigInteger)
+    kiosk_flags: Mapped[dict[str, Any]]  # {"flags": [...], "detail": "..."}
+    received_at: Mapped[datetime]
 
 
 class TerminalTotals(Base):

@@ -19,6 +19,8 @@ from sqlalchemy import select
 from backend import phone_format
 from backend.db import Database
 from backend.models import ChargingSession, Payment, Refund
+from backend.ocmf import receipt_records
+from backend.texts import OCMF_HOWTO
 from kiosk.money import Money
 from kiosk.tariff import TariffError, parse_tariff
 
@@ -144,6 +146,7 @@ def receipt_view(db: Database, receipt_id: str, lang: str) -> dict[str, Any] | N
                 .order_by(Refund.id)
             )
         )
+        signed = receipt_records(s, row.pk)
     cur, b = row.currency, row.computed
 
     def _money(amount: Decimal, currency: str) -> str:
@@ -198,4 +201,6 @@ def receipt_view(db: Database, receipt_id: str, lang: str) -> dict[str, Any] | N
         "vat_rates": _vat_rates(row.tariff, lang),
         "payment": _payment_lines(pays, cur, lang)
         + _refund_lines(refunds, cur, row.time_zone, lang),
+        "ocmf": signed,
+        "ocmf_howto": OCMF_HOWTO,
     }

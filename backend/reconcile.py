@@ -21,6 +21,7 @@ from backend import reconcile_sql
 from backend.config import Settings
 from backend.db import Database
 from backend.models import ChargingSession, Payment, TerminalTotals
+from backend.ocmf import discrepancies as ocmf_discrepancies
 
 # research/payments.md §7.3, in the order a person works through them.
 CLASSES: dict[str, str] = {
@@ -33,6 +34,11 @@ CLASSES: dict[str, str] = {
     "zero_energy_with_charge": "no energy delivered but money captured",
     "batch_total_mismatch": "terminal end-of-day total differs from the captures",
     "reported_ne_computed": "the station's cost differs from the recomputed cost",
+    # Eichrecht (research/meters.md §7): signed meter records
+    "ocmf_missing": "a session on a signing meter has no signed record",
+    "ocmf_invalid": "a signed record does not verify or cannot be billed from",
+    "ocmf_gap": "a meter's signed records are not numbered without gaps",
+    "ocmf_energy_mismatch": "booked energy differs from the signed energy",
 }
 
 
@@ -209,6 +215,12 @@ def reconcile(
         _orphan_payments(s, rows, (start, end), station, now=now, settings=settings)
         _duplicates(s, rows, start, end, station, named_links=named_links)
         _batches(s, rows, start, end, station)
+        for cls, when, station_id, currency, message, ref in ocmf_discrepancies(
+            s, start, end, station
+        ):
+            rows.get(station_id, when, currency).discrepancies.append(
+                Discrepancy(cls, message, [ref])
+            )
     ordered = sorted(rows.rows.values(), key=lambda r: (r.station_id, r.day, r.currency))
     return Report(date_from, date_to, now, ordered)
 

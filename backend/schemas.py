@@ -9,7 +9,7 @@ from string import ascii_uppercase
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from kiosk.money import minor_unit_exponent
 
@@ -129,6 +129,19 @@ class NoPayment(Strict):
     method: Literal["none"]
 
 
+class OcmfIn(Strict):
+    """A signed meter record (OCMF) of the session, or the kiosk's note that none came."""
+
+    meter_serial: Annotated[str, Field(min_length=1, max_length=64)]
+    pagination: Annotated[str, Field(max_length=16)] | None = None
+    record: Annotated[str, Field(max_length=65_536)] | None = None
+    public_key: Annotated[str, Field(max_length=512)] | None = None
+    signed: StrictBool
+    energy_wh: Annotated[StrictInt, Field(ge=0, le=10**12)]
+    flags: list[Annotated[str, Field(max_length=32)]] = Field(default_factory=list, max_length=10)
+    detail: Annotated[str, Field(max_length=2000)] = ""
+
+
 class SessionReport(Strict):
     session_id: SessionId
     connector_id: Ident
@@ -145,6 +158,7 @@ class SessionReport(Strict):
     )
     cdr: dict[str, Any] = Field(default_factory=dict, description="further OCPI CDR fields")
     payment: Annotated[LinkPayment | CardPayment | NoPayment, Field(discriminator="method")]
+    ocmf: list[OcmfIn] = Field(default_factory=list, max_length=20)
 
 
 class PaymentReport(Strict):

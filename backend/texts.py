@@ -186,7 +186,34 @@ FIELD_ERRORS_DE: Final = {
     "enter the 3 or 4 digits on the back of the card": "bitte die 3 oder 4 Ziffern eingeben",
 }
 # The receipt page's labels, by their English text.
+# The receipt's plain-language guide to checking a bill from signed meter data (Eichrecht).
+OCMF_HOWTO: Final = (
+    "The station's meter signed the start and end of this session. Download the free "
+    "Transparenzsoftware (safe-ev.de), copy the signed record and the public key shown here "
+    "into it and check: it shows \u201csignature valid\u201d and the meter readings at start "
+    "and end. Their difference is the energy billed. The public key is also shown on the meter "
+    "and registered with the Bundesnetzagentur. The kiosk's own display is for information only."
+)
+
 RECEIPT_DE: Final = {
+    "Signed meter data (Eichrecht)": "Signierte Messdaten (Eichrecht)",
+    "Meter": "Zähler",
+    "Signed energy": "Signierte Energie",
+    "Signed record (OCMF)": "Signierter Datensatz (OCMF)",
+    "Public key of the meter": "Öffentlicher Schlüssel des Zählers",
+    "No signed record for this session": (
+        "Zu diesem Ladevorgang gibt es keinen signierten Datensatz"
+    ),
+    "How to check this bill": "So prüfen Sie diese Rechnung",
+    OCMF_HOWTO: (
+        "Der Zähler der Ladestation hat Anfang und Ende dieses Ladevorgangs signiert. "
+        "Laden Sie die kostenlose Transparenzsoftware (safe-ev.de) herunter, kopieren Sie den "
+        "signierten Datensatz und den öffentlichen Schlüssel hierher in das Programm und "
+        "prüfen Sie: Die Software zeigt „Signatur gültig“ und die Zählerstände am Anfang und "
+        "am Ende. Deren Differenz ist die berechnete Energie. Den öffentlichen Schlüssel finden "
+        "Sie auch auf dem Zähler oder bei der Bundesnetzagentur. Die Anzeige am Kiosk dient nur "
+        "der Information."
+    ),
     "Receipt": "Beleg",
     "Charging receipt": "Ladebeleg",
     "Operator": "Betreiber",

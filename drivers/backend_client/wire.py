@@ -125,6 +125,8 @@ def session_body(
         periods = charging_periods(report["tariff"], time_zone, readings)
         if periods:
             body["charging_periods"] = periods
+    if report.get("ocmf"):
+        body["ocmf"] = report["ocmf"]  # signed meter records (Eichrecht), as journaled
     if receipt_secret is not None:
         # The kiosk showed a receipt address with this signature before the report arrived.
         sig = receipt_signature(receipt_secret, str(report["session_id"]))

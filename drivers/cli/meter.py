@@ -3,6 +3,7 @@
 evkiosk meter read --profile sdm630 --port /dev/ttyUSB0 [--unit 1] [--baud 9600 --parity N]
 evkiosk meter read --profile sdm630 --port tcp://192.0.2.10:502 --json --watch 2
 evkiosk meter profiles
+evkiosk meter ocmf-identity --profile em580 --port /dev/ttyUSB0   (signing meters)
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 import time
 from typing import Any
 
+from drivers.cli.meter_ocmf import add_identity_parser
 from drivers.meter.modbus_meter import ModbusMeter
 from drivers.modbus.cliargs import UsageError, add_connection_arguments, open_device
 from drivers.modbus.registermap import available_models, load_map
@@ -30,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     read.set_defaults(handler=run)
     profiles = sub.add_parser("profiles", help="list the meter models shipped with evkiosk")
     profiles.set_defaults(handler=_profiles)
+    add_identity_parser(sub)
 
 
 def _profiles(args: argparse.Namespace) -> int:

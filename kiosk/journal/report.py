@@ -9,7 +9,11 @@ from kiosk.session.common import booked_lines
 from kiosk.session.model import Session
 
 
-def session_report(s: Session, readings: list[list[object]] | None = None) -> dict[str, Any]:
+def session_report(
+    s: Session,
+    readings: list[list[object]] | None = None,
+    ocmf: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Everything the backend needs to capture, count and reconcile one session, once.
 
     `readings` are the journaled readings ([measured_at, Wh, W, charging], the start first): the
@@ -48,4 +52,6 @@ def session_report(s: Session, readings: list[list[object]] | None = None) -> di
         "money": s.money.value,
         "authorisation": None if auth is None else to_jsonable(auth),
         "readings": readings or [],
+        # Signed meter records (Eichrecht) of this session, when the connector's meter signs.
+        **({"ocmf": ocmf} if ocmf else {}),
     }

@@ -135,6 +135,29 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE journal_identity (instance TEXT NOT NULL);
     INSERT INTO journal_identity (instance) VALUES (lower(hex(randomblob(16))));
     """,
+    # 6: signed meter records (OCMF, Eichrecht), written as read from the meter and before the
+    # meter is told it may drop them; one row per meter and transaction number. A session that
+    # ended without a record gets a row without one (record NULL) saying why. The session's
+    # close binds its rows (closed_at) in the same transaction that queues its report.
+    """
+    CREATE TABLE ocmf_records (
+        id            INTEGER PRIMARY KEY,
+        session_id    TEXT,                -- the kiosk session named in the record (ID)
+        connector_id  TEXT NOT NULL,
+        meter_serial  TEXT NOT NULL,
+        pagination    TEXT,                -- "T17"; NULL when there is no record
+        record        TEXT,                -- the OCMF text exactly as the meter gave it
+        public_key    TEXT,                -- the meter's key (DER hex) the record verified with
+        signed        INTEGER NOT NULL,    -- energy_wh is signed end minus begin
+        energy_wh     INTEGER NOT NULL,    -- what is billed for energy (the rule's when unsigned)
+        flags_json    TEXT NOT NULL,
+        detail        TEXT NOT NULL,
+        read_at       TEXT NOT NULL,
+        closed_at     TEXT,
+        UNIQUE (meter_serial, pagination)
+    );
+    CREATE INDEX ocmf_records_by_session ON ocmf_records(session_id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -23,6 +23,7 @@ from typing import Any
 
 from kiosk.devices import AckSink, CardResult, MeterReading, PaymentOutcome, ResultSink
 from kiosk.journal.codec import dumps, loads
+from kiosk.journal.ocmf import close_ocmf_records, store_record
 from kiosk.journal.outbox import OutboxJournal
 from kiosk.journal.report import session_report
 from kiosk.journal.schema import MIGRATIONS, SCHEMA_VERSION
@@ -279,7 +280,13 @@ class Journal(OutboxJournal):
                     "created_at) VALUES ('session', ?, ?, ?)",
                     (
                         f"session:{sid}",
-                        dumps(session_report(s, _report_readings(conn, s.session_id))),
+                        dumps(
+                            session_report(
+                                s,
+                                _report_readings(conn, s.session_id),
+                                close_ocmf_records(conn, s.session_id, at),
+                            )
+                        ),
                         at,
                     ),
                 )
@@ -292,6 +299,11 @@ class Journal(OutboxJournal):
             (sid, type(command).__name__, payload, at),
         )
         return int(cursor.lastrowid or 0)
+
+    def store_ocmf_record(self, **record: Any) -> bool:
+        """A signed meter record, before the meter may drop it (see kiosk.journal.ocmf)."""
+        with self._tx() as conn:
+            return store_record(conn, **record)
 
     def record_card_result(self, session_id: str | None, kind: str, result: CardResult) -> int:
         """Persist a terminal's answer. Called by the driver *before* it acknowledges it."""

@@ -14,6 +14,7 @@ import pytest
 
 from backend import reconcile
 from tests.backend.conftest import Backend
+from tests.backend.ocmf_records import entry, record
 from tests.backend.steps import TERMINAL, card, link_body, paid_link, pay, report, session_body
 
 DAY = date(2026, 3, 2)
@@ -95,6 +96,26 @@ def reported_ne_computed(_b: Backend, st: httpx.Client) -> None:
     report(st, session_body("S1", card(1), total_cost=630))
 
 
+def ocmf_missing(_b: Backend, st: httpx.Client) -> None:
+    report(st, session_body("S1", card(1), ocmf=[entry(None, serial="MISSING")]))
+
+
+def ocmf_invalid(_b: Backend, st: httpx.Client) -> None:
+    text = record("S1", 1, serial="INVALID").replace('"RV":110.000', '"RV":110.001')
+    report(st, session_body("S1", card(1), ocmf=[entry(text, serial="INVALID")]))
+
+
+def ocmf_gap(_b: Backend, st: httpx.Client) -> None:
+    for n in (1, 3):
+        text = record(f"S{n}", n, serial="GAP")
+        report(st, session_body(f"S{n}", card(n), ocmf=[entry(text, serial="GAP")]))
+
+
+def ocmf_energy_mismatch(_b: Backend, st: httpx.Client) -> None:
+    text = record("S1", 1, end_wh=109_000, serial="ENERGY")  # signed 9 kWh, booked 10 kWh
+    report(st, session_body("S1", card(1), ocmf=[entry(text, serial="ENERGY")]))
+
+
 SCENARIOS: dict[str, tuple[Callable[[Backend, httpx.Client], None], set[str]]] = {
     "CLEAN": (clean, set()),
     "UNCAPTURED": (uncaptured_hold, {"uncaptured_hold"}),
@@ -107,6 +128,10 @@ SCENARIOS: dict[str, tuple[Callable[[Backend, httpx.Client], None], set[str]]] =
     "ZERO-ENERGY": (zero_energy_with_charge, {"zero_energy_with_charge"}),
     "BATCH": (batch_total_mismatch, {"batch_total_mismatch"}),
     "REPORTED-NE": (reported_ne_computed, {"reported_ne_computed"}),
+    "OCMF-MISSING": (ocmf_missing, {"ocmf_missing"}),
+    "OCMF-INVALID": (ocmf_invalid, {"ocmf_invalid"}),
+    "OCMF-GAP": (ocmf_gap, {"ocmf_gap"}),
+    "OCMF-ENERGY": (ocmf_energy_mismatch, {"ocmf_energy_mismatch"}),
 }
 
 

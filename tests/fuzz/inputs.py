@@ -231,3 +231,65 @@ def toml_variants(draw: st.DrawFn, text: str) -> str:
     if draw(_SMALL) == 0:
         del lines[draw(st.integers(0, len(lines) - 1))]
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- OCMF records
+
+_OCMF_TIMES = st.sampled_from(
+    ["2026-12-07T10:00:00,000+0100 S", "2026-12-07T10:00:00,000+0100 I", "2026-12-07 10:00", ""]
+)
+_OCMF_VALUES = st.one_of(
+    st.decimals(min_value=0, max_value=10**6, places=4), st.sampled_from(EXTREME_DECIMALS)
+)
+
+
+@st.composite
+def _ocmf_reading(draw: st.DrawFn) -> dict[str, Any]:
+    reading = {
+        "TM": sometimes_bad(_OCMF_TIMES),
+        "TX": sometimes_bad(st.sampled_from(["B", "C", "E", "B", "E", "Q"])),
+        "RV": sometimes_bad(_OCMF_VALUES),
+        "RI": sometimes_bad(st.just("1-b:1.8.0")),
+        "RU": sometimes_bad(st.sampled_from(["kWh", "Wh", "mOhm", "kW"])),
+        "EF": sometimes_bad(st.sampled_from(["", "E", "t", "Et", "x"])),
+        "ST": sometimes_bad(st.sampled_from(["G", "G", "N", "Z"])),
+    }
+    # Rarely drop a field: later readings may omit fields, a first reading may not.
+    return {k: draw(v) for k, v in reading.items() if draw(st.integers(0, 31)) != 0}
+
+
+@st.composite
+def ocmf_payloads(draw: st.DrawFn) -> dict[str, Any]:
+    """An OCMF payload valid in shape, with single values swapped for hostile ones."""
+    return {
+        "FV": draw(sometimes_bad(st.just("1.0"))),
+        "GI": draw(sometimes_bad(st.just("EVKIOSK SIM"))),
+        "PG": draw(sometimes_bad(st.sampled_from(["T1", "T17", "F3", "T1", "X1", "T99999999999"]))),
+        "MS": draw(sometimes_bad(st.text(max_size=12))),
+        "IS": draw(sometimes_bad(st.booleans())),
+        "TT": draw(sometimes_bad(st.text(max_size=260))),
+        "RD": draw(sometimes_bad(st.lists(_ocmf_reading(), max_size=4))),
+    }
+
+
+_RECORD_EDITS = st.sampled_from(["none"] * 5 + ["cut", "pipe", "digit", "nul", "nest"])
+
+
+@st.composite
+def ocmf_texts(draw: st.DrawFn, encode: Any) -> str:
+    """A record text from a hostile payload, then maybe cut, split or changed by one byte."""
+    text: str = encode(draw(ocmf_payloads()))
+    edit = draw(_RECORD_EDITS)
+    # A position as a share of the length: signatures differ in length from run to run.
+    where = len(text) * draw(st.integers(0, 999)) // 1000
+    if edit == "cut":
+        text = text[:where]
+    elif edit == "pipe":
+        text = text[:where] + "|" + text[where:]
+    elif edit == "digit":
+        text = text[:where] + draw(st.sampled_from('09.-eE"{')) + text[where + 1 :]
+    elif edit == "nul":
+        text = text[:where] + "\x00" + text[where:]
+    elif edit == "nest":
+        text = "OCMF|" + "[" * 5000 + "|{}"
+    return text

@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import strategies as st
 
 from drivers.modbus.registermap import MapError, available_models, load_map, parse_map
@@ -31,6 +32,9 @@ from drivers.zvt.transport_serial import Deframer, encode_frame
 from drivers.zvt.transport_tcp import Reassembler
 from kiosk.config import ConfigError, load_config
 from kiosk.devices import DeviceError, DeviceProtocolError
+from kiosk.ocmf import OcmfError, parse_ocmf
+from kiosk.ocmf.check import check_transaction, signed_energy_wh
+from kiosk.ocmf.crypto import public_key_hex, sign_fields, verify
 from kiosk.scenario import ACTIONS, ScenarioError, load_scenario, parse_scenario
 from kiosk.tariff import (
     TariffError,
@@ -337,7 +341,36 @@ BACKEND = Target(
     context=_backend,
 )
 
-TARGETS: dict[str, Target] = {t.name: t for t in (TARIFF, CONFIG, SCENARIO, ZVT, MODBUS, BACKEND)}
+# A fixed key: the fuzzed records are signed like a meter signs them, then broken.
+_OCMF_KEY = ec.derive_private_key(0x5EED, ec.SECP256R1())
+_OCMF_PUBLIC = public_key_hex(_OCMF_KEY.public_key())
+
+
+def _ocmf_text(payload: dict[str, Any]) -> str:
+    try:
+        return sign_fields(payload, _OCMF_KEY)
+    except OcmfError:  # a value OCMF cannot carry: send it unsigned, as a broken meter might
+        return "OCMF|" + json.dumps(payload, default=str) + '|{"SD":"00"}'
+
+
+def run_ocmf(text: str) -> None:
+    record = parse_ocmf(text)
+    verify(record, _OCMF_PUBLIC)
+    check_transaction(record)
+    signed_energy_wh(record)
+
+
+OCMF = Target(
+    "ocmf",
+    inputs.ocmf_texts(_ocmf_text),
+    run_ocmf,
+    (OcmfError,),
+    describe=lambda text: repr(text[:300]),
+)
+
+TARGETS: dict[str, Target] = {
+    t.name: t for t in (TARIFF, CONFIG, SCENARIO, ZVT, MODBUS, BACKEND, OCMF)
+}
 
 
 class Hang(Exception):

@@ -17,7 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from tests.fuzz.targets import TARGETS, bounded, runner
 
 # Examples per target; EVK_FUZZ_SCALE scales them for a longer local run.
-EXAMPLES = {"tariff": 60, "config": 60, "scenario": 60, "zvt": 100, "modbus": 60, "backend": 30}
+EXAMPLES = {
+    "tariff": 60,
+    "config": 60,
+    "scenario": 60,
+    "zvt": 100,
+    "modbus": 60,
+    "backend": 30,
+    "ocmf": 150,
+}
 SCALE = float(os.environ.get("EVK_FUZZ_SCALE", "1"))
 HANG_S = 20.0
 
