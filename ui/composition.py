@@ -33,6 +33,7 @@ from ui.embedded_backend import EmbeddedBackend
 if TYPE_CHECKING:  # a real-hardware station never loads the simulators nor pymodbus servers
     from drivers.backend_client import HttpBackend
     from drivers.modbus_sim import SimStation
+    from drivers.ocpp import CsmsLink
     from drivers.zvt_sim import TerminalSimulator
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,12 @@ class Assembly:
     service: StationService
     simulator: Simulators | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
+    csms: CsmsLink | None = None  # the OCPP link to the operator's CSMS, when configured
 
     def start(self) -> None:
         self.runtime.start()
+        if self.csms is not None:
+            self.csms.start()
 
     def stop(self) -> None:
         self.runtime.stop()
@@ -350,6 +354,12 @@ def assemble(
         if policy is not None:
             config = replace(config, policy=policy)
         runtime = build_runtime(config, devices, clock)
+        csms = None
+        if config.ocpp is not None:
+            from drivers.ocpp import connect_station  # noqa: PLC0415 (websockets: only if used)
+
+            csms = connect_station(runtime, config.ocpp)
+            closers.insert(0, csms.stop)  # closed after the runtime, before the devices
     except BaseException:
         for close in reversed(closers):
             close()
@@ -375,4 +385,5 @@ def assemble(
         service=StationService(runtime, runtime.journal, terminal),
         simulator=simulators,
         closers=closers,
+        csms=csms,
     )

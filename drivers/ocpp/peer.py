@@ -1,0 +1,70 @@
+"""The station's end of one OCPP-J websocket: the `ocpp` library's charge point, sending
+payloads that were queued as JSON text exactly as they were written (amounts keep their
+decimals: the library's own encoder would round a Decimal to one place)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+from ocpp.messages import Call, MessageType, validate_payload
+from ocpp.v21 import ChargePoint as ChargePoint21
+
+# The library logs every frame at INFO; the link's own log says what matters.
+WIRE_LOG = logging.getLogger("drivers.ocpp.wire")
+WIRE_LOG.setLevel(logging.WARNING)
+
+
+class CsmsRefused(Exception):
+    """The CSMS answered with a CallError."""
+
+    def __init__(self, code: str, description: str) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description
+
+
+class LinkClosed(ConnectionError):
+    """The websocket closed while a call waited for its answer."""
+
+
+class StationPeer(ChargePoint21):  # type: ignore[misc]  # the library is untyped
+    def __init__(self, identity: str, connection: Any, response_timeout: float) -> None:
+        super().__init__(identity, connection, response_timeout, logger=WIRE_LOG)
+        self.reader: asyncio.Task[None] | None = None
+
+    def listen(self) -> asyncio.Task[None]:
+        self.reader = asyncio.ensure_future(self.start())
+        return self.reader
+
+    async def call_json(self, action: str, payload_json: str, message_id: str) -> dict[str, Any]:
+        """Send one call whose payload is JSON text; return the CSMS's answer payload."""
+        payload = json.loads(payload_json)
+        await validate_payload(Call(message_id, action, payload), self._ocpp_version)
+        frame = f"[{MessageType.Call},{json.dumps(message_id)},{json.dumps(action)},{payload_json}]"
+        async with self._call_lock:
+            await self._send(frame)
+            response = await self._answer(message_id)
+        if response.message_type_id == MessageType.CallError:
+            raise CsmsRefused(str(response.error_code), str(response.error_description))
+        response.action = action
+        await validate_payload(response, self._ocpp_version)
+        answer: dict[str, Any] = response.payload
+        return answer
+
+    async def call_dict(self, action: str, payload: dict[str, Any], message_id: str) -> Any:
+        return await self.call_json(action, json.dumps(payload), message_id)
+
+    async def _answer(self, message_id: str) -> Any:
+        waiting = asyncio.ensure_future(
+            self._get_specific_response(message_id, self._response_timeout)
+        )
+        reader = self.reader
+        watch = {waiting} if reader is None else {waiting, reader}
+        done, _ = await asyncio.wait(watch, return_when=asyncio.FIRST_COMPLETED)
+        if waiting not in done:
+            waiting.cancel()
+            raise LinkClosed("the CSMS closed the connection before it answered")
+        return waiting.result()
