@@ -149,10 +149,10 @@ class CsmsLink:
             except (OSError, TimeoutError, WebSocketException, LinkClosed) as exc:
                 reason = _why(exc)
                 if self.connected or self.last_error != reason:
-                    log.warning("csms: link down (%s); retrying in %.0f s", reason, delay)
+                    log.warning("csms: link down (%s); retrying in %.1f s", reason, delay)
                 self._set(connected=False, error=reason)
             except CsmsRefused as exc:
-                log.error("csms: refused %s; retrying in %.0f s", exc, delay)
+                log.error("csms: refused %s; retrying in %.1f s", exc, delay)
                 self._set(connected=False, error=str(exc))
             self.accepted = False
             if await self._sleep(delay):
