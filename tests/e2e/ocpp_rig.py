@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from kiosk.config import load_config
 from kiosk.session.names import Phase
 from kiosk.snapshot import ChooseConnector, ConfirmPrice, PayByCard, StopCharging
 from tests.e2e.rig import Kiosk, kiosk
-from tests.ocpp.peer import Csms, ocpp_section, write_password
+from tests.ocpp.peer import ocpp_section, write_password
 
 # Reconnects quickly: the drills take the CSMS down and bring it back.
 FAST = LinkTiming(backoff_first_s=0.1, backoff_max_s=0.5, response_timeout_s=20, poll_s=0.2)
@@ -21,16 +21,22 @@ FAST = LinkTiming(backoff_first_s=0.1, backoff_max_s=0.5, response_timeout_s=20,
 
 @contextmanager
 def ocpp_kiosk(
-    workdir: Path, access: BackendAccess, csms: Csms, **options: Any
+    workdir: Path,
+    access: BackendAccess,
+    csms_url: str,
+    before_start: Callable[[Kiosk], None] | None = None,
+    **options: Any,
 ) -> Iterator[tuple[Kiosk, CsmsLink]]:
     workdir.mkdir(parents=True, exist_ok=True)
-    section = ocpp_section(csms.url, write_password(workdir))
+    section = ocpp_section(csms_url, write_password(workdir))
     links: list[CsmsLink] = []
 
     def join(k: Kiosk) -> None:
         config = load_config(workdir / "station.toml").ocpp
         assert config is not None
         links.append(connect_station(k.station.runtime, config, timing=FAST))
+        if before_start is not None:
+            before_start(k)
 
     with kiosk(workdir, access, before_start=join, extra_toml=section, **options) as k:
         link = links[0]

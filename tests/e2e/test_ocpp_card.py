@@ -52,7 +52,7 @@ def _cents(minor: int) -> Decimal:
 def test_card_session_c18_c21_every_message_valid_and_every_amount_the_journals(
     backend: object, access: BackendAccess, workdir: Path, csms: Csms
 ) -> None:
-    with ocpp_kiosk(workdir, access, csms, hold=5000) as (k, _link):
+    with ocpp_kiosk(workdir, access, csms.url, hold=5000) as (k, _link):
         sid = pay_and_charge(k, 600)
         csms.wait_for(lambda: len(csms.calls("NotifySettlement")) == 1)
         k.idle()  # the answer's receipt address is republished
@@ -101,7 +101,7 @@ def test_card_session_c18_c21_every_message_valid_and_every_amount_the_journals(
 def test_car_that_never_draws_ends_at_zero_and_is_canceled_c20(
     backend: object, access: BackendAccess, workdir: Path, csms: Csms
 ) -> None:
-    with ocpp_kiosk(workdir, access, csms, hold=5000) as (k, _link):
+    with ocpp_kiosk(workdir, access, csms.url, hold=5000) as (k, _link):
         sim = k.station.sims["1"]
         sim.plug_in(soc=0.3)
         sim.model.set_ev(max_power_w=0)  # plugged in, never takes energy

@@ -46,7 +46,7 @@ def delivered_once_in_order(csms: Csms, sid: str) -> list[dict[str, object]]:
 def test_csms_down_mid_session_then_back_gets_every_event_once_in_order(
     backend: object, access: BackendAccess, workdir: Path, csms: Csms
 ) -> None:
-    with ocpp_kiosk(workdir, access, csms, hold=5000) as (k, link):
+    with ocpp_kiosk(workdir, access, csms.url, hold=5000) as (k, link):
         sim = k.station.sims["1"]
         sim.plug_in(soc=0.3)
         k.advance(2)
