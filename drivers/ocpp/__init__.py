@@ -15,7 +15,14 @@ def connect_station(
     """Wire a (not yet started) link to a runtime before the runtime starts: from then on each
     machine step queues what the CSMS must hear, and every snapshot updates the connector
     statuses and wakes the link. Start it with `.start()`, stop it after the runtime."""
-    link = CsmsLink(config, runtime.journal, timing=timing, on_change=runtime.republish)
+    currencies = {offer.currency for offer in runtime.offers.values()}
+    link = CsmsLink(
+        config,
+        runtime.journal,
+        timing=timing,
+        on_change=runtime.republish,
+        currency=min(currencies) if currencies else "EUR",
+    )
     link.attach()
     runtime.subscribe(link.snapshot)
     return link

@@ -26,6 +26,7 @@ from websockets.exceptions import InvalidHandshake, WebSocketException
 from websockets.typing import Subprotocol
 
 from drivers.ocpp.peer import CsmsRefused, LinkClosed, StationPeer
+from drivers.ocpp.variables import DeviceModel
 from kiosk.config import OcppConfig
 from kiosk.journal.csms_feed import CsmsFeed
 from kiosk.journal.store import Journal, JournalError
@@ -64,6 +65,7 @@ class CsmsLink:
         *,
         timing: LinkTiming | None = None,
         firmware: str = "evkiosk",
+        currency: str = "EUR",
         on_change: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
@@ -82,6 +84,8 @@ class CsmsLink:
         self._stop: asyncio.Event | None = None
         self._thread = threading.Thread(target=self._thread_main, name="csms-link", daemon=True)
         self._ids = 0
+        self._heartbeat_asked = False
+        self.currency = currency
 
     # ------------------------------------------------------------------ wiring (any thread)
 
@@ -163,7 +167,13 @@ class CsmsLink:
         if ws.subprotocol != "ocpp2.1":
             chosen = ws.subprotocol
             raise CsmsRefused("NotSupported", f"the CSMS chose {chosen!r}; this link speaks 2.1")
-        peer = StationPeer(self.config.identity, ws, self.timing.response_timeout_s)
+        peer = StationPeer(
+            self.config.identity,
+            ws,
+            self.timing.response_timeout_s,
+            model=DeviceModel(self.journal, self.currency),
+            trigger=self._trigger,
+        )
         reader = peer.listen()
         try:
             heartbeat_s = await self._boot(peer)
@@ -177,7 +187,8 @@ class CsmsLink:
                 await self._send_statuses(peer)
                 await self._send_queue(peer)
                 now = asyncio.get_running_loop().time()
-                if now >= next_heartbeat:
+                if now >= next_heartbeat or self._heartbeat_asked:
+                    self._heartbeat_asked = False
                     await peer.call_dict("Heartbeat", {}, self._next_id())
                     next_heartbeat = now + heartbeat_s
                 await self._wait_wake(min(self.timing.poll_s, max(0.0, next_heartbeat - now)))
@@ -244,6 +255,19 @@ class CsmsLink:
                 self.journal.csms_sent(row.id, answer)
                 if row.action == "NotifySettlement" and self.on_change is not None:
                     self.on_change()  # a receipt address may have come with the answer
+
+    def _trigger(self, requested: str) -> bool:
+        """TriggerMessage: send it again at the next turn of the loop (on the loop's thread)."""
+        if requested == "StatusNotification":
+            with self._lock:
+                self._sent_status.clear()
+        elif requested == "Heartbeat":
+            self._heartbeat_asked = True
+        else:
+            return False
+        if self._wake is not None:
+            self._wake.set()
+        return True
 
     def _mark_failed(self, row_id: int, reason: str) -> None:
         try:

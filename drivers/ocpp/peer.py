@@ -7,10 +7,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from ocpp.messages import Call, MessageType, validate_payload
+from ocpp.routing import on
 from ocpp.v21 import ChargePoint as ChargePoint21
+from ocpp.v21 import call_result
+from ocpp.v21.enums import Action
+
+from drivers.ocpp.variables import DeviceModel
 
 # The library logs every frame at INFO; the link's own log says what matters.
 WIRE_LOG = logging.getLogger("drivers.ocpp.wire")
@@ -31,9 +37,40 @@ class LinkClosed(ConnectionError):
 
 
 class StationPeer(ChargePoint21):  # type: ignore[misc]  # the library is untyped
-    def __init__(self, identity: str, connection: Any, response_timeout: float) -> None:
+    def __init__(
+        self,
+        identity: str,
+        connection: Any,
+        response_timeout: float,
+        *,
+        model: DeviceModel | None = None,
+        trigger: Callable[[str], bool] | None = None,
+    ) -> None:
         super().__init__(identity, connection, response_timeout, logger=WIRE_LOG)
         self.reader: asyncio.Task[None] | None = None
+        self.model = model
+        self.trigger = trigger
+
+    # ------------------------------------------------------------------ calls from the CSMS
+
+    @on(Action.get_variables)  # type: ignore[untyped-decorator]
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        assert self.model is not None
+        results = [self.model.get(item) for item in get_variable_data]
+        return call_result.GetVariables(get_variable_result=results)
+
+    @on(Action.set_variables)  # type: ignore[untyped-decorator]
+    def on_set_variables(self, set_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        assert self.model is not None
+        results = [self.model.set(item) for item in set_variable_data]
+        return call_result.SetVariables(set_variable_result=results)
+
+    @on(Action.trigger_message)  # type: ignore[untyped-decorator]
+    def on_trigger_message(self, requested_message: str, **_: Any) -> Any:
+        done = self.trigger is not None and self.trigger(requested_message)
+        return call_result.TriggerMessage(status="Accepted" if done else "NotImplemented")
+
+    # ------------------------------------------------------------------ calls to the CSMS
 
     def listen(self) -> asyncio.Task[None]:
         self.reader = asyncio.ensure_future(self.start())

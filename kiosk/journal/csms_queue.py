@@ -104,6 +104,20 @@ class CsmsQueueJournal:
     def csms_queued(self) -> int:
         return int(self._read("SELECT COUNT(*) FROM ocpp_queue WHERE sent_at IS NULL")[0][0])
 
+    def csms_variables(self) -> dict[tuple[str, str], str]:
+        """Variables the CSMS set (SetVariables), by (component, variable)."""
+        rows = self._read("SELECT component, variable, value FROM ocpp_variables")
+        return {(c, v): value for c, v, value in rows}
+
+    def csms_set_variable(self, component: str, variable: str, value: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO ocpp_variables (component, variable, value, set_at) VALUES (?,?,?,?) "
+                "ON CONFLICT (component, variable) DO UPDATE SET value = excluded.value, "
+                "set_at = excluded.set_at",
+                (component, variable, value, _now()),
+            )
+
     def csms_receipt_url(self, session_id: str) -> str | None:
         """C21: the receipt address the CSMS gave in its answer to NotifySettlement."""
         rows = self._read(

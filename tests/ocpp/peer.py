@@ -49,10 +49,17 @@ class Message:
 
 
 class Csms:
-    def __init__(self, record: Path, *, receipt_url: str | None = None) -> None:
+    def __init__(
+        self,
+        record: Path,
+        *,
+        receipt_url: str | None = None,
+        after_boot: list[tuple[str, dict[str, Any]]] | None = None,
+    ) -> None:
         self.node = require_peer()
         self.record = record
         self.receipt_url = receipt_url
+        self.after_boot = after_boot
         self.port = 0
         self.process: subprocess.Popen[str] | None = None
 
@@ -71,6 +78,10 @@ class Csms:
         ]
         if self.receipt_url:
             args += ["--receipt-url", self.receipt_url]
+        if self.after_boot:
+            script = self.record.with_suffix(".script.json")
+            script.write_text(json.dumps(self.after_boot))
+            args += ["--after-boot", str(script)]
         errors = self.record.with_suffix(".stderr")
         with errors.open("a") as stderr:
             self.process = subprocess.Popen(
@@ -119,6 +130,10 @@ class Csms:
             for m in self.messages()
             if not m.outbound and m.kind == 2 and (action is None or m.frame[2] == action)
         ]
+
+    def results(self) -> list[dict[str, Any]]:
+        """What became of each call the CSMS made (--after-boot), in order."""
+        return [e for e in self.entries() if e.get("event") in ("call-result", "call-failed")]
 
     def errors(self) -> list[list[Any]]:
         """Every CallError the CSMS sent: a strict-mode refusal of what the station sent."""

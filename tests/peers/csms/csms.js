@@ -2,8 +2,12 @@
 // station sends and every answer it gives is checked against the official JSON schemas.
 //
 //   node csms.js --record FILE [--port N] [--password PW] [--protocols ocpp2.1,ocpp1.6]
-//                [--receipt-url URL]
+//                [--receipt-url URL] [--after-boot FILE]
 //
+// --after-boot FILE: a JSON list of [action, payload] the CSMS sends the station, one after the
+// other, once it accepted the station's BootNotification; each answer (or the reason a call
+// failed, strict validation of the station's answer included) is recorded as
+// {"event": "call-result" | "call-failed", "action", "result" | "error"}.
 // Prints "LISTENING <port>" once it accepts connections. Appends every websocket message, in
 // both directions, to FILE as one JSON line: {"at", "identity", "protocol", "outbound", "message"}
 // (message as the raw OCPP-J array). A restart with the same FILE keeps appending.
@@ -13,7 +17,14 @@ const fs = require("fs");
 const { RPCServer, createValidator } = require("ocpp-rpc");
 
 function parseArgs(argv) {
-  const args = { port: 0, protocols: "ocpp2.1", password: null, receiptUrl: null, record: null };
+  const args = {
+    port: 0,
+    protocols: "ocpp2.1",
+    password: null,
+    receiptUrl: null,
+    record: null,
+    afterBoot: null,
+  };
   for (let i = 2; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, "").replace(/-(.)/g, (_, c) => c.toUpperCase());
     args[key] = argv[i + 1];
@@ -101,8 +112,25 @@ async function main() {
       });
     });
     client.on("close", () => write({ identity: client.identity, event: "closed" }));
+    const script = args.afterBoot ? JSON.parse(fs.readFileSync(args.afterBoot, "utf8")) : [];
+    const runScript = async () => {
+      for (const [action, payload] of script) {
+        try {
+          const result = await client.call(action, payload);
+          write({ identity: client.identity, event: "call-result", action, result });
+        } catch (err) {
+          write({ identity: client.identity, event: "call-failed", action, error: String(err) });
+        }
+      }
+    };
     for (const [method, handler] of Object.entries(byProtocol[client.protocol] || {})) {
-      client.handle(method, handler);
+      client.handle(method, (call) => {
+        const answer = handler(call);
+        if (method === "BootNotification" && answer.status === "Accepted" && script.length) {
+          setTimeout(runScript, 0);
+        }
+        return answer;
+      });
     }
   });
   const http = await server.listen(args.port, "127.0.0.1");
