@@ -142,8 +142,8 @@ class CsmsLink:
                 async with connect(
                     self.config.endpoint,
                     subprotocols=[Subprotocol(_SUBPROTOCOLS[v]) for v in self.config.versions],
-                    additional_headers=self._auth_headers(),
-                    ssl=self._tls(),
+                    additional_headers=auth_headers(self.config),
+                    ssl=tls_context(self.config),
                     open_timeout=self.timing.open_timeout_s,
                     ping_interval=60,
                 ) as ws:
@@ -198,16 +198,7 @@ class CsmsLink:
     async def _boot(self, peer: StationPeer) -> float:
         while True:
             answer = await peer.call_dict(
-                "BootNotification",
-                {
-                    "reason": "PowerUp",
-                    "chargingStation": {
-                        "model": "evkiosk",
-                        "vendorName": "evkiosk",
-                        "firmwareVersion": self.firmware[:50],
-                    },
-                },
-                self._next_id(),
+                "BootNotification", boot_payload(self.firmware), self._next_id()
             )
             interval = max(1, int(answer.get("interval") or 300))
             if answer.get("status") == "Accepted":
@@ -309,19 +300,33 @@ class CsmsLink:
         self._ids += 1
         return f"evk-{datetime.now(UTC).strftime('%H%M%S')}-{self._ids}"
 
-    def _auth_headers(self) -> dict[str, str]:
-        if self.config.password is None:
-            return {}
-        token = f"{self.config.identity}:{self.config.password}".encode()
-        return {"Authorization": "Basic " + base64.b64encode(token).decode()}
 
-    def _tls(self) -> ssl.SSLContext | None:
-        if not self.config.url.startswith("wss://"):
-            return None
-        context = ssl.create_default_context()
-        if self.config.ca_bundle is not None:
-            context.load_verify_locations(cafile=str(self.config.ca_bundle))
-        return context
+def auth_headers(config: OcppConfig) -> dict[str, str]:
+    """HTTP basic auth with the identity as user (security profiles 1 and 2)."""
+    if config.password is None:
+        return {}
+    token = f"{config.identity}:{config.password}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(token).decode()}
+
+
+def tls_context(config: OcppConfig) -> ssl.SSLContext | None:
+    if not config.url.startswith("wss://"):
+        return None
+    context = ssl.create_default_context()
+    if config.ca_bundle is not None:
+        context.load_verify_locations(cafile=str(config.ca_bundle))
+    return context
+
+
+def boot_payload(firmware: str) -> dict[str, Any]:
+    return {
+        "reason": "PowerUp",
+        "chargingStation": {
+            "model": "evkiosk",
+            "vendorName": "evkiosk",
+            "firmwareVersion": firmware[:50],
+        },
+    }
 
 
 def _why(exc: BaseException) -> str:
