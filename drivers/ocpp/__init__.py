@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from drivers.ocpp.link import CsmsLink, LinkTiming
 from kiosk.config import OcppConfig
 from kiosk.runtime.core import Runtime
+from kiosk.session.names import Phase
+from kiosk.snapshot import StopCharging
 
 __all__ = ["CsmsLink", "LinkTiming", "connect_station"]
 
@@ -22,7 +26,18 @@ def connect_station(
         timing=timing,
         on_change=runtime.republish,
         currency=min(currencies) if currencies else "EUR",
+        remote_stop=partial(_remote_stop, runtime),
     )
     link.attach()
     runtime.subscribe(link.snapshot)
     return link
+
+
+def _remote_stop(runtime: Runtime, transaction_id: str) -> bool:
+    """RequestStopTransaction: the transaction id is the session id; stop it as the Stop
+    button does, while it charges (the money then settles as for any stop)."""
+    session = runtime.station.session(transaction_id)
+    if session is None or session.phase not in (Phase.STARTING, Phase.CHARGING):
+        return False
+    runtime.send(StopCharging(transaction_id))
+    return True

@@ -66,6 +66,7 @@ class CsmsLink:
         timing: LinkTiming | None = None,
         firmware: str = "evkiosk",
         currency: str = "EUR",
+        remote_stop: Callable[[str], bool] | None = None,
         on_change: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
@@ -86,6 +87,7 @@ class CsmsLink:
         self._ids = 0
         self._heartbeat_asked = False
         self.currency = currency
+        self.remote_stop = remote_stop
 
     # ------------------------------------------------------------------ wiring (any thread)
 
@@ -173,6 +175,7 @@ class CsmsLink:
             self.timing.response_timeout_s,
             model=DeviceModel(self.journal, self.currency),
             trigger=self._trigger,
+            remote_stop=self.remote_stop,
         )
         reader = peer.listen()
         try:

@@ -23,6 +23,9 @@ WIRE_LOG = logging.getLogger("drivers.ocpp.wire")
 WIRE_LOG.setLevel(logging.WARNING)
 
 
+_UNSUPPORTED = {"reasonCode": "NotSupported"}
+
+
 class CsmsRefused(Exception):
     """The CSMS answered with a CallError."""
 
@@ -45,11 +48,13 @@ class StationPeer(ChargePoint21):  # type: ignore[misc]  # the library is untype
         *,
         model: DeviceModel | None = None,
         trigger: Callable[[str], bool] | None = None,
+        remote_stop: Callable[[str], bool] | None = None,
     ) -> None:
         super().__init__(identity, connection, response_timeout, logger=WIRE_LOG)
         self.reader: asyncio.Task[None] | None = None
         self.model = model
         self.trigger = trigger
+        self.remote_stop = remote_stop
 
     # ------------------------------------------------------------------ calls from the CSMS
 
@@ -69,6 +74,21 @@ class StationPeer(ChargePoint21):  # type: ignore[misc]  # the library is untype
     def on_trigger_message(self, requested_message: str, **_: Any) -> Any:
         done = self.trigger is not None and self.trigger(requested_message)
         return call_result.TriggerMessage(status="Accepted" if done else "NotImplemented")
+
+    @on(Action.request_stop_transaction)  # type: ignore[untyped-decorator]
+    def on_request_stop_transaction(self, transaction_id: str, **_: Any) -> Any:
+        done = self.remote_stop is not None and self.remote_stop(transaction_id)
+        return call_result.RequestStopTransaction(status="Accepted" if done else "Rejected")
+
+    @on(Action.request_start_transaction)  # type: ignore[untyped-decorator]
+    def on_request_start_transaction(self, **_: Any) -> Any:
+        # A session starts with the driver at the station's terminal (C18); a CSMS-started
+        # one (C24 kiosk elsewhere, C25 QR) is not supported yet.
+        return call_result.RequestStartTransaction(status="Rejected", status_info=_UNSUPPORTED)
+
+    @on(Action.reset)  # type: ignore[untyped-decorator]
+    def on_reset(self, **_: Any) -> Any:
+        return call_result.Reset(status="Rejected", status_info=_UNSUPPORTED)
 
     # ------------------------------------------------------------------ calls to the CSMS
 

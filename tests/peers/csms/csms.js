@@ -7,7 +7,9 @@
 // --after-boot FILE: a JSON list of [action, payload] the CSMS sends the station, one after the
 // other, once it accepted the station's BootNotification; each answer (or the reason a call
 // failed, strict validation of the station's answer included) is recorded as
-// {"event": "call-result" | "call-failed", "action", "result" | "error"}.
+// {"event": "call-result" | "call-failed", "action", "result" | "error"}. A step
+// ["@wait", {"action": A, "count": N}] waits until the station sent N calls of A; the string
+// "$transactionId" in a payload is the transactionId of the last TransactionEvent received.
 // Prints "LISTENING <port>" once it accepts connections. Appends every websocket message, in
 // both directions, to FILE as one JSON line: {"at", "identity", "protocol", "outbound", "message"}
 // (message as the raw OCPP-J array). A restart with the same FILE keeps appending.
@@ -113,8 +115,24 @@ async function main() {
     });
     client.on("close", () => write({ identity: client.identity, event: "closed" }));
     const script = args.afterBoot ? JSON.parse(fs.readFileSync(args.afterBoot, "utf8")) : [];
+    const received = {};
+    let lastTransactionId = null;
+    client.on("message", ({ message, outbound }) => {
+      const frame = JSON.parse(message.toString());
+      if (outbound || frame[0] !== 2) return;
+      received[frame[2]] = (received[frame[2]] || 0) + 1;
+      if (frame[2] === "TransactionEvent") lastTransactionId = frame[3].transactionInfo.transactionId;
+    });
+    const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
     const runScript = async () => {
-      for (const [action, payload] of script) {
+      for (const [action, raw] of script) {
+        if (action === "@wait") {
+          while ((received[raw.action] || 0) < raw.count) await sleep(20);
+          continue;
+        }
+        const payload = JSON.parse(
+          JSON.stringify(raw).split('"$transactionId"').join(JSON.stringify(lastTransactionId)),
+        );
         try {
           const result = await client.call(action, payload);
           write({ identity: client.identity, event: "call-result", action, result });
