@@ -89,7 +89,7 @@ class CsmsFeed:
                     event, before=before, after=after, old=old, new=new, last_meter_at=last_meter_at
                 )
             )
-            if sid in closing:
+            if sid in closing and _settled_here(new):
                 out.append(settlement(new, event.at))
         return out
 
@@ -167,6 +167,16 @@ class CsmsFeed:
 
 def _ended(s: Session) -> bool:
     return s.phase in _ENDED or s.closed
+
+
+def _settled_here(s: Session) -> bool:
+    """The station knows the money's end: the terminal booked or released the hold. A QR
+    payment with a cost is captured by the backend when the session report arrives; its
+    settlement is not the station's to announce (a released QR hold is)."""
+    auth = s.auth
+    if auth is None or auth.method is not PaymentMethod.QR:
+        return True
+    return s.settlement is not None and s.settlement.final_minor == 0
 
 
 def final_cost(s: Session) -> int:

@@ -127,3 +127,48 @@ def test_car_that_never_draws_ends_at_zero_and_is_canceled_c20(
     ((_, settlement),) = csms.calls("NotifySettlement")
     assert settlement["status"] == "Canceled" and settlement["settlementAmount"] == 0
     assert settlement["pspRef"] == psp_ref and settlement["transactionId"] == sid
+
+
+def test_qr_session_is_reported_with_its_payment_link_as_the_token(
+    backend: object, access: BackendAccess, workdir: Path, csms: Csms
+) -> None:
+    """A QR session paid on the backend's pay page (not C25's CSMS-driven QR yet): the same
+    transaction events, the link id as the DirectPayment token, ended at the booked cost."""
+    import httpx
+
+    from kiosk.session.names import Phase
+    from kiosk.snapshot import PayByQr, StopCharging
+
+    with ocpp_kiosk(workdir, access, csms.url, hold=5000) as (k, _link):
+        k.station.sims["1"].plug_in(soc=0.3)
+        k.advance(2)
+        k.send(ChooseConnector("1"))
+        sid = k.focus_id()
+        k.send(ConfirmPrice(sid))
+        k.send(PayByQr(sid))
+        k.advance(1)
+        focus = k.snap.focus
+        assert focus is not None and focus.payment_link is not None
+        form = {"card_number": "4242 4242 4242 4242", "expiry": "12/30", "cvc": "123"}
+        httpx.post(focus.payment_link.url, data=form, timeout=30)
+        for _ in range(30):
+            k.advance(1)
+            if k.snap.focus is not None and k.snap.focus.phase is Phase.CHARGING:
+                break
+        k.advance(300, step=10)
+        k.send(StopCharging(sid))
+        k.advance(5)
+        csms.wait_for(lambda: k.station.runtime.journal.csms_queued() == 0)
+        ((booked, link_id),) = k.station.runtime.journal.query(
+            "SELECT json_extract(s.state_json, '$.settlement.final_minor'), a.link_id "
+            "FROM sessions s JOIN authorisations a USING (session_id) WHERE s.session_id = ?",
+            (sid,),
+        )
+    assert csms.errors() == []
+    events = [p for _, p in csms.calls("TransactionEvent")]
+    assert [e["seqNo"] for e in events] == list(range(len(events)))
+    assert events[0]["idToken"] == {"idToken": link_id, "type": "DirectPayment"}
+    assert events[-1]["costDetails"]["totalCost"]["total"]["inclTax"] == _cents(booked)
+    assert events[-1]["eventType"] == "Ended" and booked > 0
+    # The backend captures a QR payment when the report arrives: no settlement from here.
+    assert csms.calls("NotifySettlement") == []
