@@ -27,7 +27,7 @@ from kiosk.devices import IecState, MeterReading
 from kiosk.money import minor_unit_exponent
 from kiosk.session.commands import CloseSession, Command
 from kiosk.session.events import Event, MeterUpdate
-from kiosk.session.model import Authorisation, Session, Station
+from kiosk.session.model import Authorisation, Session, Station, mask_pan
 from kiosk.session.names import PaymentMethod, Phase, StopReason
 
 Payload = dict[str, Any]
@@ -250,8 +250,9 @@ def psp_ref(auth: Authorisation) -> str:
 def id_token(auth: Authorisation) -> Payload:
     token: Payload = {"idToken": psp_ref(auth), "type": "DirectPayment"}
     info = []
-    if auth.masked_pan:  # masked at the journal's door already: first 6 / last 4 at most
-        info.append({"additionalIdToken": auth.masked_pan, "type": "MaskedPAN"})
+    masked = mask_pan(auth.masked_pan)  # again: whatever reached here, first 6 / last 4 at most
+    if masked:
+        info.append({"additionalIdToken": masked, "type": "MaskedPAN"})
     if auth.card_brand:
         info.append({"additionalIdToken": auth.card_brand[:255], "type": "CardBrand"})
     if info:
