@@ -98,6 +98,7 @@ class CsmsLink:
         interval = journal_feed_interval_s or self.config.meter_interval_s
         feed = CsmsFeed(dict(self.config.evse_ids), timedelta(seconds=interval))
         self.journal.csms_feed = feed
+        self.journal.csms_online = lambda: self.accepted
         return feed
 
     def snapshot(self, snap: StationSnapshot) -> None:

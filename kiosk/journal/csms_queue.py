@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +45,9 @@ def _now() -> str:
 class CsmsQueueJournal:
     # Set when the station has a CSMS link: every step then queues what the CSMS must hear.
     csms_feed: CsmsFeed | None = None
+    # Whether the link is up (the CSMS accepted the boot): events of a step taken while it is
+    # not are marked `offline`, as OCPP asks.
+    csms_online: Callable[[], bool] = staticmethod(lambda: True)
 
     def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
         raise NotImplementedError
@@ -73,8 +76,9 @@ class CsmsQueueJournal:
             ).fetchone()
             return None if row is None or row[0] is None else datetime.fromisoformat(row[0])
 
+        offline = not self.csms_online()
         for call in feed.calls(event, before, after, commands, last_meter_at):
-            _insert(conn, call, event.at)
+            _insert(conn, call, event.at, offline=offline)
 
     def csms_pending(self, limit: int = 50) -> list[QueuedCsmsCall]:
         rows = self._read(
@@ -134,10 +138,12 @@ class CsmsQueueJournal:
         return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
 
 
-def _insert(conn: sqlite3.Connection, call: CsmsCall, at: datetime) -> None:
+def _insert(conn: sqlite3.Connection, call: CsmsCall, at: datetime, *, offline: bool) -> None:
     payload = dict(call.payload)
     seq_no = None
     if call.action == "TransactionEvent":
+        if offline:
+            payload["offline"] = True
         row = conn.execute(
             "SELECT COALESCE(MAX(seq_no) + 1, 0) FROM ocpp_queue WHERE transaction_id = ?",
             (call.transaction_id,),

@@ -47,6 +47,7 @@ def test_csms_down_mid_session_then_back_gets_every_event_once_in_order(
     backend: object, access: BackendAccess, workdir: Path, csms: Csms
 ) -> None:
     with ocpp_kiosk(workdir, access, csms.url, hold=5000) as (k, link):
+        csms.wait_for(lambda: link.accepted)
         sim = k.station.sims["1"]
         sim.plug_in(soc=0.3)
         k.advance(2)
@@ -71,6 +72,8 @@ def test_csms_down_mid_session_then_back_gets_every_event_once_in_order(
     events = delivered_once_in_order(csms, sid)
     assert events[0]["eventType"] == "Started" and events[-1]["eventType"] == "Ended"
     assert [e["eventType"] for e in events].count("Ended") == 1
+    # What happened while the CSMS was away says so; what it saw live does not.
+    assert "offline" not in events[0] and events[-1]["offline"] is True
     arrival = [m for m, _ in csms.calls()]
     settle_id = csms.calls("NotifySettlement")[0][0]
     assert arrival.index(settle_id) > max(
