@@ -34,6 +34,7 @@ from ui.embedded_backend import EmbeddedBackend
 if TYPE_CHECKING:  # a real-hardware station never loads the simulators nor pymodbus servers
     from drivers.backend_client import HttpBackend
     from drivers.modbus_sim import SimStation
+    from drivers.ocpp import CsmsLink
     from drivers.zvt_sim import TerminalSimulator
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class Assembly:
     simulator: Simulators | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
     first_frame: threading.Event = field(default_factory=threading.Event)
+    csms: CsmsLink | None = None  # the OCPP link to the operator's CSMS, when configured
 
     cancelled: bool = False
 
@@ -66,6 +68,8 @@ class Assembly:
         self.first_frame.wait(FIRST_FRAME_WAIT_S)
         if not self.cancelled:
             self.runtime.start()
+            if self.csms is not None:
+                self.csms.start()
 
     def first_frame_shown(self) -> None:
         """The idle screen is on the display: what was held for it (see ``assemble``) starts."""
@@ -396,6 +400,12 @@ def assemble(
         if policy is not None:
             config = replace(config, policy=policy)
         runtime = build_runtime(config, devices, clock)
+        csms = None
+        if config.ocpp is not None:
+            from drivers.ocpp import connect_station  # noqa: PLC0415 (websockets: only if used)
+
+            csms = connect_station(runtime, config.ocpp)
+            closers.insert(0, csms.stop)  # closed after the runtime, before the devices
     except BaseException:
         for close in reversed(closers):
             close()
@@ -422,4 +432,5 @@ def assemble(
         simulator=simulators,
         closers=closers,
         first_frame=first_frame,
+        csms=csms,
     )

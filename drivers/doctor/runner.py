@@ -82,6 +82,13 @@ def run_doctor(options: DoctorOptions) -> list[Check]:
         checks.append(check_backend(config.backend, options.timeout_s, options.now()))
     else:
         checks.append(skipped("backend", "-", "no [backend] configured: QR payments are off"))
+    if config.ocpp is not None:
+        if kiosk:  # a second connection with the station's identity would replace the kiosk's
+            checks.append(skipped("csms", config.ocpp.endpoint, "not asked: the kiosk is running"))
+        else:
+            from drivers.doctor.csms import check_csms  # noqa: PLC0415 (websockets: only if used)
+
+            checks.append(check_csms(config.ocpp, options.timeout_s))
     checks.append(check_disk(config.journal_path, options.min_free_mb))
     checks.append(check_journal(config.journal_path))
     return checks

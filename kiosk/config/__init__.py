@@ -1,7 +1,13 @@
 """The station's TOML configuration: one file, validated, every error with key and line."""
 
 from kiosk.config.load import ConfigError, ConfigProblem, load_config
-from kiosk.config.model import BackendConfig, ConnectorConfig, DeviceConfig, StationConfig
+from kiosk.config.model import (
+    BackendConfig,
+    ConnectorConfig,
+    DeviceConfig,
+    OcppConfig,
+    StationConfig,
+)
 
 __all__ = [
     "BackendConfig",
@@ -9,6 +15,7 @@ __all__ = [
     "ConfigProblem",
     "ConnectorConfig",
     "DeviceConfig",
+    "OcppConfig",
     "StationConfig",
     "load_config",
 ]

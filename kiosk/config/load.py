@@ -290,6 +290,7 @@ def _station(r: _Reader, data: dict[str, Any]) -> StationConfig | None:
             "connector",
             "meters",
             "controllers",
+            "ocpp",
         },
     )
     station = r.get(data, (), "station", table) or {}
@@ -307,6 +308,11 @@ def _station(r: _Reader, data: dict[str, Any]) -> StationConfig | None:
     )
     backend = _backend(r, data["backend"]) if "backend" in data else None
     connectors = _connectors(r, data, default_hold, meters, controllers, langs=langs or ("en",))
+    ocpp = None
+    if "ocpp" in data:
+        from kiosk.config.ocpp_section import read_section  # noqa: PLC0415 (imports this module)
+
+        ocpp = read_section(r, data["ocpp"], connectors)
     if r.problems or name is None or langs is None or tz is None or journal is None:
         return None
     base = r.source.parent
@@ -323,6 +329,7 @@ def _station(r: _Reader, data: dict[str, Any]) -> StationConfig | None:
         controllers=controllers,
         backend=backend,
         end_of_day=end_of_day,
+        ocpp=ocpp,
     )
 
 

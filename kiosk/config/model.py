@@ -55,6 +55,30 @@ class BackendConfig:
         return f"BackendConfig(url={self.url!r}, station_id={self.station_id!r}, token=***)"
 
 
+OcppVersion = Literal["2.1", "2.0.1", "1.6"]
+OCPP_VERSIONS: tuple[OcppVersion, ...] = ("2.1", "2.0.1", "1.6")
+
+
+@dataclass(frozen=True, slots=True)
+class OcppConfig:
+    """The link to the operator's CSMS (section [ocpp]); absent or `enabled = false`: none."""
+
+    url: str  # ws:// or wss://, without the station identity
+    identity: str  # the charging station's identity: the last path segment of the URL
+    password: str | None  # HTTP basic auth (security profile 1/2); read from a file or env
+    versions: tuple[OcppVersion, ...] = ("2.1",)  # offered in this order as subprotocols
+    ca_bundle: Path | None = None  # CAs to trust for wss://; None: the system's
+    meter_interval_s: int = 60  # TransactionEvent Updated with meter values, while charging
+    evse_ids: Mapping[str, int] = field(default_factory=dict)  # connector id -> EVSE id
+
+    def __repr__(self) -> str:  # the password stays out of logs
+        return f"OcppConfig(url={self.url!r}, identity={self.identity!r}, password=***)"
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.url}/{self.identity}"
+
+
 @dataclass(frozen=True, slots=True)
 class StationConfig:
     source: Path
@@ -69,6 +93,7 @@ class StationConfig:
     controllers: Mapping[str, DeviceConfig]
     backend: BackendConfig | None
     end_of_day: time | None = None  # local time of the terminal's daily end-of-day; None: off
+    ocpp: OcppConfig | None = None  # the CSMS link; None: stand-alone
 
     def connector(self, connector_id: str) -> ConnectorConfig:
         return next(c for c in self.connectors if c.id == connector_id)

@@ -158,6 +158,35 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX ocmf_records_by_session ON ocmf_records(session_id);
     """,
+    # 7: the CSMS link's queue (OCPP): what the operator's CSMS must be told, written in the
+    # same transaction as the step that caused it and sent in id order; seq_no is a
+    # transaction's TransactionEvent number, continuous from 0. Variables the CSMS set.
+    """
+    CREATE TABLE ocpp_queue (
+        id             INTEGER PRIMARY KEY,
+        session_id     TEXT,
+        transaction_id TEXT,
+        seq_no         INTEGER,                           -- TransactionEvent only
+        action         TEXT NOT NULL,                     -- TransactionEvent | NotifySettlement
+        kind           TEXT NOT NULL,                     -- started, periodic, ended, settled...
+        payload_json   TEXT NOT NULL,                     -- OCPP 2.1 payload, exact decimals
+        created_at     TEXT NOT NULL,                     -- the step's time
+        attempts       INTEGER NOT NULL DEFAULT 0,
+        sent_at        TEXT,                              -- the CSMS answered
+        answer_json    TEXT,                              -- its answer, as it came
+        last_error     TEXT
+    );
+    CREATE INDEX ocpp_queue_pending ON ocpp_queue(id) WHERE sent_at IS NULL;
+    CREATE UNIQUE INDEX ocpp_queue_seq ON ocpp_queue(transaction_id, seq_no)
+        WHERE seq_no IS NOT NULL;
+    CREATE TABLE ocpp_variables (
+        component  TEXT NOT NULL,
+        variable   TEXT NOT NULL,
+        value      TEXT NOT NULL,
+        set_at     TEXT NOT NULL,
+        PRIMARY KEY (component, variable)
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

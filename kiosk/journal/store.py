@@ -23,6 +23,7 @@ from typing import Any
 
 from kiosk.devices import AckSink, CardResult, MeterReading, PaymentOutcome, ResultSink
 from kiosk.journal.codec import dumps, loads
+from kiosk.journal.csms_queue import CsmsQueueJournal
 from kiosk.journal.ocmf import close_ocmf_records, store_record
 from kiosk.journal.outbox import OutboxJournal
 from kiosk.journal.report import session_report
@@ -66,7 +67,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class Journal(OutboxJournal):
+class Journal(OutboxJournal, CsmsQueueJournal):
     """Thread-safe: the machine's thread and the card terminal's thread both write here."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
@@ -198,6 +199,7 @@ class Journal(OutboxJournal):
                 )
             for command in commands:
                 ids.append(self._write_command(conn, command, at))
+            self.queue_csms_calls(conn, event, before, after, commands)
         return ids
 
     def _write_session(

@@ -280,6 +280,26 @@ class Runtime:
     def post(self, event: ev.Event) -> None:
         self._events.put(event)
 
+    def republish(self) -> None:
+        """Something the snapshot shows changed outside the machine (any thread)."""
+        self._events.put(_REPUBLISH)
+
+    def _receipt_url(self) -> Callable[[str], str | None] | None:
+        """The CSMS's receipt (OCPP C21, its answer to NotifySettlement) when the station
+        has a CSMS link and it sent one; else the backend's."""
+        backend = self.reporting.receipt_url()
+        if self.journal.csms_feed is None:
+            return backend
+
+        def url_for(session_id: str) -> str | None:
+            try:
+                csms = self.journal.csms_receipt_url(session_id)
+            except JournalError:
+                csms = None
+            return csms or (None if backend is None else backend(session_id))
+
+        return url_for
+
     def send(self, intent: Intent) -> None:
         """An intent from a screen (any thread)."""
         now = self.clock.now()
@@ -452,7 +472,7 @@ class Runtime:
             # While the backend is unreachable the QR option is hidden; cards keep working.
             qr_available=self.devices.backend is not None and self.reporting.qr_available(),
             reporting=self.reporting.status,
-            receipt_url=self.reporting.receipt_url(),
+            receipt_url=self._receipt_url(),
             prices=self.prices.at(now),
         )
         last = self._snapshot

@@ -281,12 +281,13 @@ def kiosk(
     start: datetime | None = None,
     clock: FakeClock | None = None,
     before_start: Any = None,
+    extra_toml: str = "",
     **options: Any,
 ) -> Iterator[Kiosk]:
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "tariff.json").write_text(json.dumps(tariff_obj or tariff()))
     toml = STATION_TOML.format(hold=hold, station=STATION_ID, timeout=timeout_s)
-    (workdir / "station.toml").write_text(toml)
+    (workdir / "station.toml").write_text(toml + extra_toml)
     config = load_config(workdir / "station.toml")
     clock = clock or FakeClock(start or now_utc())
     options.setdefault("outbox_backoff", Backoff(timedelta(seconds=5), timedelta(minutes=30)))

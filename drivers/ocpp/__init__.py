@@ -1,0 +1,43 @@
+"""OCPP: the station in an operator's network (the CSMS link). See docs/ocpp.md."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from drivers.ocpp.link import CsmsLink, LinkTiming
+from kiosk.config import OcppConfig
+from kiosk.runtime.core import Runtime
+from kiosk.session.names import Phase
+from kiosk.snapshot import StopCharging
+
+__all__ = ["CsmsLink", "LinkTiming", "connect_station"]
+
+
+def connect_station(
+    runtime: Runtime, config: OcppConfig, *, timing: LinkTiming | None = None
+) -> CsmsLink:
+    """Wire a (not yet started) link to a runtime before the runtime starts: from then on each
+    machine step queues what the CSMS must hear, and every snapshot updates the connector
+    statuses and wakes the link. Start it with `.start()`, stop it after the runtime."""
+    currencies = {offer.currency for offer in runtime.offers.values()}
+    link = CsmsLink(
+        config,
+        runtime.journal,
+        timing=timing,
+        on_change=runtime.republish,
+        currency=min(currencies) if currencies else "EUR",
+        remote_stop=partial(_remote_stop, runtime),
+    )
+    link.attach()
+    runtime.subscribe(link.snapshot)
+    return link
+
+
+def _remote_stop(runtime: Runtime, transaction_id: str) -> bool:
+    """RequestStopTransaction: the transaction id is the session id; stop it as the Stop
+    button does, while it charges (the money then settles as for any stop)."""
+    session = runtime.station.session(transaction_id)
+    if session is None or session.phase not in (Phase.STARTING, Phase.CHARGING):
+        return False
+    runtime.send(StopCharging(transaction_id))
+    return True

@@ -1,0 +1,339 @@
+"""The station's link to the operator's CSMS (OCPP 2.1 over a websocket).
+
+One thread runs an asyncio loop: connect (basic auth, TLS with the configured CAs), boot,
+report every connector's status, then send the journal's queue in id order, each row marked
+sent only after the CSMS answered, a heartbeat at the interval the CSMS asked for. When the
+link drops, it reconnects with exponential backoff and sends the unanswered row again with
+the same message id and seqNo. The runtime hands it snapshots (connector states) and wakes it
+after each step; the kiosk core never sees the websocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import ssl
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidHandshake, WebSocketException
+from websockets.typing import Subprotocol
+
+from drivers.ocpp.peer import CsmsRefused, LinkClosed, StationPeer
+from drivers.ocpp.variables import DeviceModel
+from kiosk.config import OcppConfig
+from kiosk.journal.csms_feed import CsmsFeed
+from kiosk.journal.store import Journal, JournalError
+from kiosk.snapshot import ConnectorStatus, StationSnapshot
+
+log = logging.getLogger(__name__)
+
+# OCPP 2.x ConnectorStatusEnumType for the tile's status.
+_STATUS = {
+    ConnectorStatus.AVAILABLE: "Available",
+    ConnectorStatus.PREPARING: "Occupied",
+    ConnectorStatus.CHARGING: "Occupied",
+    ConnectorStatus.SUSPENDED_EV: "Occupied",
+    ConnectorStatus.FINISHING: "Occupied",
+    ConnectorStatus.OCCUPIED: "Occupied",
+    ConnectorStatus.UNAVAILABLE: "Unavailable",
+    ConnectorStatus.FAULTED: "Faulted",
+}
+_SUBPROTOCOLS = {"2.1": "ocpp2.1", "2.0.1": "ocpp2.0.1", "1.6": "ocpp1.6"}
+
+
+@dataclass(frozen=True, slots=True)
+class LinkTiming:
+    backoff_first_s: float = 1.0
+    backoff_max_s: float = 300.0
+    response_timeout_s: float = 30.0
+    open_timeout_s: float = 10.0
+    poll_s: float = 1.0  # the queue is read at least this often, wakes or not
+
+
+class CsmsLink:
+    def __init__(
+        self,
+        config: OcppConfig,
+        journal: Journal,
+        *,
+        timing: LinkTiming | None = None,
+        firmware: str = "evkiosk",
+        currency: str = "EUR",
+        remote_stop: Callable[[str], bool] | None = None,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.journal = journal
+        self.timing = timing or LinkTiming()
+        self.firmware = firmware
+        self.on_change = on_change
+        self.connected = False
+        self.accepted = False
+        self.last_error: str | None = None
+        self._statuses: dict[int, tuple[str, str]] = {}  # evse id -> (status, timestamp)
+        self._sent_status: dict[int, str] = {}
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._stop: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._thread_main, name="csms-link", daemon=True)
+        self._ids = 0
+        self._heartbeat_asked = False
+        self.currency = currency
+        self.remote_stop = remote_stop
+
+    # ------------------------------------------------------------------ wiring (any thread)
+
+    def attach(self, journal_feed_interval_s: int | None = None) -> CsmsFeed:
+        """Make every machine step queue what the CSMS must hear (before the runtime starts)."""
+        from datetime import timedelta  # noqa: PLC0415
+
+        interval = journal_feed_interval_s or self.config.meter_interval_s
+        feed = CsmsFeed(dict(self.config.evse_ids), timedelta(seconds=interval))
+        self.journal.csms_feed = feed
+        self.journal.csms_online = lambda: self.accepted
+        return feed
+
+    def snapshot(self, snap: StationSnapshot) -> None:
+        """A runtime subscriber: connector states for StatusNotification; a step happened."""
+        at = snap.published_at.astimezone(UTC).isoformat()
+        with self._lock:
+            for tile in snap.connectors:
+                evse = self.config.evse_ids.get(tile.connector_id)
+                if evse is not None:
+                    status = _STATUS.get(tile.status, "Unavailable")
+                    if self._statuses.get(evse, ("", ""))[0] != status:
+                        self._statuses[evse] = (status, at)
+        self.wake()
+
+    def wake(self) -> None:
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(wake.set)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    # ------------------------------------------------------------------ the link's thread
+
+    def _thread_main(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        delay = self.timing.backoff_first_s
+        while not self._stop.is_set():
+            try:
+                async with connect(
+                    self.config.endpoint,
+                    subprotocols=[Subprotocol(_SUBPROTOCOLS[v]) for v in self.config.versions],
+                    additional_headers=auth_headers(self.config),
+                    ssl=tls_context(self.config),
+                    open_timeout=self.timing.open_timeout_s,
+                    ping_interval=60,
+                ) as ws:
+                    self._set(connected=True, error=None)
+                    delay = self.timing.backoff_first_s
+                    await self._session(ws)
+            except (OSError, TimeoutError, WebSocketException, LinkClosed) as exc:
+                reason = _why(exc)
+                if self.connected or self.last_error != reason:
+                    log.warning("csms: link down (%s); retrying in %.1f s", reason, delay)
+                self._set(connected=False, error=reason)
+            except CsmsRefused as exc:
+                log.error("csms: refused %s; retrying in %.1f s", exc, delay)
+                self._set(connected=False, error=str(exc))
+            self.accepted = False
+            if await self._sleep(delay):
+                return
+            delay = min(delay * 2, self.timing.backoff_max_s)
+
+    async def _session(self, ws: Any) -> None:
+        if ws.subprotocol != "ocpp2.1":
+            chosen = ws.subprotocol
+            raise CsmsRefused("NotSupported", f"the CSMS chose {chosen!r}; this link speaks 2.1")
+        peer = StationPeer(
+            self.config.identity,
+            ws,
+            self.timing.response_timeout_s,
+            model=DeviceModel(self.journal, self.currency),
+            trigger=self._trigger,
+            remote_stop=self.remote_stop,
+        )
+        reader = peer.listen()
+        try:
+            heartbeat_s = await self._boot(peer)
+            self._set(accepted=True)
+            with self._lock:
+                self._sent_status.clear()
+            next_heartbeat = asyncio.get_running_loop().time() + heartbeat_s
+            while not self._stop_set():
+                if reader.done():
+                    raise LinkClosed("the CSMS closed the connection")
+                await self._send_statuses(peer)
+                await self._send_queue(peer)
+                now = asyncio.get_running_loop().time()
+                if now >= next_heartbeat or self._heartbeat_asked:
+                    self._heartbeat_asked = False
+                    await peer.call_dict("Heartbeat", {}, self._next_id())
+                    next_heartbeat = now + heartbeat_s
+                await self._wait_wake(min(self.timing.poll_s, max(0.0, next_heartbeat - now)))
+        finally:
+            reader.cancel()
+
+    async def _boot(self, peer: StationPeer) -> float:
+        while True:
+            answer = await peer.call_dict(
+                "BootNotification", boot_payload(self.firmware), self._next_id()
+            )
+            interval = max(1, int(answer.get("interval") or 300))
+            if answer.get("status") == "Accepted":
+                log.info("csms: boot accepted, heartbeat every %d s", interval)
+                return float(interval)
+            log.warning("csms: boot %s; asking again in %d s", answer.get("status"), interval)
+            if await self._sleep(interval):
+                raise LinkClosed("stopping")
+
+    async def _send_statuses(self, peer: StationPeer) -> None:
+        with self._lock:
+            due = {
+                evse: state
+                for evse, state in self._statuses.items()
+                if self._sent_status.get(evse) != state[0]
+            }
+        for evse, (status, at) in sorted(due.items()):
+            payload = {"timestamp": at, "connectorStatus": status, "evseId": evse, "connectorId": 1}
+            await peer.call_dict("StatusNotification", payload, self._next_id())
+            with self._lock:
+                self._sent_status[evse] = status
+
+    async def _send_queue(self, peer: StationPeer) -> None:
+        while True:
+            try:
+                rows = self.journal.csms_pending(limit=20)
+            except JournalError as exc:
+                log.error("csms: queue unreadable: %s", exc)
+                return
+            if not rows:
+                return
+            for row in rows:
+                try:
+                    answer: object = await peer.call_json(
+                        row.action, row.payload_json, row.message_id
+                    )
+                except CsmsRefused as exc:
+                    # The CSMS will answer this payload the same way every time: keep its
+                    # answer with the row and go on, so one refusal does not stop the queue.
+                    log.error("csms: %s %s refused: %s", row.action, row.message_id, exc)
+                    answer = {"callError": exc.code, "description": exc.description}
+                except (OSError, TimeoutError, WebSocketException, LinkClosed) as exc:
+                    self._mark_failed(row.id, _why(exc))
+                    raise
+                self.journal.csms_sent(row.id, answer)
+                if row.action == "NotifySettlement" and self.on_change is not None:
+                    self.on_change()  # a receipt address may have come with the answer
+
+    def _trigger(self, requested: str) -> bool:
+        """TriggerMessage: send it again at the next turn of the loop (on the loop's thread)."""
+        if requested == "StatusNotification":
+            with self._lock:
+                self._sent_status.clear()
+        elif requested == "Heartbeat":
+            self._heartbeat_asked = True
+        else:
+            return False
+        if self._wake is not None:
+            self._wake.set()
+        return True
+
+    def _mark_failed(self, row_id: int, reason: str) -> None:
+        try:
+            self.journal.csms_failed(row_id, reason)
+        except JournalError as exc:
+            log.error("csms: %s", exc)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _set(
+        self, *, connected: bool | None = None, accepted: bool | None = None, error: Any = ...
+    ) -> None:
+        if connected is not None:
+            self.connected = connected
+        if accepted is not None:
+            self.accepted = accepted
+        if error is not ...:
+            self.last_error = error
+
+    def _stop_set(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
+
+    async def _wait_wake(self, timeout: float) -> None:
+        assert self._wake is not None
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        self._wake.clear()
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Wait, or return True at once when the link is stopping."""
+        assert self._stop is not None
+        try:
+            await asyncio.wait_for(self._stop.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    def _next_id(self) -> str:
+        self._ids += 1
+        return f"evk-{datetime.now(UTC).strftime('%H%M%S')}-{self._ids}"
+
+
+def auth_headers(config: OcppConfig) -> dict[str, str]:
+    """HTTP basic auth with the identity as user (security profiles 1 and 2)."""
+    if config.password is None:
+        return {}
+    token = f"{config.identity}:{config.password}".encode()
+    return {"Authorization": "Basic " + base64.b64encode(token).decode()}
+
+
+def tls_context(config: OcppConfig) -> ssl.SSLContext | None:
+    if not config.url.startswith("wss://"):
+        return None
+    context = ssl.create_default_context()
+    if config.ca_bundle is not None:
+        context.load_verify_locations(cafile=str(config.ca_bundle))
+    return context
+
+
+def boot_payload(firmware: str) -> dict[str, Any]:
+    return {
+        "reason": "PowerUp",
+        "chargingStation": {
+            "model": "evkiosk",
+            "vendorName": "evkiosk",
+            "firmwareVersion": firmware[:50],
+        },
+    }
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, InvalidHandshake):
+        return f"handshake refused: {exc}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,0 +1,127 @@
+"""The station's end of one OCPP-J websocket: the `ocpp` library's charge point, sending
+payloads that were queued as JSON text exactly as they were written (amounts keep their
+decimals: the library's own encoder would round a Decimal to one place)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ocpp.messages import Call, MessageType, validate_payload
+from ocpp.routing import on
+from ocpp.v21 import ChargePoint as ChargePoint21
+from ocpp.v21 import call_result
+from ocpp.v21.enums import Action
+
+from drivers.ocpp.variables import DeviceModel
+
+# The library logs every frame at INFO; the link's own log says what matters.
+WIRE_LOG = logging.getLogger("drivers.ocpp.wire")
+WIRE_LOG.setLevel(logging.WARNING)
+
+
+_UNSUPPORTED = {"reasonCode": "NotSupported"}
+
+
+class CsmsRefused(Exception):
+    """The CSMS answered with a CallError."""
+
+    def __init__(self, code: str, description: str) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description
+
+
+class LinkClosed(ConnectionError):
+    """The websocket closed while a call waited for its answer."""
+
+
+class StationPeer(ChargePoint21):  # type: ignore[misc]  # the library is untyped
+    def __init__(
+        self,
+        identity: str,
+        connection: Any,
+        response_timeout: float,
+        *,
+        model: DeviceModel | None = None,
+        trigger: Callable[[str], bool] | None = None,
+        remote_stop: Callable[[str], bool] | None = None,
+    ) -> None:
+        super().__init__(identity, connection, response_timeout, logger=WIRE_LOG)
+        self.reader: asyncio.Task[None] | None = None
+        self.model = model
+        self.trigger = trigger
+        self.remote_stop = remote_stop
+
+    # ------------------------------------------------------------------ calls from the CSMS
+
+    @on(Action.get_variables)  # type: ignore[untyped-decorator]
+    def on_get_variables(self, get_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        assert self.model is not None
+        results = [self.model.get(item) for item in get_variable_data]
+        return call_result.GetVariables(get_variable_result=results)
+
+    @on(Action.set_variables)  # type: ignore[untyped-decorator]
+    def on_set_variables(self, set_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        assert self.model is not None
+        results = [self.model.set(item) for item in set_variable_data]
+        return call_result.SetVariables(set_variable_result=results)
+
+    @on(Action.trigger_message)  # type: ignore[untyped-decorator]
+    def on_trigger_message(self, requested_message: str, **_: Any) -> Any:
+        done = self.trigger is not None and self.trigger(requested_message)
+        return call_result.TriggerMessage(status="Accepted" if done else "NotImplemented")
+
+    @on(Action.request_stop_transaction)  # type: ignore[untyped-decorator]
+    def on_request_stop_transaction(self, transaction_id: str, **_: Any) -> Any:
+        done = self.remote_stop is not None and self.remote_stop(transaction_id)
+        return call_result.RequestStopTransaction(status="Accepted" if done else "Rejected")
+
+    @on(Action.request_start_transaction)  # type: ignore[untyped-decorator]
+    def on_request_start_transaction(self, **_: Any) -> Any:
+        # A session starts with the driver at the station's terminal (C18); a CSMS-started
+        # one (C24 kiosk elsewhere, C25 QR) is not supported yet.
+        return call_result.RequestStartTransaction(status="Rejected", status_info=_UNSUPPORTED)
+
+    @on(Action.reset)  # type: ignore[untyped-decorator]
+    def on_reset(self, **_: Any) -> Any:
+        return call_result.Reset(status="Rejected", status_info=_UNSUPPORTED)
+
+    # ------------------------------------------------------------------ calls to the CSMS
+
+    def listen(self) -> asyncio.Task[None]:
+        self.reader = asyncio.ensure_future(self.start())
+        return self.reader
+
+    async def call_json(self, action: str, payload_json: str, message_id: str) -> dict[str, Any]:
+        """Send one call whose payload is JSON text; return the CSMS's answer payload."""
+        payload = json.loads(payload_json)
+        await validate_payload(Call(message_id, action, payload), self._ocpp_version)
+        frame = f"[{MessageType.Call},{json.dumps(message_id)},{json.dumps(action)},{payload_json}]"
+        async with self._call_lock:
+            await self._send(frame)
+            response = await self._answer(message_id)
+        if response.message_type_id == MessageType.CallError:
+            raise CsmsRefused(str(response.error_code), str(response.error_description))
+        response.action = action
+        await validate_payload(response, self._ocpp_version)
+        answer: dict[str, Any] = response.payload
+        return answer
+
+    async def call_dict(self, action: str, payload: dict[str, Any], message_id: str) -> Any:
+        return await self.call_json(action, json.dumps(payload), message_id)
+
+    async def _answer(self, message_id: str) -> Any:
+        waiting = asyncio.ensure_future(
+            self._get_specific_response(message_id, self._response_timeout)
+        )
+        reader = self.reader
+        watch = {waiting} if reader is None else {waiting, reader}
+        done, _ = await asyncio.wait(watch, return_when=asyncio.FIRST_COMPLETED)
+        if waiting not in done:
+            waiting.cancel()
+            raise LinkClosed("the CSMS closed the connection before it answered")
+        return waiting.result()

@@ -1,0 +1,100 @@
+"""The device-model variables a CSMS may read (GetVariables) and set (SetVariables) for the
+payment controllers (OCPP 2.1: PaymentCtrlr, TariffCostCtrlr, WebPaymentsCtrlr). What the
+CSMS sets is kept in the journal, so it survives a restart; read-only ones say what this
+station does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.journal.store import Journal
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    default: str
+    writable: bool = False
+    check: Callable[[str], bool] | None = None  # a value the station accepts
+
+
+def _is_bool(value: str) -> bool:
+    return value in ("true", "false")
+
+
+def _is_seconds(value: str) -> bool:
+    return value.isdigit() and 0 < int(value) <= 86_400
+
+
+def _is_text(value: str) -> bool:
+    return 0 < len(value) <= 1000
+
+
+def _is_url_template(value: str) -> bool:
+    return value.startswith("https://") and len(value) <= 2000
+
+
+def registry(currency: str) -> dict[tuple[str, str], Variable]:
+    return {
+        ("PaymentCtrlr", "Enabled"): Variable("true"),
+        # The hold is authorised at the terminal and reported as maxCost (C18), not asked for.
+        ("PaymentCtrlr", "AuthorizeDirectPayment"): Variable("false"),
+        ("PaymentCtrlr", "ReceiptByCSMS"): Variable("true", True, _is_bool),
+        ("TariffCostCtrlr", "Enabled"): Variable("true"),  # local cost (I07–I12)
+        ("TariffCostCtrlr", "Currency"): Variable(currency),
+        ("TariffCostCtrlr", "TariffFallbackMessage"): Variable("", True, _is_text),
+        ("TariffCostCtrlr", "TotalCostFallbackMessage"): Variable("", True, _is_text),
+        ("WebPaymentsCtrlr", "Enabled"): Variable("false"),
+        ("WebPaymentsCtrlr", "URLTemplate"): Variable("", True, _is_url_template),
+        ("WebPaymentsCtrlr", "ValidityTime"): Variable("300", True, _is_seconds),
+    }
+
+
+class DeviceModel:
+    def __init__(self, journal: Journal, currency: str) -> None:
+        self.journal = journal
+        self.known = registry(currency)
+        self.components = {component for component, _ in self.known}
+
+    def get(self, item: dict[str, Any]) -> dict[str, Any]:
+        component, variable = _names(item)
+        result: dict[str, Any] = {"component": item["component"], "variable": item["variable"]}
+        attribute = item.get("attribute_type") or "Actual"
+        status = self._status(component, variable)
+        if status == "Accepted" and attribute != "Actual":
+            status = "NotSupportedAttributeType"
+        result["attributeStatus"] = status
+        if status == "Accepted":
+            stored = self.journal.csms_variables().get((component, variable))
+            result["attributeValue"] = (
+                stored if stored is not None else self.known[(component, variable)].default
+            )
+        return result
+
+    def set(self, item: dict[str, Any]) -> dict[str, Any]:
+        component, variable = _names(item)
+        value = str(item.get("attribute_value", ""))
+        result: dict[str, Any] = {"component": item["component"], "variable": item["variable"]}
+        status = self._status(component, variable)
+        if status == "Accepted":
+            spec = self.known[(component, variable)]
+            if (item.get("attribute_type") or "Actual") != "Actual":
+                status = "NotSupportedAttributeType"
+            elif not spec.writable or (spec.check is not None and not spec.check(value)):
+                status = "Rejected"
+            else:
+                self.journal.csms_set_variable(component, variable, value)
+        result["attributeStatus"] = status
+        return result
+
+    def _status(self, component: str, variable: str) -> str:
+        if component not in self.components:
+            return "UnknownComponent"
+        if (component, variable) not in self.known:
+            return "UnknownVariable"
+        return "Accepted"
+
+
+def _names(item: dict[str, Any]) -> tuple[str, str]:
+    return str(item["component"]["name"]), str(item["variable"]["name"])

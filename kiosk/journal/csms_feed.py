@@ -1,0 +1,316 @@
+"""What the operator's CSMS is told about one machine step, as OCPP 2.1 payloads (plain data).
+
+A session becomes an OCPP transaction when its money is authorised (C18: the terminal's
+pre-authorisation; the idToken is the payment reference, type DirectPayment, with the hold as
+`transactionLimit.maxCost`). Its charging-state changes and, while it charges, its meter
+values every `meter_interval` become TransactionEvent Updated; it ends (TransactionEvent
+Ended, with the local cost from our tariff engine in `costDetails`) when it leaves charging
+for settlement, and once the money is final, NotifySettlement says what was booked (C21
+Settled), released (C20 Canceled: the car never drew) or is not known (C22 Failed).
+
+Pure: the journal calls `calls()` inside the transaction that records the step, so a step and
+what the CSMS must hear of it are durable together or not at all. The core imports no OCPP
+library; the driver sends these payloads as they are.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from kiosk.devices import IecState, MeterReading
+from kiosk.money import minor_unit_exponent
+from kiosk.session.commands import CloseSession, Command
+from kiosk.session.events import Event, MeterUpdate
+from kiosk.session.model import Authorisation, Session, Station, mask_pan
+from kiosk.session.names import PaymentMethod, Phase, StopReason
+
+Payload = dict[str, Any]
+
+_ENDED = frozenset({Phase.SETTLING, Phase.RECEIPT, Phase.FAILED, Phase.CLOSED})
+_METERING = frozenset({Phase.STARTING, Phase.CHARGING})
+_PLUGGED = frozenset({IecState.B, IecState.C, IecState.D})
+
+# StopReason -> (TransactionEvent triggerReason, transactionInfo.stoppedReason)
+_STOPS: dict[StopReason | None, tuple[str, str]] = {
+    StopReason.DRIVER: ("StopAuthorized", "Local"),
+    StopReason.CANCELLED: ("StopAuthorized", "Local"),
+    StopReason.VEHICLE: ("ChargingStateChanged", "StoppedByEV"),
+    StopReason.COST_CAP: ("CostLimitReached", "LocalOutOfCredit"),
+    StopReason.METER_FAULT: ("AbnormalCondition", "Other"),
+    StopReason.CONTROLLER_FAULT: ("AbnormalCondition", "Other"),
+    StopReason.EMERGENCY: ("AbnormalCondition", "EmergencyStop"),
+    StopReason.PLUG_TIMEOUT: ("EVConnectTimeout", "Timeout"),
+    StopReason.RECOVERY: ("AbnormalCondition", "Reboot"),
+    None: ("AbnormalCondition", "Other"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CsmsCall:
+    """One message for the CSMS. A TransactionEvent gets its seqNo when it is queued."""
+
+    action: str  # "TransactionEvent" | "NotifySettlement"
+    kind: str  # started | updated | periodic | ended | settled | canceled | failed
+    session_id: str
+    transaction_id: str
+    payload: Payload
+
+
+@dataclass(frozen=True, slots=True)
+class CsmsFeed:
+    evse_ids: Mapping[str, int] = field(default_factory=dict)  # connector id -> EVSE id
+    meter_interval: timedelta = timedelta(seconds=60)
+
+    def calls(
+        self,
+        event: Event,
+        before: Station,
+        after: Station,
+        commands: Sequence[Command],
+        last_meter_at: Callable[[str], datetime | None],
+    ) -> list[CsmsCall]:
+        closing = {c.session.session_id: c.session for c in commands if isinstance(c, CloseSession)}
+        out: list[CsmsCall] = []
+        ids = [s.session_id for s in after.sessions]
+        ids += [sid for sid in closing if sid not in ids]
+        for sid in ids:
+            new = closing.get(sid) or after.session(sid)
+            old = before.session(sid)
+            if new is None or new.auth is None:
+                continue  # no money authorised: no OCPP transaction
+            out.extend(
+                self._session(
+                    event, before=before, after=after, old=old, new=new, last_meter_at=last_meter_at
+                )
+            )
+            if sid in closing and _settled_here(new):
+                out.append(settlement(new, event.at))
+        return out
+
+    def _session(
+        self,
+        event: Event,
+        *,
+        before: Station,
+        after: Station,
+        old: Session | None,
+        new: Session,
+        last_meter_at: Callable[[str], datetime | None],
+    ) -> Iterable[CsmsCall]:
+        at = event.at
+        state = charging_state(after, new)
+        if old is None or old.auth is None:
+            yield self._started(after, new, at, state)
+            if _ended(new):
+                yield self._ended(after, new, at)
+            return
+        if _ended(new):
+            if not _ended(old):
+                yield self._ended(after, new, at)
+            return
+        was = charging_state(before, old)
+        if state != was:
+            trigger = "CablePluggedIn" if was == "Idle" else "ChargingStateChanged"
+            yield _tx_event(new, "Updated", "updated", at, trigger, {"chargingState": state})
+        if (
+            isinstance(event, MeterUpdate)
+            and event.connector_id == new.connector_id
+            and new.phase in _METERING
+            and new.last_reading is not None
+            and new.last_reading != old.last_reading
+        ):
+            last = last_meter_at(new.session_id)
+            if last is None or at - last >= self.meter_interval:
+                yield _tx_event(
+                    new,
+                    "Updated",
+                    "periodic",
+                    at,
+                    "MeterValuePeriodic",
+                    {"chargingState": state},
+                    meterValue=[meter_value(new.last_reading, "Sample.Periodic")],
+                    costDetails=cost_details(new, new.cost_minor, at),
+                )
+
+    def _started(self, st: Station, s: Session, at: datetime, state: str) -> CsmsCall:
+        auth = s.auth
+        assert auth is not None
+        extra: Payload = {
+            "evse": {"id": self.evse_ids.get(s.connector_id, 1), "connectorId": 1},
+            "idToken": id_token(auth),
+        }
+        reading = s.meter_start or st.live_of(s.connector_id).reading
+        if reading is not None:
+            extra["meterValue"] = [meter_value(reading, "Transaction.Begin")]
+        info = {
+            "chargingState": state,
+            "transactionLimit": {"maxCost": major(auth.amount_minor, auth.currency)},
+        }
+        return _tx_event(s, "Started", "started", at, "Authorized", info, **extra)
+
+    def _ended(self, st: Station, s: Session, at: datetime) -> CsmsCall:
+        trigger, reason = _STOPS.get(s.stop_reason, _STOPS[None])
+        if s.stop_reason is StopReason.VEHICLE and charging_state(st, s) == "Idle":
+            trigger, reason = "EVDeparted", "EVDisconnected"
+        info: Payload = {"chargingState": charging_state(st, s), "stoppedReason": reason}
+        extra: Payload = {"costDetails": cost_details(s, final_cost(s), at)}
+        if s.last_reading is not None:
+            extra["meterValue"] = [meter_value(s.last_reading, "Transaction.End")]
+        return _tx_event(s, "Ended", "ended", at, trigger, info, **extra)
+
+
+def _ended(s: Session) -> bool:
+    return s.phase in _ENDED or s.closed
+
+
+def _settled_here(s: Session) -> bool:
+    """The station knows the money's end: the terminal booked or released the hold. A QR
+    payment with a cost is captured by the backend when the session report arrives; its
+    settlement is not the station's to announce (a released QR hold is)."""
+    auth = s.auth
+    if auth is None or auth.method is not PaymentMethod.QR:
+        return True
+    return s.settlement is not None and s.settlement.final_minor == 0
+
+
+def final_cost(s: Session) -> int:
+    """The cost the transaction ends with: what is (or was) sent to be booked."""
+    if s.settlement is not None:
+        return s.settlement.final_minor
+    if s.settle_minor is not None:
+        return s.settle_minor
+    return s.cost_minor if s.energy_wh > 0 else 0
+
+
+def settlement(s: Session, at: datetime) -> CsmsCall:
+    """C20/C21/C22: what happened to the money, once it is final."""
+    auth = s.auth
+    assert auth is not None
+    done = s.settlement
+    amount = 0 if done is None else done.final_minor
+    payload: Payload = {
+        "pspRef": psp_ref(auth),
+        "settlementAmount": major(amount, auth.currency),
+        "settlementTime": at.isoformat(),
+        "transactionId": s.session_id,
+    }
+    if done is not None and done.confirmed and amount > 0:
+        kind, status = "settled", "Settled"
+    elif done is not None and amount == 0:
+        kind, status = "canceled", "Canceled"
+    else:
+        kind, status = "failed", "Failed"
+        payload["statusInfo"] = "the terminal did not confirm the booking"
+    payload["status"] = status
+    if done is not None and done.receipt_no is not None:
+        payload["receiptId"] = str(done.receipt_no)
+    return CsmsCall("NotifySettlement", kind, s.session_id, s.session_id, payload)
+
+
+def _tx_event(  # noqa: PLR0917 (the five parts every TransactionEvent has)
+    s: Session,
+    event_type: str,
+    kind: str,
+    at: datetime,
+    trigger: str,
+    info: Payload,
+    **extra: Any,
+) -> CsmsCall:
+    payload: Payload = {
+        "eventType": event_type,
+        "timestamp": at.isoformat(),
+        "triggerReason": trigger,
+        "transactionInfo": {"transactionId": s.session_id, **info},
+        **extra,
+    }
+    return CsmsCall("TransactionEvent", kind, s.session_id, s.session_id, payload)
+
+
+def charging_state(st: Station, s: Session) -> str:
+    if s.phase is Phase.CHARGING:
+        return "SuspendedEV" if s.suspended_since is not None else "Charging"
+    return "EVConnected" if st.live_of(s.connector_id).iec in _PLUGGED else "Idle"
+
+
+def psp_ref(auth: Authorisation) -> str:
+    """The payment's reference at the terminal (C18's PspRef): terminal id, trace and receipt
+    number identify the pre-authorisation there; a QR payment's is its link id."""
+    if auth.method is PaymentMethod.QR and auth.link_id:
+        return auth.link_id
+    parts = [auth.terminal_id or "terminal", str(auth.trace_no or 0), str(auth.receipt_no or 0)]
+    return "-".join(parts)
+
+
+def id_token(auth: Authorisation) -> Payload:
+    token: Payload = {"idToken": psp_ref(auth), "type": "DirectPayment"}
+    info = []
+    masked = mask_pan(auth.masked_pan)  # again: whatever reached here, first 6 / last 4 at most
+    if masked:
+        info.append({"additionalIdToken": masked, "type": "MaskedPAN"})
+    if auth.card_brand:
+        info.append({"additionalIdToken": auth.card_brand[:255], "type": "CardBrand"})
+    if info:
+        token["additionalInfo"] = info
+    return token
+
+
+def major(minor: int, currency: str) -> Decimal:
+    return Decimal(minor).scaleb(-minor_unit_exponent(currency))
+
+
+def meter_value(reading: MeterReading, context: str) -> Payload:
+    return {
+        "timestamp": reading.measured_at.isoformat(),
+        "sampledValue": [
+            {
+                "value": reading.energy_import_wh,
+                "measurand": "Energy.Active.Import.Register",
+                "context": context,
+                "unitOfMeasure": {"unit": "Wh"},
+            }
+        ],
+    }
+
+
+def cost_details(s: Session, cost_minor: int, at: datetime) -> Payload:
+    """I12: the local cost (our tariff engine's, incl. VAT) and what it was for."""
+    currency = s.offer.currency
+    total: Payload = {"inclTax": major(cost_minor, currency)}
+    rate = s.offer.vat_percent
+    if rate is not None:  # the same net as the receipt's VAT line
+        net = (Decimal(cost_minor) * 100 / (100 + rate)).quantize(Decimal(1), ROUND_HALF_UP)
+        total["exclTax"] = major(int(net), currency)
+    charging_s = 0
+    if s.started_at is not None:
+        end = s.ended_at or at
+        charging_s = max(0, int((end - s.started_at).total_seconds()))
+    return {
+        "totalCost": {"currency": currency, "typeOfCost": "NormalCost", "total": total},
+        "totalUsage": {
+            "energy": Decimal(s.energy_wh).scaleb(-3),
+            "chargingTime": charging_s,
+            "idleTime": 0,
+        },
+    }
+
+
+_NUMBER = re.compile(r'"\\u0000(-?[0-9.E+-]+)\\u0000"')
+
+
+def wire_json(payload: Payload) -> str:
+    """JSON with every Decimal written as the exact number it is (12.30 stays 12.30), never
+    through a float."""
+
+    def decimal_marker(value: object) -> str:
+        if isinstance(value, Decimal):
+            return f"\0{value}\0"
+        raise TypeError(f"cannot send a {type(value).__name__}")
+
+    text = json.dumps(payload, default=decimal_marker, sort_keys=True, separators=(",", ":"))
+    return _NUMBER.sub(r"\1", text)
