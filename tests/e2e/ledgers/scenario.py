@@ -116,11 +116,12 @@ def generate_tariff(rng: random.Random) -> dict[str, Any]:
         "elements": elements,
         "last_updated": "2026-01-01T00:00:00Z",
     }
+    low = 0
     if rng.random() < 0.25:
         low = rng.randint(50, 300)
         tariff["min_price"] = {"excl_vat": f"{low / 119:.2f}", "incl_vat": f"{low / 100:.2f}"}
     if rng.random() < 0.2:
-        high = rng.randint(150, 900)
+        high = rng.randint(max(150, low), 900)  # a tariff with max below min is refused
         tariff["max_price"] = {"excl_vat": f"{high / 119:.2f}", "incl_vat": f"{high / 100:.2f}"}
     return tariff
 
