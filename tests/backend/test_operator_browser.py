@@ -132,7 +132,7 @@ def test_operator_resolves_a_finding_and_refunds_a_qr_session(
             ("day", "/ops/days/2026-03-02"),
         ):
             browser.get(b.url + path)
-            scroll, view = sideways(browser)
+            scroll, view = sideways(browser, width)
             if scroll > view:
                 problems.append(f"{name} {width}: {scroll} px wide in {view}")
             browser.save_screenshot(str(out / f"ops-{name}-{width}.png"))
