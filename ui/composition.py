@@ -368,11 +368,10 @@ def assemble(
         embedded: EmbeddedBackend | None = None
         if config.backend is not None:
             if simulate or config.backend.hardware == "simulated":
-                # started after the first frame, not waited for: the outbox reaches it once
-                # it answers
+                # spawned now, not waited for: the outbox reaches it once it answers (started
+                # after the first frame, the QR option came too late for a scenario's QR step)
                 embedded = EmbeddedBackend(state_dir, config.backend.station_id)
-                if not after_first_frame:
-                    embedded.start()
+                embedded.start()
                 closers.append(embedded.stop)
                 url, token = embedded.url, embedded.token
             else:
