@@ -22,7 +22,7 @@ from tests.e2e.ledgers.compare import Disagreement, compare
 from tests.e2e.ledgers.ledgers import read_all
 from tests.e2e.ledgers.scenario import Scenario, generate
 from tests.e2e.ledgers.terminal_host import TerminalClient, TerminalHost
-from tests.e2e.rig import EVKIOSK, BackendProcess
+from tests.e2e.rig import EVKIOSK, BackendProcess, free_port
 
 KillPoint = tuple[str, int]  # ("commit", n) or ("zvt", n)
 RUN_TIMEOUT_S = 600
@@ -38,24 +38,30 @@ def _launcher() -> Any:
 
 
 def _start_backend(backend: BackendProcess, deadline_s: float = 180.0) -> BackendProcess:
-    """`BackendProcess.start`, with patience for a loaded machine."""
-    with backend.log_path.open("ab") as log:
-        backend.proc = subprocess.Popen(
-            [*EVKIOSK, "serve", "--db", backend.db, "--listen", f"127.0.0.1:{backend.port}"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if backend.proc.poll() is not None:
+    """`BackendProcess.start`, with patience for a loaded machine, and a new port when another
+    process took the free one between choosing and binding it."""
+    for _ in range(3):
+        with backend.log_path.open("ab") as log:
+            backend.proc = subprocess.Popen(
+                [*EVKIOSK, "serve", "--db", backend.db, "--listen", f"127.0.0.1:{backend.port}"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + deadline_s
+        while time.monotonic() < deadline:
+            if backend.proc.poll() is not None:
+                break
+            try:
+                if httpx.get(f"{backend.url}/healthz", timeout=2).status_code == 200:
+                    return backend
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        backend.stop()
+        if "address already in use" not in backend.log_path.read_text():
             break
-        try:
-            if httpx.get(f"{backend.url}/healthz", timeout=2).status_code == 200:
-                return backend
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    backend.stop()
+        backend.port = free_port()
+        backend.url = f"http://127.0.0.1:{backend.port}"
     raise RuntimeError(f"backend did not start: {backend.log_path.read_text()[-2000:]}")
 
 
@@ -150,8 +156,9 @@ class Drill:
                 result.killed = True
                 done = self._station({**job, "mode": "recover", "kill": None}, workdir)
             if done.returncode != 0:
-                tail = done.stderr.strip().splitlines()[-3:]
-                result.disagreements.append(Disagreement("kiosk_error", " | ".join(tail)))
+                tail = done.stderr.strip().splitlines()[-3:] or ["no output"]
+                detail = f"exit {done.returncode}: " + " | ".join(tail)
+                result.disagreements.append(Disagreement("kiosk_error", detail))
             else:
                 points = json.loads(done.stdout.strip().splitlines()[-1])
                 if not points.get("settled"):
