@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from drivers.ocpp.link import CsmsLink, LinkTiming
+from drivers.ocpp.tariffs import CsmsTariffs
 from kiosk.config import OcppConfig
 from kiosk.runtime.core import Runtime
 from kiosk.session.names import Phase
@@ -20,6 +21,15 @@ def connect_station(
     machine step queues what the CSMS must hear, and every snapshot updates the connector
     statuses and wakes the link. Start it with `.start()`, stop it after the runtime."""
     currencies = {offer.currency for offer in runtime.offers.values()}
+    tariffs = CsmsTariffs(
+        runtime.journal,
+        config.evse_ids,
+        runtime.offers,
+        runtime.replace_offers,
+        now=runtime.clock.now,
+        language=runtime.locales[0] if runtime.locales else "en",
+    )
+    tariffs.restore()  # before the first snapshot: a restart shows the CSMS's tariff at once
     link = CsmsLink(
         config,
         runtime.journal,
@@ -27,6 +37,8 @@ def connect_station(
         on_change=runtime.republish,
         currency=min(currencies) if currencies else "EUR",
         remote_stop=partial(_remote_stop, runtime),
+        tariffs=tariffs,
+        running=partial(_running, runtime),
     )
     link.attach()
     runtime.subscribe(link.snapshot)
@@ -41,3 +53,11 @@ def _remote_stop(runtime: Runtime, transaction_id: str) -> bool:
         return False
     runtime.send(StopCharging(transaction_id))
     return True
+
+
+def _running(runtime: Runtime, transaction_id: str) -> str | None:
+    """The connector of a transaction that is starting or charging (the session id)."""
+    session = runtime.station.session(transaction_id)
+    if session is None or session.phase not in (Phase.STARTING, Phase.CHARGING):
+        return None
+    return session.connector_id

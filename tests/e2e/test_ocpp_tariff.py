@@ -1,0 +1,128 @@
+"""Tariffs from the independent CSMS (OCPP 2.1 §I, strict on both sides): SetDefaultTariff
+changes the price on the tile and what the next session costs, is kept across a restart, and
+ClearTariffs gives the station its tariff file back; a tariff that cannot be applied exactly is
+refused with the OCPP status and the field."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from drivers.station import BackendAccess
+from kiosk.money import Money
+from kiosk.snapshot import StationSnapshot
+from tests.e2e.ocpp_rig import ocpp_kiosk, pay_and_charge
+from tests.ocpp.peer import Csms, require_peer
+
+VAT = [{"type": "VAT", "tax": 19}]
+NETWORK = {
+    "tariffId": "net-0.40",
+    "currency": "EUR",
+    "description": [{"format": "UTF8", "language": "en", "content": "Network tariff"}],
+    "energy": {"prices": [{"priceKwh": 0.40}], "taxRates": VAT},
+}
+PER_DAY_KIND = {
+    "tariffId": "dc-only",
+    "currency": "EUR",
+    "energy": {"prices": [{"priceKwh": 0.30, "conditions": {"evseKind": "DC"}}], "taxRates": VAT},
+}
+SET_AND_LOOK: list[tuple[str, dict[str, Any]]] = [
+    ("GetTariffs", {"evseId": 0}),
+    ("SetDefaultTariff", {"evseId": 1, "tariff": PER_DAY_KIND}),
+    ("SetDefaultTariff", {"evseId": 7, "tariff": NETWORK}),
+    ("SetDefaultTariff", {"evseId": 0, "tariff": NETWORK}),
+    ("SetDefaultTariff", {"evseId": 1, "tariff": {**NETWORK, "energy": PER_DAY_KIND["energy"]}}),
+    ("GetTariffs", {"evseId": 0}),
+    (
+        "ChangeTransactionTariff",
+        {"transactionId": "no-such-transaction", "tariff": NETWORK},
+    ),
+]
+CLEAR: list[tuple[str, dict[str, Any]]] = [
+    ("GetTariffs", {"evseId": 1}),
+    ("ClearTariffs", {"tariffIds": ["net-0.40", "other"]}),
+    ("GetTariffs", {"evseId": 0}),
+    ("ClearTariffs", {}),
+]
+
+
+def energy_price(snap: StationSnapshot) -> Decimal:
+    (tile,) = snap.connectors
+    assert tile.price is not None
+    (line,) = [line for line in tile.price.lines if line.dimension == "energy"]
+    return line.price_incl_vat
+
+
+def statuses(csms: Csms) -> list[Any]:
+    out: list[Any] = []
+    for r in csms.results():
+        assert r["event"] == "call-result", r
+        result = r["result"]
+        out.append(result.get("status") or [c["status"] for c in result["clearTariffsResult"]])
+    return out
+
+
+def test_a_csms_tariff_prices_the_tile_and_the_next_session_until_cleared(
+    backend: object, access: BackendAccess, workdir: Path, tmp_path: Path
+) -> None:
+    require_peer()
+    local = Decimal("0.50")  # the file's price includes VAT
+    network = Decimal("0.40") * Decimal("1.19")
+    csms = Csms(tmp_path / "csms.jsonl", after_boot=SET_AND_LOOK).start()
+    try:
+        with ocpp_kiosk(workdir, access, csms.url, hold=5000) as (k, _link):
+            assert energy_price(k.snap) == local
+            csms.wait_for(lambda: len(csms.results()) == len(SET_AND_LOOK))
+            k.idle()
+            assert energy_price(k.snap) == network
+            sid = pay_and_charge(k, 600)
+            focus = k.snap.focus
+            assert focus is not None and focus.receipt is not None
+            receipt = focus.receipt
+            assert focus.price_lines[0].price_incl_vat == network
+            csms.wait_for(lambda: len(csms.calls("NotifySettlement")) == 1)
+            frozen = k.station.runtime.journal.query(
+                "SELECT json_extract(tariff_json, '$.id') FROM sessions WHERE session_id = ?",
+                (sid,),
+            )
+    finally:
+        csms.stop()
+    assert csms.errors() == []
+    results = csms.results()
+    assert statuses(csms) == [
+        "NoTariff",
+        "ConditionNotSupported",
+        "Rejected",
+        "Accepted",
+        "DuplicateTariffId",
+        "Accepted",
+        "TxNotFound",
+    ]
+    refused = results[1]["result"]["statusInfo"]
+    assert "evseKind" in refused["additionalInfo"]
+    assert results[5]["result"]["tariffAssignments"] == [
+        {"tariffId": "net-0.40", "tariffKind": "DefaultTariff", "evseIds": [1]}
+    ]
+    # The session froze the CSMS's tariff and cost what it says, to the cent: energy only.
+    assert frozen == [("net-0.40",)]
+    kwh = Decimal(receipt.energy_wh) / 1000
+    expected = Money(kwh * Decimal("0.40") * Decimal("1.19"), "EUR").to_minor()
+    assert receipt.total.minor == expected > 0
+    ended = [p for _, p in csms.calls("TransactionEvent")][-1]
+    assert ended["eventType"] == "Ended"
+    assert ended["costDetails"]["totalCost"]["total"]["inclTax"] == Decimal(expected) / 100
+
+    # A restart prices with the CSMS's tariff at once; ClearTariffs gives the file back.
+    again = Csms(tmp_path / "csms2.jsonl", after_boot=CLEAR).start()
+    try:
+        with ocpp_kiosk(workdir, access, again.url, hold=5000) as (k, _link):
+            first = k.snapshots[0]
+            assert energy_price(first) == network
+            again.wait_for(lambda: len(again.results()) == len(CLEAR))
+            k.idle()
+            assert energy_price(k.snap) == local
+    finally:
+        again.stop()
+    assert again.errors() == []
+    assert statuses(again) == ["Accepted", ["Accepted", "NoTariff"], "NoTariff", ["NoTariff"]]
