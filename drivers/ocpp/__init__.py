@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 from drivers.ocpp.link import CsmsLink, LinkTiming
 from drivers.ocpp.tariffs import CsmsTariffs
 from kiosk.config import OcppConfig
+from kiosk.journal.store import JournalError
 from kiosk.runtime.core import Runtime
 from kiosk.session.names import Phase
 from kiosk.snapshot import StopCharging
@@ -40,7 +42,11 @@ def connect_station(
         tariffs=tariffs,
         running=partial(_running, runtime),
     )
-    link.attach()
+    feed = link.attach()
+    # Per-dimension local cost (I07–I12) from the runtime's tariff engine.
+    runtime.journal.csms_feed = replace(
+        feed, priced=runtime.priced, remote_stopped=runtime.journal.csms_remote_stopped
+    )
     runtime.subscribe(link.snapshot)
     return link
 
@@ -50,6 +56,10 @@ def _remote_stop(runtime: Runtime, transaction_id: str) -> bool:
     button does, while it charges (the money then settles as for any stop)."""
     session = runtime.station.session(transaction_id)
     if session is None or session.phase not in (Phase.STARTING, Phase.CHARGING):
+        return False
+    try:
+        runtime.journal.csms_note_remote_stop(transaction_id)  # the Ended event says Remote
+    except JournalError:
         return False
     runtime.send(StopCharging(transaction_id))
     return True

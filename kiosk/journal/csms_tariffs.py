@@ -1,6 +1,6 @@
-"""Tariffs the CSMS set (OCPP 2.1 SetDefaultTariff): a mixin of `Journal`, sharing its
-connection and lock. One tariff per EVSE; kept until ClearTariffs, so a restart prices with
-them again."""
+"""What the CSMS decided for the station, kept across a restart: a mixin of `Journal`, sharing
+its connection and lock. Tariffs it set (OCPP 2.1 SetDefaultTariff), one per EVSE, until
+ClearTariffs; transactions it stopped (RequestStopTransaction), so their end says so."""
 
 from __future__ import annotations
 
@@ -48,3 +48,16 @@ class CsmsTariffJournal:
     def csms_clear_tariffs(self, evse_ids: Iterable[int]) -> None:
         with self._tx() as conn:
             conn.executemany("DELETE FROM ocpp_tariffs WHERE evse_id = ?", [(e,) for e in evse_ids])
+
+    def csms_note_remote_stop(self, transaction_id: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO ocpp_remote_stops (transaction_id, at) VALUES (?, ?)",
+                (transaction_id, datetime.now(UTC).isoformat()),
+            )
+
+    def csms_remote_stopped(self, transaction_id: str) -> bool:
+        rows = self._read(
+            "SELECT 1 FROM ocpp_remote_stops WHERE transaction_id = ?", (transaction_id,)
+        )
+        return bool(rows)

@@ -29,6 +29,7 @@ from kiosk.devices import (
     IecState,
     LinkStatus,
 )
+from kiosk.journal.csms_cost import PricedSoFar
 from kiosk.journal.store import Journal, JournalError
 from kiosk.outbox.backoff import Backoff
 from kiosk.runtime.clock import Clock, FakeClock
@@ -320,6 +321,12 @@ class Runtime:
             self.post(ev.ConnectorChosen(now, intent.connector_id, self._new_id(), offer))
         else:
             self.post(ev.IntentReceived(now, intent))
+
+    def priced(self, session_id: str) -> PricedSoFar | None:
+        """The engine's cost of a metering session so far, per dimension (machine thread:
+        the CSMS feed asks while a step is journaled)."""
+        tracker = self._trackers.get(session_id)
+        return None if tracker is None else tracker.priced()
 
     def replace_offers(self, offers: Mapping[str, Offer]) -> None:
         """What these connectors offer from now on (a tariff set by a CSMS), on the machine

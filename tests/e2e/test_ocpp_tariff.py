@@ -11,7 +11,7 @@ from typing import Any
 
 from drivers.station import BackendAccess
 from kiosk.money import Money
-from kiosk.snapshot import StationSnapshot
+from kiosk.snapshot import BackToStart, StationSnapshot
 from tests.e2e.ocpp_rig import ocpp_kiosk, pay_and_charge
 from tests.ocpp.peer import Csms, require_peer
 
@@ -126,3 +126,85 @@ def test_a_csms_tariff_prices_the_tile_and_the_next_session_until_cleared(
         again.stop()
     assert again.errors() == []
     assert statuses(again) == ["Accepted", ["Accepted", "NoTariff"], "NoTariff", ["NoTariff"]]
+
+
+PER_DIMENSION = {
+    "tariffId": "net-3d",
+    "currency": "EUR",
+    "fixedFee": {"prices": [{"priceFixed": 0.50}], "taxRates": VAT},
+    "energy": {"prices": [{"priceKwh": 0.40}], "taxRates": VAT},
+    "chargingTime": {"prices": [{"priceMinute": 0.02}], "taxRates": VAT},
+}
+_PARTS = {"energy": "energy", "time": "chargingTime", "fixed": "fixed", "parking": "idleTime"}
+
+
+def test_cost_details_per_dimension_are_the_amounts_the_kiosk_books(
+    backend: Any, access: BackendAccess, workdir: Path, tmp_path: Path
+) -> None:
+    require_peer()
+    script = [("SetDefaultTariff", {"evseId": 0, "tariff": PER_DIMENSION})]
+    csms = Csms(tmp_path / "csms.jsonl", after_boot=script).start()
+    try:
+        with ocpp_kiosk(workdir, access, csms.url, hold=5000) as (k, _link):
+            csms.wait_for(lambda: len(csms.results()) == 1)
+            k.idle()
+            sid = pay_and_charge(k, 600)
+            focus = k.snap.focus
+            assert focus is not None and focus.receipt is not None
+            receipt = focus.receipt
+            csms.wait_for(lambda: len(csms.calls("NotifySettlement")) == 1)
+            k.send(BackToStart(sid))
+            k.station.sims["1"].unplug()
+            k.advance(3)
+            assert k.snap.reporting is not None and k.snap.reporting.outbox_queued == 0
+            ((booked,),) = k.station.runtime.journal.query(
+                "SELECT json_extract(state_json, '$.settlement.final_minor') FROM sessions "
+                "WHERE session_id = ?",
+                (sid,),
+            )
+    finally:
+        csms.stop()
+    assert csms.errors() == [], "the CSMS refused a message in strict mode"
+    assert statuses(csms) == ["Accepted"]
+    events = [p for _, p in csms.calls("TransactionEvent")]
+    ended = events[-1]
+    assert ended["eventType"] == "Ended"
+    details = ended["costDetails"]
+    total = details["totalCost"]
+    # The total is what the journal booked, the backend was told and recomputed.
+    (stored,) = [s for s in backend.sessions() if s["session_id"] == sid]
+    assert total["total"]["inclTax"] == Decimal(booked) / 100
+    assert stored["reported_minor"] == stored["computed_minor"] == booked == receipt.total.minor
+    # Each part is the receipt's line for that dimension (incl. tax), with its net and rate.
+    lines = {line.component: line.amount.minor for line in receipt.cost_lines}
+    assert {"energy", "time", "fixed"} <= set(lines)
+    for component, part in _PARTS.items():
+        if component in lines:
+            assert total[part]["inclTax"] == Decimal(lines[component]) / 100, part
+            assert total[part]["exclTax"] <= total[part]["inclTax"]
+            assert total[part]["taxRates"] == [{"type": "VAT", "tax": 19}]
+        else:
+            assert part not in total
+    assert total["fixed"] == {
+        "exclTax": Decimal("0.50"),
+        "inclTax": Decimal("0.60"),  # 0.595 rounded half up
+        "taxRates": [{"type": "VAT", "tax": 19}],
+    }
+    adjustments = sum(
+        v for c, v in lines.items() if c not in _PARTS
+    )  # the trailing second after Stop, the hold cap: no OCPP part
+    parts_sum = sum(total[p]["inclTax"] for p in _PARTS.values() if p in total)
+    assert parts_sum + Decimal(adjustments) / 100 == total["total"]["inclTax"]
+    # The charging periods carry the volumes the engine priced.
+    periods = details["chargingPeriods"]
+    assert {p["tariffId"] for p in periods} == {"net-3d"}
+    energy = sum(d["volume"] for p in periods for d in p["dimensions"] if d["type"] == "Energy")
+    assert energy == details["totalUsage"]["energy"] == Decimal(receipt.energy_wh) / 1000
+    charging = sum(
+        d["volume"] for p in periods for d in p["dimensions"] if d["type"] == "ChargingTime"
+    )
+    # priced up to the last reading: the trailing second after Stop (not booked: stop_price)
+    assert details["totalUsage"]["chargingTime"] == 600 <= charging <= 605
+    # The running cost had its parts too.
+    periodic = [e for e in events if e["triggerReason"] == "MeterValuePeriodic"]
+    assert periodic and all("energy" in e["costDetails"]["totalCost"] for e in periodic)
