@@ -11,8 +11,17 @@ from typing import Any
 
 from drivers.station import BackendAccess
 from kiosk.money import Money
-from kiosk.snapshot import BackToStart, StationSnapshot
+from kiosk.session.names import Phase
+from kiosk.snapshot import (
+    BackToStart,
+    ChooseConnector,
+    ConfirmPrice,
+    PayByCard,
+    StationSnapshot,
+    StopCharging,
+)
 from tests.e2e.ocpp_rig import ocpp_kiosk, pay_and_charge
+from tests.e2e.test_ocpp_remote import charge_until
 from tests.ocpp.peer import Csms, require_peer
 
 VAT = [{"type": "VAT", "tax": 19}]
@@ -208,3 +217,50 @@ def test_cost_details_per_dimension_are_the_amounts_the_kiosk_books(
     # The running cost had its parts too.
     periodic = [e for e in events if e["triggerReason"] == "MeterValuePeriodic"]
     assert periodic and all("energy" in e["costDetails"]["totalCost"] for e in periodic)
+
+
+def test_a_running_session_keeps_its_tariff_when_the_csms_sets_another(
+    backend: Any, access: BackendAccess, workdir: Path, tmp_path: Path
+) -> None:
+    require_peer()
+    script = [
+        ("@wait", {"action": "TransactionEvent", "count": 3}),
+        ("SetDefaultTariff", {"evseId": 1, "tariff": NETWORK}),
+    ]
+    csms = Csms(tmp_path / "csms.jsonl", after_boot=script).start()
+    try:
+        with ocpp_kiosk(workdir, access, csms.url, hold=5000) as (k, _link):
+            k.station.sims["1"].plug_in(soc=0.3)
+            k.advance(2)
+            k.send(ChooseConnector("1"))
+            sid = k.focus_id()
+            k.send(ConfirmPrice(sid))
+            k.send(PayByCard(sid))
+            # The CSMS sets its tariff while the session charges (after its third event).
+            charge_until(k, lambda: len(csms.results()) == 1, limit_s=600)
+            k.advance(120, step=10)
+            assert energy_price(k.snap) == Decimal("0.40") * Decimal("1.19")
+            focus = k.snap.focus
+            assert focus is not None and focus.phase is Phase.CHARGING
+            k.send(StopCharging(sid))
+            k.advance(5)
+            focus = k.snap.focus
+            assert focus is not None and focus.receipt is not None
+            receipt = focus.receipt
+            frozen = k.station.runtime.journal.query(
+                "SELECT json_extract(tariff_json, '$.id') FROM sessions WHERE session_id = ?",
+                (sid,),
+            )
+            csms.wait_for(lambda: len(csms.calls("NotifySettlement")) == 1)
+    finally:
+        csms.stop()
+    assert csms.errors() == []
+    assert statuses(csms) == ["Accepted"]
+    assert frozen == [("E2E",)]  # the tariff file's, frozen at connector choice
+    kwh = Decimal(receipt.energy_wh) / 1000
+    # the file's 0.50 per kWh incl. VAT for the whole session, not the CSMS's 0.476
+    assert receipt.total.minor == Money(kwh * Decimal("0.50"), "EUR").to_minor() > 0
+    ended = [p for _, p in csms.calls("TransactionEvent")][-1]
+    assert ended["costDetails"]["totalCost"]["total"]["inclTax"] == receipt.total.minor / Decimal(
+        100
+    )
