@@ -161,6 +161,7 @@ class CsmsFeed:
         info = {
             "chargingState": state,
             "transactionLimit": {"maxCost": major(auth.amount_minor, auth.currency)},
+            "tariffId": s.offer.tariff_id[:60],  # the tariff the session froze (2.1)
         }
         return _tx_event(s, "Started", "started", at, "Authorized", info, **extra)
 

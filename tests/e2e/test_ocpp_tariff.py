@@ -118,7 +118,10 @@ def test_a_csms_tariff_prices_the_tile_and_the_next_session_until_cleared(
     kwh = Decimal(receipt.energy_wh) / 1000
     expected = Money(kwh * Decimal("0.40") * Decimal("1.19"), "EUR").to_minor()
     assert receipt.total.minor == expected > 0
-    ended = [p for _, p in csms.calls("TransactionEvent")][-1]
+    events = [p for _, p in csms.calls("TransactionEvent")]
+    started, ended = events[0], events[-1]
+    assert started["eventType"] == "Started"
+    assert started["transactionInfo"]["tariffId"] == "net-0.40"
     assert ended["eventType"] == "Ended"
     assert ended["costDetails"]["totalCost"]["total"]["inclTax"] == Decimal(expected) / 100
 
@@ -257,6 +260,8 @@ def test_a_running_session_keeps_its_tariff_when_the_csms_sets_another(
     assert csms.errors() == []
     assert statuses(csms) == ["Accepted"]
     assert frozen == [("E2E",)]  # the tariff file's, frozen at connector choice
+    ((_, started), *_) = csms.calls("TransactionEvent")
+    assert started["transactionInfo"]["tariffId"] == "E2E"
     kwh = Decimal(receipt.energy_wh) / 1000
     # the file's 0.50 per kWh incl. VAT for the whole session, not the CSMS's 0.476
     assert receipt.total.minor == Money(kwh * Decimal("0.50"), "EUR").to_minor() > 0
