@@ -53,8 +53,19 @@ class CsmsTariffs:
         offers: dict[str, Offer] = {}
         for evse, stored in self.journal.csms_tariffs().items():
             cid = self.connector_of.get(evse)
-            if cid is not None:
-                offers[cid] = offer_for(tariff_of(stored.ocpi_json), self.local[cid].hold_minor)
+            if cid is None:
+                continue
+            tariff = tariff_of(stored.ocpi_json)
+            if tariff.currency != self.local[cid].currency:
+                log.warning(  # the station's currency changed since: the file prices
+                    "csms: tariff %s (%s) not used on EVSE %d: the station charges in %s",
+                    stored.tariff_id,
+                    tariff.currency,
+                    evse,
+                    self.local[cid].currency,
+                )
+                continue
+            offers[cid] = offer_for(tariff, self.local[cid].hold_minor)
         if offers:
             log.info("csms: tariffs set by the CSMS in force on %s", ", ".join(sorted(offers)))
             self.apply(offers)

@@ -102,3 +102,14 @@ def test_a_refused_tariff_changes_nothing(tmp_path: Path) -> None:
     assert station.ids() == {"L": "FILE", "R": "FILE"}
     assert journal.csms_tariffs() == {}
     journal.close()
+
+
+def test_after_a_change_of_the_stations_currency_the_file_prices(tmp_path: Path) -> None:
+    journal = Journal.open(tmp_path / "journal.db")
+    assert Station(journal).tariffs.set_default(1, tariff("A", "0.30"))["status"] == "Accepted"
+    chf = offer_for(parse_tariff({**LOCAL.raw, "currency": "CHF"}), 3000)
+    offers: dict[str, Offer] = {}
+    tariffs = CsmsTariffs(journal, EVSES, {"L": chf, "R": chf}, offers.update, now=lambda: NOW)
+    tariffs.restore()
+    assert offers == {}  # EUR tariff not applied to a CHF station
+    journal.close()
