@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 from drivers.ocpp.link import CsmsLink, LinkTiming
+from drivers.ocpp.tariffs import CsmsTariffs
 from kiosk.config import OcppConfig
+from kiosk.journal.store import JournalError
 from kiosk.runtime.core import Runtime
 from kiosk.session.names import Phase
 from kiosk.snapshot import StopCharging
@@ -20,6 +23,15 @@ def connect_station(
     machine step queues what the CSMS must hear, and every snapshot updates the connector
     statuses and wakes the link. Start it with `.start()`, stop it after the runtime."""
     currencies = {offer.currency for offer in runtime.offers.values()}
+    tariffs = CsmsTariffs(
+        runtime.journal,
+        config.evse_ids,
+        runtime.offers,
+        runtime.replace_offers,
+        now=runtime.clock.now,
+        language=runtime.locales[0] if runtime.locales else "en",
+    )
+    tariffs.restore()  # before the first snapshot: a restart shows the CSMS's tariff at once
     link = CsmsLink(
         config,
         runtime.journal,
@@ -27,8 +39,14 @@ def connect_station(
         on_change=runtime.republish,
         currency=min(currencies) if currencies else "EUR",
         remote_stop=partial(_remote_stop, runtime),
+        tariffs=tariffs,
+        running=partial(_running, runtime),
     )
-    link.attach()
+    feed = link.attach()
+    # Per-dimension local cost (I07–I12) from the runtime's tariff engine.
+    runtime.journal.csms_feed = replace(
+        feed, priced=runtime.priced, remote_stopped=runtime.journal.csms_remote_stopped
+    )
     runtime.subscribe(link.snapshot)
     return link
 
@@ -39,5 +57,17 @@ def _remote_stop(runtime: Runtime, transaction_id: str) -> bool:
     session = runtime.station.session(transaction_id)
     if session is None or session.phase not in (Phase.STARTING, Phase.CHARGING):
         return False
+    try:
+        runtime.journal.csms_note_remote_stop(transaction_id)  # the Ended event says Remote
+    except JournalError:
+        return False
     runtime.send(StopCharging(transaction_id))
     return True
+
+
+def _running(runtime: Runtime, transaction_id: str) -> str | None:
+    """The connector of a transaction that is starting or charging (the session id)."""
+    session = runtime.station.session(transaction_id)
+    if session is None or session.phase not in (Phase.STARTING, Phase.CHARGING):
+        return None
+    return session.connector_id

@@ -26,6 +26,7 @@ from websockets.exceptions import InvalidHandshake, WebSocketException
 from websockets.typing import Subprotocol
 
 from drivers.ocpp.peer import CsmsRefused, LinkClosed, StationPeer
+from drivers.ocpp.tariffs import CsmsTariffs
 from drivers.ocpp.variables import DeviceModel
 from kiosk.config import OcppConfig
 from kiosk.journal.csms_feed import CsmsFeed
@@ -68,6 +69,8 @@ class CsmsLink:
         currency: str = "EUR",
         remote_stop: Callable[[str], bool] | None = None,
         on_change: Callable[[], None] | None = None,
+        tariffs: CsmsTariffs | None = None,
+        running: Callable[[str], str | None] | None = None,
     ) -> None:
         self.config = config
         self.journal = journal
@@ -88,6 +91,8 @@ class CsmsLink:
         self._heartbeat_asked = False
         self.currency = currency
         self.remote_stop = remote_stop
+        self.tariffs = tariffs
+        self.running = running
 
     # ------------------------------------------------------------------ wiring (any thread)
 
@@ -177,6 +182,8 @@ class CsmsLink:
             model=DeviceModel(self.journal, self.currency),
             trigger=self._trigger,
             remote_stop=self.remote_stop,
+            tariffs=self.tariffs,
+            running=self.running,
         )
         reader = peer.listen()
         try:

@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from ocpp.messages import Call, MessageType, validate_payload
@@ -16,6 +17,7 @@ from ocpp.v21 import ChargePoint as ChargePoint21
 from ocpp.v21 import call_result
 from ocpp.v21.enums import Action
 
+from drivers.ocpp.tariffs import CsmsTariffs
 from drivers.ocpp.variables import DeviceModel
 
 # The library logs every frame at INFO; the link's own log says what matters.
@@ -49,12 +51,27 @@ class StationPeer(ChargePoint21):  # type: ignore[misc]  # the library is untype
         model: DeviceModel | None = None,
         trigger: Callable[[str], bool] | None = None,
         remote_stop: Callable[[str], bool] | None = None,
+        tariffs: CsmsTariffs | None = None,
+        running: Callable[[str], str | None] | None = None,
     ) -> None:
         super().__init__(identity, connection, response_timeout, logger=WIRE_LOG)
         self.reader: asyncio.Task[None] | None = None
         self.model = model
         self.trigger = trigger
         self.remote_stop = remote_stop
+        self.tariffs = tariffs
+        self.running = running or (lambda _transaction_id: None)
+        self._raw_call = "[]"
+
+    async def route_message(self, raw_msg: str) -> Any:
+        # The library hands handlers floats; a tariff is read again from the frame's text,
+        # with exact decimals.
+        self._raw_call = raw_msg
+        return await super().route_message(raw_msg)
+
+    def _exact_payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = json.loads(self._raw_call, parse_float=Decimal)[3]
+        return payload
 
     # ------------------------------------------------------------------ calls from the CSMS
 
@@ -89,6 +106,48 @@ class StationPeer(ChargePoint21):  # type: ignore[misc]  # the library is untype
     @on(Action.reset)  # type: ignore[untyped-decorator]
     def on_reset(self, **_: Any) -> Any:
         return call_result.Reset(status="Rejected", status_info=_UNSUPPORTED)
+
+    @on(Action.set_default_tariff)  # type: ignore[untyped-decorator]
+    def on_set_default_tariff(self, **_: Any) -> Any:
+        payload = self._exact_payload()
+        if self.tariffs is None:
+            return call_result.SetDefaultTariff(status="Rejected", status_info=_UNSUPPORTED)
+        answer = self.tariffs.set_default(int(payload["evseId"]), payload["tariff"])
+        return call_result.SetDefaultTariff(
+            status=answer["status"], status_info=answer.get("statusInfo")
+        )
+
+    @on(Action.get_tariffs)  # type: ignore[untyped-decorator]
+    def on_get_tariffs(self, evse_id: int, **_: Any) -> Any:
+        if self.tariffs is None:
+            return call_result.GetTariffs(status="NoTariff")
+        answer = self.tariffs.get(evse_id)
+        return call_result.GetTariffs(
+            status=answer["status"],
+            status_info=answer.get("statusInfo"),
+            tariff_assignments=answer.get("tariffAssignments"),
+        )
+
+    @on(Action.clear_tariffs)  # type: ignore[untyped-decorator]
+    def on_clear_tariffs(
+        self, tariff_ids: list[str] | None = None, evse_id: int | None = None, **_: Any
+    ) -> Any:
+        if self.tariffs is None:
+            return call_result.ClearTariffs(clear_tariffs_result=[{"status": "NoTariff"}])
+        answer = self.tariffs.clear(tariff_ids, evse_id)
+        return call_result.ClearTariffs(clear_tariffs_result=answer["clearTariffsResult"])
+
+    @on(Action.change_transaction_tariff)  # type: ignore[untyped-decorator]
+    def on_change_transaction_tariff(self, **_: Any) -> Any:
+        payload = self._exact_payload()
+        if self.tariffs is None:
+            return call_result.ChangeTransactionTariff(status="TxNotFound")
+        answer = self.tariffs.change_transaction(
+            str(payload["transactionId"]), payload["tariff"], self.running
+        )
+        return call_result.ChangeTransactionTariff(
+            status=answer["status"], status_info=answer.get("statusInfo")
+        )
 
     # ------------------------------------------------------------------ calls to the CSMS
 

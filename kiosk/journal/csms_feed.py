@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from kiosk.devices import IecState, MeterReading
+from kiosk.journal.csms_cost import PricedSoFar, charging_periods, cost_parts, idle_seconds
 from kiosk.money import minor_unit_exponent
 from kiosk.session.commands import CloseSession, Command
 from kiosk.session.events import Event, MeterUpdate
@@ -66,6 +67,10 @@ class CsmsCall:
 class CsmsFeed:
     evse_ids: Mapping[str, int] = field(default_factory=dict)  # connector id -> EVSE id
     meter_interval: timedelta = timedelta(seconds=60)
+    # The engine's cost of a running session so far, by session id (I07–I12 per dimension).
+    priced: Callable[[str], PricedSoFar | None] | None = None
+    # Whether the CSMS stopped this transaction (RequestStopTransaction), by transaction id.
+    remote_stopped: Callable[[str], bool] | None = None
 
     def calls(
         self,
@@ -135,8 +140,13 @@ class CsmsFeed:
                     "MeterValuePeriodic",
                     {"chargingState": state},
                     meterValue=[meter_value(new.last_reading, "Sample.Periodic")],
-                    costDetails=cost_details(new, new.cost_minor, at),
+                    costDetails=cost_details(new, new.cost_minor, at, self._priced(new)),
                 )
+
+    def _priced(self, s: Session) -> PricedSoFar | None:
+        if self.priced is None or s.energy_wh <= 0:
+            return None  # without energy nothing is booked, so no part is reported
+        return self.priced(s.session_id)
 
     def _started(self, st: Station, s: Session, at: datetime, state: str) -> CsmsCall:
         auth = s.auth
@@ -151,6 +161,7 @@ class CsmsFeed:
         info = {
             "chargingState": state,
             "transactionLimit": {"maxCost": major(auth.amount_minor, auth.currency)},
+            "tariffId": s.offer.tariff_id[:60],  # the tariff the session froze (2.1)
         }
         return _tx_event(s, "Started", "started", at, "Authorized", info, **extra)
 
@@ -158,8 +169,11 @@ class CsmsFeed:
         trigger, reason = _STOPS.get(s.stop_reason, _STOPS[None])
         if s.stop_reason is StopReason.VEHICLE and charging_state(st, s) == "Idle":
             trigger, reason = "EVDeparted", "EVDisconnected"
+        remote = self.remote_stopped
+        if s.stop_reason is StopReason.DRIVER and remote is not None and remote(s.session_id):
+            trigger, reason = "RemoteStop", "Remote"  # stopped as the Stop button, by the CSMS
         info: Payload = {"chargingState": charging_state(st, s), "stoppedReason": reason}
-        extra: Payload = {"costDetails": cost_details(s, final_cost(s), at)}
+        extra: Payload = {"costDetails": cost_details(s, final_cost(s), at, self._priced(s))}
         if s.last_reading is not None:
             extra["meterValue"] = [meter_value(s.last_reading, "Transaction.End")]
         return _tx_event(s, "Ended", "ended", at, trigger, info, **extra)
@@ -278,8 +292,12 @@ def meter_value(reading: MeterReading, context: str) -> Payload:
     }
 
 
-def cost_details(s: Session, cost_minor: int, at: datetime) -> Payload:
-    """I12: the local cost (our tariff engine's, incl. VAT) and what it was for."""
+def cost_details(
+    s: Session, cost_minor: int, at: datetime, priced: PricedSoFar | None = None
+) -> Payload:
+    """I12: the local cost (our tariff engine's, incl. VAT) and what it was for; with the
+    engine's breakdown, its parts per dimension and its charging periods (kiosk.journal.
+    csms_cost)."""
     currency = s.offer.currency
     total: Payload = {"inclTax": major(cost_minor, currency)}
     rate = s.offer.vat_percent
@@ -290,7 +308,7 @@ def cost_details(s: Session, cost_minor: int, at: datetime) -> Payload:
     if s.started_at is not None:
         end = s.ended_at or at
         charging_s = max(0, int((end - s.started_at).total_seconds()))
-    return {
+    details: Payload = {
         "totalCost": {"currency": currency, "typeOfCost": "NormalCost", "total": total},
         "totalUsage": {
             "energy": Decimal(s.energy_wh).scaleb(-3),
@@ -298,6 +316,13 @@ def cost_details(s: Session, cost_minor: int, at: datetime) -> Payload:
             "idleTime": 0,
         },
     }
+    if priced is not None:
+        details["totalCost"].update(cost_parts(priced, rate))
+        details["totalUsage"]["idleTime"] = min(charging_s, idle_seconds(priced))
+        periods = charging_periods(priced)
+        if periods:
+            details["chargingPeriods"] = periods
+    return details
 
 
 _NUMBER = re.compile(r'"\\u0000(-?[0-9.E+-]+)\\u0000"')

@@ -187,6 +187,23 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (component, variable)
     );
     """,
+    # 8: tariffs the CSMS set (OCPP 2.1 SetDefaultTariff), one per EVSE: the OCPP tariff as it
+    # came and the OCPI tariff it converts to exactly; it replaces the EVSE's tariff file until
+    # ClearTariffs. Transactions the CSMS stopped (RequestStopTransaction accepted), so their
+    # end is reported as a remote stop, also after a restart.
+    """
+    CREATE TABLE ocpp_tariffs (
+        evse_id      INTEGER PRIMARY KEY,
+        tariff_id    TEXT NOT NULL,
+        ocpp_json    TEXT NOT NULL,                       -- the TariffType, exact decimals
+        ocpi_json    TEXT NOT NULL,                       -- what the kiosk prices with
+        set_at       TEXT NOT NULL
+    );
+    CREATE TABLE ocpp_remote_stops (
+        transaction_id TEXT PRIMARY KEY,
+        at             TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -24,6 +24,7 @@ from typing import Any
 from kiosk.devices import AckSink, CardResult, MeterReading, PaymentOutcome, ResultSink
 from kiosk.journal.codec import dumps, loads
 from kiosk.journal.csms_queue import CsmsQueueJournal
+from kiosk.journal.csms_tariffs import CsmsTariffJournal
 from kiosk.journal.ocmf import close_ocmf_records, store_record
 from kiosk.journal.outbox import OutboxJournal
 from kiosk.journal.report import session_report
@@ -67,7 +68,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-class Journal(OutboxJournal, CsmsQueueJournal):
+class Journal(OutboxJournal, CsmsQueueJournal, CsmsTariffJournal):
     """Thread-safe: the machine's thread and the card terminal's thread both write here."""
 
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:

@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from datetime import time as TimeOfDay
 from zoneinfo import ZoneInfo
@@ -29,6 +29,7 @@ from kiosk.devices import (
     IecState,
     LinkStatus,
 )
+from kiosk.journal.csms_cost import PricedSoFar
 from kiosk.journal.store import Journal, JournalError
 from kiosk.outbox.backoff import Backoff
 from kiosk.runtime.clock import Clock, FakeClock
@@ -64,6 +65,11 @@ Subscriber = Callable[[StationSnapshot], None]
 _STOP = object()
 _REPUBLISH = object()  # reporting changed: publish a snapshot with its new state
 _METERING = frozenset({Phase.STARTING, Phase.CHARGING, Phase.STOPPING})
+
+
+@dataclass(frozen=True, slots=True)
+class _OfferChange:
+    offers: dict[str, Offer]
 
 
 class Runtime:
@@ -102,7 +108,8 @@ class Runtime:
         self._tick_period = tick_period
         self._link_wait_s = link_wait_s
         self._new_id = new_id or (lambda: uuid.uuid4().hex)
-        self.prices = PriceBoard(self.offers, zone or ZoneInfo("UTC"))
+        self._zone = zone or ZoneInfo("UTC")
+        self.prices = PriceBoard(self.offers, self._zone)
         self._events: queue.Queue[object] = queue.Queue()
         self._trackers: dict[str, CostTracker] = {}
         self._links: dict[str, str] = {}  # link id -> session id, watched by the backend owner
@@ -315,6 +322,27 @@ class Runtime:
         else:
             self.post(ev.IntentReceived(now, intent))
 
+    def priced(self, session_id: str) -> PricedSoFar | None:
+        """The engine's cost of a metering session so far, per dimension (machine thread:
+        the CSMS feed asks while a step is journaled)."""
+        tracker = self._trackers.get(session_id)
+        return None if tracker is None else tracker.priced()
+
+    def replace_offers(self, offers: Mapping[str, Offer]) -> None:
+        """What these connectors offer from now on (a tariff set by a CSMS), on the machine
+        thread; the tile and the price screen show it. A running session keeps the offer it
+        froze at connector choice."""
+        if self._machine.is_alive():
+            self._events.put(_OfferChange(dict(offers)))
+        else:
+            self._set_offers(dict(offers))
+
+    def _set_offers(self, offers: dict[str, Offer]) -> None:
+        self.offers = {**self.offers, **offers}
+        self.prices = PriceBoard(self.offers, self._zone)
+        if self._snapshot is not None:
+            self._publish()
+
     def wait_idle(self, timeout: float = 10.0, checks: int = 3) -> bool:
         """Tests: wait until every event is handled and every device owner is waiting (seen
         idle ``checks`` times in a row)."""
@@ -360,6 +388,9 @@ class Runtime:
                     return
                 if item is _REPUBLISH:
                     self._publish()
+                    continue
+                if isinstance(item, _OfferChange):
+                    self._set_offers(item.offers)
                     continue
                 assert not isinstance(item, str)
                 self.handle(item)  # type: ignore[arg-type]

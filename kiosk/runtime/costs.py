@@ -11,6 +11,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from kiosk.devices import MeterReading
+from kiosk.journal.csms_cost import PricedSoFar
 from kiosk.money import minor_unit_exponent
 from kiosk.runtime.offers import tariff_of
 from kiosk.snapshot import Amount, CostLine
@@ -24,6 +25,11 @@ class CostTracker(Protocol):
 
     def lines(self) -> tuple[CostLine, ...]:
         """The cost up to the last reading by price component; they add up to add()'s."""
+        ...
+
+    def priced(self) -> PricedSoFar | None:
+        """The engine's full breakdown up to the last reading and its periods (None before
+        the first reading)."""
         ...
 
 
@@ -54,6 +60,12 @@ class TariffCostTracker:
             CostLine(name, Amount(int(gross.scaleb(scale)), currency))
             for name, _, gross in self._calculator.line_amounts()
         )
+
+    def priced(self) -> PricedSoFar | None:
+        breakdown = self._calculator.last
+        if breakdown is None:
+            return None
+        return PricedSoFar(breakdown, tuple(self._calculator.periods()))
 
 
 class TariffCostModel:

@@ -157,7 +157,7 @@ def session_view(
         connector_id=s.connector_id,
         phase=s.phase,
         price_lines=s.offer.price_lines,
-        price_now=price_now if s.phase in _CHOOSING else None,
+        price_now=price_now if s.phase in _CHOOSING and _prices_offer(price_now, s) else None,
         alt_text=s.offer.alt_text,
         hold=Amount(hold, currency),
         method=s.method,
@@ -169,6 +169,15 @@ def session_view(
         receipt=receipt(s, receipt_url) if s.phase is Phase.RECEIPT else None,
         countdowns=countdowns,
     )
+
+
+def _prices_offer(now: PriceNow | None, s: Session) -> bool:
+    """The connector's price now is about the offer the session froze: not when the tariff
+    changed since the driver chose the connector (a CSMS set another one)."""
+    if now is None:
+        return True
+    frozen = set(s.offer.price_lines)
+    return frozen.issuperset(now.lines) and frozen.issuperset(now.next_lines)
 
 
 def receipt(s: Session, receipt_url: Callable[[str], str | None] | None = None) -> Receipt | None:

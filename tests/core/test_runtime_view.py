@@ -9,9 +9,10 @@ from doubles import paths
 from doubles.builders import OFFER, Driver, at, card, controller, station
 
 from kiosk.devices import IecState
-from kiosk.runtime.view import build_snapshot
+from kiosk.runtime.view import build_snapshot, session_view
 from kiosk.session import events as ev
 from kiosk.snapshot import ConnectorStatus, CountdownKind, MoneyOutcome, Phase, StopCharging
+from kiosk.tariff import PriceLine, PriceNow
 
 
 def snapshot(d: Driver):  # type: ignore[no-untyped-def]
@@ -129,3 +130,17 @@ def test_the_receipt_number_is_the_card_payments_not_the_bookings() -> None:
     focus = snapshot(d).focus
     assert focus is not None and focus.receipt is not None
     assert focus.receipt.receipt_no == 1
+
+
+def test_the_price_screen_shows_the_frozen_offer_not_a_tariff_set_since() -> None:
+    d = Driver(station("1"))
+    d.online("1")
+    paths.price_shown(d)
+    (s,) = d.st.sessions
+    frozen = PriceLine("energy", Decimal("0.50"), "EUR")
+    s = replace(s, offer=replace(s.offer, price_lines=(frozen,)))
+    own = PriceNow(at(100), (frozen,), at(200))
+    other = PriceNow(at(100), (PriceLine("energy", Decimal("0.476"), "EUR"),), at(200))
+    assert session_view(s, d.st.policy, price_now=own).price_now == own
+    # The connector's tariff changed after the choice: its lines are not the offer's.
+    assert session_view(s, d.st.policy, price_now=other).price_now is None

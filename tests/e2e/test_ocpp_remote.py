@@ -81,5 +81,7 @@ def test_remote_stop_ends_the_session_and_the_rest_is_refused(
     events = [p for _, p in csms.calls("TransactionEvent")]
     assert events[-1]["eventType"] == "Ended"
     assert events[-1]["transactionInfo"]["transactionId"] == sid
+    assert events[-1]["triggerReason"] == "RemoteStop"
+    assert events[-1]["transactionInfo"]["stoppedReason"] == "Remote"
     ((_, settled),) = csms.calls("NotifySettlement")
     assert settled["status"] == "Settled" and settled["settlementAmount"] > 0
