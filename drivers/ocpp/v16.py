@@ -48,6 +48,18 @@ _REASONS = {
     "DeAuthorized": "DeAuthorized",
 }
 
+# GetConfiguration: how the station behaves, read-only (ChangeConfiguration: Rejected; a key
+# not listed: NotSupported).
+CONFIGURATION = {
+    "SupportedFeatureProfiles": "Core,RemoteTrigger",
+    "LocalAuthorizeOffline": "false",
+    "LocalPreAuthorize": "false",
+    "StopTransactionOnInvalidId": "false",  # the charge was paid at the terminal
+    "MeterValuesSampledData": "Energy.Active.Import.Register",
+    "StopTxnSampledData": "Energy.Active.Import.Register",
+    "ConnectorPhaseRotation": "NotApplicable",
+}
+
 
 def id_tag(reference: str) -> str:
     """The terminal's reference (`<terminal id>-<trace>-<receipt no>`: 8 + 6 + 4 digits, at
@@ -78,6 +90,25 @@ class StationPeer16(StationPeer):
     @on("Reset")  # type: ignore[untyped-decorator]
     def on_reset(self, **_: Any) -> Any:
         return call_result.Reset(status="Rejected")
+
+    @on("GetConfiguration")  # type: ignore[untyped-decorator]
+    def on_get_configuration(self, key: list[str] | None = None, **_: Any) -> Any:
+        asked = key or list(CONFIGURATION)
+        known = [
+            {"key": k, "readonly": True, "value": CONFIGURATION[k]}
+            for k in asked
+            if k in CONFIGURATION
+        ]
+        unknown = [k for k in asked if k not in CONFIGURATION]
+        return call_result.GetConfiguration(
+            configuration_key=known or None, unknown_key=unknown or None
+        )
+
+    @on("ChangeConfiguration")  # type: ignore[untyped-decorator]
+    def on_change_configuration(self, key: str, value: str, **_: Any) -> Any:
+        return call_result.ChangeConfiguration(
+            status="Rejected" if key in CONFIGURATION else "NotSupported"
+        )
 
 
 def meter_value(reading: Payload) -> Payload:

@@ -108,6 +108,9 @@ def test_remote_stop_under_16_stops_like_the_stop_button(
 ) -> None:
     require_peer()
     script = [
+        ("GetConfiguration", {"key": ["StopTransactionOnInvalidId", "NoSuchKey"]}),
+        ("ChangeConfiguration", {"key": "StopTransactionOnInvalidId", "value": "true"}),
+        ("ChangeConfiguration", {"key": "NoSuchKey", "value": "1"}),
         ("@wait", {"action": "MeterValues", "count": 3}),
         ("RemoteStopTransaction", {"transactionId": "$transactionId"}),
         ("RemoteStopTransaction", {"transactionId": 999_999}),
@@ -125,14 +128,14 @@ def test_remote_stop_under_16_stops_like_the_stop_button(
             sid = k.focus_id()
             k.send(ConfirmPrice(sid))
             k.send(PayByCard(sid))
-            charge_until(k, lambda: len(csms.results()) >= 1, limit_s=900)
+            charge_until(k, lambda: len(csms.results()) >= 4, limit_s=900)
             charge_until(
                 k,
                 lambda: k.snap.focus is not None and k.snap.focus.phase is Phase.RECEIPT,
                 limit_s=60,
                 step=1,
             )
-            csms.wait_for(lambda: len(csms.results()) == 2)
+            csms.wait_for(lambda: len(csms.results()) == 5)
             csms.wait_for(lambda: len(csms.calls("StopTransaction")) == 1)
             stop_reason = k.station.runtime.journal.query(
                 "SELECT json_extract(state_json, '$.stop_reason') FROM sessions "
@@ -142,7 +145,15 @@ def test_remote_stop_under_16_stops_like_the_stop_button(
     finally:
         csms.stop()
     assert csms.errors() == []
-    assert [r["result"]["status"] for r in csms.results()] == ["Accepted", "Rejected"]
+    configuration, *changes = (r["result"] for r in csms.results()[:3])
+    assert configuration == {
+        "configurationKey": [
+            {"key": "StopTransactionOnInvalidId", "readonly": True, "value": "false"}
+        ],
+        "unknownKey": ["NoSuchKey"],
+    }
+    assert [c["status"] for c in changes] == ["Rejected", "NotSupported"]
+    assert [r["result"]["status"] for r in csms.results()[3:]] == ["Accepted", "Rejected"]
     ((start_id, _),) = csms.calls("StartTransaction")
     ((_, stop),) = csms.calls("StopTransaction")
     assert stop["transactionId"] == _answer(csms, start_id)["transactionId"]
