@@ -3,6 +3,7 @@
 evkiosk sim meter    --listen tcp://127.0.0.1:5020     energy meter (Modbus TCP or RTU)
 evkiosk sim charger  --listen tcp://127.0.0.1:5021     charge controller (Modbus)
 evkiosk sim terminal --listen tcp://127.0.0.1:20007    ZVT card terminal (TCP or --pty)
+evkiosk sim csms     --port 9000                       OCPP CSMS (Node.js test peer)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ _KINDS: dict[str, tuple[str, str]] = {
     "meter": ("drivers.cli.sim_modbus", "energy meter speaking Modbus, with a charging model"),
     "charger": ("drivers.cli.sim_modbus", "charge controller speaking Modbus"),
     "terminal": ("drivers.cli.sim_terminal", "ZVT payment terminal (PT side)"),
+    "csms": ("drivers.cli.sim_csms", "OCPP CSMS to try the [ocpp] link (the Node.js test peer)"),
 }
 
 

@@ -1,5 +1,6 @@
-"""The CSMS link ([ocpp]): reachable, TLS trusted, the password accepted, OCPP 2.1 agreed and
-the station's BootNotification accepted. One short connection, closed at once."""
+"""The CSMS link ([ocpp]): reachable, TLS trusted, the password accepted, one of the offered
+OCPP versions agreed and the station's BootNotification accepted. One short connection, closed
+at once."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 from websockets.typing import Subprotocol
 
 from drivers.doctor.result import Check, failed, passed, warned
-from drivers.ocpp.link import auth_headers, boot_payload, tls_context
-from drivers.ocpp.peer import CsmsRefused, LinkClosed, StationPeer
+from drivers.ocpp.dialect import SUBPROTOCOLS, dialect_for
+from drivers.ocpp.link import auth_headers, tls_context
+from drivers.ocpp.peer import CsmsRefused, LinkClosed
 from kiosk.config import OcppConfig
 
 
@@ -55,23 +57,26 @@ async def _boot(config: OcppConfig, timeout_s: float) -> Check:
     subject = config.endpoint
     async with connect(
         config.endpoint,
-        subprotocols=[Subprotocol("ocpp2.1")],
+        subprotocols=[Subprotocol(SUBPROTOCOLS[v]) for v in config.versions],
         additional_headers=auth_headers(config),
         ssl=tls_context(config),
         open_timeout=timeout_s,
     ) as ws:
-        if ws.subprotocol != "ocpp2.1":
+        dialect = dialect_for(ws.subprotocol)
+        if dialect is None:
+            offered = ", ".join(config.versions)
             return failed(
                 "csms",
                 subject,
-                f"the CSMS does not speak OCPP 2.1 (it chose {ws.subprotocol!r})",
-                "ask the operator for an OCPP 2.1 endpoint",
+                f"the CSMS speaks none of the offered OCPP versions {offered} "
+                f"(it chose {ws.subprotocol!r})",
+                "ask the operator which OCPP version the endpoint speaks; set [ocpp] versions",
             )
-        peer = StationPeer(config.identity, ws, timeout_s)
+        peer = dialect.peer_class(config.identity, ws, timeout_s)
         reader = peer.listen()
         try:
             answer = await peer.call_dict(
-                "BootNotification", boot_payload("evkiosk doctor"), "doctor-1"
+                "BootNotification", dialect.boot("evkiosk doctor"), "doctor-1"
             )
         finally:
             reader.cancel()
@@ -81,7 +86,8 @@ async def _boot(config: OcppConfig, timeout_s: float) -> Check:
         return passed(
             "csms",
             subject,
-            f"boot accepted (OCPP 2.1, {security}, heartbeat {answer.get('interval')} s)",
+            f"boot accepted (OCPP {dialect.version}, {security}, "
+            f"heartbeat {answer.get('interval')} s)",
         )
     if status == "Pending":
         return warned(

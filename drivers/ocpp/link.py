@@ -1,11 +1,12 @@
-"""The station's link to the operator's CSMS (OCPP 2.1 over a websocket).
+"""The station's link to the operator's CSMS (OCPP 2.1, 2.0.1 or 1.6J over a websocket).
 
 One thread runs an asyncio loop: connect (basic auth, TLS with the configured CAs), boot,
 report every connector's status, then send the journal's queue in id order, each row marked
 sent only after the CSMS answered, a heartbeat at the interval the CSMS asked for. When the
 link drops, it reconnects with exponential backoff and sends the unanswered row again with
 the same message id and seqNo. The runtime hands it snapshots (connector states) and wakes it
-after each step; the kiosk core never sees the websocket.
+after each step; the kiosk core never sees the websocket. What differs between the versions
+(the CSMS picks one of the offered subprotocols) is in drivers/ocpp/dialect.py.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidHandshake, WebSocketException
 from websockets.typing import Subprotocol
 
+from drivers.ocpp.dialect import SUBPROTOCOLS, Dialect, boot_payload, dialect_for
 from drivers.ocpp.peer import CsmsRefused, LinkClosed, StationPeer
 from drivers.ocpp.tariffs import CsmsTariffs
 from drivers.ocpp.variables import DeviceModel
@@ -35,18 +37,7 @@ from kiosk.snapshot import ConnectorStatus, StationSnapshot
 
 log = logging.getLogger(__name__)
 
-# OCPP 2.x ConnectorStatusEnumType for the tile's status.
-_STATUS = {
-    ConnectorStatus.AVAILABLE: "Available",
-    ConnectorStatus.PREPARING: "Occupied",
-    ConnectorStatus.CHARGING: "Occupied",
-    ConnectorStatus.SUSPENDED_EV: "Occupied",
-    ConnectorStatus.FINISHING: "Occupied",
-    ConnectorStatus.OCCUPIED: "Occupied",
-    ConnectorStatus.UNAVAILABLE: "Unavailable",
-    ConnectorStatus.FAULTED: "Faulted",
-}
-_SUBPROTOCOLS = {"2.1": "ocpp2.1", "2.0.1": "ocpp2.0.1", "1.6": "ocpp1.6"}
+__all__ = ["CsmsLink", "LinkTiming", "auth_headers", "boot_payload", "tls_context"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +71,7 @@ class CsmsLink:
         self.connected = False
         self.accepted = False
         self.last_error: str | None = None
-        self._statuses: dict[int, tuple[str, str]] = {}  # evse id -> (status, timestamp)
+        self._statuses: dict[int, tuple[ConnectorStatus, str]] = {}  # evse -> (status, at)
         self._sent_status: dict[int, str] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -93,6 +84,7 @@ class CsmsLink:
         self.remote_stop = remote_stop
         self.tariffs = tariffs
         self.running = running
+        self.dialect = Dialect()  # the connection's version, once the CSMS chose one
 
     # ------------------------------------------------------------------ wiring (any thread)
 
@@ -113,9 +105,9 @@ class CsmsLink:
             for tile in snap.connectors:
                 evse = self.config.evse_ids.get(tile.connector_id)
                 if evse is not None:
-                    status = _STATUS.get(tile.status, "Unavailable")
-                    if self._statuses.get(evse, ("", ""))[0] != status:
-                        self._statuses[evse] = (status, at)
+                    known = self._statuses.get(evse)
+                    if known is None or known[0] != tile.status:
+                        self._statuses[evse] = (tile.status, at)
         self.wake()
 
     def wake(self) -> None:
@@ -149,7 +141,7 @@ class CsmsLink:
             try:
                 async with connect(
                     self.config.endpoint,
-                    subprotocols=[Subprotocol(_SUBPROTOCOLS[v]) for v in self.config.versions],
+                    subprotocols=[Subprotocol(SUBPROTOCOLS[v]) for v in self.config.versions],
                     additional_headers=auth_headers(self.config),
                     ssl=tls_context(self.config),
                     open_timeout=self.timing.open_timeout_s,
@@ -172,10 +164,12 @@ class CsmsLink:
             delay = min(delay * 2, self.timing.backoff_max_s)
 
     async def _session(self, ws: Any) -> None:
-        if ws.subprotocol != "ocpp2.1":
+        dialect = dialect_for(ws.subprotocol)
+        if dialect is None:
             chosen = ws.subprotocol
-            raise CsmsRefused("NotSupported", f"the CSMS chose {chosen!r}; this link speaks 2.1")
-        peer = StationPeer(
+            raise CsmsRefused("NotSupported", f"the CSMS chose {chosen!r}, which was not offered")
+        self.dialect = dialect
+        peer = dialect.peer_class(
             self.config.identity,
             ws,
             self.timing.response_timeout_s,
@@ -209,28 +203,33 @@ class CsmsLink:
     async def _boot(self, peer: StationPeer) -> float:
         while True:
             answer = await peer.call_dict(
-                "BootNotification", boot_payload(self.firmware), self._next_id()
+                "BootNotification", self.dialect.boot(self.firmware), self._next_id()
             )
             interval = max(1, int(answer.get("interval") or 300))
             if answer.get("status") == "Accepted":
-                log.info("csms: boot accepted, heartbeat every %d s", interval)
+                log.info(
+                    "csms: boot accepted (OCPP %s), heartbeat every %d s",
+                    self.dialect.version,
+                    interval,
+                )
                 return float(interval)
             log.warning("csms: boot %s; asking again in %d s", answer.get("status"), interval)
             if await self._sleep(interval):
                 raise LinkClosed("stopping")
 
     async def _send_statuses(self, peer: StationPeer) -> None:
+        name = self.dialect.status_name
         with self._lock:
             due = {
                 evse: state
                 for evse, state in self._statuses.items()
-                if self._sent_status.get(evse) != state[0]
+                if self._sent_status.get(evse) != name(state[0])
             }
         for evse, (status, at) in sorted(due.items()):
-            payload = {"timestamp": at, "connectorStatus": status, "evseId": evse, "connectorId": 1}
+            payload = self.dialect.status(evse, status, at)
             await peer.call_dict("StatusNotification", payload, self._next_id())
             with self._lock:
-                self._sent_status[evse] = status
+                self._sent_status[evse] = name(status)
 
     async def _send_queue(self, peer: StationPeer) -> None:
         while True:
@@ -243,9 +242,7 @@ class CsmsLink:
                 return
             for row in rows:
                 try:
-                    answer: object = await peer.call_json(
-                        row.action, row.payload_json, row.message_id
-                    )
+                    answer = await self.dialect.send(peer, row, self.journal)
                 except CsmsRefused as exc:
                     # The CSMS will answer this payload the same way every time: keep its
                     # answer with the row and go on, so one refusal does not stop the queue.
@@ -327,17 +324,6 @@ def tls_context(config: OcppConfig) -> ssl.SSLContext | None:
     if config.ca_bundle is not None:
         context.load_verify_locations(cafile=str(config.ca_bundle))
     return context
-
-
-def boot_payload(firmware: str) -> dict[str, Any]:
-    return {
-        "reason": "PowerUp",
-        "chargingStation": {
-            "model": "evkiosk",
-            "vendorName": "evkiosk",
-            "firmwareVersion": firmware[:50],
-        },
-    }
 
 
 def _why(exc: BaseException) -> str:

@@ -66,7 +66,7 @@ class OcppConfig:
     url: str  # ws:// or wss://, without the station identity
     identity: str  # the charging station's identity: the last path segment of the URL
     password: str | None  # HTTP basic auth (security profile 1/2); read from a file or env
-    versions: tuple[OcppVersion, ...] = ("2.1",)  # offered in this order as subprotocols
+    versions: tuple[OcppVersion, ...] = OCPP_VERSIONS  # offered in this order as subprotocols
     ca_bundle: Path | None = None  # CAs to trust for wss://; None: the system's
     meter_interval_s: int = 60  # TransactionEvent Updated with meter values, while charging
     evse_ids: Mapping[str, int] = field(default_factory=dict)  # connector id -> EVSE id

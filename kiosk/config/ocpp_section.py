@@ -4,7 +4,8 @@
 url = "wss://csms.example.com/ocpp"   # the station identity is appended as the last segment
 identity = "EVK-0001"
 password_file = "csms-password"       # or password_env = "EVKIOSK_CSMS_PASSWORD"
-versions = ["2.1", "2.0.1", "1.6"]    # offered in this order; the CSMS picks one
+versions = ["2.1", "2.0.1", "1.6"]    # offered in this order, the CSMS picks one (default: all;
+                                      # "ocpp2.1" etc., the subprotocol names, also do)
 ca_bundle = "csms-ca.pem"             # wss:// only; default: the system's CAs
 meter_interval_s = 60
 """
@@ -55,12 +56,18 @@ def identity(_: KeyPath, value: Any) -> str:
 def versions(_: KeyPath, value: Any) -> tuple[OcppVersion, ...]:
     if not isinstance(value, list) or not value:
         raise ValueError(f'must be a non-empty list like ["2.1", "1.6"], got {value!r}')
+    value = [_bare(item) for item in value]
     for item in value:
         if item not in OCPP_VERSIONS:
             raise ValueError(f"{item!r} is not one of {', '.join(OCPP_VERSIONS)}")
     if len(set(value)) != len(value):
         raise ValueError(f"names a version twice: {value!r}")
     return tuple(cast(list[OcppVersion], value))
+
+
+def _bare(item: object) -> object:
+    """ "ocpp1.6" (the subprotocol's name) is "1.6"."""
+    return item[4:] if isinstance(item, str) and item.startswith("ocpp") else item
 
 
 def enabled(_: KeyPath, value: Any) -> bool:
@@ -83,7 +90,7 @@ def read_section(
     on = r.get(tbl, _PATH, "enabled", enabled, default=True)
     url = r.get(tbl, _PATH, "url", ws_url)
     ident = r.get(tbl, _PATH, "identity", identity)
-    offered = r.get(tbl, _PATH, "versions", versions, default=("2.1",))
+    offered = r.get(tbl, _PATH, "versions", versions, default=OCPP_VERSIONS)
     interval = r.get(tbl, _PATH, "meter_interval_s", positive_int, default=60)
     password = _password(r, tbl, file_name, text)
     ca = r.get(tbl, _PATH, "ca_bundle", file_name, default=None)

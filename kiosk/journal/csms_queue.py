@@ -122,6 +122,25 @@ class CsmsQueueJournal:
                 (component, variable, value, _now()),
             )
 
+    def csms_started(self, transaction_id: str) -> tuple[str, str | None] | None:
+        """The Started row of a transaction: its payload and the CSMS's answer, if answered
+        (OCPP 1.6: the answer to StartTransaction holds the transactionId the CSMS gave)."""
+        rows = self._read(
+            "SELECT payload_json, answer_json FROM ocpp_queue WHERE transaction_id = ? "
+            "AND kind = 'started' ORDER BY id LIMIT 1",
+            (transaction_id,),
+        )
+        return (str(rows[0][0]), rows[0][1]) if rows else None
+
+    def csms_session_of_v16(self, transaction_id: int) -> str | None:
+        """The session the CSMS knows by this OCPP 1.6 transactionId (RemoteStopTransaction)."""
+        rows = self._read(
+            "SELECT transaction_id FROM ocpp_queue WHERE kind = 'started' "
+            "AND json_extract(answer_json, '$.transactionId') = ? ORDER BY id DESC LIMIT 1",
+            (transaction_id,),
+        )
+        return str(rows[0][0]) if rows else None
+
     def csms_receipt_url(self, session_id: str) -> str | None:
         """C21: the receipt address the CSMS gave in its answer to NotifySettlement."""
         rows = self._read(

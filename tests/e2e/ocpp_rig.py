@@ -25,10 +25,12 @@ def ocpp_kiosk(
     access: BackendAccess,
     csms_url: str,
     before_start: Callable[[Kiosk], None] | None = None,
+    versions: tuple[str, ...] = ("2.1",),
     **options: Any,
 ) -> Iterator[tuple[Kiosk, CsmsLink]]:
+    """`versions`: the [ocpp] section's, offered to the CSMS in this order."""
     workdir.mkdir(parents=True, exist_ok=True)
-    section = ocpp_section(csms_url, write_password(workdir))
+    section = ocpp_section(csms_url, write_password(workdir), versions=versions)
     links: list[CsmsLink] = []
 
     def join(k: Kiosk) -> None:

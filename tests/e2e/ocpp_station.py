@@ -1,10 +1,13 @@
 """A kiosk process joined to the test CSMS, for the OCPP kill drill:
-`ocpp_station.py DIR CSMS_URL BACKEND_URL TOKEN MODE KILL_AFTER`.
+`ocpp_station.py DIR CSMS_URL BACKEND_URL TOKEN MODE KILL_AFTER [VERSIONS]`.
 
 MODE "run" drives one card session (ZVT simulator, Modbus simulators) and, with KILL_AFTER =
 n > 0, SIGKILLs itself right after the journal's n-th commit. MODE "recover" starts on the
 same state (recovery runs; the car still plugged in, the meter where it was), lets time pass
-until nothing is open, then waits until the CSMS link has sent its whole queue. Prints JSON.
+until nothing is open, then waits until the CSMS link has sent its whole queue;
+"recover-offline" does the same without waiting for the CSMS. MODE "charge" pays and charges
+two minutes, waits until the CSMS heard all of it, and SIGKILLs itself. VERSIONS: the [ocpp]
+section's, comma-separated (default 2.1). Prints JSON.
 """
 
 from __future__ import annotations
@@ -39,6 +42,19 @@ def run(k: Kiosk) -> None:
     k.advance(5)
 
 
+def charge_and_die(k: Kiosk) -> None:
+    k.send(ChooseConnector("1"))
+    sid = k.focus_id()
+    k.send(ConfirmPrice(sid))
+    k.send(PayByCard(sid))
+    k.advance(120, step=10)
+    journal = k.station.runtime.journal
+    deadline = time.monotonic() + 60
+    while journal.csms_queued() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def recover(k: Kiosk) -> None:
     for _ in range(120):
         for view in (k.snap.focus, *k.snap.background):
@@ -58,6 +74,7 @@ def main() -> int:
     start = datetime.fromisoformat(clock_file.read_text()) if clock_file.exists() else now_utc()
     clock = FakeClock(start)
     kill_after = int(kill)
+    versions = tuple(sys.argv[7].split(",")) if len(sys.argv) > 7 else ("2.1",)
 
     def prepare(k: Kiosk) -> None:
         journal = k.station.runtime.journal
@@ -74,17 +91,28 @@ def main() -> int:
         journal.after_commit = after_commit
 
     access = BackendAccess(url, token)
-    with ocpp_kiosk(state, access, csms_url, before_start=prepare, hold=5000, clock=clock) as (
-        k,
-        _link,
-    ):
+    with ocpp_kiosk(
+        state,
+        access,
+        csms_url,
+        before_start=prepare,
+        hold=5000,
+        clock=clock,
+        versions=versions,
+    ) as (k, link):
+        if mode == "charge":  # the CSMS must see the start live
+            deadline = time.monotonic() + 60
+            while not link.accepted and time.monotonic() < deadline:
+                time.sleep(0.02)
         k.advance(2)
         if mode == "run":
             run(k)
+        elif mode == "charge":
+            charge_and_die(k)
         else:
             recover(k)
         journal = k.station.runtime.journal
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + (0 if mode == "recover-offline" else 60)
         while journal.csms_queued() and time.monotonic() < deadline:
             time.sleep(0.05)
         out = {

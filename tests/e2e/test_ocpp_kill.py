@@ -36,9 +36,15 @@ def csms(tmp_path: Path) -> Iterator[Csms]:
 
 
 def station(
-    workdir: Path, csms: Csms, backend: BackendProcess, mode: str, kill: int
+    workdir: Path,
+    csms: Csms,
+    backend: BackendProcess,
+    mode: str,
+    kill: int,
+    *,
+    versions: str = "2.1",
 ) -> subprocess.CompletedProcess[str]:
-    args = [str(workdir), csms.url, backend.url, backend.token, mode, str(kill)]
+    args = [str(workdir), csms.url, backend.url, backend.token, mode, str(kill), versions]
     return subprocess.run(
         [sys.executable, str(SCRIPT), *args],
         capture_output=True,

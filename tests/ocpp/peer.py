@@ -55,11 +55,14 @@ class Csms:
         *,
         receipt_url: str | None = None,
         after_boot: list[tuple[str, dict[str, Any]]] | None = None,
+        protocols: tuple[str, ...] = ("ocpp2.1",),
     ) -> None:
+        """`protocols`: the subprotocols it accepts, in its order of preference."""
         self.node = require_peer()
         self.record = record
         self.receipt_url = receipt_url
         self.after_boot = after_boot
+        self.protocols = protocols
         self.port = 0
         self.process: subprocess.Popen[str] | None = None
 
@@ -74,7 +77,7 @@ class Csms:
             "--password",
             PASSWORD,
             "--protocols",
-            "ocpp2.1",
+            ",".join(self.protocols),
         ]
         if self.receipt_url:
             args += ["--receipt-url", self.receipt_url]
@@ -150,13 +153,20 @@ class Csms:
         return "\n".join(json.dumps(e, default=str) for e in self.entries()[-lines:])
 
 
-def ocpp_section(url: str, password_file: Path, *, interval_s: int = 60) -> str:
+def ocpp_section(
+    url: str,
+    password_file: Path,
+    *,
+    interval_s: int = 60,
+    versions: tuple[str, ...] = ("2.1",),
+) -> str:
+    offered = ", ".join(f'"{v}"' for v in versions)
     return (
         "\n[ocpp]\n"
         f'url = "{url}"\n'
         'identity = "EVK-E2E-1"\n'
         f'password_file = "{password_file}"\n'
-        'versions = ["2.1"]\n'
+        f"versions = [{offered}]\n"
         f"meter_interval_s = {interval_s}\n"
     )
 

@@ -118,3 +118,13 @@ def test_password_file_and_env_together_are_refused(station_dir: Path) -> None:
     path = with_section(station_dir, GOOD + 'password_env = "X"\n')
     ((key, _, message),) = problems(path)
     assert key == "ocpp.password_env" and "not both" in message
+
+
+def test_versions_default_to_all_three_and_take_the_subprotocol_names(station_dir: Path) -> None:
+    without = GOOD.replace('versions = ["2.1"]\n', "")
+    config = load_config(with_section(station_dir, without)).ocpp
+    assert config is not None and config.versions == ("2.1", "2.0.1", "1.6")
+    station_dir.joinpath("station.toml").write_text((SAMPLES / "station.toml").read_text())
+    named = GOOD.replace('["2.1"]', '["ocpp1.6", "ocpp2.0.1"]')
+    config = load_config(with_section(station_dir, named)).ocpp
+    assert config is not None and config.versions == ("1.6", "2.0.1")

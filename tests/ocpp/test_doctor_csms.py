@@ -45,3 +45,16 @@ def test_a_wrong_password_fails_with_what_to_do(csms: Csms) -> None:
 def test_nobody_listening_fails_as_unreachable() -> None:
     check = check_csms(config(f"ws://127.0.0.1:{free_port()}/ocpp", PASSWORD), timeout_s=5)
     assert check.outcome is Outcome.FAIL and "not reachable" in check.detail
+
+
+def test_a_16_csms_is_spoken_to_in_16(tmp_path: Path) -> None:
+    require_peer()
+    peer = Csms(tmp_path / "csms16.jsonl", protocols=("ocpp1.6",)).start()
+    try:
+        check = check_csms(config(peer.url, PASSWORD), timeout_s=10)
+    finally:
+        peer.stop()
+    assert check.outcome is Outcome.PASS, check
+    assert "boot accepted (OCPP 1.6, no TLS" in check.detail
+    ((_, boot),) = peer.calls("BootNotification")
+    assert boot["chargePointModel"] == "evkiosk" and peer.errors() == []

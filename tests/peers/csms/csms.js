@@ -4,12 +4,17 @@
 //   node csms.js --record FILE [--port N] [--password PW] [--protocols ocpp2.1,ocpp1.6]
 //                [--receipt-url URL] [--after-boot FILE]
 //
+// --protocols: the subprotocols it accepts (ocpp2.1, ocpp2.0.1, ocpp1.6), in its order of
+// preference; a station offering several gets the first of these it offered. Under 1.6 it
+// answers StartTransaction with the next transactionId (continuing those in FILE, so a restart
+// never gives an id twice).
 // --after-boot FILE: a JSON list of [action, payload] the CSMS sends the station, one after the
 // other, once it accepted the station's BootNotification; each answer (or the reason a call
 // failed, strict validation of the station's answer included) is recorded as
 // {"event": "call-result" | "call-failed", "action", "result" | "error"}. A step
 // ["@wait", {"action": A, "count": N}] waits until the station sent N calls of A; the string
-// "$transactionId" in a payload is the transactionId of the last TransactionEvent received.
+// "$transactionId" in a payload is the transactionId of the last TransactionEvent received
+// (1.6: the last one it gave in a StartTransaction answer).
 // Prints "LISTENING <port>" once it accepts connections. Appends every websocket message, in
 // both directions, to FILE as one JSON line: {"at", "identity", "protocol", "outbound", "message"}
 // (message as the raw OCPP-J array). A restart with the same FILE keeps appending.
@@ -52,6 +57,20 @@ function ocpp21Validator() {
 const now = () => new Date().toISOString();
 let transactionCounter = 0;
 
+// The highest 1.6 transactionId given in FILE's earlier answers.
+function lastGivenTransactionId(record) {
+  if (!fs.existsSync(record)) return 0;
+  let last = 0;
+  for (const line of fs.readFileSync(record, "utf8").split("\n")) {
+    if (!line.trim()) continue;
+    const message = JSON.parse(line).message;
+    if (message && message[0] === 3 && Number.isInteger(message[2].transactionId)) {
+      last = Math.max(last, message[2].transactionId);
+    }
+  }
+  return last;
+}
+
 function handlers(args) {
   const v2 = {
     BootNotification: () => ({ currentTime: now(), interval: 300, status: "Accepted" }),
@@ -85,6 +104,7 @@ function handlers(args) {
 
 async function main() {
   const args = parseArgs(process.argv);
+  transactionCounter = lastGivenTransactionId(args.record);
   const record = fs.openSync(args.record, "a");
   const write = (entry) => fs.writeSync(record, JSON.stringify({ at: now(), ...entry }) + "\n");
   const server = new RPCServer({
@@ -122,6 +142,12 @@ async function main() {
       if (outbound || frame[0] !== 2) return;
       received[frame[2]] = (received[frame[2]] || 0) + 1;
       if (frame[2] === "TransactionEvent") lastTransactionId = frame[3].transactionInfo.transactionId;
+    });
+    client.on("message", ({ message, outbound }) => {
+      const frame = JSON.parse(message.toString());
+      if (outbound && frame[0] === 3 && Number.isInteger(frame[2].transactionId)) {
+        lastTransactionId = frame[2].transactionId;
+      }
     });
     const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
     const runScript = async () => {

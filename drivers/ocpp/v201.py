@@ -1,0 +1,82 @@
+"""OCPP 2.0.1: the 2.1 transaction flow without what only 2.1 has.
+
+The cost is the CSMS's (central cost, I01–I06); payment stays local. So a queued 2.1
+TransactionEvent loses `costDetails` and `transactionLimit`, its DirectPayment idToken (C18,
+2.1 only) becomes type `Local` with the same reference, and NotifySettlement (2.1 only) is not
+sent. A CostUpdated from the CSMS is answered and logged: the driver pays the kiosk's own price,
+at the terminal, so the CSMS's running cost is not shown as the amount due.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal
+from typing import Any
+
+from ocpp.routing import on
+from ocpp.v201 import call_result
+
+from drivers.ocpp.dialect import Dialect, Payload, not_sent
+from drivers.ocpp.peer import StationPeer
+from kiosk.journal.csms_feed import wire_json
+from kiosk.journal.csms_queue import QueuedCsmsCall
+from kiosk.journal.store import Journal
+
+log = logging.getLogger(__name__)
+
+# TriggerReasonEnumType values that 2.0.1 does not have, and the nearest one it has.
+_TRIGGERS = {"CostLimitReached": "Deauthorized"}
+_TOKEN_MAX = 36  # IdTokenType.idToken and additionalIdToken in 2.0.1
+
+
+class StationPeer201(StationPeer):
+    _ocpp_version = "2.0.1"
+
+    @on("CostUpdated")  # type: ignore[untyped-decorator]
+    def on_cost_updated(self, total_cost: float, transaction_id: str, **_: Any) -> Any:
+        log.info(
+            "csms: CostUpdated %s for transaction %s (the driver pays the station's own price)",
+            total_cost,
+            transaction_id,
+        )
+        return call_result.CostUpdated()
+
+
+def transaction_event(payload_json: str) -> str:
+    """A queued 2.1 TransactionEvent as 2.0.1 (amounts stay exact decimals)."""
+    payload: Payload = json.loads(payload_json, parse_float=Decimal)
+    payload.pop("costDetails", None)
+    payload["transactionInfo"].pop("transactionLimit", None)
+    payload["triggerReason"] = _TRIGGERS.get(payload["triggerReason"], payload["triggerReason"])
+    token = payload.get("idToken")
+    if token is not None:
+        payload["idToken"] = id_token(token)
+    return wire_json(payload)
+
+
+def id_token(token: Payload) -> Payload:
+    """DirectPayment (2.1) → Local: the terminal's reference, decided here, not by the CSMS."""
+    out: Payload = {"idToken": str(token["idToken"])[-_TOKEN_MAX:], "type": "Local"}
+    if token.get("type") != "DirectPayment":
+        out["type"] = token["type"]
+    info = [
+        {"additionalIdToken": str(i["additionalIdToken"])[:_TOKEN_MAX], "type": i["type"]}
+        for i in token.get("additionalInfo", [])
+    ]
+    if info:
+        out["additionalInfo"] = info
+    return out
+
+
+class Ocpp201(Dialect):
+    version = "2.0.1"
+    peer_class = StationPeer201
+
+    async def send(self, peer: StationPeer, row: QueuedCsmsCall, journal: Journal) -> object:
+        if row.action == "NotifySettlement":
+            return not_sent("NotifySettlement is OCPP 2.1 only")
+        payload_json = row.payload_json
+        if row.action == "TransactionEvent":
+            payload_json = transaction_event(payload_json)
+        return await peer.call_json(row.action, payload_json, row.message_id)
