@@ -1,9 +1,9 @@
 """OCPP 2.0.1: the 2.1 transaction flow without what only 2.1 has.
 
 The cost is the CSMS's (central cost, I01–I06); payment stays local. So a queued 2.1
-TransactionEvent loses `costDetails` and `transactionLimit`, its DirectPayment idToken (C18,
-2.1 only) becomes type `Local` with the same reference, and NotifySettlement (2.1 only) is not
-sent. A CostUpdated from the CSMS is answered and logged: the driver pays the kiosk's own price,
+TransactionEvent keeps only the fields 2.0.1 has (no `costDetails`, `tariffId`,
+`transactionLimit`), its DirectPayment idToken (C18, 2.1 only) becomes type `Local` with the
+same reference, and NotifySettlement (2.1 only) is not sent. A CostUpdated from the CSMS is answered and logged: the driver pays the kiosk's own price,
 at the terminal, so the CSMS's running cost is not shown as the amount due.
 """
 
@@ -28,6 +28,21 @@ log = logging.getLogger(__name__)
 # TriggerReasonEnumType values that 2.0.1 does not have, and the nearest one it has.
 _TRIGGERS = {"CostLimitReached": "Deauthorized"}
 _TOKEN_MAX = 36  # IdTokenType.idToken and additionalIdToken in 2.0.1
+# The fields 2.0.1 has (its schemas allow no others): what 2.1 added (costDetails, tariffId,
+# transactionLimit, operationMode, …) is left out by naming what is kept.
+_EVENT_FIELDS = frozenset(
+    {
+        "eventType", "timestamp", "triggerReason", "seqNo", "offline", "numberOfPhasesUsed",
+        "cableMaxCurrent", "reservationId", "transactionInfo", "idToken", "evse", "meterValue",
+        "customData",
+    }
+)  # fmt: skip
+_TRANSACTION_FIELDS = frozenset(
+    {
+        "transactionId", "chargingState", "timeSpentCharging", "stoppedReason", "remoteStartId",
+        "customData",
+    }
+)  # fmt: skip
 
 
 class StationPeer201(StationPeer):
@@ -46,8 +61,9 @@ class StationPeer201(StationPeer):
 def transaction_event(payload_json: str) -> str:
     """A queued 2.1 TransactionEvent as 2.0.1 (amounts stay exact decimals)."""
     payload: Payload = json.loads(payload_json, parse_float=Decimal)
-    payload.pop("costDetails", None)
-    payload["transactionInfo"].pop("transactionLimit", None)
+    payload = {k: v for k, v in payload.items() if k in _EVENT_FIELDS}
+    info = payload["transactionInfo"]
+    payload["transactionInfo"] = {k: v for k, v in info.items() if k in _TRANSACTION_FIELDS}
     payload["triggerReason"] = _TRIGGERS.get(payload["triggerReason"], payload["triggerReason"])
     token = payload.get("idToken")
     if token is not None:

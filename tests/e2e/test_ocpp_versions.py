@@ -157,7 +157,7 @@ def test_remote_stop_under_16_stops_like_the_stop_button(
     ((start_id, _),) = csms.calls("StartTransaction")
     ((_, stop),) = csms.calls("StopTransaction")
     assert stop["transactionId"] == _answer(csms, start_id)["transactionId"]
-    assert stop["reason"] == "Local"  # as with the Stop button
+    assert stop["reason"] == "Remote"  # stopped as the Stop button does, and said so
     assert stop_reason == [("driver",)]
 
 

@@ -41,6 +41,7 @@ STARTED: dict[str, Any] = {
         "transactionId": SID,
         "chargingState": "EVConnected",
         "transactionLimit": {"maxCost": Decimal("50.00")},
+        "tariffId": "CSMS-T1",
     },
     "evse": {"id": 2, "connectorId": 1},
     "idToken": {
@@ -78,6 +79,7 @@ def test_201_drops_what_only_21_has_and_reports_the_reference_as_a_local_token()
         "additionalInfo": [{"additionalIdToken": "411111******1111", "type": "MaskedPAN"}],
     }
     assert "transactionLimit" not in started["transactionInfo"]
+    assert "tariffId" not in started["transactionInfo"]
     assert "costDetails" not in ended and ended["triggerReason"] == "Deauthorized"
     assert ended["transactionInfo"]["stoppedReason"] == "LocalOutOfCredit"
     for payload in (started, ended):
