@@ -111,6 +111,9 @@ class LiveValues:
     started_at: datetime
     measured_at: datetime
     cost: Amount
+    # A signing meter (Eichrecht) bills: these live values are informative only, and the cost
+    # at Stop is provisional until the meter's signed reading is in.
+    informative: bool = False
 
     @property
     def elapsed_s(self) -> int:

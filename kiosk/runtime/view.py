@@ -138,6 +138,7 @@ def session_view(
             started_at=s.started_at,
             measured_at=s.last_reading.measured_at,
             cost=Amount(s.cost_minor, currency),
+            informative=s.signing,
         )
     link = None
     if s.link_url is not None and s.link_expires_at is not None:
