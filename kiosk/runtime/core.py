@@ -482,6 +482,7 @@ class Runtime:
             reporting=self.reporting.status,
             receipt_url=self._receipt_url(),
             prices=self.prices.at(now),
+            signing_meters=self.signed.views(),
         )
         last = self._snapshot
         if last is not None and replace(last, seq=snapshot.seq, published_at=now) == snapshot:

@@ -25,6 +25,7 @@ from kiosk.ocmf.tariff_text import tariff_text
 from kiosk.session import events as ev
 from kiosk.session.commands import BeginSignedTransaction, EndSignedTransaction
 from kiosk.session.model import Session, SignedOutcome
+from kiosk.snapshot import SigningMeterView
 
 if TYPE_CHECKING:
     from kiosk.runtime.core import Runtime
@@ -52,6 +53,7 @@ class SignedSessions:
             )
             for cid, setup in runtime.devices.signing.items()
         }
+        self._problems: dict[str, str] = {}  # connector id -> why its meter did not answer
 
     def tariff_text(self, s: Session) -> str:
         """What the meter signs as `TT`: the session's prices as the price screen words them."""
@@ -123,9 +125,36 @@ class SignedSessions:
         return replace(event, outcome=outcome)
 
     def recover(self) -> None:
-        """At start-up, before any session is resumed and before orphan holds are swept."""
+        """At start-up, before any session is resumed and before orphan holds are swept; the
+        meter's identity is read here too (for the service menu and every record)."""
         for cid, metering in self.metering.items():
             try:
+                ident = metering.identity()
+                if not ident.signing:
+                    self._problems[cid] = "the meter has no signing key"
                 metering.recover()
             except (DeviceError, OSError, JournalError) as exc:
+                self._problems[cid] = str(exc) or type(exc).__name__
                 log.error("connector %s: signing meter not recovered (%s)", cid, exc)
+
+    def views(self) -> tuple[SigningMeterView, ...]:
+        """What each signing meter said about itself (no device I/O: the machine thread)."""
+        out = []
+        for cid, metering in sorted(self.metering.items()):
+            ident = metering.known_identity
+            problem = self._problems.get(cid)
+            if ident is None:
+                out.append(SigningMeterView(cid, problem=problem or "not asked yet"))
+                continue
+            out.append(
+                SigningMeterView(
+                    cid,
+                    ident.model,
+                    ident.serial,
+                    ident.firmware,
+                    ident.public_key,
+                    ident.signing,
+                    problem,
+                )
+            )
+        return tuple(out)
