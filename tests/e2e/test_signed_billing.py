@@ -1,99 +1,33 @@
-"""Sessions on a signing meter (EM580 simulator) end to end: billed from the signed readings.
-
-The kiosk begins the meter's signed transaction before charging, ends it after, journals the
-record and books the cost of the signed energy; the backend stores the record and it verifies
-against the simulator's key (the kiosk's own verifier and pyocmf); booked energy equals signed
-energy in the journal, the terminal's booking and the backend. Also: the end of the signed
-transaction fails (billed by the operator's rule, flagged), and the kiosk is killed between the
-stop and the reading of the record (collected at restart, billed once)."""
+"""Sessions on a signing meter (EM580 simulator) end to end, paid by card: billed from the
+signed readings. The kiosk begins the meter's signed transaction before charging, ends it
+after, journals the record and books the cost of the signed energy; the backend stores the
+record and it verifies against the simulator's key (the kiosk's own verifier and pyocmf);
+booked energy equals signed energy in the journal, the terminal's booking and the backend.
+And a failed end of the signed transaction: billed by the operator's rule, flagged."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from drivers.modbus_sim.signing import SimulatedSigningMeter
-from drivers.station import BackendAccess, assemble_station
-from kiosk.config import load_config
-from kiosk.journal.codec import loads
+from drivers.station import BackendAccess
 from kiosk.ocmf import parse_ocmf
 from kiosk.ocmf.check import signed_energy_wh
 from kiosk.ocmf.crypto import verify
-from kiosk.outbox.backoff import Backoff
-from kiosk.runtime.clock import FakeClock
-from kiosk.session.model import Session
 from kiosk.session.names import Phase
-from kiosk.snapshot import BackToStart, ChooseConnector, ConfirmPrice, PayByCard, StopCharging
-from tests.e2e.rig import STATION_ID, STATION_TOML, BackendProcess, Kiosk, now_utc, tariff
-
-EVSE = "DE*EVK*E0001*1"
-SIGNING_METER = f'model = "em580"\nsigning = "em580"\nevse_id = "{EVSE}"'
-
-
-@contextmanager
-def signed_kiosk(
-    workdir: Path, backend: BackendAccess, clock: FakeClock | None = None, hold: int = 5000
-) -> Iterator[Kiosk]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "tariff.json").write_text(json.dumps(tariff()))
-    toml = STATION_TOML.format(hold=hold, station=STATION_ID, timeout=10.0)
-    toml = toml.replace('model = "sdm630"', SIGNING_METER)
-    (workdir / "station.toml").write_text(toml)
-    config = load_config(workdir / "station.toml")
-    clock = clock or FakeClock(now_utc())
-    station = assemble_station(
-        config,
-        simulate=True,
-        state_dir=workdir / "state",
-        clock=clock,
-        backend=backend,
-        outbox_backoff=Backoff(timedelta(seconds=5), timedelta(minutes=30)),
-    )
-    k = Kiosk(station, clock)
-    station.start()
-    k.idle()
-    try:
-        yield k
-    finally:
-        station.stop()
-
-
-def meter(k: Kiosk) -> SimulatedSigningMeter:
-    sim = k.station.sims["1"].meter
-    assert isinstance(sim, SimulatedSigningMeter)
-    return sim
-
-
-def charge_to_stop(k: Kiosk, seconds: int = 600) -> str:
-    k.station.sims["1"].plug_in(soc=0.3)
-    k.advance(2)
-    k.send(ChooseConnector("1"))
-    sid = k.focus_id()
-    k.send(ConfirmPrice(sid))
-    k.send(PayByCard(sid))
-    k.advance(seconds, step=10)
-    assert k.snap.focus is not None and k.snap.focus.phase is Phase.CHARGING
-    k.send(StopCharging(sid))
-    return sid
-
-
-def session_state(k: Kiosk, sid: str) -> Session:
-    (row,) = k.station.runtime.journal.query(
-        "SELECT state_json FROM sessions WHERE session_id = ?", (sid,)
-    )
-    return loads(Session, row[0])
-
-
-def ocmf_rows(k: Kiosk, sid: str) -> list[tuple[Any, ...]]:
-    return k.station.runtime.journal.query(
-        "SELECT record, public_key, signed, energy_wh, flags_json, closed_at FROM ocmf_records "
-        "WHERE session_id = ?",
-        (sid,),
-    )
+from kiosk.snapshot import BackToStart
+from tests.e2e.rig import BackendProcess
+from tests.e2e.signed_rig import (
+    EVSE,
+    backend_records,
+    charge_to_stop,
+    delivered,
+    independently_verified,
+    meter,
+    ocmf_rows,
+    session_state,
+    signed_kiosk,
+)
 
 
 def test_card_session_is_booked_from_the_signed_energy(
@@ -107,6 +41,8 @@ def test_card_session_is_booked_from_the_signed_energy(
         receipt = focus.receipt
         assert receipt is not None and receipt.total.minor > 0
         sim = meter(k)
+        (shown,) = k.snap.signing_meters  # the service menu's view of the meter
+        assert shown.signing and shown.public_key == sim.public_key and shown.firmware
         (text,) = sim.records
         record = parse_ocmf(text)
         assert verify(record, sim.public_key)
@@ -130,11 +66,16 @@ def test_card_session_is_booked_from_the_signed_energy(
         )
         assert card[0] == booked.final_minor  # the terminal booked the signed amount
         k.send(BackToStart(sid))
-        k.advance(2)
+        delivered(k)
         day = k.clock.now()
     (stored,) = [s for s in backend.sessions() if s["session_id"] == sid]
     assert stored["meter_end_wh"] - stored["meter_start_wh"] == signed
     assert stored["reported_minor"] == stored["computed_minor"] == receipt.total.minor
+    (kept,) = backend_records(backend, sid)
+    assert kept["record"] == text and kept["verified"] and kept["problems"] == ""
+    assert kept["signed_energy_wh"] == signed
+    independently_verified(kept["record"], kept["public_key"])
+    assert kept["public_key"] == sim.public_key
     report = backend.reconciliation(day)
     assert report["clean"] is True, report
 
