@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from drivers.modbus.bus import BusRegistry
 from drivers.modbus.factory import build_controller, build_meter
 from drivers.modbus.registermap import RegisterMap, available_models, load_map
+from drivers.ocmf_meter.setup import build_signing, signing_model, split_settings
 from drivers.zvt.config import ZvtConfig, terminal_model_problem
 from drivers.zvt.terminal import ZvtTerminal
 from kiosk.config import StationConfig
@@ -26,6 +27,7 @@ from kiosk.devices import CardTerminal, ChargeController, EnergyMeter
 from kiosk.runtime.build import build_runtime, station_devices
 from kiosk.runtime.clock import Clock, SystemClock
 from kiosk.runtime.core import Runtime
+from kiosk.runtime.devices import SigningSetup
 
 if TYPE_CHECKING:  # simulators, pymodbus server code and httpx load only when used
     from drivers.backend_client import HttpBackend
@@ -85,6 +87,7 @@ class ModbusDevices:
     meters: dict[str, EnergyMeter]
     controllers: dict[str, ChargeController]
     sims: dict[str, SimStation]  # connector id -> its simulated meter and controller
+    signing: dict[str, SigningSetup] = field(default_factory=dict)  # signing meters (OCMF)
 
 
 def build_modbus_devices(
@@ -106,18 +109,25 @@ def build_modbus_devices(
         sim = simulate or meter_cfg.hardware == "simulated"
         meter_map = _regmap(meter_cfg.model, SIM_METER, meter_cfg.name, sim)
         ctl_map = _regmap(ctl_cfg.model, SIM_CONTROLLER, ctl_cfg.name, sim)
-        meter_settings, ctl_settings = dict(meter_cfg.settings), dict(ctl_cfg.settings)
+        meter_settings, signing = split_settings(meter_cfg.settings)
+        ctl_settings = dict(ctl_cfg.settings)
+        try:
+            signed_model = signing_model(meter_cfg.name, signing)
+        except ValueError as exc:
+            raise StationError(str(exc)) from exc
         if sim:
             from drivers.modbus_sim import SimStation  # noqa: PLC0415 (simulated only)
 
             sim_station = SimStation.start(
                 transport="tcp",
-                meter_profile=meter_map.model,
+                meter_profile=None if signed_model else meter_map.model,
                 controller_profile=ctl_map.model,
                 clock=clock,
             )
             devices.sims[c.id] = sim_station
             closers.append(sim_station.close)
+            if signed_model:
+                _simulate_signing(sim_station, signed_model, wall, closers)
             assert sim_station.meter is not None and sim_station.controller is not None
             # The simulators stand where the configured devices would, on their own ports.
             meter_settings = {"port": sim_station.meter_port, "unit": sim_station.meter.unit}
@@ -132,9 +142,32 @@ def build_modbus_devices(
             devices.controllers[c.id] = build_controller(
                 ctl_cfg.name, ctl_map.model, ctl_settings, registry, clock=clock, wall=wall
             )
+            if signed_model:
+                link = devices.meters[c.id].link  # type: ignore[attr-defined]
+                devices.signing[c.id] = build_signing(meter_cfg.name, signing, link, wall=wall)
         except ValueError as exc:
             raise StationError(str(exc)) from exc
     return devices
+
+
+def _simulate_signing(
+    sim_station: SimStation,
+    model: str,
+    wall: Callable[[], datetime],
+    closers: list[Callable[[], None]],
+) -> None:
+    """The signing simulator stands where the meter would: live values and signed records."""
+    from drivers.modbus_sim.server import SimServer  # noqa: PLC0415 (simulated only)
+    from drivers.modbus_sim.signing import signing_meter  # noqa: PLC0415
+
+    try:
+        meter = signing_meter(model, sim_station.model, wall=wall)
+    except (OSError, ValueError) as exc:
+        raise StationError(f"signing = {model!r}: {exc}") from exc
+    server = SimServer([meter], "tcp")
+    closers.append(server.close)
+    sim_station.meter = meter
+    sim_station.meter_port = server.url
 
 
 def assemble_station(
@@ -204,7 +237,9 @@ def assemble_station(
                 receipt_secret=config.backend.receipt_secret if config.backend else None,
             )
             closers.append(station.backend.close)
-        devices = station_devices(config, station.terminal, station.backend, meters, controllers)
+        devices = station_devices(
+            config, station.terminal, station.backend, meters, controllers, signing=modbus.signing
+        )
         if simulate:
             config = replace(config, journal_path=state_dir / "journal.db")
         if backend is not None:

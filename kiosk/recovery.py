@@ -3,11 +3,13 @@
 1. Results the terminal delivered (journaled before they were acknowledged) but the machine
    never saw are replayed to it first: those marked acknowledged, and those the terminal's open
    pre-auths show it kept (`kiosk.unacked`); a result the terminal dropped is not used.
-2. Every open session is restored from its journaled state and told what its devices say now
-   (`Resumed`); the machine decides: a session still charging with a continuous meter resumes,
-   anything else is stopped and billed from its recorded readings, an approved hold with no
-   energy is reversed, a settle with a lost outcome is checked against the terminal's open
-   pre-auths before it is sent again.
+2. Signing meters end a transaction left running and hand over any unread record, which is
+   journaled (kiosk.runtime.signed). Every open session is restored from its journaled state
+   and told what its devices say now (`Resumed`); the machine decides: a session still
+   charging with a continuous meter resumes (never on a signing meter), anything else is
+   stopped and billed from its recorded readings, an approved hold with no energy is
+   reversed, a settle with a lost outcome is checked against the terminal's open pre-auths
+   before it is sent again.
 3. Holds the terminal still has open that no session owns are reversed (after the steps above,
    on the terminal's own thread). A hold that belongs to an open session, or to a session
    closed as booking money since the last end-of-day, is never touched.
@@ -53,6 +55,9 @@ def recover(rt: Runtime) -> RecoveryReport:
     open_receipts = _open_receipts(rt.devices.terminal)
     holds = {s.session_id: s.auth.receipt_no if s.auth else None for s in sessions}
     replayed = replay_results(journal, rt.handle, holds, open_receipts, now)
+    # A signed transaction left running is ended and its record journaled first: a session
+    # that ran under it is then stopped and billed from that record.
+    rt.signed.recover()
     resumed = []
     for s in rt.station.sessions:
         controller = rt.devices.controllers.get(s.connector_id)

@@ -111,6 +111,9 @@ class LiveValues:
     started_at: datetime
     measured_at: datetime
     cost: Amount
+    # A signing meter (Eichrecht) bills: these live values are informative only, and the cost
+    # at Stop is provisional until the meter's signed reading is in.
+    informative: bool = False
 
     @property
     def elapsed_s(self) -> int:
@@ -216,6 +219,20 @@ class ReportingStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class SigningMeterView:
+    """A connector's signing meter (Eichrecht), for the service menu: as it identified itself
+    at start-up; `problem` says why it could not be asked."""
+
+    connector_id: str
+    model: str = ""
+    serial: str = ""
+    firmware: str | None = None
+    public_key: str | None = None
+    signing: bool = False
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StationSnapshot:
     """Everything a screen shows, at one instant. `seq` grows by one per publication."""
 
@@ -231,6 +248,7 @@ class StationSnapshot:
     qr_available: bool = True
     notice: str | None = None  # station-wide message (out of order, recovering)
     reporting: ReportingStatus | None = None  # None: no backend configured
+    signing_meters: tuple[SigningMeterView, ...] = ()  # connectors whose meter signs (OCMF)
 
 
 # --------------------------------------------------------------------------- intents

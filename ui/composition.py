@@ -392,7 +392,12 @@ def assemble(
             )
             closers.append(backend.close)
         devices = station_devices(
-            config, terminal, cast(Backend | None, backend), meters, controllers
+            config,
+            terminal,
+            cast(Backend | None, backend),
+            meters,
+            controllers,
+            signing=modbus.signing,
         )
         if simulate:
             config = replace(config, journal_path=state_dir / "journal.db")

@@ -92,7 +92,33 @@ def device_lines(snap: StationSnapshot, lang: Language, zone: tzinfo = UTC) -> l
                 at=lang.date_time(live.measured_at, zone),
             )
         lines.append(line)
-    return lines + reporting_lines(snap, lang, zone)
+    return lines + signing_lines(snap, lang) + reporting_lines(snap, lang, zone)
+
+
+def signing_lines(snap: StationSnapshot, lang: Language) -> list[str]:
+    """Each signing meter (Eichrecht): model, serial, firmware, whether it signs, public key
+    (the key to register with the Bundesnetzagentur)."""
+    lines = []
+    for m in snap.signing_meters:
+        if not m.model:
+            lines.append(
+                lang.text("service.signing_unknown", id=m.connector_id, problem=m.problem or "–")
+            )
+            continue
+        lines.append(
+            lang.text(
+                "service.signing_line",
+                id=m.connector_id,
+                model=m.model,
+                serial=m.serial,
+                firmware=m.firmware or "–",
+                status=lang.text("service.signing_yes" if m.signing else "service.signing_no"),
+                public_key=m.public_key or "–",
+            )
+        )
+        if m.problem:
+            lines.append(f"  {m.problem}")
+    return lines
 
 
 def reporting_lines(snap: StationSnapshot, lang: Language, zone: tzinfo = UTC) -> list[str]:

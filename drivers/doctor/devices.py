@@ -8,17 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from drivers.doctor.result import Check, failed, passed, skipped
 from drivers.modbus.bus import BusRegistry
 from drivers.modbus.factory import build_controller, build_meter
 from drivers.modbus.registermap import available_models
+from drivers.ocmf_meter.setup import build_signing, split_settings
 from drivers.zvt.config import TERMINAL_MODELS, ZvtConfig
 from drivers.zvt.link import Timeouts
 from drivers.zvt.terminal import ZvtTerminal
 from drivers.zvt.transport_serial import SerialSettings
 from kiosk.config import DeviceConfig
 from kiosk.devices import DeviceError
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
 
 MODBUS_FIX = (
     "check the wiring (A/B not swapped, termination), that `unit` matches the address set in "
@@ -29,8 +36,9 @@ MODBUS_FIX = (
 
 def modbus_settings(device: DeviceConfig) -> dict[str, object]:
     """The config's device keys, exactly as the drivers' factory (and so the app) takes them:
-    no aliases, so the doctor never passes a config the kiosk would refuse."""
-    return dict(device.settings)
+    no aliases, so the doctor never passes a config the kiosk would refuse. A signing meter's
+    keys (signing, evse_id, missing_rule) go to its signer, not to the live meter."""
+    return split_settings(device.settings)[0]
 
 
 def _model_fix(device: DeviceConfig) -> str:
@@ -58,6 +66,42 @@ def check_meter(device: DeviceConfig) -> Check:
         return passed(
             "meter", subject, f"energy import {reading.energy_import_wh} Wh{power} (just read)"
         )
+    finally:
+        registry.close_all()
+
+
+SIGNING_FIX = (
+    "a meter without a key cannot bill under calibration law: check the meter's variant "
+    "(Eichrecht) and firmware; `evkiosk meter ocmf-identity --help` asks it by hand"
+)
+
+
+def check_signing(device: DeviceConfig) -> Check | None:
+    """A signing meter (Eichrecht): its public key, whether it signs, its firmware."""
+    signing = split_settings(device.settings)[1]
+    if not signing:
+        return None
+    subject = device.name
+    if device.hardware != "real":
+        return skipped("signing", subject, "simulated: the kiosk starts its simulator")
+    registry = BusRegistry()
+    try:
+        try:
+            meter = build_meter(device.name, device.model, modbus_settings(device), registry)
+            setup = build_signing(device.name, signing, meter.link, wall=_utc_now)
+        except ValueError as exc:
+            return failed("signing", subject, f"cannot be set up: {exc}", _model_fix(device))
+        try:
+            ident = setup.meter.identity()
+        except DeviceError as exc:
+            return failed("signing", subject, f"no identity: {exc}", MODBUS_FIX)
+        facts = (
+            f"{ident.model} serial {ident.serial}, firmware {ident.firmware or 'not in the map'}, "
+            f"EVSE id {setup.charge_point_id}"
+        )
+        if not ident.signing:
+            return failed("signing", subject, f"{facts}: NO signing key", SIGNING_FIX)
+        return passed("signing", subject, f"{facts}, signing, public key {ident.public_key}")
     finally:
         registry.close_all()
 

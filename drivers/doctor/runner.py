@@ -9,7 +9,12 @@ from pathlib import Path
 
 from drivers.doctor.backend import check_backend
 from drivers.doctor.config import check_config
-from drivers.doctor.devices import check_controller, check_meter, check_terminal
+from drivers.doctor.devices import (
+    check_controller,
+    check_meter,
+    check_signing,
+    check_terminal,
+)
 from drivers.doctor.display import check_display
 from drivers.doctor.host import check_clock, check_disk
 from drivers.doctor.journal import check_journal
@@ -76,6 +81,9 @@ def run_doctor(options: DoctorOptions) -> list[Check]:
         )
     for meter in config.meters.values():
         checks.append(blocked(meter, "meter") or check_meter(meter))
+        signed = check_signing(meter)  # None: the meter does not sign
+        if signed is not None:
+            checks.append(blocked(meter, "signing") or signed)
     for controller in config.controllers.values():
         checks.append(blocked(controller, "controller") or check_controller(controller))
     if config.backend is not None:

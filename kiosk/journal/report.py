@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk.journal.codec import to_jsonable
+from kiosk.ocmf.readings import billed_energies
 from kiosk.session.common import booked_lines
 from kiosk.session.model import Session
 
@@ -20,6 +21,10 @@ def session_report(
     metered values the cost was computed from, so the charging periods can be rebuilt."""
     auth = s.auth
     settlement = s.settlement
+    meter_end = None if s.last_reading is None else s.last_reading.energy_import_wh
+    if s.signed is not None and s.meter_start is not None:
+        # Billed from the signing meter's record: the energy is the signed one.
+        readings, meter_end = _billed(s, readings or [], s.signed.energy_wh)
     return {
         "session_id": s.session_id,
         "connector_id": s.connector_id,
@@ -30,7 +35,7 @@ def session_report(
         "tariff": s.offer.tariff_json,
         "currency": s.offer.currency,
         "meter_start_wh": None if s.meter_start is None else s.meter_start.energy_import_wh,
-        "meter_end_wh": None if s.last_reading is None else s.last_reading.energy_import_wh,
+        "meter_end_wh": meter_end,
         "energy_wh": s.energy_wh,
         "cost_minor": s.cost_minor,
         "final_minor": None if settlement is None else settlement.final_minor,
@@ -54,4 +59,21 @@ def session_report(
         "readings": readings or [],
         # Signed meter records (Eichrecht) of this session, when the connector's meter signs.
         **({"ocmf": ocmf} if ocmf else {}),
+        **({} if s.signed is None else {"signed_flags": list(s.signed.flags)}),
     }
+
+
+def _billed(
+    s: Session, readings: list[list[object]], energy_wh: int
+) -> tuple[list[list[object]], int]:
+    """The readings re-based onto the billed energy (kiosk.ocmf.readings), and the end value."""
+    assert s.meter_start is not None
+    start = s.meter_start.energy_import_wh
+    if not readings:
+        return [], start + energy_wh
+    values = billed_energies([int(r[1]) for r in readings], energy_wh)  # type: ignore[call-overload]
+    rows = [[r[0], v, *r[2:]] for r, v in zip(readings, values, strict=False)]
+    if len(values) > len(rows):
+        ended = max(s.ended_at or s.meter_start.measured_at, s.meter_start.measured_at)
+        rows.append([to_jsonable(ended), values[-1], None, True])
+    return rows, start + energy_wh

@@ -308,6 +308,15 @@ class Journal(OutboxJournal, CsmsQueueJournal, CsmsTariffJournal):
         with self._tx() as conn:
             return store_record(conn, **record)
 
+    def ocmf_record_of(self, session_id: str) -> tuple[str, str | None] | None:
+        """The signed record (text, public key) journaled for a session, e.g. at start-up."""
+        rows = self._read(
+            "SELECT record, public_key FROM ocmf_records WHERE session_id = ? "
+            "AND record IS NOT NULL ORDER BY id LIMIT 1",
+            (session_id,),
+        )
+        return (rows[0][0], rows[0][1]) if rows else None
+
     def record_card_result(self, session_id: str | None, kind: str, result: CardResult) -> int:
         """Persist a terminal's answer. Called by the driver *before* it acknowledges it."""
         with self._tx() as conn:

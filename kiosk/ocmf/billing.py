@@ -20,7 +20,8 @@ from kiosk.ocmf.record import OcmfError, OcmfRecord, parse_ocmf
 class MissingRule(enum.Enum):
     """The operator's rule for a session whose signed end reading is missing or unusable."""
 
-    NO_ENERGY_CHARGE = "no_energy_charge"  # energy billed as 0 Wh; time components still apply
+    # Energy billed as 0 Wh; with no energy the kiosk charges nothing at all (common.final_amount)
+    NO_ENERGY_CHARGE = "no_energy_charge"
 
 
 class Flag(enum.Enum):

@@ -42,6 +42,11 @@ class SignedMetering:
         self._wall = wall
         self._identity: SignerIdentity | None = None
 
+    @property
+    def known_identity(self) -> SignerIdentity | None:
+        """The identity once read (no device I/O)."""
+        return self._identity
+
     def identity(self) -> SignerIdentity:
         if self._identity is None:
             self._identity = self.meter.identity()

@@ -11,7 +11,7 @@ from kiosk.journal.store import Journal
 from kiosk.runtime.clock import Clock, SystemClock
 from kiosk.runtime.core import Runtime
 from kiosk.runtime.costs import TariffCostModel
-from kiosk.runtime.devices import StationDevices
+from kiosk.runtime.devices import SigningSetup, StationDevices
 from kiosk.runtime.offers import offer_for
 from kiosk.session.model import ConnectorConf, Station
 from kiosk.tariff import load_tariff
@@ -23,6 +23,8 @@ def station_devices(
     backend: Backend | None,
     meters: dict[str, EnergyMeter],
     controllers: dict[str, ChargeController],
+    *,
+    signing: dict[str, SigningSetup] | None = None,
 ) -> StationDevices:
     """meters/controllers by connector id. Devices that name the same `bus` (or the same
     configured device) share one owner thread."""
@@ -33,7 +35,7 @@ def station_devices(
         buses[f"controller:{c.id}"] = (
             f"bus:{controller.bus}" if controller.bus else f"controller:{c.controller}"
         )
-    return StationDevices(terminal, backend, meters, controllers, buses)
+    return StationDevices(terminal, backend, meters, controllers, buses, signing or {})
 
 
 def build_runtime(
@@ -48,7 +50,14 @@ def build_runtime(
     station = Station(
         policy=config.policy,
         connectors=tuple(
-            ConnectorConf(c.id, c.label, c.type, str(c.max_kw), tuple(c.labels.items()))
+            ConnectorConf(
+                c.id,
+                c.label,
+                c.type,
+                str(c.max_kw),
+                tuple(c.labels.items()),
+                signing=c.id in devices.signing,
+            )
             for c in config.connectors
         ),
     )

@@ -39,17 +39,20 @@ from kiosk.runtime.execute import Executor
 from kiosk.runtime.owner import DeviceOwner
 from kiosk.runtime.prices import PriceBoard
 from kiosk.runtime.reporting import Reporting, ReportingOptions
+from kiosk.runtime.signed import SignedSessions
 from kiosk.runtime.view import build_snapshot
 from kiosk.session import events as ev
 from kiosk.session.commands import (
     AbortCard,
     BeginMetering,
+    BeginSignedTransaction,
     CancelPaymentLink,
     CloseSession,
     Command,
     CreatePaymentLink,
     DisableCharging,
     EnableCharging,
+    EndSignedTransaction,
     PreauthoriseCard,
     QueryOpenPreauths,
     SettleCard,
@@ -118,6 +121,7 @@ class Runtime:
         self._snapshot: StationSnapshot | None = None
         self._seq = 0
         self._executor = Executor(self)
+        self.signed = SignedSessions(self)
         self._owners: dict[str, DeviceOwner] = {}
         self._build_owners(poll_period)
         self._machine = threading.Thread(target=self._run, name="machine", daemon=True)
@@ -174,6 +178,8 @@ class Runtime:
             key = "backend"
         elif isinstance(command, EnableCharging | DisableCharging):
             key = f"controller:{command.connector_id}"
+        elif isinstance(command, BeginSignedTransaction | EndSignedTransaction):
+            key = f"meter:{command.connector_id}"  # the signer shares the meter's line
         else:
             return None
         return self._owners.get(self.devices.owner_name(key))
@@ -435,6 +441,8 @@ class Runtime:
         self._publish()
 
     def _priced(self, event: ev.Event) -> ev.Event:
+        if isinstance(event, ev.SignedEnded):
+            return self.signed.price(event)
         if not isinstance(event, ev.MeterUpdate) or event.cost_minor is not None:
             return event
         session = self.station.session_on(event.connector_id)
@@ -505,6 +513,7 @@ class Runtime:
             reporting=self.reporting.status,
             receipt_url=self._receipt_url(),
             prices=self.prices.at(now),
+            signing_meters=self.signed.views(),
         )
         last = self._snapshot
         if last is not None and replace(last, seq=snapshot.seq, published_at=now) == snapshot:

@@ -6,6 +6,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kiosk.devices import Backend, CardTerminal, ChargeController, EnergyMeter
+from kiosk.ocmf.billing import MissingRule
+from kiosk.ocmf.meter import SignedTransactionMeter
+
+
+@dataclass(frozen=True)
+class SigningSetup:
+    """A connector whose meter signs (Eichrecht): the signer on the meter's owner thread, the
+    EVSE id it writes into each record, and the operator's rule for a missing record."""
+
+    meter: SignedTransactionMeter
+    charge_point_id: str
+    rule: MissingRule = MissingRule.NO_ENERGY_CHARGE
 
 
 @dataclass(frozen=True)
@@ -19,6 +31,7 @@ class StationDevices:
     meters: Mapping[str, EnergyMeter]
     controllers: Mapping[str, ChargeController]
     buses: Mapping[str, str] = field(default_factory=dict)
+    signing: Mapping[str, SigningSetup] = field(default_factory=dict)  # by connector id
 
     def owner_name(self, key: str) -> str:
         return self.buses.get(key, key)

@@ -24,11 +24,13 @@ from kiosk.journal.store import JournalError
 from kiosk.session import events as ev
 from kiosk.session.commands import (
     AbortCard,
+    BeginSignedTransaction,
     CancelPaymentLink,
     Command,
     CreatePaymentLink,
     DisableCharging,
     EnableCharging,
+    EndSignedTransaction,
     PreauthoriseCard,
     QueryOpenPreauths,
     SettleCard,
@@ -187,6 +189,8 @@ class Executor:
                         rt.outbox.wake()
 
             return cancel if backend is not None else None
+        if isinstance(command, BeginSignedTransaction | EndSignedTransaction):
+            return rt.signed.job(command)
         if isinstance(command, EnableCharging | DisableCharging):
             controller = devices.controllers.get(command.connector_id)
             enable = isinstance(command, EnableCharging)

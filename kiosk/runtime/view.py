@@ -22,6 +22,7 @@ from kiosk.snapshot import (
     Receipt,
     ReportingStatus,
     SessionView,
+    SigningMeterView,
     StationSnapshot,
     VatLine,
 )
@@ -53,6 +54,7 @@ def build_snapshot(
     reporting: ReportingStatus | None = None,
     receipt_url: Callable[[str], str | None] | None = None,
     prices: Mapping[str, PriceNow] | None = None,
+    signing_meters: tuple[SigningMeterView, ...] = (),
 ) -> StationSnapshot:
     focus = st.session(st.focus)
     prices = prices or {}
@@ -75,6 +77,7 @@ def build_snapshot(
         qr_available=qr_available,
         notice=notice,
         reporting=reporting,
+        signing_meters=signing_meters,
     )
 
 
@@ -138,6 +141,7 @@ def session_view(
             started_at=s.started_at,
             measured_at=s.last_reading.measured_at,
             cost=Amount(s.cost_minor, currency),
+            informative=s.signing,
         )
     link = None
     if s.link_url is not None and s.link_expires_at is not None:

@@ -8,9 +8,11 @@ from datetime import datetime
 from kiosk.devices import PaymentOutcome
 from kiosk.session.commands import (
     BeginMetering,
+    BeginSignedTransaction,
     Command,
     DisableCharging,
     EnableCharging,
+    EndSignedTransaction,
     QueryOpenPreauths,
     SettleCard,
 )
@@ -26,9 +28,11 @@ from kiosk.session.events import (
     MeterUpdate,
     OpenPreauthsChecked,
     SettleDone,
+    SignedBegun,
+    SignedEnded,
     Tick,
 )
-from kiosk.session.model import Session, Settlement, Station
+from kiosk.session.model import Session, Settlement, SignedOutcome, Station
 from kiosk.session.names import Phase, StopReason
 from kiosk.snapshot import Cancel, CountdownKind, ExtendTimeout, StopCharging
 
@@ -53,10 +57,32 @@ def _try_start(s: Session, at: datetime, st: Station) -> Step:
         started_at=at,
         cost_minor=0,
     )
-    return started, [
-        BeginMetering(s.session_id, s.connector_id, reading, s.offer.tariff_json),
-        EnableCharging(s.session_id, s.connector_id),
-    ]
+    begin = BeginMetering(s.session_id, s.connector_id, reading, s.offer.tariff_json)
+    if s.signing:
+        # No energy may flow before the meter's signed transaction has begun.
+        return started, [begin, BeginSignedTransaction(s.session_id, s.connector_id)]
+    return started, [begin, EnableCharging(s.session_id, s.connector_id)]
+
+
+def settle_metered(s: Session, at: datetime, st: Station) -> Step:
+    """Charging is off: settle, on a signing meter once its record says what to bill."""
+    if not s.signing or s.signed is not None or s.meter_start is None:
+        return settle(s, at, st.policy)
+    if s.signed_requested:
+        return s, []  # the record is being read
+    s = replace(s, signed_requested=True, ended_at=s.ended_at or at)
+    return s, [EndSignedTransaction(s.session_id, s.connector_id)]
+
+
+def _signed_settle(s: Session, e: SignedEnded, st: Station) -> Step:
+    """The record is journaled: book its energy's cost; above the hold, the hold, flagged."""
+    outcome = e.outcome
+    assert s.auth is not None
+    cost = outcome.cost_minor or 0
+    if cost > s.auth.amount_minor:
+        outcome = replace(outcome, flags=(*outcome.flags, "capped_at_hold"))
+    s = replace(s, signed=outcome, cost_minor=cost, cost_lines=outcome.cost_lines)
+    return settle(s, e.at, st.policy)
 
 
 def stop(s: Session, at: datetime, reason: StopReason, st: Station) -> Step:
@@ -134,6 +160,12 @@ def on_running(s: Session, e: Event, st: Station) -> Step:
         if s.phase is Phase.CHARGING and s.suspended_since is None:
             return replace(s, suspended_since=e.at), []  # vehicle full or pausing
         return s, []
+    if isinstance(e, SignedBegun) and e.session_id == s.session_id:
+        if e.ok:
+            return replace(s, signed_begun=True), [EnableCharging(s.session_id, s.connector_id)]
+        why = f"the signed transaction did not begin: {e.reason}"
+        refused = SignedOutcome(0, False, ("no_record",), why)
+        return stop(replace(s, signed=refused), e.at, StopReason.METER_FAULT, st)
     if isinstance(e, ChargingSwitched) and e.session_id == s.session_id and e.enabled:
         if not e.ok:
             return stop(s, e.at, StopReason.CONTROLLER_FAULT, st)
@@ -157,12 +189,13 @@ def on_running(s: Session, e: Event, st: Station) -> Step:
 
 
 def on_stopping(s: Session, e: Event, st: Station) -> Step:
-    policy = st.policy
+    if isinstance(e, SignedEnded) and e.session_id == s.session_id and s.signed is None:
+        return _signed_settle(s, e, st)
     if isinstance(e, ChargingSwitched) and e.session_id == s.session_id and not e.enabled:
         if e.ok:
             s = replace(s, disabled_confirmed=True, ended_at=e.at)
             if s.stop_reason is StopReason.METER_FAULT:
-                return settle(s, e.at, policy)  # no trustworthy reading will come
+                return settle_metered(s, e.at, st)  # no trustworthy reading will come
         return s, []
     if isinstance(e, MeterUpdate) and e.connector_id == s.connector_id:
         if s.stop_reason is StopReason.METER_FAULT:
@@ -172,11 +205,11 @@ def on_stopping(s: Session, e: Event, st: Station) -> Step:
         # After the driver's Stop the reading only confirms the switch-off: what the meter
         # adds meanwhile is not billed, so every ledger ends at the amount the driver saw.
         if s.disabled_confirmed and s.ended_at is not None and e.reading.measured_at >= s.ended_at:
-            return settle(s, e.at, policy)  # the final reading, taken after the switch-off
+            return settle_metered(s, e.at, st)  # the final reading, after the switch-off
         return s, []
     if isinstance(e, Tick):
         if due(s, e.at):
-            return settle(s, e.at, policy)  # bill the last good reading
+            return settle_metered(s, e.at, st)  # bill the last good reading
         if not s.disabled_confirmed:
             return s, [DisableCharging(s.session_id, s.connector_id)]
     return s, []

@@ -67,6 +67,22 @@ class BeginMetering:
 
 
 @dataclass(frozen=True, slots=True)
+class BeginSignedTransaction:
+    """Start the signing meter's transaction (tariff text, EVSE id); charging waits for it."""
+
+    session_id: str
+    connector_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class EndSignedTransaction:
+    """End the signing meter's transaction and read, journal and bill its record."""
+
+    session_id: str
+    connector_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class EnableCharging:
     session_id: str
     connector_id: str
@@ -97,6 +113,8 @@ Command = (
     | CreatePaymentLink
     | CancelPaymentLink
     | BeginMetering
+    | BeginSignedTransaction
+    | EndSignedTransaction
     | EnableCharging
     | DisableCharging
     | CloseSession

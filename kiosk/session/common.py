@@ -71,9 +71,14 @@ def fail_unpaid(s: Session, at: datetime, reason: FailureReason, policy: Policy)
 
 def final_amount(s: Session) -> int:
     """What to book: the tariff cost of the metered energy, never more than the hold, and
-    never more than the driver was shown when confirming Stop."""
+    never more than the driver was shown when confirming Stop. On a signing meter: the cost
+    of the signed energy (the Stop screen's amount was provisional), never more than the hold."""
     if s.auth is None or s.energy_wh == 0:
         return 0  # no energy, no charge (also no flat fee)
+    if s.signing:
+        signed = s.signed
+        cost = 0 if signed is None or signed.cost_minor is None else signed.cost_minor
+        return max(0, min(cost, s.auth.amount_minor))
     cost = s.cost_minor if s.agreed_minor is None else min(s.cost_minor, s.agreed_minor)
     return max(0, min(cost, s.auth.amount_minor))
 
@@ -86,7 +91,7 @@ def booked_lines(s: Session, booked_minor: int) -> tuple[CostLine, ...]:
         return ()  # nothing booked, or a session journaled before lines were kept
     left_out = booked_minor - sum(line.amount.minor for line in lines)
     if left_out:
-        agreed = s.agreed_minor is not None and booked_minor == s.agreed_minor
+        agreed = not s.signing and s.agreed_minor is not None and booked_minor == s.agreed_minor
         name = "stop_price" if agreed else "hold_cap"
         lines += (CostLine(name, Amount(left_out, s.offer.currency)),)
     return lines

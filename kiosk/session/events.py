@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kiosk.devices import CardResult, ControllerStatus, MeterReading, PaymentLink
-from kiosk.session.model import Offer
+from kiosk.session.model import Offer, SignedOutcome
 from kiosk.snapshot import CostLine, Intent
 
 
@@ -135,6 +135,26 @@ class ChargingSwitched:
 
 
 @dataclass(frozen=True, slots=True)
+class SignedBegun:
+    """The result of BeginSignedTransaction: reason says why the meter refused."""
+
+    at: datetime
+    session_id: str
+    ok: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SignedEnded:
+    """The result of EndSignedTransaction: the record is journaled; what it bills (priced by
+    the runtime before the machine sees it)."""
+
+    at: datetime
+    session_id: str
+    outcome: SignedOutcome
+
+
+@dataclass(frozen=True, slots=True)
 class EmergencyStop:
     at: datetime
     reason: str
@@ -177,6 +197,8 @@ Event = (
     | MeterUpdate
     | MeterFailed
     | ChargingSwitched
+    | SignedBegun
+    | SignedEnded
     | EmergencyStop
     | EmergencyCleared
     | Resumed

@@ -145,6 +145,7 @@ def _choose(st: Station, e: ConnectorChosen) -> tuple[Station, list[Command]]:
         phase_since=e.at,
         deadline=e.at + policy.price_confirm_timeout,
         deadline_kind=CountdownKind.PRICE_CONFIRM,
+        signing=st.signing(e.connector_id),
     )
     return replace(st, sessions=(*st.sessions, session), focus=session.session_id), commands
 

@@ -130,6 +130,22 @@ class Settlement:
 
 
 @dataclass(frozen=True, slots=True)
+class SignedOutcome:
+    """What a signing meter's record says the session is billed for (Eichrecht).
+
+    energy_wh is the signed end minus begin when `signed`, else what the operator's rule bills
+    (0 Wh); the flags (kiosk.ocmf.billing.Flag values, and "capped_at_hold") say why it is not a
+    plain signed bill. cost_minor prices energy_wh with the session's tariff (runtime-priced)."""
+
+    energy_wh: int
+    signed: bool
+    flags: tuple[str, ...] = ()
+    detail: str = ""
+    cost_minor: int | None = None
+    cost_lines: tuple[CostLine, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Session:
     session_id: str
     connector_id: str
@@ -165,9 +181,17 @@ class Session:
     failure: FailureReason | None = None
     money: MoneyOutcome = MoneyOutcome.NONE_TAKEN
     closed: bool = False  # written to the journal as closed (and to the outbox)
+    # Signing meter (Eichrecht): the booked energy comes from its record, not the live reads.
+    signing: bool = False
+    signed_begun: bool = False  # the meter confirmed the signed transaction's begin
+    signed_requested: bool = False  # the end of the signed transaction was asked for
+    signed: SignedOutcome | None = None
 
     @property
     def energy_wh(self) -> int:
+        """The metered energy: the signed (or rule-billed) energy once the record is in."""
+        if self.signed is not None:
+            return self.signed.energy_wh
         if self.meter_start is None or self.last_reading is None:
             return 0
         return max(0, self.last_reading.energy_import_wh - self.meter_start.energy_import_wh)
@@ -180,6 +204,7 @@ class ConnectorConf:
     connector_type: str = "Type 2"
     max_kw: str = "11"
     labels: tuple[tuple[str, str], ...] = ()  # the label per language, as configured
+    signing: bool = False  # the connector's meter signs its transactions (OCMF)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +232,9 @@ class Station:
 
     def session_on(self, connector_id: str) -> Session | None:
         return next((s for s in self.sessions if s.connector_id == connector_id), None)
+
+    def signing(self, connector_id: str) -> bool:
+        return any(c.signing for c in self.connectors if c.connector_id == connector_id)
 
     def live_of(self, connector_id: str) -> ConnectorLive:
         return self.live.get(connector_id, ConnectorLive())

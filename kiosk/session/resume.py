@@ -45,7 +45,14 @@ def on_resumed(s: Session, e: Resumed, st: Station) -> Step:
     if phase is Phase.SETTLING:
         return _resume_settling(s, e, st)
     if phase is Phase.STOPPING:
-        s = replace(s, deadline=e.at + policy.stopping_timeout, disabled_confirmed=False)
+        # A signed end asked for before the restart is asked again: the record, if the meter
+        # signed it, was collected at start-up and is billed from the journal.
+        s = replace(
+            s,
+            deadline=e.at + policy.stopping_timeout,
+            disabled_confirmed=False,
+            signed_requested=False,
+        )
         return s, [DisableCharging(s.session_id, s.connector_id)]
     return _resume_running(s, e, st)
 
@@ -89,6 +96,9 @@ def _resume_running(s: Session, e: Resumed, st: Station) -> Step:
         and controller.state.energy_requested
         and controller.charging_enabled
         and s.meter_start is not None
+        # A signing meter's transaction was ended at start-up (its record collected): the
+        # session cannot go on under it, so it is stopped and billed from that record.
+        and not s.signing
     )
     if running and continuous:
         assert s.meter_start is not None

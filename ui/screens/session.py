@@ -89,10 +89,13 @@ class ChargingScreen(Screen):
             self.values[key] = (caption, value)
         self._place_figures(columns=2)
         self.cap = label(role="small")
+        self.informative = label(role="small")
+        self.informative.setObjectName("live_informative")
         self.stop = button("", role="danger", name="stop")
         self.page.addLayout(header)
         self.page.addWidget(self.paused_hint)
         self.page.addWidget(self.figures, 1)
+        self.page.addWidget(self.informative)
         self.page.addWidget(self.cap)
         self.page.addWidget(self.stop)
 
@@ -175,9 +178,14 @@ class ChargingScreen(Screen):
         self.cap.setText(
             lang.text("charging.cap", amount=lang.money(view.hold)) if view.hold else ""
         )
+        # On a signing meter the signed reading bills: the live figures are informative.
+        informative = live is not None and live.informative
+        self.informative.setText(lang.text("charging.informative") if informative else "")
+        self.informative.setVisible(informative)
         self.stop.setText(lang.text("charging.stop"))
         self.confirm_title.setText(lang.text("stop.confirm_title"))
-        self.confirm_body.setText(lang.text("stop.confirm_body", amount=texts["cost"]))
+        body = "stop.confirm_body_about" if informative else "stop.confirm_body"
+        self.confirm_body.setText(lang.text(body, amount=texts["cost"]))
         self.confirm_yes.setText(lang.text("stop.confirm_yes"))
         self.confirm_no.setText(lang.text("stop.confirm_no"))
 
