@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend import idempotency, ingest, ingest_batch, jsonutil, links, reconcile, reconcile_output
+from backend import books, idempotency, ingest, ingest_batch, jsonutil, links, reconcile_output
 from backend.auth import bearer_token, split_key
 from backend.models import ChargingSession, PaymentLink
 from backend.pricing import Computed, TariffError, check_tariff, recompute
@@ -485,7 +485,7 @@ async def report_terminal_totals(
 
 @router.get(
     "/reconciliation",
-    summary="sessions, costs, captures and totals per station and day",
+    summary="the books per station and day: sessions, costs, captures, totals, refunds, settlement",
     responses={
         **errors(401, 422),
         200: {
@@ -494,12 +494,13 @@ async def report_terminal_totals(
         },
     },
 )
-async def get_reconciliation(
+async def get_reconciliation(  # noqa: PLR0917 (FastAPI reads each query parameter)
     request: Request,
     station: Station,
     date_from: Annotated[date, Query(alias="from")],
     date_to: Annotated[date, Query(alias="to")],
     format: Annotated[Literal["json", "csv", "html"], Query()] = "json",
+    lang: Annotated[Literal["en", "de"], Query()] = "en",
 ) -> Response:
     svc = services(request)
     for name, day in (("from", date_from), ("to", date_to)):
@@ -511,11 +512,9 @@ async def get_reconciliation(
         raise HTTPException(422, detail="'to' is before 'from'")
     if (date_to - date_from).days > 366:
         raise HTTPException(422, detail="at most 366 days per request")
-    report = await run_in_threadpool(
-        reconcile.reconcile, svc.db, svc.settings, date_from, date_to, station
-    )
+    result = await run_in_threadpool(books.books, svc.db, svc.settings, date_from, date_to, station)
     if format == "csv":
-        return PlainTextResponse(reconcile_output.to_csv(report), media_type="text/csv")
+        return PlainTextResponse(reconcile_output.to_csv(result, lang), media_type="text/csv")
     if format == "html":
-        return HTMLResponse(reconcile_output.to_html(report))
-    return JSONResponse(reconcile_output.to_json(report))
+        return HTMLResponse(reconcile_output.to_html(result, lang))
+    return JSONResponse(reconcile_output.to_json(result, lang))

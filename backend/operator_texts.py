@@ -171,7 +171,7 @@ OPS_TEXTS: Final[dict[str, dict[str, str]]] = {
     },
 }
 
-# Reconciliation classes in the operator's language (the English ones are reconcile.CLASSES).
+# Reconciliation classes in German (the English ones: books.ALL_CLASSES).
 CLASS_NAMES_DE: Final[dict[str, str]] = {
     "uncaptured_hold": "Reservierung weder eingezogen noch freigegeben",
     "captured_ne_computed": "Eingezogener Betrag weicht von den berechneten Kosten ab",
@@ -182,6 +182,10 @@ CLASS_NAMES_DE: Final[dict[str, str]] = {
     "zero_energy_with_charge": "Keine Energie geliefert, aber Geld eingezogen",
     "batch_total_mismatch": "Tagesabschluss des Terminals weicht von den Einzügen ab",
     "reported_ne_computed": "Kosten der Station weichen von der Nachberechnung ab",
+    "ocmf_missing": "Ladevorgang an einem signierenden Zähler ohne signierten Datensatz",
+    "ocmf_invalid": "Signierter Datensatz nicht prüfbar oder nicht abrechenbar",
+    "ocmf_gap": "Signierte Datensätze eines Zählers nicht lückenlos nummeriert",
+    "ocmf_energy_mismatch": "Abgerechnete Energie weicht von der signierten ab",
     "captured_not_settled": "Eingezogen, aber nie abgerechnet",
     "settled_not_captured": "Abgerechnet, aber nie eingezogen",
     "settled_amount_differs": "Abgerechneter Betrag weicht vom Einzug ab",

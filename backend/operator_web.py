@@ -30,11 +30,9 @@ from backend import (
 )
 from backend.books_csv import books_csv
 from backend.gateways import GatewayError
-from backend.operator_texts import CLASS_NAMES_DE, OPERATOR_LANGUAGES, OPS_TEXTS
+from backend.operator_texts import OPERATOR_LANGUAGES, OPS_TEXTS
 from backend.operators import LoginRefused, SignedIn
-from backend.reconcile import CLASSES
 from backend.services import Services, services
-from backend.settlement_checks import SETTLEMENT_CLASSES
 from kiosk.money import Money
 
 router = APIRouter(prefix="/ops", include_in_schema=False)
@@ -62,11 +60,6 @@ def _lang(request: Request, user: SignedIn | None) -> str:
     return first if first in OPERATOR_LANGUAGES else "en"
 
 
-def _class_names(lang: str) -> dict[str, str]:
-    english = {**CLASSES, **SETTLEMENT_CLASSES}
-    return {**english, **CLASS_NAMES_DE} if lang == "de" else english
-
-
 def _page(
     request: Request, name: str, user: SignedIn | None, status_code: int = 200, **context: Any
 ) -> Response:
@@ -78,7 +71,7 @@ def _page(
         user=user,
         operator=svc.settings.operator_name,
         money=partial(_money, lang=lang),
-        classes=_class_names(lang),
+        classes=books.class_names(lang),
     )
     headers = {
         "Cache-Control": "no-store",
