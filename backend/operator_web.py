@@ -26,6 +26,7 @@ from backend import (
     pages,
     phone_format,
     refunds,
+    session_trail,
     settlement_import,
 )
 from backend.books_csv import books_csv
@@ -280,18 +281,28 @@ async def _session_page(
     if data is None:
         return _page(request, "ops_message.html", user, 404, message_key="no_rows")
     payment, left = await run_in_threadpool(refunds.refundable, svc, session_pk)
+    timeline = await run_in_threadpool(_timeline, svc, data, _lang(request, user))
     return _page(
         request,
         "ops_session.html",
         user,
         status_code,
         trail=data,
+        timeline=timeline,
         refundable=left,
         refund_payment=payment,
         refundable_text=str(Money.from_minor(left, payment.currency).amount) if payment else "",
         request_key=secrets.token_urlsafe(24),
         **extra,
     )
+
+
+def _timeline(svc: Services, trail: dict[str, Any], lang: str) -> list[session_trail.Event]:
+    s = trail["session"]
+    day = s.ended_at.date()
+    found = books.books(svc.db, svc.settings, day, day, s.station_id).findings()
+    mine = session_trail.session_findings(found, s.pk)
+    return session_trail.events(svc.db, trail, mine, lang)
 
 
 def parse_amount(text: str, currency: str) -> int:
