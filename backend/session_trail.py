@@ -106,9 +106,9 @@ def events(db: Database, trail: dict[str, Any], findings: list[Finding], lang: s
 
     out: list[Event] = []
 
-    def add(at: datetime | None, kind: str, **fields: Any) -> None:
+    def add(at: datetime | None, event: str, **fields: Any) -> None:
         if at is not None:
-            out.append(Event(_aware(at), kind, tx[kind].format(**fields)))
+            out.append(Event(_aware(at), event, tx[event].format(**fields)))
 
     link = trail["link"]
     tariff_id = str((s.tariff or {}).get("id", "-"))
