@@ -6,6 +6,7 @@
   evkiosk backend reconcile --from DATE --to DATE [--format json|csv|html] [--lang en|de]
   evkiosk backend sweep                     expire links, retry captures, release stale holds
   evkiosk backend add-operator NAME --role R   an account for the operator pages (/ops)
+  evkiosk backend operator add|list|disable|enable|role ...   manage those accounts
   evkiosk backend refund STATION SESSION --amount A --reason TEXT --by NAME
 
 The database is a SQLite file by default; pass --db postgresql://user@host/db for PostgreSQL
@@ -107,6 +108,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from backend.cli_books import add_book_arguments  # noqa: PLC0415 (its actions load late)
 
     add_book_arguments(sub, _db_arg)
+
+    from backend.cli_operators import add_operator_arguments  # noqa: PLC0415
+
+    add_operator_arguments(sub, _db_arg)
 
 
 def run(args: argparse.Namespace) -> int:  # the subparsers always set a handler
