@@ -22,13 +22,23 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend import books, idempotency, ingest, ingest_batch, jsonutil, links, reconcile_output
+from backend import (
+    books,
+    card_refunds,
+    idempotency,
+    ingest,
+    ingest_batch,
+    jsonutil,
+    links,
+    reconcile_output,
+)
 from backend.auth import bearer_token, split_key
 from backend.models import ChargingSession, PaymentLink
 from backend.pricing import Computed, TariffError, check_tariff, recompute
 from backend.schemas import (
     EARLIEST,
     LATEST,
+    CardRefundReport,
     LinkOut,
     PaymentLinkCreate,
     PaymentReport,
@@ -453,6 +463,33 @@ async def report_payment(
 
     return await run_in_threadpool(
         idempotency.run, svc, station, idempotency_key, "payments", raw, work=work
+    )
+
+
+@router.post(
+    "/card-refunds",
+    status_code=201,
+    summary="report a card-present refund made at the station's terminal (ZVT 06 31)",
+    response_model=ReportAck,
+    responses=errors(401, 404, 413, 422),
+)
+async def report_card_refund(
+    request: Request,
+    body: CardRefundReport,
+    station: Station,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    svc = services(request)
+    raw = await request.body()
+
+    def work(_s: Session) -> tuple[int, dict[str, Any]]:
+        try:
+            return 201, card_refunds.store_card_refund(svc.db, svc.settings, station, body)
+        except ingest.IngestError as exc:
+            raise HTTPException(exc.status, detail=str(exc)) from None
+
+    return await run_in_threadpool(
+        idempotency.run, svc, station, idempotency_key, "card-refunds", raw, work=work
     )
 
 
