@@ -22,13 +22,23 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend import idempotency, ingest, ingest_batch, jsonutil, links, reconcile, reconcile_output
+from backend import (
+    books,
+    card_refunds,
+    idempotency,
+    ingest,
+    ingest_batch,
+    jsonutil,
+    links,
+    reconcile_output,
+)
 from backend.auth import bearer_token, split_key
 from backend.models import ChargingSession, PaymentLink
 from backend.pricing import Computed, TariffError, check_tariff, recompute
 from backend.schemas import (
     EARLIEST,
     LATEST,
+    CardRefundReport,
     LinkOut,
     PaymentLinkCreate,
     PaymentReport,
@@ -457,6 +467,33 @@ async def report_payment(
 
 
 @router.post(
+    "/card-refunds",
+    status_code=201,
+    summary="report a card-present refund made at the station's terminal (ZVT 06 31)",
+    response_model=ReportAck,
+    responses=errors(401, 404, 413, 422),
+)
+async def report_card_refund(
+    request: Request,
+    body: CardRefundReport,
+    station: Station,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    svc = services(request)
+    raw = await request.body()
+
+    def work(_s: Session) -> tuple[int, dict[str, Any]]:
+        try:
+            return 201, card_refunds.store_card_refund(svc.db, svc.settings, station, body)
+        except ingest.IngestError as exc:
+            raise HTTPException(exc.status, detail=str(exc)) from None
+
+    return await run_in_threadpool(
+        idempotency.run, svc, station, idempotency_key, "card-refunds", raw, work=work
+    )
+
+
+@router.post(
     "/terminal-totals",
     status_code=201,
     summary="report a terminal's end-of-day totals",
@@ -485,7 +522,7 @@ async def report_terminal_totals(
 
 @router.get(
     "/reconciliation",
-    summary="sessions, costs, captures and totals per station and day",
+    summary="the books per station and day: sessions, costs, captures, totals, refunds, settlement",
     responses={
         **errors(401, 422),
         200: {
@@ -494,12 +531,13 @@ async def report_terminal_totals(
         },
     },
 )
-async def get_reconciliation(
+async def get_reconciliation(  # noqa: PLR0917 (FastAPI reads each query parameter)
     request: Request,
     station: Station,
     date_from: Annotated[date, Query(alias="from")],
     date_to: Annotated[date, Query(alias="to")],
     format: Annotated[Literal["json", "csv", "html"], Query()] = "json",
+    lang: Annotated[Literal["en", "de"], Query()] = "en",
 ) -> Response:
     svc = services(request)
     for name, day in (("from", date_from), ("to", date_to)):
@@ -511,11 +549,9 @@ async def get_reconciliation(
         raise HTTPException(422, detail="'to' is before 'from'")
     if (date_to - date_from).days > 366:
         raise HTTPException(422, detail="at most 366 days per request")
-    report = await run_in_threadpool(
-        reconcile.reconcile, svc.db, svc.settings, date_from, date_to, station
-    )
+    result = await run_in_threadpool(books.books, svc.db, svc.settings, date_from, date_to, station)
     if format == "csv":
-        return PlainTextResponse(reconcile_output.to_csv(report), media_type="text/csv")
+        return PlainTextResponse(reconcile_output.to_csv(result, lang), media_type="text/csv")
     if format == "html":
-        return HTMLResponse(reconcile_output.to_html(report))
-    return JSONResponse(reconcile_output.to_json(report))
+        return HTMLResponse(reconcile_output.to_html(result, lang))
+    return JSONResponse(reconcile_output.to_json(result, lang))

@@ -20,8 +20,19 @@ from backend.config import Settings
 from backend.db import Database
 from backend.finding_text import describe
 from backend.models import ChargingSession, DiscrepancyNote, Refund
+from backend.operator_texts import CLASS_NAMES_DE
 from backend.operators import audit
 from backend.reconcile import DayRow, Discrepancy
+
+# Every class the books can find: reconciliation's, then settlement's. The CLI, the API and the
+# operator pages all name classes from here.
+ALL_CLASSES: dict[str, str] = {**reconcile.CLASSES, **settlement_checks.SETTLEMENT_CLASSES}
+
+
+def class_names(lang: str) -> dict[str, str]:
+    """Each class's one-line name in the operator's language (English where none is written)."""
+    return {**ALL_CLASSES, **CLASS_NAMES_DE} if lang == "de" else dict(ALL_CLASSES)
+
 
 # Refund states that move money (or instruct the acquirer to): they count in the day's totals.
 COUNTED_REFUNDS = ("succeeded", "instructed", "pending")
@@ -83,6 +94,10 @@ class Books:
 
     def findings(self) -> list[Finding]:
         return [f for d in self.days for f in d.findings]
+
+    @property
+    def open_count(self) -> int:
+        return sum(d.open_findings for d in self.days)
 
 
 def _refunds(

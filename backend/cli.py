@@ -3,9 +3,10 @@
   evkiosk backend serve [--db URL] [--listen HOST:PORT] [--public-url URL]
   evkiosk backend add-station ID            prints the station's API key once
   evkiosk backend rotate-key ID             replaces a station's API key
-  evkiosk backend reconcile --from DATE --to DATE [--format json|csv|html]
+  evkiosk backend reconcile --from DATE --to DATE [--format json|csv|html] [--lang en|de]
   evkiosk backend sweep                     expire links, retry captures, release stale holds
   evkiosk backend add-operator NAME --role R   an account for the operator pages (/ops)
+  evkiosk backend operator add|list|disable|enable|role ...   manage those accounts
   evkiosk backend refund STATION SESSION --amount A --reason TEXT --by NAME
 
 The database is a SQLite file by default; pass --db postgresql://user@host/db for PostgreSQL
@@ -81,12 +82,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rotate.add_argument("station_id", metavar="ID")
     rotate.set_defaults(handler=_rotate)
 
-    rec = sub.add_parser("reconcile", help="reconcile sessions, captures and terminal totals")
+    rec = sub.add_parser(
+        "reconcile",
+        help="the books: sessions, captures, terminal totals, refunds, settlement and payouts",
+    )
     _db_arg(rec)
     rec.add_argument("--from", dest="date_from", required=True, type=_date, metavar="DATE")
     rec.add_argument("--to", dest="date_to", required=True, type=_date, metavar="DATE")
     rec.add_argument("--format", choices=("json", "csv", "html"), default="json")
     rec.add_argument("--station", help="only this station")
+    rec.add_argument("--lang", choices=("en", "de"), default="en", help="language of the texts")
     rec.set_defaults(handler=_reconcile)
 
     export = sub.add_parser(
@@ -103,6 +108,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from backend.cli_books import add_book_arguments  # noqa: PLC0415 (its actions load late)
 
     add_book_arguments(sub, _db_arg)
+
+    from backend.cli_operators import add_operator_arguments  # noqa: PLC0415
+
+    add_operator_arguments(sub, _db_arg)
 
 
 def run(args: argparse.Namespace) -> int:  # the subparsers always set a handler
@@ -238,25 +247,26 @@ def _rotate(args: argparse.Namespace) -> int:
 
 
 def _reconcile(args: argparse.Namespace) -> int:
-    from backend import reconcile, reconcile_output  # noqa: PLC0415 (load on demand)
+    from backend import books, reconcile_output  # noqa: PLC0415 (load on demand)
 
     if args.date_to < args.date_from:
         print("evkiosk backend: --to is before --from", file=sys.stderr)
         return EXIT_USAGE
     try:
         db = _database(args.db)
-        report = reconcile.reconcile(
+        result = books.books(
             db, Settings(db_url=args.db), args.date_from, args.date_to, args.station
         )
     except SQLAlchemyError as exc:
         print(f"evkiosk backend: database {args.db}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     if args.format == "json":
-        print(json.dumps(reconcile_output.to_json(report), indent=2))
+        out = reconcile_output.to_json(result, args.lang)
+        print(json.dumps(out, indent=2, ensure_ascii=False))
     elif args.format == "csv":
-        sys.stdout.write(reconcile_output.to_csv(report))
+        sys.stdout.write(reconcile_output.to_csv(result, args.lang))
     else:
-        sys.stdout.write(reconcile_output.to_html(report))
+        sys.stdout.write(reconcile_output.to_html(result, args.lang))
     return EXIT_OK
 
 

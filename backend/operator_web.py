@@ -26,15 +26,14 @@ from backend import (
     pages,
     phone_format,
     refunds,
+    session_trail,
     settlement_import,
 )
 from backend.books_csv import books_csv
 from backend.gateways import GatewayError
-from backend.operator_texts import CLASS_NAMES_DE, OPERATOR_LANGUAGES, OPS_TEXTS
+from backend.operator_texts import OPERATOR_LANGUAGES, OPS_TEXTS
 from backend.operators import LoginRefused, SignedIn
-from backend.reconcile import CLASSES
 from backend.services import Services, services
-from backend.settlement_checks import SETTLEMENT_CLASSES
 from kiosk.money import Money
 
 router = APIRouter(prefix="/ops", include_in_schema=False)
@@ -62,11 +61,6 @@ def _lang(request: Request, user: SignedIn | None) -> str:
     return first if first in OPERATOR_LANGUAGES else "en"
 
 
-def _class_names(lang: str) -> dict[str, str]:
-    english = {**CLASSES, **SETTLEMENT_CLASSES}
-    return {**english, **CLASS_NAMES_DE} if lang == "de" else english
-
-
 def _page(
     request: Request, name: str, user: SignedIn | None, status_code: int = 200, **context: Any
 ) -> Response:
@@ -78,7 +72,7 @@ def _page(
         user=user,
         operator=svc.settings.operator_name,
         money=partial(_money, lang=lang),
-        classes=_class_names(lang),
+        classes=books.class_names(lang),
     )
     headers = {
         "Cache-Control": "no-store",
@@ -287,18 +281,28 @@ async def _session_page(
     if data is None:
         return _page(request, "ops_message.html", user, 404, message_key="no_rows")
     payment, left = await run_in_threadpool(refunds.refundable, svc, session_pk)
+    timeline = await run_in_threadpool(_timeline, svc, data, _lang(request, user))
     return _page(
         request,
         "ops_session.html",
         user,
         status_code,
         trail=data,
+        timeline=timeline,
         refundable=left,
         refund_payment=payment,
         refundable_text=str(Money.from_minor(left, payment.currency).amount) if payment else "",
         request_key=secrets.token_urlsafe(24),
         **extra,
     )
+
+
+def _timeline(svc: Services, trail: dict[str, Any], lang: str) -> list[session_trail.Event]:
+    s = trail["session"]
+    day = s.ended_at.date()
+    found = books.books(svc.db, svc.settings, day, day, s.station_id).findings()
+    mine = session_trail.session_findings(found, s.pk)
+    return session_trail.events(svc.db, trail, mine, lang)
 
 
 def parse_amount(text: str, currency: str) -> int:

@@ -71,7 +71,14 @@ def audit(
 
 
 def add_operator(
-    db: Database, now: datetime, username: str, password: str, *, role: str, language: str = "en"
+    db: Database,
+    now: datetime,
+    username: str,
+    password: str,
+    *,
+    role: str,
+    language: str = "en",
+    actor: str = "cli",
 ) -> int:
     if not USERNAME.fullmatch(username):
         raise OperatorError("username: 1 to 64 letters, digits or . _ @ -")
@@ -94,7 +101,7 @@ def add_operator(
             s.add(row)
     except IntegrityError:
         raise OperatorError(f"username: {username!r} already exists") from None
-    audit(db, now, "cli", "operator_added", f"operator:{username}", role=role)
+    audit(db, now, actor, "operator_added", f"operator:{username}", role=role)
     return row.id
 
 

@@ -171,6 +171,18 @@ class PaymentReport(Strict):
     occurred_at: AwareDatetime
 
 
+class CardRefundReport(Strict):
+    """A card-present refund (ZVT 06 31) the kiosk made from its service menu for a session."""
+
+    session_id: SessionId
+    amount: Amount
+    currency: Currency
+    terminal_id: Annotated[str, Field(min_length=1, max_length=16)]
+    receipt_no: Annotated[StrictInt, Field(ge=0, le=99_999_999)]
+    trace_no: Annotated[StrictInt, Field(ge=0, le=99_999_999)] | None = None
+    occurred_at: AwareDatetime
+
+
 class BrandTotalIn(Strict):
     brand: Short
     count: Annotated[StrictInt, Field(ge=0, le=10**7)]
@@ -229,6 +241,7 @@ class ReportAck(BaseModel):
     status: str
     payment_id: int | None = None
     totals_id: int | None = None
+    refund_id: int | None = None
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -225,6 +225,17 @@ class CardTerminal(Protocol):
         """
         ...
 
+    def refund(
+        self,
+        amount_minor: int,
+        currency: str,
+        reference: str,
+        persist: ResultSink,
+        on_text: StatusTextSink,
+    ) -> CardResult:
+        """Pay amount_minor back to the presented card (ZVT 06 31). Blocks until a result."""
+        ...
+
     def abort(self) -> None:
         """Stop waiting for a card (06 B0). Harmless if no card wait is running."""
         ...

@@ -25,6 +25,8 @@ from drivers.zvt.terminal import ZvtConfig, ZvtTerminal
 from kiosk.config import DeviceConfig, StationConfig
 from kiosk.devices import Backend, CardTerminal
 from kiosk.journal.store import Journal
+from kiosk.money import Money
+from kiosk.runtime import card_refund
 from kiosk.runtime.build import build_runtime, station_devices
 from kiosk.runtime.clock import Clock, SystemClock
 from kiosk.runtime.core import Runtime
@@ -296,6 +298,43 @@ class StationService:
     def open_preauths(self) -> str:
         """The holds the terminal itself still has open (receipt numbers and amounts only)."""
         return self._on_terminal(lambda t: t.open_preauths())
+
+    def card_refund(self, session_id: str, amount: str, timeout: float = 180) -> str:
+        """Pay part or all of a card session's booking back to the card presented at the
+        terminal (ZVT 06 31), journaled and reported like every money command."""
+        terminal = self._terminal
+        if terminal is None:
+            return "no card terminal configured"
+        sid = session_id.strip()
+        try:
+            left, currency = card_refund.refundable(self._journal, sid)
+            money = Money.of(amount.strip().replace(",", "."), currency, "amount")
+            if not money.is_rounded():
+                raise ValueError(f"amount: {amount!r} has more decimals than {currency} has")
+            if not 0 < money.to_minor() <= left:
+                left_text = Money.from_minor(left, currency).amount
+                raise ValueError(f"amount: at most {left_text} {currency} is left to refund")
+        except ValueError as exc:
+            return f"refused: {exc}"
+        done = threading.Event()
+        answer: list[str] = []
+
+        def job() -> None:
+            try:
+                result = card_refund.run_card_refund(self._journal, terminal, sid, money.to_minor())
+                self._runtime.reporting.report_card_refunds()
+                answer.append(
+                    f"refund {result.outcome.value}: {money.amount} {currency}"
+                    f" (receipt {result.receipt_no})"
+                )
+            except Exception as exc:  # shown to the installer
+                answer.append(f"failed: {exc}")
+            done.set()
+
+        self._runtime.call(job, "terminal")
+        if not done.wait(timeout):
+            return "the terminal did not answer in time"
+        return answer[0]
 
 
 # ---------------------------------------------------------------------------- assembly

@@ -33,6 +33,8 @@ class ServicePort(Protocol):
 
     def open_preauths(self) -> str: ...
 
+    def card_refund(self, session_id: str, amount: str) -> str: ...  # ZVT 06 31, card present
+
 
 class SimulatorPort(Protocol):
     """The simulated hardware an installer plays with (simulated mode only)."""

@@ -20,6 +20,7 @@ from ui.qt import (
     QFrame,
     QGridLayout,
     QHBoxLayout,
+    QLineEdit,
     QObject,
     QPlainTextEdit,
     QResizeEvent,
@@ -271,7 +272,19 @@ class ServiceMenu(QFrame):
         row.addWidget(self.terminal_holds)
         row.addWidget(self.end_of_day)
         self.terminal_out = self._text_tab("service_terminal")
+        # Card-present refund: session id and amount, then the customer presents the card.
+        refund_row = QHBoxLayout()
+        self.refund_session = QLineEdit()
+        self.refund_session.setObjectName("refund_session")
+        self.refund_amount = QLineEdit()
+        self.refund_amount.setObjectName("refund_amount")
+        self.refund_button = button("", name="card_refund")
+        refund_row.addWidget(self.refund_session, 2)
+        refund_row.addWidget(self.refund_amount, 1)
+        refund_row.addWidget(self.refund_button)
+        self.refund_button.clicked.connect(self._refund)
         term_box.addLayout(row)
+        term_box.addLayout(refund_row)
         term_box.addWidget(self.terminal_out, 1)
         self.logs = self._text_tab("service_logs")
         self.version = self._text_tab("service_version")
@@ -287,6 +300,10 @@ class ServiceMenu(QFrame):
         box.addLayout(top)
         box.addWidget(self.tabs, 1)
         self.pages.addWidget(page)
+
+    def _refund(self) -> None:
+        session_id, amount = self.refund_session.text(), self.refund_amount.text()
+        self._run("terminal", lambda p: p.card_refund(session_id, amount))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         # A narrow (portrait) panel: tabs down the left side, terminal functions in a column.
@@ -342,6 +359,9 @@ class ServiceMenu(QFrame):
         self.status_enquiry.setText(lang.text("service.status_enquiry"))
         self.end_of_day.setText(lang.text("service.end_of_day"))
         self.terminal_holds.setText(lang.text("service.terminal_holds"))
+        self.refund_button.setText(lang.text("service.card_refund"))
+        self.refund_session.setPlaceholderText(lang.text("service.refund_session"))
+        self.refund_amount.setPlaceholderText(lang.text("service.refund_amount"))
         if self.unlocked:
             self.devices.setPlainText("\n".join(device_lines(snap, lang, self.zone)))
             holds = [_session_line(v, lang) for v in open_holds(snap)]

@@ -24,7 +24,12 @@ class UnsendableRecord(ValueError):
     """An outbox record that cannot become a request (unknown kind, a field missing)."""
 
 
-ENDPOINTS = {"session": "/sessions", "payment": "/payments", "end_of_day": "/terminal-totals"}
+ENDPOINTS = {
+    "session": "/sessions",
+    "payment": "/payments",
+    "end_of_day": "/terminal-totals",
+    "card_refund": "/card-refunds",
+}
 
 
 def splice_tariff(body: Mapping[str, object], tariff: Mapping[str, object]) -> str:

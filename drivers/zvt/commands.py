@@ -93,6 +93,18 @@ def open_preauth_enquiry() -> Apdu:
     return Apdu(0x06, 0x23, encode_bmp(0x87, RECEIPT_ANY))
 
 
+def refund(password: str, amount_minor: int, currency_code: int) -> Apdu:
+    """Refund (Gutschrift) to the card presented: `<pw> 04 <amount> 49 <currency>`. Whether the
+    acquirer allows it is the terminal's answer (research/zvt.md §3.1: acquirer-dependent)."""
+    if amount_minor == 0:
+        raise ValueError("amount: a refund needs an amount above 0")
+    return Apdu(
+        0x06,
+        0x31,
+        _password(password) + _amount(amount_minor) + encode_bmp(0x49, currency_code),
+    )
+
+
 def abort() -> Apdu:
     return Apdu(0x06, 0xB0)
 

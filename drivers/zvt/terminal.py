@@ -380,6 +380,57 @@ class ZvtTerminal:
                 result = replace(result, card_brand=auth.card_brand, masked_pan=auth.masked_pan)
             return result
 
+    def refund(
+        self,
+        amount_minor: int,
+        currency: str,
+        reference: str,
+        persist: ResultSink,
+        on_text: StatusTextSink,
+    ) -> CardResult:
+        """06 31: pay `amount_minor` back to the card the customer presents. The result is
+        persisted before the terminal gets its acknowledgement (as for every money command);
+        a link lost before that leaves the terminal to reverse it, so LINK_ERROR means no
+        refund was made."""
+        command = commands.refund(self.config.password, amount_minor, currency_number(currency))
+        acks: list[AckSink] = []
+
+        def store(message: Message) -> None:
+            _keep(acks, persist(card_result(message, currency, reference, [])))
+
+        def show(message: Message) -> None:
+            status = message.int_field("intermediate_status")
+            on_text(message.texts[0] if message.texts else intermediate_text(status or 0xFF))
+
+        self._abort.clear()
+        with self._lock:
+            try:
+                done = self._transact(command, store, show, self._abort)
+            except (ExchangeInterrupted, LinkError) as exc:
+                return CardResult(
+                    PaymentOutcome.LINK_ERROR,
+                    0,
+                    currency,
+                    reference=reference,
+                    receipt_text=(f"terminal not reachable: {exc}",),
+                )
+            except PersistFailed as exc:
+                return CardResult(
+                    PaymentOutcome.ERROR, 0, currency, reference=reference, receipt_text=(str(exc),)
+                )
+            except TerminalRefused as exc:
+                return CardResult(
+                    classify(exc.code).outcome,
+                    0,
+                    currency,
+                    raw_result_code=exc.code,
+                    reference=reference,
+                )
+            finally:
+                self._abort.clear()
+            _acknowledged(acks)
+            return self._final_result(done, amount_minor, currency, reference)
+
     def _recover_settle(
         self, partial: Exchange, auth: CardResult, persist: ResultSink
     ) -> CardResult:

@@ -36,6 +36,7 @@ class LedgerState:
     booked: list[Entry] = field(default_factory=list)  # amount = what was charged
     reversed: list[Entry] = field(default_factory=list)  # amount = what was released in full
     batch: list[Entry] = field(default_factory=list)  # bookings since the last end-of-day
+    refunds: list[Entry] = field(default_factory=list)  # 06 31: money back to a card
     end_of_days: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -62,6 +63,7 @@ class Ledger:
                 booked=[_entry(v) for v in raw["booked"]],
                 reversed=[_entry(v) for v in raw["reversed"]],
                 batch=[_entry(v) for v in raw["batch"]],
+                refunds=[_entry(v) for v in raw.get("refunds", [])],  # absent before 06 31
                 end_of_days=list(raw["end_of_days"]),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -109,6 +111,13 @@ class Ledger:
             else:
                 self.state.booked.append(result)
                 self.state.batch.append(result)
+            self.save()
+
+    def add_refund(self, entry: Entry) -> None:
+        """A refund is money back to a card: kept apart from the bookings, so the batch's
+        total stays the day's captures (what reconciliation compares it with)."""
+        with self.lock:
+            self.state.refunds.append(entry)
             self.save()
 
     def end_of_day(self) -> tuple[list[Entry], dict[str, Any]]:

@@ -155,6 +155,7 @@ class PtEngine:
             (0x06, 0x23): self.partial_reversal,
             (0x06, 0x24): self.book_total,
             (0x06, 0x25): self.preauth_reversal,
+            (0x06, 0x31): self.refund,
             (0x06, 0x20): self.repeat_receipt,
             (0x06, 0x50): self.end_of_day,
             (0x06, 0xB0): self.log_off,  # nothing to abort: just acknowledge
@@ -376,6 +377,49 @@ class PtEngine:
             "Approved",
         ]
         self.result(entry, lambda: self.state.ledger.close(held.receipt_no, entry), lines)
+        self.finish(True)
+
+    def refund(self, message: Message) -> None:
+        """06 31: a card is presented and the amount goes back to it."""
+        amount = message.int_field("amount") or 0
+        self.send(ACK)
+        if amount <= 0:
+            self.finish(False, 0xB7)
+            return
+        self.intermediate(0x0A, "Karte vorhalten")
+        card = self.state.next_card()
+        if card.behaviour is Behaviour.NO_CARD:
+            self.wait(self.state.delays.card_wait_seconds, abortable=True)
+            self.finish(False, 0x6C)
+            return
+        if self.wait(self.state.delays.card_seconds, abortable=True):
+            self.finish(False, 0x6C)
+            return
+        if card.behaviour in RESULT_CODES:
+            self.refuse(card.behaviour)
+            return
+        self.intermediate(0x04, "Bitte warten")
+        self.wait(self.state.delays.host_seconds)
+        receipt_no, trace = self.state.ledger.allocate()
+        entry = Entry(
+            receipt_no,
+            trace,
+            amount,
+            card.card_type,
+            card.card_name,
+            mask_pan(card.pan),
+            f"{trace:06d}",
+        )
+        euros = f"{amount // 100},{amount % 100:02d}"
+        lines = [
+            "EV CHARGING",
+            "GUTSCHRIFT / REFUND",
+            f"Receipt {receipt_no:04d}  Trace {trace:06d}",
+            f"{card.card_name} {mask_pan(card.pan)}",
+            f"Amount EUR {euros}",
+            "Approved",
+        ]
+        self.result(entry, lambda: self.state.ledger.add_refund(entry), lines)
         self.finish(True)
 
     # -------------------------------------------------------------- other

@@ -47,7 +47,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE card_results (
         id              INTEGER PRIMARY KEY,
         session_id      TEXT,             -- NULL for a swept orphan hold
-        kind            TEXT NOT NULL,    -- preauth | settle | orphan_reversal
+        kind            TEXT NOT NULL,    -- preauth | settle | orphan_reversal | refund
         outcome         TEXT NOT NULL,
         amount_minor    INTEGER NOT NULL,
         currency        TEXT NOT NULL,

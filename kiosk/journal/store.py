@@ -370,6 +370,15 @@ class Journal(OutboxJournal, CsmsQueueJournal, CsmsTariffJournal):
                 (_now(), result, command_id),
             )
 
+    def record_intent(self, session_id: str | None, kind: str, payload_json: str) -> int:
+        """A money command's intent (e.g. "RefundCard"), written before it is sent."""
+        with self._tx() as conn:
+            cursor = conn.execute(
+                "INSERT INTO commands (session_id, kind, payload_json, at) VALUES (?, ?, ?, ?)",
+                (session_id, kind, payload_json, _now()),
+            )
+            return int(cursor.lastrowid or 0)
+
     def record_orphan_reversal(self, receipt_no: int, amount_minor: int | None) -> int:
         """The intent to reverse a hold no session owns, written before it is sent."""
         with self._tx() as conn:

@@ -377,6 +377,7 @@ class Runtime:
             currency = next(iter(currencies)) if len(currencies) == 1 else "EUR"
             recovery.sweep_orphan_holds(self.journal, self.devices.terminal, currency)
             self.reporting.report_orphan_reversals()
+            self.reporting.report_card_refunds()
 
     def journal_done(self, command_id: int, what: str) -> None:
         try:

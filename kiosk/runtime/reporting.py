@@ -23,6 +23,7 @@ from kiosk.outbox.backoff import Backoff
 from kiosk.outbox.receipt import ReceiptLinks
 from kiosk.outbox.sender import OutboxSender
 from kiosk.outbox.state import outbox_state
+from kiosk.runtime import card_refund
 from kiosk.runtime.clock import Clock
 from kiosk.session.model import Session
 from kiosk.session.names import Phase
@@ -199,6 +200,11 @@ class Reporting:
             body = {"payment": payment, "currency": currency, "occurred_at": at}
             self._journal.outbox_add("payment", f"payment:orphan:{instance}:{rid}", body)
         if rows:
+            self.queued()
+
+    def report_card_refunds(self) -> None:
+        """Card-present refunds made at the terminal: each goes to the backend once."""
+        if card_refund.queue_reports(self._journal):
             self.queued()
 
     def guard_unjournaled_link(self, s: Session | None) -> None:

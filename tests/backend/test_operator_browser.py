@@ -5,6 +5,7 @@ saved as a screenshot (to EVKIOSK_SHOTS, else the test's temporary directory).""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
+from sqlalchemy import select
 
+from backend import books, refunds
+from backend.models import ChargingSession
 from tests.backend.conftest import Backend
 from tests.backend.ops_steps import PASSWORD, make_operator
 from tests.backend.steps import card, paid_link, report, session_body
@@ -159,3 +163,71 @@ def test_german_operator_sees_german_pages(
     assert "eingezogen 5,00\u00a0€, berechnet 6,25\u00a0€" in text.replace(" €", "\u00a0€")
     # A viewer sees no form that changes anything.
     assert browser.find_elements(By.CSS_SELECTOR, "form.resolve") == []
+
+
+def _pk(b: Backend, session_id: str) -> int:
+    with b.svc.db.read() as s:
+        pk = s.scalar(select(ChargingSession.pk).where(ChargingSession.session_id == session_id))
+    assert pk is not None
+    return pk
+
+
+def _timeline(driver: WebDriver) -> list[tuple[str, str]]:
+    items = wait_for(driver, "timeline").find_elements(By.TAG_NAME, "li")
+    return [(str(li.get_attribute("data-kind")), li.text) for li in items]
+
+
+def test_session_trail_reads_in_time_order(
+    sqlite_backend: Backend,
+    browser: WebDriver,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """What the report carries and what the backend recorded, oldest first: the tariff, the
+    hold on the payment page, the readings, the terminal's and the gateway's records, the
+    station's report, then the operator's resolution and refund."""
+    b = sqlite_backend
+    make_operator(b, "olga", "operator")
+    with b.station("ST-NORTH") as st:
+        link_id = paid_link(b, st)  # 09:00: hold on the payment page
+        b.clock.advance(minutes=65)  # the station reports after the 09:00-10:00 session
+        report(st, session_body("S-QR-1", {"method": "link", "link_id": link_id}))
+        report(st, session_body("S-CARD-7", card(7, captured=500)))
+    b.clock.advance(minutes=30)
+    day = books.books(b.svc.db, b.svc.settings, date(2026, 3, 2), date(2026, 3, 2))
+    [finding] = day.findings()
+    books.add_note(b.svc.db, b.clock(), "olga", finding, "driver agreed to 5.00")
+    b.clock.advance(minutes=10)
+    done = refunds.refund_session(
+        b.svc, _pk(b, "S-CARD-7"), 100, reason="late start", actor="olga", request_key="k" * 20
+    )
+    assert done.status == "instructed"
+    _size(browser, 1280, 900)
+    _sign_in(browser, b.url, "olga")
+
+    browser.get(f"{b.url}/ops/sessions/{_pk(b, 'S-CARD-7')}")
+    card_trail = _timeline(browser)
+    kinds = [k for k, _t in card_trail]
+    assert kinds[:7] == [
+        "tariff", "start", "end", "terminal", "terminal_capture", "report", "resolution",
+    ]  # fmt: skip
+    assert kinds[7:9] == ["refund", "audit"]  # the refund and its audit record
+    text = dict(card_trail)
+    assert "2026-03-02 09:00:00 Charging started, meter at 100000 Wh" in text["start"]
+    assert "meter at 110000 Wh (10.000 kWh)" in text["end"]
+    assert "Terminal 52500001 pre-authorised €50.00 (receipt 7, trace 1007)" in text["terminal"]
+    assert "Terminal booked €5.00 (receipt 7)" in text["terminal_capture"]
+    assert "cost €6.25, recomputed €6.25" in text["report"]
+    assert "captured €5.00, computed €6.25 resolved by olga: driver agreed" in text["resolution"]
+    assert "2026-03-02 10:45:00 Refund of €1.00 by olga (instructed): late start" in text["refund"]
+    browser.save_screenshot(str(shots_dir(tmp_path) / "ops-session-trail.png"))
+
+    browser.get(f"{b.url}/ops/sessions/{_pk(b, 'S-QR-1')}?lang=de")
+    qr = _timeline(browser)
+    assert [k for k, _t in qr] == [
+        "tariff", "link", "link_authorized", "start", "gateway", "end", "gateway_capture",
+        "released", "report",
+    ]  # fmt: skip
+    text = {k: t.replace("\u00a0", " ") for k, t in qr}
+    assert "Reservierung über 50,00 € auf der Zahlseite freigegeben" in text["link_authorized"]
+    assert "Laden beendet, Zähler bei 110000 Wh (10,000 kWh)" in text["end"]
+    assert "sandbox zog 6,25 € ein" in text["gateway_capture"]

@@ -258,6 +258,42 @@ def test_service_end_of_day_is_journaled_and_never_runs_over_an_open_hold(make_f
     assert "Reports waiting:" in devices and "Backend" in devices
 
 
+def test_service_card_refund_over_the_terminal_is_journaled_and_queued(make_flow, qtbot) -> None:  # type: ignore[no-untyped-def]
+    flow: Flow = make_flow()
+    flow.set_language("en")
+    pay_by_card(flow)
+    plug_and_charge(flow, 60)
+    flow.tap("stop")
+    flow.tap("stop_yes")
+    flow.advance(3)
+    receipt = flow.snap.focus.receipt if flow.snap.focus else None
+    assert receipt is not None and receipt.money is MoneyOutcome.CHARGED
+    booked = receipt.total.minor
+    flow.tap("done")
+    assert flow.asm is not None
+    ((session_id,),) = flow.asm.journal.query("SELECT session_id FROM sessions")
+    unlock_service(flow)
+    menu = flow.window.service
+    assert menu.refund_button.text() in ("Refund to card", "Gutschrift auf Karte")
+    menu.refund_session.setText(session_id)
+    menu.refund_amount.setText("99999")  # more than was booked: refused before any command
+    menu.refund_button.click()
+    qtbot.waitUntil(lambda: "refused: amount" in menu.terminal_out.toPlainText(), timeout=20_000)
+    menu.refund_amount.setText("0.01")
+    menu.refund_button.click()
+    qtbot.waitUntil(lambda: "refund approved" in menu.terminal_out.toPlainText(), timeout=30_000)
+    assert "0.01 EUR" in menu.terminal_out.toPlainText()
+    journal = flow.asm.journal
+    assert journal.query("SELECT kind, result FROM commands WHERE kind = 'RefundCard'") == [
+        ("RefundCard", "approved")
+    ]
+    assert journal.query("SELECT amount_minor FROM card_results WHERE kind = 'refund'") == [(1,)]
+    assert len(journal.query("SELECT 1 FROM outbox WHERE kind = 'card_refund'")) == 1
+    assert flow.asm.simulator is not None
+    refunds = flow.asm.simulator.terminal.ledger()["refunds"]
+    assert [r["amount_minor"] for r in refunds] == [1] and booked > 1
+
+
 def pay_by_qr(flow: Flow) -> None:
     flow.tap("tile_1")
     flow.tap("accept_price")

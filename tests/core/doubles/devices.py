@@ -120,6 +120,19 @@ class FileCardTerminal:
     def status(self) -> TerminalStatus:
         return TerminalStatus(True, self.terminal_id, 0, "ready")
 
+    def refund(
+        self,
+        amount_minor: int,
+        currency: str,
+        reference: str,
+        persist: ResultSink,
+        on_text: StatusTextSink,
+    ) -> CardResult:
+        """This double makes no refunds (the ZVT simulator does: tests/core/test_card_refund)."""
+        result = CardResult(PaymentOutcome.ERROR, 0, currency, reference=reference)
+        persist(result)
+        return result
+
     def preauthorise(
         self,
         amount_minor: int,

@@ -1,0 +1,87 @@
+"""A card-present refund from the kiosk end to end over real parts: the journal (a real SQLite
+file), the real ZVT framing against the terminal simulator (TCP), the outbox record as the
+backend client sends it, and the backend, where it counts as the session's refund."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from backend import books
+from drivers.backend_client.wire import report_request
+from drivers.zvt.terminal import ZvtTerminal
+from drivers.zvt_sim import TerminalSimulator
+from kiosk.devices import CardResult, PaymentOutcome
+from kiosk.journal.store import Journal
+from kiosk.runtime.card_refund import RefundRefused, queue_reports, refundable, run_card_refund
+from tests.backend.conftest import Backend
+from tests.backend.steps import card, report, session_body
+from tests.drivers.zvt.zvt_testkit import make_terminal, start_sim
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[tuple[TerminalSimulator, ZvtTerminal]]:
+    sim = start_sim("tcp", tmp_path / "pt-state.json")
+    term = make_terminal(sim)
+    yield sim, term
+    term.close()
+    sim.stop()
+
+
+def _booked(journal: Journal, session_id: str, amount: int) -> None:
+    """The session's booking as the terminal answered it (what settling journals)."""
+    booking = CardResult(PaymentOutcome.APPROVED, amount, "EUR", receipt_no=7, trace_no=1007)
+    journal.mark_card_result_acknowledged(journal.record_card_result(session_id, "settle", booking))
+
+
+def test_refund_from_the_kiosk_reaches_the_books(
+    sqlite_backend: Backend, terminal: tuple[TerminalSimulator, ZvtTerminal], tmp_path: Path
+) -> None:
+    sim, term = terminal
+    journal = Journal.open(tmp_path / "journal.db")
+    _booked(journal, "S-1", 625)
+    assert refundable(journal, "S-1") == (625, "EUR")
+
+    done = run_card_refund(journal, term, "S-1", 250)
+    assert done.outcome is PaymentOutcome.APPROVED and done.amount_minor == 250
+    assert "06 31" in sim.state.commands_seen
+    # Journaled like every money command: the intent, then the acknowledged result.
+    [(kind, payload, result)] = journal.query(
+        "SELECT kind, payload_json, result FROM commands WHERE session_id = 'S-1'"
+    )
+    assert kind == "RefundCard" and json.loads(payload)["amount_minor"] == 250
+    assert result == "approved"
+    [(outcome, acked)] = journal.query(
+        "SELECT outcome, acknowledged_at IS NOT NULL FROM card_results WHERE kind = 'refund'"
+    )
+    assert (outcome, acked) == ("approved", 1)
+    assert refundable(journal, "S-1") == (375, "EUR")
+    with pytest.raises(RefundRefused, match=r"^amount: 400 is not within 1\.\.375"):
+        run_card_refund(journal, term, "S-1", 400)
+    with pytest.raises(RefundRefused, match=r"^session: 'S-9'"):
+        run_card_refund(journal, term, "S-9", 100)
+
+    # Queued once, whatever how often the report step runs.
+    assert queue_reports(journal) == 1 and queue_reports(journal) == 0
+    [(okind, body)] = journal.query(
+        "SELECT kind, payload_json FROM outbox WHERE kind = 'card_refund'"
+    )
+    path, text = report_request(okind, json.loads(body), "UTC")
+    assert path == "/card-refunds"
+
+    with sqlite_backend.station("ST-1") as st:
+        report(st, session_body("S-1", card(7)))
+        for _ in range(2):  # a repeat after a lost answer stores nothing new
+            r = st.post(
+                f"/api/v1{path}", content=text, headers={"Content-Type": "application/json"}
+            )
+            assert r.status_code == 201, r.text
+    day = books.books(
+        sqlite_backend.svc.db, sqlite_backend.svc.settings, date(2026, 3, 2), date(2026, 3, 2)
+    ).days[0]
+    assert day.refunded_minor == 250 and day.providers["card"]["refunded"] == 250
+    journal.close()
