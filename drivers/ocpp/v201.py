@@ -3,8 +3,9 @@
 The cost is the CSMS's (central cost, I01–I06); payment stays local. So a queued 2.1
 TransactionEvent keeps only the fields 2.0.1 has (no `costDetails`, `tariffId`,
 `transactionLimit`), its DirectPayment idToken (C18, 2.1 only) becomes type `Local` with the
-same reference, and NotifySettlement (2.1 only) is not sent. A CostUpdated from the CSMS is answered and logged: the driver pays the kiosk's own price,
-at the terminal, so the CSMS's running cost is not shown as the amount due.
+same reference, and NotifySettlement (2.1 only) is not sent. A CostUpdated from the CSMS is
+answered and logged: the driver pays the kiosk's own price, at the terminal, so the CSMS's
+running cost is not shown as the amount due.
 """
 
 from __future__ import annotations

@@ -186,3 +186,27 @@ def test_declined_then_restart_leaves_nothing_open(tmp_path: Path) -> None:
     assert rig.journal.open_sessions() == []
     assert rig.terminal.holds() == {}
     rig.stop()
+
+
+def test_an_orphan_sweep_the_terminal_did_not_answer_is_tried_again_until_it_does(
+    tmp_path: Path,
+) -> None:
+    # A terminal still busy with the transaction of the killed run answers nothing at start-up
+    # (the money drill, seed 30129). The hold it approved must not stay on the card for a day.
+    rig = Rig(tmp_path).start()
+    rig.advance(2)
+    orphan = rig.terminal.preauthorise(700, "EUR", "killed run", lambda r: None, lambda t: None)
+    rig.terminal.fault("offline")
+    rig = restart(rig)
+    rig.idle()
+    assert rig.terminal.holds()[str(orphan.receipt_no)]["status"] == "open"
+    assert rig.rt.orphan_sweep_pending
+    rig.advance(60, step=5)  # still silent: tried again, still pending, nothing reversed
+    assert rig.rt.orphan_sweep_pending
+    rig.terminal.fault("offline", False)
+    rig.advance(300, step=5)
+    assert rig.terminal.holds()[str(orphan.receipt_no)]["status"] == "reversed"
+    assert not rig.rt.orphan_sweep_pending
+    reversal = rig.journal.query("SELECT kind FROM commands WHERE kind = 'ReverseOrphanHold'")
+    assert reversal == [("ReverseOrphanHold",)]
+    rig.stop()
