@@ -169,11 +169,12 @@ def test_the_app_loads_no_simulator_nor_http_client_until_they_are_used() -> Non
     # A real-hardware station never needs the simulators or pymodbus' server code, and the
     # HTTP client loads after the first frame (on the backend's owner thread); so do the
     # Modbus client (pymodbus, asyncio, ssl: at the first request), the OCMF signature check
-    # (cryptography), the QR encoder and the package metadata (service menu).
+    # (cryptography), the QR encoder, pyserial (a serial terminal, when opened) and the package
+    # metadata (service menu).
     code = (
         "import sys, ui.cli, ui.composition, ui.app, drivers.station\n"
         "print(' '.join(m for m in ('drivers.zvt_sim', 'drivers.modbus_sim', 'pymodbus',"
-        " 'httpx', 'backend', 'cryptography', 'qrcode', 'importlib.metadata', 'asyncio')"
+        " 'httpx', 'backend', 'cryptography', 'qrcode', 'importlib.metadata', 'asyncio', 'serial')"
         " if m in sys.modules))"
     )
     done = subprocess.run(
