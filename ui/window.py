@@ -248,6 +248,22 @@ class KioskWindow(QWidget):
     def tick(self) -> None:
         if self.snapshot is not None:
             self._refresh(tick_only=True)
+        if not self._clock_needed():
+            self.timer.stop()  # started again by the next page that moves with the clock
+
+    def _clock_needed(self) -> bool:
+        """Whether anything on show moves with the clock. The idle page does not (a price
+        change comes as a snapshot), so an idle station does not wake up 4 times a second."""
+        idle = self.pages["idle"]
+        return (
+            self.snapshot is None
+            or self.stack.currentWidget() is not idle
+            or (self._service_shown())
+        )
+
+    def _keep_clock(self) -> None:
+        if self._clock_needed() and not self.timer.isActive():
+            self.timer.start()
 
     def reset_driver_choices(self) -> None:
         """Back at the start: the next driver gets the default language and text size."""
@@ -289,6 +305,7 @@ class KioskWindow(QWidget):
         self.failed = True
         page = self.pages["error"]
         self._show_page(page)
+        self._keep_clock()
         try:
             page.draw(self._context())
         except Exception:  # the last resort must not recurse
@@ -306,6 +323,7 @@ class KioskWindow(QWidget):
     def open_service(self) -> None:
         self.service.setGeometry(self.rect())
         self.service.open_menu()
+        self._keep_clock()
         if self.snapshot is not None:
             self.service.show_snapshot(self.snapshot, self.lang)
 
@@ -465,6 +483,7 @@ class KioskWindow(QWidget):
             self._update_timeout_warning(ctx)
             if self._service_shown():
                 self.service.show_snapshot(self.snapshot, self.lang)
+            self._keep_clock()
         except Exception as exc:
             self.show_error(exc)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from uirig import Kiosk
 
+from ui import preview
 from ui.qt import QApplication, QEvent, QObject, QPaintEvent
 from ui.service import ServiceMenu
 from ui.widgets import StatusIcon
@@ -116,3 +117,20 @@ def test_the_service_menu_is_built_when_first_opened(kiosk: Kiosk) -> None:
     (menu,) = kiosk.window.findChildren(ServiceMenu)
     assert menu.isVisible() and not menu.unlocked
     assert "font-size" in menu.styleSheet()  # styled at the panel's normal text size
+
+
+def test_the_window_clock_stops_on_the_idle_page_and_runs_where_time_moves(kiosk: Kiosk) -> None:
+    # Nothing on the idle page moves with the clock: its 250 ms tick stops after one idle
+    # tick; a page with a countdown or a running session, or the service menu, starts it.
+    kiosk.show("idle")
+    kiosk.tick(0.25)
+    assert not kiosk.window.timer.isActive()
+    kiosk.show("charging")
+    assert kiosk.window.timer.isActive()
+    kiosk.tick(0.25)
+    assert kiosk.window.timer.isActive()
+    kiosk.show(replace(preview.all_screens()["idle"], seq=10**6))
+    kiosk.tick(0.25)
+    assert not kiosk.window.timer.isActive()
+    kiosk.window.long_press.fire_for_test()
+    assert kiosk.window.timer.isActive()
