@@ -8,7 +8,6 @@ import hashlib
 import threading
 from collections.abc import Callable
 from datetime import UTC, tzinfo
-from importlib import metadata
 from pathlib import Path
 
 from kiosk.snapshot import SessionView, StationSnapshot
@@ -38,6 +37,8 @@ CORE_DIR = Path(__file__).resolve().parent.parent / "kiosk"
 
 
 def software_version() -> str:
+    from importlib import metadata  # noqa: PLC0415 (service menu only: not at start)
+
     try:
         return metadata.version("evkiosk")
     except metadata.PackageNotFoundError:

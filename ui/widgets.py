@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import qrcode
-
 from kiosk.snapshot import ConnectorStatus
 from ui.qt import (
     QEvent,
@@ -157,6 +155,8 @@ class QrCode(QWidget):
             return
         self._data = data
         if data:
+            import qrcode  # noqa: PLC0415 (only when a QR code is shown: not at start)
+
             code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
             code.add_data(data)
             code.make(fit=True)

@@ -184,10 +184,8 @@ class KioskWindow(QWidget):
 
         self.page_area.viewport().installEventFilter(self)
 
-        self.service = ServiceMenu(self.settings.service_pin_hash, service)
-        self.service.zone = zone
-        self.service.setParent(self)
-        self.service.hide()
+        self._service_port = service
+        self._service: ServiceMenu | None = None  # built when first needed (see `service`)
 
         self.timer = QTimer(self)
         self.timer.setInterval(tick_ms)
@@ -205,6 +203,22 @@ class KioskWindow(QWidget):
     @property
     def lang(self) -> Language:
         return self.languages[self.lang_code]
+
+    @property
+    def service(self) -> ServiceMenu:
+        """The installer's menu, built when first needed: a driver's screens come first, and
+        building it (six tabs) and styling it would delay the first frame."""
+        if self._service is None:
+            menu = ServiceMenu(self.settings.service_pin_hash, self._service_port)
+            menu.zone = self.zone
+            menu.setParent(self)
+            menu.hide()
+            self._service = menu
+            self._style_service()
+        return self._service
+
+    def _service_shown(self) -> bool:
+        return self._service is not None and self._service.isVisible()
 
     @property
     def current_page(self) -> str:
@@ -234,6 +248,22 @@ class KioskWindow(QWidget):
     def tick(self) -> None:
         if self.snapshot is not None:
             self._refresh(tick_only=True)
+        if not self._clock_needed():
+            self.timer.stop()  # started again by the next page that moves with the clock
+
+    def _clock_needed(self) -> bool:
+        """Whether anything on show moves with the clock. The idle page does not (a price
+        change comes as a snapshot), so an idle station does not wake up 4 times a second."""
+        idle = self.pages["idle"]
+        return (
+            self.snapshot is None
+            or self.stack.currentWidget() is not idle
+            or (self._service_shown())
+        )
+
+    def _keep_clock(self) -> None:
+        if self._clock_needed() and not self.timer.isActive():
+            self.timer.start()
 
     def reset_driver_choices(self) -> None:
         """Back at the start: the next driver gets the default language and text size."""
@@ -275,6 +305,7 @@ class KioskWindow(QWidget):
         self.failed = True
         page = self.pages["error"]
         self._show_page(page)
+        self._keep_clock()
         try:
             page.draw(self._context())
         except Exception:  # the last resort must not recurse
@@ -292,6 +323,7 @@ class KioskWindow(QWidget):
     def open_service(self) -> None:
         self.service.setGeometry(self.rect())
         self.service.open_menu()
+        self._keep_clock()
         if self.snapshot is not None:
             self.service.show_snapshot(self.snapshot, self.lang)
 
@@ -426,7 +458,7 @@ class KioskWindow(QWidget):
                 # pages (idle: nothing at all) stay as the last full refresh left them
                 page.tick(ctx)
                 self._update_timeout_warning(ctx)
-                if self.service.isVisible():
+                if self._service_shown():
                     self.service.show_snapshot(self.snapshot, self.lang)
                 return
             if self.stack.currentWidget() is not page:
@@ -449,8 +481,9 @@ class KioskWindow(QWidget):
                 self._fit_text(name, lambda: page.draw(ctx))
                 self._fit_stack()
             self._update_timeout_warning(ctx)
-            if self.service.isVisible():
+            if self._service_shown():
                 self.service.show_snapshot(self.snapshot, self.lang)
+            self._keep_clock()
         except Exception as exc:
             self.show_error(exc)
 
@@ -505,21 +538,33 @@ class KioskWindow(QWidget):
             b.clicked.connect(lambda _=False, c=code: self.set_language(c))
             self.lang_row.addWidget(b)
             self.lang_buttons[code] = b
-        self._apply_style(force=True)
 
-    def _apply_style(self, force: bool = False) -> None:
+    def _apply_style(self) -> None:
+        """Set the style sheets for the current size, mode and text size. Setting one re-polishes
+        every widget below (~40 ms on a small board), so an unchanged sheet is not set again;
+        widgets added later (language buttons) are polished with the sheet already set."""
         px = self._text_px
         key = (self.width(), self.height(), self.large_text, self.high_contrast, px)
-        if key == self._style_key and not force:
+        if key == self._style_key:
             return
         self._style_key = key
         m = metrics(self.width(), self.height(), self.dpi, self.large_text, base=px)
         normal = metrics(self.width(), self.height(), self.dpi, large_text=False)
         palette = HIGH_CONTRAST if self.high_contrast else NORMAL
         station_px = round(normal.base * 1.2)
-        self.setStyleSheet(style_sheet(palette, m, chip_px=normal.small, station_px=station_px))
+        sheet = style_sheet(palette, m, chip_px=normal.small, station_px=station_px)
+        if sheet != self.styleSheet():
+            self.setStyleSheet(sheet)
+        self._style_service()
+
+    def _style_service(self) -> None:
         # The service menu is the installer's: the driver's text size does not apply.
-        self.service.setStyleSheet(style_sheet(palette, normal))
+        if self._service is None:
+            return
+        normal = metrics(self.width(), self.height(), self.dpi, large_text=False)
+        sheet = style_sheet(HIGH_CONTRAST if self.high_contrast else NORMAL, normal)
+        if sheet != self._service.styleSheet():
+            self._service.setStyleSheet(sheet)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.page_area.viewport() and event.type() == QEvent.Type.Resize:
@@ -528,7 +573,7 @@ class KioskWindow(QWidget):
 
     def resizeEvent(self, event: object) -> None:
         self._apply_style()
-        if self.service.isVisible():
+        if self._service_shown():
             self.service.setGeometry(self.rect())
         if self.timeout_warning.isVisible():
             self.timeout_warning.setGeometry(self._overlay_rect())

@@ -68,6 +68,7 @@ class ModbusMeter:
 
     def read(self) -> MeterReading:
         self.health.may_try()
+        self.link.bus.prepare()
         started = self._clock()
         try:
             snap = self._reader.read()

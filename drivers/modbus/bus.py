@@ -17,11 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
-from pymodbus.client import ModbusSerialClient, ModbusTcpClient
-from pymodbus.exceptions import ConnectionException, ModbusIOException
-from pymodbus.framer import FramerType
+from typing import TYPE_CHECKING, Any
 
 from drivers.modbus.endpoint import Endpoint, SerialSettings, Transport
 from drivers.modbus.errors import (
@@ -32,6 +28,9 @@ from drivers.modbus.errors import (
     no_answer,
 )
 from kiosk.devices import DeviceError
+
+if TYPE_CHECKING:  # pymodbus (with asyncio and ssl) loads at the first request, not at start
+    from pymodbus.client import ModbusSerialClient, ModbusTcpClient
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], None]
@@ -58,6 +57,9 @@ def _build_client(
     timeout_s: float,
     trace: Callable[[bool, bytes], bytes],
 ) -> ModbusSerialClient | ModbusTcpClient:
+    from pymodbus.client import ModbusSerialClient, ModbusTcpClient  # noqa: PLC0415
+    from pymodbus.framer import FramerType  # noqa: PLC0415
+
     if endpoint.transport is not Transport.SERIAL:
         # A transparent gateway (socket://) carries RTU frames over a plain TCP stream. It is
         # opened as a TCP client with the RTU framer rather than through pyserial's socket://
@@ -104,7 +106,7 @@ class ModbusBus:
         self._lock = threading.RLock()
         self._idle_since = float("-inf")
         self._rx_seen = b""
-        self._client = _build_client(endpoint, self.serial, self.policy.timeout_s, self._trace)
+        self._built: ModbusSerialClient | ModbusTcpClient | None = None
         self.requests = 0
         self.retries = 0
 
@@ -114,6 +116,22 @@ class ModbusBus:
             self._rx_seen = bytes(data)
         return data
 
+    def prepare(self) -> None:
+        """Build the client (loading pymodbus) if not done yet. Not at start: a station shows
+        its first screen before the devices join; a driver calls this before it times a read,
+        so loading the library is not counted against the reading's age."""
+        with self._lock:
+            if self._built is None:
+                self._built = _build_client(
+                    self.endpoint, self.serial, self.policy.timeout_s, self._trace
+                )
+
+    @property
+    def _client(self) -> ModbusSerialClient | ModbusTcpClient:
+        self.prepare()
+        assert self._built is not None
+        return self._built
+
     def describe(self) -> str:
         if self.endpoint.is_rtu:
             return f"{self.endpoint.url} ({self.serial.describe()})"
@@ -121,7 +139,8 @@ class ModbusBus:
 
     def close(self) -> None:
         with self._lock:
-            self._client.close()  # type: ignore[no-untyped-call]
+            if self._built is not None:
+                self._built.close()  # type: ignore[no-untyped-call]
 
     # ------------------------------------------------------------------ requests
 
@@ -129,6 +148,8 @@ class ModbusBus:
         self, unit: int, gap_s: float, what: str, call: Callable[[Any], Any]
     ) -> tuple[Any, int]:
         """Run one request under the bus lock. Returns (response, retries used)."""
+        from pymodbus.exceptions import ConnectionException, ModbusIOException  # noqa: PLC0415
+
         rtu = self.endpoint.is_rtu
         label = f"{what} (unit {unit} on {self.describe()})"
         last: DeviceError | None = None

@@ -27,23 +27,37 @@ import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-from pymodbus.client.mixin import ModbusClientMixin
+if TYPE_CHECKING:
+    from pymodbus.client.mixin import ModbusClientMixin
 
 WordOrder = Literal["big", "little"]
 
-_DT = ModbusClientMixin.DATATYPE
-TYPES: dict[str, Any] = {
-    "int16": _DT.INT16,
-    "uint16": _DT.UINT16,
-    "int32": _DT.INT32,
-    "uint32": _DT.UINT32,
-    "int64": _DT.INT64,
-    "uint64": _DT.UINT64,
-    "float32": _DT.FLOAT32,
-    "float64": _DT.FLOAT64,
+# Register count per type. pymodbus' DATATYPE (same names, upper case) does the conversion; it
+# is looked up when a value is converted, so loading a map does not load pymodbus.
+TYPES: dict[str, int] = {
+    "int16": 1,
+    "uint16": 1,
+    "int32": 2,
+    "uint32": 2,
+    "int64": 4,
+    "uint64": 4,
+    "float32": 2,
+    "float64": 4,
 }
+
+
+def _mixin() -> type[ModbusClientMixin[Any]]:
+    from pymodbus.client.mixin import ModbusClientMixin  # noqa: PLC0415
+
+    return ModbusClientMixin
+
+
+def _datatype(name: str) -> Any:
+    return getattr(_mixin().DATATYPE, name.upper())
+
+
 REGISTER_FUNCTIONS = (3, 4)
 
 # Units a map may use, as (base unit, factor to the base unit).
@@ -80,7 +94,7 @@ class RegisterSpec:
 
     @property
     def count(self) -> int:
-        return int(TYPES[self.type].value[1])
+        return TYPES[self.type]
 
     @property
     def base_unit(self) -> str:
@@ -90,8 +104,8 @@ class RegisterSpec:
         """The raw number as the device encodes it (before scale)."""
         if len(registers) != self.count:
             raise ValueError(f"{self.name}: needs {self.count} registers, got {len(registers)}")
-        value = ModbusClientMixin.convert_from_registers(
-            registers, TYPES[self.type], word_order=self.word_order
+        value = _mixin().convert_from_registers(
+            registers, _datatype(self.type), word_order=self.word_order
         )
         return cast(int | float, value)
 
@@ -109,18 +123,18 @@ class RegisterSpec:
         """Registers that decode to `value` (base unit): what a simulator puts on the wire."""
         raw = value / UNITS[self.unit][1] / self.scale
         number: int | float = raw if self.type.startswith("float") else round(raw)
-        return ModbusClientMixin.convert_to_registers(
-            number, TYPES[self.type], word_order=self.word_order
+        return _mixin().convert_to_registers(
+            number, _datatype(self.type), word_order=self.word_order
         )
 
     def encode_no_value(self) -> list[int]:
         if self.type.startswith("float"):
-            return ModbusClientMixin.convert_to_registers(
-                math.nan, TYPES[self.type], word_order=self.word_order
+            return _mixin().convert_to_registers(
+                math.nan, _datatype(self.type), word_order=self.word_order
             )
         marker = min(self.no_value) if self.no_value else 0
-        return ModbusClientMixin.convert_to_registers(
-            marker, TYPES[self.type], word_order=self.word_order
+        return _mixin().convert_to_registers(
+            marker, _datatype(self.type), word_order=self.word_order
         )
 
 

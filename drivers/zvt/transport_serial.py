@@ -15,8 +15,6 @@ import select
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import serial
-
 from drivers.zvt.errors import LinkError
 from drivers.zvt.link import Clock, Timeouts, monotonic
 
@@ -184,6 +182,9 @@ class PySerialChannel:
     """A serial port (or pty slave) through pyserial, raw, no flow control."""
 
     def __init__(self, port: str, settings: SerialSettings, poll: float = 0.02) -> None:
+        import serial  # noqa: PLC0415 (when a serial terminal is opened: not at start)
+
+        self._failed: tuple[type[Exception], ...] = (serial.SerialException, OSError)
         try:
             self._port = serial.Serial(
                 port,
@@ -207,14 +208,14 @@ class PySerialChannel:
                 return b""
             waiting = self._port.in_waiting
             return first + (self._port.read(waiting) if waiting else b"")
-        except (serial.SerialException, OSError) as exc:
+        except self._failed as exc:
             raise LinkError(f"serial port {self._port.port}: read failed ({exc})") from exc
 
     def write(self, data: bytes) -> None:
         try:
             self._port.write(data)
             self._port.flush()
-        except (serial.SerialException, OSError) as exc:
+        except self._failed as exc:
             raise LinkError(f"serial port {self._port.port}: write failed ({exc})") from exc
 
     def close(self) -> None:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from kiosk.ocmf.check import check_transaction, end_reading
-from kiosk.ocmf.crypto import verify
 from kiosk.ocmf.record import OcmfError, OcmfRecord, parse_ocmf
 
 
@@ -58,6 +57,9 @@ def bill_from_record(
 
     if text is None:
         return by_rule(Flag.NO_RECORD, missing_reason)
+    # cryptography is loaded when a signed record is first checked, not at every start
+    from kiosk.ocmf.crypto import verify  # noqa: PLC0415
+
     try:
         record = parse_ocmf(text)
         valid = verify(record, public_key)

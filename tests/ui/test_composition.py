@@ -167,11 +167,15 @@ def test_real_mode_refuses_an_unknown_meter_model_by_name(
 
 def test_the_app_loads_no_simulator_nor_http_client_until_they_are_used() -> None:
     # A real-hardware station never needs the simulators or pymodbus' server code, and the
-    # HTTP client loads after the first frame (on the backend's owner thread).
+    # HTTP client loads after the first frame (on the backend's owner thread); so do the
+    # Modbus client (pymodbus, asyncio, ssl: at the first request), the OCMF signature check
+    # (cryptography), the QR encoder, pyserial (a serial terminal, when opened) and the package
+    # metadata (service menu).
     code = (
         "import sys, ui.cli, ui.composition, ui.app, drivers.station\n"
-        "print(' '.join(m for m in ('drivers.zvt_sim', 'drivers.modbus_sim', 'pymodbus.server',"
-        " 'httpx', 'backend') if m in sys.modules))"
+        "print(' '.join(m for m in ('drivers.zvt_sim', 'drivers.modbus_sim', 'pymodbus',"
+        " 'httpx', 'backend', 'cryptography', 'qrcode', 'importlib.metadata', 'asyncio', 'serial')"
+        " if m in sys.modules))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120

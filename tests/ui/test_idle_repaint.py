@@ -8,7 +8,9 @@ from typing import Any
 
 from uirig import Kiosk
 
+from ui import preview
 from ui.qt import QApplication, QEvent, QObject, QPaintEvent
+from ui.service import ServiceMenu
 from ui.widgets import StatusIcon
 
 
@@ -73,3 +75,62 @@ def test_an_idle_screen_paints_nothing_between_snapshots(kiosk: Kiosk, qtbot: An
         assert counter.paints > 0  # a new snapshot that changes something is painted
     finally:
         app.removeEventFilter(counter)
+
+
+class StyleCounter(QObject):
+    """Counts style sheets set on the watched widget (each re-polishes every widget below)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changes = 0
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.StyleChange:
+            self.changes += 1
+        return False
+
+
+def test_the_first_snapshot_and_ticks_set_no_style_sheet_again(kiosk: Kiosk) -> None:
+    # The window's style sheet is set when it is built; the first snapshot (language buttons
+    # rebuilt, text size fitted to the page) and the ticks after it do not change the sheet,
+    # so they must not set it again. A change of mode does.
+    counter = StyleCounter()
+    kiosk.window.installEventFilter(counter)
+    kiosk.show("idle")
+    for _ in range(8):
+        kiosk.tick(0.25)
+        QApplication.processEvents()
+    kiosk.window.resize(800, 480)  # the same size again
+    assert counter.changes == 0
+    lang = kiosk.window.lang_buttons[kiosk.window.lang_code]
+    assert lang.font().pixelSize() == kiosk.window.large_button.font().pixelSize()
+    kiosk.window.set_high_contrast(True)
+    assert counter.changes > 0
+    kiosk.window.removeEventFilter(counter)
+
+
+def test_the_service_menu_is_built_when_first_opened(kiosk: Kiosk) -> None:
+    # The installer's menu (six tabs, its own style sheet) is not built for the first frame.
+    kiosk.show("idle")
+    assert kiosk.window.findChildren(ServiceMenu) == []
+    kiosk.window.long_press.fire_for_test()
+    (menu,) = kiosk.window.findChildren(ServiceMenu)
+    assert menu.isVisible() and not menu.unlocked
+    assert "font-size" in menu.styleSheet()  # styled at the panel's normal text size
+
+
+def test_the_window_clock_stops_on_the_idle_page_and_runs_where_time_moves(kiosk: Kiosk) -> None:
+    # Nothing on the idle page moves with the clock: its 250 ms tick stops after one idle
+    # tick; a page with a countdown or a running session, or the service menu, starts it.
+    kiosk.show("idle")
+    kiosk.tick(0.25)
+    assert not kiosk.window.timer.isActive()
+    kiosk.show("charging")
+    assert kiosk.window.timer.isActive()
+    kiosk.tick(0.25)
+    assert kiosk.window.timer.isActive()
+    kiosk.show(replace(preview.all_screens()["idle"], seq=10**6))
+    kiosk.tick(0.25)
+    assert not kiosk.window.timer.isActive()
+    kiosk.window.long_press.fire_for_test()
+    assert kiosk.window.timer.isActive()
