@@ -26,7 +26,8 @@ ACTIONS: Mapping[str, Mapping[str, tuple[str, bool]]] = {
     "unplug": {"connector": (_TEXT, True)},
     "pause_car": {"connector": (_TEXT, True), "paused": (_FLAG, False)},
     "card": {"outcome": (_TEXT, True)},  # what the next card presented does
-    "tap": {"button": (_TEXT, True)},  # a button on the current screen, by object name
+    # a button on the current screen, by object name; with `timeout`, waits until it is there
+    "tap": {"button": (_TEXT, True), "timeout": (_SECONDS, False)},
     "pay_link": {},  # the phone pays the open QR link
     "fault": {"name": (_TEXT, True), "on": (_FLAG, False)},
     "wait": {"seconds": (_SECONDS, True)},

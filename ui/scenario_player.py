@@ -87,6 +87,8 @@ class ScenarioPlayer(QObject):
         if step.action == "wait_for":
             self._wait_for(step)
             return
+        if step.action == "tap" and "timeout" in step.args and not self._waited_for_button(step):
+            return
         log.info("scenario %r: %s", self.scenario.name, step.describe())
         try:
             delay = self._do(step)
@@ -106,6 +108,19 @@ class ScenarioPlayer(QObject):
             self._fail(step, f"the screen is still {self.window.current_page!r}")
         else:
             self._timer.start(POLL_MS)
+
+    def _waited_for_button(self, step: Step) -> bool:
+        """A `tap` with a `timeout`: True once the button can be tapped; polls until then (an
+        option that appears when its service answers, e.g. QR once the backend is reachable)."""
+        now = self._clock()
+        if self._waiting_until is None:
+            self._waiting_until = now + step.seconds("timeout", 0.0)
+        if self._button(step.text("button")) is not None:
+            return True
+        if now > self._waiting_until:
+            return True  # tapped anyway: the step fails naming the button and the screen
+        self._timer.start(POLL_MS)
+        return False
 
     # ---------------------------------------------------------------- actions
 
@@ -137,6 +152,14 @@ class ScenarioPlayer(QObject):
         return 0.0
 
     def _tap(self, name: str) -> None:
+        button = self._button(name)
+        if button is None:
+            raise ScenarioError(
+                f"no button {name!r} can be tapped on the {self.window.current_page!r} screen"
+            )
+        button.click()
+
+    def _button(self, name: str) -> QPushButton | None:
         page = self.window.stack.currentWidget()
         roots: list[QWidget] = [self.window.timeout_warning, self.window.service]
         if page is not None:
@@ -146,8 +169,5 @@ class ScenarioPlayer(QObject):
         for root in roots:
             for found in root.findChildren(QPushButton, name):
                 if found.isVisible() and found.isEnabled():
-                    found.click()
-                    return
-        raise ScenarioError(
-            f"no button {name!r} can be tapped on the {self.window.current_page!r} screen"
-        )
+                    return found
+        return None

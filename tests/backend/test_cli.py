@@ -51,7 +51,8 @@ class Served:
         )  # fmt: skip
 
     def __enter__(self) -> Served:
-        deadline = time.monotonic() + 60
+        # Generous: on a loaded machine, importing the backend in each worker takes a while.
+        deadline = time.monotonic() + 180
         while True:
             try:
                 if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
@@ -59,7 +60,9 @@ class Served:
             except httpx.HTTPError:
                 pass
             assert self.proc.poll() is None, self.proc.communicate()[1]
-            assert time.monotonic() < deadline, "server did not start"
+            if time.monotonic() > deadline:
+                self.__exit__()  # never leave a server running behind a failed test
+                raise AssertionError("server did not start")
             time.sleep(0.1)
 
     def __exit__(self, *exc: object) -> None:

@@ -41,13 +41,14 @@ def _steps(*steps: str) -> str:
 
 
 def _session(pay: str) -> list[str]:
+    # QR is offered once the embedded backend answers, which a busy machine may take minutes for.
     return [
         'do = "wait_for"\npage = "idle"',
         'after = 1\ndo = "tap"\nbutton = "tile_1"',
         'do = "wait_for"\npage = "price"',
         'after = 1\ndo = "tap"\nbutton = "accept_price"',
         'do = "wait_for"\npage = "payment"',
-        f'after = 1\ndo = "tap"\nbutton = "{pay}"',
+        f'after = 1\ndo = "tap"\nbutton = "{pay}"\ntimeout = 240',
     ]
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.rig import BackendProcess, now_utc
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # each step restarts the kiosk
 
 SCRIPT = Path(__file__).parent / "qr_station.py"
 

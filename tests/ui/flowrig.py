@@ -125,7 +125,8 @@ class Flow(Kiosk):
         assert self.asm.runtime.wait_idle(30), "the runtime did not settle"
         seq = self.snap.seq
         self.qtbot.waitUntil(  # type: ignore[attr-defined]
-            lambda: self.window.snapshot is not None and self.window.snapshot.seq >= seq
+            lambda: self.window.snapshot is not None and self.window.snapshot.seq >= seq,
+            timeout=60_000,
         )
 
     def advance(self, seconds: int, step: int = 1) -> None:

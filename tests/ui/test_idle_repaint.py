@@ -30,14 +30,14 @@ def test_setting_the_same_icon_again_does_not_repaint(qtbot: Any) -> None:
     icon.set_icon("available.svg", 32)
     icon.show()
     qtbot.waitExposed(icon)
-    qtbot.waitUntil(lambda: icon.paints > 0)
+    qtbot.waitUntil(lambda: icon.paints > 0, timeout=60_000)
     before = icon.paints
     for _ in range(20):  # 20 refresh ticks of an idle screen
         icon.set_icon("available.svg", 32)
         QApplication.processEvents()
     assert icon.paints == before
     icon.set_icon("busy.svg", 32)  # a change repaints
-    qtbot.waitUntil(lambda: icon.paints > before)
+    qtbot.waitUntil(lambda: icon.paints > before, timeout=60_000)
 
 
 class PaintCounter(QObject):

@@ -95,12 +95,12 @@ def test_service_terminal_functions_run_off_the_gui_thread(kiosk: Kiosk, qtbot: 
     kiosk.show("idle")
     kiosk.window.long_press.fire_for_test()
     enter(kiosk, PIN)
-    qtbot.waitUntil(lambda: "S2 closed" in menu.journal.toPlainText())  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: "S2 closed" in menu.journal.toPlainText(), timeout=60_000)  # type: ignore[attr-defined]
     menu.status_enquiry.click()
-    qtbot.waitUntil(lambda: "ready" in menu.terminal_out.toPlainText())  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: "ready" in menu.terminal_out.toPlainText(), timeout=60_000)  # type: ignore[attr-defined]
     assert threads and threads[0] != threading.main_thread().name
     menu.end_of_day.click()
-    qtbot.waitUntil(lambda: "batch 12" in menu.terminal_out.toPlainText())  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: "batch 12" in menu.terminal_out.toPlainText(), timeout=60_000)  # type: ignore[attr-defined]
 
 
 def test_pin_hash_and_settings_errors(tmp_path: Path) -> None:
@@ -141,7 +141,7 @@ def test_bridge_delivers_the_newest_snapshot_on_the_gui_thread(qtbot: object) ->
     worker = threading.Thread(target=publish, name="machine")
     worker.start()
     worker.join()
-    qtbot.waitUntil(lambda: bool(got) and got[-1][0] == 200)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: bool(got) and got[-1][0] == 200, timeout=60_000)  # type: ignore[attr-defined]
     assert {name for _, name in got} == {threading.main_thread().name}
     assert [seq for seq, _ in got] == sorted(seq for seq, _ in got)
     assert len(got) <= 200 and bridge.delivered == len(got)

@@ -239,3 +239,23 @@ def test_start_at_moves_the_simulated_station_clock_and_is_checked() -> None:
             [*EVKIOSK, *args], env=_env(), capture_output=True, text=True, timeout=180, check=False
         )
         assert done.returncode == 2 and message in done.stderr, done.stderr
+
+
+def test_a_tap_with_a_timeout_waits_for_its_button_then_fails_naming_it(tmp_path: Path) -> None:
+    scenario = tmp_path / "tap.toml"
+    scenario.write_text(
+        '[[step]]\ndo = "wait_for"\npage = "idle"\n\n'
+        '[[step]]\ndo = "tap"\nbutton = "tile_1"\ntimeout = 30\n\n'  # there once devices answer
+        '[[step]]\ndo = "tap"\nbutton = "stop"\ntimeout = 1\n'
+    )
+    done = subprocess.run(
+        [*EVKIOSK, "--simulate", "--state", str(tmp_path / "s"), "--scenario", str(scenario)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "intent ChooseConnector(connector_id='1')" in done.stderr  # waited for, then tapped
+    assert "step 3 (tap button='stop' timeout=1.0) failed: no button 'stop'" in done.stderr
