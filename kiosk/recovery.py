@@ -18,18 +18,24 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from datetime import datetime
 
-from kiosk.devices import CardResult, CardTerminal, DeviceError, PaymentOutcome
+from kiosk.devices import (
+    CardResult,
+    CardTerminal,
+    ChargeController,
+    DeviceError,
+    EnergyMeter,
+    PaymentOutcome,
+)
 from kiosk.journal.store import Journal, JournalError
 from kiosk.session import events as ev
 from kiosk.session.commands import BeginMetering
+from kiosk.session.model import Station
 from kiosk.session.names import Phase
 from kiosk.unacked import replay_results
-
-if TYPE_CHECKING:
-    from kiosk.runtime.core import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -43,25 +49,43 @@ class RecoveryReport:
     resumed: tuple[str, ...]
 
 
-def recover(rt: Runtime) -> RecoveryReport:
-    journal = rt.journal
+@dataclass(frozen=True, slots=True)
+class RecoveryParts:
+    """What recovery needs of the runtime. It runs before the runtime's threads start, so it
+    may read and replace the machine's state and step the machine itself."""
+
+    journal: Journal
+    terminal: CardTerminal | None
+    meters: Mapping[str, EnergyMeter]
+    controllers: Mapping[str, ChargeController]
+    now: Callable[[], datetime]
+    station: Callable[[], Station]
+    set_station: Callable[[Station], None]
+    start_metering: Callable[[BeginMetering], None]
+    handle: Callable[[ev.Event], None]
+    recover_signed: Callable[[], None]  # signing meters: end what was left running
+    sweep_orphans_later: Callable[[], None]  # on the terminal's own thread, after recovery
+
+
+def recover(parts: RecoveryParts) -> RecoveryReport:
+    journal = parts.journal
     sessions = journal.open_sessions()
-    rt.station = replace(rt.station, sessions=tuple(sessions), focus=None)
+    parts.set_station(replace(parts.station(), sessions=tuple(sessions), focus=None))
     for s in sessions:
         if s.phase in _METERING and s.meter_start is not None:
             start = BeginMetering(s.session_id, s.connector_id, s.meter_start, s.offer.tariff_json)
-            rt.start_metering(start)
-    now = rt.clock.now()
-    open_receipts = _open_receipts(rt.devices.terminal)
+            parts.start_metering(start)
+    now = parts.now()
+    open_receipts = _open_receipts(parts.terminal)
     holds = {s.session_id: s.auth.receipt_no if s.auth else None for s in sessions}
-    replayed = replay_results(journal, rt.handle, holds, open_receipts, now)
+    replayed = replay_results(journal, parts.handle, holds, open_receipts, now)
     # A signed transaction left running is ended and its record journaled first: a session
     # that ran under it is then stopped and billed from that record.
-    rt.signed.recover()
+    parts.recover_signed()
     resumed = []
-    for s in rt.station.sessions:
-        controller = rt.devices.controllers.get(s.connector_id)
-        meter = rt.devices.meters.get(s.connector_id)
+    for s in parts.station().sessions:
+        controller = parts.controllers.get(s.connector_id)
+        meter = parts.meters.get(s.connector_id)
         status = reading = None
         try:
             status = controller.status() if controller is not None else None
@@ -72,12 +96,12 @@ def recover(rt: Runtime) -> RecoveryReport:
         except (DeviceError, OSError) as exc:
             log.warning("recovery: meter of %s does not answer (%s)", s.connector_id, exc)
         if status is not None:
-            rt.handle(ev.ControllerUpdate(now, s.connector_id, status))
-        rt.handle(ev.Resumed(now, s.session_id, status, reading, open_receipts))
-        after = rt.station.session(s.session_id)
+            parts.handle(ev.ControllerUpdate(now, s.connector_id, status))
+        parts.handle(ev.Resumed(now, s.session_id, status, reading, open_receipts))
+        after = parts.station().session(s.session_id)
         if after is not None and after.phase is Phase.CHARGING:
             resumed.append(s.session_id)
-    rt.call(rt.sweep_orphans, "terminal")
+    parts.sweep_orphans_later()
     report = RecoveryReport(len(sessions), replayed, tuple(resumed))
     if sessions or replayed:
         log.info("recovery: %s", report)

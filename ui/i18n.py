@@ -1,8 +1,9 @@
 """Languages as data: one JSON file per language in assets/i18n, no code per language.
 
 A file has `meta` (native name, number separators, money pattern, date and time formats) and
-`strings` (key -> text with `{placeholders}`). Formatting of money, energy, power, durations and
-dates lives here too, driven by `meta`, so a new language file is all a new language needs.
+`strings` (key -> text with `{placeholders}`). Formatting of energy, power, durations and dates
+lives here too, driven by `meta` (numbers and money by the kiosk's one formatter,
+kiosk.tariff.wording.NumberFormat), so a new language file is all a new language needs.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import string
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from kiosk.money import minor_unit_exponent
 from kiosk.snapshot import Amount
+from kiosk.tariff.wording import NumberFormat
 
 I18N_DIR = Path(__file__).resolve().parent.parent / "assets" / "i18n"
 FALLBACK = "en"
@@ -29,7 +31,7 @@ class LanguageFileError(ValueError):
 
 
 @dataclass(frozen=True)
-class Language:
+class Language(NumberFormat):
     code: str
     name: str  # in the language itself: "Deutsch"
     decimal: str
@@ -41,34 +43,12 @@ class Language:
     strings: dict[str, str]
 
     # ---------------------------------------------------------------- numbers
-
-    def number(self, value: Decimal, places: int) -> str:
-        """`value` rounded half-even to `places`, with this language's separators."""
-        quantum = Decimal(1).scaleb(-places)
-        rounded = value.quantize(quantum, rounding=ROUND_HALF_EVEN)
-        text = f"{abs(rounded):f}"
-        whole, _, frac = text.partition(".")
-        groups: list[str] = []
-        while len(whole) > 3:
-            groups.insert(0, whole[-3:])
-            whole = whole[:-3]
-        groups.insert(0, whole)
-        body = self.group.join(groups) + (self.decimal + frac if frac else "")
-        return ("-" if rounded < 0 else "") + body  # never "-0.00"
+    # number() and money_value(): the kiosk's one formatter (NumberFormat)
 
     def money(self, amount: Amount) -> str:
         exponent = minor_unit_exponent(amount.currency)
         value = Decimal(amount.minor).scaleb(-exponent)
         return self.money_value(value, amount.currency, exponent)
-
-    def money_value(self, value: Decimal, currency: str, places: int | None = None) -> str:
-        places = minor_unit_exponent(currency) if places is None else places
-        symbol = self.symbols.get(currency, currency + " ")
-        return self.money_pattern.format(
-            sign="-" if value < 0 else "",
-            amount=self.number(abs(value), places),
-            symbol=symbol,
-        ).strip()
 
     def energy_kwh(self, wh: int) -> str:
         return self.number(Decimal(wh) / 1000, 2) + " kWh"

@@ -2,9 +2,10 @@
 
 Device owners post events into one queue; the machine thread takes them in order, steps the
 pure machine, journals the step (intents included) and only then hands the commands to the
-device owners. Every change publishes a new immutable snapshot to the subscribers (the Qt
-bridge, tests, the CLI). If the journal cannot be written, the step is dropped, no command is
-executed, charging is switched off and the snapshot says why.
+device owners (`owners.py`, carried out by `execute.py`). Every change publishes a new
+immutable snapshot to the subscribers (`publish.py`: the Qt bridge, tests, the CLI). If the
+journal cannot be written, the step is dropped, no command is executed, charging is switched off
+and the snapshot says why.
 """
 
 from __future__ import annotations
@@ -21,42 +22,22 @@ from datetime import time as TimeOfDay
 from zoneinfo import ZoneInfo
 
 from kiosk import recovery
-from kiosk.devices import (
-    BackendError,
-    ChargeController,
-    DeviceError,
-    EnergyMeter,
-    IecState,
-    LinkStatus,
-)
+from kiosk.devices import IecState
 from kiosk.journal.csms_cost import PricedSoFar
 from kiosk.journal.store import Journal, JournalError
 from kiosk.outbox.backoff import Backoff
 from kiosk.runtime.clock import Clock, FakeClock
 from kiosk.runtime.costs import CostModel, CostTracker
 from kiosk.runtime.devices import StationDevices
-from kiosk.runtime.execute import Executor
+from kiosk.runtime.execute import Executor, ExecutorParts
 from kiosk.runtime.owner import DeviceOwner
+from kiosk.runtime.owners import DeviceOwners
 from kiosk.runtime.prices import PriceBoard
+from kiosk.runtime.publish import SnapshotPublisher, Subscriber
 from kiosk.runtime.reporting import Reporting, ReportingOptions
 from kiosk.runtime.signed import SignedSessions
-from kiosk.runtime.view import build_snapshot
 from kiosk.session import events as ev
-from kiosk.session.commands import (
-    AbortCard,
-    BeginMetering,
-    BeginSignedTransaction,
-    CancelPaymentLink,
-    CloseSession,
-    Command,
-    CreatePaymentLink,
-    DisableCharging,
-    EnableCharging,
-    EndSignedTransaction,
-    PreauthoriseCard,
-    QueryOpenPreauths,
-    SettleCard,
-)
+from kiosk.session.commands import BeginMetering, CloseSession, Command, DisableCharging
 from kiosk.session.machine import step
 from kiosk.session.model import Offer, Session, Station
 from kiosk.session.names import Phase
@@ -64,7 +45,6 @@ from kiosk.snapshot import ChooseConnector, Intent, StationSnapshot
 
 log = logging.getLogger(__name__)
 
-Subscriber = Callable[[StationSnapshot], None]
 _STOP = object()
 _REPUBLISH = object()  # reporting changed: publish a snapshot with its new state
 _METERING = frozenset({Phase.STARTING, Phase.CHARGING, Phase.STOPPING})
@@ -109,21 +89,36 @@ class Runtime:
         self.locales = locales
         self.fault: str | None = None
         self._tick_period = tick_period
-        self._link_wait_s = link_wait_s
         self._new_id = new_id or (lambda: uuid.uuid4().hex)
         self._zone = zone or ZoneInfo("UTC")
         self.prices = PriceBoard(self.offers, self._zone)
         self._events: queue.Queue[object] = queue.Queue()
         self._trackers: dict[str, CostTracker] = {}
-        self._links: dict[str, str] = {}  # link id -> session id, watched by the backend owner
-        self._links_lock = threading.Lock()
-        self._subscribers: list[Subscriber] = []
-        self._snapshot: StationSnapshot | None = None
-        self._seq = 0
-        self._executor = Executor(self)
         self.signed = SignedSessions(self)
-        self._owners: dict[str, DeviceOwner] = {}
-        self._build_owners(poll_period)
+        self._owners = DeviceOwners(
+            devices,
+            clock,
+            post=self.post,
+            note_backend=lambda online: self.note_backend(online=online),
+            poll_period=poll_period,
+            link_wait_s=link_wait_s,
+        )
+        self._executor = Executor(
+            ExecutorParts(
+                journal=journal,
+                devices=devices,
+                now=clock.now,
+                post=self.post,
+                owner_for=self._owners.owner_for,
+                journal_done=self.journal_done,
+                sweep_orphans=self.sweep_orphans,
+                note_backend=lambda online: self.note_backend(online=online),
+                watch_link=self._owners.watch_link,
+                unwatch_link=self._owners.unwatch_link,
+                wake_outbox=self._wake_outbox,
+                signed_job=self.signed.job,
+            )
+        )
         self._machine = threading.Thread(target=self._run, name="machine", daemon=True)
         self._tick_cv = threading.Condition()
         self._stopping = False
@@ -145,93 +140,25 @@ class Runtime:
             republish=lambda: self._events.put(_REPUBLISH),
         )
         self.outbox = self.reporting.outbox
+        self._publisher = SnapshotPublisher(
+            name=name,
+            locales=locales,
+            clock=clock,
+            journal=journal,
+            devices=devices,
+            reporting=self.reporting,
+        )
 
     # ------------------------------------------------------------------ wiring
 
-    def _owner(self, key: str, poll_period: timedelta) -> DeviceOwner:
-        name = self.devices.owner_name(key)
-        if name not in self._owners:
-            self._owners[name] = DeviceOwner(name, self.clock, None, poll_period)
-        return self._owners[name]
-
-    def _build_owners(self, poll_period: timedelta) -> None:
-        polls: dict[str, list[Callable[[], None]]] = {}
-        for cid, meter in self.devices.meters.items():
-            owner = self._owner(f"meter:{cid}", poll_period)
-            polls.setdefault(owner.name, []).append(self._meter_poll(cid, meter))
-        for cid, controller in self.devices.controllers.items():
-            owner = self._owner(f"controller:{cid}", poll_period)
-            polls.setdefault(owner.name, []).append(self._controller_poll(cid, controller))
-        if self.devices.terminal is not None:
-            self._owner("terminal", poll_period)
-        if self.devices.backend is not None:
-            owner = self._owner("backend", poll_period)
-            polls.setdefault(owner.name, []).append(self._watch_links)
-        for name, functions in polls.items():
-            owner = self._owners[name]
-            owner.poll_with(_all(functions))
-
     def owner_for(self, command: Command) -> DeviceOwner | None:
-        if isinstance(command, PreauthoriseCard | SettleCard | QueryOpenPreauths | AbortCard):
-            key = "terminal"
-        elif isinstance(command, CreatePaymentLink | CancelPaymentLink):
-            key = "backend"
-        elif isinstance(command, EnableCharging | DisableCharging):
-            key = f"controller:{command.connector_id}"
-        elif isinstance(command, BeginSignedTransaction | EndSignedTransaction):
-            key = f"meter:{command.connector_id}"  # the signer shares the meter's line
-        else:
-            return None
-        return self._owners.get(self.devices.owner_name(key))
-
-    def _meter_poll(self, cid: str, meter: EnergyMeter) -> Callable[[], None]:
-        def poll() -> None:
-            try:
-                reading = meter.read()
-            except (DeviceError, OSError) as exc:
-                self.post(ev.MeterFailed(self.clock.now(), cid, str(exc)))
-                return
-            self.post(ev.MeterUpdate(self.clock.now(), cid, reading))
-
-        return poll
-
-    def _controller_poll(self, cid: str, controller: ChargeController) -> Callable[[], None]:
-        def poll() -> None:
-            try:
-                status = controller.status()
-            except (DeviceError, OSError) as exc:
-                # never empty: an empty reason would read as "not heard from yet"
-                reason = str(exc) or type(exc).__name__
-                self.post(ev.ControllerFailed(self.clock.now(), cid, reason))
-                return
-            self.post(ev.ControllerUpdate(self.clock.now(), cid, status))
-
-        return poll
+        return self._owners.owner_for(command)
 
     def watch_link(self, session_id: str, link_id: str) -> None:
-        with self._links_lock:
-            self._links[link_id] = session_id
+        self._owners.watch_link(session_id, link_id)
 
     def unwatch_link(self, link_id: str) -> None:
-        with self._links_lock:
-            self._links.pop(link_id, None)
-
-    def _watch_links(self) -> None:
-        backend = self.devices.backend
-        with self._links_lock:
-            watched = dict(self._links)
-        for link_id, sid in watched.items():
-            assert backend is not None
-            try:
-                link = backend.wait_payment_link(link_id, self._link_wait_s)
-            except (BackendError, OSError) as exc:
-                log.warning("backend: link %s status unknown (%s)", link_id, exc)
-                self.note_backend(online=False)
-                continue
-            self.note_backend(online=True)
-            if link.status is not LinkStatus.PENDING:
-                self.unwatch_link(link_id)
-                self.post(ev.LinkUpdated(self.clock.now(), sid, link))
+        self._owners.unwatch_link(link_id)
 
     def note_backend(self, *, online: bool) -> None:
         self.reporting.note_backend(online=online)
@@ -260,9 +187,8 @@ class Runtime:
 
     def start(self, recover: bool = True) -> None:
         if recover:
-            recovery.recover(self)
-        for owner in self._owners.values():
-            owner.start()
+            recovery.recover(self._recovery_parts())
+        self._owners.start()
         self.reporting.start()
         self._machine.start()
         self._ticker.start()
@@ -277,18 +203,15 @@ class Runtime:
             self._machine.join(5)
         if self._ticker.is_alive():
             self._ticker.join(5)
-        for owner in self._owners.values():
-            owner.stop()
+        self._owners.stop()
         self.reporting.stop()
 
     def subscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.append(subscriber)
-        if self._snapshot is not None:
-            subscriber(self._snapshot)
+        self._publisher.subscribe(subscriber)
 
     @property
     def snapshot(self) -> StationSnapshot | None:
-        return self._snapshot
+        return self._publisher.snapshot
 
     def post(self, event: ev.Event) -> None:
         self._events.put(event)
@@ -296,22 +219,6 @@ class Runtime:
     def republish(self) -> None:
         """Something the snapshot shows changed outside the machine (any thread)."""
         self._events.put(_REPUBLISH)
-
-    def _receipt_url(self) -> Callable[[str], str | None] | None:
-        """The CSMS's receipt (OCPP C21, its answer to NotifySettlement) when the station
-        has a CSMS link and it sent one; else the backend's."""
-        backend = self.reporting.receipt_url()
-        if self.journal.csms_feed is None:
-            return backend
-
-        def url_for(session_id: str) -> str | None:
-            try:
-                csms = self.journal.csms_receipt_url(session_id)
-            except JournalError:
-                csms = None
-            return csms or (None if backend is None else backend(session_id))
-
-        return url_for
 
     def send(self, intent: Intent) -> None:
         """An intent from a screen (any thread)."""
@@ -346,7 +253,7 @@ class Runtime:
     def _set_offers(self, offers: dict[str, Offer]) -> None:
         self.offers = {**self.offers, **offers}
         self.prices = PriceBoard(self.offers, self._zone)
-        if self._snapshot is not None:
+        if self._publisher.snapshot is not None:
             self._publish()
 
     def wait_idle(self, timeout: float = 10.0, checks: int = 3) -> bool:
@@ -356,7 +263,7 @@ class Runtime:
         stable = 0
         while time.monotonic() < deadline:
             clock_idle = not isinstance(self.clock, FakeClock) or self.clock.idle()
-            owners_idle = all(o.idle() for o in self._owners.values()) and self.reporting.idle()
+            owners_idle = self._owners.idle() and self.reporting.idle()
             if clock_idle and owners_idle and self._events.unfinished_tasks == 0:
                 stable += 1
                 if stable >= checks:
@@ -367,7 +274,7 @@ class Runtime:
         return False
 
     def call(self, job: Callable[[], None], owner_key: str) -> None:
-        owner = self._owners.get(self.devices.owner_name(owner_key))
+        owner = self._owners.get(owner_key)
         if owner is not None:
             owner.submit(job)
 
@@ -384,6 +291,28 @@ class Runtime:
             self.journal.mark_command_done(command_id, what)
         except JournalError as exc:
             log.error("%s", exc)
+
+    def _wake_outbox(self) -> None:
+        if self.outbox is not None:
+            self.outbox.wake()
+
+    def _recovery_parts(self) -> recovery.RecoveryParts:
+        return recovery.RecoveryParts(
+            journal=self.journal,
+            terminal=self.devices.terminal,
+            meters=self.devices.meters,
+            controllers=self.devices.controllers,
+            now=self.clock.now,
+            station=lambda: self.station,
+            set_station=self._set_station,
+            start_metering=self.start_metering,
+            handle=self.handle,
+            recover_signed=self.signed.recover,
+            sweep_orphans_later=lambda: self.call(self.sweep_orphans, "terminal"),
+        )
+
+    def _set_station(self, station: Station) -> None:
+        self.station = station
 
     # ------------------------------------------------------------------ the machine thread
 
@@ -496,38 +425,9 @@ class Runtime:
         self._publish()
 
     def _publish(self) -> None:
-        notice = None
-        if self.fault is not None:
-            notice = "Out of order: the station cannot record payments. No new sessions."
-        now = self.clock.now()
-        snapshot = build_snapshot(
-            seq=self._seq + 1,
-            now=now,
-            st=self.station,
-            name=self.name,
-            locales=self.locales,
-            offers=self.offers,
-            notice=notice,
-            terminal_ready=self.devices.terminal is not None,
-            # While the backend is unreachable the QR option is hidden; cards keep working.
-            qr_available=self.devices.backend is not None and self.reporting.qr_available(),
-            reporting=self.reporting.status,
-            receipt_url=self._receipt_url(),
-            prices=self.prices.at(now),
-            signing_meters=self.signed.views(),
+        self._publisher.publish(
+            self.station, self.fault, self.offers, self.prices, self.signed.views()
         )
-        last = self._snapshot
-        if last is not None and replace(last, seq=snapshot.seq, published_at=now) == snapshot:
-            # Nothing a screen shows changed (an idle station's meter polls, 1 Hz each):
-            # subscribers are not woken, so an idle screen costs no CPU.
-            return
-        self._seq = snapshot.seq
-        self._snapshot = snapshot
-        for subscriber in list(self._subscribers):
-            try:
-                subscriber(snapshot)
-            except Exception:
-                log.exception("snapshot subscriber failed")
 
 
 def _parked(session: Session, iec: IecState) -> bool:
@@ -536,14 +436,6 @@ def _parked(session: Session, iec: IecState) -> bool:
     start drawing is not parking, nor is the state B the kiosk causes by switching charging
     off (STOPPING): which poller reports it first must not change the bill."""
     return session.phase is Phase.CHARGING and iec is IecState.B and session.energy_wh > 0
-
-
-def _all(functions: list[Callable[[], None]]) -> Callable[[], None]:
-    def run() -> None:
-        for function in functions:
-            function()
-
-    return run
 
 
 def _log_transitions(before: Station, after: Station, event: ev.Event) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import datetime
 
 from kiosk.devices import (
     BackendError,
@@ -20,7 +21,9 @@ from kiosk.devices import (
     LinkStatus,
     PaymentOutcome,
 )
-from kiosk.journal.store import JournalError
+from kiosk.journal.store import Journal, JournalError
+from kiosk.runtime.devices import StationDevices
+from kiosk.runtime.owner import DeviceOwner
 from kiosk.session import events as ev
 from kiosk.session.commands import (
     AbortCard,
@@ -36,9 +39,6 @@ from kiosk.session.commands import (
     SettleCard,
 )
 
-if TYPE_CHECKING:
-    from kiosk.runtime.core import Runtime
-
 log = logging.getLogger(__name__)
 
 
@@ -47,12 +47,30 @@ def _unknown(amount: int, currency: str, why: str) -> CardResult:
     return CardResult(PaymentOutcome.LINK_ERROR, amount, currency)
 
 
+@dataclass(frozen=True, slots=True)
+class ExecutorParts:
+    """What carrying out commands needs of the runtime."""
+
+    journal: Journal
+    devices: StationDevices
+    now: Callable[[], datetime]
+    post: Callable[[ev.Event], None]
+    owner_for: Callable[[Command], DeviceOwner | None]
+    journal_done: Callable[[int, str], None]  # the command's id and what was done
+    sweep_orphans: Callable[[], None]
+    note_backend: Callable[[bool], None]  # online or not
+    watch_link: Callable[[str, str], None]  # session id, link id
+    unwatch_link: Callable[[str], None]
+    wake_outbox: Callable[[], None]
+    signed_job: Callable[[BeginSignedTransaction | EndSignedTransaction], Callable[[], None]]
+
+
 class Executor:
-    def __init__(self, runtime: Runtime) -> None:
-        self.rt = runtime
+    def __init__(self, parts: ExecutorParts) -> None:
+        self.parts = parts
 
     def dispatch(self, command: Command, command_id: int) -> None:
-        rt = self.rt
+        parts = self.parts
         job = self._job(command)
         if job is None:
             return
@@ -60,7 +78,7 @@ class Executor:
             # The pre-auth blocks the terminal's owner; abort is the one call made beside it.
             threading.Thread(target=job, name="terminal-abort", daemon=True).start()
             return
-        owner = rt.owner_for(command)
+        owner = parts.owner_for(command)
         if owner is None:
             log.error("no device for %s", type(command).__name__)
             return
@@ -68,14 +86,14 @@ class Executor:
         def run() -> None:
             job()
             if command_id:
-                rt.journal_done(command_id, type(command).__name__)
+                parts.journal_done(command_id, type(command).__name__)
 
         owner.submit(run)
 
     def _job(self, command: Command) -> Callable[[], None] | None:
-        rt = self.rt
-        devices = rt.devices
-        post, now = rt.post, rt.clock.now
+        parts = self.parts
+        devices = parts.devices
+        post, now = parts.post, parts.now
         if isinstance(command, PreauthoriseCard):
             terminal = devices.terminal
             c = command
@@ -88,14 +106,14 @@ class Executor:
                         c.amount_minor,
                         c.currency,
                         c.reference,
-                        rt.journal.result_sink(sid, "preauth"),
+                        parts.journal.result_sink(sid, "preauth"),
                         lambda text: post(ev.TerminalText(now(), sid, text)),
                     )
                 except (DeviceError, OSError) as exc:
                     result = _unknown(c.amount_minor, c.currency, str(exc))
                 post(ev.PreauthDone(now(), sid, result))
                 if result.outcome is PaymentOutcome.LINK_ERROR:
-                    rt.sweep_orphans()  # a hold may exist that nobody knows: reverse it
+                    parts.sweep_orphans()  # a hold may exist that nobody knows: reverse it
 
             return preauthorise if terminal is not None else None
         if isinstance(command, AbortCard):
@@ -116,7 +134,7 @@ class Executor:
             def settle() -> None:
                 assert terminal is not None
                 sid = s.session_id
-                persist = rt.journal.result_sink(sid, "settle")
+                persist = parts.journal.result_sink(sid, "settle")
                 try:
                     result = terminal.settle(s.auth.to_card_result(), s.final_minor, persist)
                 except (DeviceError, OSError) as exc:
@@ -156,10 +174,10 @@ class Executor:
                 except (BackendError, OSError) as exc:
                     post(ev.LinkFailed(now(), cl.session_id, str(exc)))
                     return
-                rt.note_backend(online=True)  # the backend answers: queued reports go now
+                parts.note_backend(True)  # the backend answers: queued reports go now
                 post(ev.LinkCreated(now(), cl.session_id, link))
                 if link.status is LinkStatus.PENDING:
-                    rt.watch_link(cl.session_id, link.id)
+                    parts.watch_link(cl.session_id, link.id)
                 else:
                     post(ev.LinkUpdated(now(), cl.session_id, link))
 
@@ -170,7 +188,7 @@ class Executor:
 
             def cancel() -> None:
                 assert backend is not None
-                rt.unwatch_link(cc.link_id)
+                parts.unwatch_link(cc.link_id)
                 try:
                     backend.cancel_payment_link(cc.link_id)
                 except (BackendError, OSError) as exc:
@@ -178,19 +196,18 @@ class Executor:
                     # outbox cancels it when the backend answers again, which releases the
                     # hold at once (else the backend releases it after its hold time).
                     log.warning("backend: cancelling link %s failed (%s); queued", cc.link_id, exc)
-                    rt.note_backend(online=False)
+                    parts.note_backend(False)
                     try:
-                        rt.journal.outbox_add(
+                        parts.journal.outbox_add(
                             "link_cancel", f"link_cancel:{cc.link_id}", {"link_id": cc.link_id}
                         )
                     except JournalError as journal_exc:
                         log.error("%s", journal_exc)
-                    if rt.outbox is not None:
-                        rt.outbox.wake()
+                    parts.wake_outbox()
 
             return cancel if backend is not None else None
         if isinstance(command, BeginSignedTransaction | EndSignedTransaction):
-            return rt.signed.job(command)
+            return parts.signed_job(command)
         if isinstance(command, EnableCharging | DisableCharging):
             controller = devices.controllers.get(command.connector_id)
             enable = isinstance(command, EnableCharging)

@@ -35,8 +35,37 @@ class Words(Protocol):
     def money_value(self, value: Decimal, currency: str, places: int | None = None) -> str: ...
 
 
+class NumberFormat:
+    """Numbers and amounts in a language file's format (its `meta`): the one formatter of the
+    kiosk's screens (ui.i18n.Language), its price wording and the receipts made from it."""
+
+    decimal: str
+    group: str
+    money_pattern: str  # "{sign}{amount} {symbol}"
+    symbols: dict[str, str]
+
+    def number(self, value: Decimal, places: int) -> str:
+        """`value` rounded half-even to `places`, with this language's separators."""
+        rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+        whole, _, frac = f"{abs(rounded):f}".partition(".")
+        groups: list[str] = []
+        while len(whole) > 3:
+            groups.insert(0, whole[-3:])
+            whole = whole[:-3]
+        groups.insert(0, whole)
+        body = self.group.join(groups) + (self.decimal + frac if frac else "")
+        return ("-" if rounded < 0 else "") + body  # never "-0.00"
+
+    def money_value(self, value: Decimal, currency: str, places: int | None = None) -> str:
+        places = minor_unit_exponent(currency) if places is None else places
+        symbol = self.symbols.get(currency, currency + " ")
+        amount = self.number(abs(value), places)
+        sign = "-" if value < 0 else ""
+        return self.money_pattern.format(sign=sign, amount=amount, symbol=symbol).strip()
+
+
 @dataclass(frozen=True)
-class FileWords:
+class FileWords(NumberFormat):
     """A language file's texts and number format, for wording outside the kiosk UI."""
 
     code: str
@@ -51,24 +80,6 @@ class FileWords:
         if template is None:
             raise KeyError(f"language {self.code!r} has no text {key!r}")
         return template.format(**values) if values else template
-
-    def number(self, value: Decimal, places: int) -> str:
-        rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
-        whole, _, frac = f"{abs(rounded):f}".partition(".")
-        groups: list[str] = []
-        while len(whole) > 3:
-            groups.insert(0, whole[-3:])
-            whole = whole[:-3]
-        groups.insert(0, whole)
-        body = self.group.join(groups) + (self.decimal + frac if frac else "")
-        return ("-" if rounded < 0 else "") + body
-
-    def money_value(self, value: Decimal, currency: str, places: int | None = None) -> str:
-        places = minor_unit_exponent(currency) if places is None else places
-        symbol = self.symbols.get(currency, currency + " ")
-        amount = self.number(abs(value), places)
-        sign = "-" if value < 0 else ""
-        return self.money_pattern.format(sign=sign, amount=amount, symbol=symbol).strip()
 
 
 def languages(directory: Path = I18N_DIR) -> tuple[str, ...]:

@@ -1,0 +1,1 @@
+"""The headless runtime: the machine thread, the device owner threads and what connects them."""
