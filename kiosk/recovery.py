@@ -118,13 +118,14 @@ def _open_receipts(terminal: CardTerminal | None) -> frozenset[int] | None:
         return None
 
 
-def sweep_orphan_holds(journal: Journal, terminal: CardTerminal, currency: str) -> list[int]:
-    """Reverse every hold the terminal has open that no open session owns."""
+def sweep_orphan_holds(journal: Journal, terminal: CardTerminal, currency: str) -> list[int] | None:
+    """Reverse every hold the terminal has open that no open session owns; the receipt numbers
+    reversed, or None when the terminal did not say which holds it has (to be tried again)."""
     try:
         open_holds = terminal.open_preauths()
     except (DeviceError, OSError) as exc:
         log.warning("orphan sweep: terminal does not list open pre-auths (%s)", exc)
-        return []
+        return None
     held = journal.held_receipts()
     reversed_ = []
     for hold in open_holds:

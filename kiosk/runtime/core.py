@@ -30,6 +30,7 @@ from kiosk.runtime.clock import Clock, FakeClock
 from kiosk.runtime.costs import CostModel, CostTracker
 from kiosk.runtime.devices import StationDevices
 from kiosk.runtime.execute import Executor, ExecutorParts
+from kiosk.runtime.orphan_retry import OrphanSweepRetry
 from kiosk.runtime.owner import DeviceOwner
 from kiosk.runtime.owners import DeviceOwners
 from kiosk.runtime.prices import PriceBoard
@@ -94,6 +95,7 @@ class Runtime:
         self.prices = PriceBoard(self.offers, self._zone)
         self._events: queue.Queue[object] = queue.Queue()
         self._trackers: dict[str, CostTracker] = {}
+        self.orphan_retry = OrphanSweepRetry()
         self.signed = SignedSessions(self)
         self._owners = DeviceOwners(
             devices,
@@ -278,11 +280,20 @@ class Runtime:
         if owner is not None:
             owner.submit(job)
 
+    @property
+    def orphan_sweep_pending(self) -> bool:
+        """The terminal has not yet answered an orphan sweep (retried on the tick)."""
+        return self.orphan_retry.pending
+
     def sweep_orphans(self) -> None:
         if self.devices.terminal is not None:
             currencies = {o.currency for o in self.offers.values()}
             currency = next(iter(currencies)) if len(currencies) == 1 else "EUR"
-            recovery.sweep_orphan_holds(self.journal, self.devices.terminal, currency)
+            swept = recovery.sweep_orphan_holds(self.journal, self.devices.terminal, currency)
+            if swept is None:
+                self.orphan_retry.failed(self.clock.now())
+            else:
+                self.orphan_retry.succeeded()
             self.reporting.report_orphan_reversals()
             self.reporting.report_card_refunds()
 
@@ -343,6 +354,8 @@ class Runtime:
                     if not self._stopping:
                         self.post(ev.Tick(self.clock.now()))
                         self._check_end_of_day()
+                        if self.orphan_retry.take_due(self.clock.now()):
+                            self.call(self.sweep_orphans, "terminal")
         finally:
             if isinstance(self.clock, FakeClock):
                 self.clock.forget()

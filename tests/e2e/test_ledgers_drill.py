@@ -126,3 +126,19 @@ def test_a_kill_between_journaling_a_booking_and_acking_it_loses_no_money(drill:
     result, _ = drill.run(PLAIN, ("commit", unacked[0]), "unacked")
     assert result.killed
     assert kinds(result) == {}
+
+
+def test_a_kill_mid_preauth_on_a_busy_serial_terminal_leaves_no_hold_behind(drill: Drill) -> None:
+    # Seed 30129 of the long drill: killed after acknowledging the pre-auth's first status, the
+    # terminal then approves, loses the line and is deaf while the kiosk restarts; the sweep
+    # that would reverse the hold got no answer and was never tried again.
+    scenario = replace(
+        PLAIN, terminal_fault="drop_after_result", fault_on="preauth", transport="pty"
+    )
+    _, points = drill.run(scenario, None, "busy-points")
+    labels = points["zvt"]
+    result_at = next(n for n, label in enumerate(labels) if "04 0F" in label)
+    last_status = max(n for n in range(result_at) if labels[n] == "acked 04 FF")
+    result, _ = drill.run(scenario, ("zvt", last_status + 1), "busy-kill")  # 1-based points
+    assert result.killed
+    assert kinds(result) == {}

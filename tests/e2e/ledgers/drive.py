@@ -63,7 +63,8 @@ def drain(k: Kiosk, screen: ScreenLog, rounds: int = 150) -> bool:
                 k.send(BackToStart(view.session_id))
         reporting = k.snap.reporting
         queued = reporting.outbox_queued if reporting is not None else 0
-        if not journal.open_sessions() and queued == 0 and k.snap.focus is None:
+        swept = not k.station.runtime.orphan_sweep_pending  # the terminal answered a sweep
+        if not journal.open_sessions() and queued == 0 and k.snap.focus is None and swept:
             return True
         k.advance(10, step=5)
     return False
