@@ -19,7 +19,6 @@ from drivers.modbus.bus import DeviceLink
 from drivers.ocmf_meter.signing_map import Area, SigningMap
 from drivers.ocmf_meter.words import text_of, to_bytes, to_words
 from kiosk.ocmf import OcmfError, parse_ocmf
-from kiosk.ocmf.crypto import load_public_key, public_key_hex
 from kiosk.ocmf.meter import SignerIdentity, SigningError, TransactionStart
 from kiosk.ocmf.record import MAX_TARIFF_TEXT, assemble
 
@@ -99,7 +98,9 @@ class _Driver:
         if not raw.strip(b"\x00"):
             return None
         try:
-            return public_key_hex(load_public_key(raw.hex()))
+            from kiosk.ocmf.crypto import load_public_key, public_key_hex  # noqa: PLC0415
+
+            return public_key_hex(load_public_key(raw.hex()))  # cryptography: not at start
         except OcmfError:
             return None
 

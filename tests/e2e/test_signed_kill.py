@@ -43,7 +43,7 @@ class Devices:
 
 @pytest.fixture
 def devices(tmp_path: Path) -> Iterator[Devices]:
-    model = ChargingModel()
+    model = ChargingModel(speed=60.0)  # a minute a second: energy however fast the run
     meter = signing_meter("em580", model)
     spec = controller_spec(load_map("phoenix-ev-eth"))
     controller = SimulatedController(spec, model, spec.regmap.comms.unit)

@@ -236,6 +236,10 @@ class _RegisterSource:
         def describe() -> str:
             return "fuzzed registers"
 
+        @staticmethod
+        def prepare() -> None:  # the real bus loads pymodbus here; nothing to load
+            return None
+
     def __init__(self, words: list[int], short: bool) -> None:
         self.words = words
         self.short = short
