@@ -439,6 +439,34 @@ async def get_session(request: Request, session_id: str, station: Station) -> di
     return await run_in_threadpool(_session_json, services(request), station, session_id)
 
 
+_Body = TypeVar("_Body")
+
+
+async def _store_once(
+    request: Request,
+    station: str,
+    idempotency_key: str | None,
+    *,
+    kind: str,
+    store: Callable[[Any, Any, str, _Body], dict[str, Any]],
+    body: _Body,
+) -> JSONResponse:
+    """A station's report stored once under its idempotency key (201), off the event loop; an
+    ingest refusal answers with its status and the reason."""
+    svc = services(request)
+    raw = await request.body()
+
+    def work(_s: Session) -> tuple[int, dict[str, Any]]:
+        try:
+            return 201, store(svc.db, svc.settings, station, body)
+        except ingest.IngestError as exc:
+            raise HTTPException(exc.status, detail=str(exc)) from None
+
+    return await run_in_threadpool(
+        idempotency.run, svc, station, idempotency_key, kind, raw, work=work
+    )
+
+
 @router.post(
     "/payments",
     status_code=201,
@@ -452,17 +480,8 @@ async def report_payment(
     station: Station,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    svc = services(request)
-    raw = await request.body()
-
-    def work(_s: Session) -> tuple[int, dict[str, Any]]:
-        try:
-            return 201, ingest.store_payment(svc.db, svc.settings, station, body)
-        except ingest.IngestError as exc:
-            raise HTTPException(exc.status, detail=str(exc)) from None
-
-    return await run_in_threadpool(
-        idempotency.run, svc, station, idempotency_key, "payments", raw, work=work
+    return await _store_once(
+        request, station, idempotency_key, kind="payments", store=ingest.store_payment, body=body
     )
 
 
@@ -479,17 +498,13 @@ async def report_card_refund(
     station: Station,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    svc = services(request)
-    raw = await request.body()
-
-    def work(_s: Session) -> tuple[int, dict[str, Any]]:
-        try:
-            return 201, card_refunds.store_card_refund(svc.db, svc.settings, station, body)
-        except ingest.IngestError as exc:
-            raise HTTPException(exc.status, detail=str(exc)) from None
-
-    return await run_in_threadpool(
-        idempotency.run, svc, station, idempotency_key, "card-refunds", raw, work=work
+    return await _store_once(
+        request,
+        station,
+        idempotency_key,
+        kind="card-refunds",
+        store=card_refunds.store_card_refund,
+        body=body,
     )
 
 
@@ -506,14 +521,13 @@ async def report_terminal_totals(
     station: Station,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    svc = services(request)
-    raw = await request.body()
-
-    def work(_s: Session) -> tuple[int, dict[str, Any]]:
-        return 201, ingest.store_totals(svc.db, svc.settings, station, body)
-
-    return await run_in_threadpool(
-        idempotency.run, svc, station, idempotency_key, "terminal-totals", raw, work=work
+    return await _store_once(
+        request,
+        station,
+        idempotency_key,
+        kind="terminal-totals",
+        store=ingest.store_totals,
+        body=body,
     )
 
 

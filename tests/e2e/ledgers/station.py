@@ -132,6 +132,7 @@ def main(job_path: str) -> int:
 
 def run_job(job_path: str, out: str, err: str) -> None:
     """The entry of a process forked by the drill's launcher: stdout and stderr go to files."""
+    import faulthandler
     import os
 
     for fd, name in ((1, out), (2, err)):
@@ -140,6 +141,7 @@ def run_job(job_path: str, out: str, err: str) -> None:
         os.close(target)
     sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
     sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    faulthandler.enable(sys.stderr)  # a crash in C code leaves its Python stack, not silence
     code = main(job_path)
     sys.stdout.flush()
     sys.stderr.flush()
