@@ -5,15 +5,30 @@ then the report for the backend, queued in the outbox under a key of its own.
 Only a refund the terminal approved *and* got the acknowledgement for is reported: without the
 acknowledgement the terminal reverses it (kiosk/unacked.py). A refund is at most what the
 session booked, less the refunds already made for it.
+
+A run that dies mid-refund leaves its intent without an outcome. At the next start, before any
+other command reaches the terminal, `resolve_open` settles it: an acknowledged result is the
+outcome; an approved result never marked acknowledged (the kiosk died around its 80 00 00) is
+compared with the last result the terminal kept (Repeat Receipt): the same receipt number means
+the terminal kept the refund, anything else that it reversed it; no result at all means nothing
+was kept (the terminal keeps a refund only after the acknowledgement, which follows the journal
+write). A silent terminal leaves the intent open, retried with the orphan sweep, and no new
+refund starts until it is settled.
 """
 
 from __future__ import annotations
 
-from kiosk.devices import CardResult, CardTerminal
+import json
+import logging
+
+from kiosk.devices import CardResult, CardTerminal, DeviceError, PaymentOutcome
 from kiosk.journal.codec import dumps
 from kiosk.journal.store import Journal
 
+log = logging.getLogger(__name__)
+
 KIND = "refund"  # card_results.kind and commands.kind "RefundCard"
+INTENT = "RefundCard"
 
 
 class RefundRefused(ValueError):
@@ -30,9 +45,10 @@ def refundable(journal: Journal, session_id: str) -> tuple[int, str]:
     if not booked:
         raise RefundRefused(f"session: {session_id!r} has no card booking in this journal")
     amount, currency = int(booked[0][0]), str(booked[0][1])
+    # An approved refund counts unless the terminal is known to have dropped it.
     refunded = journal.query(
         "SELECT COALESCE(SUM(amount_minor), 0) FROM card_results WHERE session_id = ? "
-        "AND kind = ? AND outcome = 'approved'",
+        "AND kind = ? AND outcome = 'approved' AND dropped_at IS NULL",
         (session_id, KIND),
     )
     return amount - int(refunded[0][0]), currency
@@ -42,12 +58,17 @@ def run_card_refund(
     journal: Journal, terminal: CardTerminal, session_id: str, amount_minor: int
 ) -> CardResult:
     """Send the refund and wait for the card and the terminal's answer (blocks)."""
+    if unresolved := open_intents(journal):
+        raise RefundRefused(
+            f"terminal: the outcome of the refund for {unresolved[0][1]!r} is not known yet;"
+            " the kiosk asks the terminal when it answers again"
+        )
     left, currency = refundable(journal, session_id)
     if not 0 < amount_minor <= left:
         raise RefundRefused(f"amount: {amount_minor} is not within 1..{left} (minor units)")
     command_id = journal.record_intent(
         session_id,
-        "RefundCard",
+        INTENT,
         dumps({"amount_minor": amount_minor, "currency": currency}),
     )
     result = terminal.refund(
@@ -79,3 +100,77 @@ def queue_reports(journal: Journal) -> int:
         }
         new += journal.outbox_add("card_refund", f"card_refund:{instance}:{rid}", body)
     return new
+
+
+def open_intents(journal: Journal) -> list[tuple[int, str, str, str]]:
+    """Refund intents without an outcome: (command id, session id, payload, written at)."""
+    return journal.query(
+        "SELECT id, session_id, payload_json, at FROM commands WHERE kind = ? "
+        "AND done_at IS NULL ORDER BY id",
+        (INTENT,),
+    )
+
+
+def resolve_open(journal: Journal, terminal: CardTerminal) -> bool:
+    """Give every refund intent left without an outcome its outcome, asking the terminal where
+    the journal cannot tell. False if the terminal did not answer (some stay open)."""
+    for command_id, session_id, payload, at in open_intents(journal):
+        currency = str(json.loads(payload)["currency"])
+        outcome = _resolve(
+            journal,
+            terminal,
+            command_id=command_id,
+            session_id=session_id,
+            currency=currency,
+            intent_at=at,
+        )
+        if outcome is None:
+            return False
+        journal.mark_command_done(command_id, outcome)
+        log.warning("recovery: refund for %s left open by the last run: %s", session_id, outcome)
+    return True
+
+
+def _resolve(
+    journal: Journal,
+    terminal: CardTerminal,
+    *,
+    command_id: int,
+    session_id: str,
+    currency: str,
+    intent_at: str,
+) -> str | None:
+    rows = journal.query(
+        "SELECT id, outcome, receipt_no, acknowledged_at IS NOT NULL, dropped_at IS NOT NULL "
+        "FROM card_results WHERE session_id = ? AND kind = ? AND at >= ? ORDER BY id DESC "
+        "LIMIT 1",
+        (session_id, KIND, intent_at),
+    )
+    if not rows:
+        return "not_kept"  # nothing journaled, so nothing acknowledged: the terminal kept none
+    rid, outcome, receipt_no, acknowledged, dropped = rows[0]
+    if outcome != PaymentOutcome.APPROVED.value or acknowledged or dropped:
+        return "dropped" if dropped else str(outcome)
+    try:
+        last = terminal.last_result(currency)
+    except (DeviceError, OSError) as exc:
+        log.warning("recovery: refund %s: the terminal does not answer (%s)", command_id, exc)
+        return None
+    if (
+        last is not None
+        and last.receipt_no == receipt_no
+        and last.outcome is (PaymentOutcome.APPROVED)
+    ):
+        journal.mark_card_result_acknowledged(rid)  # kept: reported like any other refund
+        return PaymentOutcome.APPROVED.value
+    later = journal.query("SELECT count(*) FROM card_results WHERE id > ?", (rid,))[0][0]
+    if later:  # the terminal's last result may be a later one: this refund cannot be told
+        log.error(
+            "recovery: refund receipt %s for %s: not known whether the terminal kept it; "
+            "check the terminal's journal",
+            receipt_no,
+            session_id,
+        )
+        return "unknown"
+    journal.mark_card_result_consumed(rid, dropped=True)  # the terminal reversed it
+    return "dropped"

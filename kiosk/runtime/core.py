@@ -26,6 +26,7 @@ from kiosk.devices import IecState
 from kiosk.journal.csms_cost import PricedSoFar
 from kiosk.journal.store import Journal, JournalError
 from kiosk.outbox.backoff import Backoff
+from kiosk.runtime import card_refund
 from kiosk.runtime.clock import Clock, FakeClock
 from kiosk.runtime.costs import CostModel, CostTracker
 from kiosk.runtime.devices import StationDevices
@@ -189,6 +190,7 @@ class Runtime:
 
     def start(self, recover: bool = True) -> None:
         if recover:
+            self.resolve_refunds()  # first: Repeat Receipt must find the terminal's last result
             recovery.recover(self._recovery_parts())
         self._owners.start()
         self.reporting.start()
@@ -285,12 +287,23 @@ class Runtime:
         """The terminal has not yet answered an orphan sweep (retried on the tick)."""
         return self.orphan_retry.pending
 
+    def resolve_refunds(self) -> bool:
+        """Card refunds a killed run left without an outcome (kiosk.runtime.card_refund)."""
+        if self.devices.terminal is None:
+            return True
+        try:
+            return card_refund.resolve_open(self.journal, self.devices.terminal)
+        except JournalError as exc:
+            log.error("%s", exc)
+            return False
+
     def sweep_orphans(self) -> None:
         if self.devices.terminal is not None:
             currencies = {o.currency for o in self.offers.values()}
             currency = next(iter(currencies)) if len(currencies) == 1 else "EUR"
+            refunds_settled = self.resolve_refunds()
             swept = recovery.sweep_orphan_holds(self.journal, self.devices.terminal, currency)
-            if swept is None:
+            if swept is None or not refunds_settled:
                 self.orphan_retry.failed(self.clock.now())
             else:
                 self.orphan_retry.succeeded()
