@@ -435,12 +435,17 @@ class PtEngine:
         if open_now:  # Feig: refuses while a pre-auth is open, naming its receipt
             self.finish(False, 0xB8, encode_bmp(0x87, open_now[0]))
             return
-        batch, record = self.state.ledger.end_of_day()
+        if any(total < 0 for _, total in self.state.ledger.batch_net().values()):
+            # More refunded than booked for a card type: its total cannot be sent (BCD has no
+            # sign). The batch stays open until bookings outweigh the refunds.
+            self.finish(False, 0x77)
+            return
+        per_type, record = self.state.ledger.end_of_day()
         per_brand: dict[str, tuple[int, int]] = {}
-        for entry in batch:
-            brand = CARD_TYPE_BRANDS.get(entry.card_type, EOD_OTHERS)
+        for card_type, (n, amount) in per_type.items():  # refunds already subtracted
+            brand = CARD_TYPE_BRANDS.get(card_type, EOD_OTHERS)
             count, total = per_brand.get(brand, (0, 0))
-            per_brand[brand] = (count + 1, total + entry.amount_minor)
+            per_brand[brand] = (count + n, total + amount)
         _, trace = self.state.ledger.allocate()
         time_s, date_s = now_bcd()
         totals = encode_totals(int(record["receipt_from"]), int(record["receipt_to"]), per_brand)
