@@ -400,6 +400,8 @@ class PtEngine:
             return
         self.intermediate(0x04, "Bitte warten")
         self.wait(self.state.delays.host_seconds)
+        if self.state.take_fault(Fault.DROP_BEFORE_RESULT):
+            raise Dropped("fault: link dropped before the result")
         receipt_no, trace = self.state.ledger.allocate()
         entry = Entry(
             receipt_no,

@@ -6,20 +6,23 @@ Only a refund the terminal approved *and* got the acknowledgement for is reporte
 acknowledgement the terminal reverses it (kiosk/unacked.py). A refund is at most what the
 session booked, less the refunds already made for it.
 
-A run that dies mid-refund leaves its intent without an outcome. At the next start, before any
-other command reaches the terminal, `resolve_open` settles it: an acknowledged result is the
-outcome; an approved result never marked acknowledged (the kiosk died around its 80 00 00) is
-compared with the last result the terminal kept (Repeat Receipt): the same receipt number means
-the terminal kept the refund, anything else that it reversed it; no result at all means nothing
-was kept (the terminal keeps a refund only after the acknowledgement, which follows the journal
-write). A silent terminal leaves the intent open, retried with the orphan sweep, and no new
-refund starts until it is settled.
+A run that dies mid-refund, or a link lost during it, leaves its intent without an outcome.
+`resolve_open` settles it (at the next start before any other command reaches the terminal, or
+at once after the lost link): an acknowledged result is the outcome; otherwise the terminal is
+asked for the last result it kept (Repeat Receipt). An approved result never marked
+acknowledged (the kiosk died around its 80 00 00) was kept if that result has its receipt
+number, else the terminal reversed it. No result journaled means none was acknowledged, unless
+the terminal committed it and the 04 0F was lost on the line: its last result is taken if it is
+an approved refund of this amount under a receipt number the journal has never seen. A silent
+terminal leaves the intent open, asked again with the orphan sweep, and no new refund starts
+until it is settled.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 from kiosk.devices import CardResult, CardTerminal, DeviceError, PaymentOutcome
 from kiosk.journal.codec import dumps
@@ -58,7 +61,7 @@ def run_card_refund(
     journal: Journal, terminal: CardTerminal, session_id: str, amount_minor: int
 ) -> CardResult:
     """Send the refund and wait for the card and the terminal's answer (blocks)."""
-    if unresolved := open_intents(journal):
+    if (unresolved := open_intents(journal)) and not resolve_open(journal, terminal):
         raise RefundRefused(
             f"terminal: the outcome of the refund for {unresolved[0][1]!r} is not known yet;"
             " the kiosk asks the terminal when it answers again"
@@ -74,6 +77,11 @@ def run_card_refund(
     result = terminal.refund(
         amount_minor, currency, session_id, journal.result_sink(session_id, KIND), lambda _t: None
     )
+    if result.outcome is PaymentOutcome.LINK_ERROR:
+        # Whether the terminal kept it only the terminal can say: asked now; if it stays silent
+        # the intent stays open (asked again with the orphan sweep and at the next start).
+        resolve_open(journal, terminal)
+        return _journaled_outcome(journal, command_id, result, session_id)
     journal.mark_command_done(command_id, result.outcome.value)
     return result
 
@@ -115,13 +123,12 @@ def resolve_open(journal: Journal, terminal: CardTerminal) -> bool:
     """Give every refund intent left without an outcome its outcome, asking the terminal where
     the journal cannot tell. False if the terminal did not answer (some stay open)."""
     for command_id, session_id, payload, at in open_intents(journal):
-        currency = str(json.loads(payload)["currency"])
         outcome = _resolve(
             journal,
             terminal,
             command_id=command_id,
             session_id=session_id,
-            currency=currency,
+            payload=json.loads(payload),
             intent_at=at,
         )
         if outcome is None:
@@ -137,30 +144,27 @@ def _resolve(
     *,
     command_id: int,
     session_id: str,
-    currency: str,
+    payload: dict[str, object],
     intent_at: str,
 ) -> str | None:
+    currency, amount = str(payload["currency"]), int(str(payload["amount_minor"]))
     rows = journal.query(
         "SELECT id, outcome, receipt_no, acknowledged_at IS NOT NULL, dropped_at IS NOT NULL "
         "FROM card_results WHERE session_id = ? AND kind = ? AND at >= ? ORDER BY id DESC "
         "LIMIT 1",
         (session_id, KIND, intent_at),
     )
-    if not rows:
-        return "not_kept"  # nothing journaled, so nothing acknowledged: the terminal kept none
-    rid, outcome, receipt_no, acknowledged, dropped = rows[0]
-    if outcome != PaymentOutcome.APPROVED.value or acknowledged or dropped:
-        return "dropped" if dropped else str(outcome)
+    if rows and (rows[0][1] != PaymentOutcome.APPROVED.value or rows[0][3] or rows[0][4]):
+        return "dropped" if rows[0][4] else str(rows[0][1])  # the journal knows
     try:
         last = terminal.last_result(currency)
     except (DeviceError, OSError) as exc:
         log.warning("recovery: refund %s: the terminal does not answer (%s)", command_id, exc)
         return None
-    if (
-        last is not None
-        and last.receipt_no == receipt_no
-        and last.outcome is (PaymentOutcome.APPROVED)
-    ):
+    if not rows:
+        return _adopt_lost(journal, last, session_id, amount)
+    rid, _outcome, receipt_no, _acked, _dropped = rows[0]
+    if last is not None and last.receipt_no == receipt_no and _approved(last):
         journal.mark_card_result_acknowledged(rid)  # kept: reported like any other refund
         return PaymentOutcome.APPROVED.value
     later = journal.query("SELECT count(*) FROM card_results WHERE id > ?", (rid,))[0][0]
@@ -174,3 +178,47 @@ def _resolve(
         return "unknown"
     journal.mark_card_result_consumed(rid, dropped=True)  # the terminal reversed it
     return "dropped"
+
+
+def _approved(result: CardResult | None) -> bool:
+    return result is not None and result.outcome is PaymentOutcome.APPROVED
+
+
+def _adopt_lost(
+    journal: Journal, last: CardResult | None, session_id: str, amount_minor: int
+) -> str:
+    """No result was journaled, so none was acknowledged; but a terminal may commit a refund
+    whose 04 0F is then lost on the line. Its last result is that refund if it is approved for
+    this amount under a receipt number the journal has never seen: journaled as kept."""
+    if not _approved(last) or last is None or last.receipt_no is None:
+        return "not_kept"
+    known = journal.query(
+        "SELECT count(*) FROM card_results WHERE receipt_no = ?", (last.receipt_no,)
+    )[0][0]
+    if known or last.amount_minor != amount_minor:
+        return "not_kept"
+    rid = journal.record_card_result(session_id, KIND, replace(last, reference=session_id))
+    journal.mark_card_result_acknowledged(rid)
+    log.warning("refund for %s: its lost result (receipt %s) taken", session_id, last.receipt_no)
+    return PaymentOutcome.APPROVED.value
+
+
+def _journaled_outcome(
+    journal: Journal, command_id: int, sent: CardResult, session_id: str
+) -> CardResult:
+    """After a lost link: the refund as resolved, if it was (else what the driver returned)."""
+    done = journal.query("SELECT result FROM commands WHERE id = ?", (command_id,))
+    if not done or done[0][0] != PaymentOutcome.APPROVED.value:
+        return sent
+    row = journal.query(
+        "SELECT amount_minor, receipt_no, trace_no FROM card_results WHERE session_id = ? "
+        "AND kind = ? AND acknowledged_at IS NOT NULL ORDER BY id DESC LIMIT 1",
+        (session_id, KIND),
+    )[0]
+    return replace(
+        sent,
+        outcome=PaymentOutcome.APPROVED,
+        amount_minor=int(row[0]),
+        receipt_no=row[1],
+        trace_no=row[2],
+    )

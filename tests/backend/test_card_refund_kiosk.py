@@ -14,7 +14,7 @@ import pytest
 from backend import books
 from drivers.backend_client.wire import report_request
 from drivers.zvt.terminal import ZvtTerminal
-from drivers.zvt_sim import TerminalSimulator
+from drivers.zvt_sim import Fault, TerminalSimulator
 from kiosk.devices import CardResult, PaymentOutcome
 from kiosk.journal.store import Journal
 from kiosk.runtime.card_refund import (
@@ -141,4 +141,31 @@ def test_a_refund_the_terminal_cannot_tell_about_is_flagged_not_reported(
     assert resolve_open(journal, term) is True
     assert journal.query("SELECT result FROM commands WHERE kind = 'RefundCard'") == [("unknown",)]
     assert refundable(journal, "S-1") == (375, "EUR") and queue_reports(journal) == 0
+    journal.close()
+
+
+@pytest.mark.parametrize(
+    ("fault", "kept"),
+    [
+        (Fault.DROP_BEFORE_RESULT, False),  # link lost before the 04 0F: nothing was made
+        (Fault.DROP_AFTER_RESULT, True),  # the terminal kept it, the link went after the 04 0F
+        (Fault.LOSE_RESULT, True),  # kept, and its 04 0F never arrived
+    ],
+)
+def test_a_refund_whose_link_is_lost_is_asked_about_at_once(
+    terminal: tuple[TerminalSimulator, ZvtTerminal], tmp_path: Path, fault: Fault, kept: bool
+) -> None:
+    sim, term = terminal
+    journal = Journal.open(tmp_path / "journal.db")
+    _booked(journal, "S-1", 625)
+    sim.inject(fault)
+    done = run_card_refund(journal, term, "S-1", 250)
+    refunds = sim.ledger()["refunds"]
+    assert len(refunds) == kept  # type: ignore[arg-type]
+    assert (done.outcome is PaymentOutcome.APPROVED) is kept
+    assert open_intents(journal) == [] and "06 20" in sim.state.commands_seen
+    assert queue_reports(journal) == kept
+    assert refundable(journal, "S-1") == (625 - 250 * kept, "EUR")
+    if kept:
+        assert done.receipt_no == refunds[0]["receipt_no"]  # type: ignore[index]
     journal.close()
