@@ -6,7 +6,8 @@ pre-authorisation; the idToken is the payment reference, type DirectPayment, wit
 values every `meter_interval` become TransactionEvent Updated; it ends (TransactionEvent
 Ended, with the local cost from our tariff engine in `costDetails`) when it leaves charging
 for settlement, and once the money is final, NotifySettlement says what was booked (C21
-Settled), released (C20 Canceled: the car never drew) or is not known (C22 Failed).
+Settled), released (C20 Canceled: the car never drew), refused by the terminal (C22
+Rejected) or is not known (C22 Failed).
 
 Pure: the journal calls `calls()` inside the transaction that records the step, so a step and
 what the CSMS must hear of it are durable together or not at all. The core imports no OCPP
@@ -57,7 +58,7 @@ class CsmsCall:
     """One message for the CSMS. A TransactionEvent gets its seqNo when it is queued."""
 
     action: str  # "TransactionEvent" | "NotifySettlement"
-    kind: str  # started | updated | periodic | ended | settled | canceled | failed
+    kind: str  # started | updated | periodic | ended | settled | canceled | rejected | failed
     session_id: str
     transaction_id: str
     payload: Payload
@@ -218,6 +219,13 @@ def settlement(s: Session, at: datetime) -> CsmsCall:
         kind, status = "settled", "Settled"
     elif done is not None and amount == 0:
         kind, status = "canceled", "Canceled"
+    elif done is not None and done.refused_code is not None:
+        # C22: the terminal answered and refused; the amount is the one it was asked to book.
+        kind, status = "rejected", "Rejected"
+        payload["statusInfo"] = (
+            f"the terminal refused the booking (result code {done.refused_code:02X}); "
+            "the hold is left for capture with pspRef until the next end-of-day"
+        )
     else:
         kind, status = "failed", "Failed"
         payload["statusInfo"] = "the terminal did not confirm the booking"

@@ -32,7 +32,7 @@ from kiosk.session.events import (
     SignedEnded,
     Tick,
 )
-from kiosk.session.model import Session, Settlement, SignedOutcome, Station
+from kiosk.session.model import Policy, Session, Settlement, SignedOutcome, Station
 from kiosk.session.names import Phase, StopReason
 from kiosk.snapshot import Cancel, CountdownKind, ExtendTimeout, StopCharging
 
@@ -229,7 +229,9 @@ def on_settling(s: Session, e: Event, st: Station) -> Step:
                 trace_no=result.trace_no,
             )
             return finish(replace(s, settlement=settled, settle_unknown=False), e.at, policy)
-        # Outcome unknown (link lost, refused, terminal busy): ask before anything is retried.
+        if result.outcome is PaymentOutcome.DECLINED and amount > 0:
+            return _refused(s, e.at, policy, amount, result.raw_result_code)
+        # Outcome unknown (link lost, error, terminal busy): ask before anything is retried.
         return _unknown(s, e.at, st)
     if isinstance(e, OpenPreauthsChecked) and e.session_id == s.session_id:
         if not s.settle_unknown:
@@ -247,6 +249,17 @@ def on_settling(s: Session, e: Event, st: Station) -> Step:
     if isinstance(e, Tick) and s.settle_unknown and due(s, e.at):
         return replace(s, deadline=e.at + policy.settle_retry), [QueryOpenPreauths(s.session_id)]
     return s, []
+
+
+def _refused(s: Session, at: datetime, policy: Policy, amount: int, code: int | None) -> Step:
+    """The terminal answered and refused the booking (a host decline): nothing was booked, so
+    the outcome is known and asking again would get the same answer. The session closes with
+    the amount owed and not collected; the report tells the backend (payment `authorized`, not
+    captured) and the CSMS (NotifySettlement Rejected). The hold stays open for the operator to
+    capture with its reference until the next end-of-day, after which the orphan sweep
+    releases it (kiosk.journal.store.held_receipts)."""
+    refused = Settlement(final_minor=amount, confirmed=False, refused_code=code or 0)
+    return finish(replace(s, settlement=refused, settle_unknown=False), at, policy)
 
 
 def _unknown(s: Session, at: datetime, st: Station) -> Step:

@@ -127,6 +127,9 @@ class Settlement:
     receipt_no: int | None = None
     trace_no: int | None = None
     assumed: bool = False  # outcome was lost; the hold was no longer open when asked
+    # The terminal definitely refused the booking (its result code): nothing was booked and the
+    # hold is left for the operator to capture with the payment reference (OCPP C22).
+    refused_code: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

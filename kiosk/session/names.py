@@ -117,3 +117,4 @@ class MoneyOutcome(enum.Enum):
     RELEASE_PENDING = "release_pending"  # reversal sent, terminal answer outstanding
     CHARGED = "charged"  # booked the computed cost, rest released
     CHARGE_PENDING = "charge_pending"  # booking sent or queued, answer outstanding
+    CHARGE_REFUSED = "charge_refused"  # the terminal refused the booking: nothing was taken
