@@ -85,6 +85,8 @@ class CsmsLink:
         self.tariffs = tariffs
         self.running = running
         self.dialect = Dialect()  # the connection's version, once the CSMS chose one
+        self.peer: StationPeer | None = None  # the connection's station end, while it is up
+        self.on_variable: Callable[[str, str, str], None] | None = None  # a value the CSMS set
 
     # ------------------------------------------------------------------ wiring (any thread)
 
@@ -173,13 +175,14 @@ class CsmsLink:
             self.config.identity,
             ws,
             self.timing.response_timeout_s,
-            model=DeviceModel(self.journal, self.currency),
+            model=DeviceModel(self.journal, self.currency, on_set=self.on_variable),
             trigger=self._trigger,
             remote_stop=self.remote_stop,
             tariffs=self.tariffs,
             running=self.running,
         )
         reader = peer.listen()
+        self.peer = peer
         try:
             heartbeat_s = await self._boot(peer)
             self._set(accepted=True)
@@ -198,6 +201,7 @@ class CsmsLink:
                     next_heartbeat = now + heartbeat_s
                 await self._wait_wake(min(self.timing.poll_s, max(0.0, next_heartbeat - now)))
         finally:
+            self.peer = None
             reader.cancel()
 
     async def _boot(self, peer: StationPeer) -> float:
@@ -303,6 +307,13 @@ class CsmsLink:
         except TimeoutError:
             return False
         return True
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._loop
+
+    def next_id(self) -> str:
+        return self._next_id()
 
     def _next_id(self) -> str:
         self._ids += 1

@@ -90,6 +90,12 @@ class CsmsFeed:
             old = before.session(sid)
             if new is None or new.auth is None:
                 continue  # no money authorised: no OCPP transaction
+            if not in_transaction(new):
+                if sid in closing:  # C19: the CSMS did not accept it; the hold was released
+                    out.append(settlement(new, event.at))
+                continue  # the CSMS has not accepted the payment (yet): no transaction
+            if old is not None and not in_transaction(old):
+                old = None  # accepted in this step: the transaction starts now
             out.extend(
                 self._session(
                     event, before=before, after=after, old=old, new=new, last_meter_at=last_meter_at
@@ -180,6 +186,12 @@ class CsmsFeed:
         return _tx_event(s, "Ended", "ended", at, trigger, info, **extra)
 
 
+def in_transaction(s: Session) -> bool:
+    """An OCPP transaction exists for the session: its money is authorised and the CSMS was
+    not asked to accept it (AuthorizeDirectPayment false) or accepted it."""
+    return s.auth is not None and s.csms_auth in (None, "Accepted")
+
+
 def _ended(s: Session) -> bool:
     return s.phase in _ENDED or s.closed
 
@@ -213,12 +225,15 @@ def settlement(s: Session, at: datetime) -> CsmsCall:
         "pspRef": psp_ref(auth),
         "settlementAmount": major(amount, auth.currency),
         "settlementTime": at.isoformat(),
-        "transactionId": s.session_id,
     }
+    if in_transaction(s):  # C19: no transaction existed, so none is named
+        payload["transactionId"] = s.session_id
     if done is not None and done.confirmed and amount > 0:
         kind, status = "settled", "Settled"
     elif done is not None and amount == 0:
         kind, status = "canceled", "Canceled"
+        if not in_transaction(s):
+            payload["statusInfo"] = f"the CSMS did not accept the payment ({s.csms_auth})"
     elif done is not None and done.refused_code is not None:
         # C22: the terminal answered and refused; the amount is the one it was asked to book.
         kind, status = "rejected", "Rejected"

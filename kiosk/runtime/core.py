@@ -38,7 +38,13 @@ from kiosk.runtime.publish import SnapshotPublisher, Subscriber
 from kiosk.runtime.reporting import Reporting, ReportingOptions
 from kiosk.runtime.signed import SignedSessions
 from kiosk.session import events as ev
-from kiosk.session.commands import BeginMetering, CloseSession, Command, DisableCharging
+from kiosk.session.commands import (
+    AuthorizeAtCsms,
+    BeginMetering,
+    CloseSession,
+    Command,
+    DisableCharging,
+)
 from kiosk.session.machine import step
 from kiosk.session.model import Offer, Session, Station
 from kiosk.session.names import Phase
@@ -54,6 +60,11 @@ _METERING = frozenset({Phase.STARTING, Phase.CHARGING, Phase.STOPPING})
 @dataclass(frozen=True, slots=True)
 class _OfferChange:
     offers: dict[str, Offer]
+
+
+@dataclass(frozen=True, slots=True)
+class _CsmsAuthorizeChange:
+    on: bool
 
 
 class Runtime:
@@ -96,6 +107,8 @@ class Runtime:
         self._events: queue.Queue[object] = queue.Queue()
         self._trackers: dict[str, CostTracker] = {}
         self.orphan_retry = OrphanSweepRetry()
+        # Sends AuthorizeAtCsms to the operator's CSMS; its answer comes back as an event.
+        self.csms_authorizer: Callable[[AuthorizeAtCsms], None] | None = None
         self.signed = SignedSessions(self)
         self._owners = DeviceOwners(
             devices,
@@ -252,6 +265,18 @@ class Runtime:
         else:
             self._set_offers(dict(offers))
 
+    def set_csms_authorize(self, on: bool) -> None:
+        """Whether each approved payment waits for the CSMS's Authorize answer (OCPP
+        PaymentCtrlr.AuthorizeDirectPayment); applies to payments approved from now on."""
+        if self._machine.is_alive():
+            self._events.put(_CsmsAuthorizeChange(on))
+        else:
+            self._set_csms_authorize(on)
+
+    def _set_csms_authorize(self, on: bool) -> None:
+        policy = replace(self.station.policy, csms_authorize=on)
+        self.station = replace(self.station, policy=policy)
+
     def _set_offers(self, offers: dict[str, Offer]) -> None:
         self.offers = {**self.offers, **offers}
         self.prices = PriceBoard(self.offers, self._zone)
@@ -339,6 +364,9 @@ class Runtime:
                 if isinstance(item, _OfferChange):
                     self._set_offers(item.offers)
                     continue
+                if isinstance(item, _CsmsAuthorizeChange):
+                    self._set_csms_authorize(item.on)
+                    continue
                 assert not isinstance(item, str)
                 self.handle(item)  # type: ignore[arg-type]
             except Exception:
@@ -411,6 +439,11 @@ class Runtime:
     def _apply(self, command: Command, command_id: int) -> None:
         if isinstance(command, BeginMetering):
             self.start_metering(command)
+        elif isinstance(command, AuthorizeAtCsms):
+            if self.csms_authorizer is not None:
+                self.csms_authorizer(command)
+            else:  # no link to ask: the payment is not accepted
+                self.post(ev.CsmsAuthorized(self.clock.now(), command.session_id, "NoAnswer"))
         elif isinstance(command, CloseSession):
             self._trackers.pop(command.session.session_id, None)
             if command.report:

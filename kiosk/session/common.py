@@ -104,6 +104,7 @@ _ZERO_REASON = {
     StopReason.EMERGENCY: FailureReason.CONNECTOR_FAULT,
     StopReason.METER_FAULT: FailureReason.CONNECTOR_FAULT,
     StopReason.RECOVERY: FailureReason.INTERRUPTED,
+    StopReason.NOT_AUTHORISED: FailureReason.OPERATOR_REFUSED,
 }
 
 
