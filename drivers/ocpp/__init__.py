@@ -7,6 +7,7 @@ from functools import partial
 
 from drivers.ocpp.authorize import PaymentAuthorizer
 from drivers.ocpp.link import CsmsLink, LinkTiming
+from drivers.ocpp.reset import ResetPlan
 from drivers.ocpp.tariffs import CsmsTariffs
 from drivers.ocpp.variables import DeviceModel
 from kiosk.config import OcppConfig
@@ -44,6 +45,7 @@ def connect_station(
         remote_stop=partial(_remote_stop, runtime),
         tariffs=tariffs,
         running=partial(_running, runtime),
+        reset=ResetPlan(lambda: runtime.station),
     )
     _authorize_payments(runtime, link, config)
     feed = link.attach()
@@ -52,6 +54,8 @@ def connect_station(
         feed, priced=runtime.priced, remote_stopped=runtime.journal.csms_remote_stopped
     )
     runtime.subscribe(link.snapshot)
+    assert link.reset is not None
+    runtime.subscribe(link.reset.snapshot)
     return link
 
 

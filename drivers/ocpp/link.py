@@ -28,6 +28,7 @@ from websockets.typing import Subprotocol
 
 from drivers.ocpp.dialect import SUBPROTOCOLS, Dialect, boot_payload, dialect_for
 from drivers.ocpp.peer import CsmsRefused, LinkClosed, StationPeer
+from drivers.ocpp.reset import ResetPlan
 from drivers.ocpp.tariffs import CsmsTariffs
 from drivers.ocpp.variables import DeviceModel
 from kiosk.config import OcppConfig
@@ -62,8 +63,10 @@ class CsmsLink:
         on_change: Callable[[], None] | None = None,
         tariffs: CsmsTariffs | None = None,
         running: Callable[[str], str | None] | None = None,
+        reset: ResetPlan | None = None,
     ) -> None:
         self.config = config
+        self.reset = reset
         self.journal = journal
         self.timing = timing or LinkTiming()
         self.firmware = firmware
@@ -180,6 +183,7 @@ class CsmsLink:
             remote_stop=self.remote_stop,
             tariffs=self.tariffs,
             running=self.running,
+            reset=self.reset,
         )
         reader = peer.listen()
         self.peer = peer
