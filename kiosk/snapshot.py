@@ -37,6 +37,7 @@ __all__ = [
     "Intent",
     "LiveValues",
     "MoneyOutcome",
+    "OperatorFigure",
     "PayByCard",
     "PayByQr",
     "PaymentLinkView",
@@ -188,6 +189,16 @@ class Countdown:
 
 
 @dataclass(frozen=True, slots=True)
+class OperatorFigure:
+    """What the operator's CSMS says of a running session (OCPP 2.0.1 central cost, I02/I03):
+    its running total cost and its text. Shown as the operator's, beside the station's own
+    cost; what the driver pays is the station's (payment stays local)."""
+
+    total: Amount | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SessionView:
     session_id: str
     connector_id: str
@@ -204,6 +215,7 @@ class SessionView:
     failure: FailureView | None = None
     receipt: Receipt | None = None
     countdowns: tuple[Countdown, ...] = ()
+    operator: OperatorFigure | None = None  # the CSMS's running cost and text (2.0.1)
 
 
 @dataclass(frozen=True, slots=True)

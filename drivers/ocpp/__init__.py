@@ -48,6 +48,7 @@ def connect_station(
         reset=ResetPlan(lambda: runtime.station),
     )
     _authorize_payments(runtime, link, config)
+    link.operator = runtime.note_operator_figure  # 2.0.1 central cost, shown as the operator's
     feed = link.attach()
     # Per-dimension local cost (I07–I12) from the runtime's tariff engine.
     runtime.journal.csms_feed = replace(

@@ -27,7 +27,7 @@ from websockets.exceptions import InvalidHandshake, WebSocketException
 from websockets.typing import Subprotocol
 
 from drivers.ocpp.dialect import SUBPROTOCOLS, Dialect, boot_payload, dialect_for
-from drivers.ocpp.peer import CsmsRefused, LinkClosed, StationPeer
+from drivers.ocpp.peer import CsmsRefused, LinkClosed, OperatorFigureSink, StationPeer
 from drivers.ocpp.reset import ResetPlan
 from drivers.ocpp.tariffs import CsmsTariffs
 from drivers.ocpp.variables import DeviceModel
@@ -90,6 +90,7 @@ class CsmsLink:
         self.dialect = Dialect()  # the connection's version, once the CSMS chose one
         self.peer: StationPeer | None = None  # the connection's station end, while it is up
         self.on_variable: Callable[[str, str, str], None] | None = None  # a value the CSMS set
+        self.operator: OperatorFigureSink | None = None  # the CSMS's running cost and text
 
     # ------------------------------------------------------------------ wiring (any thread)
 
@@ -184,6 +185,7 @@ class CsmsLink:
             tariffs=self.tariffs,
             running=self.running,
             reset=self.reset,
+            operator=self.operator,
         )
         reader = peer.listen()
         self.peer = peer

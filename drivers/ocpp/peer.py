@@ -33,6 +33,10 @@ _NO_REMOTE_START = {
 }
 
 
+# (transaction id, the CSMS's running total cost or None, its text or None): for display.
+OperatorFigureSink = Callable[[str, Decimal | None, str | None], None]
+
+
 class CsmsRefused(Exception):
     """The CSMS answered with a CallError."""
 
@@ -59,9 +63,11 @@ class StationPeer(ChargePoint21):  # type: ignore[misc]  # the library is untype
         tariffs: CsmsTariffs | None = None,
         running: Callable[[str], str | None] | None = None,
         reset: ResetPlan | None = None,
+        operator: OperatorFigureSink | None = None,
     ) -> None:
         super().__init__(identity, connection, response_timeout, logger=WIRE_LOG)
         self.reset = reset
+        self.operator = operator
         self.reader: asyncio.Task[None] | None = None
         self.model = model
         self.trigger = trigger

@@ -19,12 +19,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from datetime import time as TimeOfDay
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from kiosk import recovery
 from kiosk.devices import IecState
 from kiosk.journal.csms_cost import PricedSoFar
 from kiosk.journal.store import Journal, JournalError
+from kiosk.money import minor_unit_exponent, round_amount
 from kiosk.outbox.backoff import Backoff
 from kiosk.runtime.clock import Clock, FakeClock
 from kiosk.runtime.costs import CostModel, CostTracker
@@ -48,7 +50,7 @@ from kiosk.session.commands import (
 from kiosk.session.machine import step
 from kiosk.session.model import Offer, Session, Station
 from kiosk.session.names import Phase
-from kiosk.snapshot import ChooseConnector, Intent, StationSnapshot
+from kiosk.snapshot import Amount, ChooseConnector, Intent, OperatorFigure, StationSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +109,8 @@ class Runtime:
         self._events: queue.Queue[object] = queue.Queue()
         self._trackers: dict[str, CostTracker] = {}
         self.orphan_retry = OrphanSweepRetry()
+        # The CSMS's running cost and text per session (OCPP 2.0.1 central cost), for display.
+        self.operator_figures: dict[str, OperatorFigure] = {}
         # Sends AuthorizeAtCsms to the operator's CSMS; its answer comes back as an event.
         self.csms_authorizer: Callable[[AuthorizeAtCsms], None] | None = None
         self.signed = SignedSessions(self)
@@ -264,6 +268,26 @@ class Runtime:
             self._events.put(_OfferChange(dict(offers)))
         else:
             self._set_offers(dict(offers))
+
+    def note_operator_figure(
+        self, session_id: str, total: Decimal | None, text: str | None
+    ) -> None:
+        """The CSMS's running total cost (major units, its number) and/or its text for a
+        session (any thread): shown on the charging screen as the operator's figure."""
+        session = self.station.session(session_id)
+        if session is None:
+            return
+        known = self.operator_figures.get(session_id, OperatorFigure())
+        if total is not None:
+            currency = session.offer.currency
+            minor = round_amount(total, currency).scaleb(minor_unit_exponent(currency))
+            known = replace(known, total=Amount(int(minor), currency))
+        if text:
+            known = replace(known, text=text[:512])
+        live = {s.session_id for s in self.station.sessions}
+        figures = {k: v for k, v in self.operator_figures.items() if k in live}
+        self.operator_figures = {**figures, session_id: known}
+        self._events.put(_REPUBLISH)
 
     def set_csms_authorize(self, on: bool) -> None:
         """Whether each approved payment waits for the CSMS's Authorize answer (OCPP
@@ -472,7 +496,12 @@ class Runtime:
 
     def _publish(self) -> None:
         self._publisher.publish(
-            self.station, self.fault, self.offers, self.prices, self.signed.views()
+            self.station,
+            self.fault,
+            self.offers,
+            self.prices,
+            self.signed.views(),
+            operator=self.operator_figures,
         )
 
 

@@ -16,6 +16,7 @@
 // "$transactionId" in a payload is the transactionId of the last TransactionEvent received
 // (1.6: the last one it gave in a StartTransaction answer).
 // --authorize-status: the idTokenInfo.status of its 2.x Authorize answers (default Accepted).
+// --tx-answer JSON: the answer to every 2.x TransactionEvent (default {}), e.g. a totalCost.
 // Prints "LISTENING <port>" once it accepts connections. Appends every websocket message, in
 // both directions, to FILE as one JSON line: {"at", "identity", "protocol", "outbound", "message"}
 // (message as the raw OCPP-J array). A restart with the same FILE keeps appending.
@@ -33,6 +34,7 @@ function parseArgs(argv) {
     record: null,
     afterBoot: null,
     authorizeStatus: null,
+    txAnswer: null,
   };
   for (let i = 2; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, "").replace(/-(.)/g, (_, c) => c.toUpperCase());
@@ -79,7 +81,7 @@ function handlers(args) {
     Heartbeat: () => ({ currentTime: now() }),
     StatusNotification: () => ({}),
     Authorize: () => ({ idTokenInfo: { status: args.authorizeStatus || "Accepted" } }),
-    TransactionEvent: () => ({}),
+    TransactionEvent: () => (args.txAnswer ? JSON.parse(args.txAnswer) : {}),
     MeterValues: () => ({}),
     NotifyEvent: () => ({}),
     SecurityEventNotification: () => ({}),
