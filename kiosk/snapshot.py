@@ -31,6 +31,7 @@ __all__ = [
     "CostLine",
     "Countdown",
     "CountdownKind",
+    "CsmsLinkView",
     "ExtendTimeout",
     "FailureReason",
     "FailureView",
@@ -231,6 +232,16 @@ class ReportingStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class CsmsLinkView:
+    """The link to the operator's CSMS (OCPP), for the service menu."""
+
+    connected: bool  # the CSMS accepted the boot
+    version: str | None = None  # the OCPP version agreed
+    queued: int = 0  # messages waiting to be sent
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SigningMeterView:
     """A connector's signing meter (Eichrecht), for the service menu: as it identified itself
     at start-up; `problem` says why it could not be asked."""
@@ -261,6 +272,7 @@ class StationSnapshot:
     notice: str | None = None  # station-wide message (out of order, recovering)
     reporting: ReportingStatus | None = None  # None: no backend configured
     signing_meters: tuple[SigningMeterView, ...] = ()  # connectors whose meter signs (OCMF)
+    csms: CsmsLinkView | None = None  # None: no CSMS configured
 
 
 # --------------------------------------------------------------------------- intents

@@ -34,7 +34,7 @@ from drivers.ocpp.variables import DeviceModel
 from kiosk.config import OcppConfig
 from kiosk.journal.csms_feed import CsmsFeed
 from kiosk.journal.store import Journal, JournalError
-from kiosk.snapshot import ConnectorStatus, StationSnapshot
+from kiosk.snapshot import ConnectorStatus, CsmsLinkView, StationSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,8 @@ class CsmsLink:
         self.peer: StationPeer | None = None  # the connection's station end, while it is up
         self.on_variable: Callable[[str, str, str], None] | None = None  # a value the CSMS set
         self.operator: OperatorFigureSink | None = None  # the CSMS's running cost and text
+        self.on_status: Callable[[CsmsLinkView], None] | None = None  # the service menu's line
+        self._journaled_state: tuple[bool, str | None, str | None] | None = None
 
     # ------------------------------------------------------------------ wiring (any thread)
 
@@ -249,6 +251,7 @@ class CsmsLink:
                 log.error("csms: queue unreadable: %s", exc)
                 return
             if not rows:
+                self.report()
                 return
             for row in rows:
                 try:
@@ -295,6 +298,23 @@ class CsmsLink:
             self.accepted = accepted
         if error is not ...:
             self.last_error = error
+        self.report()
+
+    def report(self) -> None:
+        """Tell the service menu (and, when it changed, the journal for `evkiosk status`)
+        whether the CSMS accepted the station, the version, what waits and the last error."""
+        version = self.dialect.version if self.accepted else None
+        state = (self.accepted, version, self.last_error)
+        try:
+            queued = self.journal.csms_queued()
+            if state != self._journaled_state:
+                self.journal.csms_link_state(*state)
+                self._journaled_state = state
+        except JournalError as exc:
+            log.error("csms: link state not recorded: %s", exc)
+            return
+        if self.on_status is not None:
+            self.on_status(CsmsLinkView(self.accepted, version, queued, self.last_error))
 
     def _stop_set(self) -> bool:
         return self._stop is not None and self._stop.is_set()

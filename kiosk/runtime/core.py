@@ -50,7 +50,14 @@ from kiosk.session.commands import (
 from kiosk.session.machine import step
 from kiosk.session.model import Offer, Session, Station
 from kiosk.session.names import Phase
-from kiosk.snapshot import Amount, ChooseConnector, Intent, OperatorFigure, StationSnapshot
+from kiosk.snapshot import (
+    Amount,
+    ChooseConnector,
+    CsmsLinkView,
+    Intent,
+    OperatorFigure,
+    StationSnapshot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +118,7 @@ class Runtime:
         self.orphan_retry = OrphanSweepRetry()
         # The CSMS's running cost and text per session (OCPP 2.0.1 central cost), for display.
         self.operator_figures: dict[str, OperatorFigure] = {}
+        self.csms_link: CsmsLinkView | None = None  # the CSMS link's state, when there is one
         # Sends AuthorizeAtCsms to the operator's CSMS; its answer comes back as an event.
         self.csms_authorizer: Callable[[AuthorizeAtCsms], None] | None = None
         self.signed = SignedSessions(self)
@@ -288,6 +296,12 @@ class Runtime:
         figures = {k: v for k, v in self.operator_figures.items() if k in live}
         self.operator_figures = {**figures, session_id: known}
         self._events.put(_REPUBLISH)
+
+    def note_csms_link(self, view: CsmsLinkView) -> None:
+        """The CSMS link's state changed (any thread): the service menu shows it."""
+        if view != self.csms_link:
+            self.csms_link = view
+            self._events.put(_REPUBLISH)
 
     def set_csms_authorize(self, on: bool) -> None:
         """Whether each approved payment waits for the CSMS's Authorize answer (OCPP
@@ -502,6 +516,7 @@ class Runtime:
             self.prices,
             self.signed.views(),
             operator=self.operator_figures,
+            csms=self.csms_link,
         )
 
 

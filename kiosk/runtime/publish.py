@@ -14,7 +14,13 @@ from kiosk.runtime.prices import PriceBoard
 from kiosk.runtime.reporting import Reporting
 from kiosk.runtime.view import build_snapshot
 from kiosk.session.model import Offer, Station
-from kiosk.snapshot import OperatorFigure, SessionView, SigningMeterView, StationSnapshot
+from kiosk.snapshot import (
+    CsmsLinkView,
+    OperatorFigure,
+    SessionView,
+    SigningMeterView,
+    StationSnapshot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +82,7 @@ class SnapshotPublisher:
         signing_meters: tuple[SigningMeterView, ...],
         *,
         operator: Mapping[str, OperatorFigure] | None = None,
+        csms: CsmsLinkView | None = None,
     ) -> None:
         """The station now, with the offers and prices in force (a CSMS may replace them)."""
         notice = None
@@ -100,6 +107,8 @@ class SnapshotPublisher:
         )
         if operator:
             snapshot = with_operator_figures(snapshot, operator)
+        if csms is not None:
+            snapshot = replace(snapshot, csms=csms)
         last = self._snapshot
         if last is not None and replace(last, seq=snapshot.seq, published_at=now) == snapshot:
             # Nothing a screen shows changed (an idle station's meter polls, 1 Hz each):

@@ -93,6 +93,11 @@ def test_a_payment_the_csms_accepts_is_authorized_before_the_transaction_starts(
         k.advance(5)
         csms.wait_for(lambda: len(csms.calls("NotifySettlement")) == 1)
         stored = k.station.runtime.journal.csms_variables()
+        csms.wait_for(lambda: k.station.runtime.journal.csms_queued() == 0)
+        k.idle()
+        link_view = k.snap.csms  # the service menu's line
+    assert link_view is not None and link_view.connected and link_view.version == "2.1"
+    assert link_view.queued == 0 and link_view.last_error is None
     assert csms.errors() == [], "the CSMS refused a message in strict mode"
     assert stored[("PaymentCtrlr", "AuthorizeDirectPayment")] == "true"
     actions = [a for a in (m.frame[2] for m in csms.messages() if m.kind == 2 and not m.outbound)]

@@ -88,6 +88,8 @@ def test_the_operators_running_cost_and_text_are_shown_as_theirs(
             focus = k.snap.focus
             assert focus is not None and focus.receipt is not None
             booked = focus.receipt.total
+            link_view = k.snap.csms
+            assert link_view is not None and link_view.version == "2.0.1"
     finally:
         csms.stop()
     assert csms.errors() == [], "the CSMS refused a message in strict mode"

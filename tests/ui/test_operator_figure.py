@@ -25,7 +25,7 @@ def with_operator(snap: StationSnapshot, figure: OperatorFigure) -> StationSnaps
     [
         ("en", "The operator's own figure so far: €4.56", "From the operator: 0.39/kWh"),
         ("de", "Eigene Angabe des Betreibers bisher: 4,56", "Vom Betreiber: 0.39/kWh"),
-        ("fr", "Montant indiqué par l'exploitant jusqu'ici\u202f: 4,56", "De l'exploitant"),
+        ("fr", "Montant indiqué par l'exploitant jusqu'ici\u00a0: 4,56", "De l'exploitant"),
     ],
 )
 def test_the_operators_figure_and_text_are_shown_as_theirs(
