@@ -232,7 +232,9 @@ def settlement(s: Session, at: datetime) -> CsmsCall:
         kind, status = "settled", "Settled"
     elif done is not None and amount == 0:
         kind, status = "canceled", "Canceled"
-        if not in_transaction(s):
+        if s.csms_auth == "Pending":  # cancelled (or timed out) while the CSMS was asked
+            payload["statusInfo"] = "released before the CSMS answered its Authorize"
+        elif not in_transaction(s):
             payload["statusInfo"] = f"the CSMS did not accept the payment ({s.csms_auth})"
     elif done is not None and done.refused_code is not None:
         # C22: the terminal answered and refused; the amount is the one it was asked to book.

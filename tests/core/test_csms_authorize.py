@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from doubles import paths
-from doubles.builders import Driver, at, card, controller, reading, station
+from doubles.builders import Driver, at, card, controller, intent, reading, station
 from doubles.paths import SID
 
 from kiosk.devices import IecState
@@ -16,7 +16,7 @@ from kiosk.journal.csms_feed import CsmsCall, CsmsFeed
 from kiosk.session import commands as cmd
 from kiosk.session import events as ev
 from kiosk.session.model import Policy
-from kiosk.snapshot import FailureReason, MoneyOutcome, Phase
+from kiosk.snapshot import Cancel, FailureReason, MoneyOutcome, Phase
 
 
 class FedDriver(Driver):
@@ -101,3 +101,15 @@ def test_without_the_variable_charging_starts_at_the_terminal_approval_as_before
     assert d.calls[0].payload["eventType"] == "Started"
     s = d.st.session(SID)
     assert s is not None and s.csms_auth is None
+
+
+def test_a_driver_who_cancels_while_the_csms_is_asked_is_released_without_a_transaction() -> None:
+    d = FedDriver(ask_csms=True)
+    _approved_and_plugged(d)
+    (release,) = d(intent(Cancel(SID), 6))
+    assert isinstance(release, cmd.SettleCard) and release.final_minor == 0
+    d(ev.SettleDone(at(7), SID, card(amount=0)))
+    (settled,) = d.calls
+    assert settled.payload["status"] == "Canceled" and "transactionId" not in settled.payload
+    assert "before the CSMS answered" in settled.payload["statusInfo"]
+    assert d(ev.CsmsAuthorized(at(8), SID, "Accepted")) == ()  # too late: nothing starts
