@@ -286,6 +286,11 @@ class Runtime:
         if session is None:
             return
         known = self.operator_figures.get(session_id, OperatorFigure())
+        if total is not None and not (total.is_finite() and 0 <= total < 10**9):
+            log.warning(
+                "csms: operator figure %s for %s not shown (not an amount)", total, session_id
+            )
+            total = None
         if total is not None:
             currency = session.offer.currency
             minor = round_amount(total, currency).scaleb(minor_unit_exponent(currency))
