@@ -351,6 +351,9 @@ class PtEngine:
         if not 0 <= booked <= held.amount_minor or amount > held.amount_minor:
             self.finish(False, 0xB7)
             return
+        if booked > 0 and self.state.take_fault(Fault.REFUSE_BOOKING):
+            self.finish(False, 0x05)  # nothing booked: the hold stays open
+            return
         self.intermediate(0x04)
         self.wait(self.state.delays.host_seconds)
         if self.state.take_fault(Fault.DROP_BEFORE_RESULT):
