@@ -147,7 +147,7 @@ def _database(url: str):  # type: ignore[no-untyped-def]
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415 (load on demand)
 
-    from backend.app import create_app  # noqa: PLC0415 (load on demand)
+    from backend.app import create_app, freeze_startup_objects  # noqa: PLC0415 (on demand)
 
     try:
         host, port = _parse_listen(args.listen)
@@ -193,6 +193,7 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(f"evkiosk backend on http://{args.listen}  (pay pages at {settings.public_url}/pay/…)")
     if args.workers == 1:
+        freeze_startup_objects()
         uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
     else:
         app.state.services.close()
