@@ -146,7 +146,7 @@ def freeze_startup_objects() -> None:
     """Called once the app is built, before serving: the modules, routes, schemas and tables
     made so far live as long as the process, so they are moved out of the garbage collector's
     view; its full collections, triggered by the objects every request makes, otherwise walk
-    them all again (a tenth of the server's CPU per session report)."""
+    them all again."""
     gc.collect()
     gc.freeze()
 
