@@ -90,8 +90,11 @@ IdempotencyKey = Annotated[
 
 
 # Reports run in their own threads: a plain executor hop costs a fraction of anyio's (no
-# capacity limiter, no async-library detection per call), and ingest is the hot path.
-_INGEST_THREADS = ThreadPoolExecutor(max_workers=40, thread_name_prefix="ingest")
+# capacity limiter, no async-library detection per call), and ingest is the hot path. A dozen
+# threads keep the database busy; more only take turns at the GIL (each turn costs CPU), and
+# stay below the database pool's size, so no report opens a connection of its own.
+INGEST_THREADS = 12
+_INGEST_THREADS = ThreadPoolExecutor(max_workers=INGEST_THREADS, thread_name_prefix="ingest")
 
 
 async def in_ingest_thread(fn: Callable[..., T], *args: Any) -> T:

@@ -69,6 +69,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="register station ID (or re-key it) with the key in --key-file before serving",
     )
     serve.add_argument("--key-file", help="file holding the station key for --station")
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log every request (off by default: the proxy in front logs them, for less CPU)",
+    )
     serve.set_defaults(handler=_serve)
 
     add = sub.add_parser("add-station", help="register a station and print its API key")
@@ -147,7 +152,7 @@ def _database(url: str):  # type: ignore[no-untyped-def]
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415 (load on demand)
 
-    from backend.app import create_app  # noqa: PLC0415 (load on demand)
+    from backend.app import create_app, freeze_startup_objects  # noqa: PLC0415 (on demand)
 
     try:
         host, port = _parse_listen(args.listen)
@@ -193,7 +198,15 @@ def _serve(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print(f"evkiosk backend on http://{args.listen}  (pay pages at {settings.public_url}/pay/…)")
     if args.workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+        freeze_startup_objects()
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=args.access_log,
+            proxy_headers=True,
+        )
     else:
         app.state.services.close()
         os.environ[SETTINGS_ENV] = settings_to_env(settings)
@@ -204,6 +217,7 @@ def _serve(args: argparse.Namespace) -> int:
             port=port,
             workers=args.workers,
             log_level="info",
+            access_log=args.access_log,
             proxy_headers=True,
         )
     return EXIT_OK

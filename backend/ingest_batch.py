@@ -5,9 +5,9 @@ Each record is stored and answered exactly as `POST /sessions` would (idempotent
 session id, so a repeat replays the first answer), and each gets its own result: one bad
 record does not refuse the others. Card and unpaid sessions are stored in one transaction
 with one pipelined many-row INSERT per table; a QR session goes through the single-report
-path, which captures its hold. If another request stores one of the same sessions meanwhile,
-the batch falls back to the single-report path record by record, so every session still
-counts once.
+path, which captures its hold, and so does a session with signed meter records (OCMF),
+which stores them. If another request stores one of the same sessions meanwhile, the batch
+falls back to the single-report path record by record, so every session still counts once.
 """
 
 from __future__ import annotations
@@ -86,7 +86,13 @@ def store_batch(
     receipt_url: Callable[[str], str],
 ) -> dict[int, Result]:
     """Results by record index. Raises ingest.Unauthorized for a key that names no station."""
-    plain = {i: r for i, r in records.items() if not isinstance(r.report.payment, LinkPayment)}
+    # A QR session captures its hold and a signed one stores its meter records: both take the
+    # single-report path, which does that in the session's own transaction.
+    plain = {
+        i: r
+        for i, r in records.items()
+        if not isinstance(r.report.payment, LinkPayment) and not r.report.ocmf
+    }
     try:
         results, pending = _store_plain(db, settings, caller, plain, receipt_url)
     except IntegrityError:

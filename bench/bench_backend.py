@@ -3,15 +3,18 @@ ingested with 50 concurrent stations (one by one and batched; SQLite and Postgre
 reconciliation of many sessions.
 
     .venv/bin/python bench/bench_backend.py [--reports N] [--sessions N] [--full] [--workers N]
-        [--no-postgres] [--no-sqlite] [--no-ingest] [--reconcile-db URL]
+        [--clients N] [--no-postgres] [--no-sqlite] [--no-ingest] [--reconcile-db URL]
 
 The service runs as `evkiosk backend serve` in its own process, on 127.0.0.1; 50 stations post
 completed card sessions at the same time over HTTP (each report is validated, recomputed by the
 tariff engine and stored), first one request per report, then 100 reports per request
-(`POST /sessions:batch`). Server CPU per report is the server process's own CPU time (from
-/proc, workers included), so the load generator's cost does not count. Floors, each printed on
-the same line with the ratio: the same session and payment rows inserted by psycopg, one
-transaction per report and 100 per transaction (reports/s, and psycopg's own CPU per report).
+(`POST /sessions:batch`). The load generator is kept out of the way: every request is built
+as bytes before the clock starts, and `--clients` processes (default 2) send them over
+keep-alive connections, one per station. Server CPU per report is the server process's own CPU
+time (from /proc, workers included), so the load generator's cost does not count; 1 / server
+CPU per report is the server's capacity per core. Floors, each printed on the same line with
+the ratio: the same session and payment rows inserted by psycopg, one transaction per report
+and 100 per transaction (reports/s on one connection, and psycopg's own CPU per report).
 
 Reconciliation is timed on sessions planted straight into the database (10,000 by default,
 1,000,000 with --full on PostgreSQL, then VACUUM ANALYZE as autovacuum would) against the
@@ -24,11 +27,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -75,28 +80,118 @@ def session_body(station: int, n: int, tag: str = "") -> dict[str, Any]:
     }
 
 
-async def post_reports(base: str, keys: list[str], per_station: int, batch: int) -> float:
-    async def station(i: int, key: str) -> None:
-        async with httpx.AsyncClient(
-            base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=120
-        ) as client:
-            for lo in range(0, per_station, batch):
-                last = min(lo + batch, per_station)
-                bodies = [session_body(i, n, "" if batch == 1 else "b") for n in range(lo, last)]
-                if batch == 1:
-                    r = await client.post("/api/v1/sessions", json=bodies[0])
-                    ok = r.status_code == 201
-                else:
-                    r = await client.post("/api/v1/sessions:batch", json={"sessions": bodies})
-                    ok = r.status_code == 200 and all(
-                        x["status_code"] == 201 for x in r.json()["results"]
-                    )
-                if not ok:
-                    raise RuntimeError(f"report refused: {r.status_code} {r.text[:200]}")
+def raw_requests(key: str, station: int, numbers: range, batch: int) -> list[bytes]:
+    """One station's reports as ready HTTP/1.1 requests (built before the clock starts, so
+    the load generator spends its time sending, not encoding JSON)."""
+    out = []
+    for lo in range(numbers.start, numbers.stop, batch):
+        bodies = [
+            session_body(station, n, "" if batch == 1 else "b")
+            for n in range(lo, min(lo + batch, numbers.stop))
+        ]
+        path, doc = (
+            ("/api/v1/sessions", bodies[0])
+            if batch == 1
+            else ("/api/v1/sessions:batch", {"sessions": bodies})
+        )
+        body = json.dumps(doc).encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        out.append(head.encode() + body)
+    return out
 
-    began = time.perf_counter()
-    await asyncio.gather(*(station(i, k) for i, k in enumerate(keys)))
-    return time.perf_counter() - began
+
+async def _send_all(port: int, requests: list[bytes], batch: int) -> None:
+    """Send one station's requests in turn on one keep-alive connection; check each answer."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for request in requests:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head.split(b" ", 2)[1])
+            length = next(
+                int(line.split(b":", 1)[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            )
+            answer = await reader.readexactly(length)
+            if batch == 1:
+                ok = status == 201
+            else:
+                ok = status == 200 and answer.count(b'"status_code":201') == (
+                    request.count(b'"session_id"')
+                )
+            if not ok:
+                raise RuntimeError(f"report refused: {status} {answer[:200]!r}")
+    finally:
+        writer.close()
+
+
+def _client(
+    port: int,
+    stations: list[tuple[int, str]],
+    numbers: range,
+    batch: int,
+    *,
+    ready: Any,
+    go: Any,
+    done: Any,
+) -> None:
+    """One load-generator process: its stations' requests built, then sent concurrently."""
+    requests = [raw_requests(key, i, numbers, batch) for i, key in stations]
+    ready.put(True)
+    go.wait()
+
+    async def run() -> None:
+        await asyncio.gather(*(_send_all(port, r, batch) for r in requests))
+
+    try:
+        asyncio.run(run())
+        done.put("")
+    except Exception as exc:  # reported to the parent, which raises it
+        done.put(repr(exc))
+
+
+@dataclass(frozen=True)
+class Load:
+    """Who sends (stations' keys, load-generator processes) to which server."""
+
+    port: int
+    keys: list[str]
+    clients: int
+    server_pid: int
+
+
+def post_reports(load: Load, numbers: range, batch: int) -> tuple[float, float]:
+    """All stations' reports sent by `load.clients` processes at once: (wall seconds, server
+    CPU seconds), both from the moment every client holds its ready requests to the last
+    answer."""
+    port, keys, clients = load.port, load.keys, load.clients
+    ctx = multiprocessing.get_context("fork")
+    ready, done, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    procs = [
+        ctx.Process(
+            target=_client,
+            args=(port, [(i, k) for i, k in enumerate(keys) if i % clients == c], numbers, batch),
+            kwargs={"ready": ready, "go": go, "done": done},
+        )
+        for c in range(clients)
+    ]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.get(timeout=600)
+    cpu0, began = cpu_seconds(load.server_pid), time.perf_counter()
+    go.set()
+    errors = [done.get(timeout=3600) for _ in procs]
+    elapsed, cpu = time.perf_counter() - began, cpu_seconds(load.server_pid) - cpu0
+    for p in procs:
+        p.join(30)
+    if any(errors):
+        raise RuntimeError("; ".join(e for e in errors if e))
+    return elapsed, cpu
 
 
 def cpu_seconds(pid: int) -> float:
@@ -116,7 +211,7 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def bench_ingest(label: str, db_url: str, per_station: int, workers: int) -> None:
+def bench_ingest(label: str, db_url: str, per_station: int, workers: int, clients: int) -> None:
     db = Database(db_url)
     db.migrate()
     keys = [add_station(db, Settings(db_url=db_url), f"B{i}") for i in range(STATIONS)]
@@ -138,10 +233,11 @@ def bench_ingest(label: str, db_url: str, per_station: int, workers: int) -> Non
                 break
             except httpx.HTTPError:
                 time.sleep(0.1)
+        # Warm-up, not timed: one report per station (connections opened, snapshot parsed).
+        load = Load(port, keys, clients, proc.pid)
+        post_reports(load, range(per_station, per_station + 1), 1)
         for batch in (1, batched):
-            cpu0 = cpu_seconds(proc.pid)
-            elapsed = asyncio.run(post_reports(base, keys, per_station, batch))
-            cpu = cpu_seconds(proc.pid) - cpu0
+            elapsed, cpu = post_reports(load, range(per_station), batch)
             served[batch] = (total / elapsed, cpu / total * 1000)
     finally:
         proc.terminate()
@@ -152,16 +248,17 @@ def bench_ingest(label: str, db_url: str, per_station: int, workers: int) -> Non
         rate, cpu_ms = served[batch]
         head = (
             f"{label:<11} ingest {name:<12} {total:>6} reports, {STATIONS} stations, "
-            f"{workers} worker(s) = {rate:7.1f} reports/s"
+            f"{workers} worker(s), {clients} client(s) = {rate:7.1f} reports/s"
         )
+        cpu = f"server CPU {cpu_ms:5.2f} ms/report = {1000 / cpu_ms:6.0f} reports/s per core"
         if batch not in floors:
-            print(f"{head}; server CPU {cpu_ms:5.2f} ms/report (no floor)")
+            print(f"{head}; {cpu} (no floor)")
             continue
         floor_rate, floor_cpu_ms = floors[batch]
         print(
             f"{head} vs psycopg floor {floor_rate:7.1f}/s = {rate / floor_rate:4.2f}x; "
-            f"server CPU {cpu_ms:5.2f} ms/report vs psycopg's own CPU {floor_cpu_ms:5.2f} "
-            f"ms/report = {cpu_ms / floor_cpu_ms:4.1f}x"
+            f"{cpu} vs psycopg's own CPU {floor_cpu_ms:5.2f} ms/report = "
+            f"{1000 / floor_cpu_ms:6.0f}/s per core = {cpu_ms / floor_cpu_ms:4.1f}x"
         )
 
 
@@ -328,6 +425,9 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument(
+        "--clients", type=int, default=2, help="load-generator processes (default 2)"
+    )
     parser.add_argument("--no-ingest", action="store_true", help="only time reconciliation")
     parser.add_argument(
         "--reconcile-db", help="PostgreSQL URL of a database planted by an earlier run"
@@ -338,7 +438,9 @@ def main() -> None:
     if not args.no_sqlite:
         with tempfile.TemporaryDirectory() as tmp:
             if not args.no_ingest:
-                bench_ingest("SQLite", f"sqlite:///{tmp}/ingest.db", args.reports, args.workers)
+                bench_ingest(
+                    "SQLite", f"sqlite:///{tmp}/ingest.db", args.reports, args.workers, args.clients
+                )
             bench_reconcile("SQLite", f"sqlite:///{tmp}/reconcile.db", min(args.sessions, 100_000))
     if args.no_postgres or not (PG_BIN / "postgres").exists():
         print("PostgreSQL   skipped")
@@ -347,7 +449,9 @@ def main() -> None:
     cluster.start()
     try:
         if not args.no_ingest:
-            bench_ingest("PostgreSQL", cluster.new_database(), args.reports, args.workers)
+            bench_ingest(
+                "PostgreSQL", cluster.new_database(), args.reports, args.workers, args.clients
+            )
         bench_reconcile("PostgreSQL", args.reconcile_db or cluster.new_database(), args.sessions)
     finally:
         cluster.stop()

@@ -152,6 +152,16 @@ def summary(outputs: dict[str, str], soak_source: str, soaked: dict[str, float])
             "PostgreSQL: " + _find(r"^PostgreSQL .*?= +(\S+ reports/s)", o["backend"]),
         ),
         (
+            "Backend ingest, PostgreSQL: server CPU per report, one by one; batched",
+            _find(r"^PostgreSQL\s+ingest one by one.*?server CPU\s+(\S+ ms)", o["backend"])
+            + "; "
+            + _find(r"^PostgreSQL\s+ingest batched.*?server CPU\s+(\S+ ms)", o["backend"]),
+            "psycopg's own CPU, same rows: "
+            + _find(r"^PostgreSQL\s+ingest one by one.*?own CPU\s+(.*)$", o["backend"])
+            + "; "
+            + _find(r"^PostgreSQL\s+ingest batched.*?own CPU\s+(.*)$", o["backend"]),
+        ),
+        (
             "Backend reconciliation (SQLite)",
             _find(r"^SQLite\s+reconciliation of\s+(\S+ sessions: +\S+ s)", o["backend"]),
             "PostgreSQL: "

@@ -67,7 +67,7 @@ class Served:
 
     def __exit__(self, *exc: object) -> None:
         self.proc.send_signal(signal.SIGINT)
-        self.proc.communicate(timeout=30)
+        self.stdout, self.stderr = self.proc.communicate(timeout=30)
 
 
 def test_serve_answers_with_links_under_the_public_url(tmp_path: Path) -> None:
@@ -84,6 +84,15 @@ def test_serve_answers_with_links_under_the_public_url(tmp_path: Path) -> None:
         assert r.json()["url"].startswith("https://pay.example.org/pay/pl_")
         assert httpx.get(f"{served.base}/openapi.json", timeout=5).json()["info"]["title"]
     assert served.proc.returncode == 0
+
+
+@pytest.mark.parametrize("flag", [False, True])
+def test_requests_are_logged_only_with_access_log(tmp_path: Path, flag: bool) -> None:
+    db = f"sqlite:///{tmp_path / 'b.db'}"
+    with Served(db, *(["--access-log"] if flag else [])) as served:
+        assert httpx.get(f"{served.base}/healthz", timeout=10).status_code == 200
+    logged = '"GET /healthz HTTP/1.1" 200' in served.stdout + served.stderr
+    assert logged == flag
 
 
 def test_several_workers_share_links_and_long_polls(tmp_path: Path) -> None:

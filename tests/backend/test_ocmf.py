@@ -98,3 +98,18 @@ def test_the_export_command_prints_the_records_for_an_authority(sqlite_backend: 
     (meter,) = json.loads(done.stdout)["meters"]
     assert meter["gaps"] == [[2, 2]]
     assert [r["session_id"] for r in meter["records"]] == ["S1", "S3"]
+
+
+def test_a_signed_session_in_a_batch_keeps_its_records(sqlite_backend: Backend) -> None:
+    b = sqlite_backend
+    with b.station("ST") as st:
+        r = st.post(
+            "/api/v1/sessions:batch",
+            json={"sessions": [session_body("S1", card(1), ocmf=[entry(record("S1", 1))])]},
+        )
+    assert r.status_code == 200, r.text
+    assert [x["status_code"] for x in r.json()["results"]] == [201]
+    with b.svc.db.read() as s:
+        (row,) = s.query(OcmfStored).all()
+        assert (row.verified, row.signed_energy_wh, row.transaction_no) == (True, 10_000, 1)
+    assert classes(b) == []

@@ -1,6 +1,7 @@
-"""The fleet deployment: several server processes on one PostgreSQL database (as behind a
-proxy). The same QR-paid report, retried at once at every process, is stored once and its
-hold captured once, for the computed cost; every retry gets the first answer."""
+"""The fleet deployment: several server processes on one database (PostgreSQL, as behind a
+proxy; or one SQLite file). The same QR-paid report, retried at once at every process, is
+stored once and its hold captured once, for the computed cost; every retry gets the first
+answer."""
 
 from __future__ import annotations
 
@@ -16,18 +17,20 @@ from backend.config import Settings
 from backend.db import Database
 from backend.models import ChargingSession, Payment, SandboxIntent
 from backend.stations import add_station
-from tests.backend.servers import PostgresCluster
+from tests.backend.conftest import db_url_for
 from tests.backend.steps import card, link_body, session_body
 from tests.backend.test_cli import Served
 
 CLIENTS_PER_PROCESS = 4
 
 
-@pytest.mark.needs_postgres
+@pytest.mark.parametrize(
+    "kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.needs_postgres)]
+)
 def test_a_report_retried_at_two_processes_is_stored_and_captured_once(
-    pg_cluster: PostgresCluster, tmp_path: Path
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    db_url = pg_cluster.new_database()
+    db_url = db_url_for(kind, tmp_path, request)
     db = Database(db_url)
     db.migrate()
     key = add_station(db, Settings(db_url=db_url), "ST")
