@@ -183,6 +183,21 @@ def test_the_app_loads_no_simulator_nor_http_client_until_they_are_used() -> Non
     assert done.stdout.split() == []
 
 
+def test_the_backend_client_loads_httpx_without_its_command_line_client() -> None:
+    # httpx imports click, rich and pygments for its command line whenever they are installed
+    # (~9 MB resident in the kiosk process); the station's client never runs it.
+    code = (
+        "import sys, drivers.backend_client, httpx\n"
+        "assert httpx.Client is not None\n"
+        "print(' '.join(m for m in ('httpx._main', 'click', 'rich', 'pygments')"
+        " if sys.modules.get(m)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split() == []
+
+
 @pytest.mark.parametrize("hardware", ["real", "simulated"])
 def test_the_app_refuses_an_unknown_terminal_model_by_name(
     tmp_path: Path, devices: tuple[TerminalSimulator, SimStation], hardware: str
