@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING
 
 from kiosk.snapshot import (
     BackToStart,
@@ -45,11 +46,13 @@ from ui.screens.outcome import FailureScreen, ReceiptScreen, SafeErrorScreen
 from ui.screens.paying import CardScreen, QrScreen
 from ui.screens.price import PaymentChoiceScreen, PriceScreen
 from ui.screens.session import ChargingScreen, PlugScreen, StartingScreen, StoppingScreen
-from ui.service import ServiceMenu
 from ui.settings import UiSettings
 from ui.theme import HIGH_CONTRAST, NORMAL, large_text_px, metrics, style_sheet
 from ui.timeout_warning import TimeoutWarning
 from ui.widgets import LongPress, button, label
+
+if TYPE_CHECKING:  # built, and so loaded, when first opened (not for the first frame)
+    from ui.service import ServiceMenu
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +214,8 @@ class KioskWindow(QWidget):
         """The installer's menu, built when first needed: a driver's screens come first, and
         building it (six tabs) and styling it would delay the first frame."""
         if self._service is None:
+            from ui.service import ServiceMenu  # noqa: PLC0415
+
             menu = ServiceMenu(self.settings.service_pin_hash, self._service_port)
             menu.zone = self.zone
             menu.setParent(self)
