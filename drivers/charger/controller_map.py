@@ -6,6 +6,11 @@ Three state encodings cover the shipped controllers (more are data, not code):
 - ``ascii_low``: the state letter in the low byte (Phoenix ETH).
 - ``enum``: a small integer, translated through ``values`` (Bender: 1 = A, 2 = B, ...).
 
+``settings_refresh_s`` (optional) spaces out the reads of the enable state and the current
+setpoint, which only the kiosk's own writes change: the state (a car plugging in) and the error
+flags are read on every status, the settings at most this often, and again at once after a
+failed request or a change of state.
+
 Enabling is either a coil (``{"kind": "coil", "address": N}``) or ``current_zero``: the current
 setpoint is written as 0 to pause and as the setpoint to allow charging (Bender HEMS limit).
 """
@@ -45,6 +50,9 @@ class ControllerSpec:
     error_bits: dict[int, str]
     reassert_s: float
     watchdog_s: float | None
+    # The enable state and current setpoint change only when the kiosk writes them (or the
+    # controller restarts): status() re-reads them at most this often (None: on every call).
+    settings_refresh_s: float | None = None
 
     def decode_state(self, raw: int) -> tuple[IecState, str]:
         """(normalised state, the raw value as text) for one state register value."""
@@ -157,6 +165,11 @@ def controller_spec(regmap: RegisterMap) -> ControllerSpec:
         raise _fail(regmap, "reassert_s", f"must be a positive number, not {reassert!r}")
     if watchdog is not None and (not isinstance(watchdog, int | float) or watchdog <= reassert):
         raise _fail(regmap, "watchdog_s", "must be null or longer than reassert_s")
+    refresh = c.get("settings_refresh_s")
+    if refresh is not None and (
+        isinstance(refresh, bool) or not isinstance(refresh, int | float) or refresh <= 0
+    ):
+        raise _fail(regmap, "settings_refresh_s", f"must be null or positive, not {refresh!r}")
     return ControllerSpec(
         regmap=regmap,
         state=_register(regmap, state, "state"),
@@ -172,4 +185,5 @@ def controller_spec(regmap: RegisterMap) -> ControllerSpec:
         error_bits=bits,
         reassert_s=float(reassert),
         watchdog_s=None if watchdog is None else float(watchdog),
+        settings_refresh_s=None if refresh is None else float(refresh),
     )

@@ -43,6 +43,11 @@ class ModbusChargeController:
         self._setpoint_a: float | None = None
         self._enabled: bool | None = None
         self._last_assert = float("-inf")
+        # (charging enabled, current limit) as last read, when they were read, and the raw
+        # state they were read with: see ControllerSpec.settings_refresh_s
+        self._settings: tuple[bool, float | None] | None = None
+        self._settings_at = float("-inf")
+        self._settings_state: int | None = None
         label = name or f"controller {spec.regmap.model} unit {link.unit} on {link.bus.describe()}"
         self.health = HealthTracker(label, clock=clock, wall=wall)
 
@@ -55,6 +60,7 @@ class ModbusChargeController:
         try:
             result = action()
         except DeviceError as exc:
+            self._settings = None  # the controller may have restarted: read them again
             self.health.failure(exc)
             raise
         self.health.success(self.link.last_retries)
@@ -76,6 +82,7 @@ class ModbusChargeController:
         return spec.decode(regs)
 
     def _write_current(self, amps: float) -> None:
+        self._settings = None  # the next status reads what the controller made of it
         reg = self.spec.current
         registers = reg.encode(amps)
         if len(registers) == 1:
@@ -94,12 +101,7 @@ class ModbusChargeController:
         spec = self.spec
         raw = self._read_one(spec.state.function, spec.state.address)
         state, raw_text = spec.decode_state(raw)
-        limit = self._read_value(spec.current.name)
-        if spec.enable_kind == "coil":
-            assert spec.enable_address is not None
-            enabled = self.link.read_bits(1, spec.enable_address, 1)[0]
-        else:
-            enabled = bool(limit)
+        enabled, limit = self._read_settings(raw)
         flags: frozenset[str] = frozenset()
         if spec.errors is not None:
             regs = self.link.read_registers(
@@ -115,6 +117,28 @@ class ModbusChargeController:
             error_flags=flags,
         )
 
+    def _read_settings(self, raw_state: int) -> tuple[bool, float | None]:
+        """(charging enabled, current limit): read from the controller, unless the spec lets
+        them be re-read less often and they were read recently, with the same state."""
+        spec = self.spec
+        refresh = spec.settings_refresh_s
+        now = self._clock()
+        if (
+            self._settings is not None
+            and refresh is not None
+            and raw_state == self._settings_state
+            and now - self._settings_at < refresh
+        ):
+            return self._settings
+        limit = self._read_value(spec.current.name)
+        if spec.enable_kind == "coil":
+            assert spec.enable_address is not None
+            enabled = self.link.read_bits(1, spec.enable_address, 1)[0]
+        else:
+            enabled = bool(limit)
+        self._settings, self._settings_at, self._settings_state = (enabled, limit), now, raw_state
+        return enabled, limit
+
     def enable_charging(self, enabled: bool) -> None:
         def act() -> None:
             try:
@@ -125,6 +149,7 @@ class ModbusChargeController:
                 # Disabling still goes ahead: the enable write alone may stop the energy.
             if self.spec.enable_kind == "coil":
                 assert self.spec.enable_address is not None
+                self._settings = None  # the next status reads what the controller made of it
                 self.link.write_coil(self.spec.enable_address, enabled)
             elif enabled:
                 if self._setpoint_a is None:

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from drivers.modbus.bus import DeviceLink
-from drivers.modbus.registermap import MapError
-from drivers.ocmf_meter.protocol import build_signer
-from drivers.ocmf_meter.signing_map import load_signing_map
-from kiosk.ocmf.billing import MissingRule
-from kiosk.runtime.devices import SigningSetup
+if TYPE_CHECKING:
+    from drivers.modbus.bus import DeviceLink
+    from kiosk.runtime.devices import SigningSetup
 
 SIGNING_KEYS = frozenset({"signing", "evse_id", "missing_rule"})
 
@@ -48,6 +46,15 @@ def build_signing(
     sleep: Callable[[float], None] | None = None,
 ) -> SigningSetup:
     """ValueError naming the key when a setting is wrong."""
+    # The signer's protocol, maps and billing rules load only for a station that has a
+    # signing meter: a station without one never needs them (nor their start-up time).
+    from drivers.modbus.bus import DeviceLink  # noqa: PLC0415
+    from drivers.modbus.registermap import MapError  # noqa: PLC0415
+    from drivers.ocmf_meter.protocol import build_signer  # noqa: PLC0415
+    from drivers.ocmf_meter.signing_map import load_signing_map  # noqa: PLC0415
+    from kiosk.ocmf.billing import MissingRule  # noqa: PLC0415
+    from kiosk.runtime.devices import SigningSetup  # noqa: PLC0415
+
     model = signing_model(name, signing)
     assert model is not None
     try:

@@ -169,13 +169,29 @@ def test_the_app_loads_no_simulator_nor_http_client_until_they_are_used() -> Non
     # A real-hardware station never needs the simulators or pymodbus' server code, and the
     # HTTP client loads after the first frame (on the backend's owner thread); so do the
     # Modbus client (pymodbus, asyncio, ssl: at the first request), the OCMF signature check
-    # (cryptography), the QR encoder, pyserial (a serial terminal, when opened) and the package
-    # metadata (service menu).
+    # (cryptography), the QR encoder, pyserial (a serial terminal, when opened), the package
+    # metadata and the service menu itself (when first opened), and the OCMF signer's protocol
+    # (a signing meter, when configured).
     code = (
         "import sys, ui.cli, ui.composition, ui.app, drivers.station\n"
         "print(' '.join(m for m in ('drivers.zvt_sim', 'drivers.modbus_sim', 'pymodbus',"
-        " 'httpx', 'backend', 'cryptography', 'qrcode', 'importlib.metadata', 'asyncio', 'serial')"
-        " if m in sys.modules))"
+        " 'httpx', 'backend', 'cryptography', 'qrcode', 'importlib.metadata', 'asyncio', 'serial',"
+        " 'ui.service', 'drivers.ocmf_meter.protocol') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split() == []
+
+
+def test_the_backend_client_loads_httpx_without_its_command_line_client() -> None:
+    # httpx imports click, rich and pygments for its command line whenever they are installed
+    # (~9 MB resident in the kiosk process); the station's client never runs it.
+    code = (
+        "import sys, drivers.backend_client, httpx\n"
+        "assert httpx.Client is not None\n"
+        "print(' '.join(m for m in ('httpx._main', 'click', 'rich', 'pygments')"
+        " if sys.modules.get(m)))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120

@@ -9,7 +9,7 @@ from typing import Any
 from uirig import Kiosk
 
 from ui import preview
-from ui.qt import QApplication, QEvent, QObject, QPaintEvent
+from ui.qt import QApplication, QEvent, QObject, QPaintEvent, QScroller
 from ui.service import ServiceMenu
 from ui.widgets import StatusIcon
 
@@ -134,3 +134,21 @@ def test_the_window_clock_stops_on_the_idle_page_and_runs_where_time_moves(kiosk
     assert not kiosk.window.timer.isActive()
     kiosk.window.long_press.fire_for_test()
     assert kiosk.window.timer.isActive()
+
+
+def test_the_page_area_viewport_is_the_windows_own_and_scrolls_by_touch(
+    kiosk: Kiosk, qtbot: Any
+) -> None:
+    # The window makes the scroll area's viewport itself (asking Qt for the default one costs
+    # the binding ~80 enum types at start): it must still be the viewport the page is fitted
+    # to, with touch scrolling and the resize filter on it.
+    window = kiosk.window
+    assert window.page_area.viewport() is window.viewport
+    assert QScroller.hasScroller(window.viewport)
+    window.resize(800, 480)
+    window.show()
+    qtbot.waitExposed(window)
+    kiosk.show("idle")
+    window.resize(700, 420)
+    qtbot.waitUntil(lambda: window.stack.width() == window.viewport.width(), timeout=60_000)
+    assert window.stack.height() >= window.viewport.height()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 
@@ -11,7 +12,7 @@ from drivers.charger.modbus_controller import ModbusChargeController
 from drivers.meter.modbus_meter import ModbusMeter
 from drivers.modbus.bus import ModbusBus
 from drivers.modbus.errors import LinkDown
-from drivers.modbus.registermap import load_map
+from drivers.modbus.registermap import MapError, load_map
 from drivers.modbus_sim import Fault, SimStation
 from kiosk.devices import (
     ChargeController,
@@ -235,3 +236,69 @@ def test_disable_survives_a_lost_reply(
     controller.enable_charging(False)
     assert not station.model.enabled
     assert controller.health.state is DeviceHealth.DEGRADED  # it took a retry
+
+
+def test_idle_status_reads_the_state_and_rereads_the_settings_only_when_due(
+    start_station: Starter, open_bus: Opener
+) -> None:
+    # settings_refresh_s in the map: the enable coil and the current setpoint (which only the
+    # kiosk's writes change) are read again after 30 s, a change of state, a write or a failure;
+    # the state itself on every status, so a car plugging in is seen at the next poll.
+    clock = FakeClock()
+    station = start_station(controller_profile="phoenix-ev-eth", clock=clock)
+    controller = controller_for(station, open_bus, "phoenix-ev-eth", clock=clock)
+    assert controller.spec.settings_refresh_s == 30
+    device = station.controller
+    assert device is not None
+
+    def requests_for_status() -> int:
+        before = device.requests
+        controller.status()
+        return device.requests - before
+
+    assert requests_for_status() == 3  # state, current limit, enable coil
+    for _ in range(5):
+        clock.advance(1)
+        assert requests_for_status() == 1  # the state alone
+    station.model.write_current(20)  # changed behind the kiosk's back (a controller restart)
+    clock.advance(1)
+    assert controller.status().current_limit_a == 16  # as read at most 30 s ago
+    clock.advance(30)
+    assert controller.status().current_limit_a == 20
+    clock.advance(1)
+    station.plug_in(0.4)
+    before = device.requests
+    status = controller.status()
+    assert status.state is IecState.B  # seen at the first poll after plugging in
+    assert device.requests - before == 3  # and the settings with it
+    controller.set_current_limit(16)
+    controller.enable_charging(True)
+    status = controller.status()
+    assert (status.state, status.charging_enabled, status.current_limit_a) == (IecState.C, True, 16)
+    assert requests_for_status() == 1
+    station.inject("controller", Fault.EXCEPTION, count=1)
+    with pytest.raises(DeviceProtocolError):
+        controller.status()
+    assert requests_for_status() == 3  # after a failure everything is read again
+
+
+def test_a_map_without_settings_refresh_reads_everything_on_every_status(
+    start_station: Starter, open_bus: Opener
+) -> None:
+    station = start_station(controller_profile="phoenix-ev-eth")
+    controller = controller_for(station, open_bus, "phoenix-ev-eth")
+    controller.spec = replace(controller.spec, settings_refresh_s=None)
+    device = station.controller
+    assert device is not None
+    controller.status()
+    before = device.requests
+    controller.status()
+    assert device.requests - before == 3
+
+
+def test_settings_refresh_must_be_positive() -> None:
+    regmap = load_map("phoenix-ev-eth")
+    section = dict(regmap.extra["controller"], settings_refresh_s=0)
+    broken = replace(regmap, extra={**regmap.extra, "controller": section})
+    with pytest.raises(MapError, match=r"controller\.settings_refresh_s: must be null or positive"):
+        controller_spec(broken)
