@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -82,6 +82,11 @@ class SimulatedSigningMeter(SimulatedMeter):
         self.signature: bytes = b""
         self.records: list[str] = []  # every record signed, for tests
         self.restarted = False
+        self.clock_offset = timedelta(0)  # Iskra: the clock the master set, minus the wall
+
+    def now(self) -> datetime:
+        """The meter's own clock: its wall, moved to where the master last set it."""
+        return self._wall() + self.clock_offset
 
     # ------------------------------------------------------------------ faults
 
@@ -193,6 +198,11 @@ class SimulatedSigningMeter(SimulatedMeter):
                 self.state, self.begin = "idle", None
                 return None
             return ExcCodes.ILLEGAL_VALUE
+        if self.smap.protocol == "iskra" and address == self.smap.area("time").address:
+            if len(words) >= 2:
+                at = datetime.fromtimestamp(words[0] << 16 | words[1], UTC)
+                self.clock_offset = at - self._wall()  # then it runs on at its own pace
+            return None
         if self.smap.protocol == "em580" and address == self.smap.area("state").address:
             if words[0] == 0 and self.state in ("ready", "corrupted"):
                 self.state, self.record = "idle", b""  # the master confirmed the read
@@ -208,7 +218,7 @@ class SimulatedSigningMeter(SimulatedMeter):
         if self.state != "idle":
             self.status = 131  # invalid state
             return None
-        self.begin = (self._reading_kwh(), _tm(self._wall(), "I"))
+        self.begin = (self._reading_kwh(), _tm(self.now(), "I"))
         self.state, self.status, self.restarted = "running", 15, False
         self.record, self.signature = b"", b""
         return None
@@ -225,7 +235,7 @@ class SimulatedSigningMeter(SimulatedMeter):
                 self.status = 254  # signature error; the transaction stays open
             return None
         metadata = self._metadata()
-        end = (self._reading_kwh(), _tm(self._wall(), "U" if self.restarted else "I"))
+        end = (self._reading_kwh(), _tm(self.now(), "U" if self.restarted else "I"))
         payload = build_payload(self._payload(metadata, self.begin, end))
         key = self.key
         if "bad_signature" in self.signing_faults:
