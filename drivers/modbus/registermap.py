@@ -53,6 +53,7 @@ TYPES: dict[str, int] = {
 }
 EXP10_TYPES = frozenset({"exp10_uint24", "exp10_int24"})
 EXPONENT_TYPES = frozenset({"int16", "uint16"})
+MAX_DECADE_EXPONENT = 30  # beyond this an exponent register holds garbage, not a scale
 
 
 def _mixin() -> type[ModbusClientMixin[Any]]:
@@ -182,7 +183,10 @@ def apply_exponents(
         if spec.exponent is None or spec.name not in values:
             continue
         value, exponent = values[spec.name], values.get(spec.exponent)
-        values[spec.name] = None if value is None or exponent is None else value * 10.0**exponent
+        if value is None or exponent is None or abs(exponent) > MAX_DECADE_EXPONENT:
+            values[spec.name] = None  # no number a meter means (the exponent's range says so)
+        else:
+            values[spec.name] = value * 10.0**exponent
     return values
 
 

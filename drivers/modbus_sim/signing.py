@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -82,11 +82,21 @@ class SimulatedSigningMeter(SimulatedMeter):
         self.signature: bytes = b""
         self.records: list[str] = []  # every record signed, for tests
         self.restarted = False
-        self.clock_offset = timedelta(0)  # Iskra: the clock the master set, minus the wall
+        self._clock_set: tuple[datetime, datetime, float] | None = None  # wall, at, rate
+
+    def set_clock(self, at: datetime, rate: float = 1.0) -> None:
+        """From now on the meter's clock reads `at` and runs at `rate` times the wall's pace
+        (a meter's clock is its own: set by the master, or drifting)."""
+        with self._lock:
+            self._clock_set = (self._wall(), at, rate)
 
     def now(self) -> datetime:
-        """The meter's own clock: its wall, moved to where the master last set it."""
-        return self._wall() + self.clock_offset
+        """The meter's own clock, which signs the begin and end times."""
+        wall = self._wall()
+        if self._clock_set is None:
+            return wall
+        since, at, rate = self._clock_set
+        return at + (wall - since) * rate
 
     # ------------------------------------------------------------------ faults
 
@@ -201,7 +211,8 @@ class SimulatedSigningMeter(SimulatedMeter):
         if self.smap.protocol == "iskra" and address == self.smap.area("time").address:
             if len(words) >= 2:
                 at = datetime.fromtimestamp(words[0] << 16 | words[1], UTC)
-                self.clock_offset = at - self._wall()  # then it runs on at its own pace
+                rate = 1.0 if self._clock_set is None else self._clock_set[2]
+                self._clock_set = (self._wall(), at, rate)  # it runs on at its own pace
             return None
         if self.smap.protocol == "em580" and address == self.smap.area("state").address:
             if words[0] == 0 and self.state in ("ready", "corrupted"):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from kiosk.devices import DeviceError, MeterReading
 from kiosk.journal.store import JournalError
 from kiosk.ocmf.billing import SignedBill, bill_from_record
-from kiosk.ocmf.readings import billed_energies
+from kiosk.ocmf.readings import billed_energies, signed_clock
 from kiosk.ocmf.session import SignedMetering
 from kiosk.ocmf.tariff_text import tariff_text
 from kiosk.session import events as ev
@@ -35,7 +35,12 @@ log = logging.getLogger(__name__)
 
 def outcome_of(bill: SignedBill) -> SignedOutcome:
     return SignedOutcome(
-        bill.energy_wh, bill.signed, tuple(f.value for f in bill.flags), bill.detail
+        bill.energy_wh,
+        bill.signed,
+        tuple(f.value for f in bill.flags),
+        bill.detail,
+        begin_at=bill.begin_at,
+        end_at=bill.end_at,
     )
 
 
@@ -116,11 +121,18 @@ class SignedSessions:
         if len(values) > len(readings):
             ended = session.ended_at or event.at
             readings.append((MeterReading(max(ended, readings[-1][0].measured_at), 0), True))
-        first = replace(readings[0][0], energy_import_wh=values[0])
-        tracker = self.rt.costs.start(session.offer.tariff_json, first)
+        times = [r.measured_at for r, _ in readings]
+        outcome = event.outcome
+        if outcome.begin_at is not None and outcome.end_at is not None:
+            times = signed_clock(times, outcome.begin_at, outcome.end_at)
+        billed = [
+            (replace(r, measured_at=at, energy_import_wh=value), charging)
+            for (r, charging), at, value in zip(readings, times, values, strict=True)
+        ]
+        tracker = self.rt.costs.start(session.offer.tariff_json, billed[0][0])
         cost = 0
-        for (reading, charging), value in zip(readings[1:], values[1:], strict=True):
-            cost = tracker.add(replace(reading, energy_import_wh=value), charging)
+        for reading, charging in billed[1:]:
+            cost = tracker.add(reading, charging)
         outcome = replace(event.outcome, cost_minor=cost, cost_lines=tracker.lines())
         return replace(event, outcome=outcome)
 

@@ -308,3 +308,9 @@ def test_a_broken_exponent_reference_is_named(exponent: object, message: str) ->
     with pytest.raises(MapError, match=r"registers\.energy_import\.exponent") as info:
         parse_map(data, "mine.json")
     assert message in str(info.value)
+
+
+def test_an_absurd_exponent_register_gives_no_value_not_an_overflow() -> None:
+    regmap = load_map("wm3m4c")
+    values: dict[str, float | None] = {"energy_import": 1234.0, "energy_import_exponent": 32767.0}
+    assert apply_exponents(values, regmap.registers.values())["energy_import"] is None
