@@ -36,7 +36,7 @@ from kiosk.runtime.owners import DeviceOwners
 from kiosk.runtime.prices import PriceBoard
 from kiosk.runtime.publish import SnapshotPublisher, Subscriber
 from kiosk.runtime.reporting import Reporting, ReportingOptions
-from kiosk.runtime.signed import SignedSessions
+from kiosk.runtime.signed import SignedParts, SignedSessions
 from kiosk.session import events as ev
 from kiosk.session.commands import BeginMetering, CloseSession, Command, DisableCharging
 from kiosk.session.machine import step
@@ -96,7 +96,18 @@ class Runtime:
         self._events: queue.Queue[object] = queue.Queue()
         self._trackers: dict[str, CostTracker] = {}
         self.orphan_retry = OrphanSweepRetry()
-        self.signed = SignedSessions(self)
+        self.signed = SignedSessions(
+            SignedParts(
+                signing=devices.signing,
+                journal=journal,
+                now=clock.now,
+                post=self.post,
+                # the station value is replaced on every step: ask the one of the moment
+                session=lambda session_id: self.station.session(session_id),  # noqa: PLW0108
+                costs=costs,
+                language=locales[0] if locales else "en",
+            )
+        )
         self._owners = DeviceOwners(
             devices,
             clock,
