@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from drivers.modbus.bus import BusRegistry
+from drivers.modbus.factory import build_meter
 from drivers.modbus_sim.process import SimProcess
 from drivers.modbus_sim.signing import private_key_pem
 from drivers.station import BackendAccess, assemble_station
@@ -34,6 +36,8 @@ from tests.e2e.signed_rig import (
 )
 
 pytestmark = pytest.mark.slow
+
+SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 
 EVSE = "DE*EVK*E0001*1"
 WM3M4C = """[meters.left]
@@ -145,3 +149,34 @@ def test_card_session_on_a_wm3m4c_is_booked_from_its_signed_record(
     assert kept["record"] == text and kept["verified"] and kept["public_key"] == public_key
     independently_verified(kept["record"], public_key)
     assert backend.reconciliation(day)["clean"] is True
+
+
+def test_the_wm3m4c_sample_station_runs_with_signing_meters(
+    access: BackendAccess, tmp_path: Path
+) -> None:
+    config = load_config(SAMPLES / "station-wm3m4c.toml")
+    assert {m.model for m in config.meters.values()} == {"wm3m4c"}
+    clock = FakeClock(now_utc())
+    station = assemble_station(
+        config, simulate=True, state_dir=tmp_path / "state", clock=clock, backend=access
+    )
+    k = Kiosk(station, clock)
+    station.start()
+    try:
+        k.idle()
+        k.advance(2)
+        meters = k.snap.signing_meters
+        assert [m.connector_id for m in meters] == ["1", "2"]
+        assert all(m.model == "wm3m4c" and m.signing and m.public_key for m in meters), meters
+        assert all(m.problem is None for m in meters), meters
+        registry = BusRegistry()  # a second master on each simulator's TCP port
+        try:
+            for cid, sim in station.sims.items():  # live values through the WM3M4C map
+                assert sim.meter is not None
+                settings = {"port": sim.meter_port, "unit": sim.meter.unit}
+                reading = build_meter(cid, "wm3m4c", settings, registry).read()
+                assert reading.energy_import_wh > 0 and reading.frequency_hz == pytest.approx(50)
+        finally:
+            registry.close_all()
+    finally:
+        station.stop()
