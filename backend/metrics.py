@@ -5,8 +5,10 @@ Two kinds of figures:
   (per worker process when uvicorn runs several);
 - read from the database at scrape time, so every worker and every restart agrees: payment
   links by status, sessions ingested, payments by method and status with captured amounts,
-  reconciliation discrepancies of yesterday and today by class, and per station the age of its
-  last session report (a kiosk whose outbox stopped delivering shows a growing age).
+  the books' discrepancies of yesterday and today by class (all of `books.ALL_CLASSES`:
+  reconciliation, signed records, settlement, payouts, refunds, disputes) and how many of them
+  are still open, and per station the age of its last session report (a kiosk whose outbox
+  stopped delivering shows a growing age).
 
 Amounts are exported in minor units (integers), never as float money. The endpoint names
 stations but no card data; expose it to the monitoring network only.
@@ -27,7 +29,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import reconcile
+from backend import books
 from backend.models import ChargingSession, Payment, PaymentLink
 from backend.services import Services
 
@@ -127,28 +129,37 @@ class DatabaseCollector(Collector):
             ):
                 age.add_metric([station], max(0.0, (now - _utc(last)).total_seconds()))
         yield from (links, sessions, payments, captured, age)
-        yield self._discrepancies(now)
+        yield from self._discrepancies(now)
         up = GaugeMetricFamily("evkiosk_database_up", "1 if the last scrape read the database")
         up.add_metric([], 1)
         yield up
 
-    def _discrepancies(self, now: datetime) -> GaugeMetricFamily:
+    def _discrepancies(self, now: datetime) -> Iterator[GaugeMetricFamily]:
+        """The operator's books of yesterday and today: every class (reconciliation, signed
+        records, settlement, payouts, refunds, disputes), found and still open."""
         today = now.date()
-        report = reconcile.reconcile(
-            self.svc.db, self.svc.settings, today - timedelta(days=1), today
-        )
-        by_class = dict.fromkeys(reconcile.CLASSES, 0)
-        for row in report.rows:
-            for found in row.discrepancies:
-                by_class[found.cls] = by_class.get(found.cls, 0) + 1
+        found = books.books(self.svc.db, self.svc.settings, today - timedelta(days=1), today)
+        by_class = dict.fromkeys(books.ALL_CLASSES, 0)
+        still_open = dict.fromkeys(books.ALL_CLASSES, 0)
+        for finding in found.findings():
+            by_class[finding.cls] = by_class.get(finding.cls, 0) + 1
+            if not finding.resolved:
+                still_open[finding.cls] = still_open.get(finding.cls, 0) + 1
         family = GaugeMetricFamily(
             "evkiosk_reconciliation_discrepancies",
             "reconciliation discrepancies of yesterday and today (UTC days), by class",
             labels=["class"],
         )
-        for cls, count in sorted(by_class.items()):
-            family.add_metric([cls], count)
-        return family
+        unresolved = GaugeMetricFamily(
+            "evkiosk_reconciliation_open_discrepancies",
+            "of those, the ones no operator has resolved with a note, by class",
+            labels=["class"],
+        )
+        for cls in sorted(by_class):
+            family.add_metric([cls], by_class[cls])
+            unresolved.add_metric([cls], still_open[cls])
+        yield family
+        yield unresolved
 
 
 def _utc(moment: datetime) -> datetime:

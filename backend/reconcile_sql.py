@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Date, and_, case, cast, func, or_, select, text
 from sqlalchemy.orm import Session
 
-from backend.models import CARD_RECEIPTS, ChargingSession, Payment
+from backend.models import CARD_RECEIPTS, ChargingSession, Payment, Refund, TerminalTotals
 
 C = ChargingSession
 
@@ -139,3 +139,35 @@ def repeated_receipts(
         station,
     )
     return [(st, tid, int(receipt)) for st, tid, receipt in s.execute(stmt)]
+
+
+def terminal_refunds(s: Session, batch: TerminalTotals) -> int:
+    """Card refunds (06 31) a terminal made in one end-of-day batch: those of its station and
+    terminal with a receipt number in the batch's range, or without a range, those made since
+    the terminal's previous batch. Their gateway_ref is "<terminal id>/<receipt no>"."""
+    T = TerminalTotals
+    stmt = select(Refund.gateway_ref, Refund.amount_minor).where(
+        Refund.station_id == batch.station_id,
+        Refund.provider == "terminal",
+        Refund.status == "succeeded",
+        Refund.gateway_ref.like(f"{batch.terminal_id}/%"),
+    )
+    low, high = batch.receipt_from, batch.receipt_to
+    if low is None or high is None:
+        previous = s.scalar(
+            select(func.max(T.closed_at)).where(
+                T.station_id == batch.station_id,
+                T.terminal_id == batch.terminal_id,
+                T.closed_at < batch.closed_at,
+            )
+        )
+        stmt = stmt.where(Refund.created_at <= batch.closed_at)
+        if previous is not None:
+            stmt = stmt.where(Refund.created_at > previous)
+    total = 0
+    for ref, amount in s.execute(stmt):
+        receipt = str(ref).rsplit("/", 1)[-1]
+        ranged = low is not None and high is not None
+        in_range = not ranged or (receipt.isdigit() and low <= int(receipt) <= high)
+        total += int(amount) if in_range else 0
+    return total

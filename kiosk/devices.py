@@ -236,6 +236,12 @@ class CardTerminal(Protocol):
         """Pay amount_minor back to the presented card (ZVT 06 31). Blocks until a result."""
         ...
 
+    def last_result(self, currency: str) -> CardResult | None:
+        """The last result the terminal kept, sent again (ZVT 06 20): recovery compares it with a
+        journaled result that was never marked acknowledged. Nothing is persisted. None if the
+        terminal has none; raises DeviceError if it does not answer."""
+        ...
+
     def abort(self) -> None:
         """Stop waiting for a card (06 B0). Harmless if no card wait is running."""
         ...

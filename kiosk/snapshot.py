@@ -31,12 +31,14 @@ __all__ = [
     "CostLine",
     "Countdown",
     "CountdownKind",
+    "CsmsLinkView",
     "ExtendTimeout",
     "FailureReason",
     "FailureView",
     "Intent",
     "LiveValues",
     "MoneyOutcome",
+    "OperatorFigure",
     "PayByCard",
     "PayByQr",
     "PaymentLinkView",
@@ -188,6 +190,16 @@ class Countdown:
 
 
 @dataclass(frozen=True, slots=True)
+class OperatorFigure:
+    """What the operator's CSMS says of a running session (OCPP 2.0.1 central cost, I02/I03):
+    its running total cost and its text. Shown as the operator's, beside the station's own
+    cost; what the driver pays is the station's (payment stays local)."""
+
+    total: Amount | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SessionView:
     session_id: str
     connector_id: str
@@ -204,6 +216,7 @@ class SessionView:
     failure: FailureView | None = None
     receipt: Receipt | None = None
     countdowns: tuple[Countdown, ...] = ()
+    operator: OperatorFigure | None = None  # the CSMS's running cost and text (2.0.1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +229,16 @@ class ReportingStatus:
     outbox_oldest_at: datetime | None = None
     outbox_last_error: str | None = None
     end_of_day_mismatch: str | None = None  # terminal totals differ from the journal
+
+
+@dataclass(frozen=True, slots=True)
+class CsmsLinkView:
+    """The link to the operator's CSMS (OCPP), for the service menu."""
+
+    connected: bool  # the CSMS accepted the boot
+    version: str | None = None  # the OCPP version agreed
+    queued: int = 0  # messages waiting to be sent
+    last_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +272,7 @@ class StationSnapshot:
     notice: str | None = None  # station-wide message (out of order, recovering)
     reporting: ReportingStatus | None = None  # None: no backend configured
     signing_meters: tuple[SigningMeterView, ...] = ()  # connectors whose meter signs (OCMF)
+    csms: CsmsLinkView | None = None  # None: no CSMS configured
 
 
 # --------------------------------------------------------------------------- intents

@@ -240,6 +240,9 @@ def _run_app(
     beat.timeout.connect(keepalive.beat)
     beat.start(500)
     signal.signal(signal.SIGTERM, lambda *_: qt_app.quit())
+    if assembly.csms is not None and assembly.csms.reset is not None:
+        # A CSMS's Reset: the same clean stop as SIGTERM; the service manager starts it again.
+        assembly.csms.reset.restart = lambda: os.kill(os.getpid(), signal.SIGTERM)
     # Recovery may talk to the terminal: never on the GUI thread.
     starter = threading.Thread(
         target=_start_then_notify,

@@ -94,7 +94,12 @@ def device_lines(snap: StationSnapshot, lang: Language, zone: tzinfo = UTC) -> l
                 at=lang.date_time(live.measured_at, zone),
             )
         lines.append(line)
-    return lines + signing_lines(snap, lang) + reporting_lines(snap, lang, zone)
+    return (
+        lines
+        + signing_lines(snap, lang)
+        + reporting_lines(snap, lang, zone)
+        + csms_lines(snap, lang)
+    )
 
 
 def signing_lines(snap: StationSnapshot, lang: Language) -> list[str]:
@@ -142,6 +147,22 @@ def reporting_lines(snap: StationSnapshot, lang: Language, zone: tzinfo = UTC) -
     if r.end_of_day_mismatch:
         lines.append(r.end_of_day_mismatch)
     return lines
+
+
+def csms_lines(snap: StationSnapshot, lang: Language) -> list[str]:
+    """The link to the operator's CSMS, in one line: joined or not, version, queue, error."""
+    c = snap.csms
+    if c is None:
+        return []
+    state = (
+        lang.text("service.csms_connected", version=c.version or "–")
+        if c.connected
+        else lang.text("service.csms_offline")
+    )
+    line = lang.text("service.csms", state=state, queued=c.queued)
+    if c.last_error:
+        line += " – " + lang.text("service.csms_error", error=c.last_error)
+    return [line]
 
 
 def open_holds(snap: StationSnapshot) -> list[SessionView]:

@@ -5,11 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import partial
 
+from drivers.ocpp.authorize import PaymentAuthorizer
 from drivers.ocpp.link import CsmsLink, LinkTiming
+from drivers.ocpp.reset import ResetPlan
 from drivers.ocpp.tariffs import CsmsTariffs
+from drivers.ocpp.variables import DeviceModel
 from kiosk.config import OcppConfig
 from kiosk.journal.store import JournalError
 from kiosk.runtime.core import Runtime
+from kiosk.session import events as ev
 from kiosk.session.names import Phase
 from kiosk.snapshot import StopCharging
 
@@ -41,14 +45,38 @@ def connect_station(
         remote_stop=partial(_remote_stop, runtime),
         tariffs=tariffs,
         running=partial(_running, runtime),
+        reset=ResetPlan(lambda: runtime.station),
     )
+    _authorize_payments(runtime, link, config)
+    link.operator = runtime.note_operator_figure  # 2.0.1 central cost, shown as the operator's
+    link.on_status = runtime.note_csms_link
+    link.report()  # not connected yet: the service menu says so from the start
     feed = link.attach()
     # Per-dimension local cost (I07–I12) from the runtime's tariff engine.
     runtime.journal.csms_feed = replace(
         feed, priced=runtime.priced, remote_stopped=runtime.journal.csms_remote_stopped
     )
     runtime.subscribe(link.snapshot)
+    assert link.reset is not None
+    runtime.subscribe(link.reset.snapshot)
     return link
+
+
+def _authorize_payments(runtime: Runtime, link: CsmsLink, config: OcppConfig) -> None:
+    """PaymentCtrlr.AuthorizeDirectPayment: as kept in the journal at start, then as the CSMS
+    sets it; while true, each approved payment waits for the CSMS's Authorize answer."""
+    model = DeviceModel(runtime.journal, link.currency)
+    runtime.set_csms_authorize(model.value(*_AUTHORIZE) == "true")
+
+    def changed(component: str, variable: str, value: str) -> None:
+        if (component, variable) == _AUTHORIZE:
+            runtime.set_csms_authorize(value == "true")
+
+    def answer(session_id: str, status: str) -> None:
+        runtime.post(ev.CsmsAuthorized(runtime.clock.now(), session_id, status))
+
+    link.on_variable = changed
+    runtime.csms_authorizer = PaymentAuthorizer(link, answer)
 
 
 def _remote_stop(runtime: Runtime, transaction_id: str) -> bool:
@@ -63,6 +91,9 @@ def _remote_stop(runtime: Runtime, transaction_id: str) -> bool:
         return False
     runtime.send(StopCharging(transaction_id))
     return True
+
+
+_AUTHORIZE = ("PaymentCtrlr", "AuthorizeDirectPayment")
 
 
 def _running(runtime: Runtime, transaction_id: str) -> str | None:

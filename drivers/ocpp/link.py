@@ -27,13 +27,14 @@ from websockets.exceptions import InvalidHandshake, WebSocketException
 from websockets.typing import Subprotocol
 
 from drivers.ocpp.dialect import SUBPROTOCOLS, Dialect, boot_payload, dialect_for
-from drivers.ocpp.peer import CsmsRefused, LinkClosed, StationPeer
+from drivers.ocpp.peer import CsmsRefused, LinkClosed, OperatorFigureSink, StationPeer
+from drivers.ocpp.reset import ResetPlan
 from drivers.ocpp.tariffs import CsmsTariffs
 from drivers.ocpp.variables import DeviceModel
 from kiosk.config import OcppConfig
 from kiosk.journal.csms_feed import CsmsFeed
 from kiosk.journal.store import Journal, JournalError
-from kiosk.snapshot import ConnectorStatus, StationSnapshot
+from kiosk.snapshot import ConnectorStatus, CsmsLinkView, StationSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,10 @@ class CsmsLink:
         on_change: Callable[[], None] | None = None,
         tariffs: CsmsTariffs | None = None,
         running: Callable[[str], str | None] | None = None,
+        reset: ResetPlan | None = None,
     ) -> None:
         self.config = config
+        self.reset = reset
         self.journal = journal
         self.timing = timing or LinkTiming()
         self.firmware = firmware
@@ -85,6 +88,11 @@ class CsmsLink:
         self.tariffs = tariffs
         self.running = running
         self.dialect = Dialect()  # the connection's version, once the CSMS chose one
+        self.peer: StationPeer | None = None  # the connection's station end, while it is up
+        self.on_variable: Callable[[str, str, str], None] | None = None  # a value the CSMS set
+        self.operator: OperatorFigureSink | None = None  # the CSMS's running cost and text
+        self.on_status: Callable[[CsmsLinkView], None] | None = None  # the service menu's line
+        self._journaled_state: tuple[bool, str | None, str | None] | None = None
 
     # ------------------------------------------------------------------ wiring (any thread)
 
@@ -173,13 +181,16 @@ class CsmsLink:
             self.config.identity,
             ws,
             self.timing.response_timeout_s,
-            model=DeviceModel(self.journal, self.currency),
+            model=DeviceModel(self.journal, self.currency, on_set=self.on_variable),
             trigger=self._trigger,
             remote_stop=self.remote_stop,
             tariffs=self.tariffs,
             running=self.running,
+            reset=self.reset,
+            operator=self.operator,
         )
         reader = peer.listen()
+        self.peer = peer
         try:
             heartbeat_s = await self._boot(peer)
             self._set(accepted=True)
@@ -198,6 +209,7 @@ class CsmsLink:
                     next_heartbeat = now + heartbeat_s
                 await self._wait_wake(min(self.timing.poll_s, max(0.0, next_heartbeat - now)))
         finally:
+            self.peer = None
             reader.cancel()
 
     async def _boot(self, peer: StationPeer) -> float:
@@ -239,6 +251,7 @@ class CsmsLink:
                 log.error("csms: queue unreadable: %s", exc)
                 return
             if not rows:
+                self.report()
                 return
             for row in rows:
                 try:
@@ -285,6 +298,23 @@ class CsmsLink:
             self.accepted = accepted
         if error is not ...:
             self.last_error = error
+        self.report()
+
+    def report(self) -> None:
+        """Tell the service menu (and, when it changed, the journal for `evkiosk status`)
+        whether the CSMS accepted the station, the version, what waits and the last error."""
+        version = self.dialect.version if self.accepted else None
+        state = (self.accepted, version, self.last_error)
+        try:
+            queued = self.journal.csms_queued()
+            if state != self._journaled_state:
+                self.journal.csms_link_state(*state)
+                self._journaled_state = state
+        except JournalError as exc:
+            log.error("csms: link state not recorded: %s", exc)
+            return
+        if self.on_status is not None:
+            self.on_status(CsmsLinkView(self.accepted, version, queued, self.last_error))
 
     def _stop_set(self) -> bool:
         return self._stop is not None and self._stop.is_set()
@@ -303,6 +333,13 @@ class CsmsLink:
         except TimeoutError:
             return False
         return True
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._loop
+
+    def next_id(self) -> str:
+        return self._next_id()
 
     def _next_id(self) -> str:
         self._ids += 1

@@ -17,6 +17,7 @@ from ocpp.v21 import ChargePoint as ChargePoint21
 from ocpp.v21 import call_result
 from ocpp.v21.enums import Action
 
+from drivers.ocpp.reset import ResetPlan
 from drivers.ocpp.tariffs import CsmsTariffs
 from drivers.ocpp.variables import DeviceModel
 
@@ -26,6 +27,14 @@ WIRE_LOG.setLevel(logging.WARNING)
 
 
 _UNSUPPORTED = {"reasonCode": "NotSupported"}
+_NO_REMOTE_START = {
+    "reasonCode": "NotSupported",
+    "additionalInfo": "charging starts after a payment at the station's own terminal or QR code",
+}
+
+
+# (transaction id, the CSMS's running total cost or None, its text or None): for display.
+OperatorFigureSink = Callable[[str, Decimal | None, str | None], None]
 
 
 class CsmsRefused(Exception):
@@ -53,8 +62,12 @@ class StationPeer(ChargePoint21):  # type: ignore[misc]  # the library is untype
         remote_stop: Callable[[str], bool] | None = None,
         tariffs: CsmsTariffs | None = None,
         running: Callable[[str], str | None] | None = None,
+        reset: ResetPlan | None = None,
+        operator: OperatorFigureSink | None = None,
     ) -> None:
         super().__init__(identity, connection, response_timeout, logger=WIRE_LOG)
+        self.reset = reset
+        self.operator = operator
         self.reader: asyncio.Task[None] | None = None
         self.model = model
         self.trigger = trigger
@@ -99,13 +112,18 @@ class StationPeer(ChargePoint21):  # type: ignore[misc]  # the library is untype
 
     @on(Action.request_start_transaction)  # type: ignore[untyped-decorator]
     def on_request_start_transaction(self, **_: Any) -> Any:
-        # A session starts with the driver at the station's terminal (C18); a CSMS-started
-        # one (C24 kiosk elsewhere, C25 QR) is not supported yet.
-        return call_result.RequestStartTransaction(status="Rejected", status_info=_UNSUPPORTED)
+        # A session starts with the driver at the station's terminal (C18). A CSMS-started one
+        # pays elsewhere (C24 kiosk, C25 QR through the CSMS's PSP): nothing here would hold
+        # the money it charges against, so it is refused, saying why.
+        return call_result.RequestStartTransaction(status="Rejected", status_info=_NO_REMOTE_START)
 
     @on(Action.reset)  # type: ignore[untyped-decorator]
-    def on_reset(self, **_: Any) -> Any:
-        return call_result.Reset(status="Rejected", status_info=_UNSUPPORTED)
+    def on_reset(self, type: str, evse_id: int | None = None, **_: Any) -> Any:
+        if self.reset is None:
+            return call_result.Reset(status="Rejected", status_info=_UNSUPPORTED)
+        status, reason = self.reset.request(type, evse_id)
+        info = None if reason is None else {"reasonCode": reason}
+        return call_result.Reset(status=status, status_info=info)
 
     @on(Action.set_default_tariff)  # type: ignore[untyped-decorator]
     def on_set_default_tariff(self, **_: Any) -> Any:

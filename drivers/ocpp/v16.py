@@ -21,6 +21,7 @@ from ocpp.v16 import call_result
 
 from drivers.ocpp.dialect import Dialect, Payload, not_sent
 from drivers.ocpp.peer import CsmsRefused, StationPeer
+from drivers.ocpp.reset import busy as reset_busy
 from kiosk.journal.csms_queue import QueuedCsmsCall
 from kiosk.journal.store import Journal
 from kiosk.snapshot import ConnectorStatus
@@ -88,8 +89,12 @@ class StationPeer16(StationPeer):
         return call_result.RemoteStopTransaction(status="Accepted" if done else "Rejected")
 
     @on("Reset")  # type: ignore[untyped-decorator]
-    def on_reset(self, **_: Any) -> Any:
-        return call_result.Reset(status="Rejected")
+    def on_reset(self, type: str, **_: Any) -> Any:
+        # 1.6 has no Scheduled: a reset while a session holds money is Rejected.
+        if self.reset is None or reset_busy(self.reset.station()):
+            return call_result.Reset(status="Rejected")
+        status, _reason = self.reset.request(type, None)
+        return call_result.Reset(status="Accepted" if status == "Accepted" else "Rejected")
 
     @on("GetConfiguration")  # type: ignore[untyped-decorator]
     def on_get_configuration(self, key: list[str] | None = None, **_: Any) -> Any:

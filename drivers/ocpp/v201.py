@@ -51,12 +51,29 @@ class StationPeer201(StationPeer):
 
     @on("CostUpdated")  # type: ignore[untyped-decorator]
     def on_cost_updated(self, total_cost: float, transaction_id: str, **_: Any) -> Any:
+        exact = Decimal(str(self._exact_payload()["totalCost"]))
         log.info(
-            "csms: CostUpdated %s for transaction %s (the driver pays the station's own price)",
-            total_cost,
+            "csms: CostUpdated %s for transaction %s (shown as the operator's figure; the "
+            "driver pays the station's own price)",
+            exact,
             transaction_id,
         )
+        if self.operator is not None:
+            self.operator(transaction_id, exact, None)
         return call_result.CostUpdated()
+
+    @on("SetDisplayMessage")  # type: ignore[untyped-decorator]
+    def on_set_display_message(self, message: dict[str, Any], **_: Any) -> Any:
+        """A message for a running transaction (the operator's tariff or cost text, I01) is
+        shown on its charging screen; station-wide messages are not shown here."""
+        transaction_id = message.get("transaction_id")
+        content = str(message.get("message", {}).get("content", ""))
+        if transaction_id is None or self.operator is None:
+            return call_result.SetDisplayMessage(status="Rejected")
+        if self.running(transaction_id) is None:
+            return call_result.SetDisplayMessage(status="UnknownTransaction")
+        self.operator(transaction_id, None, content)
+        return call_result.SetDisplayMessage(status="Accepted")
 
 
 def transaction_event(payload_json: str) -> str:
@@ -96,4 +113,18 @@ class Ocpp201(Dialect):
         payload_json = row.payload_json
         if row.action == "TransactionEvent":
             payload_json = transaction_event(payload_json)
-        return await peer.call_json(row.action, payload_json, row.message_id)
+        answer = await peer.call_json(row.action, payload_json, row.message_id)
+        if row.action == "TransactionEvent" and peer.operator is not None:
+            _operator_figure(peer, row, answer)
+        return answer
+
+
+def _operator_figure(peer: StationPeer, row: QueuedCsmsCall, answer: Payload) -> None:
+    """I02/I03: the running total cost and the text the CSMS answered a TransactionEvent with."""
+    total = answer.get("totalCost")
+    message = answer.get("updatedPersonalMessage") or {}
+    text = message.get("content") if isinstance(message, dict) else None
+    if (total is not None or text) and row.transaction_id is not None and peer.operator:
+        peer.operator(
+            row.transaction_id, None if total is None else Decimal(str(total)), text or None
+        )

@@ -38,8 +38,8 @@ def _is_url_template(value: str) -> bool:
 def registry(currency: str) -> dict[tuple[str, str], Variable]:
     return {
         ("PaymentCtrlr", "Enabled"): Variable("true"),
-        # The hold is authorised at the terminal and reported as maxCost (C18), not asked for.
-        ("PaymentCtrlr", "AuthorizeDirectPayment"): Variable("false"),
+        # true: the CSMS accepts each payment (Authorize) before charging (C18, C19).
+        ("PaymentCtrlr", "AuthorizeDirectPayment"): Variable("false", True, _is_bool),
         ("PaymentCtrlr", "ReceiptByCSMS"): Variable("true", True, _is_bool),
         ("TariffCostCtrlr", "Enabled"): Variable("true"),  # local cost (I07–I12)
         ("TariffCostCtrlr", "Currency"): Variable(currency),
@@ -52,8 +52,14 @@ def registry(currency: str) -> dict[tuple[str, str], Variable]:
 
 
 class DeviceModel:
-    def __init__(self, journal: Journal, currency: str) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        currency: str,
+        on_set: Callable[[str, str, str], None] | None = None,
+    ) -> None:
         self.journal = journal
+        self.on_set = on_set  # told each value once it is kept
         self.known = registry(currency)
         self.components = {component for component, _ in self.known}
 
@@ -85,8 +91,15 @@ class DeviceModel:
                 status = "Rejected"
             else:
                 self.journal.csms_set_variable(component, variable, value)
+                if self.on_set is not None:
+                    self.on_set(component, variable, value)
         result["attributeStatus"] = status
         return result
+
+    def value(self, component: str, variable: str) -> str:
+        """The value in force: the CSMS's, kept in the journal, else the station's default."""
+        stored = self.journal.csms_variables().get((component, variable))
+        return stored if stored is not None else self.known[(component, variable)].default
 
     def _status(self, component: str, variable: str) -> str:
         if component not in self.components:

@@ -17,7 +17,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 
-from drivers.zvt import commands
+from drivers.zvt import commands, refund
+from drivers.zvt.acks import acknowledged as _acknowledged
+from drivers.zvt.acks import keep as _keep
 from drivers.zvt.codec.apdu import Apdu
 from drivers.zvt.codec.messages import Message
 from drivers.zvt.config import SETTLE_MODES, ZvtConfig, open_link
@@ -388,48 +390,20 @@ class ZvtTerminal:
         persist: ResultSink,
         on_text: StatusTextSink,
     ) -> CardResult:
-        """06 31: pay `amount_minor` back to the card the customer presents. The result is
-        persisted before the terminal gets its acknowledgement (as for every money command);
-        a link lost before that leaves the terminal to reverse it, so LINK_ERROR means no
-        refund was made."""
-        command = commands.refund(self.config.password, amount_minor, currency_number(currency))
-        acks: list[AckSink] = []
+        """06 31: pay `amount_minor` back to the card the customer presents (drivers.zvt.refund).
+        The result is persisted before the terminal gets its acknowledgement."""
+        return refund.refund(
+            self,
+            amount_minor,
+            currency=currency,
+            reference=reference,
+            persist=persist,
+            on_text=on_text,
+        )
 
-        def store(message: Message) -> None:
-            _keep(acks, persist(card_result(message, currency, reference, [])))
-
-        def show(message: Message) -> None:
-            status = message.int_field("intermediate_status")
-            on_text(message.texts[0] if message.texts else intermediate_text(status or 0xFF))
-
-        self._abort.clear()
-        with self._lock:
-            try:
-                done = self._transact(command, store, show, self._abort)
-            except (ExchangeInterrupted, LinkError) as exc:
-                return CardResult(
-                    PaymentOutcome.LINK_ERROR,
-                    0,
-                    currency,
-                    reference=reference,
-                    receipt_text=(f"terminal not reachable: {exc}",),
-                )
-            except PersistFailed as exc:
-                return CardResult(
-                    PaymentOutcome.ERROR, 0, currency, reference=reference, receipt_text=(str(exc),)
-                )
-            except TerminalRefused as exc:
-                return CardResult(
-                    classify(exc.code).outcome,
-                    0,
-                    currency,
-                    raw_result_code=exc.code,
-                    reference=reference,
-                )
-            finally:
-                self._abort.clear()
-            _acknowledged(acks)
-            return self._final_result(done, amount_minor, currency, reference)
+    def last_result(self, currency: str) -> CardResult | None:
+        """The last result the terminal kept (06 20), for recovery to compare; not persisted."""
+        return refund.last_result(self, currency)
 
     def _recover_settle(
         self, partial: Exchange, auth: CardResult, persist: ResultSink
@@ -485,17 +459,3 @@ class ZvtTerminal:
                     raw_result_code=code,
                 )
         return end_of_day_totals(done, currency)
-
-
-def _keep(acks: list[AckSink], ack: AckSink | None) -> None:
-    if ack is not None:
-        acks.append(ack)
-
-
-def _acknowledged(acks: list[AckSink]) -> None:
-    """The exchange ended with every message acknowledged: tell the sinks, in order."""
-    for ack in acks:
-        try:
-            ack()
-        except Exception as exc:  # the journal: the result stays "not known acknowledged"
-            log.warning("ZVT: acknowledgement not recorded (%s); recovery will ask", exc)

@@ -23,7 +23,8 @@ Behaviours: approve (default when nothing is scripted), decline (05), pin_requir
 unreadable (64), slow_host, customer_abort (6C), no_card (waits for the kiosk's 06 B0).
 Faults: nak, no_ack, drop_ack, bad_crc (serial only), garbage, no_response,
 drop_before_result, drop_after_result (the PT keeps the approved transaction),
-lose_result (approved and kept, but its 04 0F never reaches the kiosk).
+lose_result (approved and kept, but its 04 0F never reaches the kiosk), refuse_booking (the
+next booking of an amount is declined, 05; the hold stays open).
 
 As a subprocess (same API, through a JSON-lines control socket)::
 

@@ -37,6 +37,7 @@ class LedgerState:
     reversed: list[Entry] = field(default_factory=list)  # amount = what was released in full
     batch: list[Entry] = field(default_factory=list)  # bookings since the last end-of-day
     refunds: list[Entry] = field(default_factory=list)  # 06 31: money back to a card
+    refund_batch: list[Entry] = field(default_factory=list)  # refunds since the last end-of-day
     end_of_days: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -64,6 +65,7 @@ class Ledger:
                 reversed=[_entry(v) for v in raw["reversed"]],
                 batch=[_entry(v) for v in raw["batch"]],
                 refunds=[_entry(v) for v in raw.get("refunds", [])],  # absent before 06 31
+                refund_batch=[_entry(v) for v in raw.get("refund_batch", [])],
                 end_of_days=list(raw["end_of_days"]),
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -114,25 +116,41 @@ class Ledger:
             self.save()
 
     def add_refund(self, entry: Entry) -> None:
-        """A refund is money back to a card: kept apart from the bookings, so the batch's
-        total stays the day's captures (what reconciliation compares it with)."""
+        """A refund is money back to a card: kept in its own list, and in the day's batch of
+        refunds, which the end-of-day subtracts from the bookings."""
         with self.lock:
             self.state.refunds.append(entry)
+            self.state.refund_batch.append(entry)
             self.save()
 
-    def end_of_day(self) -> tuple[list[Entry], dict[str, Any]]:
+    def batch_net(self) -> dict[int, tuple[int, int]]:
+        """Per card type: (transactions, bookings less refunds) of the open batch."""
         with self.lock:
-            batch = list(self.state.batch)
+            out: dict[int, tuple[int, int]] = {}
+            for entry, sign in [(e, 1) for e in self.state.batch] + [
+                (e, -1) for e in self.state.refund_batch
+            ]:
+                count, total = out.get(entry.card_type, (0, 0))
+                out[entry.card_type] = (count + 1, total + sign * entry.amount_minor)
+            return out
+
+    def end_of_day(self) -> tuple[dict[int, tuple[int, int]], dict[str, Any]]:
+        """Close the batch: per card type (transactions, net amount), and the record kept."""
+        with self.lock:
+            per_type = self.batch_net()
+            receipts = [e.receipt_no for e in self.state.batch + self.state.refund_batch]
             record = {
-                "count": len(batch),
-                "total_minor": sum(e.amount_minor for e in batch),
-                "receipt_from": min((e.receipt_no for e in batch), default=0),
-                "receipt_to": max((e.receipt_no for e in batch), default=0),
+                "count": sum(n for n, _ in per_type.values()),
+                "total_minor": sum(t for _, t in per_type.values()),
+                "refunds": len(self.state.refund_batch),
+                "receipt_from": min(receipts, default=0),
+                "receipt_to": max(receipts, default=0),
             }
             self.state.batch.clear()
+            self.state.refund_batch.clear()
             self.state.end_of_days.append(record)
             self.save()
-            return batch, record
+            return per_type, record
 
     def snapshot(self) -> dict[str, Any]:
         """The ledger as plain data (what tests and the control channel read)."""

@@ -351,6 +351,9 @@ class PtEngine:
         if not 0 <= booked <= held.amount_minor or amount > held.amount_minor:
             self.finish(False, 0xB7)
             return
+        if booked > 0 and self.state.take_fault(Fault.REFUSE_BOOKING):
+            self.finish(False, 0x05)  # nothing booked: the hold stays open
+            return
         self.intermediate(0x04)
         self.wait(self.state.delays.host_seconds)
         if self.state.take_fault(Fault.DROP_BEFORE_RESULT):
@@ -400,6 +403,8 @@ class PtEngine:
             return
         self.intermediate(0x04, "Bitte warten")
         self.wait(self.state.delays.host_seconds)
+        if self.state.take_fault(Fault.DROP_BEFORE_RESULT):
+            raise Dropped("fault: link dropped before the result")
         receipt_no, trace = self.state.ledger.allocate()
         entry = Entry(
             receipt_no,
@@ -435,12 +440,17 @@ class PtEngine:
         if open_now:  # Feig: refuses while a pre-auth is open, naming its receipt
             self.finish(False, 0xB8, encode_bmp(0x87, open_now[0]))
             return
-        batch, record = self.state.ledger.end_of_day()
+        if any(total < 0 for _, total in self.state.ledger.batch_net().values()):
+            # More refunded than booked for a card type: its total cannot be sent (BCD has no
+            # sign). The batch stays open until bookings outweigh the refunds.
+            self.finish(False, 0x77)
+            return
+        per_type, record = self.state.ledger.end_of_day()
         per_brand: dict[str, tuple[int, int]] = {}
-        for entry in batch:
-            brand = CARD_TYPE_BRANDS.get(entry.card_type, EOD_OTHERS)
+        for card_type, (n, amount) in per_type.items():  # refunds already subtracted
+            brand = CARD_TYPE_BRANDS.get(card_type, EOD_OTHERS)
             count, total = per_brand.get(brand, (0, 0))
-            per_brand[brand] = (count + 1, total + entry.amount_minor)
+            per_brand[brand] = (count + n, total + amount)
         _, trace = self.state.ledger.allocate()
         time_s, date_s = now_bcd()
         totals = encode_totals(int(record["receipt_from"]), int(record["receipt_to"]), per_brand)

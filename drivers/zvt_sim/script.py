@@ -50,6 +50,7 @@ class Fault(enum.Enum):
     DROP_BEFORE_RESULT = "drop_before_result"  # next money command: link lost before 04 0F
     DROP_AFTER_RESULT = "drop_after_result"  # next money command: link lost after 04 0F
     LOSE_RESULT = "lose_result"  # next money command: approved and kept, its 04 0F lost, link lost
+    REFUSE_BOOKING = "refuse_booking"  # next booking of an amount: the host declines (05)
 
 
 GARBAGE_BYTES = b"\xff\x13\x37garbage\x00\x7f"

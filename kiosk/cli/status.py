@@ -69,6 +69,7 @@ def as_json(s: Summary) -> dict[str, Any]:
         "devices": s.devices,
         "recent_sessions": s.recent_sessions,
         "kiosk_processes": s.kiosk_processes,
+        "csms": s.csms,
     }
 
 
@@ -104,6 +105,15 @@ def _end_of_day(eod: dict[str, Any] | None) -> str:
             text += f"; TERMINAL AND JOURNAL DIFFER: {eod['mismatch_json']}"
         return text
     return f"{eod['at']} ({eod['idempotency_key']})"
+
+
+def csms_line(csms: dict[str, Any] | None) -> str | None:
+    """One line: joined or not, the OCPP version, what waits, the last error."""
+    if csms is None:
+        return None
+    state = f"connected, OCPP {csms['version']}" if csms["connected"] else "not connected"
+    error = f", last error: {csms['last_error']}" if csms.get("last_error") else ""
+    return f"CSMS: {state}, {csms['queued']} messages queued{error} (since {csms['changed_at']})"
 
 
 def render(s: Summary) -> list[str]:
@@ -150,6 +160,9 @@ def render(s: Summary) -> list[str]:
             f"  last error: {e['error']} ({e['record']}, {e['attempts']} attempts, "
             f"next {e['next_attempt_at']})"
         )
+    line = csms_line(s.csms)
+    if line is not None:
+        lines += ["", line]
     lines += ["", "Last end-of-day: " + _end_of_day(s.last_end_of_day)]
     lines += ["", "Devices (last seen in the journal):"]
     if not s.devices:

@@ -1,7 +1,9 @@
 """The terminal's end-of-day totals against the journal's bookings, per card brand.
 
 The journal's side is every approved booking (a settle above zero) since the last approved
-end-of-day, one per session; a brand the terminal lists no slot for is counted in its
+end-of-day, one per session, less every card refund (06 31) since then: as the terminal does,
+a refund counts as a transaction of the brand of the card it went to and its amount is
+subtracted from that brand's total. A brand the terminal lists no slot for is counted in its
 "others" slot; a terminal that gives no per-brand breakdown is compared on its total. A
 difference is named brand by brand, for the service menu and the backend.
 """
@@ -25,20 +27,21 @@ class BrandDifference:
 
 
 def journal_bookings(journal: Journal, after_result_id: int) -> tuple[list[BrandTotal], int]:
-    """Bookings per brand in card results after `after_result_id`, and the last id seen. A result
-    the terminal dropped (never acknowledged, not kept) is no booking."""
+    """Bookings less refunds per brand in card results after `after_result_id`, and the last id
+    seen. A result the terminal dropped (never acknowledged, not kept) is no booking/refund."""
     rows = journal.query(
         "SELECT COALESCE(NULLIF(c.card_brand, ''), a.card_brand, '?'), COUNT(*), "
-        "SUM(c.amount_minor), MAX(c.id) FROM card_results c "
-        "LEFT JOIN authorisations a USING (session_id) "
+        "SUM(CASE WHEN c.kind = 'refund' THEN -c.amount_minor ELSE c.amount_minor END) "
+        "FROM card_results c LEFT JOIN authorisations a USING (session_id) "
         "WHERE c.id IN (SELECT MAX(id) FROM card_results WHERE kind = 'settle' "
         "  AND outcome = 'approved' AND amount_minor > 0 AND dropped_at IS NULL AND id > ? "
         "  GROUP BY session_id) "
+        "OR (c.kind = 'refund' AND c.outcome = 'approved' AND c.dropped_at IS NULL AND c.id > ?) "
         "GROUP BY 1 ORDER BY 1",
-        (after_result_id,),
+        (after_result_id, after_result_id),
     )
     (last,) = journal.query("SELECT COALESCE(MAX(id), 0) FROM card_results")[0]
-    return [BrandTotal(str(b), int(n), int(total)) for b, n, total, _ in rows], int(last)
+    return [BrandTotal(str(b), int(n), int(total)) for b, n, total in rows], int(last)
 
 
 def compare(totals: EndOfDayTotals, booked: list[BrandTotal]) -> list[BrandDifference]:

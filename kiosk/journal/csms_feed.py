@@ -6,7 +6,8 @@ pre-authorisation; the idToken is the payment reference, type DirectPayment, wit
 values every `meter_interval` become TransactionEvent Updated; it ends (TransactionEvent
 Ended, with the local cost from our tariff engine in `costDetails`) when it leaves charging
 for settlement, and once the money is final, NotifySettlement says what was booked (C21
-Settled), released (C20 Canceled: the car never drew) or is not known (C22 Failed).
+Settled), released (C20 Canceled: the car never drew), refused by the terminal (C22
+Rejected) or is not known (C22 Failed).
 
 Pure: the journal calls `calls()` inside the transaction that records the step, so a step and
 what the CSMS must hear of it are durable together or not at all. The core imports no OCPP
@@ -57,7 +58,7 @@ class CsmsCall:
     """One message for the CSMS. A TransactionEvent gets its seqNo when it is queued."""
 
     action: str  # "TransactionEvent" | "NotifySettlement"
-    kind: str  # started | updated | periodic | ended | settled | canceled | failed
+    kind: str  # started | updated | periodic | ended | settled | canceled | rejected | failed
     session_id: str
     transaction_id: str
     payload: Payload
@@ -89,6 +90,12 @@ class CsmsFeed:
             old = before.session(sid)
             if new is None or new.auth is None:
                 continue  # no money authorised: no OCPP transaction
+            if not in_transaction(new):
+                if sid in closing:  # C19: the CSMS did not accept it; the hold was released
+                    out.append(settlement(new, event.at))
+                continue  # the CSMS has not accepted the payment (yet): no transaction
+            if old is not None and not in_transaction(old):
+                old = None  # accepted in this step: the transaction starts now
             out.extend(
                 self._session(
                     event, before=before, after=after, old=old, new=new, last_meter_at=last_meter_at
@@ -179,6 +186,12 @@ class CsmsFeed:
         return _tx_event(s, "Ended", "ended", at, trigger, info, **extra)
 
 
+def in_transaction(s: Session) -> bool:
+    """An OCPP transaction exists for the session: its money is authorised and the CSMS was
+    not asked to accept it (AuthorizeDirectPayment false) or accepted it."""
+    return s.auth is not None and s.csms_auth in (None, "Accepted")
+
+
 def _ended(s: Session) -> bool:
     return s.phase in _ENDED or s.closed
 
@@ -212,12 +225,24 @@ def settlement(s: Session, at: datetime) -> CsmsCall:
         "pspRef": psp_ref(auth),
         "settlementAmount": major(amount, auth.currency),
         "settlementTime": at.isoformat(),
-        "transactionId": s.session_id,
     }
+    if in_transaction(s):  # C19: no transaction existed, so none is named
+        payload["transactionId"] = s.session_id
     if done is not None and done.confirmed and amount > 0:
         kind, status = "settled", "Settled"
     elif done is not None and amount == 0:
         kind, status = "canceled", "Canceled"
+        if s.csms_auth == "Pending":  # cancelled (or timed out) while the CSMS was asked
+            payload["statusInfo"] = "released before the CSMS answered its Authorize"
+        elif not in_transaction(s):
+            payload["statusInfo"] = f"the CSMS did not accept the payment ({s.csms_auth})"
+    elif done is not None and done.refused_code is not None:
+        # C22: the terminal answered and refused; the amount is the one it was asked to book.
+        kind, status = "rejected", "Rejected"
+        payload["statusInfo"] = (
+            f"the terminal refused the booking (result code {done.refused_code:02X}); "
+            "the hold is left for capture with pspRef until the next end-of-day"
+        )
     else:
         kind, status = "failed", "Failed"
         payload["statusInfo"] = "the terminal did not confirm the booking"

@@ -105,6 +105,17 @@ class CsmsQueueJournal:
                 (error[:500], call_id),
             )
 
+    def csms_link_state(self, connected: bool, version: str | None, error: str | None) -> None:
+        """The link's state as it last changed (for `evkiosk status`)."""
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO ocpp_link (id, connected, version, last_error, changed_at) "
+                "VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+                "connected = excluded.connected, version = excluded.version, "
+                "last_error = excluded.last_error, changed_at = excluded.changed_at",
+                (int(connected), version, None if error is None else error[:500], _now()),
+            )
+
     def csms_queued(self) -> int:
         return int(self._read("SELECT COUNT(*) FROM ocpp_queue WHERE sent_at IS NULL")[0][0])
 

@@ -204,6 +204,17 @@ MIGRATIONS: tuple[str, ...] = (
         at             TEXT NOT NULL
     );
     """,
+    # 9: the CSMS link's state as the link last saw it (one row), so `evkiosk status`, which
+    # reads the journal only, can say whether the station is joined to its CSMS.
+    """
+    CREATE TABLE ocpp_link (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        connected  INTEGER NOT NULL,                      -- 1: boot accepted
+        version    TEXT,                                  -- the OCPP version agreed
+        last_error TEXT,
+        changed_at TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

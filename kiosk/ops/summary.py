@@ -30,6 +30,7 @@ class Summary:
     devices: list[dict[str, Any]]
     recent_sessions: list[dict[str, Any]]
     kiosk_processes: list[str]  # processes with the journal open: the running kiosk
+    csms: dict[str, Any] | None = None  # the CSMS link as it last changed; None: never joined
 
 
 def _age_s(stamp: str | None, now: datetime) -> int | None:
@@ -85,6 +86,7 @@ def summarise(journal: Path, now: datetime | None = None, recent: int = 10) -> S
             )
         ]
         outbox = _outbox(conn, now)
+        csms = _csms(conn)
         end_of_day = _end_of_day(conn)
         devices = _rows(
             conn,
@@ -124,7 +126,20 @@ def summarise(journal: Path, now: datetime | None = None, recent: int = 10) -> S
         devices,
         recent_sessions,
         running,
+        csms,
     )
+
+
+def _csms(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    """The CSMS link's last state and the messages waiting for it (journals with an ocpp_link
+    table whose link ever started)."""
+    if not _columns(conn, "ocpp_link"):
+        return None
+    rows = _rows(conn, "SELECT connected, version, last_error, changed_at FROM ocpp_link")
+    if not rows:
+        return None
+    queued = conn.execute("SELECT count(*) FROM ocpp_queue WHERE sent_at IS NULL").fetchone()
+    return {**rows[0], "connected": bool(rows[0]["connected"]), "queued": int(queued[0])}
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:

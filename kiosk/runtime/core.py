@@ -19,13 +19,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from datetime import time as TimeOfDay
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from kiosk import recovery
 from kiosk.devices import IecState
 from kiosk.journal.csms_cost import PricedSoFar
 from kiosk.journal.store import Journal, JournalError
+from kiosk.money import minor_unit_exponent, round_amount
 from kiosk.outbox.backoff import Backoff
+from kiosk.runtime import card_refund
 from kiosk.runtime.clock import Clock, FakeClock
 from kiosk.runtime.costs import CostModel, CostTracker
 from kiosk.runtime.devices import StationDevices
@@ -38,11 +41,24 @@ from kiosk.runtime.publish import SnapshotPublisher, Subscriber
 from kiosk.runtime.reporting import Reporting, ReportingOptions
 from kiosk.runtime.signed import SignedParts, SignedSessions
 from kiosk.session import events as ev
-from kiosk.session.commands import BeginMetering, CloseSession, Command, DisableCharging
+from kiosk.session.commands import (
+    AuthorizeAtCsms,
+    BeginMetering,
+    CloseSession,
+    Command,
+    DisableCharging,
+)
 from kiosk.session.machine import step
 from kiosk.session.model import Offer, Session, Station
 from kiosk.session.names import Phase
-from kiosk.snapshot import ChooseConnector, Intent, StationSnapshot
+from kiosk.snapshot import (
+    Amount,
+    ChooseConnector,
+    CsmsLinkView,
+    Intent,
+    OperatorFigure,
+    StationSnapshot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +70,11 @@ _METERING = frozenset({Phase.STARTING, Phase.CHARGING, Phase.STOPPING})
 @dataclass(frozen=True, slots=True)
 class _OfferChange:
     offers: dict[str, Offer]
+
+
+@dataclass(frozen=True, slots=True)
+class _CsmsAuthorizeChange:
+    on: bool
 
 
 class Runtime:
@@ -96,6 +117,11 @@ class Runtime:
         self._events: queue.Queue[object] = queue.Queue()
         self._trackers: dict[str, CostTracker] = {}
         self.orphan_retry = OrphanSweepRetry()
+        # The CSMS's running cost and text per session (OCPP 2.0.1 central cost), for display.
+        self.operator_figures: dict[str, OperatorFigure] = {}
+        self.csms_link: CsmsLinkView | None = None  # the CSMS link's state, when there is one
+        # Sends AuthorizeAtCsms to the operator's CSMS; its answer comes back as an event.
+        self.csms_authorizer: Callable[[AuthorizeAtCsms], None] | None = None
         self.signed = SignedSessions(
             SignedParts(
                 signing=devices.signing,
@@ -200,6 +226,7 @@ class Runtime:
 
     def start(self, recover: bool = True) -> None:
         if recover:
+            self.resolve_refunds()  # first: Repeat Receipt must find the terminal's last result
             recovery.recover(self._recovery_parts())
         self._owners.start()
         self.reporting.start()
@@ -263,6 +290,49 @@ class Runtime:
         else:
             self._set_offers(dict(offers))
 
+    def note_operator_figure(
+        self, session_id: str, total: Decimal | None, text: str | None
+    ) -> None:
+        """The CSMS's running total cost (major units, its number) and/or its text for a
+        session (any thread): shown on the charging screen as the operator's figure."""
+        session = self.station.session(session_id)
+        if session is None:
+            return
+        known = self.operator_figures.get(session_id, OperatorFigure())
+        if total is not None and not (total.is_finite() and 0 <= total < 10**9):
+            log.warning(
+                "csms: operator figure %s for %s not shown (not an amount)", total, session_id
+            )
+            total = None
+        if total is not None:
+            currency = session.offer.currency
+            minor = round_amount(total, currency).scaleb(minor_unit_exponent(currency))
+            known = replace(known, total=Amount(int(minor), currency))
+        if text:
+            known = replace(known, text=text[:512])
+        live = {s.session_id for s in self.station.sessions}
+        figures = {k: v for k, v in self.operator_figures.items() if k in live}
+        self.operator_figures = {**figures, session_id: known}
+        self._events.put(_REPUBLISH)
+
+    def note_csms_link(self, view: CsmsLinkView) -> None:
+        """The CSMS link's state changed (any thread): the service menu shows it."""
+        if view != self.csms_link:
+            self.csms_link = view
+            self._events.put(_REPUBLISH)
+
+    def set_csms_authorize(self, on: bool) -> None:
+        """Whether each approved payment waits for the CSMS's Authorize answer (OCPP
+        PaymentCtrlr.AuthorizeDirectPayment); applies to payments approved from now on."""
+        if self._machine.is_alive():
+            self._events.put(_CsmsAuthorizeChange(on))
+        else:
+            self._set_csms_authorize(on)
+
+    def _set_csms_authorize(self, on: bool) -> None:
+        policy = replace(self.station.policy, csms_authorize=on)
+        self.station = replace(self.station, policy=policy)
+
     def _set_offers(self, offers: dict[str, Offer]) -> None:
         self.offers = {**self.offers, **offers}
         self.prices = PriceBoard(self.offers, self._zone)
@@ -296,12 +366,23 @@ class Runtime:
         """The terminal has not yet answered an orphan sweep (retried on the tick)."""
         return self.orphan_retry.pending
 
+    def resolve_refunds(self) -> bool:
+        """Card refunds a killed run left without an outcome (kiosk.runtime.card_refund)."""
+        if self.devices.terminal is None:
+            return True
+        try:
+            return card_refund.resolve_open(self.journal, self.devices.terminal)
+        except JournalError as exc:
+            log.error("%s", exc)
+            return False
+
     def sweep_orphans(self) -> None:
         if self.devices.terminal is not None:
             currencies = {o.currency for o in self.offers.values()}
             currency = next(iter(currencies)) if len(currencies) == 1 else "EUR"
+            refunds_settled = self.resolve_refunds()
             swept = recovery.sweep_orphan_holds(self.journal, self.devices.terminal, currency)
-            if swept is None:
+            if swept is None or not refunds_settled:
                 self.orphan_retry.failed(self.clock.now())
             else:
                 self.orphan_retry.succeeded()
@@ -349,6 +430,9 @@ class Runtime:
                     continue
                 if isinstance(item, _OfferChange):
                     self._set_offers(item.offers)
+                    continue
+                if isinstance(item, _CsmsAuthorizeChange):
+                    self._set_csms_authorize(item.on)
                     continue
                 assert not isinstance(item, str)
                 self.handle(item)  # type: ignore[arg-type]
@@ -422,6 +506,11 @@ class Runtime:
     def _apply(self, command: Command, command_id: int) -> None:
         if isinstance(command, BeginMetering):
             self.start_metering(command)
+        elif isinstance(command, AuthorizeAtCsms):
+            if self.csms_authorizer is not None:
+                self.csms_authorizer(command)
+            else:  # no link to ask: the payment is not accepted
+                self.post(ev.CsmsAuthorized(self.clock.now(), command.session_id, "NoAnswer"))
         elif isinstance(command, CloseSession):
             self._trackers.pop(command.session.session_id, None)
             if command.report:
@@ -450,7 +539,13 @@ class Runtime:
 
     def _publish(self) -> None:
         self._publisher.publish(
-            self.station, self.fault, self.offers, self.prices, self.signed.views()
+            self.station,
+            self.fault,
+            self.offers,
+            self.prices,
+            self.signed.views(),
+            operator=self.operator_figures,
+            csms=self.csms_link,
         )
 
 

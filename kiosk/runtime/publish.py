@@ -14,7 +14,13 @@ from kiosk.runtime.prices import PriceBoard
 from kiosk.runtime.reporting import Reporting
 from kiosk.runtime.view import build_snapshot
 from kiosk.session.model import Offer, Station
-from kiosk.snapshot import SigningMeterView, StationSnapshot
+from kiosk.snapshot import (
+    CsmsLinkView,
+    OperatorFigure,
+    SessionView,
+    SigningMeterView,
+    StationSnapshot,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +80,9 @@ class SnapshotPublisher:
         offers: Mapping[str, Offer],
         prices: PriceBoard,
         signing_meters: tuple[SigningMeterView, ...],
+        *,
+        operator: Mapping[str, OperatorFigure] | None = None,
+        csms: CsmsLinkView | None = None,
     ) -> None:
         """The station now, with the offers and prices in force (a CSMS may replace them)."""
         notice = None
@@ -96,6 +105,10 @@ class SnapshotPublisher:
             prices=prices.at(now),
             signing_meters=signing_meters,
         )
+        if operator:
+            snapshot = with_operator_figures(snapshot, operator)
+        if csms is not None:
+            snapshot = replace(snapshot, csms=csms)
         last = self._snapshot
         if last is not None and replace(last, seq=snapshot.seq, published_at=now) == snapshot:
             # Nothing a screen shows changed (an idle station's meter polls, 1 Hz each):
@@ -108,3 +121,16 @@ class SnapshotPublisher:
                 subscriber(snapshot)
             except Exception:
                 log.exception("snapshot subscriber failed")
+
+
+def with_operator_figures(
+    snapshot: StationSnapshot, figures: Mapping[str, OperatorFigure]
+) -> StationSnapshot:
+    """The CSMS's figures on the views of the sessions they are for."""
+
+    def put(view: SessionView) -> SessionView:
+        figure = figures.get(view.session_id)
+        return view if figure is None else replace(view, operator=figure)
+
+    focus = None if snapshot.focus is None else put(snapshot.focus)
+    return replace(snapshot, focus=focus, background=tuple(put(v) for v in snapshot.background))

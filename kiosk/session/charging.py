@@ -7,6 +7,7 @@ from datetime import datetime
 
 from kiosk.devices import PaymentOutcome
 from kiosk.session.commands import (
+    AuthorizeAtCsms,
     BeginMetering,
     BeginSignedTransaction,
     Command,
@@ -21,6 +22,7 @@ from kiosk.session.events import (
     ChargingSwitched,
     ControllerFailed,
     ControllerUpdate,
+    CsmsAuthorized,
     EmergencyStop,
     Event,
     IntentReceived,
@@ -32,18 +34,33 @@ from kiosk.session.events import (
     SignedEnded,
     Tick,
 )
-from kiosk.session.model import Session, Settlement, SignedOutcome, Station
+from kiosk.session.model import Policy, Session, Settlement, SignedOutcome, Station
 from kiosk.session.names import Phase, StopReason
 from kiosk.snapshot import Cancel, CountdownKind, ExtendTimeout, StopCharging
 
 
 def authorised(s: Session, at: datetime, st: Station) -> Step:
-    """A hold was approved (and journaled): start if the vehicle is there, else wait for it."""
+    """A hold was approved (and journaled): start if the vehicle is there, else wait for it.
+    When the operator's CSMS must accept each payment first, ask it; nothing starts before."""
     waiting = enter(s, Phase.WAITING_FOR_PLUG, at, st.policy.plug_timeout, CountdownKind.PLUG_IN)
+    if st.policy.csms_authorize and s.auth is not None:
+        return replace(waiting, csms_auth="Pending"), [AuthorizeAtCsms(s.session_id, s.auth)]
     return _try_start(waiting, at, st)
 
 
+def _csms_answered(s: Session, e: CsmsAuthorized, st: Station) -> Step:
+    """Accepted: charging may start. Anything else: release the hold (OCPP C19)."""
+    if s.csms_auth != "Pending":
+        return s, []
+    s = replace(s, csms_auth=e.status)
+    if e.status == "Accepted":
+        return _try_start(s, e.at, st)
+    return settle(replace(s, stop_reason=StopReason.NOT_AUTHORISED), e.at, st.policy)
+
+
 def _try_start(s: Session, at: datetime, st: Station) -> Step:
+    if s.csms_auth == "Pending":
+        return s, []  # the CSMS has not accepted the payment yet
     live = st.live_of(s.connector_id)
     reading = live.reading
     fresh = reading is not None and at - reading.measured_at <= st.policy.meter_stale_after
@@ -97,6 +114,8 @@ def stop(s: Session, at: datetime, reason: StopReason, st: Station) -> Step:
 
 def on_waiting_for_plug(s: Session, e: Event, st: Station) -> Step:
     policy = st.policy
+    if isinstance(e, CsmsAuthorized) and e.session_id == s.session_id:
+        return _csms_answered(s, e, st)
     if isinstance(e, ControllerUpdate | MeterUpdate) and e.connector_id == s.connector_id:
         if isinstance(e, ControllerUpdate) and e.status.state.is_error:
             return settle(replace(s, stop_reason=StopReason.CONTROLLER_FAULT), e.at, policy)
@@ -229,7 +248,9 @@ def on_settling(s: Session, e: Event, st: Station) -> Step:
                 trace_no=result.trace_no,
             )
             return finish(replace(s, settlement=settled, settle_unknown=False), e.at, policy)
-        # Outcome unknown (link lost, refused, terminal busy): ask before anything is retried.
+        if result.outcome is PaymentOutcome.DECLINED and amount > 0:
+            return _refused(s, e.at, policy, amount, result.raw_result_code)
+        # Outcome unknown (link lost, error, terminal busy): ask before anything is retried.
         return _unknown(s, e.at, st)
     if isinstance(e, OpenPreauthsChecked) and e.session_id == s.session_id:
         if not s.settle_unknown:
@@ -247,6 +268,17 @@ def on_settling(s: Session, e: Event, st: Station) -> Step:
     if isinstance(e, Tick) and s.settle_unknown and due(s, e.at):
         return replace(s, deadline=e.at + policy.settle_retry), [QueryOpenPreauths(s.session_id)]
     return s, []
+
+
+def _refused(s: Session, at: datetime, policy: Policy, amount: int, code: int | None) -> Step:
+    """The terminal answered and refused the booking (a host decline): nothing was booked, so
+    the outcome is known and asking again would get the same answer. The session closes with
+    the amount owed and not collected; the report tells the backend (payment `authorized`, not
+    captured) and the CSMS (NotifySettlement Rejected). The hold stays open for the operator to
+    capture with its reference until the next end-of-day, after which the orphan sweep
+    releases it (kiosk.journal.store.held_receipts)."""
+    refused = Settlement(final_minor=amount, confirmed=False, refused_code=code or 0)
+    return finish(replace(s, settlement=refused, settle_unknown=False), at, policy)
 
 
 def _unknown(s: Session, at: datetime, st: Station) -> Step:

@@ -36,6 +36,14 @@ class SettleCard:
 
 
 @dataclass(frozen=True, slots=True)
+class AuthorizeAtCsms:
+    """Ask the operator's CSMS to accept an approved payment before charging (OCPP C18)."""
+
+    session_id: str
+    auth: Authorisation
+
+
+@dataclass(frozen=True, slots=True)
 class QueryOpenPreauths:
     session_id: str
 
@@ -109,6 +117,7 @@ Command = (
     PreauthoriseCard
     | AbortCard
     | SettleCard
+    | AuthorizeAtCsms
     | QueryOpenPreauths
     | CreatePaymentLink
     | CancelPaymentLink

@@ -104,6 +104,7 @@ _ZERO_REASON = {
     StopReason.EMERGENCY: FailureReason.CONNECTOR_FAULT,
     StopReason.METER_FAULT: FailureReason.CONNECTOR_FAULT,
     StopReason.RECOVERY: FailureReason.INTERRUPTED,
+    StopReason.NOT_AUTHORISED: FailureReason.OPERATOR_REFUSED,
 }
 
 
@@ -132,6 +133,8 @@ def finish(s: Session, at: datetime, policy: Policy) -> Step:
     pending = not s.settlement.confirmed
     if s.settlement.final_minor > 0:
         money = MoneyOutcome.CHARGE_PENDING if pending else MoneyOutcome.CHARGED
+        if s.settlement.refused_code is not None:
+            money = MoneyOutcome.CHARGE_REFUSED
         out = replace(
             enter(s, Phase.RECEIPT, at, policy.receipt_timeout, CountdownKind.RECEIPT),
             money=money,

@@ -55,6 +55,16 @@ class SettleDone:
 
 
 @dataclass(frozen=True, slots=True)
+class CsmsAuthorized:
+    """The CSMS's answer to AuthorizeAtCsms: its idTokenInfo status ("Accepted", "Invalid",
+    ...), or why there is none ("NoAnswer": the link was down or the CSMS did not answer)."""
+
+    at: datetime
+    session_id: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
 class OpenPreauthsChecked:
     """The terminal was asked which holds it still has open. `receipts` None: it did not answer."""
 
@@ -188,6 +198,7 @@ Event = (
     | TerminalText
     | PreauthDone
     | SettleDone
+    | CsmsAuthorized
     | OpenPreauthsChecked
     | LinkCreated
     | LinkFailed

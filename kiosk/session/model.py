@@ -45,6 +45,8 @@ class Policy:
     receipt_timeout: timedelta = timedelta(seconds=60)
     cap_margin_minor: int = 100  # stop this far below the hold, for meter lag ...
     cap_margin_percent: int = 5  # ... or this share of the hold, whichever is larger
+    # The operator's CSMS accepts each payment before charging (OCPP AuthorizeDirectPayment).
+    csms_authorize: bool = False
 
     def cap_minor(self, hold_minor: int) -> int:
         """The cost at which charging stops: safely below the hold."""
@@ -127,6 +129,9 @@ class Settlement:
     receipt_no: int | None = None
     trace_no: int | None = None
     assumed: bool = False  # outcome was lost; the hold was no longer open when asked
+    # The terminal definitely refused the booking (its result code): nothing was booked and the
+    # hold is left for the operator to capture with the payment reference (OCPP C22).
+    refused_code: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +187,9 @@ class Session:
     settle_attempts: int = 0
     settle_unknown: bool = False  # a settle went out and its outcome is not known
     settlement: Settlement | None = None
+    # The CSMS's word on the payment (OCPP C18 Authorize): None when it is not asked,
+    # "Pending" while it is, else its status ("Accepted", "Invalid", ...).
+    csms_auth: str | None = None
     failure: FailureReason | None = None
     money: MoneyOutcome = MoneyOutcome.NONE_TAKEN
     closed: bool = False  # written to the journal as closed (and to the outbox)

@@ -58,6 +58,7 @@ class StopReason(enum.Enum):
     PLUG_TIMEOUT = "plug_timeout"
     CANCELLED = "cancelled"  # driver cancelled after authorisation, before charging
     RECOVERY = "recovery"  # the kiosk restarted and could not resume
+    NOT_AUTHORISED = "not_authorised"  # the operator's CSMS did not accept the payment
 
 
 class FailureReason(enum.Enum):
@@ -76,6 +77,7 @@ class FailureReason(enum.Enum):
     NO_ENERGY = "no_energy"  # authorised and plugged, but nothing was delivered
     CONNECTOR_FAULT = "connector_fault"
     INTERRUPTED = "interrupted"  # the station restarted in the middle of the payment
+    OPERATOR_REFUSED = "operator_refused"  # the CSMS did not accept the payment (OCPP C19)
 
     @property
     def text(self) -> str:
@@ -106,6 +108,10 @@ _FAILURE_TEXT = {
     FailureReason.INTERRUPTED: (
         "The station restarted. Any reserved amount is released; nothing was charged."
     ),
+    FailureReason.OPERATOR_REFUSED: (
+        "The charging operator did not accept this payment. The reserved amount is released;"
+        " nothing was charged."
+    ),
 }
 
 
@@ -117,3 +123,4 @@ class MoneyOutcome(enum.Enum):
     RELEASE_PENDING = "release_pending"  # reversal sent, terminal answer outstanding
     CHARGED = "charged"  # booked the computed cost, rest released
     CHARGE_PENDING = "charge_pending"  # booking sent or queued, answer outstanding
+    CHARGE_REFUSED = "charge_refused"  # the terminal refused the booking: nothing was taken

@@ -65,3 +65,55 @@ def test_card_refund_names_what_is_wrong(sqlite_backend: Backend) -> None:
     assert bad.status_code == 422 and "amount" in bad.text
     with b.svc.db.read() as s:
         assert s.scalars(select(Refund)).all() == []
+
+
+def _totals(st: Any, total: int, receipts: tuple[int, int] | None) -> None:
+    body: dict[str, Any] = {
+        "terminal_id": TERMINAL,
+        "closed_at": "2026-03-02T23:00:00Z",
+        "currency": "EUR",
+        "total": total,
+    }
+    if receipts is not None:
+        body |= {"receipt_from": receipts[0], "receipt_to": receipts[1]}
+    r = st.post("/api/v1/terminal-totals", json=body)
+    assert r.status_code == 201, r.text
+
+
+def _batch_findings(b: Backend) -> list[books.Finding]:
+    result = books.books(b.svc.db, b.svc.settings, DAY, DAY)
+    return [f for f in result.findings() if f.cls == "batch_total_mismatch"]
+
+
+def test_the_terminals_end_of_day_is_matched_with_captures_less_its_refunds(
+    backend: Backend,
+) -> None:
+    """The terminal's total is net of the card refunds of its batch: captures less refunds
+    match it; a terminal total that ignores the refund is the one finding."""
+    with backend.station("ST-1") as st:
+        report(st, session_body("S-1", card(1)))
+        report(st, session_body("S-2", card(2)))
+        assert st.post("/api/v1/card-refunds", json=_body("S-1", 250, 3)).status_code == 201
+        # A refund of another terminal, and one outside the batch's receipts, do not count.
+        assert st.post("/api/v1/card-refunds", json=_body("S-2", 100, 90)).status_code == 201
+        other = {**_body("S-2", 50, 2), "terminal_id": "52599999"}
+        assert st.post("/api/v1/card-refunds", json=other).status_code == 201
+        _totals(st, 2 * 625 - 250, (1, 3))
+    assert _batch_findings(backend) == []
+
+    with backend.station("ST-2") as st:  # planted: the terminal's total has no refund in it
+        report(st, session_body("S-1", card(1)))
+        assert st.post("/api/v1/card-refunds", json=_body("S-1", 250, 2)).status_code == 201
+        _totals(st, 625, (1, 2))
+    (found,) = _batch_findings(backend)
+    assert found.station_id == "ST-2" and "less refunds of 250" in found.message
+
+
+def test_a_batch_without_receipt_numbers_takes_the_refunds_since_the_last_one(
+    sqlite_backend: Backend,
+) -> None:
+    with sqlite_backend.station("ST-1") as st:
+        report(st, session_body("S-1", card(1)))
+        assert st.post("/api/v1/card-refunds", json=_body("S-1", 250, 2)).status_code == 201
+        _totals(st, 375, None)
+    assert _batch_findings(sqlite_backend) == []

@@ -3,13 +3,19 @@ links are paid, sessions ingested, money captured and discrepancies found."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, timedelta
+from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from backend import books
+from backend.settlement_import import import_file
 from tests.backend.conftest import Backend
-from tests.backend.steps import card, paid_link, session_body
+from tests.backend.steps import card, paid_link, report, session_body
+
+SAMPLES = Path(__file__).parent / "settlement_samples"
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -92,3 +98,42 @@ def test_metrics_count_requests_links_sessions_captures_and_discrepancies(
     assert 0 <= age < 3600
     # The scrape itself is counted too, on its own route.
     assert value(after, "evkiosk_http_requests_total", route="/metrics", method="GET", status="200")
+
+
+def test_metrics_name_every_class_of_the_books_with_settlement_findings(
+    sqlite_backend: Backend,
+) -> None:
+    """Settlement, payout, refund and dispute classes (and the signed-record ones) are exported
+    like reconciliation's, each with the count the books find for the same days, and the open
+    ones drop when an operator resolves a finding with a note."""
+    b = sqlite_backend
+    empty = scrape(b)
+    for cls in books.ALL_CLASSES:
+        assert ("evkiosk_reconciliation_discrepancies", (("class", cls),)) in empty, cls
+        assert value(empty, "evkiosk_reconciliation_discrepancies", **{"class": cls}) == 0
+    with b.station("ST-1") as st:
+        for n in range(1, 8):
+            report(st, session_body(f"S-{n}", card(n)))
+    data = (SAMPLES / "adyen_settlement_details.csv").read_bytes()
+    assert import_file(b.svc.db, "adyen_settlement_details", data, "sample.csv", b.clock()) == 12
+    today = b.svc.settings.now().date()
+    found = Counter(
+        f.cls for f in books.books(b.svc.db, b.svc.settings, today - timedelta(1), today).findings()
+    )
+    assert {"dispute", "captured_not_settled", "fee_differs"} <= set(found)
+    after = scrape(b)
+    for cls in books.ALL_CLASSES:
+        assert value(after, "evkiosk_reconciliation_discrepancies", **{"class": cls}) == found[cls]
+        assert (
+            value(after, "evkiosk_reconciliation_open_discrepancies", **{"class": cls})
+            == (found[cls])
+        )
+    dispute = next(
+        f
+        for f in books.books(b.svc.db, b.svc.settings, today - timedelta(1), today).findings()
+        if f.cls == "dispute"
+    )
+    books.add_note(b.svc.db, b.clock(), "olga", dispute, "chargeback accepted")
+    resolved = scrape(b)
+    assert value(resolved, "evkiosk_reconciliation_discrepancies", **{"class": "dispute"}) == 1
+    assert value(resolved, "evkiosk_reconciliation_open_discrepancies", **{"class": "dispute"}) == 0

@@ -422,6 +422,15 @@ CASES = [
         (cmd.QueryOpenPreauths,),
     ),
     Case(
+        "booking refused: closed, not retried (C22)",
+        paths.settling,
+        lambda: ev.SettleDone(
+            at(12), SID, replace(card(PaymentOutcome.DECLINED, 0), raw_result_code=5)
+        ),
+        Phase.RECEIPT,
+        (cmd.CloseSession,),
+    ),
+    Case(
         "hold still open: retry",
         paths.settle_unknown,
         lambda: ev.OpenPreauthsChecked(at(13), SID, frozenset({231})),
@@ -691,3 +700,46 @@ def test_choosing_a_connector_whose_last_session_ended_starts_a_new_one() -> Non
     d.st = replace(d.st, focus=None)  # the driver walked away from the receipt
     d(ev.ConnectorChosen(at(14), "1", "S2", OFFER))
     assert [s.session_id for s in d.st.sessions] == ["S2"] and d.st.focus == "S2"
+
+
+def test_a_booking_the_terminal_refuses_closes_with_the_amount_owed_and_the_hold_untouched() -> (
+    None
+):
+    """C22: a definite refusal (the host declined the booking) is final: the session closes
+    with the amount it asked to book, unconfirmed and marked refused (the report shows the hold
+    as authorised, not captured), and no further money command goes out."""
+    d = Driver()
+    paths.settling(d)
+    refused = replace(card(PaymentOutcome.DECLINED, amount=0), raw_result_code=0x05)
+    (close,) = d(ev.SettleDone(at(12), SID, refused))
+    assert isinstance(close, cmd.CloseSession) and close.report is True
+    s = close.session
+    assert s.settlement is not None and s.settlement.final_minor == s.settle_minor == 300
+    assert s.settlement.confirmed is False and s.settlement.refused_code == 0x05
+    assert s.money is MoneyOutcome.CHARGE_REFUSED and s.phase is Phase.RECEIPT
+    assert d(ev.Tick(at(12 + 31))) == ()  # nothing asked or booked again
+
+
+@pytest.mark.parametrize(
+    "outcome", [PaymentOutcome.ERROR, PaymentOutcome.TERMINAL_BUSY, PaymentOutcome.CANCELLED]
+)
+def test_a_booking_whose_outcome_is_not_a_refusal_is_asked_about_first(
+    outcome: PaymentOutcome,
+) -> None:
+    d = Driver()
+    paths.settling(d)
+    assert d(ev.SettleDone(at(12), SID, card(outcome, amount=0))) == (cmd.QueryOpenPreauths(SID),)
+    s = d.st.session(SID)
+    assert s is not None and s.phase is Phase.SETTLING and s.settle_unknown
+
+
+def test_a_refused_release_is_asked_about_and_sent_again() -> None:
+    """Releasing a hold takes no money: a refused release goes the ask-then-retry way."""
+    d = Driver()
+    paths.paying_card(d)
+    d(intent(Cancel(SID), 4))
+    d(ev.PreauthDone(at(5), SID, card()))
+    (query,) = d(ev.SettleDone(at(6), SID, card(PaymentOutcome.DECLINED, amount=0)))
+    assert isinstance(query, cmd.QueryOpenPreauths)
+    (again,) = d(ev.OpenPreauthsChecked(at(7), SID, frozenset({231})))
+    assert isinstance(again, cmd.SettleCard) and again.final_minor == 0

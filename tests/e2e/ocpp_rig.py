@@ -26,9 +26,12 @@ def ocpp_kiosk(
     csms_url: str,
     before_start: Callable[[Kiosk], None] | None = None,
     versions: tuple[str, ...] = ("2.1",),
+    *,
+    on_link: Callable[[CsmsLink], None] | None = None,
     **options: Any,
 ) -> Iterator[tuple[Kiosk, CsmsLink]]:
-    """`versions`: the [ocpp] section's, offered to the CSMS in this order."""
+    """`versions`: the [ocpp] section's, offered to the CSMS in this order; `on_link` sees the
+    link before it starts."""
     workdir.mkdir(parents=True, exist_ok=True)
     section = ocpp_section(csms_url, write_password(workdir), versions=versions)
     links: list[CsmsLink] = []
@@ -37,6 +40,8 @@ def ocpp_kiosk(
         config = load_config(workdir / "station.toml").ocpp
         assert config is not None
         links.append(connect_station(k.station.runtime, config, timing=FAST))
+        if on_link is not None:
+            on_link(links[0])
         if before_start is not None:
             before_start(k)
 

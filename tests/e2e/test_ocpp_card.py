@@ -5,6 +5,7 @@ a car that never draws (C20)."""
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from pathlib import Path
@@ -172,3 +173,48 @@ def test_qr_session_is_reported_with_its_payment_link_as_the_token(
     assert events[-1]["eventType"] == "Ended" and booked > 0
     # The backend captures a QR payment when the report arrives: no settlement from here.
     assert csms.calls("NotifySettlement") == []
+
+
+def test_a_booking_the_terminal_refuses_is_rejected_once_and_the_hold_left_for_capture_c22(
+    backend: object, access: BackendAccess, workdir: Path, csms: Csms
+) -> None:
+    """C22: the host declines the booking. The kiosk does not book again (asking would get the
+    same answer), closes the session with the amount owed, tells the driver nothing was taken,
+    reports the payment to the backend as authorised and not captured, and sends the CSMS one
+    NotifySettlement Rejected with the amount it asked to book. The hold stays open at the
+    terminal for the operator to capture with the pspRef."""
+    from drivers.zvt_sim import Fault
+    from kiosk.snapshot import MoneyOutcome
+
+    with ocpp_kiosk(workdir, access, csms.url, hold=5000) as (k, _link):
+        terminal = k.station.terminal_sim
+        assert terminal is not None
+        terminal.inject(Fault.REFUSE_BOOKING)
+        sid = pay_and_charge(k, 600)
+        csms.wait_for(lambda: len(csms.calls("NotifySettlement")) == 1)
+        focus = k.snap.focus
+        assert focus is not None and focus.receipt is not None
+        assert focus.receipt.money is MoneyOutcome.CHARGE_REFUSED
+        owed, hold, psp_ref = _journal_money(k, sid)
+        k.advance(120, step=10)  # nothing is asked or booked again
+        ledger = terminal.ledger()
+        k.send(BackToStart(sid))
+        csms.wait_for(lambda: k.station.runtime.journal.csms_queued() == 0)
+        ((payload,),) = k.station.runtime.journal.query(
+            "SELECT payload_json FROM outbox WHERE kind = 'session'"
+        )
+    assert csms.errors() == [], "the CSMS refused a message in strict mode"
+    assert owed == focus.receipt.total.minor > 0
+    ((_, settlement),) = csms.calls("NotifySettlement")
+    assert settlement["status"] == "Rejected" and settlement["pspRef"] == psp_ref
+    assert settlement["settlementAmount"] == _cents(owed) and "refused" in settlement["statusInfo"]
+    ended = [p for _, p in csms.calls("TransactionEvent")][-1]
+    assert ended["eventType"] == "Ended"
+    assert ended["costDetails"]["totalCost"]["total"]["inclTax"] == _cents(owed)
+    assert ledger["booked"] == [] and len(ledger["open"]) == 1  # the hold, untouched
+    (held,) = ledger["open"].values()
+    assert held["amount_minor"] == hold
+    # The backend is told the hold is authorised and not captured (drivers.backend_client.wire).
+    report = json.loads(payload)
+    assert report["final_minor"] == owed and report["settlement_confirmed"] is False
+    assert report["money"] == "charge_refused"

@@ -56,13 +56,18 @@ class Csms:
         receipt_url: str | None = None,
         after_boot: list[tuple[str, dict[str, Any]]] | None = None,
         protocols: tuple[str, ...] = ("ocpp2.1",),
+        authorize_status: str | None = None,
+        tx_answer: dict[str, Any] | None = None,
     ) -> None:
-        """`protocols`: the subprotocols it accepts, in its order of preference."""
+        """`protocols`: the subprotocols it accepts, in its order of preference;
+        `authorize_status`: what it answers a 2.x Authorize (default Accepted)."""
         self.node = require_peer()
         self.record = record
         self.receipt_url = receipt_url
         self.after_boot = after_boot
         self.protocols = protocols
+        self.authorize_status = authorize_status
+        self.tx_answer = tx_answer
         self.port = 0
         self.process: subprocess.Popen[str] | None = None
 
@@ -81,6 +86,10 @@ class Csms:
         ]
         if self.receipt_url:
             args += ["--receipt-url", self.receipt_url]
+        if self.authorize_status:
+            args += ["--authorize-status", self.authorize_status]
+        if self.tx_answer is not None:
+            args += ["--tx-answer", json.dumps(self.tx_answer)]
         if self.after_boot:
             script = self.record.with_suffix(".script.json")
             script.write_text(json.dumps(self.after_boot))

@@ -1,5 +1,5 @@
 """What the CSMS is told about the end of a session's money, and how the payment is named:
-C21 Settled, C20 Canceled, C22 Failed; the masked card data only."""
+C21 Settled, C20 Canceled, C22 Rejected and Failed; the masked card data only."""
 
 from __future__ import annotations
 
@@ -48,6 +48,14 @@ def test_a_released_hold_is_canceled_at_zero() -> None:
 def test_a_booking_the_terminal_did_not_confirm_is_failed_with_why() -> None:
     call = settlement(ended_with(Settlement(1234, confirmed=False)), AT)
     assert call.payload["status"] == "Failed" and "did not confirm" in call.payload["statusInfo"]
+
+
+def test_a_booking_the_terminal_refused_is_rejected_with_the_amount_and_the_code() -> None:
+    call = settlement(ended_with(Settlement(1234, confirmed=False, refused_code=0x05)), AT)
+    assert call.kind == "rejected" and call.payload["status"] == "Rejected"
+    assert call.payload["settlementAmount"] == Decimal("12.34")
+    assert "refused" in call.payload["statusInfo"] and "05" in call.payload["statusInfo"]
+    assert len(call.payload["statusInfo"]) <= 500
 
 
 def test_the_token_names_the_payment_and_carries_only_masked_card_data() -> None:

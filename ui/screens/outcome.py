@@ -130,7 +130,8 @@ class ReceiptScreen(Screen):
         )
         out.append((lang.text("receipt.total"), lang.money(r.total)))
         released = r.hold.minor - r.total.minor
-        if released > 0 and r.hold.currency == r.total.currency:
+        refused = r.money is MoneyOutcome.CHARGE_REFUSED  # the hold was not touched
+        if released > 0 and r.hold.currency == r.total.currency and not refused:
             out.append(
                 (lang.text("receipt.released"), lang.money(Amount(released, r.hold.currency)))
             )

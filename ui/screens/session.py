@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from kiosk.snapshot import Cancel, ConnectorStatus, CountdownKind, Phase, StopCharging
+from kiosk.snapshot import (
+    Cancel,
+    ConnectorStatus,
+    CountdownKind,
+    OperatorFigure,
+    Phase,
+    StopCharging,
+)
+from ui.i18n import Language
 from ui.qt import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout
 from ui.screens.base import RenderContext, Screen, connector_type
 from ui.screens.price import render_countdown
@@ -89,6 +97,8 @@ class ChargingScreen(Screen):
             self.values[key] = (caption, value)
         self._place_figures(columns=2)
         self.cap = label(role="small")
+        self.operator = label(role="small")  # the CSMS's figure (OCPP 2.0.1 central cost)
+        self.operator.setObjectName("operator_figure")
         self.informative = label(role="small")
         self.informative.setObjectName("live_informative")
         self.stop = button("", role="danger", name="stop")
@@ -97,6 +107,7 @@ class ChargingScreen(Screen):
         self.page.addWidget(self.figures, 1)
         self.page.addWidget(self.informative)
         self.page.addWidget(self.cap)
+        self.page.addWidget(self.operator)
         self.page.addWidget(self.stop)
 
         # Confirmation overlay: same page, so nothing else can be tapped behind it.
@@ -178,6 +189,8 @@ class ChargingScreen(Screen):
         self.cap.setText(
             lang.text("charging.cap", amount=lang.money(view.hold)) if view.hold else ""
         )
+        self.operator.setText(operator_lines(view.operator, lang))
+        self.operator.setVisible(view.operator is not None)
         # On a signing meter the signed reading bills: the live figures are informative.
         informative = live is not None and live.informative
         self.informative.setText(lang.text("charging.informative") if informative else "")
@@ -225,3 +238,16 @@ class StoppingScreen(Screen):
         self.unplug.setText(lang.text("stopping.unplug"))
         self.settling.setText(lang.text("settling.hint"))
         restyle(self.title, "title")
+
+
+def operator_lines(figure: OperatorFigure | None, lang: Language) -> str:
+    """The CSMS's running cost and text, labelled as the operator's: the driver pays the
+    station's own cost, shown above it."""
+    if figure is None:
+        return ""
+    lines = []
+    if figure.total is not None:
+        lines.append(lang.text("charging.operator_cost", amount=lang.money(figure.total)))
+    if figure.text:
+        lines.append(lang.text("charging.operator_text", text=figure.text))
+    return "\n".join(lines)

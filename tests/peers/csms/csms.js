@@ -2,7 +2,7 @@
 // station sends and every answer it gives is checked against the official JSON schemas.
 //
 //   node csms.js --record FILE [--port N] [--password PW] [--protocols ocpp2.1,ocpp1.6]
-//                [--receipt-url URL] [--after-boot FILE]
+//                [--receipt-url URL] [--after-boot FILE] [--authorize-status STATUS]
 //
 // --protocols: the subprotocols it accepts (ocpp2.1, ocpp2.0.1, ocpp1.6), in its order of
 // preference; a station offering several gets the first of these it offered. Under 1.6 it
@@ -15,6 +15,8 @@
 // ["@wait", {"action": A, "count": N}] waits until the station sent N calls of A; the string
 // "$transactionId" in a payload is the transactionId of the last TransactionEvent received
 // (1.6: the last one it gave in a StartTransaction answer).
+// --authorize-status: the idTokenInfo.status of its 2.x Authorize answers (default Accepted).
+// --tx-answer JSON: the answer to every 2.x TransactionEvent (default {}), e.g. a totalCost.
 // Prints "LISTENING <port>" once it accepts connections. Appends every websocket message, in
 // both directions, to FILE as one JSON line: {"at", "identity", "protocol", "outbound", "message"}
 // (message as the raw OCPP-J array). A restart with the same FILE keeps appending.
@@ -31,6 +33,8 @@ function parseArgs(argv) {
     receiptUrl: null,
     record: null,
     afterBoot: null,
+    authorizeStatus: null,
+    txAnswer: null,
   };
   for (let i = 2; i < argv.length; i += 2) {
     const key = argv[i].replace(/^--/, "").replace(/-(.)/g, (_, c) => c.toUpperCase());
@@ -76,8 +80,8 @@ function handlers(args) {
     BootNotification: () => ({ currentTime: now(), interval: 300, status: "Accepted" }),
     Heartbeat: () => ({ currentTime: now() }),
     StatusNotification: () => ({}),
-    Authorize: () => ({ idTokenInfo: { status: "Accepted" } }),
-    TransactionEvent: () => ({}),
+    Authorize: () => ({ idTokenInfo: { status: args.authorizeStatus || "Accepted" } }),
+    TransactionEvent: () => (args.txAnswer ? JSON.parse(args.txAnswer) : {}),
     MeterValues: () => ({}),
     NotifyEvent: () => ({}),
     SecurityEventNotification: () => ({}),
