@@ -4,6 +4,7 @@ evkiosk sim meter   --listen tcp://127.0.0.1:5020 [--profile sdm630] [--with-cha
 evkiosk sim charger --listen tcp://127.0.0.1:5021 [--profile phoenix-ev-eth]
 evkiosk sim meter   --listen pty              RTU on a pseudo-terminal (its path is printed)
 evkiosk sim meter   --listen socket://127.0.0.1:5020   RTU framing over TCP, like a gateway
+evkiosk sim meter   --listen tcp://127.0.0.1:5020 --signing wm3m4c [--key meter.pem]
 
 Prints one JSON line with the ports and unit ids, then reads commands on stdin (`help`).
 """
@@ -16,6 +17,7 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 from types import FrameType
 
 from drivers.modbus.endpoint import Transport, parse_port
@@ -52,6 +54,19 @@ def add_arguments(parser: argparse.ArgumentParser, kind: str) -> None:
         action="store_true",
         help="start with a car plugged in (and, for a lone meter, charging)",
     )
+    if kind == "meter":
+        parser.add_argument(
+            "--signing",
+            metavar="MODEL",
+            help="a signing meter (em580, wm3m4c): live values and signed OCMF records; its "
+            "public key is in the first line",
+        )
+        parser.add_argument(
+            "--key",
+            metavar="PEM",
+            help="the signing meter's private key (PEM file; kept "
+            "across restarts), a new key otherwise",
+        )
     parser.add_argument("--baud", type=int, default=9600, help="baud rate for --listen pty")
     parser.add_argument("--debug", action="store_true", help="show pymodbus' own log")
     parser.set_defaults(kind=kind)
@@ -65,6 +80,15 @@ def _listen(spec: str) -> tuple[str, str, int]:
         raise ValueError(f"--listen {spec!r}: use tcp://HOST:PORT, socket://HOST:PORT or pty")
     kind = "tcp" if endpoint.transport is Transport.TCP else "rtu-tcp"
     return kind, endpoint.host, endpoint.port
+
+
+def _key(path: str | None) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ValueError(f"--key {path}: cannot read: {exc.strerror or exc}") from None
 
 
 def _ports(transport: str, kind: str, port: int, second: int) -> tuple[int, int]:
@@ -94,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
             baudrate=args.baud,
             host=host,
             ports=_ports(transport, kind, port, second_port),
+            signing=getattr(args, "signing", None),
+            signing_key_pem=_key(getattr(args, "key", None)),
         )
     except (ValueError, MapError) as exc:
         print(f"evkiosk sim {kind}: {exc}", file=sys.stderr)
@@ -107,11 +133,15 @@ def run(args: argparse.Namespace) -> int:
             station.model.set_enabled(True)
     ready: dict[str, object] = {}
     if station.meter is not None:
-        ready["meter"] = {
+        shown: dict[str, object] = {
             "port": station.meter_port,
             "unit": station.meter.unit,
-            "profile": profiles["meter"],
+            "profile": getattr(args, "signing", None) or profiles["meter"],
         }
+        public_key = getattr(station.meter, "public_key", None)
+        if public_key is not None:
+            shown["public_key"] = public_key  # DER, hex: what the meter publishes
+        ready["meter"] = shown
     if station.controller is not None:
         ready["controller"] = {
             "port": station.controller_port,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from drivers.modbus.bus import DeviceLink
 from drivers.modbus.errors import ModbusExceptionReply
-from drivers.modbus.registermap import Limits, RegisterSpec
+from drivers.modbus.registermap import Limits, RegisterSpec, apply_exponents
 
 # Exception codes that mean "this block is not readable as one", so splitting may help.
 _SPLITTABLE = frozenset({2, 3})
@@ -112,6 +112,8 @@ class BlockReader:
     ) -> None:
         self.link = link
         self.limits = limits
+        specs = list(specs)
+        self._scaled = [s for s in specs if s.exponent is not None]
         self.blocks = plan_blocks(specs, limits)
         self._finer: dict[int, tuple[int, list[Block]]] = {}  # index -> (passes left, plan)
         self._clock = clock
@@ -163,4 +165,5 @@ class BlockReader:
             1 for i in range(len(self.blocks)) if i not in self._finer
         )
         first = state.last if state.first is None else state.first
+        apply_exponents(state.values, self._scaled)
         return Snapshot(state.values, frozenset(state.missing), first, state.last, state.retries)

@@ -25,6 +25,7 @@ import json
 import math
 import struct
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -46,7 +47,14 @@ TYPES: dict[str, int] = {
     "uint64": 4,
     "float32": 2,
     "float64": 4,
+    # A signed 8-bit decade exponent in the high byte of the first register and a 24-bit
+    # value in the remaining bits (Iskra's formats T5, unsigned, and T6, signed).
+    "exp10_uint24": 2,
+    "exp10_int24": 2,
 }
+EXP10_TYPES = frozenset({"exp10_uint24", "exp10_int24"})
+EXPONENT_TYPES = frozenset({"int16", "uint16"})
+MAX_DECADE_EXPONENT = 30  # beyond this an exponent register holds garbage, not a scale
 
 
 # Decoding, per type: the registers as big-endian words, then the value. The same conversion as
@@ -103,6 +111,7 @@ class RegisterSpec:
     unit: str = "1"
     no_value: frozenset[int] = frozenset()
     valid: tuple[float, float] | None = None
+    exponent: str | None = None  # a register of the map holding this value's decade exponent
 
     @property
     def count(self) -> int:
@@ -116,12 +125,16 @@ class RegisterSpec:
         """The raw number as the device encodes it (before scale)."""
         if len(registers) != self.count:
             raise ValueError(f"{self.name}: needs {self.count} registers, got {len(registers)}")
+        if self.type in EXP10_TYPES:
+            return _exp10_decode(registers, signed=self.type == "exp10_int24")
         words, value = _UNPACKERS[self.type]
         ordered = registers if self.word_order == "big" else registers[::-1]
         return cast(int | float, value.unpack(words.pack(*ordered))[0])
 
     def decode(self, registers: list[int]) -> float | None:
         """The value in the base unit (Wh, W, V, A, Hz), or None for a "no value" marker."""
+        if self.type in EXP10_TYPES and (registers[0] << 16 | registers[1]) in self.no_value:
+            return None
         raw = self.decode_raw(registers)
         if isinstance(raw, float):
             if math.isnan(raw) or math.isinf(raw):
@@ -133,12 +146,17 @@ class RegisterSpec:
     def encode(self, value: float) -> list[int]:
         """Registers that decode to `value` (base unit): what a simulator puts on the wire."""
         raw = value / UNITS[self.unit][1] / self.scale
+        if self.type in EXP10_TYPES:
+            return _exp10_encode(raw, signed=self.type == "exp10_int24")
         number: int | float = raw if self.type.startswith("float") else round(raw)
         return _mixin().convert_to_registers(
             number, _datatype(self.type), word_order=self.word_order
         )
 
     def encode_no_value(self) -> list[int]:
+        if self.type in EXP10_TYPES:
+            marker = min(self.no_value) if self.no_value else 0
+            return [(marker >> 16) & 0xFFFF, marker & 0xFFFF]
         if self.type.startswith("float"):
             return _mixin().convert_to_registers(
                 math.nan, _datatype(self.type), word_order=self.word_order
@@ -147,6 +165,40 @@ class RegisterSpec:
         return _mixin().convert_to_registers(
             marker, _datatype(self.type), word_order=self.word_order
         )
+
+
+def _exp10_decode(registers: list[int], *, signed: bool) -> int | float:
+    exponent = (registers[0] >> 8) - 256 * (registers[0] >> 15)  # signed 8 bit
+    mantissa = ((registers[0] & 0xFF) << 16) | registers[1]
+    if signed and mantissa & 0x800000:
+        mantissa -= 1 << 24
+    return mantissa if exponent == 0 else mantissa * 10.0**exponent
+
+
+def _exp10_encode(raw: float, *, signed: bool) -> list[int]:
+    """The finest exponent (from -3) whose mantissa fits 24 bits, as a meter would choose."""
+    limit = (1 << 23) if signed else (1 << 24)
+    for exponent in range(-3, 128):
+        mantissa = round(raw / 10.0**exponent)
+        if -limit <= mantissa < limit and (signed or mantissa >= 0):
+            word = ((exponent & 0xFF) << 24) | (mantissa & 0xFFFFFF)
+            return [word >> 16, word & 0xFFFF]
+    raise ValueError(f"{raw!r} does not fit a 24-bit value with a decade exponent")
+
+
+def apply_exponents(
+    values: dict[str, float | None], specs: Iterable[RegisterSpec]
+) -> dict[str, float | None]:
+    """Values whose decade exponent is in another register, scaled by it (None if either is)."""
+    for spec in specs:
+        if spec.exponent is None or spec.name not in values:
+            continue
+        value, exponent = values[spec.name], values.get(spec.exponent)
+        if value is None or exponent is None or abs(exponent) > MAX_DECADE_EXPONENT:
+            values[spec.name] = None  # no number a meter means (the exponent's range says so)
+        else:
+            values[spec.name] = value * 10.0**exponent
+    return values
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,6 +306,7 @@ def _register(r: _Reader, name: str, data: Any) -> RegisterSpec:
         "unit",
         "no_value",
         "valid",
+        "exponent",
         "note",
     }
     if unknown:
@@ -275,6 +328,9 @@ def _register(r: _Reader, name: str, data: Any) -> RegisterSpec:
         ):
             raise r.fail(f"{path}.valid", f"must be [min, max] with min <= max, not {valid!r}")
         valid_pair = (float(valid[0]), float(valid[1]))
+    exponent = d.get("exponent")
+    if exponent is not None and (not isinstance(exponent, str) or not exponent):
+        raise r.fail(f"{path}.exponent", f"must name a register of this map, not {exponent!r}")
     scale = r.num(d, "scale", path, 1.0)
     if scale == 0:
         raise r.fail(f"{path}.scale", "must not be 0")
@@ -288,7 +344,22 @@ def _register(r: _Reader, name: str, data: Any) -> RegisterSpec:
         unit=r.str_(d, "unit", path, tuple(UNITS), "1"),
         no_value=frozenset(no_value_raw),
         valid=valid_pair,
+        exponent=exponent,
     )
+
+
+def _check_exponents(r: _Reader, registers: dict[str, RegisterSpec]) -> None:
+    for spec in registers.values():
+        if spec.exponent is None:
+            continue
+        path = f"registers.{spec.name}.exponent"
+        holder = registers.get(spec.exponent)
+        if holder is None:
+            raise r.fail(path, f"{spec.exponent!r} is not a register of this map")
+        if holder.type not in EXPONENT_TYPES or holder.exponent is not None:
+            raise r.fail(path, f"{spec.exponent!r} must be an int16 or uint16 without exponent")
+        if holder.function != spec.function:
+            raise r.fail(path, f"{spec.exponent!r} must be read with the same function code")
 
 
 def parse_map(data: Any, origin: str) -> RegisterMap:
@@ -316,6 +387,7 @@ def parse_map(data: Any, origin: str) -> RegisterMap:
     for spec in registers.values():
         if spec.count > limits.max_registers:
             raise r.fail(f"registers.{spec.name}", "is larger than limits.max_registers")
+    _check_exponents(r, registers)
     known = {"model", "kind", "title", "source", "comms", "limits", "registers", "note"}
     return RegisterMap(
         model=r.str_(top, "model", "(top level)"),

@@ -10,7 +10,7 @@ from drivers.modbus_sim.station import SimStation
 HELP = (
     "commands: plug [SOC] | unplug | ev soc=F max_power_w=W capacity_wh=WH | "
     "enable on|off | error E|F|none | fault meter|controller NAME [COUNT] [delay_s=S] | "
-    "clear [meter|controller] | status"
+    "clear [meter|controller] | status | records"
 )
 
 
@@ -64,6 +64,11 @@ def execute(station: SimStation, line: str) -> str:
         station.inject(target, fault, count, kw.get("delay_s", 1.0))
     elif command == "clear":
         station.clear_faults(rest[0] if rest else None)
+    elif command == "records":
+        records = getattr(station.meter, "records", None)
+        if records is None:
+            raise ValueError("the meter does not sign (start it with --signing)")
+        return json.dumps(records)  # every OCMF payload/record it signed, oldest first
     elif command == "status":
         model = station.model
         letter, suffix = model.iec_state()

@@ -157,6 +157,9 @@ class SimulatedMeter(SimulatedDevice):
                 by_name[f"voltage_{phase}"] = v.voltage_v[i]
                 by_name[f"current_{phase}"] = v.current_a[i]
                 by_name[f"power_{phase}"] = v.power_w[i]
+        for spec in self.regmap.registers.values():
+            if spec.exponent is not None:
+                by_name[spec.exponent] = 0.0  # the counter in the register's own unit
         no_value = self.faults.active(Fault.NO_VALUE)
         image: dict[int, int] = {}
         for spec in self.regmap.registers.values():

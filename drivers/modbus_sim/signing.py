@@ -82,6 +82,21 @@ class SimulatedSigningMeter(SimulatedMeter):
         self.signature: bytes = b""
         self.records: list[str] = []  # every record signed, for tests
         self.restarted = False
+        self._clock_set: tuple[datetime, datetime, float] | None = None  # wall, at, rate
+
+    def set_clock(self, at: datetime, rate: float = 1.0) -> None:
+        """From now on the meter's clock reads `at` and runs at `rate` times the wall's pace
+        (a meter's clock is its own: set by the master, or drifting)."""
+        with self._lock:
+            self._clock_set = (self._wall(), at, rate)
+
+    def now(self) -> datetime:
+        """The meter's own clock, which signs the begin and end times."""
+        wall = self._wall()
+        if self._clock_set is None:
+            return wall
+        since, at, rate = self._clock_set
+        return at + (wall - since) * rate
 
     # ------------------------------------------------------------------ faults
 
@@ -193,6 +208,12 @@ class SimulatedSigningMeter(SimulatedMeter):
                 self.state, self.begin = "idle", None
                 return None
             return ExcCodes.ILLEGAL_VALUE
+        if self.smap.protocol == "iskra" and address == self.smap.area("time").address:
+            if len(words) >= 2:
+                at = datetime.fromtimestamp(words[0] << 16 | words[1], UTC)
+                rate = 1.0 if self._clock_set is None else self._clock_set[2]
+                self._clock_set = (self._wall(), at, rate)  # it runs on at its own pace
+            return None
         if self.smap.protocol == "em580" and address == self.smap.area("state").address:
             if words[0] == 0 and self.state in ("ready", "corrupted"):
                 self.state, self.record = "idle", b""  # the master confirmed the read
@@ -208,7 +229,7 @@ class SimulatedSigningMeter(SimulatedMeter):
         if self.state != "idle":
             self.status = 131  # invalid state
             return None
-        self.begin = (self._reading_kwh(), _tm(self._wall(), "I"))
+        self.begin = (self._reading_kwh(), _tm(self.now(), "I"))
         self.state, self.status, self.restarted = "running", 15, False
         self.record, self.signature = b"", b""
         return None
@@ -225,7 +246,7 @@ class SimulatedSigningMeter(SimulatedMeter):
                 self.status = 254  # signature error; the transaction stays open
             return None
         metadata = self._metadata()
-        end = (self._reading_kwh(), _tm(self._wall(), "U" if self.restarted else "I"))
+        end = (self._reading_kwh(), _tm(self.now(), "U" if self.restarted else "I"))
         payload = build_payload(self._payload(metadata, self.begin, end))
         key = self.key
         if "bad_signature" in self.signing_faults:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 from drivers.charger.controller_map import controller_spec
@@ -14,6 +15,37 @@ from drivers.modbus_sim.model import ChargingModel
 from drivers.modbus_sim.server import SimServer
 
 TRANSPORTS = ("tcp", "rtu-tcp", "pty")
+
+
+def _signing_meter(
+    model_name: str,
+    model: ChargingModel,
+    *,
+    unit: int | None,
+    key_pem: bytes | None,
+    clock: Callable[[], float],
+    speed: float,
+) -> SimulatedMeter:
+    # cryptography is loaded only for a signing simulator
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key  # noqa: PLC0415
+
+    from drivers.modbus_sim.signing import signing_meter  # noqa: PLC0415
+
+    key = None
+    if key_pem is not None:
+        key = load_pem_private_key(key_pem, password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError("the signing key must be an EC private key (secp256r1)")
+    started, at = clock(), datetime.now(UTC)
+
+    def wall() -> datetime:
+        return at + timedelta(seconds=(clock() - started) * speed)
+
+    options: dict[str, object] = {"wall": wall, "key": key}
+    if unit is not None:
+        options["unit"] = unit
+    return signing_meter(model_name, model, **options)
 
 
 class SimStation:
@@ -49,12 +81,21 @@ class SimStation:
         baudrate: int = 9600,
         host: str = "127.0.0.1",
         ports: tuple[int, int] = (0, 0),
+        signing: str | None = None,
+        signing_key_pem: bytes | None = None,
     ) -> SimStation:
+        """`signing` ("em580", "wm3m4c"): the meter is that signing meter (OCMF), showing its
+        live values too; it signs with the PEM key given (a new key each start otherwise) and
+        its clock runs at the model's speed from the real time of the start."""
         if transport not in TRANSPORTS:
             raise ValueError(f"transport {transport!r} must be one of {', '.join(TRANSPORTS)}")
         model = ChargingModel(clock=clock, speed=speed)
         meter = controller = None
-        if meter_profile:
+        if signing:
+            meter = _signing_meter(
+                signing, model, unit=meter_unit, key_pem=signing_key_pem, clock=clock, speed=speed
+            )
+        elif meter_profile:
             regmap = load_map(meter_profile)
             meter = SimulatedMeter(regmap, model, meter_unit or regmap.comms.unit)
         if controller_profile:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from kiosk.journal.codec import to_jsonable
-from kiosk.ocmf.readings import billed_energies
+from kiosk.ocmf.readings import billed_energies, signed_clock
 from kiosk.session.common import booked_lines
 from kiosk.session.model import Session
 
@@ -76,4 +77,9 @@ def _billed(
     if len(values) > len(rows):
         ended = max(s.ended_at or s.meter_start.measured_at, s.meter_start.measured_at)
         rows.append([to_jsonable(ended), values[-1], None, True])
+    signed = s.signed
+    if signed is not None and signed.begin_at is not None and signed.end_at is not None:
+        times = [datetime.fromisoformat(str(r[0])) for r in rows]
+        for row, at in zip(rows, signed_clock(times, signed.begin_at, signed.end_at), strict=True):
+            row[0] = to_jsonable(at)
     return rows, start + energy_wh

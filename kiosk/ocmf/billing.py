@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_FLOOR, Decimal
 
 from kiosk.ocmf.check import check_transaction, end_reading
@@ -31,6 +32,9 @@ class Flag(enum.Enum):
     TARIFF_TEXT_DIFFERS = "tariff_text_differs"  # TT is not the text the kiosk showed
     CHARGE_POINT_DIFFERS = "charge_point_differs"  # CI is not this connector's EVSE id
     FRACTIONAL_WH = "fractional_wh"  # signed energy finer than 1 Wh: rounded down
+    # The begin or end time is unknown to the meter (U) or goes back: no signed duration, so
+    # time-based price components bill no time (the station clock is never used instead)
+    TIME_UNKNOWN = "signed_time_unknown"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,9 @@ class SignedBill:
     detail: str  # a sentence for the report and the service log
     record: OcmfRecord | None
     rule: MissingRule | None  # the rule applied, when not signed
+    # The signed begin and end by the meter's clock: time-based prices are timed by them
+    begin_at: datetime | None = None
+    end_at: datetime | None = None
 
 
 def bill_from_record(
@@ -82,6 +89,12 @@ def bill_from_record(
     assert end is not None  # check_transaction found it
     exact = end.wh - begin.wh
     energy = int(exact.to_integral_value(rounding=ROUND_FLOOR))
-    flags = (Flag.FRACTIONAL_WH,) if Decimal(energy) != exact else ()
+    flags = [Flag.FRACTIONAL_WH] if Decimal(energy) != exact else []
+    begin_at, end_at = begin.at, end.at
+    if "U" in (begin.time_sync, end.time_sync) or end_at < begin_at:
+        flags.append(Flag.TIME_UNKNOWN)
+        end_at = begin_at
     detail = f"signed {begin.value_text} → {end.value_text} {end.unit} ({record.pagination[0]}"
-    return SignedBill(energy, True, flags, f"{detail}{record.pagination[1]})", record, None)
+    detail = f"{detail}{record.pagination[1]}, {begin.time} {begin.time_sync} → {end.time}"
+    detail = f"{detail} {end.time_sync})"
+    return SignedBill(energy, True, tuple(flags), detail, record, None, begin_at, end_at)

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -32,6 +33,10 @@ _PAGINATION = re.compile(r"([TF])([0-9]{1,10})")
 _TIME = re.compile(
     r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2},[0-9]{3}[+-][0-9]{4}) ([A-Z])"
 )
+
+
+def _instant(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S,%f%z")
 
 
 class OcmfError(ValueError):
@@ -60,6 +65,11 @@ class Reading:
     current_type: str | None  # RT: AC or DC
     status: str  # ST
     error_flags: str  # EF, "" when none
+
+    @property
+    def at(self) -> datetime:
+        """When the meter took the reading, by its own clock (see `time_sync` for its worth)."""
+        return _instant(self.time)
 
     @property
     def wh(self) -> Decimal:
@@ -156,6 +166,10 @@ def _reading(fields: Mapping[str, Any], where: str) -> Reading:
     match = _TIME.fullmatch(tm)
     if match is None:
         raise OcmfError(f"{where}.TM", f"{tm!r} must look like 2026-12-07T10:00:00,000+0100 S")
+    try:
+        _instant(match.group(1))
+    except ValueError:
+        raise OcmfError(f"{where}.TM", f"{tm!r} is not a date and time") from None
     sync = match.group(2)
     if sync not in TIME_SYNC:
         raise OcmfError(f"{where}.TM", f"time status {sync!r} must be one of U, I, S, R")

@@ -39,7 +39,7 @@ from kiosk.runtime.owners import DeviceOwners
 from kiosk.runtime.prices import PriceBoard
 from kiosk.runtime.publish import SnapshotPublisher, Subscriber
 from kiosk.runtime.reporting import Reporting, ReportingOptions
-from kiosk.runtime.signed import SignedSessions
+from kiosk.runtime.signed import SignedParts, SignedSessions
 from kiosk.session import events as ev
 from kiosk.session.commands import (
     AuthorizeAtCsms,
@@ -122,7 +122,18 @@ class Runtime:
         self.csms_link: CsmsLinkView | None = None  # the CSMS link's state, when there is one
         # Sends AuthorizeAtCsms to the operator's CSMS; its answer comes back as an event.
         self.csms_authorizer: Callable[[AuthorizeAtCsms], None] | None = None
-        self.signed = SignedSessions(self)
+        self.signed = SignedSessions(
+            SignedParts(
+                signing=devices.signing,
+                journal=journal,
+                now=clock.now,
+                post=self.post,
+                # the station value is replaced on every step: ask the one of the moment
+                session=lambda session_id: self.station.session(session_id),  # noqa: PLW0108
+                costs=costs,
+                language=locales[0] if locales else "en",
+            )
+        )
         self._owners = DeviceOwners(
             devices,
             clock,

@@ -12,57 +12,74 @@ session's end then bills from that record instead of asking the meter again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import replace
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from kiosk.devices import DeviceError, MeterReading
-from kiosk.journal.store import JournalError
+from kiosk.journal.store import Journal, JournalError
 from kiosk.ocmf.billing import SignedBill, bill_from_record
-from kiosk.ocmf.readings import billed_energies
+from kiosk.ocmf.readings import billed_energies, signed_clock
 from kiosk.ocmf.session import SignedMetering
 from kiosk.ocmf.tariff_text import tariff_text
+from kiosk.runtime.costs import CostModel
+from kiosk.runtime.devices import SigningSetup
 from kiosk.session import events as ev
 from kiosk.session.commands import BeginSignedTransaction, EndSignedTransaction
 from kiosk.session.model import Session, SignedOutcome
 from kiosk.snapshot import SigningMeterView
-
-if TYPE_CHECKING:
-    from kiosk.runtime.core import Runtime
 
 log = logging.getLogger(__name__)
 
 
 def outcome_of(bill: SignedBill) -> SignedOutcome:
     return SignedOutcome(
-        bill.energy_wh, bill.signed, tuple(f.value for f in bill.flags), bill.detail
+        bill.energy_wh,
+        bill.signed,
+        tuple(f.value for f in bill.flags),
+        bill.detail,
+        begin_at=bill.begin_at,
+        end_at=bill.end_at,
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SignedParts:
+    """What sessions on signing meters need of the runtime."""
+
+    signing: Mapping[str, SigningSetup]  # by connector id
+    journal: Journal
+    now: Callable[[], datetime]
+    post: Callable[[ev.Event], None]
+    session: Callable[[str], Session | None]  # the station's session by id, as it is now
+    costs: CostModel
+    language: str  # the station's first language: the one `TT` is worded in
+
+
 class SignedSessions:
-    def __init__(self, runtime: Runtime) -> None:
-        self.rt = runtime
+    def __init__(self, parts: SignedParts) -> None:
+        self.parts = parts
         self.metering = {
             cid: SignedMetering(
                 setup.meter,
-                runtime.journal,
+                parts.journal,
                 connector_id=cid,
                 charge_point_id=setup.charge_point_id,
                 rule=setup.rule,
-                wall=runtime.clock.now,
+                wall=parts.now,
             )
-            for cid, setup in runtime.devices.signing.items()
+            for cid, setup in parts.signing.items()
         }
         self._problems: dict[str, str] = {}  # connector id -> why its meter did not answer
 
     def tariff_text(self, s: Session) -> str:
         """What the meter signs as `TT`: the session's prices as the price screen words them."""
-        return tariff_text(s.offer, self.rt.locales[0] if self.rt.locales else "en")
+        return tariff_text(s.offer, self.parts.language)
 
     def job(self, command: BeginSignedTransaction | EndSignedTransaction) -> Callable[[], None]:
-        rt = self.rt
+        parts = self.parts
         metering = self.metering.get(command.connector_id)
-        session = rt.station.session(command.session_id)
+        session = parts.session(command.session_id)
         sid = command.session_id
         text = "" if session is None else self.tariff_text(session)
 
@@ -72,12 +89,12 @@ class SignedSessions:
                     raise DeviceError(f"connector {command.connector_id}: no signing meter")
                 metering.begin(sid, text)
             except (DeviceError, OSError) as exc:
-                rt.post(ev.SignedBegun(rt.clock.now(), sid, False, str(exc) or type(exc).__name__))
+                parts.post(ev.SignedBegun(parts.now(), sid, False, str(exc) or type(exc).__name__))
                 return
-            rt.post(ev.SignedBegun(rt.clock.now(), sid, True))
+            parts.post(ev.SignedBegun(parts.now(), sid, True))
 
         def end() -> None:
-            rt.post(ev.SignedEnded(rt.clock.now(), sid, self._end(metering, sid, text)))
+            parts.post(ev.SignedEnded(parts.now(), sid, self._end(metering, sid, text)))
 
         return begin if isinstance(command, BeginSignedTransaction) else end
 
@@ -85,7 +102,7 @@ class SignedSessions:
         if metering is None:
             return SignedOutcome(0, False, ("no_record",), "no signing meter on this connector")
         try:
-            stored = self.rt.journal.ocmf_record_of(sid)
+            stored = self.parts.journal.ocmf_record_of(sid)
             if stored is not None:
                 # Collected at start-up (the kiosk died before reading it): bill from it.
                 record, key = stored
@@ -107,20 +124,27 @@ class SignedSessions:
 
     def price(self, event: ev.SignedEnded) -> ev.SignedEnded:
         """The outcome's energy priced with the session's tariff over its time profile."""
-        session = self.rt.station.session(event.session_id)
+        session = self.parts.session(event.session_id)
         if session is None or session.meter_start is None or event.outcome.cost_minor is not None:
             return event
-        stored = self.rt.journal.readings(session.session_id)
+        stored = self.parts.journal.readings(session.session_id)
         readings = [(r.reading, r.charging) for r in stored] or [(session.meter_start, True)]
         values = billed_energies([r.energy_import_wh for r, _ in readings], event.outcome.energy_wh)
         if len(values) > len(readings):
             ended = session.ended_at or event.at
             readings.append((MeterReading(max(ended, readings[-1][0].measured_at), 0), True))
-        first = replace(readings[0][0], energy_import_wh=values[0])
-        tracker = self.rt.costs.start(session.offer.tariff_json, first)
+        times = [r.measured_at for r, _ in readings]
+        outcome = event.outcome
+        if outcome.begin_at is not None and outcome.end_at is not None:
+            times = signed_clock(times, outcome.begin_at, outcome.end_at)
+        billed = [
+            (replace(r, measured_at=at, energy_import_wh=value), charging)
+            for (r, charging), at, value in zip(readings, times, values, strict=True)
+        ]
+        tracker = self.parts.costs.start(session.offer.tariff_json, billed[0][0])
         cost = 0
-        for (reading, charging), value in zip(readings[1:], values[1:], strict=True):
-            cost = tracker.add(replace(reading, energy_import_wh=value), charging)
+        for reading, charging in billed[1:]:
+            cost = tracker.add(reading, charging)
         outcome = replace(event.outcome, cost_minor=cost, cost_lines=tracker.lines())
         return replace(event, outcome=outcome)
 

@@ -148,6 +148,10 @@ class SignedOutcome:
     detail: str = ""
     cost_minor: int | None = None
     cost_lines: tuple[CostLine, ...] = ()
+    # The record's begin and end by the meter's clock (Eichrecht: time-based prices follow
+    # them, not the station clock); None when not billed from a record.
+    begin_at: datetime | None = None
+    end_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,10 +37,14 @@ SIGNING_METER = f'model = "em580"\nsigning = "em580"\nevse_id = "{EVSE}"'
 
 @contextmanager
 def signed_kiosk(
-    workdir: Path, backend: BackendAccess, clock: FakeClock | None = None, hold: int = 5000
+    workdir: Path,
+    backend: BackendAccess,
+    clock: FakeClock | None = None,
+    hold: int = 5000,
+    prices: dict[str, Any] | None = None,
 ) -> Iterator[Kiosk]:
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "tariff.json").write_text(json.dumps(tariff()))
+    (workdir / "tariff.json").write_text(json.dumps(prices or tariff()))
     toml = STATION_TOML.format(hold=hold, station=STATION_ID, timeout=60.0)
     toml = toml.replace('model = "sdm630"', SIGNING_METER)
     (workdir / "station.toml").write_text(toml)

@@ -15,6 +15,7 @@ from drivers.modbus.registermap import (
     MapError,
     RegisterMap,
     RegisterSpec,
+    apply_exponents,
     available_models,
     load_map,
     parse_map,
@@ -272,3 +273,71 @@ def test_decoding_agrees_with_pymodbus(type_name: str, word_order: str, words: l
     )
     assert type(ours) is type(theirs)
     assert ours == theirs or (math.isnan(ours) and math.isnan(theirs))  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ Iskra WM3M4C (T5/T6)
+
+
+def test_wm3m4c_image_decodes_decade_exponent_formats() -> None:
+    regmap = load_map("wm3m4c")
+    image = {
+        105: 0xFE00,
+        106: 0x1388,  # T5: exponent -2, 5000 -> 50.00 Hz
+        107: 0xFD03,
+        108: 0x82D4,  # T5: exponent -3, 230100 -> 230.1 V
+        126: 0xFDFF,
+        127: 0xC1E4,  # T6: exponent -3, -15900 -> -15.9 A (24-bit two's complement)
+        140: 0x0100,
+        141: 0x044C,  # T6: exponent +1, 1100 -> 11000 W
+        414: 0x0001,  # import counter exponent: x 10
+        418: 0x0012,
+        419: 0xD687,  # 1234567 -> 12345670 Wh
+        415: 0xFFFF,  # export counter exponent -1 (int16)
+        420: 0x0000,
+        421: 0x3039,  # 12345 -> 1234.5 Wh
+    }
+    values = apply_exponents(decode_image(regmap, image), regmap.registers.values())
+    assert values["frequency"] == pytest.approx(50.0)
+    assert values["voltage_l1"] == pytest.approx(230.1)
+    assert values["current_l1"] == pytest.approx(-15.9)
+    assert values["power_total"] == pytest.approx(11000.0)
+    assert values["energy_import"] == pytest.approx(12_345_670)
+    assert values["energy_export"] == pytest.approx(1234.5)
+
+
+@pytest.mark.parametrize("value", [0.0, 50.0, 230.1, 11000.0, -3660.0, 15.9, 1e9])
+def test_decade_exponent_formats_round_trip(value: float) -> None:
+    regmap = load_map("wm3m4c")
+    signed = regmap.registers["power_l1"]  # exp10_int24
+    assert signed.decode(signed.encode(value)) == pytest.approx(value, rel=1e-6)
+    if value >= 0:
+        unsigned = regmap.registers["voltage_l1"]  # exp10_uint24
+        assert unsigned.decode(unsigned.encode(value)) == pytest.approx(value, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("exponent", "message"),
+    [
+        ("nope", "'nope' is not a register of this map"),
+        ("power", "must be an int16 or uint16"),
+        (3, "must name a register of this map"),
+    ],
+)
+def test_a_broken_exponent_reference_is_named(exponent: object, message: str) -> None:
+    data = {
+        "model": "x",
+        "kind": "meter",
+        "registers": {
+            "energy_import": {"address": 2, "function": 4, "type": "int32", "exponent": exponent},
+            "power": {"address": 0, "function": 4, "type": "int32"},
+        },
+    }
+    with pytest.raises(MapError, match=r"registers\.energy_import\.exponent") as info:
+        parse_map(data, "mine.json")
+    assert message in str(info.value)
+
+
+def test_an_absurd_exponent_register_gives_no_value_not_an_overflow() -> None:
+    regmap = load_map("wm3m4c")
+    values: dict[str, float | None] = {"energy_import": 1234.0, "energy_import_exponent": 32767.0}
+    assert apply_exponents(values, regmap.registers.values())["energy_import"] is None
