@@ -1,8 +1,8 @@
-"""Render every kiosk screen in English and German at 800x480 and 1280x800 into
+"""Render every kiosk screen in English and German (French on request) at 800x480 and 1280x800 into
 docs/screenshots/ (offscreen), from the example snapshots in ui/preview.py filled with the
 sample station and tariff (assets/samples, see ui/sample_preview.py).
 
-    .venv/bin/python scripts/screenshots.py [--out DIR] [--sizes 800x480,1280x800] [--langs en,de]
+    .venv/bin/python scripts/screenshots.py [--out DIR] [--sizes 800x480,1280x800] [--langs en,de] (fr too: --langs en,de,fr)
 """
 
 from __future__ import annotations
@@ -46,6 +46,11 @@ def _service_menu(w: KioskWindow) -> None:
     w.service.submit_pin()
 
 
+def _service_terminal(w: KioskWindow) -> None:
+    _service_menu(w)
+    w.service.tabs.setCurrentIndex(3)  # terminal: status, holds, end-of-day, card refund
+
+
 def _error(w: KioskWindow) -> None:
     w.show_error(RuntimeError("example"))
 
@@ -63,6 +68,11 @@ EXTRAS: dict[str, tuple[str, Extra]] = {
     "stop_confirm": ("charging", _stop_confirm),
     "service_pin": ("charging", _service_pin),
     "service_menu": ("charging", _service_menu),
+    "service_menu_signed": ("charging_signed", _service_menu),
+    "service_menu_terminal": ("charging", _service_terminal),
+    "stop_confirm_signed": ("charging_signed", _stop_confirm),
+    "charging_large_text": ("charging", _large_text),
+    "receipt_large_text": ("receipt", _large_text),
     "error": ("charging", _error),
     "idle_high_contrast": ("idle", _high_contrast),
     "charging_high_contrast": ("charging", _high_contrast),

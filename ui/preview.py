@@ -17,10 +17,12 @@ from kiosk.snapshot import (
     CostLine,
     Countdown,
     CountdownKind,
+    CsmsLinkView,
     FailureReason,
     FailureView,
     LiveValues,
     MoneyOutcome,
+    OperatorFigure,
     PaymentLinkView,
     PaymentMethod,
     Phase,
@@ -29,6 +31,7 @@ from kiosk.snapshot import (
     PriceWhen,
     Receipt,
     SessionView,
+    SigningMeterView,
     StationSnapshot,
     StopReason,
     VatLine,
@@ -172,6 +175,16 @@ RECEIPT = Receipt(
 )
 
 
+SIGNING_METER = SigningMeterView(
+    "1",
+    model="Carlo Gavazzi EM580",
+    serial="KY2210045",
+    firmware="A.05",
+    public_key="3059301306072A8648CE3D020106082A8648CE3D03010703420004A1B2C3D4E5F6",
+    signing=True,
+)
+
+
 def all_screens() -> dict[str, StationSnapshot]:
     """Name -> snapshot, one per screen state a driver can meet."""
     link = PaymentLinkView("http://127.0.0.1:8080/pay/q8ZtR2mWcX5a", NOW + timedelta(minutes=5))
@@ -257,6 +270,19 @@ def all_screens() -> dict[str, StationSnapshot]:
         "starting": station(Phase.STARTING, view(Phase.STARTING, method=PaymentMethod.CARD)),
         "charging": station(Phase.CHARGING, charging),
         "charging_paused": station(Phase.CHARGING, charging, connectors=paused_tiles),
+        # A signing meter (Eichrecht) bills: the live figures are labelled informative.
+        "charging_signed": station(
+            Phase.CHARGING,
+            replace(charging, live=replace(LIVE, informative=True)),
+            signing_meters=(SIGNING_METER,),
+            csms=CsmsLinkView(connected=True, version="2.1"),
+        ),
+        # OCPP 2.0.1 central cost: the operator's running figure beside the station's own.
+        "charging_operator": station(
+            Phase.CHARGING,
+            replace(charging, operator=OperatorFigure(Amount(781, EUR), "AC 0,59 €/kWh")),
+            csms=CsmsLinkView(connected=True, version="2.0.1", queued=2),
+        ),
         "stopping": station(
             Phase.STOPPING,
             view(

@@ -301,7 +301,7 @@ class ServiceMenu(QFrame):
         self.refund_amount = QLineEdit()
         self.refund_amount.setObjectName("refund_amount")
         self.refund_button = button("", name="card_refund")
-        refund_row.addWidget(self.refund_session, 2)
+        refund_row.addWidget(self.refund_session, 1)
         refund_row.addWidget(self.refund_amount, 1)
         refund_row.addWidget(self.refund_button)
         self.refund_button.clicked.connect(self._refund)
