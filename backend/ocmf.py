@@ -90,6 +90,19 @@ def _store_one(
     if key is not None and earlier is not None and earlier != key:
         verified = False
         problems = "; ".join(p for p in (problems, "the meter's public key changed") if p)
+    if number is not None:
+        # A meter numbers its records once: a second T<n> (a replaced or reset meter, a copied
+        # record) is kept as evidence, outside the meter's numbering, and flagged; refusing it
+        # would leave the station's outbox stuck on a report it cannot change.
+        holder = conn.execute(
+            select(ChargingSession.session_id)
+            .join(_TABLE, _TABLE.c.session_pk == ChargingSession.pk)
+            .where(_TABLE.c.meter_serial == item.meter_serial, _TABLE.c.transaction_no == number)
+        ).scalar_one_or_none()
+        if holder is not None:
+            clash = f"meter {item.meter_serial} already sent T{number} (session {holder})"
+            problems = "; ".join(p for p in (problems, clash) if p)
+            number = None
     conn.execute(
         insert(_TABLE),
         {

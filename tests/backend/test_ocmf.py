@@ -113,3 +113,21 @@ def test_a_signed_session_in_a_batch_keeps_its_records(sqlite_backend: Backend) 
         (row,) = s.query(OcmfStored).all()
         assert (row.verified, row.signed_energy_wh, row.transaction_no) == (True, 10_000, 1)
     assert classes(b) == []
+
+
+def test_a_second_record_with_a_meters_used_number_is_kept_flagged_not_refused(
+    sqlite_backend: Backend,
+) -> None:
+    # Two sessions whose records carry the same meter serial and T1 (a reset or swapped meter):
+    # both reports are stored, so the station's outbox moves on, and the second record is kept
+    # outside the meter's numbering and found by reconciliation.
+    b = sqlite_backend
+    with b.station("ST") as st:
+        report(st, session_body("S1", card(1), ocmf=[entry(record("S1", 1))]))
+        report(st, session_body("S2", card(2), ocmf=[entry(record("S2", 1))]))
+    with b.svc.db.read() as s:
+        rows = s.query(OcmfStored).order_by(OcmfStored.pk).all()
+    assert [r.transaction_no for r in rows] == [1, None]
+    assert rows[0].problems == ""
+    assert "already sent T1 (session S1)" in rows[1].problems
+    assert classes(b) == ["ocmf_invalid"]
