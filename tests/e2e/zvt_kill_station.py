@@ -28,6 +28,7 @@ from kiosk.config import load_config
 from kiosk.session.names import Phase
 from kiosk.snapshot import BackToStart, PayByCard
 from tests.e2e.drill_station import (
+    REAL_TERMINAL_TOML,
     SavedClock,
     close_all,
     kill_self,
@@ -36,10 +37,12 @@ from tests.e2e.drill_station import (
     stop_and_leave,
     write_real_terminal_station,
 )
-from tests.e2e.rig import SIMULATED_DEVICES_TOML, Kiosk
+from tests.e2e.rig import CONNECTOR_TOML, SIMULATED_DEVICES_TOML, Kiosk
 
 COMMANDS = {"preauth": "06 22", "book": "06 24", "partial": "06 23", "reversal": "06 25"}
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+# The station (format with terminal=...), also that of zvt_refund_kill_station.py.
+STATION_TOML = REAL_TERMINAL_TOML + SIMULATED_DEVICES_TOML + CONNECTOR_TOML
 
 
 def run(k: Kiosk, step: str, state: Path) -> str:
@@ -59,6 +62,11 @@ def run(k: Kiosk, step: str, state: Path) -> str:
         k.send(BackToStart(sid))
         k.advance(2)
     return sid
+
+
+def recover(k: Kiosk) -> None:
+    """Let time pass, leaving receipts and failures, until nothing is open (at most 60 rounds)."""
+    close_all(k, rounds=60, leave=(Phase.RECEIPT, Phase.FAILED), stop_charging=False)
 
 
 def main() -> int:
@@ -87,7 +95,7 @@ def main() -> int:
         if mode == "run":
             run(k, step, state)
         else:
-            close_all(k, rounds=60, leave=(Phase.RECEIPT, Phase.FAILED), stop_charging=False)
+            recover(k)
         saved.save()
         out = {"commits": station.runtime.journal.commits}
     print(json.dumps(out))
