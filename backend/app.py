@@ -17,7 +17,17 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import api, metrics, operator_accounts_web, operator_web, pages, web, webhooks
+from backend import (
+    api,
+    metrics,
+    operator_accounts_web,
+    operator_imports_web,
+    operator_session_web,
+    operator_web,
+    pages,
+    web,
+    webhooks,
+)
 from backend.config import Settings, settings_from_env
 from backend.services import Services, build_services
 
@@ -120,6 +130,8 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
     app.include_router(api.router)
     app.include_router(web.router)
     app.include_router(operator_web.router)
+    app.include_router(operator_session_web.router)
+    app.include_router(operator_imports_web.router)
     app.include_router(operator_accounts_web.router)
     app.include_router(webhooks.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")

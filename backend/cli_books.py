@@ -103,8 +103,12 @@ def _refund(args: argparse.Namespace) -> int:
     from sqlalchemy import select  # noqa: PLC0415 (load on demand)
 
     from backend.models import ChargingSession  # noqa: PLC0415
-    from backend.operator_web import parse_amount  # noqa: PLC0415
-    from backend.refunds import RefundError, refund_session, refundable  # noqa: PLC0415
+    from backend.refunds import (  # noqa: PLC0415
+        RefundError,
+        parse_amount,
+        refund_session,
+        refundable,
+    )
     from backend.services import build_services  # noqa: PLC0415
 
     svc = build_services(_settings(args))

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from backend import operator_accounts, operators
-from backend.operator_web import Refused, _check_post, _page, _refused, _user
+from backend.operator_page import Refused, current_user, ops_router, page, poster, refused
 from backend.operators import ROLES, OperatorError, SignedIn
 from backend.services import services
 
-router = APIRouter(prefix="/ops", include_in_schema=False)
+router = ops_router()
 
 
 async def _list(
@@ -23,16 +23,16 @@ async def _list(
 ) -> Response:
     svc = services(request)
     rows = await run_in_threadpool(operator_accounts.accounts, svc.db)
-    return _page(
+    return page(
         request, "ops_operators.html", user, status_code, accounts=rows, roles=ROLES, error=error
     )
 
 
 @router.get("/operators", response_class=HTMLResponse)
 async def operators_page(request: Request) -> Response:
-    user = await _user(request)
+    user = await current_user(request)
     if user is None or not user.may("admin"):
-        return _refused(request, user, Refused(401 if user is None else 403, "not_allowed"))
+        return refused(request, user, Refused(401 if user is None else 403, "not_allowed"))
     return await _list(request, user)
 
 
@@ -46,11 +46,9 @@ async def add_account(  # noqa: PLR0917 (one per form field)
     csrf: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     svc = services(request)
-    user = await _user(request)
-    try:
-        user = _check_post(user, csrf, "admin")
-    except Refused as exc:
-        return _refused(request, user, exc)
+    user = await poster(request, csrf, "admin")
+    if isinstance(user, Response):
+        return user
     try:
         await run_in_threadpool(
             lambda: operators.add_operator(
@@ -79,11 +77,9 @@ async def change_account(
 ) -> Response:
     """One form per account row: a new role, or disabled "yes"/"no"."""
     svc = services(request)
-    user = await _user(request)
-    try:
-        user = _check_post(user, csrf, "admin")
-    except Refused as exc:
-        return _refused(request, user, exc)
+    user = await poster(request, csrf, "admin")
+    if isinstance(user, Response):
+        return user
     now = svc.settings.now()
     try:
         if role:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from backend.gateways import GatewayError
 from backend.models import ChargingSession, Payment, Refund
 from backend.operators import audit
 from backend.services import Services
+from kiosk.money import Money
 
 COUNTED = ("pending", "succeeded", "instructed")
 REQUEST_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -31,6 +33,19 @@ class RefundError(ValueError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+def parse_amount(text: str, currency: str) -> int:
+    """An amount the operator typed ("6.25" or "6,25") as minor units, exactly."""
+    try:
+        money = Money.of(text.strip().replace(",", "."), currency, "amount")
+    except (ValueError, TypeError) as exc:
+        raise RefundError("amount", str(exc).removeprefix("amount: ")) from None
+    if not money.is_rounded():
+        raise RefundError("amount", f"more decimals than {currency} has")
+    if money.amount > Decimal(10) ** 9:
+        raise RefundError("amount", "too large")
+    return money.to_minor()
 
 
 @dataclass(frozen=True)

@@ -331,14 +331,7 @@ async def pay_wallet(request: Request, link_id: str) -> Response:
 async def receipt(request: Request, token: str) -> Response:
     svc = services(request)
     receipt_id = receipt_id_of(svc.receipt_secret, token)
-    data = (
-        await run_in_threadpool(receipt_view, svc.db, receipt_id, _lang(request))
-        if receipt_id
-        else None
-    )
-    if data is None:
-        return _message_page(request, "receipt_missing", 404, "not_found")
-    return _page(request, "receipt.html", r=data)
+    return await _receipt_page(request, receipt_id, "receipt_missing")
 
 
 @router.get("/r/k/{session_id}/{sig}", response_class=HTMLResponse)
@@ -346,11 +339,17 @@ async def kiosk_receipt(request: Request, session_id: str, sig: str) -> Response
     """The address a kiosk shows before its report is delivered (kiosk.outbox.receipt)."""
     svc = services(request)
     receipt_id = await run_in_threadpool(receipt_id_for_kiosk_link, svc.db, session_id, sig)
+    return await _receipt_page(request, receipt_id, "receipt_pending")
+
+
+async def _receipt_page(request: Request, receipt_id: str | None, missing: str) -> Response:
+    """The receipt, or the page `missing` (a text key) when there is none (yet)."""
+    svc = services(request)
     data = (
         await run_in_threadpool(receipt_view, svc.db, receipt_id, _lang(request))
         if receipt_id
         else None
     )
     if data is None:
-        return _message_page(request, "receipt_pending", 404, "not_found")
+        return _message_page(request, missing, 404, "not_found")
     return _page(request, "receipt.html", r=data)

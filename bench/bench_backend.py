@@ -52,6 +52,7 @@ from backend.reconcile_sql import utc_day  # noqa: E402
 from backend.stations import add_station  # noqa: E402
 from tests.backend.conftest import tariff  # noqa: E402
 from tests.backend.servers import PG_BIN, PostgresCluster, free_port  # noqa: E402
+from tests.backend.steps import session_body as report_body  # noqa: E402
 
 STATIONS = 50
 BATCH = 100
@@ -59,25 +60,14 @@ DAY = date(2026, 3, 2)
 
 
 def session_body(station: int, n: int, tag: str = "") -> dict[str, Any]:
-    return {
-        "session_id": f"S{tag}{station}-{n}",
-        "connector_id": "1",
-        "start_date_time": "2026-03-02T09:00:00Z",
-        "end_date_time": "2026-03-02T10:00:00Z",
-        "meter_start_wh": 100_000,
-        "meter_end_wh": 110_000,
-        "currency": "EUR",
-        "time_zone": "Europe/Berlin",
-        "tariff": tariff(),
-        "total_cost": 625,
-        "payment": {
-            "method": "card",
-            "terminal_id": f"T{station:07d}",
-            "receipt_no": n if not tag else 100_000 + n,
-            "authorized_amount": 5000,
-            "captured_amount": 625,
-        },
+    payment = {
+        "method": "card",
+        "terminal_id": f"T{station:07d}",
+        "receipt_no": n if not tag else 100_000 + n,
+        "authorized_amount": 5000,
+        "captured_amount": 625,
     }
+    return report_body(f"S{tag}{station}-{n}", payment)
 
 
 def raw_requests(key: str, station: int, numbers: range, batch: int) -> list[bytes]:

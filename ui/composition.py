@@ -259,7 +259,13 @@ class StationService:
             for sid, cid, created, phase, hold, cur, closed in rows
         ]
 
-    def _on_terminal(self, call: Callable[[CardTerminal], object], timeout: float = 60) -> str:
+    def _on_terminal(
+        self,
+        call: Callable[[CardTerminal], object],
+        timeout: float = 60,
+        show: Callable[[object], str] = repr,
+    ) -> str:
+        """`call` on the terminal's owner thread, its answer as `show` writes it (or why not)."""
         terminal = self._terminal
         if terminal is None:
             return "no card terminal configured"
@@ -268,8 +274,8 @@ class StationService:
 
         def job() -> None:
             try:
-                answer.append(repr(call(terminal)))
-            except Exception as exc:
+                answer.append(show(call(terminal)))
+            except Exception as exc:  # shown to the installer
                 answer.append(f"failed: {exc}")
             done.set()
 
@@ -302,8 +308,7 @@ class StationService:
     def card_refund(self, session_id: str, amount: str, timeout: float = 180) -> str:
         """Pay part or all of a card session's booking back to the card presented at the
         terminal (ZVT 06 31), journaled and reported like every money command."""
-        terminal = self._terminal
-        if terminal is None:
+        if self._terminal is None:
             return "no card terminal configured"
         sid = session_id.strip()
         try:
@@ -316,25 +321,16 @@ class StationService:
                 raise ValueError(f"amount: at most {left_text} {currency} is left to refund")
         except ValueError as exc:
             return f"refused: {exc}"
-        done = threading.Event()
-        answer: list[str] = []
 
-        def job() -> None:
-            try:
-                result = card_refund.run_card_refund(self._journal, terminal, sid, money.to_minor())
-                self._runtime.reporting.report_card_refunds()
-                answer.append(
-                    f"refund {result.outcome.value}: {money.amount} {currency}"
-                    f" (receipt {result.receipt_no})"
-                )
-            except Exception as exc:  # shown to the installer
-                answer.append(f"failed: {exc}")
-            done.set()
+        def refund(terminal: CardTerminal) -> str:
+            result = card_refund.run_card_refund(self._journal, terminal, sid, money.to_minor())
+            self._runtime.reporting.report_card_refunds()
+            return (
+                f"refund {result.outcome.value}: {money.amount} {currency}"
+                f" (receipt {result.receipt_no})"
+            )
 
-        self._runtime.call(job, "terminal")
-        if not done.wait(timeout):
-            return "the terminal did not answer in time"
-        return answer[0]
+        return self._on_terminal(refund, timeout, show=str)
 
 
 # ---------------------------------------------------------------------------- assembly

@@ -13,83 +13,49 @@ section's, comma-separated (default 2.1). Prints JSON.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sys
 import time
-from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from drivers.station import BackendAccess
-from kiosk.runtime.clock import FakeClock
 from kiosk.session.names import Phase
-from kiosk.snapshot import BackToStart, ChooseConnector, ConfirmPrice, PayByCard, StopCharging
+from kiosk.snapshot import PayByCard
+from tests.e2e.drill_station import (
+    SavedClock,
+    close_all,
+    cut_power_after,
+    kill_self,
+    pay,
+    stop_and_leave,
+)
 from tests.e2e.ocpp_rig import ocpp_kiosk
 from tests.e2e.rig import Kiosk, now_utc
 
 
 def run(k: Kiosk) -> None:
-    k.send(ChooseConnector("1"))
-    sid = k.focus_id()
-    k.send(ConfirmPrice(sid))
-    k.send(PayByCard(sid))
+    sid = pay(k, PayByCard)
     k.advance(300, step=10)
-    k.send(StopCharging(sid))
-    k.advance(5)
-    k.send(BackToStart(sid))
-    k.advance(5)
+    stop_and_leave(k, sid)
 
 
 def charge_and_die(k: Kiosk) -> None:
-    k.send(ChooseConnector("1"))
-    sid = k.focus_id()
-    k.send(ConfirmPrice(sid))
-    k.send(PayByCard(sid))
+    pay(k, PayByCard)
     k.advance(120, step=10)
     journal = k.station.runtime.journal
     deadline = time.monotonic() + 60
     while journal.csms_queued() and time.monotonic() < deadline:
         time.sleep(0.05)
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-def recover(k: Kiosk) -> None:
-    for _ in range(120):
-        for view in (k.snap.focus, *k.snap.background):
-            if view is not None and view.phase is Phase.CHARGING:
-                k.send(StopCharging(view.session_id))
-            elif view is not None and view.phase is Phase.RECEIPT:
-                k.send(BackToStart(view.session_id))
-        if not k.station.runtime.journal.open_sessions():
-            return
-        k.advance(10, step=5)
+    kill_self()
 
 
 def main() -> int:
     workdir, csms_url, url, token, mode, kill = sys.argv[1:7]
     state = Path(workdir)
-    clock_file = state / "clock.txt"
-    start = datetime.fromisoformat(clock_file.read_text()) if clock_file.exists() else now_utc()
-    clock = FakeClock(start)
-    kill_after = int(kill)
+    saved = SavedClock(state, now_utc())
     versions = tuple(sys.argv[7].split(",")) if len(sys.argv) > 7 else ("2.1",)
-
-    def prepare(k: Kiosk) -> None:
-        journal = k.station.runtime.journal
-        sim = k.station.sims["1"]
-        (last,) = journal.query("SELECT COALESCE(MAX(energy_wh), 0) FROM readings")[0]
-        sim.model.import_wh = max(sim.model.import_wh, float(last))  # the meter kept counting
-        sim.plug_in(soc=0.3)  # the car is still there
-
-        def after_commit() -> None:
-            clock_file.write_text(clock.now().isoformat())
-            if journal.commits == kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-        journal.after_commit = after_commit
-
+    prepare = cut_power_after(saved, int(kill))
     access = BackendAccess(url, token)
     with ocpp_kiosk(
         state,
@@ -97,7 +63,7 @@ def main() -> int:
         csms_url,
         before_start=prepare,
         hold=5000,
-        clock=clock,
+        clock=saved.clock,
         versions=versions,
     ) as (k, link):
         if mode == "charge":  # the CSMS must see the start live
@@ -110,7 +76,7 @@ def main() -> int:
         elif mode == "charge":
             charge_and_die(k)
         else:
-            recover(k)
+            close_all(k, rounds=120, leave=(Phase.RECEIPT,), stop_charging=True)
         journal = k.station.runtime.journal
         deadline = time.monotonic() + (0 if mode == "recover-offline" else 60)
         while journal.csms_queued() and time.monotonic() < deadline:
@@ -120,7 +86,7 @@ def main() -> int:
             "open": len(journal.open_sessions()),
             "csms_queued": journal.csms_queued(),
         }
-        clock_file.write_text(clock.now().isoformat())
+        saved.save()
     print(json.dumps(out))
     return 0
 

@@ -68,7 +68,7 @@ def tariff(price: str = "0.50", parking_per_hour: str | None = None) -> dict[str
     }
 
 
-STATION_TOML = """
+BACKEND_STATION_TOML = """
 [station]
 name = "E2E Platz"
 locales = ["en"]
@@ -102,7 +102,10 @@ token = "set-by-the-test"
 hardware = "simulated"
 timeout_s = {timeout}
 receipt_secret = "e2e-receipt-secret-0123456789"
+"""
 
+# A simulated meter and controller (pymodbus), and the one connector that uses them.
+SIMULATED_DEVICES_TOML = """
 [meters.left]
 hardware = "simulated"
 model = "sdm630"
@@ -112,7 +115,9 @@ port = "/dev/null"
 hardware = "simulated"
 model = "phoenix-ev-eth"
 port = "/dev/null"
+"""
 
+CONNECTOR_TOML = """
 [[connector]]
 id = "1"
 label = "Links"
@@ -122,6 +127,8 @@ tariff = "tariff.json"
 meter = "left"
 controller = "left"
 """
+
+STATION_TOML = BACKEND_STATION_TOML + SIMULATED_DEVICES_TOML + CONNECTOR_TOML
 
 
 class BackendProcess:

@@ -15,8 +15,6 @@ journal's commit count is printed as JSON.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -27,48 +25,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from drivers.station import assemble_station
 from drivers.zvt.config import ZvtConfig
 from kiosk.config import load_config
-from kiosk.runtime.clock import FakeClock
 from kiosk.session.names import Phase
-from kiosk.snapshot import BackToStart, ChooseConnector, ConfirmPrice, PayByCard, StopCharging
-from tests.e2e.rig import Kiosk, tariff
+from kiosk.snapshot import BackToStart, PayByCard
+from tests.e2e.drill_station import (
+    REAL_TERMINAL_TOML,
+    SavedClock,
+    close_all,
+    kill_self,
+    pay,
+    started,
+    stop_and_leave,
+    write_real_terminal_station,
+)
+from tests.e2e.rig import CONNECTOR_TOML, SIMULATED_DEVICES_TOML, Kiosk
 
 COMMANDS = {"preauth": "06 22", "book": "06 24", "partial": "06 23", "reversal": "06 25"}
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-STATION_TOML = """
-[station]
-name = "Drill"
-locales = ["en"]
-timezone = "Europe/Berlin"
-journal = "journal.db"
-
-[payment]
-hold_minor = 3000
-
-[terminal]
-hardware = "real"
-model = "zvt"
-port = "{terminal}"
-
-[meters.left]
-hardware = "simulated"
-model = "sdm630"
-port = "/dev/null"
-
-[controllers.left]
-hardware = "simulated"
-model = "phoenix-ev-eth"
-port = "/dev/null"
-
-[[connector]]
-id = "1"
-label = "Links"
-type = "Type 2"
-max_kw = 11
-tariff = "tariff.json"
-meter = "left"
-controller = "left"
-"""
+# The station (format with terminal=...), also that of zvt_refund_kill_station.py.
+STATION_TOML = REAL_TERMINAL_TOML + SIMULATED_DEVICES_TOML + CONNECTOR_TOML
 
 
 def run(k: Kiosk, step: str, state: Path) -> str:
@@ -77,75 +51,53 @@ def run(k: Kiosk, step: str, state: Path) -> str:
     if plug:
         sim.plug_in(soc=0.3)
         k.advance(2)
-    k.send(ChooseConnector("1"))
-    sid = k.focus_id()
-    (state / "session.txt").write_text(sid)
-    k.send(ConfirmPrice(sid))
-    k.send(PayByCard(sid))
+    sid = pay(k, PayByCard, note=state / "session.txt")
     if step == "preauth":
         return sid
     if plug:
         k.advance(120, step=10)
-        k.send(StopCharging(sid))
-        k.advance(5)
+        stop_and_leave(k, sid, settle_s=2)
     else:
         k.advance(200, step=20)  # nobody plugs in: the hold is released
-    k.send(BackToStart(sid))
-    k.advance(2)
+        k.send(BackToStart(sid))
+        k.advance(2)
     return sid
 
 
 def recover(k: Kiosk) -> None:
-    journal = k.station.runtime.journal
-    for _ in range(60):
-        for view in (k.snap.focus, *k.snap.background):
-            if view is not None and view.phase in (Phase.RECEIPT, Phase.FAILED):
-                k.send(BackToStart(view.session_id))
-        if not journal.open_sessions():
-            return
-        k.advance(10, step=5)
+    """Let time pass, leaving receipts and failures, until nothing is open (at most 60 rounds)."""
+    close_all(k, rounds=60, leave=(Phase.RECEIPT, Phase.FAILED), stop_charging=False)
 
 
 def main() -> int:
     state, terminal, mode, step = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
     kill_at = sys.argv[5] if len(sys.argv) > 5 else ""
-    state.mkdir(parents=True, exist_ok=True)
-    (state / "tariff.json").write_text(json.dumps(tariff("0.50")))
-    (state / "station.toml").write_text(STATION_TOML.format(terminal=terminal))
-    clock_file = state / "clock.txt"
-    clock = FakeClock(
-        datetime.fromisoformat(clock_file.read_text()) if clock_file.exists() else START
-    )
+    toml = write_real_terminal_station(state, terminal, SIMULATED_DEVICES_TOML)
+    saved = SavedClock(state, START)
     mode_of_settling = "book_total" if step == "book" else "partial_reversal"
 
     def zvt(config: ZvtConfig) -> ZvtConfig:
         return replace(config, settle_mode=mode_of_settling)
 
     station = assemble_station(
-        load_config(state / "station.toml"), simulate=False, state_dir=state, clock=clock, zvt=zvt
+        load_config(toml), simulate=False, state_dir=state, clock=saved.clock, zvt=zvt
     )
     target = COMMANDS[step]
 
     def boundary(name: str, command: str) -> None:
-        clock_file.write_text(clock.now().isoformat())
+        saved.save()
         if name == kill_at and command == target:
-            os.kill(os.getpid(), signal.SIGKILL)
+            kill_self()
 
     assert station.terminal is not None
     station.terminal.boundary_hook = boundary  # type: ignore[attr-defined]
-    k = Kiosk(station, clock)
-    station.start()
-    k.idle()
-    try:
-        k.advance(2)
+    with started(station, saved.clock) as k:
         if mode == "run":
             run(k, step, state)
         else:
             recover(k)
-        clock_file.write_text(clock.now().isoformat())
+        saved.save()
         out = {"commits": station.runtime.journal.commits}
-    finally:
-        station.stop()
     print(json.dumps(out))
     return 0
 
