@@ -1,8 +1,9 @@
-"""Render every kiosk screen in English and German (French on request) at 800x480 and 1280x800 into
-docs/screenshots/ (offscreen), from the example snapshots in ui/preview.py filled with the
-sample station and tariff (assets/samples, see ui/sample_preview.py).
+"""Render every kiosk screen in English and German (French on request) at 800x480 and
+1280x800 into docs/screenshots/ (offscreen), from the example snapshots in ui/preview.py
+filled with the sample station and tariff (assets/samples, see ui/sample_preview.py).
 
-    .venv/bin/python scripts/screenshots.py [--out DIR] [--sizes 800x480,1280x800] [--langs en,de] (fr too: --langs en,de,fr)
+    .venv/bin/python scripts/screenshots.py [--out DIR] [--sizes 800x480,1280x800]
+                                            [--langs en,de,fr]
 """
 
 from __future__ import annotations
