@@ -156,6 +156,18 @@ class BackendProcess:
         return done
 
     def start(self) -> BackendProcess:
+        # The free port was only free when it was picked: another process may bind it first.
+        for _ in range(3):
+            try:
+                return self._start_once()
+            except AssertionError as exc:
+                if "address already in use" not in str(exc):
+                    raise
+                self.port = free_port()
+                self.url = f"http://127.0.0.1:{self.port}"
+        return self._start_once()
+
+    def _start_once(self) -> BackendProcess:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 [*EVKIOSK, "serve", "--db", self.db, "--listen", f"127.0.0.1:{self.port}"],
