@@ -458,13 +458,7 @@ def _batches(s: Session, rows: _Rows, start: datetime, end: datetime, station: s
         if batch.receipt_from is not None and batch.receipt_to is not None:
             card = card.where(Payment.receipt_no.between(batch.receipt_from, batch.receipt_to))
         else:
-            previous = s.scalar(
-                select(func.max(T.closed_at)).where(
-                    T.station_id == batch.station_id,
-                    T.terminal_id == batch.terminal_id,
-                    T.closed_at < batch.closed_at,
-                )
-            )
+            previous = reconcile_sql.previous_close(s, batch)
             card = card.where(Payment.created_at <= batch.closed_at)
             if previous is not None:
                 card = card.where(Payment.created_at > previous)

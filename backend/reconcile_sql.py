@@ -141,11 +141,22 @@ def repeated_receipts(
     return [(st, tid, int(receipt)) for st, tid, receipt in s.execute(stmt)]
 
 
+def previous_close(s: Session, batch: TerminalTotals) -> datetime | None:
+    """When the same terminal closed its batch before this one (None: this is its first)."""
+    T = TerminalTotals
+    return s.scalar(
+        select(func.max(T.closed_at)).where(
+            T.station_id == batch.station_id,
+            T.terminal_id == batch.terminal_id,
+            T.closed_at < batch.closed_at,
+        )
+    )
+
+
 def terminal_refunds(s: Session, batch: TerminalTotals) -> int:
     """Card refunds (06 31) a terminal made in one end-of-day batch: those of its station and
     terminal with a receipt number in the batch's range, or without a range, those made since
     the terminal's previous batch. Their gateway_ref is "<terminal id>/<receipt no>"."""
-    T = TerminalTotals
     stmt = select(Refund.gateway_ref, Refund.amount_minor).where(
         Refund.station_id == batch.station_id,
         Refund.provider == "terminal",
@@ -154,13 +165,7 @@ def terminal_refunds(s: Session, batch: TerminalTotals) -> int:
     )
     low, high = batch.receipt_from, batch.receipt_to
     if low is None or high is None:
-        previous = s.scalar(
-            select(func.max(T.closed_at)).where(
-                T.station_id == batch.station_id,
-                T.terminal_id == batch.terminal_id,
-                T.closed_at < batch.closed_at,
-            )
-        )
+        previous = previous_close(s, batch)
         stmt = stmt.where(Refund.created_at <= batch.closed_at)
         if previous is not None:
             stmt = stmt.where(Refund.created_at > previous)
