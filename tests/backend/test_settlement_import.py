@@ -130,7 +130,9 @@ def books_stripe(
         stripe_webhook_secret=SECRET,
         settle_within=timedelta(0),  # the simulator books at once
     )
-    b.clock.now_value = datetime.now(UTC)  # webhooks are signed with the real time
+    # Webhooks are signed with the real time. Stripe stamps whole seconds: a capture
+    # stamped later within the same second would not be due in any settlement yet.
+    b.clock.now_value = datetime.now(UTC).replace(microsecond=0)
     stripe_sim.webhook_url = f"{server.url}/webhooks/stripe"
     with server:
         yield b
