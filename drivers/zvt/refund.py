@@ -13,15 +13,14 @@ from typing import TYPE_CHECKING
 from drivers.zvt import commands
 from drivers.zvt.acks import acknowledged, keep
 from drivers.zvt.codec.messages import Message
+from drivers.zvt.command_result import failed_result, final_result, status_texts
 from drivers.zvt.errors import LinkError, PersistFailed, TerminalRefused
 from drivers.zvt.mapping import card_result
-from drivers.zvt.protocol import ExchangeInterrupted
-from drivers.zvt.results import classify, currency_number, intermediate_text
+from drivers.zvt.results import currency_number
 from kiosk.devices import (
     AckSink,
     CardResult,
     DeviceError,
-    PaymentOutcome,
     ResultSink,
     StatusTextSink,
 )
@@ -46,40 +45,18 @@ def refund(
     def store(message: Message) -> None:
         keep(acks, persist(card_result(message, currency, reference, [])))
 
-    def show(message: Message) -> None:
-        status = message.int_field("intermediate_status")
-        on_text(message.texts[0] if message.texts else intermediate_text(status or 0xFF))
-
     term._abort.clear()  # the terminal's own abort flag and lock: one command at a time
     with term._lock:
         try:
-            done = term._transact(command, store, show, term._abort)
-        except (ExchangeInterrupted, LinkError) as exc:
+            done = term._transact(command, store, status_texts(on_text), term._abort)
+        except (LinkError, PersistFailed, TerminalRefused) as exc:
             # A result journaled before the link went may still have been kept (its 80 00 00
             # left): it stays "not known acknowledged" and recovery asks the terminal.
-            return CardResult(
-                PaymentOutcome.LINK_ERROR,
-                0,
-                currency,
-                reference=reference,
-                receipt_text=(f"terminal not reachable: {exc}",),
-            )
-        except PersistFailed as exc:
-            return CardResult(
-                PaymentOutcome.ERROR, 0, currency, reference=reference, receipt_text=(str(exc),)
-            )
-        except TerminalRefused as exc:
-            return CardResult(
-                classify(exc.code).outcome,
-                0,
-                currency,
-                raw_result_code=exc.code,
-                reference=reference,
-            )
+            return failed_result(exc, currency, reference)
         finally:
             term._abort.clear()
         acknowledged(acks)
-        return term._final_result(done, amount_minor, currency, reference)
+        return final_result(done, amount_minor, currency, reference)
 
 
 def last_result(term: ZvtTerminal, currency: str) -> CardResult | None:

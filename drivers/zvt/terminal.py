@@ -5,8 +5,9 @@ Money rules this class keeps:
   callable ``persist`` returned is called once the acknowledgement of the result and of every
   receipt of that command was sent (the terminal keeps the transaction only after that);
 * after a link error a money command is never sent again before the terminal was asked what
-  happened: the open pre-auth list (06 23 87 FFFF) and, if needed, the last result (06 20).
-  What cannot be resolved is returned as ``PaymentOutcome.LINK_ERROR`` with what is known.
+  happened (``recovery``): the open pre-auth list (06 23 87 FFFF) and, if needed, the last
+  result (06 20). What cannot be resolved is returned as ``PaymentOutcome.LINK_ERROR`` with
+  what is known.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 
-from drivers.zvt import commands, refund
+from drivers.zvt import commands, recovery, refund
 from drivers.zvt.acks import acknowledged as _acknowledged
 from drivers.zvt.acks import keep as _keep
 from drivers.zvt.codec.apdu import Apdu
 from drivers.zvt.codec.messages import Message
+from drivers.zvt.command_result import failed_result, final_result, status_texts, unreachable
 from drivers.zvt.config import SETTLE_MODES, ZvtConfig, open_link
 from drivers.zvt.errors import LinkError, PersistFailed, TerminalRefused, WrongTerminal
 from drivers.zvt.link import Clock, LinkFactory, monotonic
@@ -33,7 +35,7 @@ from drivers.zvt.protocol import (
     MessageHook,
     Protocol,
 )
-from drivers.zvt.results import classify, currency_number, intermediate_text, terminal_status
+from drivers.zvt.results import classify, currency_number, terminal_status
 from kiosk.devices import (
     AckSink,
     CardResult,
@@ -162,24 +164,6 @@ class ZvtTerminal:
         with self._lock:
             return self._query_open()
 
-    def _recover_open(self) -> list[OpenPreauth] | None:
-        """Ask for the open pre-auths after a link error; None if the terminal stays silent."""
-        for _ in range(self.config.recovery_attempts):
-            try:
-                return self._query_open()
-            except (LinkError, TerminalRefused) as exc:
-                log.warning("ZVT recovery: open pre-auth enquiry failed (%s)", exc)
-        return None
-
-    def _repeat_last(self, accept: Callable[[Message], None]) -> Message | None:
-        """Ask for the last result again (06 20); ``accept`` stores it before it is acknowledged."""
-        try:
-            done = self._transact(commands.repeat_receipt(self.config.password), accept)
-        except (LinkError, TerminalRefused, PersistFailed) as exc:
-            log.warning("ZVT recovery: repeat receipt failed (%s)", exc)
-            return None
-        return done.status_infos[-1] if done.status_infos else None
-
     # ------------------------------------------------------------------ money
     def preauthorise(
         self,
@@ -200,28 +184,18 @@ class ZvtTerminal:
                     before = {p.receipt_no for p in self._query_open()}
             except (LinkError, TerminalRefused) as exc:  # nothing sent yet: safe to retry
                 self._card_wait.clear()
-                return CardResult(
-                    PaymentOutcome.LINK_ERROR,
-                    0,
-                    currency,
-                    reference=reference,
-                    receipt_text=(f"terminal not reachable: {exc}",),
-                )
+                return unreachable(exc, currency, reference)
 
             acks: list[AckSink] = []
 
             def store(message: Message) -> None:
                 _keep(acks, persist(card_result(message, currency, reference, [])))
 
-            def show(message: Message) -> None:
-                status = message.int_field("intermediate_status")
-                text = message.texts[0] if message.texts else intermediate_text(status or 0xFF)
-                on_text(text)
-
             try:
-                done = self._transact(command, store, show, self._abort)
+                done = self._transact(command, store, status_texts(on_text), self._abort)
             except ExchangeInterrupted as exc:
-                return self._recover_preauth(
+                return recovery.recover_preauth(
+                    self,
                     exc.partial,
                     before,
                     amount_minor,
@@ -229,97 +203,15 @@ class ZvtTerminal:
                     reference=reference,
                     persist=persist,
                 )
-            except LinkError as exc:  # could not (re)connect: the 06 22 never left
-                return CardResult(
-                    PaymentOutcome.LINK_ERROR,
-                    0,
-                    currency,
-                    reference=reference,
-                    receipt_text=(f"terminal not reachable: {exc}",),
-                )
-            except PersistFailed as exc:  # refused to the terminal, which reverses it
-                return CardResult(
-                    PaymentOutcome.ERROR,
-                    0,
-                    currency,
-                    reference=reference,
-                    receipt_text=(str(exc),),
-                )
-            except TerminalRefused as exc:
-                return CardResult(
-                    classify(exc.code).outcome,
-                    0,
-                    currency,
-                    raw_result_code=exc.code,
-                    reference=reference,
-                )
+            except (LinkError, PersistFailed, TerminalRefused) as exc:
+                # LinkError: could not (re)connect, the 06 22 never left; PersistFailed: refused
+                # to the terminal, which reverses it.
+                return failed_result(exc, currency, reference)
             finally:
                 self._card_wait.clear()
                 self._abort.clear()
             _acknowledged(acks)
-            return self._final_result(done, amount_minor, currency, reference)
-
-    def _final_result(
-        self, done: Exchange, amount_minor: int, currency: str, reference: str | None
-    ) -> CardResult:
-        if done.acknowledged:
-            return card_result(done.acknowledged[-1], currency, reference, done.receipt_lines)
-        code = done.abort.int_field("result_code") if done.abort else None
-        outcome = classify(code).outcome if code is not None else PaymentOutcome.ERROR
-        if outcome is PaymentOutcome.APPROVED:  # a completion without any result: not approved
-            outcome = PaymentOutcome.ERROR
-        texts = tuple(done.receipt_lines) or (done.abort.texts if done.abort else ())
-        return CardResult(
-            outcome, 0, currency, raw_result_code=code, reference=reference, receipt_text=texts
-        )
-
-    def _recover_preauth(
-        self,
-        partial: Exchange,
-        before: set[int] | None,
-        amount_minor: int,
-        currency: str,
-        *,
-        reference: str,
-        persist: ResultSink,
-    ) -> CardResult:
-        log.warning("ZVT: link lost during pre-authorisation; asking the terminal")
-        unknown = CardResult(PaymentOutcome.LINK_ERROR, 0, currency, reference=reference)
-        open_now = self._recover_open()
-        seen = partial.status_infos[-1] if partial.status_infos else None
-        if open_now is None:
-            if seen is not None:
-                return replace(
-                    card_result(seen, currency, reference, []), outcome=PaymentOutcome.LINK_ERROR
-                )
-            return unknown
-        receipts = {p.receipt_no for p in open_now}
-        if seen is not None:
-            result = card_result(seen, currency, reference, partial.receipt_lines)
-            if result.outcome is PaymentOutcome.APPROVED and result.receipt_no in receipts:
-                return result  # the hold exists and was stored before the link went
-            return (
-                replace(result, outcome=PaymentOutcome.LINK_ERROR)
-                if result.outcome is PaymentOutcome.APPROVED
-                else result
-            )
-        new = receipts - before if before is not None else set()
-        if not new:
-            return unknown  # no hold was created: a new attempt is safe
-        recovered: list[CardResult] = []
-        acks: list[AckSink] = []
-
-        def accept(message: Message) -> None:
-            if message.int_field("receipt_no") in new:  # our lost result: journal it first
-                result = card_result(message, currency, reference, [])
-                _keep(acks, persist(result))
-                recovered.append(result)
-
-        if self._repeat_last(accept) is not None:
-            _acknowledged(acks)
-        if recovered:
-            return recovered[-1]
-        return replace(unknown, receipt_no=min(new), amount_minor=amount_minor)
+            return final_result(done, amount_minor, currency, reference)
 
     def settle(self, auth: CardResult, final_minor: int, persist: ResultSink) -> CardResult:
         if auth.receipt_no is None:
@@ -348,36 +240,12 @@ class ZvtTerminal:
             try:
                 done = self._transact(command, on_status_info=store)
             except ExchangeInterrupted as exc:
-                return self._recover_settle(exc.partial, auth, persist)
-            except LinkError as exc:  # could not (re)connect: the hold is untouched
-                return CardResult(
-                    PaymentOutcome.LINK_ERROR,
-                    0,
-                    auth.currency,
-                    receipt_no=auth.receipt_no,
-                    reference=auth.reference,
-                    receipt_text=(f"terminal not reachable: {exc}",),
-                )
-            except PersistFailed as exc:
-                return CardResult(
-                    PaymentOutcome.ERROR,
-                    0,
-                    auth.currency,
-                    reference=auth.reference,
-                    receipt_no=auth.receipt_no,
-                    receipt_text=(str(exc),),
-                )
-            except TerminalRefused as exc:
-                return CardResult(
-                    classify(exc.code).outcome,
-                    0,
-                    auth.currency,
-                    raw_result_code=exc.code,
-                    receipt_no=auth.receipt_no,
-                    reference=auth.reference,
-                )
+                return recovery.recover_settle(self, exc.partial, auth, persist)
+            except (LinkError, PersistFailed, TerminalRefused) as exc:
+                # LinkError: could not (re)connect, the hold is untouched.
+                return failed_result(exc, auth.currency, auth.reference, auth.receipt_no)
             _acknowledged(acks)
-            result = self._final_result(done, final_minor, auth.currency, auth.reference)
+            result = final_result(done, final_minor, auth.currency, auth.reference)
             if result.card_brand is None:
                 result = replace(result, card_brand=auth.card_brand, masked_pan=auth.masked_pan)
             return result
@@ -404,42 +272,6 @@ class ZvtTerminal:
     def last_result(self, currency: str) -> CardResult | None:
         """The last result the terminal kept (06 20), for recovery to compare; not persisted."""
         return refund.last_result(self, currency)
-
-    def _recover_settle(
-        self, partial: Exchange, auth: CardResult, persist: ResultSink
-    ) -> CardResult:
-        log.warning(
-            "ZVT: link lost while settling receipt %s; asking the terminal", auth.receipt_no
-        )
-        unknown = CardResult(
-            PaymentOutcome.LINK_ERROR,
-            0,
-            auth.currency,
-            receipt_no=auth.receipt_no,
-            reference=auth.reference,
-        )
-        open_now = self._recover_open()
-        if open_now is None:
-            return unknown
-        if auth.receipt_no in {p.receipt_no for p in open_now}:
-            return unknown  # the hold is untouched: settling again is safe
-        if partial.status_infos:  # already journaled when it arrived
-            seen = partial.status_infos[-1]
-            return card_result(seen, auth.currency, auth.reference, partial.receipt_lines)
-        recovered: list[CardResult] = []
-        acks: list[AckSink] = []
-
-        def accept(message: Message) -> None:
-            result = card_result(message, auth.currency, auth.reference, [])
-            if result.outcome is PaymentOutcome.APPROVED:
-                _keep(acks, persist(result))
-                recovered.append(result)
-
-        if self._repeat_last(accept) is not None:
-            _acknowledged(acks)
-        if recovered:
-            return recovered[-1]
-        return replace(unknown, receipt_text=("hold closed; result not received",))
 
     def abort(self) -> None:
         if self._card_wait.is_set():

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from zvt_testkit import make_terminal
 
+from drivers.zvt import recovery
 from drivers.zvt.errors import LinkError
 from drivers.zvt.terminal import ZvtTerminal
 from drivers.zvt_sim import TerminalSimulator
@@ -71,6 +72,6 @@ def test_a_result_whose_acknowledgement_never_left_is_dropped_by_the_terminal(
     assert result.outcome is PaymentOutcome.LINK_ERROR  # the driver asked: no hold
     assert sim.ledger()["open"] == {}
     repeated: list[object] = []
-    terminal._repeat_last(lambda message: repeated.append(message.int_field("receipt_no")))
+    recovery.repeat_last(terminal, lambda message: repeated.append(message.int_field("receipt_no")))
     assert journaled[1] not in repeated  # Repeat Receipt does not bring back a dropped result
     terminal.close()
