@@ -1,6 +1,7 @@
 """A kiosk process for the card-refund crash drill: `zvt_refund_kill_station.py DIR TERMINAL MODE
-[KILL_AT]`, on the station of `zvt_kill_station.py` (real ZVT over TCP to a terminal simulator
-in its own process; pymodbus meter and controller).
+[KILL_AT]`, on the station of `zvt_kill_station.py` (real ZVT to a terminal simulator in its
+own process; pymodbus meter and controller). TERMINAL is the simulator's address: tcp://… or
+the slave of its pty (serial framing).
 
 MODE "book" charges one card session and books it (06 24); its id goes to DIR/session.txt.
 MODE "refund" starts on that state and refunds AMOUNT of the session from the terminal's owner
