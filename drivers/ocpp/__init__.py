@@ -10,6 +10,7 @@ from drivers.ocpp.link import CsmsLink, LinkTiming
 from drivers.ocpp.reset import ResetPlan
 from drivers.ocpp.tariffs import CsmsTariffs
 from drivers.ocpp.variables import DeviceModel
+from drivers.ocpp.web_payments import WebPayments
 from kiosk.config import OcppConfig
 from kiosk.journal.store import JournalError
 from kiosk.runtime.core import Runtime
@@ -64,13 +65,17 @@ def connect_station(
 
 def _authorize_payments(runtime: Runtime, link: CsmsLink, config: OcppConfig) -> None:
     """PaymentCtrlr.AuthorizeDirectPayment: as kept in the journal at start, then as the CSMS
-    sets it; while true, each approved payment waits for the CSMS's Authorize answer."""
+    sets it; while true, each approved payment waits for the CSMS's Authorize answer. And
+    WebPaymentsCtrlr (C25): the QR code, NotifyWebPaymentStarted, CSMS-paid starts."""
     model = DeviceModel(runtime.journal, link.currency)
     runtime.set_csms_authorize(model.value(*_AUTHORIZE) == "true")
+    web = WebPayments(model, runtime, config.identity, config.evse_ids)
+    link.web_payments = web
 
     def changed(component: str, variable: str, value: str) -> None:
         if (component, variable) == _AUTHORIZE:
             runtime.set_csms_authorize(value == "true")
+        web.changed(component, variable, value)
 
     def answer(session_id: str, status: str) -> None:
         runtime.post(ev.CsmsAuthorized(runtime.clock.now(), session_id, status))

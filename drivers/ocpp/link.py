@@ -31,6 +31,7 @@ from drivers.ocpp.peer import CsmsRefused, LinkClosed, OperatorFigureSink, Stati
 from drivers.ocpp.reset import ResetPlan
 from drivers.ocpp.tariffs import CsmsTariffs
 from drivers.ocpp.variables import DeviceModel
+from drivers.ocpp.web_payments import WebPayments
 from kiosk.config import OcppConfig
 from kiosk.journal.csms_feed import CsmsFeed
 from kiosk.journal.store import Journal, JournalError
@@ -91,6 +92,7 @@ class CsmsLink:
         self.peer: StationPeer | None = None  # the connection's station end, while it is up
         self.on_variable: Callable[[str, str, str], None] | None = None  # a value the CSMS set
         self.operator: OperatorFigureSink | None = None  # the CSMS's running cost and text
+        self.web_payments: WebPayments | None = None  # C25: QR code, CSMS-paid starts
         self.on_status: Callable[[CsmsLinkView], None] | None = None  # the service menu's line
         self._journaled_state: tuple[bool, str | None, str | None] | None = None
 
@@ -188,6 +190,7 @@ class CsmsLink:
             running=self.running,
             reset=self.reset,
             operator=self.operator,
+            web_payments=self.web_payments,
         )
         reader = peer.listen()
         self.peer = peer

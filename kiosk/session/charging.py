@@ -35,7 +35,7 @@ from kiosk.session.events import (
     Tick,
 )
 from kiosk.session.model import Policy, Session, Settlement, SignedOutcome, Station
-from kiosk.session.names import Phase, StopReason
+from kiosk.session.names import PaymentMethod, Phase, StopReason
 from kiosk.snapshot import Cancel, CountdownKind, ExtendTimeout, StopCharging
 
 
@@ -43,7 +43,7 @@ def authorised(s: Session, at: datetime, st: Station) -> Step:
     """A hold was approved (and journaled): start if the vehicle is there, else wait for it.
     When the operator's CSMS must accept each payment first, ask it; nothing starts before."""
     waiting = enter(s, Phase.WAITING_FOR_PLUG, at, st.policy.plug_timeout, CountdownKind.PLUG_IN)
-    if st.policy.csms_authorize and s.auth is not None:
+    if st.policy.csms_authorize and s.auth is not None and s.auth.method is not PaymentMethod.CSMS:
         return replace(waiting, csms_auth="Pending"), [AuthorizeAtCsms(s.session_id, s.auth)]
     return _try_start(waiting, at, st)
 

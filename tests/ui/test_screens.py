@@ -75,6 +75,36 @@ def test_tiles_say_connecting_until_their_devices_answer_in_each_language(kiosk:
         assert "Not available" not in labels and "Nicht verfügbar" not in labels
 
 
+def test_tile_shows_the_operators_qr_code_and_a_payment_on_a_phone(
+    kiosk: Kiosk, tmp_path: Path
+) -> None:
+    """OCPP C25: the CSMS's dynamic QR code on a free tile, as its URL is (no language added:
+    the CSMS checks it); while a phone pays, the tile says so and cannot be chosen."""
+    idle = preview.all_screens()["idle"]
+    url = "https://pay.example/CS1/1/aB3dE5gH9kLm?v=v1"
+    first, *rest = idle.connectors
+    kiosk.show(replace(idle, connectors=(replace(first, web_pay_url=url), *rest), seq=100))
+    kiosk.set_language("en")
+    tile = kiosk.find("tile_1")
+    assert tile.isEnabled()
+    assert kiosk.find("tile_web_qr").data == url
+    assert decode_qr(kiosk.find("tile_web_qr"), tmp_path) == url
+    for code, text in (("en", "Or scan to pay on your phone"),
+                       ("de", "Oder scannen und am Handy bezahlen"),
+                       ("fr", "Ou scannez pour payer sur votre téléphone")):  # fmt: skip
+        kiosk.set_language(code)
+        assert text in [w.text() for w in tile.findChildren(QLabel)]
+    paying = replace(first, web_pay_url=None, web_paying_until=idle.published_at)
+    kiosk.show(replace(idle, connectors=(paying, *rest), seq=101))
+    assert not tile.isEnabled()
+    assert not kiosk.find("tile_web_qr").isVisible()
+    for code, text in (("en", "Payment in progress on your phone"),
+                       ("de", "Zahlung auf Ihrem Handy läuft"),
+                       ("fr", "Paiement en cours sur votre téléphone")):  # fmt: skip
+        kiosk.set_language(code)
+        assert text in [w.text() for w in tile.findChildren(QLabel)]
+
+
 def test_before_the_first_snapshot_the_screen_says_it_is_starting(kiosk: Kiosk) -> None:
     assert kiosk.window.snapshot is None
     assert kiosk.window.current_page == "idle"
