@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from uirig import Kiosk, decode_qr
 
+from kiosk.session.names import PaymentMethod
 from kiosk.snapshot import (
     BackToStart,
     Cancel,
@@ -374,6 +375,23 @@ def test_receipt_shows_totals_vat_card_and_a_qr_to_the_digital_receipt(
     assert decode_qr(kiosk.find("receipt_qr"), tmp_path) == f"{url}?lang=en"
     kiosk.tap("done")
     assert kiosk.station.intents == [BackToStart(S)]
+
+
+def test_receipt_of_a_session_paid_through_the_operator_tells_no_reservation(
+    kiosk: Kiosk,
+) -> None:
+    """OCPP C25: the operator's PSP held the money; the receipt names the operator as the way
+    it was paid and says nothing of a reservation of ours being released."""
+    snap = preview.all_screens()["receipt"]
+    assert snap.focus is not None and snap.focus.receipt is not None
+    receipt = replace(snap.focus.receipt, method=PaymentMethod.CSMS, receipt_no=None)
+    kiosk.show(replace(snap, focus=replace(snap.focus, receipt=receipt), seq=snap.seq + 1))
+    for code, paid in (("en", "Paid through the operator"), ("de", "Über den Betreiber bezahlt"),
+                       ("fr", "Payé via l'opérateur")):  # fmt: skip
+        kiosk.set_language(code)
+        rows = dict(kiosk.window.pages["receipt"].texts())
+        assert paid in rows.values()
+        assert "€38.63" not in rows.values() and "38,63 €" not in rows.values()
 
 
 def test_receipt_in_german(kiosk: Kiosk) -> None:
