@@ -46,7 +46,10 @@ def connect_station(
         remote_stop=partial(_remote_stop, runtime),
         tariffs=tariffs,
         running=partial(_running, runtime),
-        reset=ResetPlan(lambda: runtime.station),
+        reset=ResetPlan(
+            lambda: runtime.station,
+            note_reset=lambda: runtime.journal.csms_note_boot_reason("RemoteReset"),
+        ),
     )
     _authorize_payments(runtime, link, config)
     link.operator = runtime.note_operator_figure  # 2.0.1 central cost, shown as the operator's

@@ -216,12 +216,19 @@ class CsmsLink:
             reader.cancel()
 
     async def _boot(self, peer: StationPeer) -> float:
+        try:
+            reason = self.journal.csms_boot_reason() or "PowerUp"
+        except JournalError as exc:
+            log.error("csms: boot reason unreadable: %s", exc)
+            reason = "PowerUp"
         while True:
             answer = await peer.call_dict(
-                "BootNotification", self.dialect.boot(self.firmware), self._next_id()
+                "BootNotification", self.dialect.boot(self.firmware, reason), self._next_id()
             )
             interval = max(1, int(answer.get("interval") or 300))
             if answer.get("status") == "Accepted":
+                if reason != "PowerUp":
+                    self._boot_accepted()
                 log.info(
                     "csms: boot accepted (OCPP %s), heartbeat every %d s",
                     self.dialect.version,
@@ -283,6 +290,12 @@ class CsmsLink:
         if self._wake is not None:
             self._wake.set()
         return True
+
+    def _boot_accepted(self) -> None:
+        try:
+            self.journal.csms_boot_accepted()
+        except JournalError as exc:
+            log.error("csms: %s", exc)
 
     def _mark_failed(self, row_id: int, reason: str) -> None:
         try:
