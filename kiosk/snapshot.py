@@ -223,6 +223,9 @@ class SessionView:
     receipt: Receipt | None = None
     countdowns: tuple[Countdown, ...] = ()
     operator: OperatorFigure | None = None  # the CSMS's running cost and text (2.0.1)
+    # The operator's CSMS is asked to accept the approved payment (OCPP AuthorizeDirectPayment)
+    # and has not answered yet: nothing starts before it does.
+    operator_checking: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,6 +177,7 @@ def session_view(
         failure=failure,
         receipt=receipt(s, receipt_url) if s.phase is Phase.RECEIPT else None,
         countdowns=countdowns,
+        operator_checking=s.csms_auth == "Pending",
     )
 
 

@@ -301,6 +301,30 @@ def test_plug_in_shows_the_approval_and_the_countdown(kiosk: Kiosk) -> None:
     assert "Plug in within 2:45" in text
 
 
+def test_plug_in_says_the_operator_is_confirming_the_payment_and_a_payment_through_it(
+    kiosk: Kiosk,
+) -> None:
+    """AuthorizeDirectPayment: while the CSMS's answer is awaited the screen says so; a session
+    the operator was paid for (C25) has no reservation of ours to announce."""
+    snap = preview.all_screens()["plug_in"]
+    assert snap.focus is not None
+    checking = replace(snap.focus, operator_checking=True)
+    kiosk.show(replace(snap, focus=checking, seq=snap.seq + 1))
+    for code, text in (
+        ("en", "Payment approved: €50.00 reserved. Waiting for the charging operator to "
+               "confirm it…"),
+        ("de", "reserviert. Warten auf die Bestätigung des Ladebetreibers …"),
+        ("fr", "réservés. En attente de la confirmation de l'opérateur de recharge…"),
+    ):  # fmt: skip
+        kiosk.set_language(code)
+        assert text in kiosk.texts(), kiosk.texts()
+    paid = replace(snap.focus, method=PaymentMethod.CSMS)
+    kiosk.show(replace(snap, focus=paid, seq=snap.seq + 2))
+    kiosk.set_language("en")
+    assert "Paid through the charging operator." in kiosk.texts()
+    assert not any("reserved" in t for t in kiosk.texts())
+
+
 def test_charging_shows_live_values_and_time_moves_every_second(kiosk: Kiosk) -> None:
     kiosk.show("charging")
     kiosk.set_language("en")
