@@ -54,6 +54,7 @@ def connect_station(
     _authorize_payments(runtime, link, config)
     link.operator = runtime.note_operator_figure  # 2.0.1 central cost, shown as the operator's
     link.on_status = runtime.note_csms_link
+    link.on_limit = runtime.csms_limit  # transactionLimit.maxCost for a CSMS-paid session
     link.report()  # not connected yet: the service menu says so from the start
     feed = link.attach()
     # Per-dimension local cost (I07–I12) from the runtime's tariff engine.

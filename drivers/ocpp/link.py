@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from websockets.asyncio.client import connect
@@ -93,6 +94,7 @@ class CsmsLink:
         self.on_variable: Callable[[str, str, str], None] | None = None  # a value the CSMS set
         self.operator: OperatorFigureSink | None = None  # the CSMS's running cost and text
         self.web_payments: WebPayments | None = None  # C25: QR code, CSMS-paid starts
+        self.on_limit: Callable[[str, Decimal], None] | None = None  # a CSMS's maxCost
         self.on_status: Callable[[CsmsLinkView], None] | None = None  # the service menu's line
         self._journaled_state: tuple[bool, str | None, str | None] | None = None
 
@@ -275,6 +277,8 @@ class CsmsLink:
                     self._mark_failed(row.id, _why(exc))
                     raise
                 self.journal.csms_sent(row.id, answer)
+                if row.action == "TransactionEvent" and isinstance(answer, dict):
+                    self._limit(row.transaction_id, answer)
                 if row.action == "NotifySettlement" and self.on_change is not None:
                     self.on_change()  # a receipt address may have come with the answer
 
@@ -290,6 +294,14 @@ class CsmsLink:
         if self._wake is not None:
             self._wake.set()
         return True
+
+    def _limit(self, transaction_id: str | None, answer: dict[str, Any]) -> None:
+        """A transactionLimit.maxCost in the CSMS's answer (2.1), for the runtime to apply."""
+        limit = answer.get("transactionLimit")
+        if not isinstance(limit, dict) or limit.get("maxCost") is None:
+            return
+        if transaction_id is not None and self.on_limit is not None:
+            self.on_limit(transaction_id, Decimal(str(limit["maxCost"])))
 
     def _boot_accepted(self) -> None:
         try:

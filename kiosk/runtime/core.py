@@ -350,6 +350,19 @@ class Runtime:
         )
         return session_id
 
+    def csms_limit(self, session_id: str, max_cost: Decimal) -> None:
+        """The CSMS's transactionLimit.maxCost for a transaction (any thread; major units, its
+        number): a session it was paid for stops below it (OCPP C25 with F07)."""
+        session = self.station.session(session_id)
+        if session is None:
+            return
+        if not (max_cost.is_finite() and 0 <= max_cost < 10**9):
+            log.warning("csms: maxCost %s for %s ignored (not an amount)", max_cost, session_id)
+            return
+        currency = session.offer.currency
+        minor = round_amount(max_cost, currency).scaleb(minor_unit_exponent(currency))
+        self.post(ev.CsmsLimitSet(self.clock.now(), session_id, int(minor)))
+
     def web_payment_started(self, connector_id: str, timeout_s: int) -> None:
         """OCPP C25 NotifyWebPaymentStarted (any thread): no local start for the timeout."""
         now = self.clock.now()

@@ -89,6 +89,16 @@ class CsmsStartRequested:
 
 
 @dataclass(frozen=True, slots=True)
+class CsmsLimitSet:
+    """The CSMS's transactionLimit.maxCost for a transaction (its answer to a TransactionEvent,
+    OCPP F07/E16), in the session's minor units."""
+
+    at: datetime
+    session_id: str
+    max_cost_minor: int
+
+
+@dataclass(frozen=True, slots=True)
 class OpenPreauthsChecked:
     """The terminal was asked which holds it still has open. `receipts` None: it did not answer."""
 
@@ -225,6 +235,7 @@ Event = (
     | CsmsAuthorized
     | WebPaymentStarted
     | CsmsStartRequested
+    | CsmsLimitSet
     | OpenPreauthsChecked
     | LinkCreated
     | LinkFailed

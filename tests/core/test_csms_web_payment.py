@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from doubles import paths
 from doubles.builders import HOLD, OFFER, Driver, at, controller, intent, reading, station
 
 from kiosk.devices import IecState
@@ -14,7 +15,7 @@ from kiosk.journal.csms_feed import CsmsCall, CsmsFeed
 from kiosk.session import commands as cmd
 from kiosk.session import events as ev
 from kiosk.session.model import Policy
-from kiosk.session.names import PaymentMethod
+from kiosk.session.names import PaymentMethod, StopReason
 from kiosk.snapshot import MoneyOutcome, Phase, StopCharging
 
 TX = "TX1"
@@ -117,3 +118,29 @@ def test_the_session_ends_with_its_cost_and_books_nothing_here() -> None:
     ended = next(c for c in d.calls if c.kind == "ended").payload
     assert str(ended["costDetails"]["totalCost"]["total"]["inclTax"]) == "3.00"
     assert [c for c in d.calls if c.action == "NotifySettlement"] == []  # the CSMS settles
+
+
+def test_the_csms_cost_limit_stops_the_session_below_it_and_only_ever_lowers_the_cap() -> None:
+    d = FedDriver()
+    _plugged(d)
+    _remote_start(d, 3)
+    d(ev.ControllerUpdate(at(4), "1", controller(IecState.C, 4, enabled=True)))
+    assert d(ev.CsmsLimitSet(at(5), TX, HOLD + 1000)) == ()  # never above the hold amount
+    s = d.st.session(TX)
+    assert s is not None and s.auth is not None and s.auth.amount_minor == HOLD
+    assert d(ev.CsmsLimitSet(at(5), TX, 400)) == ()
+    d(ev.MeterUpdate(at(6), "1", reading(1200, 6), 250))  # below the cap (400 - 100)
+    s = d.st.session(TX)
+    assert s is not None and s.phase is Phase.CHARGING
+    (disable,) = d(ev.MeterUpdate(at(7), "1", reading(1300, 7), 300))  # at the cap
+    assert isinstance(disable, cmd.DisableCharging)
+    s = d.st.session(TX)
+    assert s is not None and s.stop_reason is StopReason.COST_CAP
+
+
+def test_a_cost_limit_for_a_card_session_changes_nothing() -> None:
+    d = FedDriver()
+    paths.charging(d)
+    before = d.st.session(paths.SID)
+    assert d(ev.CsmsLimitSet(at(9), paths.SID, 100)) == ()
+    assert d.st.session(paths.SID) == before

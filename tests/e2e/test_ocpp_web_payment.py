@@ -169,3 +169,46 @@ def test_c25_qr_code_web_payment_and_the_csms_paid_session(
 
 def _events(csms: Csms) -> list[tuple[str, dict[str, Any]]]:
     return csms.calls("TransactionEvent")
+
+
+def test_c25_session_stops_below_the_cost_limit_the_csms_answers_with(
+    backend: BackendProcess, access: BackendAccess, workdir: Path, tmp_path: Path
+) -> None:
+    """F07 "remote start with a cost limit": the CSMS answers the Started event with a
+    transactionLimit.maxCost; the station stops the session below it by itself."""
+    require_peer()
+    values = [("URLTemplate", TEMPLATE), ("SharedSecret", SECRET), ("Enabled", "true")]
+    script = [
+        ("SetVariables", {"setVariableData": [_var(n, v) for n, v in values]}),
+        ("RequestStartTransaction", START),
+    ]
+    limit = {"transactionLimit": {"maxCost": 1.5}}
+    csms = Csms(tmp_path / "csms.jsonl", after_boot=script, tx_answer=limit).start()
+    try:
+        with ocpp_kiosk(workdir, access, csms.url, hold=5000) as (k, _link):
+            k.station.sims["1"].plug_in(soc=0.3)
+            k.advance(2)
+            _until(k, lambda: len(csms.results()) == 2, "no RequestStartTransaction")
+            focus = k.snap.focus
+            assert focus is not None
+            sid = focus.session_id
+            for _ in range(240):  # at most 40 minutes of charging, in steps of 10 s
+                if k.snap.focus is None or k.snap.focus.phase is ScreenPhase.RECEIPT:
+                    break
+                k.advance(10, step=10)
+            assert k.snap.focus is not None and k.snap.focus.phase is ScreenPhase.RECEIPT
+            ((final, reason),) = k.station.runtime.journal.query(
+                "SELECT json_extract(state_json, '$.settlement.final_minor'), "
+                "json_extract(state_json, '$.stop_reason') FROM sessions WHERE session_id = ?",
+                (sid,),
+            )
+            csms.wait_for(lambda: any(p["eventType"] == "Ended" for _, p in _events(csms)))
+    finally:
+        csms.stop()
+    assert csms.errors() == []
+    assert reason == "cost_cap" and 0 < int(final) <= 150
+    ended = _events(csms)[-1][1]
+    assert ended["triggerReason"] == "CostLimitReached"
+    assert ended["transactionInfo"]["stoppedReason"] == "LocalOutOfCredit"
+    total = ended["costDetails"]["totalCost"]["total"]["inclTax"]
+    assert Decimal(str(total)) == Decimal(int(final)) / 100
