@@ -8,7 +8,6 @@ reconciles clean, and no NotifySettlement is sent (the CSMS settles with its PSP
 
 from __future__ import annotations
 
-import hmac
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +19,7 @@ from kiosk.snapshot import ChooseConnector, StopCharging
 from kiosk.snapshot import Phase as ScreenPhase
 from tests.e2e.ocpp_rig import ocpp_kiosk
 from tests.e2e.rig import BackendProcess, Kiosk
-from tests.ocpp.peer import Csms, require_peer
+from tests.ocpp.peer import Csms, expected_totp, require_peer
 
 SECRET = "station-1-shared-secret"
 TEMPLATE = "https://pay.example/{chargingStationId}/{EVSE}/{totp}?v={version}"
@@ -52,15 +51,6 @@ def _script(go: Path) -> list[tuple[str, dict[str, Any]]]:
         ("@waitfile", {"path": str(go.with_suffix(".start"))}),
         ("RequestStartTransaction", START),
     ]
-
-
-def expected_totp(secret: str, validity_s: int, length: int, unix_s: int) -> str:
-    """OCPP 2.1 C25 "TOTP algorithm, version 1", written out from the specification's steps."""
-    counter = (unix_s // validity_s).to_bytes(8, byteorder="big")
-    digest = hmac.digest(secret.encode("utf-8"), counter, "sha256")
-    alphabet = "0123456789" "abcdefghijklmnopqrstuvwxyz" "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # fmt: skip
-    start = digest[31] % 16
-    return "".join(alphabet[digest[(start + i) % 32] % 62] for i in range(length))
 
 
 def _until(k: Kiosk, done: Any, what: str) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from drivers.ocpp.variables import DeviceModel
 from drivers.ocpp.webpay import fill_template, interval_end, settings_from, totp_v1
 from kiosk.journal.store import Journal
-from tests.e2e.test_ocpp_web_payment import expected_totp
+from tests.ocpp.peer import expected_totp
 
 AT = datetime(2026, 5, 4, 10, 0, 7, tzinfo=UTC)
 
