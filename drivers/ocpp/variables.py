@@ -24,10 +24,6 @@ def _is_bool(value: str) -> bool:
     return value in ("true", "false")
 
 
-def _is_seconds(value: str) -> bool:
-    return value.isdigit() and 0 < int(value) <= 86_400
-
-
 def _is_text(value: str) -> bool:
     return 0 < len(value) <= 1000
 
