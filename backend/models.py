@@ -156,7 +156,7 @@ class ChargingSession(Base):
     reported_minor: Mapped[int] = mapped_column(BigInteger)
     computed_minor: Mapped[int] = mapped_column(BigInteger)
     computed: Mapped[dict[str, Any]]  # the engine's breakdown (OCPI totals) for the receipt
-    payment_method: Mapped[str] = mapped_column(String(8))  # link | card | none
+    payment_method: Mapped[str] = mapped_column(String(8))  # link | card | none | csms
     link_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     # The first answer, replayed verbatim to repeats of the same session id.

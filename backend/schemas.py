@@ -129,6 +129,14 @@ class NoPayment(Strict):
     method: Literal["none"]
 
 
+class CsmsPayment(Strict):
+    """Paid on the operator's side (OCPP 2.1 C25): the CSMS started the session with its
+    payment's reference and its PSP takes the money; nothing to capture here."""
+
+    method: Literal["csms"]
+    psp_ref: Annotated[str, Field(min_length=1, max_length=255)]
+
+
 class OcmfIn(Strict):
     """A signed meter record (OCMF) of the session, or the kiosk's note that none came."""
 
@@ -157,7 +165,9 @@ class SessionReport(Strict):
         default=None, max_length=2000, description="OCPI ChargingPeriod objects"
     )
     cdr: dict[str, Any] = Field(default_factory=dict, description="further OCPI CDR fields")
-    payment: Annotated[LinkPayment | CardPayment | NoPayment, Field(discriminator="method")]
+    payment: Annotated[
+        LinkPayment | CardPayment | NoPayment | CsmsPayment, Field(discriminator="method")
+    ]
     ocmf: list[OcmfIn] = Field(default_factory=list, max_length=20)
 
 

@@ -92,9 +92,15 @@ class ConnectorTile:
     # Why it is unavailable or faulted, as a code the screen words in its language:
     # "emergency_stop", "controller_offline", "connector_fault".
     reason_code: str | None = None
+    # OCPP 2.1 C25: the operator's dynamic QR code for paying on a phone (it changes with its
+    # one-time password), and until when a driver is paying that way (no local start meanwhile).
+    web_pay_url: str | None = None
+    web_paying_until: datetime | None = None
 
     @property
     def selectable(self) -> bool:
+        if self.web_paying_until is not None:
+            return False
         return self.status not in (ConnectorStatus.UNAVAILABLE, ConnectorStatus.FAULTED)
 
 
@@ -217,6 +223,9 @@ class SessionView:
     receipt: Receipt | None = None
     countdowns: tuple[Countdown, ...] = ()
     operator: OperatorFigure | None = None  # the CSMS's running cost and text (2.0.1)
+    # The operator's CSMS is asked to accept the approved payment (OCPP AuthorizeDirectPayment)
+    # and has not answered yet: nothing starts before it does.
+    operator_checking: bool = False
 
 
 @dataclass(frozen=True, slots=True)

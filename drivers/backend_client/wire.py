@@ -67,6 +67,8 @@ def _payment(report: Mapping[str, Any]) -> dict[str, Any]:
         return {"method": "none"}
     if auth["method"] == "qr":
         return {"method": "link", "link_id": auth["link_id"]}
+    if auth["method"] == "csms":  # OCPP C25: the CSMS's PSP holds and takes the money
+        return {"method": "csms", "psp_ref": auth["reference"]}
     final = report.get("final_minor")
     settled = report.get("settlement_confirmed") or report.get("settlement_assumed")
     if final is None or not settled:

@@ -10,6 +10,7 @@ from drivers.ocpp.link import CsmsLink, LinkTiming
 from drivers.ocpp.reset import ResetPlan
 from drivers.ocpp.tariffs import CsmsTariffs
 from drivers.ocpp.variables import DeviceModel
+from drivers.ocpp.web_payments import WebPayments
 from kiosk.config import OcppConfig
 from kiosk.journal.store import JournalError
 from kiosk.runtime.core import Runtime
@@ -45,11 +46,15 @@ def connect_station(
         remote_stop=partial(_remote_stop, runtime),
         tariffs=tariffs,
         running=partial(_running, runtime),
-        reset=ResetPlan(lambda: runtime.station),
+        reset=ResetPlan(
+            lambda: runtime.station,
+            note_reset=lambda: runtime.journal.csms_note_boot_reason("RemoteReset"),
+        ),
     )
     _authorize_payments(runtime, link, config)
     link.operator = runtime.note_operator_figure  # 2.0.1 central cost, shown as the operator's
     link.on_status = runtime.note_csms_link
+    link.on_limit = runtime.csms_limit  # transactionLimit.maxCost for a CSMS-paid session
     link.report()  # not connected yet: the service menu says so from the start
     feed = link.attach()
     # Per-dimension local cost (I07–I12) from the runtime's tariff engine.
@@ -64,13 +69,17 @@ def connect_station(
 
 def _authorize_payments(runtime: Runtime, link: CsmsLink, config: OcppConfig) -> None:
     """PaymentCtrlr.AuthorizeDirectPayment: as kept in the journal at start, then as the CSMS
-    sets it; while true, each approved payment waits for the CSMS's Authorize answer."""
+    sets it; while true, each approved payment waits for the CSMS's Authorize answer. And
+    WebPaymentsCtrlr (C25): the QR code, NotifyWebPaymentStarted, CSMS-paid starts."""
     model = DeviceModel(runtime.journal, link.currency)
     runtime.set_csms_authorize(model.value(*_AUTHORIZE) == "true")
+    web = WebPayments(model, runtime, config.identity, config.evse_ids)
+    link.web_payments = web
 
     def changed(component: str, variable: str, value: str) -> None:
         if (component, variable) == _AUTHORIZE:
             runtime.set_csms_authorize(value == "true")
+        web.changed(component, variable, value)
 
     def answer(session_id: str, status: str) -> None:
         runtime.post(ev.CsmsAuthorized(runtime.clock.now(), session_id, status))

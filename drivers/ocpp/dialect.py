@@ -39,9 +39,9 @@ def not_sent(reason: str) -> Payload:
     return {"notSent": reason}
 
 
-def boot_payload(firmware: str) -> Payload:
+def boot_payload(firmware: str, reason: str = "PowerUp") -> Payload:
     return {
-        "reason": "PowerUp",
+        "reason": reason,
         "chargingStation": {
             "model": "evkiosk",
             "vendorName": "evkiosk",
@@ -56,8 +56,8 @@ class Dialect:
     version = "2.1"
     peer_class: type[StationPeer] = StationPeer
 
-    def boot(self, firmware: str) -> Payload:
-        return boot_payload(firmware)
+    def boot(self, firmware: str, reason: str = "PowerUp") -> Payload:
+        return boot_payload(firmware, reason)
 
     def status_name(self, status: ConnectorStatus) -> str:
         return STATUS_2X.get(status, "Unavailable")

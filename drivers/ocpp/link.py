@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from websockets.asyncio.client import connect
@@ -31,6 +32,7 @@ from drivers.ocpp.peer import CsmsRefused, LinkClosed, OperatorFigureSink, Stati
 from drivers.ocpp.reset import ResetPlan
 from drivers.ocpp.tariffs import CsmsTariffs
 from drivers.ocpp.variables import DeviceModel
+from drivers.ocpp.web_payments import WebPayments
 from kiosk.config import OcppConfig
 from kiosk.journal.csms_feed import CsmsFeed
 from kiosk.journal.store import Journal, JournalError
@@ -91,6 +93,8 @@ class CsmsLink:
         self.peer: StationPeer | None = None  # the connection's station end, while it is up
         self.on_variable: Callable[[str, str, str], None] | None = None  # a value the CSMS set
         self.operator: OperatorFigureSink | None = None  # the CSMS's running cost and text
+        self.web_payments: WebPayments | None = None  # C25: QR code, CSMS-paid starts
+        self.on_limit: Callable[[str, Decimal], None] | None = None  # a CSMS's maxCost
         self.on_status: Callable[[CsmsLinkView], None] | None = None  # the service menu's line
         self._journaled_state: tuple[bool, str | None, str | None] | None = None
 
@@ -188,6 +192,7 @@ class CsmsLink:
             running=self.running,
             reset=self.reset,
             operator=self.operator,
+            web_payments=self.web_payments,
         )
         reader = peer.listen()
         self.peer = peer
@@ -213,12 +218,19 @@ class CsmsLink:
             reader.cancel()
 
     async def _boot(self, peer: StationPeer) -> float:
+        try:
+            reason = self.journal.csms_boot_reason() or "PowerUp"
+        except JournalError as exc:
+            log.error("csms: boot reason unreadable: %s", exc)
+            reason = "PowerUp"
         while True:
             answer = await peer.call_dict(
-                "BootNotification", self.dialect.boot(self.firmware), self._next_id()
+                "BootNotification", self.dialect.boot(self.firmware, reason), self._next_id()
             )
             interval = max(1, int(answer.get("interval") or 300))
             if answer.get("status") == "Accepted":
+                if reason != "PowerUp":
+                    self._boot_accepted()
                 log.info(
                     "csms: boot accepted (OCPP %s), heartbeat every %d s",
                     self.dialect.version,
@@ -265,6 +277,8 @@ class CsmsLink:
                     self._mark_failed(row.id, _why(exc))
                     raise
                 self.journal.csms_sent(row.id, answer)
+                if row.action == "TransactionEvent" and isinstance(answer, dict):
+                    self._limit(row.transaction_id, answer)
                 if row.action == "NotifySettlement" and self.on_change is not None:
                     self.on_change()  # a receipt address may have come with the answer
 
@@ -280,6 +294,20 @@ class CsmsLink:
         if self._wake is not None:
             self._wake.set()
         return True
+
+    def _limit(self, transaction_id: str | None, answer: dict[str, Any]) -> None:
+        """A transactionLimit.maxCost in the CSMS's answer (2.1), for the runtime to apply."""
+        limit = answer.get("transactionLimit")
+        if not isinstance(limit, dict) or limit.get("maxCost") is None:
+            return
+        if transaction_id is not None and self.on_limit is not None:
+            self.on_limit(transaction_id, Decimal(str(limit["maxCost"])))
+
+    def _boot_accepted(self) -> None:
+        try:
+            self.journal.csms_boot_accepted()
+        except JournalError as exc:
+            log.error("csms: %s", exc)
 
     def _mark_failed(self, row_id: int, reason: str) -> None:
         try:

@@ -20,6 +20,7 @@ from ocpp.v21.enums import Action
 from drivers.ocpp.reset import ResetPlan
 from drivers.ocpp.tariffs import CsmsTariffs
 from drivers.ocpp.variables import DeviceModel
+from drivers.ocpp.web_payments import WebPayments
 
 # The library logs every frame at INFO; the link's own log says what matters.
 WIRE_LOG = logging.getLogger("drivers.ocpp.wire")
@@ -64,8 +65,10 @@ class StationPeer(ChargePoint21):  # type: ignore[misc]  # the library is untype
         running: Callable[[str], str | None] | None = None,
         reset: ResetPlan | None = None,
         operator: OperatorFigureSink | None = None,
+        web_payments: WebPayments | None = None,
     ) -> None:
         super().__init__(identity, connection, response_timeout, logger=WIRE_LOG)
+        self.web_payments = web_payments
         self.reset = reset
         self.operator = operator
         self.reader: asyncio.Task[None] | None = None
@@ -111,11 +114,31 @@ class StationPeer(ChargePoint21):  # type: ignore[misc]  # the library is untype
         return call_result.RequestStopTransaction(status="Accepted" if done else "Rejected")
 
     @on(Action.request_start_transaction)  # type: ignore[untyped-decorator]
-    def on_request_start_transaction(self, **_: Any) -> Any:
+    def on_request_start_transaction(
+        self,
+        id_token: dict[str, Any],
+        remote_start_id: int,
+        evse_id: int | None = None,
+        **_: Any,
+    ) -> Any:
         # A session starts with the driver at the station's terminal (C18). A CSMS-started one
-        # pays elsewhere (C24 kiosk, C25 QR through the CSMS's PSP): nothing here would hold
-        # the money it charges against, so it is refused, saying why.
-        return call_result.RequestStartTransaction(status="Rejected", status_info=_NO_REMOTE_START)
+        # pays elsewhere: only a web payment's DirectPayment token (C25, the CSMS's PSP holds
+        # the money) while the CSMS enabled web payments; else nothing here would hold the
+        # money it charges against, so it is refused, saying why.
+        web = self.web_payments
+        if web is None or self._ocpp_version != "2.1":
+            return call_result.RequestStartTransaction(
+                status="Rejected", status_info=_NO_REMOTE_START
+            )
+        token = self._exact_payload()["idToken"]  # as sent (the library renames the keys)
+        status, info = web.request_start(evse_id, token, remote_start_id)
+        return call_result.RequestStartTransaction(status=status, status_info=info)
+
+    @on(Action.notify_web_payment_started)  # type: ignore[untyped-decorator]
+    def on_notify_web_payment_started(self, evse_id: int, timeout: int, **_: Any) -> Any:
+        if self.web_payments is not None:
+            self.web_payments.notify_started(evse_id, timeout)
+        return call_result.NotifyWebPaymentStarted()
 
     @on(Action.reset)  # type: ignore[untyped-decorator]
     def on_reset(self, type: str, evse_id: int | None = None, **_: Any) -> Any:

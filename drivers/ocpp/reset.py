@@ -16,6 +16,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from kiosk.journal.store import JournalError
 from kiosk.session.model import Station
 from kiosk.session.names import Phase
 
@@ -42,9 +43,14 @@ def busy(station: Station) -> bool:
 
 class ResetPlan:
     def __init__(
-        self, station: Callable[[], Station], *, answer_first_s: float = ANSWER_FIRST_S
+        self,
+        station: Callable[[], Station],
+        *,
+        answer_first_s: float = ANSWER_FIRST_S,
+        note_reset: Callable[[], None] | None = None,
     ) -> None:
         self.station = station
+        self.note_reset = note_reset  # the next boot says RemoteReset (kept in the journal)
         self.restart: Callable[[], None] | None = None  # set by the app that can restart
         self.scheduled = False
         self.answer_first_s = answer_first_s
@@ -78,6 +84,11 @@ class ResetPlan:
     def _fire(self) -> None:
         restart = self.restart
         assert restart is not None
+        if self.note_reset is not None:
+            try:
+                self.note_reset()
+            except JournalError as exc:  # the restart matters more than its reason
+                log.error("csms: the reset's boot reason was not kept: %s", exc)
         timer = threading.Timer(self.answer_first_s, restart)
         timer.daemon = True
         timer.start()

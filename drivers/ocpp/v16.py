@@ -175,7 +175,7 @@ class Ocpp16(Dialect):
     version = "1.6"
     peer_class = StationPeer16
 
-    def boot(self, firmware: str) -> Payload:
+    def boot(self, firmware: str, reason: str = "PowerUp") -> Payload:  # 1.6 has no reason
         return {
             "chargePointVendor": "evkiosk",
             "chargePointModel": "evkiosk",

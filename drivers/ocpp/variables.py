@@ -17,14 +17,11 @@ class Variable:
     default: str
     writable: bool = False
     check: Callable[[str], bool] | None = None  # a value the station accepts
+    write_only: bool = False  # a secret: GetVariables does not give it away
 
 
 def _is_bool(value: str) -> bool:
     return value in ("true", "false")
-
-
-def _is_seconds(value: str) -> bool:
-    return value.isdigit() and 0 < int(value) <= 86_400
 
 
 def _is_text(value: str) -> bool:
@@ -33,6 +30,18 @@ def _is_text(value: str) -> bool:
 
 def _is_url_template(value: str) -> bool:
     return value.startswith("https://") and len(value) <= 2000
+
+
+def _is_validity(value: str) -> bool:
+    return value.isdigit() and 6 <= int(value) <= 3600  # C25: 6 s to one hour
+
+
+def _is_totp_length(value: str) -> bool:
+    return value.isdigit() and 6 <= int(value) <= 64
+
+
+def _is_secret(value: str) -> bool:
+    return 8 <= len(value) <= 255
 
 
 def registry(currency: str) -> dict[tuple[str, str], Variable]:
@@ -45,9 +54,14 @@ def registry(currency: str) -> dict[tuple[str, str], Variable]:
         ("TariffCostCtrlr", "Currency"): Variable(currency),
         ("TariffCostCtrlr", "TariffFallbackMessage"): Variable("", True, _is_text),
         ("TariffCostCtrlr", "TotalCostFallbackMessage"): Variable("", True, _is_text),
-        ("WebPaymentsCtrlr", "Enabled"): Variable("false"),
+        # C25 dynamic QR: the URL template, and the one-time password's secret, length and
+        # validity ("TOTP algorithm, version 1", drivers/ocpp/webpay.py).
+        ("WebPaymentsCtrlr", "Enabled"): Variable("false", True, _is_bool),
         ("WebPaymentsCtrlr", "URLTemplate"): Variable("", True, _is_url_template),
-        ("WebPaymentsCtrlr", "ValidityTime"): Variable("300", True, _is_seconds),
+        ("WebPaymentsCtrlr", "ValidityTime"): Variable("30", True, _is_validity),
+        ("WebPaymentsCtrlr", "Length"): Variable("12", True, _is_totp_length),
+        ("WebPaymentsCtrlr", "TOTPVersion"): Variable("v1", True, lambda v: v == "v1"),
+        ("WebPaymentsCtrlr", "SharedSecret"): Variable("", True, _is_secret, write_only=True),
     }
 
 
@@ -70,6 +84,8 @@ class DeviceModel:
         status = self._status(component, variable)
         if status == "Accepted" and attribute != "Actual":
             status = "NotSupportedAttributeType"
+        if status == "Accepted" and self.known[(component, variable)].write_only:
+            status = "Rejected"
         result["attributeStatus"] = status
         if status == "Accepted":
             stored = self.journal.csms_variables().get((component, variable))
@@ -100,6 +116,10 @@ class DeviceModel:
         """The value in force: the CSMS's, kept in the journal, else the station's default."""
         stored = self.journal.csms_variables().get((component, variable))
         return stored if stored is not None else self.known[(component, variable)].default
+
+    def values(self, component: str) -> dict[str, str]:
+        """Every value in force of one component, by variable name."""
+        return {v: self.value(c, v) for c, v in self.known if c == component}
 
     def _status(self, component: str, variable: str) -> str:
         if component not in self.components:

@@ -165,12 +165,19 @@ class CsmsFeed:
         reading = s.meter_start or st.live_of(s.connector_id).reading
         if reading is not None:
             extra["meterValue"] = [meter_value(reading, "Transaction.Begin")]
-        info = {
+        info: Payload = {
             "chargingState": state,
+            # The cost at which the station stops: its hold (C18), or for a session the CSMS
+            # paid for (C25) the same amount as the cap it is charged up to.
             "transactionLimit": {"maxCost": major(auth.amount_minor, auth.currency)},
             "tariffId": s.offer.tariff_id[:60],  # the tariff the session froze (2.1)
         }
-        return _tx_event(s, "Started", "started", at, "Authorized", info, **extra)
+        trigger = "Authorized"
+        if auth.method is PaymentMethod.CSMS:
+            trigger = "RemoteStart"
+            if auth.remote_start_id is not None:
+                info["remoteStartId"] = auth.remote_start_id
+        return _tx_event(s, "Started", "started", at, trigger, info, **extra)
 
     def _ended(self, st: Station, s: Session, at: datetime) -> CsmsCall:
         trigger, reason = _STOPS.get(s.stop_reason, _STOPS[None])
@@ -201,6 +208,8 @@ def _settled_here(s: Session) -> bool:
     payment with a cost is captured by the backend when the session report arrives; its
     settlement is not the station's to announce (a released QR hold is)."""
     auth = s.auth
+    if auth is not None and auth.method is PaymentMethod.CSMS:
+        return False  # C25: the CSMS settles with its PSP; the station tells it the cost only
     if auth is None or auth.method is not PaymentMethod.QR:
         return True
     return s.settlement is not None and s.settlement.final_minor == 0
@@ -282,6 +291,8 @@ def psp_ref(auth: Authorisation) -> str:
     number identify the pre-authorisation there; a QR payment's is its link id."""
     if auth.method is PaymentMethod.QR and auth.link_id:
         return auth.link_id
+    if auth.method is PaymentMethod.CSMS and auth.reference:
+        return auth.reference  # the CSMS's DirectPayment token (C25)
     parts = [auth.terminal_id or "terminal", str(auth.trace_no or 0), str(auth.receipt_no or 0)]
     return "-".join(parts)
 

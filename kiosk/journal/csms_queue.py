@@ -116,6 +116,26 @@ class CsmsQueueJournal:
                 (int(connected), version, None if error is None else error[:500], _now()),
             )
 
+    def csms_note_boot_reason(self, reason: str) -> None:
+        """The reason of the next BootNotification (OCPP BootReasonEnumType), e.g. RemoteReset
+        just before the station restarts for the CSMS's Reset."""
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT INTO ocpp_boot_reason (id, reason, noted_at) VALUES (1, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, "
+                "noted_at = excluded.noted_at",
+                (reason, _now()),
+            )
+
+    def csms_boot_reason(self) -> str | None:
+        rows = self._read("SELECT reason FROM ocpp_boot_reason WHERE id = 1")
+        return str(rows[0][0]) if rows else None
+
+    def csms_boot_accepted(self) -> None:
+        """A boot was accepted: the next one is a power-up again, unless noted otherwise."""
+        with self._tx() as conn:
+            conn.execute("DELETE FROM ocpp_boot_reason")
+
     def csms_queued(self) -> int:
         return int(self._read("SELECT COUNT(*) FROM ocpp_queue WHERE sent_at IS NULL")[0][0])
 

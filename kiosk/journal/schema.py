@@ -215,6 +215,15 @@ MIGRATIONS: tuple[str, ...] = (
         changed_at TEXT NOT NULL
     );
     """,
+    # 10: the reason of the station's next BootNotification when it is not a power-up (one
+    # row): `RemoteReset` once it restarts for the CSMS's Reset, until a boot was accepted.
+    """
+    CREATE TABLE ocpp_boot_reason (
+        id       INTEGER PRIMARY KEY CHECK (id = 1),
+        reason   TEXT NOT NULL,
+        noted_at TEXT NOT NULL
+    );
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -37,7 +37,7 @@ from kiosk.runtime.orphan_retry import OrphanSweepRetry
 from kiosk.runtime.owner import DeviceOwner
 from kiosk.runtime.owners import DeviceOwners
 from kiosk.runtime.prices import PriceBoard
-from kiosk.runtime.publish import SnapshotPublisher, Subscriber
+from kiosk.runtime.publish import SnapshotPublisher, Subscriber, WebPayCode
 from kiosk.runtime.reporting import Reporting, ReportingOptions
 from kiosk.runtime.signed import SignedParts, SignedSessions
 from kiosk.session import events as ev
@@ -48,7 +48,7 @@ from kiosk.session.commands import (
     Command,
     DisableCharging,
 )
-from kiosk.session.machine import step
+from kiosk.session.machine import startable_remotely, step
 from kiosk.session.model import Offer, Session, Station
 from kiosk.session.names import Phase
 from kiosk.snapshot import (
@@ -329,6 +329,45 @@ class Runtime:
         else:
             self._set_csms_authorize(on)
 
+    def set_web_pay(self, code: WebPayCode | None) -> None:
+        """The operator's dynamic QR code per connector (OCPP C25), or None for none; shown
+        on the free tiles, refreshed when its one-time password rolls over."""
+        self._publisher.web_pay = code
+        self.republish()
+
+    def remote_start(self, connector_id: str, psp_ref: str, remote_start_id: int) -> str | None:
+        """The CSMS starts a session it was paid for (OCPP C25; any thread): its transaction id,
+        or None when the connector cannot start one now (a session on it, a fault, no offer)."""
+        offer = self.offers.get(connector_id)
+        if offer is None or self.fault is not None:
+            return None
+        if not startable_remotely(self.station, connector_id):
+            return None
+        session_id = self._new_id()
+        now = self.clock.now()
+        self.post(
+            ev.CsmsStartRequested(now, connector_id, session_id, offer, psp_ref, remote_start_id)
+        )
+        return session_id
+
+    def csms_limit(self, session_id: str, max_cost: Decimal) -> None:
+        """The CSMS's transactionLimit.maxCost for a transaction (any thread; major units, its
+        number): a session it was paid for stops below it (OCPP C25 with F07)."""
+        session = self.station.session(session_id)
+        if session is None:
+            return
+        if not (max_cost.is_finite() and 0 <= max_cost < 10**9):
+            log.warning("csms: maxCost %s for %s ignored (not an amount)", max_cost, session_id)
+            return
+        currency = session.offer.currency
+        minor = round_amount(max_cost, currency).scaleb(minor_unit_exponent(currency))
+        self.post(ev.CsmsLimitSet(self.clock.now(), session_id, int(minor)))
+
+    def web_payment_started(self, connector_id: str, timeout_s: int) -> None:
+        """OCPP C25 NotifyWebPaymentStarted (any thread): no local start for the timeout."""
+        now = self.clock.now()
+        self.post(ev.WebPaymentStarted(now, connector_id, now + timedelta(seconds=timeout_s)))
+
     def _set_csms_authorize(self, on: bool) -> None:
         policy = replace(self.station.policy, csms_authorize=on)
         self.station = replace(self.station, policy=policy)
@@ -464,8 +503,10 @@ class Runtime:
             self.reporting.guard_unjournaled_link(before.session(event.session_id))
         after, commands = step(before, event)
         if not commands and after == before:
-            if isinstance(event, ev.Tick) and self.prices.due(event.at):
-                self._publish()  # a tariff boundary passed: the price shown changes
+            if isinstance(event, ev.Tick) and (
+                self.prices.due(event.at) or self._publisher.web_pay_due(event.at)
+            ):
+                self._publish()  # a tariff boundary passed, or a QR code's password rolled
             return  # nothing to record and nothing new to show (most ticks)
         try:
             ids = self.journal.record_step(event, before, after, commands)

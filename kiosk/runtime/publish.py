@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import datetime
 
 from kiosk.journal.store import Journal, JournalError
 from kiosk.runtime.clock import Clock
@@ -25,6 +26,8 @@ from kiosk.snapshot import (
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[[StationSnapshot], None]
+# OCPP C25: a connector's dynamic QR code URL at a time, and when it changes (None: none).
+WebPayCode = Callable[[str, datetime], tuple[str, datetime] | None]
 
 
 class SnapshotPublisher:
@@ -47,6 +50,12 @@ class SnapshotPublisher:
         self._subscribers: list[Subscriber] = []
         self._snapshot: StationSnapshot | None = None
         self._seq = 0
+        self.web_pay: WebPayCode | None = None
+        self._web_pay_next: datetime | None = None
+
+    def web_pay_due(self, at: datetime) -> bool:
+        """A QR code shown has a new one-time password by now."""
+        return self._web_pay_next is not None and at >= self._web_pay_next
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)
@@ -109,6 +118,8 @@ class SnapshotPublisher:
             snapshot = with_operator_figures(snapshot, operator)
         if csms is not None:
             snapshot = replace(snapshot, csms=csms)
+        if self.web_pay is not None:
+            snapshot = self._with_web_pay(snapshot, now)
         last = self._snapshot
         if last is not None and replace(last, seq=snapshot.seq, published_at=now) == snapshot:
             # Nothing a screen shows changed (an idle station's meter polls, 1 Hz each):
@@ -121,6 +132,21 @@ class SnapshotPublisher:
                 subscriber(snapshot)
             except Exception:
                 log.exception("snapshot subscriber failed")
+
+    def _with_web_pay(self, snapshot: StationSnapshot, now: datetime) -> StationSnapshot:
+        """The operator's QR code on each free tile (OCPP C25), as of now."""
+        assert self.web_pay is not None
+        changes: list[datetime] = []
+        tiles = []
+        for tile in snapshot.connectors:
+            made = None
+            if tile.selectable and tile.session_id is None:
+                made = self.web_pay(tile.connector_id, now)
+            if made is not None:
+                changes.append(made[1])
+            tiles.append(tile if made is None else replace(tile, web_pay_url=made[0]))
+        self._web_pay_next = min(changes, default=None)
+        return replace(snapshot, connectors=tuple(tiles))
 
 
 def with_operator_figures(

@@ -64,7 +64,7 @@ def build_snapshot(
         station_name=name,
         locales=locales,
         phase=focus.phase if focus is not None else Phase.IDLE,
-        connectors=tuple(_tile(st, c.connector_id, prices) for c in st.connectors),
+        connectors=tuple(_tile(st, c.connector_id, prices, now) for c in st.connectors),
         focus=None
         if focus is None
         else session_view(focus, st.policy, receipt_url, prices.get(focus.connector_id)),
@@ -81,7 +81,9 @@ def build_snapshot(
     )
 
 
-def _tile(st: Station, connector_id: str, prices: Mapping[str, PriceNow]) -> ConnectorTile:
+def _tile(
+    st: Station, connector_id: str, prices: Mapping[str, PriceNow], now: datetime
+) -> ConnectorTile:
     conf = next(c for c in st.connectors if c.connector_id == connector_id)
     live = st.live_of(connector_id)
     session = st.session_on(connector_id)
@@ -122,6 +124,9 @@ def _tile(st: Station, connector_id: str, prices: Mapping[str, PriceNow]) -> Con
         session_id=None if session is None else session.session_id,
         labels=conf.labels,
         reason_code=code,
+        web_paying_until=st.web_payments.get(connector_id)
+        if session is None and st.web_paying(connector_id, now)
+        else None,
     )
 
 
@@ -172,6 +177,7 @@ def session_view(
         failure=failure,
         receipt=receipt(s, receipt_url) if s.phase is Phase.RECEIPT else None,
         countdowns=countdowns,
+        operator_checking=s.csms_auth == "Pending",
     )
 
 

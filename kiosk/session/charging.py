@@ -23,6 +23,7 @@ from kiosk.session.events import (
     ControllerFailed,
     ControllerUpdate,
     CsmsAuthorized,
+    CsmsLimitSet,
     EmergencyStop,
     Event,
     IntentReceived,
@@ -35,7 +36,7 @@ from kiosk.session.events import (
     Tick,
 )
 from kiosk.session.model import Policy, Session, Settlement, SignedOutcome, Station
-from kiosk.session.names import Phase, StopReason
+from kiosk.session.names import PaymentMethod, Phase, StopReason
 from kiosk.snapshot import Cancel, CountdownKind, ExtendTimeout, StopCharging
 
 
@@ -43,7 +44,7 @@ def authorised(s: Session, at: datetime, st: Station) -> Step:
     """A hold was approved (and journaled): start if the vehicle is there, else wait for it.
     When the operator's CSMS must accept each payment first, ask it; nothing starts before."""
     waiting = enter(s, Phase.WAITING_FOR_PLUG, at, st.policy.plug_timeout, CountdownKind.PLUG_IN)
-    if st.policy.csms_authorize and s.auth is not None:
+    if st.policy.csms_authorize and s.auth is not None and s.auth.method is not PaymentMethod.CSMS:
         return replace(waiting, csms_auth="Pending"), [AuthorizeAtCsms(s.session_id, s.auth)]
     return _try_start(waiting, at, st)
 
@@ -112,10 +113,28 @@ def stop(s: Session, at: datetime, reason: StopReason, st: Station) -> Step:
     return stopping, [DisableCharging(s.session_id, s.connector_id)]
 
 
+def _csms_limit(s: Session, e: CsmsLimitSet, st: Station) -> Step:
+    """The CSMS's maxCost for a session it was paid for (C25, F07 remote start with a cost
+    limit): charging stops at the cap below it as below a hold. Only ever lowered: the
+    connector's hold amount stays the most a session here costs."""
+    auth = s.auth
+    if auth is None or auth.method is not PaymentMethod.CSMS:
+        return s, []
+    if not 0 <= e.max_cost_minor < auth.amount_minor:
+        return s, []
+    s = replace(s, auth=replace(auth, amount_minor=e.max_cost_minor))
+    running = s.phase in (Phase.STARTING, Phase.CHARGING)
+    if running and s.cost_minor >= st.policy.cap_minor(e.max_cost_minor):
+        return stop(s, e.at, StopReason.COST_CAP, st)
+    return s, []
+
+
 def on_waiting_for_plug(s: Session, e: Event, st: Station) -> Step:
     policy = st.policy
     if isinstance(e, CsmsAuthorized) and e.session_id == s.session_id:
         return _csms_answered(s, e, st)
+    if isinstance(e, CsmsLimitSet) and e.session_id == s.session_id:
+        return _csms_limit(s, e, st)
     if isinstance(e, ControllerUpdate | MeterUpdate) and e.connector_id == s.connector_id:
         if isinstance(e, ControllerUpdate) and e.status.state.is_error:
             return settle(replace(s, stop_reason=StopReason.CONTROLLER_FAULT), e.at, policy)
@@ -157,6 +176,8 @@ def _metered(s: Session, e: MeterUpdate, st: Station) -> Step:
 def on_running(s: Session, e: Event, st: Station) -> Step:
     """STARTING and CHARGING: energy may flow; every fault ends in STOPPING."""
     policy = st.policy
+    if isinstance(e, CsmsLimitSet) and e.session_id == s.session_id:
+        return _csms_limit(s, e, st)
     if isinstance(e, MeterUpdate) and e.connector_id == s.connector_id:
         s, commands = _metered(s, e, st)
         if s.phase is Phase.STARTING and s.energy_wh > 0:

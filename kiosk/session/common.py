@@ -114,6 +114,11 @@ def settle(s: Session, at: datetime, policy: Policy) -> Step:
     assert auth is not None
     final = final_amount(s)
     s = replace(s, ended_at=s.ended_at or at, settle_minor=final)
+    if auth.method is PaymentMethod.CSMS:
+        # OCPP C25: the CSMS's PSP holds the money and the CSMS settles it; the station's part
+        # is the cost it reports (TransactionEvent Ended, the session report). Nothing to book.
+        done = replace(s, settlement=Settlement(final_minor=final, confirmed=False))
+        return finish(done, at, policy)
     if auth.method is PaymentMethod.QR:
         # The backend captures when the session report arrives; the report is the settlement.
         done = replace(s, settlement=Settlement(final_minor=final, confirmed=False))

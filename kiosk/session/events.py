@@ -65,6 +65,40 @@ class CsmsAuthorized:
 
 
 @dataclass(frozen=True, slots=True)
+class WebPaymentStarted:
+    """OCPP C25 NotifyWebPaymentStarted: a driver pays for this connector on a phone (the
+    CSMS's QR page); no local start on it until `until` (a timeout of 0 lifts the block)."""
+
+    at: datetime
+    connector_id: str
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CsmsStartRequested:
+    """OCPP C25 RequestStartTransaction with a DirectPayment idToken: the CSMS's PSP holds the
+    money; the session starts without a hold of the station's, as `session_id` (the OCPP
+    transactionId), priced at the connector's offer and capped at its hold amount."""
+
+    at: datetime
+    connector_id: str
+    session_id: str
+    offer: Offer
+    psp_ref: str
+    remote_start_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CsmsLimitSet:
+    """The CSMS's transactionLimit.maxCost for a transaction (its answer to a TransactionEvent,
+    OCPP F07/E16), in the session's minor units."""
+
+    at: datetime
+    session_id: str
+    max_cost_minor: int
+
+
+@dataclass(frozen=True, slots=True)
 class OpenPreauthsChecked:
     """The terminal was asked which holds it still has open. `receipts` None: it did not answer."""
 
@@ -199,6 +233,9 @@ Event = (
     | PreauthDone
     | SettleDone
     | CsmsAuthorized
+    | WebPaymentStarted
+    | CsmsStartRequested
+    | CsmsLimitSet
     | OpenPreauthsChecked
     | LinkCreated
     | LinkFailed

@@ -18,6 +18,7 @@ from kiosk.session.events import (
     ConnectorChosen,
     ControllerFailed,
     ControllerUpdate,
+    CsmsStartRequested,
     EmergencyCleared,
     EmergencyStop,
     Event,
@@ -26,9 +27,10 @@ from kiosk.session.events import (
     MeterUpdate,
     Resumed,
     Tick,
+    WebPaymentStarted,
 )
-from kiosk.session.model import ConnectorLive, Session, Station
-from kiosk.session.names import Phase
+from kiosk.session.model import Authorisation, ConnectorLive, Session, Station
+from kiosk.session.names import PaymentMethod, Phase
 from kiosk.session.resume import on_resumed
 from kiosk.snapshot import BackToStart, CountdownKind, ExtendTimeout
 
@@ -59,6 +61,8 @@ def step(st: Station, event: Event) -> tuple[Station, tuple[Command, ...]]:
     commands: list[Command] = []
     if isinstance(event, ConnectorChosen):
         st, commands = _choose(st, event)
+    elif isinstance(event, CsmsStartRequested):
+        st, commands = _remote_start(st, event)
     elif isinstance(event, Resumed):
         s = st.session(event.session_id)
         if s is not None:
@@ -125,6 +129,8 @@ def _choose(st: Station, e: ConnectorChosen) -> tuple[Station, list[Command]]:
         return replace(st, focus=existing.session_id), []  # show the running session
     if st.session(e.session_id) is not None or not _selectable(st, e.connector_id):
         return st, []
+    if st.web_paying(e.connector_id, e.at):
+        return st, []  # a driver is paying for it on a phone (OCPP C25): no local start
     commands: list[Command] = []
     focused = st.session(st.focus)
     if focused is not None:
@@ -148,6 +154,43 @@ def _choose(st: Station, e: ConnectorChosen) -> tuple[Station, list[Command]]:
         signing=st.signing(e.connector_id),
     )
     return replace(st, sessions=(*st.sessions, session), focus=session.session_id), commands
+
+
+def startable_remotely(st: Station, connector_id: str) -> bool:
+    """The CSMS may start a paid session here (OCPP C25): no session on the connector."""
+    return st.session_on(connector_id) is None and _selectable(st, connector_id)
+
+
+def _remote_start(st: Station, e: CsmsStartRequested) -> tuple[Station, list[Command]]:
+    """The CSMS's PSP holds the money: the session is authorised from the start, capped at
+    the connector's hold amount, and waits for the vehicle as a paid session does."""
+    if st.session(e.session_id) is not None or not startable_remotely(st, e.connector_id):
+        return st, []
+    offer = e.offer
+    auth = Authorisation(
+        method=PaymentMethod.CSMS,
+        amount_minor=offer.hold_minor,
+        currency=offer.currency,
+        reference=e.psp_ref,
+        remote_start_id=e.remote_start_id,
+    )
+    session = Session(
+        session_id=e.session_id,
+        connector_id=e.connector_id,
+        phase=Phase.PRICE_SHOWN,
+        offer=offer,
+        created_at=e.at,
+        phase_since=e.at,
+        method=PaymentMethod.CSMS,
+        auth=auth,
+        signing=st.signing(e.connector_id),
+    )
+    payments = {c: t for c, t in st.web_payments.items() if c != e.connector_id}
+    st = replace(st, web_payments=payments)
+    session, commands = charging.authorised(session, e.at, st)
+    focused = st.session(st.focus)
+    focus = session.session_id if focused is None else st.focus
+    return replace(st, sessions=(*st.sessions, session), focus=focus), commands
 
 
 def _selectable(st: Station, connector_id: str) -> bool:
@@ -177,6 +220,13 @@ def _observe(st: Station, event: Event) -> Station:
         return replace(st, emergency=True)
     if isinstance(event, EmergencyCleared):
         return replace(st, emergency=False)
+    if isinstance(event, WebPaymentStarted):
+        payments = {c: t for c, t in st.web_payments.items() if c != event.connector_id}
+        if event.until > event.at:
+            payments[event.connector_id] = event.until
+        return replace(st, web_payments=payments)
+    if isinstance(event, Tick) and any(t <= event.at for t in st.web_payments.values()):
+        return replace(st, web_payments={c: t for c, t in st.web_payments.items() if t > event.at})
     return st
 
 

@@ -84,6 +84,7 @@ class Authorisation:
     card_time: str | None = None
     link_id: str | None = None
     reference: str | None = None
+    remote_start_id: int | None = None  # the CSMS's RequestStartTransaction id (C25)
 
     @classmethod
     def from_card(cls, result: CardResult) -> Authorisation:
@@ -238,6 +239,13 @@ class Station:
     sessions: tuple[Session, ...] = ()
     focus: str | None = None
     emergency: bool = False
+    # OCPP C25 NotifyWebPaymentStarted: connector id -> until when a driver pays for it on a
+    # phone; no local start on it meanwhile (replaced, never mutated).
+    web_payments: dict[str, datetime] = field(default_factory=dict)
+
+    def web_paying(self, connector_id: str, at: datetime) -> bool:
+        until = self.web_payments.get(connector_id)
+        return until is not None and at < until
 
     def session(self, session_id: str | None) -> Session | None:
         return next((s for s in self.sessions if s.session_id == session_id), None)

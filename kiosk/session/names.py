@@ -44,6 +44,9 @@ _HOLDING = frozenset(
 class PaymentMethod(enum.Enum):
     CARD = "card"
     QR = "qr"
+    # Paid on the operator's side (OCPP 2.1 C25: the CSMS's web payment and its PSP's hold);
+    # the CSMS started the session with the payment's DirectPayment token.
+    CSMS = "csms"
 
 
 class StopReason(enum.Enum):

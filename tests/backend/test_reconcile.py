@@ -82,6 +82,12 @@ def session_without_payment(_b: Backend, st: httpx.Client) -> None:
     report(st, session_body("S1", {"method": "none"}))
 
 
+def paid_by_csms(_b: Backend, st: httpx.Client) -> None:
+    # OCPP C25: the operator's CSMS took the money through its PSP; nothing to capture here.
+    body = report(st, session_body("S1", {"method": "csms", "psp_ref": "psp-123"}))
+    assert body["payment_status"] == "none"
+
+
 def zero_energy_with_charge(_b: Backend, st: httpx.Client) -> None:
     # No energy, but the flat fee 0.35 + 19 % VAT = 0.42 was captured.
     report(st, session_body("S1", card(1, captured=42), meter_end_wh=100_000, total_cost=42))
@@ -125,6 +131,7 @@ SCENARIOS: dict[str, tuple[Callable[[Backend, httpx.Client], None], set[str]]] =
     "DUP-LINK": (duplicate_link, {"duplicate"}),
     "NO-SESSION": (payment_without_session, {"payment_without_session"}),
     "NO-PAYMENT": (session_without_payment, {"session_without_payment"}),
+    "PAID-BY-CSMS": (paid_by_csms, set()),
     "ZERO-ENERGY": (zero_energy_with_charge, {"zero_energy_with_charge"}),
     "BATCH": (batch_total_mismatch, {"batch_total_mismatch"}),
     "REPORTED-NE": (reported_ne_computed, {"reported_ne_computed"}),

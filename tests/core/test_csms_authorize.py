@@ -13,6 +13,7 @@ from doubles.paths import SID
 
 from kiosk.devices import IecState
 from kiosk.journal.csms_feed import CsmsCall, CsmsFeed
+from kiosk.runtime.view import session_view
 from kiosk.session import commands as cmd
 from kiosk.session import events as ev
 from kiosk.session.model import Policy
@@ -113,3 +114,13 @@ def test_a_driver_who_cancels_while_the_csms_is_asked_is_released_without_a_tran
     assert settled.payload["status"] == "Canceled" and "transactionId" not in settled.payload
     assert "before the CSMS answered" in settled.payload["statusInfo"]
     assert d(ev.CsmsAuthorized(at(8), SID, "Accepted")) == ()  # too late: nothing starts
+
+
+def test_the_screen_is_told_while_the_csms_is_asked_and_no_longer_once_it_answered() -> None:
+    d = FedDriver(ask_csms=True)
+    _approved_and_plugged(d)
+    s = d.st.session(SID)
+    assert s is not None and session_view(s, d.st.policy).operator_checking
+    d(ev.CsmsAuthorized(at(6), SID, "Accepted"))
+    s = d.st.session(SID)
+    assert s is not None and not session_view(s, d.st.policy).operator_checking

@@ -61,3 +61,32 @@ def test_reset_waits_for_the_sessions_money_and_then_restarts(
     assert statuses == ["Accepted", "Rejected", "Scheduled"]
     assert restarts == [False, False]  # never while a session held money
     assert final == 1  # the money was booked before the restart
+
+
+def test_after_a_reset_the_station_boots_with_remote_reset_once(
+    backend: object, access: BackendAccess, workdir: Path, tmp_path: Path
+) -> None:
+    """The reason is kept in the journal across the restart; once a boot with it was accepted,
+    the next start is a power-up again."""
+    require_peer()
+    restarted = threading.Event()
+
+    def can_restart(link: CsmsLink) -> None:
+        assert link.reset is not None
+        link.reset.restart = restarted.set
+        link.reset.answer_first_s = 0.0
+
+    csms = Csms(tmp_path / "csms.jsonl", after_boot=[("Reset", {"type": "OnIdle"})]).start()
+    try:
+        with ocpp_kiosk(workdir, access, csms.url, on_link=can_restart):
+            assert restarted.wait(30), "an accepted reset did not restart the station"
+        for boots in (2, 3):  # started again by the service manager, then once more
+            with ocpp_kiosk(workdir, access, csms.url):
+                csms.wait_for(lambda n=boots: len(csms.results()) == n)
+    finally:
+        csms.stop()
+    assert csms.errors() == []
+    reasons = [p["reason"] for _, p in csms.calls("BootNotification")]
+    assert reasons == ["PowerUp", "RemoteReset", "PowerUp"]
+    # Without a way to restart (these two runs) the station refuses the reset.
+    assert [r["result"]["status"] for r in csms.results()] == ["Accepted", "Rejected", "Rejected"]

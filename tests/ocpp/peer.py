@@ -3,6 +3,7 @@ on 127.0.0.1, and what it recorded."""
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import shutil
@@ -185,3 +186,12 @@ def write_password(directory: Path) -> Path:
     path.write_text(PASSWORD + "\n")
     os.chmod(path, 0o600)
     return path
+
+
+def expected_totp(secret: str, validity_s: int, length: int, unix_s: int) -> str:
+    """OCPP 2.1 C25 "TOTP algorithm, version 1", written out from the specification's steps."""
+    counter = (unix_s // validity_s).to_bytes(8, byteorder="big")
+    digest = hmac.digest(secret.encode("utf-8"), counter, "sha256")
+    alphabet = "0123456789" "abcdefghijklmnopqrstuvwxyz" "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # fmt: skip
+    start = digest[31] % 16
+    return "".join(alphabet[digest[(start + i) % 32] % 62] for i in range(length))

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from uirig import Kiosk, decode_qr
 
+from kiosk.session.names import PaymentMethod
 from kiosk.snapshot import (
     BackToStart,
     Cancel,
@@ -73,6 +74,36 @@ def test_tiles_say_connecting_until_their_devices_answer_in_each_language(kiosk:
         labels = [w.text() for w in tile.findChildren(QLabel)]
         assert text in labels
         assert "Not available" not in labels and "Nicht verfügbar" not in labels
+
+
+def test_tile_shows_the_operators_qr_code_and_a_payment_on_a_phone(
+    kiosk: Kiosk, tmp_path: Path
+) -> None:
+    """OCPP C25: the CSMS's dynamic QR code on a free tile, as its URL is (no language added:
+    the CSMS checks it); while a phone pays, the tile says so and cannot be chosen."""
+    idle = preview.all_screens()["idle"]
+    url = "https://pay.example/CS1/1/aB3dE5gH9kLm?v=v1"
+    first, *rest = idle.connectors
+    kiosk.show(replace(idle, connectors=(replace(first, web_pay_url=url), *rest), seq=100))
+    kiosk.set_language("en")
+    tile = kiosk.find("tile_1")
+    assert tile.isEnabled()
+    assert kiosk.find("tile_web_qr").data == url
+    assert decode_qr(kiosk.find("tile_web_qr"), tmp_path) == url
+    for code, text in (("en", "Or scan to pay on your phone"),
+                       ("de", "Oder scannen und am Handy bezahlen"),
+                       ("fr", "Ou scannez pour payer sur votre téléphone")):  # fmt: skip
+        kiosk.set_language(code)
+        assert text in [w.text() for w in tile.findChildren(QLabel)]
+    paying = replace(first, web_pay_url=None, web_paying_until=idle.published_at)
+    kiosk.show(replace(idle, connectors=(paying, *rest), seq=101))
+    assert not tile.isEnabled()
+    assert not kiosk.find("tile_web_qr").isVisible()
+    for code, text in (("en", "Payment in progress on your phone"),
+                       ("de", "Zahlung auf Ihrem Handy läuft"),
+                       ("fr", "Paiement en cours sur votre téléphone")):  # fmt: skip
+        kiosk.set_language(code)
+        assert text in [w.text() for w in tile.findChildren(QLabel)]
 
 
 def test_before_the_first_snapshot_the_screen_says_it_is_starting(kiosk: Kiosk) -> None:
@@ -270,6 +301,30 @@ def test_plug_in_shows_the_approval_and_the_countdown(kiosk: Kiosk) -> None:
     assert "Plug in within 2:45" in text
 
 
+def test_plug_in_says_the_operator_is_confirming_the_payment_and_a_payment_through_it(
+    kiosk: Kiosk,
+) -> None:
+    """AuthorizeDirectPayment: while the CSMS's answer is awaited the screen says so; a session
+    the operator was paid for (C25) has no reservation of ours to announce."""
+    snap = preview.all_screens()["plug_in"]
+    assert snap.focus is not None
+    checking = replace(snap.focus, operator_checking=True)
+    kiosk.show(replace(snap, focus=checking, seq=snap.seq + 1))
+    for code, text in (
+        ("en", "Payment approved: €50.00 reserved. Waiting for the charging operator to "
+               "confirm it…"),
+        ("de", "reserviert. Warten auf die Bestätigung des Ladebetreibers …"),
+        ("fr", "réservés. En attente de la confirmation de l'opérateur de recharge…"),
+    ):  # fmt: skip
+        kiosk.set_language(code)
+        assert text in kiosk.texts(), kiosk.texts()
+    paid = replace(snap.focus, method=PaymentMethod.CSMS)
+    kiosk.show(replace(snap, focus=paid, seq=snap.seq + 2))
+    kiosk.set_language("en")
+    assert "Paid through the charging operator." in kiosk.texts()
+    assert not any("reserved" in t for t in kiosk.texts())
+
+
 def test_charging_shows_live_values_and_time_moves_every_second(kiosk: Kiosk) -> None:
     kiosk.show("charging")
     kiosk.set_language("en")
@@ -344,6 +399,23 @@ def test_receipt_shows_totals_vat_card_and_a_qr_to_the_digital_receipt(
     assert decode_qr(kiosk.find("receipt_qr"), tmp_path) == f"{url}?lang=en"
     kiosk.tap("done")
     assert kiosk.station.intents == [BackToStart(S)]
+
+
+def test_receipt_of_a_session_paid_through_the_operator_tells_no_reservation(
+    kiosk: Kiosk,
+) -> None:
+    """OCPP C25: the operator's PSP held the money; the receipt names the operator as the way
+    it was paid and says nothing of a reservation of ours being released."""
+    snap = preview.all_screens()["receipt"]
+    assert snap.focus is not None and snap.focus.receipt is not None
+    receipt = replace(snap.focus.receipt, method=PaymentMethod.CSMS, receipt_no=None)
+    kiosk.show(replace(snap, focus=replace(snap.focus, receipt=receipt), seq=snap.seq + 1))
+    for code, paid in (("en", "Paid through the operator"), ("de", "Über den Betreiber bezahlt"),
+                       ("fr", "Payé via l'opérateur")):  # fmt: skip
+        kiosk.set_language(code)
+        rows = dict(kiosk.window.pages["receipt"].texts())
+        assert paid in rows.values()
+        assert "€38.63" not in rows.values() and "38,63 €" not in rows.values()
 
 
 def test_receipt_in_german(kiosk: Kiosk) -> None:

@@ -6,7 +6,7 @@ from kiosk.snapshot import ChooseConnector, ConnectorTile
 from kiosk.tariff import wording
 from ui.qt import QGridLayout, QHBoxLayout, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 from ui.screens.base import RenderContext, Screen, connector_type, reason_text, tile_label
-from ui.widgets import STATUS_LOOK, StatusIcon, label, restyle
+from ui.widgets import STATUS_LOOK, QrCode, StatusIcon, label, restyle
 
 CONNECTING_LOOK = ("busy.svg", "status-warn")  # the station is starting: not a fault
 
@@ -32,12 +32,20 @@ class ConnectorButton(QPushButton):
         self.next_price = label(role="small")
         self.next_price.setObjectName("tile_next_price")
         self.reason = label(role="small")
+        # OCPP C25: the operator's QR code (its URL as the CSMS's template says: the code is
+        # checked by the CSMS, so no language is added), or that a phone is paying.
+        self.web_pay = label(role="small")
+        self.web_pay.setObjectName("tile_web_pay")
+        self.web_qr = QrCode()
+        self.web_qr.setObjectName("tile_web_qr")
         grid.addWidget(self.name)
         grid.addWidget(self.kind)
         grid.addLayout(status_row)
         grid.addWidget(self.price)
         grid.addWidget(self.next_price)
         grid.addWidget(self.reason)
+        grid.addWidget(self.web_pay)
+        grid.addWidget(self.web_qr, 1)
         grid.addStretch(1)
 
     def show_tile(self, tile: ConnectorTile, ctx: RenderContext) -> None:
@@ -67,6 +75,13 @@ class ConnectorButton(QPushButton):
         extra = reason_text(tile, lang) or (lang.text("tile.busy") if busy else "")
         self.reason.setText(extra)
         self.reason.setVisible(bool(extra))
+        paying = tile.web_paying_until is not None
+        web = "tile.web_paying" if paying else "tile.web_pay" if tile.web_pay_url else ""
+        self.web_pay.setText(lang.text(web) if web else "")
+        self.web_pay.setVisible(bool(web))
+        if tile.web_pay_url and not paying:
+            self.web_qr.set_data(tile.web_pay_url)
+        self.web_qr.setVisible(bool(tile.web_pay_url) and not paying)
         self.setEnabled(tile.selectable)
         self.setAccessibleName(f"{self.name.text()}, {self.status.text()}")
 

@@ -131,12 +131,16 @@ class ReceiptScreen(Screen):
         out.append((lang.text("receipt.total"), lang.money(r.total)))
         released = r.hold.minor - r.total.minor
         refused = r.money is MoneyOutcome.CHARGE_REFUSED  # the hold was not touched
-        if released > 0 and r.hold.currency == r.total.currency and not refused:
+        # Paid through the operator (OCPP C25): the hold is the operator's, not ours to tell.
+        operators = r.method is PaymentMethod.CSMS
+        if released > 0 and r.hold.currency == r.total.currency and not refused and not operators:
             out.append(
                 (lang.text("receipt.released"), lang.money(Amount(released, r.hold.currency)))
             )
         if r.method is PaymentMethod.CARD:
             paid = " ".join(p for p in (r.card_brand, r.masked_pan) if p) or lang.text("pay.card")
+        elif operators:
+            paid = lang.text("pay.csms")
         else:
             paid = lang.text("receipt.qr_payment")
         out.append((lang.text("receipt.paid_with"), paid))

@@ -7,6 +7,7 @@ from kiosk.snapshot import (
     ConnectorStatus,
     CountdownKind,
     OperatorFigure,
+    PaymentMethod,
     Phase,
     StopCharging,
 )
@@ -41,8 +42,12 @@ class PlugScreen(Screen):
         view, lang = ctx.focus, ctx.lang
         assert view is not None
         self._session = view.session_id
-        if view.hold is not None:
-            self.approved.setText(lang.text("plug.approved", amount=lang.money(view.hold)))
+        if view.method is PaymentMethod.CSMS:
+            self.approved.setText(lang.text("plug.paid_operator"))  # no hold of ours (C25)
+        elif view.hold is not None:
+            # While the operator's CSMS is asked to accept the payment, the screen says so.
+            key = "plug.operator_check" if view.operator_checking else "plug.approved"
+            self.approved.setText(lang.text(key, amount=lang.money(view.hold)))
         self.title.setText(lang.text("plug.title"))
         tile = ctx.tile(view.connector_id)
         kind = connector_type(tile.connector_type, lang) if tile else ""

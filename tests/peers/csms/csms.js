@@ -12,7 +12,8 @@
 // other, once it accepted the station's BootNotification; each answer (or the reason a call
 // failed, strict validation of the station's answer included) is recorded as
 // {"event": "call-result" | "call-failed", "action", "result" | "error"}. A step
-// ["@wait", {"action": A, "count": N}] waits until the station sent N calls of A; the string
+// ["@wait", {"action": A, "count": N}] waits until the station sent N calls of A;
+// ["@waitfile", {"path": P}] waits until the file P exists (a test's go-ahead); the string
 // "$transactionId" in a payload is the transactionId of the last TransactionEvent received
 // (1.6: the last one it gave in a StartTransaction answer).
 // --authorize-status: the idTokenInfo.status of its 2.x Authorize answers (default Accepted).
@@ -158,6 +159,10 @@ async function main() {
       for (const [action, raw] of script) {
         if (action === "@wait") {
           while ((received[raw.action] || 0) < raw.count) await sleep(20);
+          continue;
+        }
+        if (action === "@waitfile") {
+          while (!fs.existsSync(raw.path)) await sleep(20);
           continue;
         }
         const payload = JSON.parse(
