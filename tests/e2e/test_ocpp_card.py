@@ -16,6 +16,7 @@ import pytest
 from drivers.station import BackendAccess
 from kiosk.snapshot import BackToStart, ChooseConnector, ConfirmPrice, PayByCard
 from tests.e2e.ocpp_rig import ocpp_kiosk, pay_and_charge
+from tests.e2e.rig import Kiosk
 from tests.ocpp.peer import Csms, require_peer
 
 RECEIPTS = "https://csms.example/receipts/{pspRef}"
@@ -46,6 +47,13 @@ def _last_status(csms: Csms) -> str:
     return str(csms.calls("StatusNotification")[-1][1]["connectorStatus"])
 
 
+def _receipt_url_shown(k: Kiosk) -> bool:
+    k.idle()
+    focus = k.snap.focus
+    url = focus.receipt.receipt_url if focus is not None and focus.receipt is not None else None
+    return url is not None and url.startswith(RECEIPTS.split("{", maxsplit=1)[0])
+
+
 def _cents(minor: int) -> Decimal:
     return Decimal(minor) / 100
 
@@ -56,7 +64,9 @@ def test_card_session_c18_c21_every_message_valid_and_every_amount_the_journals(
     with ocpp_kiosk(workdir, access, csms.url, hold=5000) as (k, _link):
         sid = pay_and_charge(k, 600)
         csms.wait_for(lambda: len(csms.calls("NotifySettlement")) == 1)
-        k.idle()  # the answer's receipt address is republished
+        # The CSMS has the settlement; its answer (with the receipt address) is stored and
+        # republished after that: wait for the screen to show it.
+        csms.wait_for(lambda: _receipt_url_shown(k))
         focus = k.snap.focus
         assert focus is not None and focus.receipt is not None
         booked, hold, psp_ref = _journal_money(k, sid)
