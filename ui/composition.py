@@ -31,13 +31,13 @@ from kiosk.runtime.build import build_runtime, station_devices
 from kiosk.runtime.clock import Clock, SystemClock
 from kiosk.runtime.core import Runtime
 from kiosk.session.model import Policy
-from ui.embedded_backend import EmbeddedBackend
 
 if TYPE_CHECKING:  # a real-hardware station never loads the simulators nor pymodbus servers
     from drivers.backend_client import HttpBackend
     from drivers.modbus_sim import SimStation
     from drivers.ocpp import CsmsLink
     from drivers.zvt_sim import TerminalSimulator
+    from ui.embedded_backend import EmbeddedBackend
 
 log = logging.getLogger(__name__)
 
@@ -405,6 +405,8 @@ def assemble(
             if simulate or config.backend.hardware == "simulated":
                 # spawned now, not waited for: the outbox reaches it once it answers (started
                 # after the first frame, the QR option came too late for a scenario's QR step)
+                from ui.embedded_backend import EmbeddedBackend  # noqa: PLC0415 (simulated only)
+
                 embedded = EmbeddedBackend(state_dir, config.backend.station_id)
                 embedded.start()
                 closers.append(embedded.stop)

@@ -5,32 +5,19 @@ Keeping the toolkit behind one name means a binding upgrade (or a port) touches 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from PySide6.QtCore import (
-    QByteArray,
     QEvent,
     QObject,
-    QPoint,
     QRect,
     QRectF,
     QSize,
     Qt,
     QTimer,
     Signal,
-    Slot,
 )
-from PySide6.QtGui import (
-    QColor,
-    QCursor,
-    QFont,
-    QGuiApplication,
-    QIcon,
-    QImage,
-    QMouseEvent,
-    QPainter,
-    QPaintEvent,
-    QPixmap,
-    QResizeEvent,
-)
+from PySide6.QtGui import QGuiApplication, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 from PySide6.QtWidgets import (
     QApplication,
@@ -40,18 +27,61 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLayout,
-    QLineEdit,
-    QListWidget,
-    QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QScroller,
     QSizePolicy,
     QStackedWidget,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
+
+# Types the idle screen does not use (the service menu's, event types named only in
+# annotations): PySide6 builds a type with its enums when it is first touched, ~10 ms of CPU
+# for these before the first frame, so they are looked up when first asked for.
+_LATER = {
+    "QByteArray": "QtCore",
+    "QPoint": "QtCore",
+    "Slot": "QtCore",
+    "QColor": "QtGui",
+    "QCursor": "QtGui",
+    "QFont": "QtGui",
+    "QIcon": "QtGui",
+    "QImage": "QtGui",
+    "QMouseEvent": "QtGui",
+    "QPaintEvent": "QtGui",
+    "QResizeEvent": "QtGui",
+    "QLineEdit": "QtWidgets",
+    "QListWidget": "QtWidgets",
+    "QPlainTextEdit": "QtWidgets",
+    "QTabWidget": "QtWidgets",
+}
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QByteArray, QPoint, Slot
+    from PySide6.QtGui import (
+        QColor,
+        QCursor,
+        QFont,
+        QIcon,
+        QImage,
+        QMouseEvent,
+        QPaintEvent,
+        QResizeEvent,
+    )
+    from PySide6.QtWidgets import QLineEdit, QListWidget, QPlainTextEdit, QTabWidget
+
+
+def __getattr__(name: str) -> Any:
+    module = _LATER.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib  # noqa: PLC0415
+
+    value = getattr(importlib.import_module(f"PySide6.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "QApplication",

@@ -9,9 +9,6 @@ idle_reset_s = 60       # idle screen: back to the default language and text siz
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +82,9 @@ def _split_hash(stored: str, source: str = "ui.toml") -> tuple[int, bytes, bytes
 
 
 def hash_pin(pin: str, iterations: int = PIN_ITERATIONS, salt: bytes | None = None) -> str:
+    import hashlib  # noqa: PLC0415 (OpenSSL's hashlib, ~4 ms of CPU: when a PIN is set or checked)
+    import secrets  # noqa: PLC0415
+
     salt = salt if salt is not None else secrets.token_bytes(16)
     digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, iterations)
     return f"{PIN_ALGORITHM}${iterations}${salt.hex()}${digest.hex()}"
@@ -94,6 +94,9 @@ def verify_pin(pin: str, stored: str | None) -> bool:
     """False for a wrong PIN and when no PIN is configured (the menu stays locked)."""
     if not stored:
         return False
+    import hashlib  # noqa: PLC0415 (see hash_pin)
+    import hmac  # noqa: PLC0415
+
     iterations, salt, expected = _split_hash(stored)
     digest = hashlib.pbkdf2_hmac("sha256", pin.encode(), salt, iterations)
     return hmac.compare_digest(digest, expected)

@@ -5,7 +5,7 @@ sessions or money."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
 
@@ -82,6 +82,37 @@ _STOP_ON_ERROR = frozenset({Phase.STARTING, Phase.CHARGING})
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class Pages(Mapping[str, Screen]):
+    """The window's pages by name, each built when first asked for: a station starts on its
+    idle page, and building and styling the other ten (~80 widgets) before the first frame
+    took about a third of the window's start."""
+
+    def __init__(
+        self, kinds: dict[str, Callable[[], Screen]], added: Callable[[str, Screen], None]
+    ) -> None:
+        self._kinds = kinds
+        self._added = added
+        self._built: dict[str, Screen] = {}
+
+    def __getitem__(self, name: str) -> Screen:
+        page = self._built.get(name)
+        if page is None:
+            page = self._kinds[name]()
+            self._built[name] = page
+            self._added(name, page)
+        return page
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._kinds)
+
+    def __len__(self) -> int:
+        return len(self._kinds)
+
+    def built(self) -> dict[str, Screen]:
+        """The pages built so far (iterating the mapping's values would build them all)."""
+        return dict(self._built)
 
 
 class KioskWindow(QWidget):
@@ -164,24 +195,26 @@ class KioskWindow(QWidget):
         outer.addWidget(self.page_area, 1)
         # The window's size is the panel's; its layout must not push size hints to the platform.
         outer.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
-        self.pages: dict[str, Screen] = {
-            "idle": IdleScreen(),
-            "price": PriceScreen(),
-            "payment": PaymentChoiceScreen(),
-            "card": CardScreen(),
-            "qr": QrScreen(),
-            "plug": PlugScreen(),
-            "starting": StartingScreen(),
-            "charging": ChargingScreen(),
-            "stopping": StoppingScreen(),
-            "receipt": ReceiptScreen(),
-            "failure": FailureScreen(),
-            "error": SafeErrorScreen(),
-        }
-        for name, page in self.pages.items():
-            page.setObjectName(f"page_{name}")
-            page.intent.connect(self._on_intent)
-            self.stack.addWidget(page)
+        self.pages = Pages(
+            {
+                "idle": IdleScreen,
+                "price": PriceScreen,
+                "payment": PaymentChoiceScreen,
+                "card": CardScreen,
+                "qr": QrScreen,
+                "plug": PlugScreen,
+                "starting": StartingScreen,
+                "charging": ChargingScreen,
+                "stopping": StoppingScreen,
+                "receipt": ReceiptScreen,
+                "failure": FailureScreen,
+                "error": SafeErrorScreen,
+            },
+            self._add_page,
+        )
+        # The idle page is the first shown; the safe error page must never wait to be built.
+        self.pages["idle"]
+        self.pages["error"]
 
         self.timeout_warning = TimeoutWarning(self)
         self.timeout_warning.more.clicked.connect(self._extend)
@@ -230,7 +263,14 @@ class KioskWindow(QWidget):
     @property
     def current_page(self) -> str:
         widget = self.stack.currentWidget()
-        return next(name for name, page in self.pages.items() if page is widget)
+        return next(name for name, page in self.pages.built().items() if page is widget)
+
+    def _add_page(self, name: str, page: Screen) -> None:
+        page.setObjectName(f"page_{name}")
+        page.intent.connect(self._on_intent)
+        ignored = QSizePolicy.Policy.Ignored  # claims room only when shown (see _show_page)
+        page.setSizePolicy(ignored, ignored)
+        self.stack.addWidget(page)
 
     def show_snapshot(self, snapshot: StationSnapshot) -> None:
         """A new snapshot from the runtime (always on the GUI thread)."""
@@ -336,7 +376,7 @@ class KioskWindow(QWidget):
 
     def _show_page(self, page: Screen) -> None:
         # Only the page on show may claim room: the scroll area sizes the stack to it.
-        for other in self.pages.values():
+        for other in self.pages.built().values():
             ignored = QSizePolicy.Policy.Ignored
             other.setSizePolicy(
                 QSizePolicy.Policy.Preferred if other is page else ignored,

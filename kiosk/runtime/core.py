@@ -14,7 +14,6 @@ import logging
 import queue
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -61,6 +60,13 @@ from kiosk.snapshot import (
 )
 
 log = logging.getLogger(__name__)
+
+
+def _new_session_id() -> str:
+    import uuid  # noqa: PLC0415 (with platform ~3 ms: at the first session, not at start)
+
+    return uuid.uuid4().hex
+
 
 _STOP = object()
 _REPUBLISH = object()  # reporting changed: publish a snapshot with its new state
@@ -111,7 +117,7 @@ class Runtime:
         self.locales = locales
         self.fault: str | None = None
         self._tick_period = tick_period
-        self._new_id = new_id or (lambda: uuid.uuid4().hex)
+        self._new_id = new_id or _new_session_id
         self._zone = zone or ZoneInfo("UTC")
         self.prices = PriceBoard(self.offers, self._zone)
         self._events: queue.Queue[object] = queue.Queue()
@@ -517,6 +523,8 @@ class Runtime:
         _log_transitions(before, after, event)
         for command, command_id in zip(commands, ids or [0] * len(commands), strict=True):
             self._apply(command, command_id)
+        if not commands and _only_readings_changed(before, after):
+            return  # an idle connector's meter poll (1 Hz each): no screen shows its reading
         self._publish()
 
     def _priced(self, event: ev.Event) -> ev.Event:
@@ -588,6 +596,19 @@ class Runtime:
             operator=self.operator_figures,
             csms=self.csms_link,
         )
+
+
+def _only_readings_changed(before: Station, after: Station) -> bool:
+    """The step changed nothing but connectors' last meter readings. A snapshot shows no
+    connector's reading (a session's figures come from the session), so publishing would
+    only build a snapshot equal to the last one."""
+    if after.live.keys() != before.live.keys():
+        return False
+    for connector_id, live in after.live.items():
+        old = before.live[connector_id]
+        if live is not old and replace(live, reading=old.reading) != old:
+            return False
+    return replace(after, live=before.live) == before
 
 
 def _parked(session: Session, iec: IecState) -> bool:

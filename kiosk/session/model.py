@@ -228,6 +228,8 @@ class ConnectorLive:
     controller_online: bool = False
     controller_error: str | None = None
     meter_online: bool = False
+    # The meter's last reading, for a session's start. No snapshot shows it: a step that
+    # changes only this publishes nothing (kiosk.runtime.core).
     reading: MeterReading | None = None
 
 

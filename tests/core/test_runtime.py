@@ -9,6 +9,7 @@ import pytest
 from doubles.rig import Rig, tariff_cost
 
 from kiosk.devices import LinkStatus
+from kiosk.runtime import publish
 from kiosk.snapshot import (
     BackToStart,
     Cancel,
@@ -19,6 +20,7 @@ from kiosk.snapshot import (
     PayByCard,
     PayByQr,
     Phase,
+    StationSnapshot,
     StopCharging,
 )
 
@@ -173,6 +175,30 @@ def test_cancel_while_the_terminal_waits_for_a_card_aborts_it(rig: Rig) -> None:
     assert focus is not None and focus.phase is Phase.FAILED
     assert focus.failure is not None and focus.failure.reason.value == "cancelled_by_driver"
     assert rig.terminal.holds() == {}
+
+
+def test_an_idle_stations_meter_polls_build_no_snapshot(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rig.advance(3)  # the devices answer: tiles available
+    built: list[object] = []
+    real = publish.build_snapshot
+
+    def counted(**kwargs: object) -> StationSnapshot:
+        built.append(kwargs)
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(publish, "build_snapshot", counted)
+    first = rig.rt.station.live_of("1").reading
+    rig.advance(10)  # 10 s of 1 Hz polls: each reading kept, none shown
+    reading = rig.rt.station.live_of("1").reading
+    assert first is not None and reading is not None
+    assert reading.measured_at > first.measured_at  # a session starting now reads this
+    assert built == []
+    rig.plants["1"].set(plugged=True)  # a change a screen shows is built and published
+    rig.advance(2)
+    assert built
+    assert rig.snap.connectors[0].status is ConnectorStatus.OCCUPIED
 
 
 def test_an_idle_station_publishes_only_what_changes(rig: Rig) -> None:

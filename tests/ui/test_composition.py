@@ -171,12 +171,16 @@ def test_the_app_loads_no_simulator_nor_http_client_until_they_are_used() -> Non
     # Modbus client (pymodbus, asyncio, ssl: at the first request), the OCMF signature check
     # (cryptography), the QR encoder, pyserial (a serial terminal, when opened), the package
     # metadata and the service menu itself (when first opened), and the OCMF signer's protocol
-    # (a signing meter, when configured).
+    # (a signing meter, when configured). Neither does the first frame wait for the embedded
+    # backend's process control (simulated stations), OpenSSL's hashes (a receipt link, the
+    # service PIN), uuid (the first session) nor importlib.resources (the register maps are
+    # read from their folder).
     code = (
         "import sys, ui.cli, ui.composition, ui.app, drivers.station\n"
         "print(' '.join(m for m in ('drivers.zvt_sim', 'drivers.modbus_sim', 'pymodbus',"
         " 'httpx', 'backend', 'cryptography', 'qrcode', 'importlib.metadata', 'asyncio', 'serial',"
-        " 'ui.service', 'drivers.ocmf_meter.protocol') if m in sys.modules))"
+        " 'ui.service', 'drivers.ocmf_meter.protocol', 'ui.embedded_backend', 'subprocess',"
+        " 'hashlib', 'uuid', 'importlib.resources') if m in sys.modules))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120

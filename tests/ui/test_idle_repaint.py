@@ -119,6 +119,20 @@ def test_the_service_menu_is_built_when_first_opened(kiosk: Kiosk) -> None:
     assert "font-size" in menu.styleSheet()  # styled at the panel's normal text size
 
 
+def test_pages_other_than_idle_and_error_are_built_when_first_shown(kiosk: Kiosk) -> None:
+    # The style sheet polishes every widget in the window before the first frame: the pages a
+    # driver has not reached yet are not there to polish.
+    kiosk.show("idle")
+    assert set(kiosk.window.pages.built()) == {"idle", "error"}
+    assert len(kiosk.window.pages) == 12  # every page is known by name
+    price = kiosk.show("price").stack.currentWidget()
+    assert kiosk.window.current_page == "price"
+    assert set(kiosk.window.pages.built()) == {"idle", "error", "price"}
+    assert price.objectName() == "page_price" and price.isVisible()
+    kiosk.show("idle")
+    assert kiosk.window.pages["price"] is price  # built once
+
+
 def test_the_window_clock_stops_on_the_idle_page_and_runs_where_time_moves(kiosk: Kiosk) -> None:
     # Nothing on the idle page moves with the clock: its 250 ms tick stops after one idle
     # tick; a page with a countdown or a running session, or the service menu, starts it.

@@ -24,7 +24,9 @@ class ConnectorButton(QPushButton):
         self.kind = label()
         status_row = QHBoxLayout()
         self.status_icon = StatusIcon()
-        self.status = label()
+        # A station starts with its tiles "connecting…": born with that look, the first frame
+        # needs no re-polish (see restyle).
+        self.status = label(role=CONNECTING_LOOK[1])
         status_row.addWidget(self.status_icon)
         status_row.addWidget(self.status, 1)
         self.price = label(role="muted")
@@ -60,11 +62,11 @@ class ConnectorButton(QPushButton):
         )
         connecting = tile.reason_code == "connecting"  # its devices have not answered yet
         icon, role = CONNECTING_LOOK if connecting else STATUS_LOOK[tile.status]
+        restyle(self.status, role)
         self.status.ensurePolished()  # the font of the current text size
         self.status_icon.set_icon(icon, max(24, self.status.fontMetrics().height()))
         status = "status.connecting" if connecting else f"status.{tile.status.value}"
         self.status.setText(lang.text(status))
-        restyle(self.status, role)
         # The price in force now (AFIR: before the session starts), and its next change.
         price = tile.price
         self.price.setText(wording.now_text(price, lang) if price is not None else "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from kiosk.snapshot import (
     Cancel,
     ConfirmPrice,
@@ -13,9 +15,12 @@ from kiosk.snapshot import (
 from kiosk.tariff import wording
 from kiosk.tariff.lines import AFIR_ORDER
 from ui.i18n import Language
-from ui.qt import QLabel, QResizeEvent, QVBoxLayout
+from ui.qt import QLabel, QVBoxLayout
 from ui.screens.base import RenderContext, Screen
 from ui.widgets import BigButton, CountdownBar, button, card, label, restyle
+
+if TYPE_CHECKING:
+    from ui.qt import QResizeEvent
 
 
 def afir_sorted(lines: tuple[PriceLine, ...]) -> list[PriceLine]:
