@@ -313,7 +313,7 @@ def recompute_report(report: SessionReport, exact: dict[str, Any]) -> Computed:
 def store_report(
     svc: Services, caller: ingest.Caller, report: SessionReport, exact: dict[str, Any]
 ) -> JSONResponse:
-    # One thread hop and one transaction: key check, idempotency, store (see ingest).
+    # One thread hop: key check, idempotency and store together (see ingest_plain).
     computed = recompute_report(report, exact)
     try:
         stored_session = ingest_plain.store_session(

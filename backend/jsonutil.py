@@ -62,6 +62,6 @@ _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse_constant
 
 def loads(text: str | bytes) -> Any:
     """Parse JSON; NaN and Infinity (which Python would accept) raise ValueError."""
-    if isinstance(text, bytes):  # as json.loads reads bytes (UTF-8, -16 or -32)
+    if isinstance(text, bytes | bytearray):  # as json.loads reads them (UTF-8, -16, -32)
         text = text.decode(json.detect_encoding(text), "surrogatepass")
     return _DECODER.decode(text)
