@@ -28,6 +28,7 @@ from backend import (
     idempotency,
     ingest,
     ingest_batch,
+    ingest_plain,
     jsonutil,
     links,
     reconcile_output,
@@ -309,13 +310,13 @@ def recompute_report(report: SessionReport, exact: dict[str, Any]) -> Computed:
         raise tariff_error(exc, prefix) from None
 
 
-def _report_session(
+def store_report(
     svc: Services, caller: ingest.Caller, report: SessionReport, exact: dict[str, Any]
 ) -> JSONResponse:
-    # One thread hop and one transaction: key check, idempotency, store (see ingest).
+    # One thread hop: key check, idempotency and store together (see ingest_plain).
     computed = recompute_report(report, exact)
     try:
-        stored_session = ingest.store_session(
+        stored_session = ingest_plain.store_session(
             svc.db,
             svc.settings,
             svc.settler,
@@ -366,10 +367,10 @@ async def report_session(
         idempotency.digest(jsonutil.dumps(exact).encode()) if idempotency_key is not None else ""
     )
     caller = ingest.Caller(header, idempotency_key, request_hash)
-    return await in_ingest_thread(_report_session, services(request), caller, body, exact)
+    return await in_ingest_thread(store_report, services(request), caller, body, exact)
 
 
-def _report_batch(
+def store_reports(
     svc: Services, caller: ingest.Caller, items: list[Any]
 ) -> dict[str, list[dict[str, Any]]]:
     records: dict[int, ingest_batch.Record] = {}
@@ -415,7 +416,7 @@ async def report_sessions(
     header = bearer_header(credentials)
     exact = await exact_body(request)
     answer = await in_ingest_thread(
-        _report_batch, services(request), ingest.Caller(header), exact["sessions"]
+        store_reports, services(request), ingest.Caller(header), exact["sessions"]
     )
     return JSONResponse(answer)
 

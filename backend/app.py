@@ -25,6 +25,7 @@ from backend import (
     operator_session_web,
     operator_web,
     pages,
+    report_lane,
     web,
     webhooks,
 )
@@ -125,6 +126,9 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
         version="1",
         summary="Payment links and pay page, session ingest, receipts, reconciliation.",
         lifespan=lifespan,
+        # Metrics are Prometheus' (/metrics); FastAPI's OpenTelemetry bridge, unused, looked up
+        # the global providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = svc
     app.include_router(api.router)
@@ -149,6 +153,7 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    app.add_middleware(report_lane.ReportLane)  # inside the body limit and the metrics
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     metrics.install(app, svc)  # outermost: refused bodies (413) are counted too
     return app

@@ -141,7 +141,7 @@ _KEYS = IdempotentResponse.__table__
 
 _ST = Station.__table__
 # Built once: a statement built per report costs more CPU than the database spends on it.
-_STATION_AND_FIRST = select(
+STATION_AND_FIRST = select(
     _ST.c.id,
     _ST.c.key_hash,
     select(_SESSIONS.c.response)
@@ -149,10 +149,10 @@ _STATION_AND_FIRST = select(
     .scalar_subquery(),
 ).where(_ST.c.key_id == bindparam("key_id"))
 _STATION = select(_ST.c.id, _ST.c.key_hash).where(_ST.c.key_id == bindparam("key_id"))
-_INSERT_SESSION = insert(_SESSIONS).returning(_SESSIONS.c.pk)
-_INSERT_PAYMENT = insert(_PAYMENTS)
-_INSERT_KEY = insert(_KEYS)
-_KEYED = select(_KEYS).where(
+INSERT_SESSION = insert(_SESSIONS).returning(_SESSIONS.c.pk)
+INSERT_PAYMENT = insert(_PAYMENTS)
+INSERT_KEY = insert(_KEYS)
+KEYED = select(_KEYS).where(
     _KEYS.c.station_id == bindparam("station_id"), _KEYS.c.key == bindparam("key")
 )
 
@@ -166,7 +166,7 @@ def _station_and_first(
     if parts is None:
         raise Unauthorized
     key_id, secret = parts
-    row = conn.execute(_STATION_AND_FIRST, {"key_id": key_id, "sid": session_id}).first()
+    row = conn.execute(STATION_AND_FIRST, {"key_id": key_id, "sid": session_id}).first()
     if row is None or not auth.secret_matches(secret, row[1]):
         raise Unauthorized
     return str(row[0]), row[2]
@@ -203,7 +203,7 @@ class InProgress(Exception):
     """The first report of this session is still being settled; the caller retries."""
 
 
-def _first_answer(
+def first_answer(
     db: Database, station_id: str, session_id: str, response: dict[str, Any]
 ) -> Stored:
     """The answer the first report got. While that report is still capturing its hold the
@@ -222,7 +222,7 @@ def keyed_replay(conn: Connection, station_id: str, caller: Caller, endpoint: st
     """The answer stored for the caller's Idempotency-Key, or None when the key is new."""
     if caller.key is None:
         return None
-    stored = conn.execute(_KEYED, {"station_id": station_id, "key": caller.key}).first()
+    stored = conn.execute(KEYED, {"station_id": station_id, "key": caller.key}).first()
     if stored is None:
         return None
     if stored.endpoint != endpoint or stored.request_hash != caller.request_hash:
@@ -364,10 +364,10 @@ def store_session(
             body = first_body(report, computed, receipt_url(receipt_id), pay)
             if link_id is None:
                 row["response"] = body  # known before the insert: no UPDATE after it
-            session_pk = conn.execute(_INSERT_SESSION, row).scalar_one()
+            session_pk = conn.execute(INSERT_SESSION, row).scalar_one()
             store_ocmf_records(conn, station_id, session_pk, report, now)
             if pay is not None:
-                conn.execute(_INSERT_PAYMENT, {**pay, "session_pk": session_pk})
+                conn.execute(INSERT_PAYMENT, {**pay, "session_pk": session_pk})
             elif link_id is not None:
                 # The first session to name a hold owns it, unless it is being released.
                 conn.execute(
@@ -382,16 +382,16 @@ def store_session(
                 )
             if link_id is None and caller.key is not None:
                 answer = Stored(201, body, replayed=False)
-                conn.execute(_INSERT_KEY, key_row(station_id, caller, "sessions", answer, now))
+                conn.execute(INSERT_KEY, key_row(station_id, caller, "sessions", answer, now))
     except _Replayed as replayed:
         return replayed.stored
     except _Repeat as repeat:
         # Answered outside the transaction: waiting inside it would hold the lock the first
         # report needs to write its answer.
-        return _first_answer(db, repeat.station_id, report.session_id, repeat.response)
+        return first_answer(db, repeat.station_id, report.session_id, repeat.response)
     except IntegrityError:
         # A concurrent repeat of the same session id won the insert: answer as it did.
-        return _first_answer(db, station_id, report.session_id, {})
+        return first_answer(db, station_id, report.session_id, {})
 
     if link_id is not None:
         body.update(settler.settle_session(session_pk))

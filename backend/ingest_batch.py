@@ -12,15 +12,17 @@ falls back to the single-report path record by record, so every session still co
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
-from backend import ingest
+from backend import direct_sql, ingest, ingest_plain
 from backend.config import Settings
 from backend.db import Database
 from backend.models import ChargingSession, Payment
@@ -118,7 +120,7 @@ def _store_one(
 ) -> Result:
     sid = record.report.session_id
     try:
-        stored = ingest.store_session(
+        stored = ingest_plain.store_session(
             db,
             settings,
             settler,
@@ -142,20 +144,47 @@ _PAYMENTS = Payment.__table__
 # pipeline (psycopg caches and prepares it), where a multi-row VALUES with RETURNING would be
 # a new statement text of thousands of parameters for the driver to parse each time. A card
 # payment finds its session's pk by the session's unique key.
-_INSERT_SESSIONS = insert(_SESSIONS)
-_INSERT_PAYMENTS = insert(_PAYMENTS).values(
-    session_pk=select(_SESSIONS.c.pk)
-    .where(
-        _SESSIONS.c.station_id == bindparam("of_station"),
-        _SESSIONS.c.session_id == bindparam("of_session"),
+_INSERT_SESSIONS = insert(_SESSIONS).inline()
+_INSERT_PAYMENTS = (
+    insert(_PAYMENTS)
+    .inline()
+    .values(
+        session_pk=select(_SESSIONS.c.pk)
+        .where(
+            _SESSIONS.c.station_id == bindparam("of_station"),
+            _SESSIONS.c.session_id == bindparam("of_session"),
+        )
+        .scalar_subquery()
     )
-    .scalar_subquery()
 )
 _STORED = select(_SESSIONS.c.session_id, _SESSIONS.c.response).where(
     _SESSIONS.c.station_id == bindparam("station_id"),
     _SESSIONS.c.session_id.in_(bindparam("ids", expanding=True)),
 )
 _CHUNK = 500
+
+
+@dataclass(frozen=True)
+class _Inserts:
+    sessions: direct_sql.Statement
+    payments: direct_sql.Statement
+
+
+_COMPILED: weakref.WeakKeyDictionary[Dialect, _Inserts] = weakref.WeakKeyDictionary()
+
+
+def _statements(conn: Connection) -> _Inserts:
+    """The batch's INSERTs compiled for the connection's dialect (see backend.direct_sql: the
+    rows go to the driver without SQLAlchemy's per-row parameter processing)."""
+    found = _COMPILED.get(conn.dialect)
+    if found is None:
+        sessions = [c.key for c in _SESSIONS.c if c.key != "pk"]
+        payments = [c.key for c in _PAYMENTS.c if c.key not in ("id", "session_pk")]
+        found = _COMPILED[conn.dialect] = _Inserts(
+            direct_sql.Statement(_INSERT_SESSIONS, conn.dialect, columns=sessions),
+            direct_sql.Statement(_INSERT_PAYMENTS, conn.dialect, columns=payments),
+        )
+    return found
 
 
 def _store_plain(
@@ -207,8 +236,9 @@ def _store_plain(
                 del pay["session_pk"]
                 payments.append({**pay, "of_station": station_id, "of_session": sid})
             results[i] = result(sid, ingest.Stored(201, body, replayed=False))
+        sql = _statements(conn)
         if rows:
-            conn.execute(_INSERT_SESSIONS, rows)
+            direct_sql.executemany(conn, sql.sessions, rows)
         if payments:
-            conn.execute(_INSERT_PAYMENTS, payments)
+            direct_sql.executemany(conn, sql.payments, payments)
     return results, pending

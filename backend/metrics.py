@@ -43,6 +43,8 @@ class RequestCounter:
     def __init__(self, app: ASGIApp, counter: Counter) -> None:
         self.app = app
         self.counter = counter
+        # The counter's child per label set: labels() validates and locks on every call.
+        self.children: dict[tuple[str, str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -59,8 +61,15 @@ class RequestCounter:
             await self.app(scope, receive, observe)
         finally:
             route = scope.get("route")
-            template = getattr(route, "path", None) or UNMATCHED
-            self.counter.labels(template, scope.get("method", ""), str(status[0])).inc()
+            labels = (
+                getattr(route, "path", None) or UNMATCHED,
+                scope.get("method", ""),
+                str(status[0]),
+            )
+            child = self.children.get(labels)
+            if child is None:
+                child = self.children.setdefault(labels, self.counter.labels(*labels))
+            child.inc()
 
 
 class DatabaseCollector(Collector):

@@ -1,0 +1,205 @@
+"""Where a session report is stored: a card or unpaid session without signed meter records
+(nearly every report) on the direct SQL path (`backend.direct_sql`), in one transaction of
+three statements; a QR-link session (its hold is captured) and a session with signed records
+(OCMF) by `ingest.store_session`.
+
+Both paths answer alike and keep the same rules: the station's key, the Idempotency-Key and
+the session id are checked in the transaction that stores the session with its answer; a
+repeat replays the first answer; a concurrent repeat that loses the insert on the unique
+(station, session id) answers as the winner did.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Engine, Select, bindparam, insert, select
+from sqlalchemy.engine import Dialect
+
+from backend import auth, direct_sql, ingest
+from backend.config import Settings
+from backend.db import Database
+from backend.models import ChargingSession, IdempotentResponse, Payment
+from backend.pricing import Computed
+from backend.receipts import new_receipt_id
+from backend.schemas import LinkPayment, SessionReport
+from backend.settlement import Settler
+
+_SESSIONS = ChargingSession.__table__
+_PAYMENTS = Payment.__table__
+_KEYS = IdempotentResponse.__table__
+_SESSION_COLUMNS = [c.key for c in _SESSIONS.c if c.key != "pk"]
+_PAYMENT_COLUMNS = [c.key for c in _PAYMENTS.c if c.key not in ("id", "session_pk")]
+_KEY_COLUMNS = [c.key for c in _KEYS.c]
+
+
+def _write(with_payment: bool, with_key: bool) -> Select[Any]:
+    """PostgreSQL: the session, its card payment and its Idempotency-Key answer stored by one
+    statement (atomic without a transaction around it); returns the session's pk. The
+    payment's and the key's values are named p_<column> and k_<column>."""
+    session = (
+        insert(_SESSIONS)
+        .values({c: bindparam(c, type_=_SESSIONS.c[c].type) for c in _SESSION_COLUMNS})
+        .returning(_SESSIONS.c.pk)
+        .cte("s")
+    )
+    also = []
+    if with_payment:
+        values = [bindparam(f"p_{c}", type_=_PAYMENTS.c[c].type) for c in _PAYMENT_COLUMNS]
+        payment = insert(_PAYMENTS).from_select(
+            [*_PAYMENT_COLUMNS, "session_pk"], select(*values, session.c.pk)
+        )
+        also.append(payment.cte("p"))
+    if with_key:
+        key = insert(_KEYS).values(
+            {c: bindparam(f"k_{c}", type_=_KEYS.c[c].type) for c in _KEY_COLUMNS}
+        )
+        also.append(key.cte("k"))
+    return select(session.c.pk).add_cte(*also)
+
+
+class _Statements:
+    """The ingest's statements compiled for one engine's dialect (its JSON serializer too)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.station_and_first = direct_sql.Statement(
+            ingest.STATION_AND_FIRST, dialect, results=[None, None, _SESSIONS.c.response.type]
+        )
+        self.keyed = direct_sql.Statement(ingest.KEYED, dialect, results=[c.type for c in _KEYS.c])
+        if dialect.name == "postgresql":
+            self.writes = {
+                (p, k): direct_sql.Statement(_write(p, k), dialect)
+                for p in (False, True)
+                for k in (False, True)
+            }
+        else:
+            self.insert_session = direct_sql.Statement(
+                ingest.INSERT_SESSION, dialect, columns=_SESSION_COLUMNS
+            )
+            self.insert_payment = direct_sql.Statement(
+                ingest.INSERT_PAYMENT.inline(), dialect, columns=[*_PAYMENT_COLUMNS, "session_pk"]
+            )
+            self.insert_key = direct_sql.Statement(
+                ingest.INSERT_KEY.inline(), dialect, columns=_KEY_COLUMNS
+            )
+
+
+_COMPILED: weakref.WeakKeyDictionary[Dialect, _Statements] = weakref.WeakKeyDictionary()
+
+
+def _statements(engine: Engine) -> _Statements:
+    found = _COMPILED.get(engine.dialect)
+    if found is None:
+        found = _COMPILED[engine.dialect] = _Statements(engine.dialect)
+    return found
+
+
+def _store(
+    cur: direct_sql.Cursor,
+    sql: _Statements,
+    row: dict[str, Any],
+    payment: dict[str, Any] | None,
+    key: dict[str, Any] | None,
+) -> None:
+    """The session row with its card payment and its Idempotency-Key answer, if any."""
+    if cur.dialect == "postgresql":
+        values = dict(row)
+        for prefix, extra in (("p_", payment), ("k_", key)):
+            if extra is not None:
+                values.update((prefix + name, value) for name, value in extra.items())
+        cur.execute(sql.writes[payment is not None, key is not None], values)
+        return
+    inserted = cur.first(sql.insert_session, row)
+    assert inserted is not None
+    if payment is not None:
+        cur.execute(sql.insert_payment, {**payment, "session_pk": inserted[0]})
+    if key is not None:
+        cur.execute(sql.insert_key, key)
+
+
+def store_session(
+    db: Database,
+    settings: Settings,
+    settler: Settler,
+    caller: ingest.Caller,
+    *,
+    report: SessionReport,
+    exact: dict[str, Any],
+    computed: Computed,
+    receipt_url: Callable[[str], str],
+) -> ingest.Stored:
+    """Store a completed session once (see the module's doc); repeats replay the answer."""
+    if isinstance(report.payment, LinkPayment) or report.ocmf:
+        return ingest.store_session(
+            db,
+            settings,
+            settler,
+            caller,
+            report=report,
+            exact=exact,
+            computed=computed,
+            receipt_url=receipt_url,
+        )
+    now = settings.now()
+    sql = _statements(db.engine)
+    station_id = ""
+    try:
+        with direct_sql.connection(db.engine) as cur:
+            parts = auth.key_parts(caller.authorization)
+            if parts is None:
+                raise ingest.Unauthorized
+            found = cur.first(sql.station_and_first, {"key_id": parts[0], "sid": report.session_id})
+            if found is None or not auth.secret_matches(parts[1], found[1]):
+                raise ingest.Unauthorized
+            station_id, first = str(found[0]), found[2]
+            if caller.key is not None:
+                keyed = cur.first(sql.keyed, {"station_id": station_id, "key": caller.key})
+                if keyed is not None:
+                    _, _, endpoint, request_hash, status_code, body, _ = keyed
+                    if endpoint != "sessions" or request_hash != caller.request_hash:
+                        raise ingest.KeyReused
+                    return ingest.Stored(status_code, body, replayed=True)
+            if first is not None:
+                raise _Repeat(first)
+            receipt_id = new_receipt_id()
+            row = ingest.session_values(
+                station_id, report, exact, computed, receipt_id=receipt_id, link_id=None, now=now
+            )
+            pay = ingest.card_values(station_id, report, now)
+            body = ingest.first_body(report, computed, receipt_url(receipt_id), pay)
+            row["response"] = body
+            if pay is not None:
+                del pay["session_pk"]
+            answer = ingest.Stored(201, body, replayed=False)
+            key = (
+                ingest.key_row(station_id, caller, "sessions", answer, now)
+                if caller.key is not None
+                else None
+            )
+            _store(cur, sql, row, pay, key)
+    except _Repeat as repeat:
+        # Answered outside the transaction: waiting inside it would hold the lock the first
+        # report needs to write its answer.
+        return ingest.first_answer(db, station_id, report.session_id, repeat.response)
+    except db.engine.dialect.loaded_dbapi.IntegrityError:
+        # A concurrent repeat of the same session id won the insert: answer as it did.
+        return ingest.first_answer(db, station_id, report.session_id, {})
+    if computed.total_minor != report.total_cost:
+        ingest.log.warning(
+            "session %s/%s: reported cost %d differs from computed %d",
+            station_id,
+            report.session_id,
+            report.total_cost,
+            computed.total_minor,
+        )
+    return ingest.Stored(201, body, replayed=False)
+
+
+class _Repeat(Exception):
+    """This session id is stored already (leaves the transaction before answering)."""
+
+    def __init__(self, response: dict[str, Any]) -> None:
+        super().__init__()
+        self.response = response
