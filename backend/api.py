@@ -382,7 +382,9 @@ def store_reports(
             report = SessionReport.model_validate(item)
             computed = recompute_report(report, item)
         except ValidationError as exc:
-            detail = jsonable_encoder(exc.errors(include_url=False, include_context=False))
+            # Never the input: a refused record may hold a card number or a key.
+            found = exc.errors(include_url=False, include_context=False, include_input=False)
+            detail = jsonable_encoder(found)
             for err in detail:
                 err["loc"] = ["body", *err["loc"]]
             results[i] = ingest_batch.refused(sid, 422, detail)

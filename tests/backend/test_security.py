@@ -259,6 +259,16 @@ def test_full_card_number_is_refused_and_not_echoed(backend: Backend) -> None:
     assert "masked" in r.text and pan not in r.text
 
 
+def test_full_card_number_in_a_batch_is_refused_and_not_echoed(backend: Backend) -> None:
+    pan = "4111111111111111"
+    records = [session_body("S1", card(1)), session_body("S2", {**card(2), "masked_pan": pan})]
+    with backend.station("A") as a:
+        r = a.post("/api/v1/sessions:batch", json={"sessions": records})
+    assert r.status_code == 200
+    assert [x["status_code"] for x in r.json()["results"]] == [201, 422]
+    assert "masked" in r.text and pan not in r.text
+
+
 def test_session_report_edge_cases_are_4xx(backend: Backend) -> None:
     with backend.station("A") as a:
         backwards = session_body("S1", card(1), meter_end_wh=1)
