@@ -45,11 +45,14 @@ class Statement:
         self._order: Sequence[str] | None = getattr(compiled, "positiontup", None)
         self._binds: dict[str, Processor] = {}
         for name, bind in compiled.binds.items():
-            process = bind.type.bind_processor(dialect)
+            # The type as the dialect runs it (a TypeDecorator's own step and its impl's, e.g.
+            # SQLite's datetime-to-text), as SQLAlchemy's own execution does.
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
                 self._binds[name] = process
         self._results: list[Processor | None] = [
-            None if t is None else t.result_processor(dialect, None) for t in results
+            None if t is None else t.dialect_impl(dialect).result_processor(dialect, None)
+            for t in results
         ]
 
     def params(self, values: Mapping[str, Any]) -> Any:

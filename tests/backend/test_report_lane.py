@@ -142,3 +142,18 @@ def _status(backend: Backend, key: str, body: dict[str, Any]) -> int | None:
             ).status_code
         except httpx.TransportError:
             return None
+
+
+def test_a_report_sent_again_with_its_idempotency_key_gets_the_first_answer(
+    backend_with_key: tuple[Backend, str],
+) -> None:
+    # The outbox's retry after a kill between the backend's answer and the journal: the key's
+    # stored answer (with its time) is read back on every database.
+    backend, key = backend_with_key
+    body = session_body("S-KEYED", card(3))
+    headers = {"Authorization": key, "Idempotency-Key": "session:S-KEYED"}
+    with backend.client() as client:
+        answers = [client.post("/api/v1/sessions", json=body, headers=headers) for _ in range(2)]
+    assert [a.status_code for a in answers] == [201, 201], answers[1].text
+    assert answers[1].headers.get("idempotent-replayed") == "true"
+    assert answers[0].json() == answers[1].json()
