@@ -32,7 +32,12 @@ def test_hash_pin_prints_the_settings_line() -> None:
     done = run("--hash-pin", stdin="2580\n")
     assert done.returncode == 0, done.stderr
     line = done.stdout.strip()
-    assert line.startswith('service_pin_hash = "pbkdf2_sha256$') and "2580" not in line
+    assert line.startswith('service_pin_hash = "pbkdf2_sha256$')
+    scheme, rounds, salt, digest = line.split('"')[1].split("$")
+    assert scheme == "pbkdf2_sha256" and rounds.isdigit()
+    # The PIN is nowhere in what is printed (the random hex of salt and digest may hold its
+    # digits by chance: 0.15 % of runs hold "2580").
+    assert "2580" not in line.replace(salt, "").replace(digest, "") + done.stderr
     assert verify_pin("2580", line.split('"')[1])
     assert run("--hash-pin", stdin="12\n").returncode == 2  # too short
 
