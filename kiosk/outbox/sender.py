@@ -241,10 +241,14 @@ class OutboxSender:
 
     def _set_online(self, online: bool) -> None:
         if self.online is not online:
-            self.online = online
+            before, self.online = self.online, online
             if online:  # the normal state: worth a line, not an alarm
                 log.info("backend reachable")
                 self.wake()  # what waited out a backoff goes now
+            elif before is None:
+                # Not reached yet since start (an embedded backend starts after the first
+                # frame): a failed delivery still warns, with what it could not send.
+                log.info("backend not reachable yet")
             else:
                 log.warning("backend unreachable")
             self._changed()

@@ -3,6 +3,7 @@ service menu and `evkiosk status` read, and the thread driven by a fake clock.""
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -307,3 +308,20 @@ def test_a_successful_probe_sends_the_queue_without_waiting_the_backoff(tmp_path
     clock.advance(timedelta(seconds=30))  # the next probe, long before the next attempt
     s.run_once()
     assert s.online is True and backend.accepted == ["session:S0", "session:S1"]
+
+
+def test_a_backend_not_reached_yet_is_news_and_one_lost_is_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="kiosk.outbox.sender")
+    s = sender(journal_with(tmp_path, 0), PingableBackend(), FakeClock(T0))
+    seen = []
+    for online in (False, True, False):
+        caplog.clear()
+        s.note(online)
+        seen += [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert seen == [
+        ("INFO", "backend not reachable yet"),  # at start, before it was ever reached
+        ("INFO", "backend reachable"),
+        ("WARNING", "backend unreachable"),
+    ]
