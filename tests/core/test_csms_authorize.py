@@ -5,38 +5,17 @@ transaction."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from doubles import paths
-from doubles.builders import Driver, at, card, controller, intent, reading, station
+from doubles.builders import Driver, at, card, controller, intent, reading
+from doubles.csms_driver import FedDriver
 from doubles.paths import SID
 
 from kiosk.devices import IecState
-from kiosk.journal.csms_feed import CsmsCall, CsmsFeed
 from kiosk.runtime.view import session_view
 from kiosk.session import commands as cmd
 from kiosk.session import events as ev
 from kiosk.session.model import Policy
 from kiosk.snapshot import Cancel, FailureReason, MoneyOutcome, Phase
-
-
-class FedDriver(Driver):
-    """A Driver that also keeps what the CSMS would be told of each step."""
-
-    def __init__(self, *, ask_csms: bool) -> None:
-        super().__init__(station(policy=Policy(csms_authorize=ask_csms)))
-        self.feed = CsmsFeed({"1": 1})
-        self.calls: list[CsmsCall] = []
-
-    def __call__(self, event: ev.Event) -> tuple[cmd.Command, ...]:
-        before = self.st
-        commands = super().__call__(event)
-        self.calls += self.feed.calls(event, before, self.st, commands, _never)
-        return commands
-
-
-def _never(_sid: str) -> datetime | None:
-    return None
 
 
 def _approved_and_plugged(d: Driver) -> tuple[cmd.Command, ...]:
@@ -45,7 +24,7 @@ def _approved_and_plugged(d: Driver) -> tuple[cmd.Command, ...]:
 
 
 def test_an_approved_payment_waits_for_the_csms_with_charging_off_and_no_transaction() -> None:
-    d = FedDriver(ask_csms=True)
+    d = FedDriver(Policy(csms_authorize=True))
     (ask,) = _approved_and_plugged(d)
     assert isinstance(ask, cmd.AuthorizeAtCsms) and ask.auth.receipt_no == 231
     assert d(ev.MeterUpdate(at(6), "1", reading(1000, 6))) == ()  # plugged: still nothing
@@ -55,7 +34,7 @@ def test_an_approved_payment_waits_for_the_csms_with_charging_off_and_no_transac
 
 
 def test_accepted_starts_charging_and_the_transaction() -> None:
-    d = FedDriver(ask_csms=True)
+    d = FedDriver(Policy(csms_authorize=True))
     _approved_and_plugged(d)
     produced = d(ev.CsmsAuthorized(at(6), SID, "Accepted"))
     assert [type(c) for c in produced] == [cmd.BeginMetering, cmd.EnableCharging]
@@ -65,7 +44,7 @@ def test_accepted_starts_charging_and_the_transaction() -> None:
 
 
 def test_a_refusal_releases_the_hold_and_is_canceled_without_a_transaction_c19() -> None:
-    d = FedDriver(ask_csms=True)
+    d = FedDriver(Policy(csms_authorize=True))
     _approved_and_plugged(d)
     (release,) = d(ev.CsmsAuthorized(at(6), SID, "Invalid"))
     assert isinstance(release, cmd.SettleCard) and release.final_minor == 0
@@ -81,14 +60,14 @@ def test_a_refusal_releases_the_hold_and_is_canceled_without_a_transaction_c19()
 
 
 def test_no_answer_is_not_an_acceptance() -> None:
-    d = FedDriver(ask_csms=True)
+    d = FedDriver(Policy(csms_authorize=True))
     _approved_and_plugged(d)
     (release,) = d(ev.CsmsAuthorized(at(6), SID, "NoAnswer"))
     assert isinstance(release, cmd.SettleCard) and release.final_minor == 0
 
 
 def test_a_late_answer_after_the_session_moved_on_changes_nothing() -> None:
-    d = FedDriver(ask_csms=True)
+    d = FedDriver(Policy(csms_authorize=True))
     _approved_and_plugged(d)
     d(ev.CsmsAuthorized(at(6), SID, "Accepted"))
     d(ev.ControllerUpdate(at(7), "1", controller(IecState.C, 7, enabled=True)))
@@ -96,7 +75,7 @@ def test_a_late_answer_after_the_session_moved_on_changes_nothing() -> None:
 
 
 def test_without_the_variable_charging_starts_at_the_terminal_approval_as_before() -> None:
-    d = FedDriver(ask_csms=False)
+    d = FedDriver(Policy(csms_authorize=False))
     produced = _approved_and_plugged(d)
     assert [type(c) for c in produced] == [cmd.BeginMetering, cmd.EnableCharging]
     assert d.calls[0].payload["eventType"] == "Started"
@@ -105,7 +84,7 @@ def test_without_the_variable_charging_starts_at_the_terminal_approval_as_before
 
 
 def test_a_driver_who_cancels_while_the_csms_is_asked_is_released_without_a_transaction() -> None:
-    d = FedDriver(ask_csms=True)
+    d = FedDriver(Policy(csms_authorize=True))
     _approved_and_plugged(d)
     (release,) = d(intent(Cancel(SID), 6))
     assert isinstance(release, cmd.SettleCard) and release.final_minor == 0
@@ -117,7 +96,7 @@ def test_a_driver_who_cancels_while_the_csms_is_asked_is_released_without_a_tran
 
 
 def test_the_screen_is_told_while_the_csms_is_asked_and_no_longer_once_it_answered() -> None:
-    d = FedDriver(ask_csms=True)
+    d = FedDriver(Policy(csms_authorize=True))
     _approved_and_plugged(d)
     s = d.st.session(SID)
     assert s is not None and session_view(s, d.st.policy).operator_checking

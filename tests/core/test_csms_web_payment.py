@@ -5,13 +5,13 @@ at the connector's hold amount, that ends with the cost reported and nothing boo
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from doubles import paths
-from doubles.builders import HOLD, OFFER, Driver, at, controller, intent, reading, station
+from doubles.builders import HOLD, OFFER, Driver, at, controller, intent, reading
+from doubles.csms_driver import FedDriver
 
 from kiosk.devices import IecState
-from kiosk.journal.csms_feed import CsmsCall, CsmsFeed
 from kiosk.session import commands as cmd
 from kiosk.session import events as ev
 from kiosk.session.model import Policy
@@ -19,23 +19,6 @@ from kiosk.session.names import PaymentMethod, StopReason
 from kiosk.snapshot import MoneyOutcome, Phase, StopCharging
 
 TX = "TX1"
-
-
-class FedDriver(Driver):
-    def __init__(self, policy: Policy | None = None) -> None:
-        super().__init__(station(policy=policy))
-        self.feed = CsmsFeed({"1": 1})
-        self.calls: list[CsmsCall] = []
-
-    def __call__(self, event: ev.Event) -> tuple[cmd.Command, ...]:
-        before = self.st
-        commands = super().__call__(event)
-        self.calls += self.feed.calls(event, before, self.st, commands, _never)
-        return commands
-
-
-def _never(_sid: str) -> datetime | None:
-    return None
 
 
 def _plugged(d: Driver, t: float = 1) -> None:
