@@ -185,6 +185,16 @@ SIGNING_METER = SigningMeterView(
 )
 
 
+def operator_qr_tiles() -> tuple[ConnectorTile, ...]:
+    left, right, ccs = tiles()
+    url = "https://csms.example.com/pay?evse=1&totp=Q7X2KD9M"
+    return (
+        replace(left, web_pay_url=url),
+        replace(right, web_pay_url=url, web_paying_until=NOW + timedelta(minutes=4)),
+        ccs,
+    )
+
+
 def all_screens() -> dict[str, StationSnapshot]:
     """Name -> snapshot, one per screen state a driver can meet."""
     link = PaymentLinkView("http://127.0.0.1:8080/pay/q8ZtR2mWcX5a", NOW + timedelta(minutes=5))
@@ -192,6 +202,9 @@ def all_screens() -> dict[str, StationSnapshot]:
     paused_tiles = tiles(ConnectorStatus.SUSPENDED_EV, SESSION)
     return {
         "idle": station(),
+        # OCPP 2.1 C25: the operator's QR code on a free tile; a driver paying that way on
+        # another tile's code blocks a local start there.
+        "idle_operator_qr": station(connectors=operator_qr_tiles()),
         "price": station(
             Phase.PRICE_SHOWN,
             view(Phase.PRICE_SHOWN, countdowns=countdown(CountdownKind.PRICE_CONFIRM, 75)),
@@ -254,6 +267,26 @@ def all_screens() -> dict[str, StationSnapshot]:
                 method=PaymentMethod.CARD,
                 countdowns=countdown(CountdownKind.PLUG_IN, 165),
             ),
+        ),
+        "plug_in_operator_check": station(
+            Phase.WAITING_FOR_PLUG,
+            view(
+                Phase.WAITING_FOR_PLUG,
+                method=PaymentMethod.CARD,
+                operator_checking=True,
+                countdowns=countdown(CountdownKind.PLUG_IN, 165),
+            ),
+            csms=CsmsLinkView(connected=True, version="2.1"),
+        ),
+        "plug_in_operator_paid": station(
+            Phase.WAITING_FOR_PLUG,
+            view(
+                Phase.WAITING_FOR_PLUG,
+                method=PaymentMethod.CSMS,
+                hold=None,
+                countdowns=countdown(CountdownKind.PLUG_IN, 165),
+            ),
+            csms=CsmsLinkView(connected=True, version="2.1"),
         ),
         "plug_timeout": station(
             Phase.FAILED,

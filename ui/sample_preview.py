@@ -43,6 +43,17 @@ def _gross_cost(lines: tuple[PriceLine, ...], energy_wh: int, currency: str) -> 
     return int(round_amount(total, currency) * 100)
 
 
+def _as_in_example(own: ConnectorTile, example: ConnectorTile) -> ConnectorTile:
+    """The sample station's tile in the state of the example's tile with the same id."""
+    return replace(
+        own,
+        status=example.status,
+        session_id=example.session_id,
+        web_pay_url=example.web_pay_url,
+        web_paying_until=example.web_paying_until,
+    )
+
+
 def sample_screens(config_path: Path = SAMPLE) -> dict[str, StationSnapshot]:
     config = load_config(config_path)
     first = config.connectors[0]
@@ -102,11 +113,7 @@ def sample_screens(config_path: Path = SAMPLE) -> dict[str, StationSnapshot]:
     for name, snap in preview.all_screens().items():
         by_id = {t.connector_id: t for t in snap.connectors}
         own = tuple(
-            replace(
-                t, status=by_id[t.connector_id].status, session_id=by_id[t.connector_id].session_id
-            )
-            if t.connector_id in by_id
-            else t
+            _as_in_example(t, by_id[t.connector_id]) if t.connector_id in by_id else t
             for t in tiles
         )
         focus = snap.focus

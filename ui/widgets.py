@@ -146,10 +146,15 @@ class QrCode(QWidget):
 
     MODULE_PX = 4  # 37 modules (a receipt link) make 148 px, about 39 mm at 96 dpi
 
-    def __init__(self) -> None:
+    def __init__(self, compact: bool = False) -> None:
         super().__init__()
         self._data = ""
         self._matrix: list[list[bool]] = []
+        # A compact code, for a crowded screen: level L (7 % recovery) instead of M (15 %), as a
+        # screen never gets scratched or dirty as a sticker does, and modules down to 3 px
+        # (0.6 mm on a 7" 800x480 panel: still read by a phone held at 20 cm).
+        self._compact = compact
+        self._module_px = 3 if compact else self.MODULE_PX
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(120, 120)
 
@@ -164,17 +169,35 @@ class QrCode(QWidget):
         if data:
             import qrcode  # noqa: PLC0415 (only when a QR code is shown: not at start)
 
-            code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+            c = qrcode.constants
+            level = c.ERROR_CORRECT_L if self._compact else c.ERROR_CORRECT_M
+            code = qrcode.QRCode(error_correction=level, border=4)
             code.add_data(data)
             code.make(fit=True)
             self._matrix = code.get_matrix()
         else:
             self._matrix = []
-        # Whole pixels per module, at least MODULE_PX: a layout never squeezes the code below
-        # what a phone camera reads at arm's length.
-        side = max(120, len(self._matrix) * self.MODULE_PX)
+        # Whole pixels per module, at least MODULE_PX (3 if compact): a layout never squeezes
+        # the code below what a phone camera reads at arm's length.
+        side = len(self._matrix) * self._module_px
+        if not self._compact:
+            side = max(120, side)
         self.setMinimumSize(side, side)
         self.update()
+
+    @property
+    def compact(self) -> bool:
+        return self._compact
+
+    @property
+    def modules(self) -> int:
+        """Modules per side, quiet zone included."""
+        return len(self._matrix)
+
+    def cramped(self) -> bool:
+        """Painted with fewer than MODULE_PX pixels per module: only a compact code may be, and
+        the page's text is made smaller first (see ui/text_fit.py)."""
+        return bool(self._matrix) and self.painted_side() < len(self._matrix) * self.MODULE_PX
 
     def painted_side(self) -> int:
         """The code's side on screen: whole pixels per module, so it may be under the widget."""

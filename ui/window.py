@@ -22,11 +22,9 @@ from kiosk.snapshot import (
 from ui.i18n import Language, ordered_codes
 from ui.ports import ServicePort
 from ui.qt import (
-    QApplication,
     QEvent,
     QFrame,
     QHBoxLayout,
-    QLabel,
     QLayout,
     QObject,
     QPushButton,
@@ -47,6 +45,7 @@ from ui.screens.paying import CardScreen, QrScreen
 from ui.screens.price import PaymentChoiceScreen, PriceScreen
 from ui.screens.session import ChargingScreen, PlugScreen, StartingScreen, StoppingScreen
 from ui.settings import UiSettings
+from ui.text_fit import TextFit
 from ui.theme import HIGH_CONTRAST, NORMAL, large_text_px, metrics, style_sheet
 from ui.timeout_warning import TimeoutWarning
 from ui.widgets import LongPress, button, label
@@ -143,9 +142,7 @@ class KioskWindow(QWidget):
         self.high_contrast = False
         self.failed = False  # the safe error screen is up
         self._last_phase = Phase.IDLE
-        self._style_key: tuple[int, int, bool, bool, int | None] | None = None
-        self._text_px: int | None = None  # the body text size fitted to the page on show
-        self._fitted: dict[tuple[str, str, int, int, bool], int] = {}
+        self._style_key: tuple[int, int, bool, bool] | None = None
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(10, 6, 10, 8)
@@ -221,6 +218,7 @@ class KioskWindow(QWidget):
         self._extended: set[tuple[str, datetime]] = set()
 
         self.viewport.installEventFilter(self)
+        self._text_fit = TextFit(self.viewport, self.stack)
 
         self._service_port = service
         self._service: ServiceMenu | None = None  # built when first needed (see `service`)
@@ -327,7 +325,6 @@ class KioskWindow(QWidget):
 
     def set_large_text(self, on: bool) -> None:
         self.large_text = on
-        self._text_px = None  # fitted again for the new mode
         self._apply_style()
         self._refresh()
 
@@ -354,7 +351,10 @@ class KioskWindow(QWidget):
         self._show_page(page)
         self._keep_clock()
         try:
-            page.draw(self._context())
+            ctx = self._context()
+            page.draw(ctx)
+            self._fit_text("error", page, lambda: page.draw(ctx))
+            self._fit_stack()
         except Exception:  # the last resort must not recurse
             log.exception("the safe error page failed to render")
 
@@ -409,72 +409,22 @@ class KioskWindow(QWidget):
             self.header_box.removeWidget(self.station)
             self.header_row.insertWidget(0, self.station, 1)
 
-    def _page_overflows(self) -> bool:
-        """The page on show needs more than the panel: taller than the viewport, or a word
-        wider than its label (a word is never broken)."""
-        viewport = self.viewport.size()
-        page = self.stack.currentWidget()
-        if page is None:
-            return False
-        self.stack.resize(viewport)
-        layout = page.layout()
-        if layout is None:
-            return False
-        # Size changes drawing just made (icons follow the font) reach the page's layout
-        # through posted layout requests: settle them before measuring.
-        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-        layout.activate()
-        needed = max(page.minimumSizeHint().height(), layout.totalHeightForWidth(viewport.width()))
-        if needed > viewport.height():
-            return True
-        for lab in page.findChildren(QLabel):
-            if not (lab.isVisibleTo(page) and lab.text()):
-                continue
-            if lab.wordWrap():
-                widest = max(lab.fontMetrics().horizontalAdvance(w) for w in lab.text().split())
-                if widest > lab.contentsRect().width():
-                    return True
-            elif lab.sizeHint().width() > lab.width() + 1:
-                return True
-        for b in page.findChildren(QPushButton):
-            if b.isVisibleTo(page) and b.text():
-                hint = b.sizeHint()
-                if hint.width() > b.width() + 1 or hint.height() > b.height() + 1:
-                    return True
-        return False
-
-    def _fit_text(self, name: str, redraw: Callable[[], None]) -> None:
+    def _fit_text(self, name: str, page: QWidget, redraw: Callable[[], None]) -> None:
         """Text as large as this page allows on this panel, from the mode's size down to 4/5 of
-        the normal one, until the page fits: no control leaves the screen or scrolls. The size
-        found is kept per page, language, panel size and mode."""
+        the normal one, until the page fits: no control leaves the screen or scrolls."""
         normal = metrics(self.width(), self.height(), self.dpi, large_text=False).base
         # A dense panel (15 mm buttons take much of it) or a narrow one: a little smaller.
         floor = max(13, normal * 4 // 5)
         top = large_text_px(self.width(), self.height(), self.dpi) if self.large_text else normal
         key = (name, self.lang_code, self.width(), self.height(), self.large_text)
-        known = self._fitted.get(key, top)
-        self._set_text_px(known, redraw)
-        if not self._page_overflows():
-            self._fitted[key] = known
-            return
-        low, high = floor, known - 1  # binary search: the largest size that fits
-        while low < high:
-            middle = (low + high + 1) // 2
-            self._set_text_px(middle, redraw)
-            if self._page_overflows():
-                high = middle - 1
-            else:
-                low = middle
-        self._set_text_px(low, redraw)
-        self._fitted[key] = low
+        self._text_fit.fit(page, key, (floor, top), self._page_sheet, redraw)
 
-    def _set_text_px(self, px: int | None, redraw: Callable[[], None] | None = None) -> None:
-        if px == self._text_px:
-            return
-        self._text_px = px
-        self._apply_style()
-        if redraw is not None:
-            redraw()  # sizes that follow the font (icons) are set when drawing
+    def _page_sheet(self, px: int) -> str:
+        """The style sheet of a page fitted to body text of `px`."""
+        m = metrics(self.width(), self.height(), self.dpi, self.large_text, base=px)
+        normal = metrics(self.width(), self.height(), self.dpi, large_text=False)
+        palette = HIGH_CONTRAST if self.high_contrast else NORMAL
+        return style_sheet(palette, m, chip_px=normal.small, station_px=round(normal.base * 1.2))
 
     def _context(self) -> RenderContext:
         assert self.snapshot is not None
@@ -525,7 +475,7 @@ class KioskWindow(QWidget):
                 page.tick(ctx)
             else:
                 page.draw(ctx)
-                self._fit_text(name, lambda: page.draw(ctx))
+                self._fit_text(name, page, lambda: page.draw(ctx))
                 self._fit_stack()
             self._update_timeout_warning(ctx)
             if self._service_shown():
@@ -587,19 +537,16 @@ class KioskWindow(QWidget):
             self.lang_buttons[code] = b
 
     def _apply_style(self) -> None:
-        """Set the style sheets for the current size, mode and text size. Setting one re-polishes
-        every widget below (~40 ms on a small board), so an unchanged sheet is not set again;
-        widgets added later (language buttons) are polished with the sheet already set."""
-        px = self._text_px
-        key = (self.width(), self.height(), self.large_text, self.high_contrast, px)
+        """Set the style sheets for the current size and mode. Setting one re-polishes every
+        widget below (~40 ms on a small board), so an unchanged sheet is not set again; widgets
+        added later (language buttons) are polished with the sheet already set. A page fitted
+        to smaller text has a sheet of its own (see TextFit)."""
+        key = (self.width(), self.height(), self.large_text, self.high_contrast)
         if key == self._style_key:
             return
         self._style_key = key
-        m = metrics(self.width(), self.height(), self.dpi, self.large_text, base=px)
-        normal = metrics(self.width(), self.height(), self.dpi, large_text=False)
-        palette = HIGH_CONTRAST if self.high_contrast else NORMAL
-        station_px = round(normal.base * 1.2)
-        sheet = style_sheet(palette, m, chip_px=normal.small, station_px=station_px)
+        top = metrics(self.width(), self.height(), self.dpi, self.large_text).base
+        sheet = self._page_sheet(top)
         if sheet != self.styleSheet():
             self.setStyleSheet(sheet)
         self._style_service()

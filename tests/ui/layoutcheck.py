@@ -23,6 +23,7 @@ from ui.widgets import QrCode, StatusIcon
 OPEN, CLOSE = "⟦", "⟧"
 _MARKED = re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}")
 QR_MIN_PX = 148  # 37 modules of 4 px: a phone reads it at arm's length
+QR_COMPACT_MIN_MM = 20  # read by a phone held 20 cm away
 
 
 def mark(text: str) -> str:
@@ -159,6 +160,19 @@ def _text_problem(w: QWidget) -> str | None:
     return None
 
 
+def _qr_problem(code: QrCode, window: QWidget) -> str | None:
+    """A payment code is read at arm's length: 148 px. A compact one (on a crowded tile) may
+    have 3 px per module, if it is still 20 mm wide on the panel."""
+    side = code.painted_side()
+    if not code.compact:
+        return f"is painted {side} px, under {QR_MIN_PX}" if side < QR_MIN_PX else None
+    modules = code.modules
+    mm = side * 25.4 / getattr(window, "dpi", 96)
+    if side < 3 * modules or mm < QR_COMPACT_MIN_MM:
+        return f"is painted {side} px ({mm:.1f} mm) for {modules} modules"
+    return None
+
+
 def view_problems(root: QWidget, window: QWidget, target: int) -> list[str]:
     found: list[str] = []
     items = leaves(root, window)
@@ -178,8 +192,8 @@ def view_problems(root: QWidget, window: QWidget, target: int) -> list[str]:
                 r = bar.tabRect(i)
                 if min(r.width(), r.height()) < target:
                     found.append(f"tab {bar.tabText(i)!r} is {r.width()}x{r.height()} px")
-        if isinstance(w, QrCode) and w.data and w.painted_side() < QR_MIN_PX:
-            found.append(f"{name} is painted {w.painted_side()} px, under {QR_MIN_PX}")
+        if isinstance(w, QrCode) and w.data and (problem := _qr_problem(w, window)):
+            found.append(f"{name} {problem}")
     # Overlap: two things a driver reads or taps share pixels (one inside the other is fine).
     rects = [(w, _rect_in(w, window)) for w in items]
     for i, (a, ra) in enumerate(rects):

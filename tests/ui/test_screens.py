@@ -91,7 +91,7 @@ def test_tile_shows_the_operators_qr_code_and_a_payment_on_a_phone(
     assert kiosk.find("tile_web_qr").data == url
     assert decode_qr(kiosk.find("tile_web_qr"), tmp_path) == url
     for code, text in (("en", "Or scan to pay on your phone"),
-                       ("de", "Oder scannen und am Handy bezahlen"),
+                       ("de", "Oder per Handy zahlen"),
                        ("fr", "Ou scannez pour payer sur votre téléphone")):  # fmt: skip
         kiosk.set_language(code)
         assert text in [w.text() for w in tile.findChildren(QLabel)]
@@ -104,6 +104,9 @@ def test_tile_shows_the_operators_qr_code_and_a_payment_on_a_phone(
                        ("fr", "Paiement en cours sur votre téléphone")):  # fmt: skip
         kiosk.set_language(code)
         assert text in [w.text() for w in tile.findChildren(QLabel)]
+    # The held connector no longer looks free: its status line is the payment's.
+    kiosk.set_language("en")
+    assert "Available" not in [w.text() for w in tile.findChildren(QLabel)]
 
 
 def test_before_the_first_snapshot_the_screen_says_it_is_starting(kiosk: Kiosk) -> None:

@@ -20,6 +20,9 @@ class ConnectorButton(QPushButton):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.connector_id = ""
         grid = QVBoxLayout(self)
+        # Tight, so that a tile on a small panel keeps room for the operator's QR code.
+        grid.setContentsMargins(8, 8, 8, 8)
+        grid.setSpacing(3)
         self.name = label(role="title", wrap=False)
         self.kind = label()
         status_row = QHBoxLayout()
@@ -38,7 +41,7 @@ class ConnectorButton(QPushButton):
         # checked by the CSMS, so no language is added), or that a phone is paying.
         self.web_pay = label(role="small")
         self.web_pay.setObjectName("tile_web_pay")
-        self.web_qr = QrCode()
+        self.web_qr = QrCode(compact=True)  # beside the tile's texts on a small panel
         self.web_qr.setObjectName("tile_web_qr")
         grid.addWidget(self.name)
         grid.addWidget(self.kind)
@@ -46,9 +49,11 @@ class ConnectorButton(QPushButton):
         grid.addWidget(self.price)
         grid.addWidget(self.next_price)
         grid.addWidget(self.reason)
+        # The code takes the room the texts leave (a larger code is read from further away);
+        # without one the stretch keeps the texts at the top.
         grid.addWidget(self.web_pay)
         grid.addWidget(self.web_qr, 1)
-        grid.addStretch(1)
+        grid.addStretch(0)
 
     def show_tile(self, tile: ConnectorTile, ctx: RenderContext) -> None:
         lang = ctx.lang
@@ -61,11 +66,20 @@ class ConnectorButton(QPushButton):
             lang.text("tile.kind", type=connector_type(tile.connector_type, lang), power=power)
         )
         connecting = tile.reason_code == "connecting"  # its devices have not answered yet
-        icon, role = CONNECTING_LOOK if connecting else STATUS_LOOK[tile.status]
+        # A driver paying on a phone with the operator's code holds the connector (C25).
+        paying = tile.web_paying_until is not None
+        waiting = connecting or paying
+        icon, role = CONNECTING_LOOK if waiting else STATUS_LOOK[tile.status]
         restyle(self.status, role)
         self.status.ensurePolished()  # the font of the current text size
         self.status_icon.set_icon(icon, max(24, self.status.fontMetrics().height()))
-        status = "status.connecting" if connecting else f"status.{tile.status.value}"
+        status = (
+            "status.connecting"
+            if connecting
+            else "tile.web_paying"
+            if paying
+            else f"status.{tile.status.value}"
+        )
         self.status.setText(lang.text(status))
         # The price in force now (AFIR: before the session starts), and its next change.
         price = tile.price
@@ -77,13 +91,12 @@ class ConnectorButton(QPushButton):
         extra = reason_text(tile, lang) or (lang.text("tile.busy") if busy else "")
         self.reason.setText(extra)
         self.reason.setVisible(bool(extra))
-        paying = tile.web_paying_until is not None
-        web = "tile.web_paying" if paying else "tile.web_pay" if tile.web_pay_url else ""
-        self.web_pay.setText(lang.text(web) if web else "")
-        self.web_pay.setVisible(bool(web))
-        if tile.web_pay_url and not paying:
-            self.web_qr.set_data(tile.web_pay_url)
-        self.web_qr.setVisible(bool(tile.web_pay_url) and not paying)
+        offer = bool(tile.web_pay_url) and not paying
+        self.web_pay.setText(lang.text("tile.web_pay") if offer else "")
+        self.web_pay.setVisible(offer)
+        if offer:
+            self.web_qr.set_data(tile.web_pay_url or "")
+        self.web_qr.setVisible(offer)
         self.setEnabled(tile.selectable)
         self.setAccessibleName(f"{self.name.text()}, {self.status.text()}")
 
