@@ -90,7 +90,7 @@ class ConnectorTile:
     # The label in other languages, as configured: (("en", "Left"), ("fr", "Gauche")).
     labels: tuple[tuple[str, str], ...] = ()
     # Why it is unavailable or faulted, as a code the screen words in its language:
-    # "emergency_stop", "controller_offline", "connector_fault".
+    # "emergency_stop", "controller_offline", "meter_offline", "connector_fault".
     reason_code: str | None = None
     # OCPP 2.1 C25: the operator's dynamic QR code for paying on a phone (it changes with its
     # one-time password), and until when a driver is paying that way (no local start meanwhile).
@@ -282,6 +282,13 @@ class StationSnapshot:
     reporting: ReportingStatus | None = None  # None: no backend configured
     signing_meters: tuple[SigningMeterView, ...] = ()  # connectors whose meter signs (OCMF)
     csms: CsmsLinkView | None = None  # None: no CSMS configured
+
+    def in_use(self, connector_id: str) -> bool:
+        """A driver has chosen this connector or a session runs on it."""
+        views = (self.focus, *self.background) if self.focus else self.background
+        if any(v.connector_id == connector_id for v in views):
+            return True
+        return any(t.session_id for t in self.connectors if t.connector_id == connector_id)
 
 
 # --------------------------------------------------------------------------- intents

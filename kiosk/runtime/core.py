@@ -147,6 +147,7 @@ class Runtime:
             note_backend=lambda online: self.note_backend(online=online),
             poll_period=poll_period,
             link_wait_s=link_wait_s,
+            in_use=self._in_use,
         )
         self._executor = Executor(
             ExecutorParts(
@@ -258,6 +259,11 @@ class Runtime:
     @property
     def snapshot(self) -> StationSnapshot | None:
         return self._publisher.snapshot
+
+    def _in_use(self, connector_id: str) -> bool:
+        """For the device owners (any thread): the published snapshot is immutable."""
+        snap = self._publisher.snapshot
+        return snap is None or snap.in_use(connector_id)
 
     def post(self, event: ev.Event) -> None:
         self._events.put(event)

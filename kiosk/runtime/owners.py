@@ -2,7 +2,8 @@
 
 One owner per device, or per serial port or RS485 bus that devices share (`StationDevices.buses`).
 Between jobs an owner reads its meters and controllers in turn and posts what they say as
-events; the backend's owner also watches the payment links drivers are paying.
+events; the backend's owner also watches the payment links drivers are paying. An idle
+connector's meter is read less often (see `_meter_poll`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from kiosk.devices import BackendError, ChargeController, DeviceError, EnergyMeter, LinkStatus
 from kiosk.runtime.clock import Clock
@@ -44,8 +45,12 @@ class DeviceOwners:
         note_backend: Callable[[bool], None],  # online or not
         poll_period: timedelta,
         link_wait_s: float,
+        in_use: Callable[[str], bool] = lambda _cid: True,
+        idle_meter_period: timedelta = timedelta(seconds=10),
     ) -> None:
         self.devices = devices
+        self._in_use = in_use
+        self._idle_meter_period = idle_meter_period
         self.clock = clock
         self._post = post
         self._note_backend = note_backend
@@ -107,12 +112,22 @@ class DeviceOwners:
         return all(o.idle() for o in self._owners.values())
 
     def _meter_poll(self, cid: str, meter: EnergyMeter) -> Callable[[], None]:
+        # A connector nobody uses needs its meter read only to know that it answers: every
+        # `idle_meter_period` (its controller, which sees a plug, is still read every poll).
+        # A meter that failed is read every poll until it answers again.
+        answered: list[datetime] = []
+
         def poll() -> None:
+            now = self.clock.now()
+            if answered and not self._in_use(cid) and now - answered[0] < self._idle_meter_period:
+                return
             try:
                 reading = meter.read()
             except (DeviceError, OSError) as exc:
+                answered.clear()
                 self._post(ev.MeterFailed(self.clock.now(), cid, str(exc)))
                 return
+            answered[:] = [now]
             self._post(ev.MeterUpdate(self.clock.now(), cid, reading))
 
         return poll

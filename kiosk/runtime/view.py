@@ -101,6 +101,10 @@ def _tile(
     elif live.iec.is_error or live.controller_error:
         status, code = ConnectorStatus.FAULTED, "connector_fault"
         reason = live.controller_error or "Connector fault"
+    elif live.meter_error is not None and session is None:
+        # No session can start without its readings (a running one stops on its own).
+        status, code = ConnectorStatus.UNAVAILABLE, "meter_offline"
+        reason = f"Energy meter: {live.meter_error}"
     elif session is not None:
         if session.phase in _PREPARING:
             status = ConnectorStatus.PREPARING

@@ -211,11 +211,12 @@ def _observe(st: Station, event: Event) -> Station:
         return replace(st, live={**st.live, event.connector_id: live})
     if isinstance(event, MeterUpdate):
         old = st.live_of(event.connector_id)
-        live = replace(old, meter_online=True, reading=event.reading)
+        live = replace(old, meter_online=True, meter_error=None, reading=event.reading)
         return replace(st, live={**st.live, event.connector_id: live})
     if isinstance(event, MeterFailed):
         old = st.live_of(event.connector_id)
-        return replace(st, live={**st.live, event.connector_id: replace(old, meter_online=False)})
+        live = replace(old, meter_online=False, meter_error=event.reason or "no answer")
+        return replace(st, live={**st.live, event.connector_id: live})
     if isinstance(event, EmergencyStop):
         return replace(st, emergency=True)
     if isinstance(event, EmergencyCleared):

@@ -228,6 +228,7 @@ class ConnectorLive:
     controller_online: bool = False
     controller_error: str | None = None
     meter_online: bool = False
+    meter_error: str | None = None  # why the meter did not answer its last read
     # The meter's last reading, for a session's start. No snapshot shows it: a step that
     # changes only this publishes nothing (kiosk.runtime.core).
     reading: MeterReading | None = None
