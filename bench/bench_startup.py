@@ -54,12 +54,20 @@ print(f"{time.time() - float(sys.argv[1]):.4f} {time.process_time():.4f}")
 """
 
 
+TEST_ONLY_PACKAGES = ("trio",)
+
+
 def child(started: float, config_path: str, simulate: bool, idle: bool = False) -> None:
     """Runs in a fresh process: the app until the idle page shows with a snapshot. Prints
     the wall time since the spawn and the process's CPU time (all its threads)."""
     import shutil  # the bench's own imports stay out of the app's figure
     import tempfile
     import threading
+
+    # A station installs the app without the test tools. One of them, selenium, brings trio,
+    # which httpcore imports whenever it is installed (4 MB here): hidden, as on a station.
+    for name in TEST_ONLY_PACKAGES:
+        sys.modules[name] = None  # type: ignore[assignment]
 
     from kiosk.config import load_config
     from ui.composition import assemble  # before Qt, as ui/cli.py does
