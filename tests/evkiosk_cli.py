@@ -9,6 +9,7 @@ family still run the real entry point as a process (see tests/backend/test_cli.p
 from __future__ import annotations
 
 import io
+import logging
 import os
 import sys
 from collections.abc import Iterator, Mapping
@@ -51,6 +52,37 @@ def _stdin(text: str | None) -> Iterator[None]:
         sys.stdin = saved
 
 
+class _LastResort(logging.Handler):
+    """What a fresh process does with a WARNING or worse when nothing configured logging
+    (logging.lastResort): the message, with its traceback if any, on stderr. In-process, the
+    test runner's own handler on the root logger would otherwise take those records away."""
+
+    def __init__(self, stream: io.StringIO) -> None:
+        super().__init__(logging.WARNING)
+        self.stream = stream
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream.write(self.format(record) + "\n")
+
+
+@contextmanager
+def _logging_to(stream: io.StringIO) -> Iterator[None]:
+    """Route WARNING and worse to `stream` as a process would; levels a command sets for its
+    own process (e.g. quieting pymodbus) are undone afterwards."""
+    manager = logging.Logger.manager
+    loggers = [logging.getLogger(), *manager.loggerDict.values()]
+    levels = {lg: lg.level for lg in loggers if isinstance(lg, logging.Logger)}
+    handler = _LastResort(stream)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        for lg, level in levels.items():
+            lg.setLevel(level)
+
+
 def _exit_code(code: object) -> tuple[int, str]:
     """The status the interpreter would exit with for SystemExit(code), and what it prints."""
     if code is None:
@@ -63,7 +95,13 @@ def _exit_code(code: object) -> tuple[int, str]:
 def evkiosk(*args: str, env: Mapping[str, str] | None = None, stdin: str | None = None) -> Ran:
     """Run `evkiosk ARGS...` in this process; `env` adds to the environment for the call."""
     out, err = io.StringIO(), io.StringIO()
-    with _environ(env or {}), _stdin(stdin), redirect_stdout(out), redirect_stderr(err):
+    with (
+        _environ(env or {}),
+        _stdin(stdin),
+        redirect_stdout(out),
+        redirect_stderr(err),
+        _logging_to(err),
+    ):
         try:
             code = main(list(args))
         except SystemExit as exc:  # argparse's usage errors and --help
