@@ -32,6 +32,7 @@ from kiosk.snapshot import (
     StationSnapshot,
     StopCharging,
 )
+from tests.evkiosk_cli import Ran, evkiosk
 
 EVKIOSK = [sys.executable, "-m", "kiosk.cli.main", "backend"]
 STATION_ID = "E2E-1"
@@ -144,14 +145,10 @@ class BackendProcess:
         added = self.cli("add-station", STATION_ID)
         self.token = added.stdout.strip().splitlines()[-1]
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [*EVKIOSK, *args, "--db", self.db],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+    def cli(self, *args: str) -> Ran:
+        """`evkiosk backend ARGS --db DB` through the CLI's main(argv), in this process (the
+        server itself is a process of its own, see start)."""
+        done = evkiosk("backend", *args, "--db", self.db)
         assert done.returncode == 0, done.stderr
         return done
 
