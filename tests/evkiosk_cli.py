@@ -30,15 +30,17 @@ class Ran:
 
 @contextmanager
 def _environ(extra: Mapping[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in extra}
+    """`extra` added for the call; whatever the command sets in its own process's environment
+    (e.g. `run --vnc` picks the Qt platform) is undone afterwards."""
+    saved = dict(os.environ)
     os.environ.update(extra)
     try:
         yield
     finally:
+        for name in set(os.environ) - set(saved):
+            del os.environ[name]
         for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
+            if os.environ.get(name) != value:
                 os.environ[name] = value
 
 
