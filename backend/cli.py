@@ -20,6 +20,8 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -141,12 +143,18 @@ def _parse_listen(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def _database(url: str):  # type: ignore[no-untyped-def]
+@contextmanager
+def _database(url: str) -> Iterator[Database]:
+    """The migrated database for one command; its connections are closed when the block ends
+    (the command may run inside a longer-lived process, e.g. a test or a script)."""
     from backend.db import Database  # noqa: PLC0415 (load on demand)
 
     db = Database(url)
-    db.migrate()
-    return db
+    try:
+        db.migrate()
+        yield db
+    finally:
+        db.dispose()
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -235,8 +243,8 @@ def _add_station(args: argparse.Namespace) -> int:
     from backend.stations import StationError, add_station  # noqa: PLC0415 (load on demand)
 
     try:
-        db = _database(args.db)
-        key = add_station(db, Settings(db_url=args.db), args.station_id, args.name)
+        with _database(args.db) as db:
+            key = add_station(db, Settings(db_url=args.db), args.station_id, args.name)
     except StationError as exc:
         print(f"evkiosk backend: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -252,7 +260,8 @@ def _rotate(args: argparse.Namespace) -> int:
     from backend.stations import StationError, rotate_key  # noqa: PLC0415 (load on demand)
 
     try:
-        key = rotate_key(_database(args.db), args.station_id)
+        with _database(args.db) as db:
+            key = rotate_key(db, args.station_id)
     except StationError as exc:
         print(f"evkiosk backend: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -267,10 +276,10 @@ def _reconcile(args: argparse.Namespace) -> int:
         print("evkiosk backend: --to is before --from", file=sys.stderr)
         return EXIT_USAGE
     try:
-        db = _database(args.db)
-        result = books.books(
-            db, Settings(db_url=args.db), args.date_from, args.date_to, args.station
-        )
+        with _database(args.db) as db:
+            result = books.books(
+                db, Settings(db_url=args.db), args.date_from, args.date_to, args.station
+            )
     except SQLAlchemyError as exc:
         print(f"evkiosk backend: database {args.db}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -289,8 +298,7 @@ def _ocmf_export(args: argparse.Namespace) -> int:
     from backend.ocmf import export_records  # noqa: PLC0415 (load on demand)
 
     try:
-        db = _database(args.db)
-        with db.read() as s:
+        with _database(args.db) as db, db.read() as s:
             out = export_records(s, args.meter)
     except SQLAlchemyError as exc:
         print(f"evkiosk backend: database {args.db}: {exc}", file=sys.stderr)
@@ -303,5 +311,8 @@ def _sweep(args: argparse.Namespace) -> int:
     from backend.services import build_services  # noqa: PLC0415 (load on demand)
 
     svc = build_services(Settings(db_url=args.db))
-    print(json.dumps(svc.settler.sweep()))
+    try:
+        print(json.dumps(svc.settler.sweep()))
+    finally:
+        svc.close()
     return EXIT_OK

@@ -56,8 +56,8 @@ def _run(args: argparse.Namespace, work: Callable[[Any, datetime], str]) -> int:
     from backend.operators import OperatorError  # noqa: PLC0415
 
     db = Database(args.db)
-    db.migrate()
     try:
+        db.migrate()
         print(work(db, datetime.now(UTC)))
     except OperatorError as exc:
         print(f"evkiosk backend: {exc}", file=sys.stderr)

@@ -1,8 +1,9 @@
-"""`evkiosk backend …` as an operator runs it: real processes, a real port."""
+"""`evkiosk backend …` as an operator runs it: the commands through the CLI's main(argv) on
+real databases, `serve` as a real process on a real port, and the real entry point as a
+process for a command with a database and for a failing one."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,19 +16,26 @@ import pytest
 
 from tests.backend.servers import PostgresCluster, free_port
 from tests.backend.steps import link_body
+from tests.evkiosk_cli import Ran, evkiosk
 
 EVKIOSK = [sys.executable, "-m", "kiosk.cli.main", "backend"]
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
+def process(*args: str) -> subprocess.CompletedProcess[str]:
+    """`evkiosk backend ARGS` through the real entry point, in a process of its own."""
     return subprocess.run(
         [*EVKIOSK, *args], capture_output=True, text=True, timeout=120, check=False
     )
 
 
+def cli(*args: str) -> Ran:
+    """`evkiosk backend ARGS` through the CLI's main(argv), in this process."""
+    return evkiosk("backend", *args)
+
+
 def test_add_station_prints_a_key_once_and_refuses_duplicates(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'b.db'}"
-    first = cli("add-station", "ST-1", "--db", db)
+    first = process("add-station", "ST-1", "--db", db)  # the entry point, end to end
     assert first.returncode == 0, first.stderr
     key = first.stdout.strip()
     assert key.startswith("evk_") and len(key) > 40
@@ -53,17 +61,19 @@ class Served:
     def __enter__(self) -> Served:
         # Generous: on a loaded machine, importing the backend in each worker takes a while.
         deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            assert self.proc.poll() is None, self.proc.communicate()[1]
-            if time.monotonic() > deadline:
-                self.__exit__()  # never leave a server running behind a failed test
-                raise AssertionError("server did not start")
-            time.sleep(0.1)
+        # One client for all the polls: each httpx.get() builds a TLS context (~70 ms CPU).
+        with httpx.Client(timeout=1) as poll:
+            while True:
+                try:
+                    if poll.get(f"{self.base}/healthz").status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
+                assert self.proc.poll() is None, self.proc.communicate()[1]
+                if time.monotonic() > deadline:
+                    self.__exit__()  # never leave a server running behind a failed test
+                    raise AssertionError("server did not start")
+                time.sleep(0.1)
 
     def __exit__(self, *exc: object) -> None:
         self.proc.send_signal(signal.SIGINT)
@@ -143,11 +153,8 @@ def test_cli_works_on_postgresql(pg_cluster: PostgresCluster) -> None:
 
 def test_unreachable_database_is_a_runtime_failure() -> None:
     port = free_port()  # nothing listens there
-    env = {**os.environ}
-    r = subprocess.run(
-        [*EVKIOSK, "add-station", "X", "--db", f"postgresql://nobody@127.0.0.1:{port}/x"],
-        capture_output=True, text=True, timeout=120, check=False, env=env,
-    )  # fmt: skip
+    # A process of its own: its exit status and the whole of its stderr, as a script sees them.
+    r = process("add-station", "X", "--db", f"postgresql://nobody@127.0.0.1:{port}/x")
     assert r.returncode == 1
     assert "database" in r.stderr and "Traceback" not in r.stderr
 

@@ -3,6 +3,7 @@ checked again by reconciliation (a changed digit is caught), exported, on the re
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from sqlalchemy import update
@@ -13,6 +14,7 @@ from backend.ocmf import export_records
 from tests.backend.conftest import Backend
 from tests.backend.ocmf_records import PUBLIC, entry, record
 from tests.backend.steps import card, report, session_body
+from tests.evkiosk_cli import evkiosk
 
 DAY = date(2026, 3, 2)
 
@@ -79,21 +81,11 @@ def test_a_bad_ocmf_item_is_refused_naming_the_field(sqlite_backend: Backend) ->
 
 
 def test_the_export_command_prints_the_records_for_an_authority(sqlite_backend: Backend) -> None:
-    import json
-    import subprocess
-    import sys
-
     b = sqlite_backend
     with b.station("ST") as st:
         for n in (1, 3):
             report(st, session_body(f"S{n}", card(n), ocmf=[entry(record(f"S{n}", n))]))
-    done = subprocess.run(
-        [sys.executable, "-m", "kiosk.cli.main", "backend", "ocmf-export", "--db", b.db_url],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = evkiosk("backend", "ocmf-export", "--db", b.db_url)
     assert done.returncode == 0, done.stderr
     (meter,) = json.loads(done.stdout)["meters"]
     assert meter["gaps"] == [[2, 2]]

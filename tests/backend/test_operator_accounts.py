@@ -4,10 +4,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import httpx
 import pytest
 from sqlalchemy import select
@@ -16,6 +12,7 @@ from backend import operator_accounts
 from backend.models import AuditEvent, Operator
 from tests.backend.conftest import Backend
 from tests.backend.ops_steps import PASSWORD, csrf_of, make_operator, signed_in, try_login
+from tests.evkiosk_cli import Ran, evkiosk
 
 
 def _accounts(b: Backend) -> dict[str, tuple[str, bool]]:
@@ -142,12 +139,9 @@ def test_the_last_admin_is_never_disabled_or_demoted(sqlite_backend: Backend) ->
         operator_accounts.set_disabled(b.svc.db, b.clock(), "test", "bob", True)
 
 
-def _cli(b: Backend, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "EVKIOSK_OPERATOR_PASSWORD": PASSWORD}
-    return subprocess.run(
-        [sys.executable, "-m", "kiosk.cli.main", "backend", "operator", *args, "--db", b.db_url],
-        capture_output=True, text=True, timeout=120, check=False, env=env,
-    )  # fmt: skip
+def _cli(b: Backend, *args: str) -> Ran:
+    env = {"EVKIOSK_OPERATOR_PASSWORD": PASSWORD}
+    return evkiosk("backend", "operator", *args, "--db", b.db_url, env=env)
 
 
 def test_cli_adds_lists_disables_and_keeps_the_last_admin(sqlite_backend: Backend) -> None:

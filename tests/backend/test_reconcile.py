@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -16,6 +14,7 @@ from backend import reconcile
 from tests.backend.conftest import Backend
 from tests.backend.ocmf_records import entry, record
 from tests.backend.steps import TERMINAL, card, link_body, paid_link, pay, report, session_body
+from tests.evkiosk_cli import evkiosk
 
 DAY = date(2026, 3, 2)
 
@@ -265,27 +264,12 @@ def test_station_sees_only_its_own_reconciliation(sqlite_backend: Backend) -> No
 def test_cli_reconcile_lists_discrepancies(sqlite_backend: Backend, fmt: str) -> None:
     with sqlite_backend.station("ST") as st:
         batch_total_mismatch(sqlite_backend, st)
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kiosk.cli.main",
-            "backend",
-            "reconcile",
-            "--db",
-            sqlite_backend.db_url,
-            "--from",
-            "2026-03-01",
-            "--to",
-            "2026-03-03",
-            "--format",
-            fmt,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
+    ran = evkiosk(
+        "backend", "reconcile", "--db", sqlite_backend.db_url,
+        "--from", "2026-03-01", "--to", "2026-03-03", "--format", fmt,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    out = ran.stdout
     if fmt == "json":
         data = json.loads(out)
         assert data["clean"] is False
@@ -302,22 +286,6 @@ def test_cli_reconcile_lists_discrepancies(sqlite_backend: Backend, fmt: str) ->
 
 
 def test_cli_rejects_bad_dates() -> None:
-    r = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "kiosk.cli.main",
-            "backend",
-            "reconcile",
-            "--from",
-            "yesterday",
-            "--to",
-            "2026-01-01",
-        ],
-        capture_output=True,
-        check=False,
-        text=True,
-        timeout=60,
-    )
+    r = evkiosk("backend", "reconcile", "--from", "yesterday", "--to", "2026-01-01")
     assert r.returncode == 2
     assert "YYYY-MM-DD" in r.stderr

@@ -7,8 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import subprocess
-import sys
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -23,6 +21,7 @@ from backend.settlement_checks import NO_STATION, SETTLEMENT_CLASSES
 from backend.settlement_import import import_file
 from tests.backend.conftest import Backend
 from tests.backend.steps import card, report, session_body
+from tests.evkiosk_cli import evkiosk
 
 SAMPLES = Path(__file__).parent / "settlement_samples"
 # The Adyen sample's lines tied to no session of a station: they are the operator's, not a
@@ -46,13 +45,12 @@ def _plant(b: Backend) -> httpx.Client:
 
 
 def _cli(b: Backend, *extra: str) -> str:
-    return subprocess.run(
-        [
-            sys.executable, "-m", "kiosk.cli.main", "backend", "reconcile", "--db", b.db_url,
-            "--from", "2026-03-01", "--to", "2026-03-06", *extra,
-        ],
-        capture_output=True, text=True, check=True, timeout=120,
-    ).stdout  # fmt: skip
+    ran = evkiosk(
+        "backend", "reconcile", "--db", b.db_url, "--from", "2026-03-01", "--to", "2026-03-06",
+        *extra,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    return ran.stdout
 
 
 def _classes(data: dict[str, Any]) -> Counter[str]:

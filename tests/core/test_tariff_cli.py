@@ -1,4 +1,6 @@
-"""`evkiosk tariff price|show` run as an operator runs it: a subprocess, real files, exit codes."""
+"""`evkiosk tariff price|show` run as an operator runs it: real files, exit codes, stdout and
+stderr, through the CLI's main(argv); a priced CDR and a bad file through the installed
+`evkiosk` script as a process of its own."""
 
 from __future__ import annotations
 
@@ -13,12 +15,16 @@ from typing import Any
 
 import pytest
 
+from tests.evkiosk_cli import Ran
+from tests.evkiosk_cli import evkiosk as run_evkiosk
+
 ROOT = Path(__file__).parents[2]
 SAMPLES = ROOT / "assets" / "samples"
 EVKIOSK = str(Path(sys.executable).parent / "evkiosk")
 
 
-def evkiosk(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def process(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """`evkiosk tariff ARGS` through the installed console script."""
     return subprocess.run(
         [EVKIOSK, "tariff", *map(str, args)],
         capture_output=True,
@@ -26,6 +32,11 @@ def evkiosk(*args: str | Path) -> subprocess.CompletedProcess[str]:
         timeout=60,
         check=False,
     )
+
+
+def evkiosk(*args: str | Path) -> Ran:
+    """`evkiosk tariff ARGS` through the CLI's main(argv), in this process."""
+    return run_evkiosk("tariff", *map(str, args))
 
 
 def sample(name: str) -> dict[str, Any]:
@@ -41,7 +52,7 @@ def write(path: Path, obj: object) -> Path:
 
 
 def test_price_json_has_the_cdr_fields_and_exact_numbers() -> None:
-    done = evkiosk(
+    done = process(
         "price", SAMPLES / "tariff.json", SAMPLES / "cdr.json", "--tz", "Europe/Berlin", "--json"
     )
     assert done.returncode == 0, done.stderr
@@ -280,7 +291,7 @@ def test_broken_files(tmp_path: Path, content: str | bytes, message: str) -> Non
 
 
 def test_missing_file_and_bad_zone(tmp_path: Path) -> None:
-    done = evkiosk("show", tmp_path / "nope.json")
+    done = process("show", tmp_path / "nope.json")
     assert done.returncode == 2
     assert "cannot read" in done.stderr
     assert "No such file or directory" in done.stderr

@@ -32,6 +32,7 @@ from kiosk.snapshot import (
     StationSnapshot,
     StopCharging,
 )
+from tests.evkiosk_cli import Ran, evkiosk
 
 EVKIOSK = [sys.executable, "-m", "kiosk.cli.main", "backend"]
 STATION_ID = "E2E-1"
@@ -144,14 +145,10 @@ class BackendProcess:
         added = self.cli("add-station", STATION_ID)
         self.token = added.stdout.strip().splitlines()[-1]
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        done = subprocess.run(
-            [*EVKIOSK, *args, "--db", self.db],
-            check=False,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+    def cli(self, *args: str) -> Ran:
+        """`evkiosk backend ARGS --db DB` through the CLI's main(argv), in this process (the
+        server itself is a process of its own, see start)."""
+        done = evkiosk("backend", *args, "--db", self.db)
         assert done.returncode == 0, done.stderr
         return done
 
@@ -176,18 +173,20 @@ class BackendProcess:
             )
         # Generous: on a loaded machine importing the backend alone can take half a minute.
         deadline = time.monotonic() + 180
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"backend exited: {self.log_path.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=5).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()  # never leave a child running behind a failed test
-                raise AssertionError(f"backend did not start: {self.log_path.read_text()}")
-            time.sleep(0.05)
+        # One client for all the polls: each httpx.get() builds a TLS context (~70 ms CPU).
+        with httpx.Client(timeout=5) as poll:
+            while True:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"backend exited: {self.log_path.read_text()}")
+                try:
+                    if poll.get(f"{self.url}/healthz").status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    self.stop()  # never leave a child running behind a failed test
+                    raise AssertionError(f"backend did not start: {self.log_path.read_text()}")
+                time.sleep(0.05)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

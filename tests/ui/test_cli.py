@@ -1,4 +1,5 @@
-"""`evkiosk run` as an installer meets it: PIN hashing, bad input, a headless simulated run."""
+"""`evkiosk run` as an installer meets it: PIN hashing and bad input through the CLI's
+main(argv) in this process; a headless simulated run as a process of its own."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.evkiosk_cli import Ran, evkiosk
 from ui.settings import verify_pin
 
 EVKIOSK = [sys.executable, "-m", "kiosk.cli.main"]
@@ -28,8 +30,13 @@ def run(
     )
 
 
+def in_process(*args: str, stdin: str = "") -> Ran:
+    """`evkiosk run ARGS` through main(argv); for the paths that end before the app starts."""
+    return evkiosk("run", *args, stdin=stdin)
+
+
 def test_hash_pin_prints_the_settings_line() -> None:
-    done = run("--hash-pin", stdin="2580\n")
+    done = in_process("--hash-pin", stdin="2580\n")
     assert done.returncode == 0, done.stderr
     line = done.stdout.strip()
     assert line.startswith('service_pin_hash = "pbkdf2_sha256$')
@@ -39,21 +46,21 @@ def test_hash_pin_prints_the_settings_line() -> None:
     # digits by chance: 0.15 % of runs hold "2580").
     assert "2580" not in line.replace(salt, "").replace(digest, "") + done.stderr
     assert verify_pin("2580", line.split('"')[1])
-    assert run("--hash-pin", stdin="12\n").returncode == 2  # too short
+    assert in_process("--hash-pin", stdin="12\n").returncode == 2  # too short
 
 
 def test_bad_input_exits_2_and_names_the_problem(tmp_path: Path) -> None:
-    done = run()
+    done = in_process()
     assert done.returncode == 2 and "--config FILE is required" in done.stderr
     bad = tmp_path / "station.toml"
     bad.write_text("[station]\nname = 1\n")
-    done = run("--config", str(bad))
+    done = in_process("--config", str(bad))
     assert done.returncode == 2 and "station" in done.stderr
-    done = run("--simulate", "--size", "big")
+    done = in_process("--simulate", "--size", "big")
     assert done.returncode == 2 and "--size 'big'" in done.stderr
     ui_toml = tmp_path / "ui.toml"
     ui_toml.write_text("pin = 1234\n")
-    done = run("--simulate", "--ui-config", str(ui_toml))
+    done = in_process("--simulate", "--ui-config", str(ui_toml))
     assert done.returncode == 2 and "unknown key 'pin'" in done.stderr
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import load_config
+from tests.evkiosk_cli import evkiosk
 from ui.cli import SAMPLE_CONFIG
 from ui.composition import assemble
 from ui.platform_check import xcb_problem
@@ -62,14 +63,7 @@ def test_vnc_argument_is_checked() -> None:
     assert vnc_platform("5901", (800, 480)) == "vnc:size=800x480:port=5901"
     with pytest.raises(ValueError, match="--vnc 'five'"):
         vnc_platform("five", None)
-    done = subprocess.run(
-        [*EVKIOSK, "--simulate", "--vnc", ":99999"],
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = evkiosk("run", "--simulate", "--vnc", ":99999")  # main(argv), in this process
     assert done.returncode == 2 and "--vnc ':99999'" in done.stderr
 
 
@@ -101,14 +95,7 @@ def test_connectors_n_builds_a_station_with_n_simulated_connectors(tmp_path: Pat
 
 
 def test_connectors_and_scenario_need_simulate(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [*EVKIOSK, "--config", str(SAMPLE_CONFIG), "--connectors", "3"],
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = evkiosk("run", "--config", str(SAMPLE_CONFIG), "--connectors", "3")
     assert done.returncode == 2 and "need --simulate" in done.stderr
 
 
@@ -235,9 +222,7 @@ def test_start_at_moves_the_simulated_station_clock_and_is_checked() -> None:
             "need --simulate",
         ),
     ):
-        done = subprocess.run(
-            [*EVKIOSK, *args], env=_env(), capture_output=True, text=True, timeout=180, check=False
-        )
+        done = evkiosk("run", *args)  # main(argv), in this process: refused before the app starts
         assert done.returncode == 2 and message in done.stderr, done.stderr
 
 

@@ -1,4 +1,6 @@
-"""`evkiosk meter|charger|sim` as an installer runs them: real subprocesses, real sockets, ptys."""
+"""`evkiosk meter|charger|sim` as an installer runs them: real sockets, ptys and simulators,
+the commands through the CLI's main(argv); the installed `evkiosk` script as a process of its
+own for a meter reading and for a simulator on a busy port."""
 
 from __future__ import annotations
 
@@ -13,18 +15,26 @@ import pytest
 
 from drivers.modbus_sim import SimStation
 from drivers.modbus_sim.process import SimProcess
+from tests.evkiosk_cli import Ran
+from tests.evkiosk_cli import evkiosk as run_evkiosk
 
 Starter = Callable[..., SimStation]
 EVKIOSK = str(Path(sys.executable).parent / "evkiosk")
 
 
-def evkiosk(*args: str) -> subprocess.CompletedProcess[str]:
+def process(*args: str) -> subprocess.CompletedProcess[str]:
+    """`evkiosk ARGS` through the installed console script."""
     return subprocess.run([EVKIOSK, *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+def evkiosk(*args: str) -> Ran:
+    """`evkiosk ARGS` through the CLI's main(argv), in this process."""
+    return run_evkiosk(*args)
 
 
 def test_meter_read_json(start_station: Starter) -> None:
     station = start_station(controller_profile=None)
-    result = evkiosk("meter", "read", "--profile", "sdm630", "--port", station.meter_port, "--json")
+    result = process("meter", "read", "--profile", "sdm630", "--port", station.meter_port, "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["energy_import_kwh"] == pytest.approx(12_345.678)
@@ -268,7 +278,7 @@ def test_sim_on_a_busy_port_says_so_without_a_traceback() -> None:
 
     with socket.create_server(("127.0.0.1", 0)) as busy:
         port = busy.getsockname()[1]
-        result = evkiosk("sim", "meter", "--listen", f"tcp://127.0.0.1:{port}")
+        result = process("sim", "meter", "--listen", f"tcp://127.0.0.1:{port}")
     assert result.returncode == 1
     assert f"cannot listen on tcp://127.0.0.1:{port}" in result.stderr
     assert "in use" in result.stderr and "Traceback" not in result.stderr

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -21,6 +19,7 @@ from kiosk.ocmf import parse_ocmf
 from kiosk.ocmf.check import pagination_gaps, signed_energy_wh
 from kiosk.ocmf.crypto import verify
 from kiosk.ocmf.meter import SigningError, TransactionStart
+from tests.evkiosk_cli import evkiosk
 
 FAST = RetryPolicy(attempts=2, backoff_s=0.01, timeout_s=0.5)
 TARIFF = "0,49 EUR/kWh inkl. MwSt., keine Standgebühr"
@@ -193,17 +192,11 @@ def test_signing_maps_name_the_field_at_fault() -> None:
         )
 
 
-IDENTITY = [sys.executable, "-m", "kiosk.cli.main", "meter", "ocmf-identity"]
+IDENTITY = ["meter", "ocmf-identity"]  # through the CLI's main(argv), in this process
 
 
 def test_the_cli_shows_public_key_signing_status_and_firmware(rig: Rig) -> None:
-    done = subprocess.run(
-        [*IDENTITY, "--profile", rig.smap.model, "--port", rig.server.url, "--json"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = evkiosk(*IDENTITY, "--profile", rig.smap.model, "--port", rig.server.url, "--json")
     assert done.returncode == 0, done.stderr
     shown = json.loads(done.stdout)
     assert shown["public_key"] == rig.sim.public_key and shown["signing"] is True
@@ -212,13 +205,7 @@ def test_the_cli_shows_public_key_signing_status_and_firmware(rig: Rig) -> None:
 
 
 def test_the_cli_names_an_unknown_signing_model() -> None:
-    done = subprocess.run(
-        [*IDENTITY, "--profile", "sdm630", "--port", "tcp://127.0.0.1:1"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = evkiosk(*IDENTITY, "--profile", "sdm630", "--port", "tcp://127.0.0.1:1")
     assert done.returncode == 2 and "no signing meter model 'sdm630'" in done.stderr
 
 

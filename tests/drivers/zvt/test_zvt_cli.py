@@ -1,4 +1,6 @@
-"""`evkiosk zvt …` and `evkiosk sim terminal` as installers run them: real subprocesses."""
+"""`evkiosk zvt …` and `evkiosk sim terminal` as installers run them, through the CLI's
+main(argv) against real simulators, sockets and ptys; the installed `evkiosk` script as a process
+of its own for bytes piped to stdin and for a terminal behind a pty."""
 
 from __future__ import annotations
 
@@ -14,15 +16,23 @@ from drivers.zvt.codec.bmp import encode_bmp, encode_totals
 from drivers.zvt.codec.tlv import constructed, tlv
 from drivers.zvt.transport_serial import encode_frame
 from drivers.zvt_sim.control import SimulatorProcess
+from tests.evkiosk_cli import Ran
+from tests.evkiosk_cli import evkiosk as run_evkiosk
 
 EVKIOSK = str(Path(__file__).resolve().parents[3] / ".venv" / "bin" / "evkiosk")
 FULL_PAN = "5413330089020011"
 
 
-def evkiosk(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def process(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`evkiosk ARGS` through the installed console script."""
     return subprocess.run(
         [EVKIOSK, *args], check=False, capture_output=True, text=True, input=stdin, timeout=60
     )
+
+
+def evkiosk(*args: str, stdin: str | None = None) -> Ran:
+    """`evkiosk ARGS` through the CLI's main(argv), in this process."""
+    return run_evkiosk(*args, stdin=stdin)
 
 
 def lines(out: str) -> list[dict[str, object]]:
@@ -86,7 +96,7 @@ def test_decode_end_of_day_totals_and_json_lines() -> None:
 
 def test_decode_serial_frames_from_stdin_checks_the_crc() -> None:
     good = (encode_frame(bytes.fromhex("800000")) + b"\x06").hex(" ")
-    done = evkiosk("zvt", "decode", "-", stdin=good)
+    done = process("zvt", "decode", "-", stdin=good)  # a real pipe into the real script
     assert done.returncode == 0 and lines(done.stdout) == [
         {"command": "80 00", "name": "Acknowledgement"},
         {"transport": "ACK"},
@@ -147,10 +157,10 @@ def test_open_preauths_and_end_of_day_against_the_simulator(sim_process: Simulat
 
 
 def test_status_over_a_pty_from_a_simulator_subprocess(tmp_path: Path) -> None:
-    with SimulatorProcess.start("pty", tmp_path / "pt.json") as process:
-        assert process.address.startswith("/dev/")
-        process.call("set_terminal_status", status=0x51)
-        done = evkiosk("zvt", "status", "--port", process.address)
+    with SimulatorProcess.start("pty", tmp_path / "pt.json") as sim:
+        assert sim.address.startswith("/dev/")
+        sim.call("set_terminal_status", status=0x51)
+        done = process("zvt", "status", "--port", sim.address)
         assert done.returncode == 0, done.stderr
         out = json.loads(done.stdout)
         assert out["ready"] is False and out["text"] == "initialisation required"
