@@ -22,7 +22,7 @@ from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
-from backend import direct_sql, ingest, ingest_plain
+from backend import batch_sql, direct_sql, ingest, ingest_plain
 from backend.config import Settings
 from backend.db import Database
 from backend.models import ChargingSession, Payment
@@ -236,9 +236,11 @@ def _store_plain(
                 del pay["session_pk"]
                 payments.append({**pay, "of_station": station_id, "of_session": sid})
             results[i] = result(sid, ingest.Stored(201, body, replayed=False))
-        sql = _statements(conn)
-        if rows:
+        if rows and not (
+            conn.dialect.name == "postgresql" and batch_sql.write(conn, rows, payments)
+        ):
+            sql = _statements(conn)
             direct_sql.executemany(conn, sql.sessions, rows)
-        if payments:
-            direct_sql.executemany(conn, sql.payments, payments)
+            if payments:
+                direct_sql.executemany(conn, sql.payments, payments)
     return results, pending
