@@ -22,7 +22,7 @@ from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
-from backend import batch_sql, direct_sql, ingest, ingest_plain
+from backend import direct_sql, ingest, ingest_plain, json_rows
 from backend.config import Settings
 from backend.db import Database
 from backend.models import ChargingSession, Payment
@@ -236,9 +236,14 @@ def _store_plain(
                 del pay["session_pk"]
                 payments.append({**pay, "of_station": station_id, "of_session": sid})
             results[i] = result(sid, ingest.Stored(201, body, replayed=False))
-        if rows and not (
-            conn.dialect.name == "postgresql" and batch_sql.write(conn, rows, payments)
-        ):
+        if not rows:
+            return results, pending
+        # PostgreSQL: one INSERT of JSON documents (backend.json_rows), if they can be made.
+        docs = json_rows.documents(rows, payments) if conn.dialect.name == "postgresql" else None
+        if docs is not None:
+            write = json_rows.statement(conn.dialect)
+            direct_sql.execute(conn, write.sql, write.params(docs))
+        else:
             sql = _statements(conn)
             direct_sql.executemany(conn, sql.sessions, rows)
             if payments:
