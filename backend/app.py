@@ -159,13 +159,24 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
     return app
 
 
+# Container objects allocated (net) before the youngest generation is collected; Python's
+# default is 700. A batch of 100 reports parses into tens of thousands of dicts and lists that
+# stay alive until it is answered: at 700 the collector ran every few reports and its older
+# generations walked the whole batch again each time (11 % of the ingest's CPU, 4 times the
+# time to parse the batch's JSON). Nearly all of a request's objects are freed by reference
+# counting; only cyclic garbage waits longer to be collected.
+GC_YOUNG_THRESHOLD = 50_000
+
+
 def freeze_startup_objects() -> None:
     """Called once the app is built, before serving: the modules, routes, schemas and tables
     made so far live as long as the process, so they are moved out of the garbage collector's
     view; its full collections, triggered by the objects every request makes, otherwise walk
-    them all again."""
+    them all again. Requests' objects are collected less often (GC_YOUNG_THRESHOLD)."""
     gc.collect()
     gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 def app_from_env() -> FastAPI:

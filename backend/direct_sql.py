@@ -138,16 +138,27 @@ def executemany(conn: Connection, statement: Statement, rows: Sequence[Mapping[s
     """Many rows in the transaction of a SQLAlchemy connection, on its DBAPI cursor (psycopg
     pipelines them). A driver error is raised as SQLAlchemy's (IntegrityError, ...), and a
     dropped connection is invalidated, as SQLAlchemy's own execution does."""
+    params = [statement.params(row) for row in rows]
+    _on_driver(conn, statement.sql, lambda cursor: cursor.executemany(statement.sql, params))
+
+
+def execute(conn: Connection, sql: str, params: Mapping[str, Any]) -> None:
+    """One statement in the driver's own parameter style, in the transaction of a SQLAlchemy
+    connection; errors as `executemany` raises them."""
+    _on_driver(conn, sql, lambda cursor: cursor.execute(sql, params))
+
+
+def _on_driver(conn: Connection, sql: str, run: Callable[[Any], object]) -> None:
     dialect = conn.dialect
     cursor = conn.connection.cursor()
     try:
-        cursor.executemany(statement.sql, [statement.params(row) for row in rows])
+        run(cursor)
     except dialect.loaded_dbapi.Error as exc:
         dropped = dialect.is_disconnect(exc, conn.connection.dbapi_connection, cursor)
         if dropped:
             conn.invalidate(exc)
         raise DBAPIError.instance(
-            statement.sql, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=dropped
+            sql, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=dropped
         ) from exc
     finally:
         cursor.close()

@@ -3,10 +3,11 @@ after days sends its backlog at once.
 
 Each record is stored and answered exactly as `POST /sessions` would (idempotent on its
 session id, so a repeat replays the first answer), and each gets its own result: one bad
-record does not refuse the others. Card and unpaid sessions are stored in one transaction
-with one pipelined many-row INSERT per table; a QR session goes through the single-report
-path, which captures its hold, and so does a session with signed meter records (OCMF),
-which stores them. If another request stores one of the same sessions meanwhile, the batch
+record does not refuse the others. Card and unpaid sessions are stored in one transaction:
+on PostgreSQL by one INSERT of JSON documents (`backend.json_rows`), on SQLite (and for a NUL
+those documents cannot carry) by one many-row INSERT per table. A QR session goes through the
+single-report path, which captures its hold, and so does a session with signed meter records
+(OCMF), which stores them. If another request stores one of the same sessions meanwhile, the batch
 falls back to the single-report path record by record, so every session still counts once.
 """
 
@@ -22,7 +23,7 @@ from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
-from backend import direct_sql, ingest, ingest_plain
+from backend import direct_sql, ingest, ingest_plain, json_rows
 from backend.config import Settings
 from backend.db import Database
 from backend.models import ChargingSession, Payment
@@ -140,10 +141,11 @@ def _store_one(
 
 _SESSIONS = ChargingSession.__table__
 _PAYMENTS = Payment.__table__
-# Executed many times without RETURNING: the driver sends one short statement per row in a
-# pipeline (psycopg caches and prepares it), where a multi-row VALUES with RETURNING would be
-# a new statement text of thousands of parameters for the driver to parse each time. A card
-# payment finds its session's pk by the session's unique key.
+# SQLite, and PostgreSQL for rows json_rows cannot carry. Executed many times without
+# RETURNING: the driver sends one short statement per row in a pipeline (psycopg caches and
+# prepares it), where a multi-row VALUES with RETURNING would be a new statement text of
+# thousands of parameters for the driver to parse each time. A card payment finds its
+# session's pk by the session's unique key.
 _INSERT_SESSIONS = insert(_SESSIONS).inline()
 _INSERT_PAYMENTS = (
     insert(_PAYMENTS)
@@ -236,9 +238,16 @@ def _store_plain(
                 del pay["session_pk"]
                 payments.append({**pay, "of_station": station_id, "of_session": sid})
             results[i] = result(sid, ingest.Stored(201, body, replayed=False))
-        sql = _statements(conn)
-        if rows:
+        if not rows:
+            return results, pending
+        # PostgreSQL: one INSERT of JSON documents (backend.json_rows), if they can be made.
+        docs = json_rows.documents(rows, payments) if conn.dialect.name == "postgresql" else None
+        if docs is not None:
+            write = json_rows.statement(conn.dialect)
+            direct_sql.execute(conn, write.sql, write.params(docs))
+        else:
+            sql = _statements(conn)
             direct_sql.executemany(conn, sql.sessions, rows)
-        if payments:
-            direct_sql.executemany(conn, sql.payments, payments)
+            if payments:
+                direct_sql.executemany(conn, sql.payments, payments)
     return results, pending

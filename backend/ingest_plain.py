@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine, Select, bindparam, insert, select
 from sqlalchemy.engine import Dialect
 
-from backend import auth, direct_sql, ingest
+from backend import auth, direct_sql, ingest, json_rows
 from backend.config import Settings
 from backend.db import Database
 from backend.models import ChargingSession, IdempotentResponse, Payment
@@ -69,6 +69,7 @@ class _Statements:
         )
         self.keyed = direct_sql.Statement(ingest.KEYED, dialect, results=[c.type for c in _KEYS.c])
         if dialect.name == "postgresql":
+            self.json_write = json_rows.statement(dialect)
             self.writes = {
                 (p, k): direct_sql.Statement(_write(p, k), dialect)
                 for p in (False, True)
@@ -105,6 +106,11 @@ def _store(
 ) -> None:
     """The session row with its card payment and its Idempotency-Key answer, if any."""
     if cur.dialect == "postgresql":
+        paid = [] if payment is None else [{**payment, "of_session": row["session_id"]}]
+        docs = json_rows.documents([row], paid, [] if key is None else [key])
+        if docs is not None:  # one parameter each, not one per column (backend.json_rows)
+            cur.execute(sql.json_write, docs)
+            return
         values = dict(row)
         for prefix, extra in (("p_", payment), ("k_", key)):
             if extra is not None:

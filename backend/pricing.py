@@ -179,7 +179,8 @@ def recompute(
         periods = [_meter_period(start, end, energy_wh)]
         period_wh = Decimal(energy_wh)
     breakdown = price_session(tariff, periods, end, ZoneInfo(time_zone))
-    if breakdown.total_minor() > MAX_AMOUNT:  # bounded inputs, but their product may not be
+    total_minor = breakdown.total_minor()
+    if total_minor > MAX_AMOUNT:  # bounded inputs, but their product may not be
         field = "charging_periods" if charging_periods else "meter_end_wh"
         raise TariffError(
             field,
@@ -194,4 +195,4 @@ def recompute(
         # The kiosk's rule (kiosk.session.common.final_amount): no energy, no charge, not even
         # a session fee. A hold released before charging started is never captured here.
         return Computed(0, {**ocpi, "no_energy_no_charge": True}, snapshot.text)
-    return Computed(breakdown.total_minor(), ocpi, snapshot.text)
+    return Computed(total_minor, ocpi, snapshot.text)
