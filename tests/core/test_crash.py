@@ -11,7 +11,7 @@ import json
 import shutil
 import signal
 import subprocess
-import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,26 +19,31 @@ import pytest
 from doubles.rig import tariff_cost
 
 from kiosk.journal.store import Journal
+from tests.killdrill import Zygote
 
 STATION = Path(__file__).parent / "doubles" / "crash_station.py"
 # About a hundred station processes per drill: minutes on a loaded machine, not a hang.
 DRILL_TIMEOUT_S = 900
 
 
-def run(state: Path, mode: str, kill_after: int | str = 0) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(STATION), str(state), mode, str(kill_after)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+@pytest.fixture(scope="module")
+def station() -> Iterator[Zygote]:
+    """Station processes forked from one that imported the station once (tests/killdrill.py)."""
+    with Zygote(STATION) as zygote:
+        yield zygote
 
 
-def killed(state: Path, mode: str, kill_after: int) -> None:
+def run(
+    station: Zygote, state: Path, mode: str, kill_after: int | str = 0
+) -> subprocess.CompletedProcess[str]:
+    """One station process on `state`: a fresh process for every run."""
+    return station.run(state, mode, kill_after)
+
+
+def killed(station: Zygote, state: Path, mode: str, kill_after: int) -> None:
     """Run until the kill after commit `kill_after`. The drills are deterministic (one order of
     events per fake instant): a run that ends before its kill point is a failure."""
-    proc = run(state, mode, kill_after)
+    proc = run(station, state, mode, kill_after)
     assert proc.returncode == -signal.SIGKILL, (kill_after, proc.returncode, proc.stderr[-2000:])
 
 
@@ -117,10 +122,10 @@ def check_money(state: Path) -> dict[str, Any]:
         journal.close()
 
 
-def baseline(tmp: Path) -> int:
+def baseline(station: Zygote, tmp: Path) -> int:
     state = tmp / "baseline"
     state.mkdir()
-    proc = run(state, "run")
+    proc = run(station, state, "run")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout.strip().splitlines()[-1])
     bank = check_money(state)
@@ -132,15 +137,15 @@ def baseline(tmp: Path) -> int:
 
 @pytest.mark.slow
 @pytest.mark.timeout(DRILL_TIMEOUT_S)
-def test_sigkill_after_every_journal_commit_then_recover(tmp_path: Path) -> None:
-    commits = baseline(tmp_path)
+def test_sigkill_after_every_journal_commit_then_recover(station: Zygote, tmp_path: Path) -> None:
+    commits = baseline(station, tmp_path)
     assert commits >= 30  # the drill must reach deep into all three sessions
     exercised = 0
     for kill_after in range(1, commits + 1):
         state = tmp_path / f"kill-{kill_after}"
         state.mkdir()
-        killed(state, "run", kill_after)
-        recovered = run(state, "recover")
+        killed(station, state, "run", kill_after)
+        recovered = run(station, state, "recover")
         assert recovered.returncode == 0, (kill_after, recovered.stderr)
         check_money(state)
         exercised += 1
@@ -151,18 +156,18 @@ def test_sigkill_after_every_journal_commit_then_recover(tmp_path: Path) -> None
 
 @pytest.mark.slow
 @pytest.mark.timeout(DRILL_TIMEOUT_S)
-def test_sigkill_during_recovery_as_well(tmp_path: Path) -> None:
+def test_sigkill_during_recovery_as_well(station: Zygote, tmp_path: Path) -> None:
     """A second crash while recovering from the first still loses and doubles nothing."""
-    commits = baseline(tmp_path)
+    commits = baseline(station, tmp_path)
     exercised = 0
     for kill_after in range(2, commits + 1, 3):
         state = tmp_path / f"kill-{kill_after}"
         state.mkdir()
-        killed(state, "run", kill_after)
-        second = run(state, "recover", 1)
+        killed(station, state, "run", kill_after)
+        second = run(station, state, "recover", 1)
         assert second.returncode in (0, -signal.SIGKILL), second.stderr
         exercised += second.returncode == -signal.SIGKILL
-        recovered = run(state, "recover")
+        recovered = run(station, state, "recover")
         assert recovered.returncode == 0, (kill_after, recovered.stderr)
         check_money(state)
         shutil.rmtree(state)
@@ -172,16 +177,16 @@ def test_sigkill_during_recovery_as_well(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(DRILL_TIMEOUT_S)
-def test_sigkill_at_every_commit_of_a_recovery(tmp_path: Path) -> None:
+def test_sigkill_at_every_commit_of_a_recovery(station: Zygote, tmp_path: Path) -> None:
     """Killed while charging, then killed again after each commit the recovery makes."""
-    commits = baseline(tmp_path)
+    commits = baseline(station, tmp_path)
     first = tmp_path / "first"
     first.mkdir()
     kill_while_charging = commits // 4  # the first session is charging here
-    assert run(first, "run", kill_while_charging).returncode == -signal.SIGKILL
+    assert run(station, first, "run", kill_while_charging).returncode == -signal.SIGKILL
     probe = tmp_path / "probe"
     shutil.copytree(first, probe)
-    clean = run(probe, "recover")
+    clean = run(station, probe, "recover")
     assert clean.returncode == 0, clean.stderr
     check_money(probe)
     recovery_commits = int(json.loads(clean.stdout.strip().splitlines()[-1])["commits"])
@@ -189,8 +194,8 @@ def test_sigkill_at_every_commit_of_a_recovery(tmp_path: Path) -> None:
     for kill_after in range(1, recovery_commits + 1):
         state = tmp_path / f"second-{kill_after}"
         shutil.copytree(first, state)
-        killed(state, "recover", kill_after)
-        recovered = run(state, "recover")
+        killed(station, state, "recover", kill_after)
+        recovered = run(station, state, "recover")
         assert recovered.returncode == 0, (kill_after, recovered.stderr)
         check_money(state)
         shutil.rmtree(state)
@@ -199,13 +204,15 @@ def test_sigkill_at_every_commit_of_a_recovery(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("where", ["preauth:1", "preauth:2", "settle:1", "settle:2"])
-def test_sigkill_between_the_bank_and_the_journal(tmp_path: Path, where: str) -> None:
+def test_sigkill_between_the_bank_and_the_journal(
+    station: Zygote, tmp_path: Path, where: str
+) -> None:
     """The terminal has acted (hold made, or booked / reversed) and the kiosk dies before the
     answer is journaled: the hold must be reversed by the terminal, or the lost settle found
     out by asking, never sent twice."""
-    killed = run(tmp_path, "run", where)
+    killed = run(station, tmp_path, "run", where)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
-    recovered = run(tmp_path, "recover")
+    recovered = run(station, tmp_path, "recover")
     assert recovered.returncode == 0, recovered.stderr
     bank = check_money(tmp_path)
     ops = [op for hold in bank["holds"].values() for op in hold["ops"]]

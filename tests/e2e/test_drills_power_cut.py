@@ -7,46 +7,51 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.rig import BackendProcess, now_utc
+from tests.killdrill import Zygote
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # each step restarts the kiosk
 
 SCRIPT = Path(__file__).parent / "qr_station.py"
 
 
+@pytest.fixture(scope="module")
+def kiosks() -> Iterator[Zygote]:
+    """Kiosk processes forked from one that imported the kiosk once (tests/killdrill.py)."""
+    with Zygote(SCRIPT) as zygote:
+        yield zygote
+
+
 def station(
-    workdir: Path, backend: BackendProcess, mode: str, kill: int
+    kiosks: Zygote, workdir: Path, backend: BackendProcess, mode: str, kill: int
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), str(workdir), backend.url, backend.token, mode, str(kill)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """One kiosk process on `workdir`: a fresh process for every run."""
+    return kiosks.run(workdir, backend.url, backend.token, mode, kill)
 
 
-def test_power_cut_at_every_step_of_a_qr_session(backend: BackendProcess, tmp_path: Path) -> None:
-    clean = station(tmp_path / "clean", backend, "run", 0)
+def test_power_cut_at_every_step_of_a_qr_session(
+    kiosks: Zygote, backend: BackendProcess, tmp_path: Path
+) -> None:
+    clean = station(kiosks, tmp_path / "clean", backend, "run", 0)
     assert clean.returncode == 0, clean.stderr[-2000:]
     total = json.loads(clean.stdout)["commits"]
     assert total >= 10  # the drill must reach deep into the session
     killed = recovered = not_reached = 0
     for n in range(1, total + 1):
         workdir = tmp_path / f"kill-{n}"
-        cut = station(workdir, backend, "run", n)
+        cut = station(kiosks, workdir, backend, "run", n)
         if cut.returncode == 0 and json.loads(cut.stdout)["commits"] < n:
             not_reached += 1  # this run ended before its n-th commit (the last one is timing's)
             continue
         assert cut.returncode == -signal.SIGKILL, (n, cut.stdout, cut.stderr[-2000:])
         killed += 1
-        after = station(workdir, backend, "recover", 0)
+        after = station(kiosks, workdir, backend, "recover", 0)
         assert after.returncode == 0, (n, after.stderr[-2000:])
         state = json.loads(after.stdout)
         statuses = backend.link_statuses()
