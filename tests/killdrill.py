@@ -11,8 +11,9 @@ script does (its `main()`'s return, `SystemExit`, a traceback and exit 1).
 Why not the pytest process or multiprocessing's forkserver: pytest has threads (a fork then
 copies locks in any state), and the forkserver is one per process with the preload of whoever
 started it first, so two drills in one pytest worker would share the first one's modules.
-Used as `python tests/killdrill.py SCRIPT`, this file is the zygote: one request per line on
-stdin (JSON: args, timeout_s), one answer per line on stdout (returncode, stdout, stderr).
+Used as `python tests/killdrill.py SCRIPT [MODULE...]`, this file is the zygote: it imports the
+script and the modules, then takes one request per line on stdin (JSON: args, timeout_s) and
+gives one answer per line on stdout (returncode, stdout, stderr).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import IO, Any
@@ -35,10 +37,11 @@ RUN_TIMEOUT_S = 120
 class Zygote:
     """The test's side: start the zygote for `script`, run the script in forked processes."""
 
-    def __init__(self, script: Path) -> None:
+    def __init__(self, script: Path, preload: Iterable[str] = ()) -> None:
+        """`preload`: modules the script imports only when it runs (imported once here too)."""
         self.script = script
         self._proc = subprocess.Popen(
-            [sys.executable, __file__, str(script)],
+            [sys.executable, __file__, str(script), *preload],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -115,9 +118,11 @@ def _answer(status: int, out: IO[bytes], err: IO[bytes]) -> dict[str, Any]:
     }
 
 
-def serve(script: Path) -> ModuleType:
+def serve(script: Path, preload: Iterable[str]) -> ModuleType:
     """The zygote's loop. Returns only in a forked child, its sys.argv set, to run the script."""
     module = _load(script)
+    for name in preload:
+        importlib.import_module(name)
     requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
     answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
     null = os.open(os.devnull, os.O_RDWR)
@@ -144,4 +149,4 @@ def serve(script: Path) -> ModuleType:
 
 if __name__ == "__main__":
     # Only a forked child gets past serve(): it runs the script and exits as the script would.
-    raise SystemExit(serve(Path(sys.argv[1])).main())
+    raise SystemExit(serve(Path(sys.argv[1]), sys.argv[2:]).main())

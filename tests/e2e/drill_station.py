@@ -26,6 +26,19 @@ from kiosk.snapshot import (
 )
 from tests.e2e.rig import CONNECTOR_TOML, Kiosk, tariff
 
+# What a simulated station imports only when it is assembled and run (simulators, pymodbus,
+# httpx): a drill's zygote (tests/killdrill.py) imports them once, not every kiosk process.
+SIMULATED_STATION_MODULES = (
+    "drivers.backend_client",
+    "drivers.modbus_sim",
+    "drivers.modbus_sim.server",
+    "drivers.zvt_sim",
+    "kiosk.outbox.periods",
+    "pymodbus.client",
+    "pymodbus.exceptions",
+    "pymodbus.framer",
+)
+
 # A kiosk with a real ZVT terminal at {terminal}; the meter and controller sections follow.
 REAL_TERMINAL_TOML = """
 [station]

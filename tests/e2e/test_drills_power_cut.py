@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.drill_station import SIMULATED_STATION_MODULES
 from tests.e2e.rig import BackendProcess, now_utc
 from tests.killdrill import Zygote
 
@@ -24,7 +25,7 @@ SCRIPT = Path(__file__).parent / "qr_station.py"
 @pytest.fixture(scope="module")
 def kiosks() -> Iterator[Zygote]:
     """Kiosk processes forked from one that imported the kiosk once (tests/killdrill.py)."""
-    with Zygote(SCRIPT) as zygote:
+    with Zygote(SCRIPT, preload=SIMULATED_STATION_MODULES) as zygote:
         yield zygote
 
 
