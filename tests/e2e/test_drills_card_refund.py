@@ -19,8 +19,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -34,7 +32,9 @@ from drivers.zvt_sim.control import SimulatorProcess
 from kiosk.journal.store import Journal
 from kiosk.runtime.card_refund import refundable
 from tests.backend.conftest import start_backend
+from tests.e2e.drill_station import SIMULATED_STATION_MODULES
 from tests.e2e.zvt_refund_kill_station import AMOUNT
+from tests.killdrill import Zygote
 
 pytestmark = pytest.mark.slow
 
@@ -59,14 +59,18 @@ STATION = Path(__file__).parent / "zvt_refund_kill_station.py"
 DAY = date(2026, 3, 2)  # the drill session's day (zvt_kill_station.START)
 
 
-def station(workdir: Path, terminal: str, mode: str, kill_at: int = 0) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, str(STATION), str(workdir), terminal, mode, str(kill_at or "")],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+@pytest.fixture(scope="module")
+def kiosks() -> Iterator[Zygote]:
+    """Kiosk processes forked from one that imported the kiosk once (tests/killdrill.py)."""
+    with Zygote(STATION, preload=SIMULATED_STATION_MODULES) as zygote:
+        yield zygote
+
+
+def station(
+    kiosks: Zygote, workdir: Path, terminal: str, mode: str, kill_at: int = 0
+) -> dict[str, Any]:
+    """One kiosk process on `workdir` (a fresh process for every run): what it printed."""
+    done = kiosks.run(workdir, terminal, mode, kill_at or "", timeout_s=180)
     if kill_at and done.returncode == -signal.SIGKILL:
         return {}
     assert done.returncode == 0, (mode, kill_at, done.returncode, done.stderr[-3000:])
@@ -74,11 +78,11 @@ def station(workdir: Path, terminal: str, mode: str, kill_at: int = 0) -> dict[s
 
 
 @pytest.fixture(scope="module")
-def booked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def booked(kiosks: Zygote, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A kiosk directory and terminal ledger with one booked card session."""
     base = tmp_path_factory.mktemp("booked")
     with SimulatorProcess.start("tcp", base / "terminal.json") as sim:
-        station(base / "kiosk", sim.address, "book")
+        station(kiosks, base / "kiosk", sim.address, "book")
     yield base
 
 
@@ -143,16 +147,16 @@ KILLS = [
 
 @pytest.mark.parametrize("link", ["tcp", "pty"])
 def test_the_refund_without_a_kill_passes_every_point_once(
-    booked: Path, tmp_path: Path, link: str
+    kiosks: Zygote, booked: Path, tmp_path: Path, link: str
 ) -> None:
     """The uninterrupted refund: POINTS points (so the kills below cover every one), made once
     and reported once, over either link."""
     sid = (booked / "kiosk" / "session.txt").read_text()
     work = copy_of(booked, tmp_path)
     with SimulatorProcess.start(link, work / "terminal.json") as sim:
-        run = station(work / "kiosk", sim.address, "refund")
+        run = station(kiosks, work / "kiosk", sim.address, "refund")
         assert run == {"outcome": "approved", "points": POINTS, "commits": 5}, run
-        station(work / "kiosk", sim.address, "recover")
+        station(kiosks, work / "kiosk", sim.address, "recover")
         ledger = sim.ledger()
     journal = Journal.open(work / "kiosk" / "journal.db")
     try:
@@ -163,13 +167,13 @@ def test_the_refund_without_a_kill_passes_every_point_once(
 
 @pytest.mark.parametrize(("link", "kill_at"), KILLS)
 def test_a_refund_killed_at_any_commit_or_message_is_made_once_or_not_at_all(
-    booked: Path, tmp_path: Path, link: str, kill_at: int
+    kiosks: Zygote, booked: Path, tmp_path: Path, link: str, kill_at: int
 ) -> None:
     sid = (booked / "kiosk" / "session.txt").read_text()
     work = copy_of(booked, tmp_path)
     with SimulatorProcess.start(link, work / "terminal.json") as sim:
-        assert station(work / "kiosk", sim.address, "refund", kill_at=kill_at) == {}
-        station(work / "kiosk", sim.address, "recover")
+        assert station(kiosks, work / "kiosk", sim.address, "refund", kill_at=kill_at) == {}
+        station(kiosks, work / "kiosk", sim.address, "recover")
         ledger = sim.ledger()
         asked = sim.call("commands_seen").count("06 20")
     journal = Journal.open(work / "kiosk" / "journal.db")
