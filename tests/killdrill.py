@@ -120,14 +120,15 @@ def _answer(status: int, out: IO[bytes], err: IO[bytes]) -> dict[str, Any]:
 
 def serve(script: Path, preload: Iterable[str]) -> ModuleType:
     """The zygote's loop. Returns only in a forked child, its sys.argv set, to run the script."""
+    requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    os.dup2(2, 1)  # a stray print (even while importing) goes to stderr, not into the answers
     module = _load(script)
     for name in preload:
         importlib.import_module(name)
-    requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
-    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
-    null = os.open(os.devnull, os.O_RDWR)
-    os.dup2(null, 0)
-    os.dup2(2, 1)  # a stray print goes to stderr, not into the answers
     for line in requests:
         request = json.loads(line)
         _alone()
