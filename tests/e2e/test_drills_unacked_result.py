@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,8 @@ import pytest
 
 from drivers.zvt_sim.control import SimulatorProcess
 from kiosk.journal.store import Journal
+from tests.e2e.drill_station import SIMULATED_STATION_MODULES
+from tests.killdrill import Zygote
 
 pytestmark = pytest.mark.slow
 
@@ -29,14 +29,18 @@ STATION = Path(__file__).parent / "zvt_kill_station.py"
 COMMANDS = {"preauth": "06 22", "book": "06 24", "partial": "06 23", "reversal": "06 25"}
 
 
-def station(workdir: Path, terminal: str, mode: str, step: str, kill_at: str = "") -> str:
-    done = subprocess.run(
-        [sys.executable, str(STATION), str(workdir), terminal, mode, step, kill_at],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+@pytest.fixture(scope="module")
+def kiosks() -> Iterator[Zygote]:
+    """Kiosk processes forked from one that imported the kiosk once (tests/killdrill.py)."""
+    with Zygote(STATION, preload=SIMULATED_STATION_MODULES) as zygote:
+        yield zygote
+
+
+def station(
+    kiosks: Zygote, workdir: Path, terminal: str, mode: str, step: str, *, kill_at: str = ""
+) -> str:
+    """One kiosk process on `workdir` (a fresh process for every run): what it printed."""
+    done = kiosks.run(workdir, terminal, mode, step, kill_at, timeout_s=180)
     expected = -signal.SIGKILL if kill_at else 0
     assert done.returncode == expected, (mode, step, done.returncode, done.stderr[-3000:])
     return done.stdout
@@ -107,11 +111,11 @@ def hold_ended_once(
 
 
 def drill(
-    tmp_path: Path, terminal: SimulatorProcess, step: str, kill_at: str
+    kiosks: Zygote, tmp_path: Path, terminal: SimulatorProcess, step: str, kill_at: str
 ) -> tuple[dict[str, Any], list[str], Journal, str]:
     workdir = tmp_path / "kiosk"
-    station(workdir, terminal.address, "run", step, kill_at=kill_at)
-    station(workdir, terminal.address, "recover", step)
+    station(kiosks, workdir, terminal.address, "run", step, kill_at=kill_at)
+    station(kiosks, workdir, terminal.address, "recover", step)
     journal = Journal.open(workdir / "journal.db")
     ledger = terminal.ledger()
     check_nothing_left(ledger, journal)
@@ -120,9 +124,9 @@ def drill(
 
 @LINKS
 def test_a_preauth_killed_before_its_acknowledgement_leaves_no_hold(
-    tmp_path: Path, terminal: SimulatorProcess
+    kiosks: Zygote, tmp_path: Path, terminal: SimulatorProcess
 ) -> None:
-    ledger, seen, journal, sid = drill(tmp_path, terminal, "preauth", "result_stored")
+    ledger, seen, journal, sid = drill(kiosks, tmp_path, terminal, "preauth", "result_stored")
     try:
         # The terminal dropped the unacknowledged approval: no hold, so nothing charged,
         # nothing to release, no authorisation journaled and nothing reported to capture.
@@ -141,9 +145,9 @@ def test_a_preauth_killed_before_its_acknowledgement_leaves_no_hold(
 @LINKS
 @pytest.mark.parametrize("step", ["book", "partial", "reversal"])
 def test_a_settle_killed_before_its_acknowledgement_is_sent_again_once(
-    tmp_path: Path, terminal: SimulatorProcess, step: str
+    kiosks: Zygote, tmp_path: Path, terminal: SimulatorProcess, step: str
 ) -> None:
-    ledger, seen, journal, sid = drill(tmp_path, terminal, step, "result_stored")
+    ledger, seen, journal, sid = drill(kiosks, tmp_path, terminal, step, "result_stored")
     try:
         kind, _ = hold_ended_once(ledger, journal, sid, report_of(journal, sid))
         assert kind == ("reversed" if step == "reversal" else "booked")
@@ -157,12 +161,12 @@ def test_a_settle_killed_before_its_acknowledgement_is_sent_again_once(
 
 @pytest.mark.parametrize("step", ["preauth", "book", "partial", "reversal"])
 def test_killed_after_the_acknowledgement_left_the_result_is_taken(
-    tmp_path: Path, terminal: SimulatorProcess, step: str
+    kiosks: Zygote, tmp_path: Path, terminal: SimulatorProcess, step: str
 ) -> None:
     """The counterpart (it passes without the fix too): the 80 00 00 left, the kill came before
     the journal marked it. The terminal kept the transaction, so recovery takes it as it is and
     sends nothing again; a kept pre-auth without energy is released."""
-    ledger, seen, journal, sid = drill(tmp_path, terminal, step, "ack_sent")
+    ledger, seen, journal, sid = drill(kiosks, tmp_path, terminal, step, "ack_sent")
     try:
         kind, _ = hold_ended_once(ledger, journal, sid, report_of(journal, sid))
         assert kind == ("booked" if step in ("book", "partial") else "reversed")
@@ -173,13 +177,15 @@ def test_killed_after_the_acknowledgement_left_the_result_is_taken(
         journal.close()
 
 
-def test_a_booking_dropped_twice_is_booked_once(tmp_path: Path, terminal: SimulatorProcess) -> None:
+def test_a_booking_dropped_twice_is_booked_once(
+    kiosks: Zygote, tmp_path: Path, terminal: SimulatorProcess
+) -> None:
     """Killed before the 80 00 00 of the booking, then again before the 80 00 00 of the booking
     recovery sends: the third start books it, once."""
     workdir = tmp_path / "kiosk"
-    station(workdir, terminal.address, "run", "book", kill_at="result_stored")
-    station(workdir, terminal.address, "recover", "book", kill_at="result_stored")
-    station(workdir, terminal.address, "recover", "book")
+    station(kiosks, workdir, terminal.address, "run", "book", kill_at="result_stored")
+    station(kiosks, workdir, terminal.address, "recover", "book", kill_at="result_stored")
+    station(kiosks, workdir, terminal.address, "recover", "book")
     journal = Journal.open(workdir / "journal.db")
     try:
         ledger = terminal.ledger()
