@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --quiet
 export QT_QPA_PLATFORM=offscreen PYTHONFAULTHANDLER=1
+# The processes the tests start (kiosks, backends, simulators: hundreds) import compiled
+# modules, as on an installed station (pip compiles); with PYTHONDONTWRITEBYTECODE set, each
+# would otherwise compile the checkout's modules anew. Only new or changed files are compiled.
+.venv/bin/python -m compileall -q -j 0 kiosk drivers ui backend tests bench >/dev/null
 set +e
 # One worker per core (EVKIOSK_TEST_WORKERS overrides; -n 0 after it runs in one process).
 # Whole files go to one worker, so a module's backend process or browser starts once.
