@@ -26,3 +26,9 @@ def require_executable(name: str, *candidates: str, package: str | None = None) 
     if REQUIRE_ALL:
         pytest.fail(message)
     pytest.skip(message)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long files (marked slow) first: with whole files per worker (--dist loadfile), a
+    long file started last would run alone on one core while the others are idle."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable

@@ -24,7 +24,8 @@ from ui.settings import UiSettings
 from ui.theme import touch_target_px
 from ui.window import KioskWindow
 
-pytestmark = [pytest.mark.gui, pytest.mark.timeout(900)]  # every screen, language and mode
+# every screen, language and mode
+pytestmark = [pytest.mark.gui, pytest.mark.slow, pytest.mark.timeout(900)]
 
 SIZES = [(800, 480), (1024, 600), (1280, 800)]
 LANGS = ["en", "de", "fr"]
