@@ -185,6 +185,19 @@ SIGNING_METER = SigningMeterView(
 )
 
 
+def plug_in(method: PaymentMethod, **kw: object) -> StationSnapshot:
+    """The plug-in screen; with `kw` (or paid through it), at a station joined to a CSMS."""
+    focus = view(
+        Phase.WAITING_FOR_PLUG,
+        method=method,
+        countdowns=countdown(CountdownKind.PLUG_IN, 165),
+        **kw,
+    )
+    joined = bool(kw) or method is PaymentMethod.CSMS
+    csms = CsmsLinkView(connected=True, version="2.1") if joined else None
+    return station(Phase.WAITING_FOR_PLUG, focus, csms=csms)
+
+
 def operator_qr_tiles() -> tuple[ConnectorTile, ...]:
     left, right, ccs = tiles()
     url = "https://csms.example.com/pay?evse=1&totp=Q7X2KD9M"
@@ -260,34 +273,9 @@ def all_screens() -> dict[str, StationSnapshot]:
                 ),
             ),
         ),
-        "plug_in": station(
-            Phase.WAITING_FOR_PLUG,
-            view(
-                Phase.WAITING_FOR_PLUG,
-                method=PaymentMethod.CARD,
-                countdowns=countdown(CountdownKind.PLUG_IN, 165),
-            ),
-        ),
-        "plug_in_operator_check": station(
-            Phase.WAITING_FOR_PLUG,
-            view(
-                Phase.WAITING_FOR_PLUG,
-                method=PaymentMethod.CARD,
-                operator_checking=True,
-                countdowns=countdown(CountdownKind.PLUG_IN, 165),
-            ),
-            csms=CsmsLinkView(connected=True, version="2.1"),
-        ),
-        "plug_in_operator_paid": station(
-            Phase.WAITING_FOR_PLUG,
-            view(
-                Phase.WAITING_FOR_PLUG,
-                method=PaymentMethod.CSMS,
-                hold=None,
-                countdowns=countdown(CountdownKind.PLUG_IN, 165),
-            ),
-            csms=CsmsLinkView(connected=True, version="2.1"),
-        ),
+        "plug_in": plug_in(PaymentMethod.CARD),
+        "plug_in_operator_check": plug_in(PaymentMethod.CARD, operator_checking=True),
+        "plug_in_operator_paid": plug_in(PaymentMethod.CSMS, hold=None),
         "plug_timeout": station(
             Phase.FAILED,
             view(
