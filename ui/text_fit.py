@@ -75,7 +75,7 @@ class TextFit:
         sizes: tuple[int, int],
         sheet_for: Callable[[int], str],
         redraw: Callable[[], None],
-    ) -> int:
+    ) -> None:
         """The largest size in `sizes` (floor, top) at which `page` fits, set on it. `sheet_for`
         gives the style sheet of a body text size; at `top` the page takes the window's."""
         floor, top = sizes
@@ -90,7 +90,7 @@ class TextFit:
         set_px(known)
         if not self.overflows():
             self._fitted[key] = known
-            return known
+            return
         low, high = floor, known - 1  # binary search: the largest size that fits
         while low < high:
             middle = (low + high + 1) // 2
@@ -102,7 +102,6 @@ class TextFit:
         set_px(low)
         settle(page)  # the last size tried may not be the one kept
         self._fitted[key] = low
-        return low
 
     def overflows(self) -> bool:
         return page_overflows(self._viewport, self._stack)

@@ -197,7 +197,7 @@ class QrCode(QWidget):
     def cramped(self) -> bool:
         """Painted with fewer than MODULE_PX pixels per module: only a compact code may be, and
         the page's text is made smaller first (see ui/text_fit.py)."""
-        return bool(self._matrix) and self.painted_side() < len(self._matrix) * self.MODULE_PX
+        return bool(self._matrix) and self.painted_side() < self.modules * self.MODULE_PX
 
     def painted_side(self) -> int:
         """The code's side on screen: whole pixels per module, so it may be under the widget."""

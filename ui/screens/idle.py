@@ -41,7 +41,7 @@ class ConnectorButton(QPushButton):
         # checked by the CSMS, so no language is added), or that a phone is paying.
         self.web_pay = label(role="small")
         self.web_pay.setObjectName("tile_web_pay")
-        self.web_qr = QrCode(compact=True)  # beside the tile's texts on a small panel
+        self.web_qr = QrCode(compact=True)  # below the tile's texts, on a small panel too
         self.web_qr.setObjectName("tile_web_qr")
         grid.addWidget(self.name)
         grid.addWidget(self.kind)
