@@ -8,12 +8,12 @@ Two app figures: the sample station on simulated hardware (`evkiosk run --simula
 and the embedded backend in or next to the app), and the same station configured as real
 hardware whose devices are standalone simulators started by this bench beforehand (`evkiosk
 sim meter|terminal` processes on 127.0.0.1, as a charger's devices are already powered), with
-a backend URL that does not answer yet. Each child assembles the station, builds the window,
-starts the runtime and waits for the idle screen with the first snapshot (tiles say
-"connecting…" until their devices answer; the backend client and the embedded backend start
-after that frame). Prints `figure<TAB>value` lines for bench/run_all.py: wall time and, since
-a loaded machine makes wall time mostly the wait for a core, the CPU time each process used
-until its first frame.
+a backend URL that does not answer yet. Each child does what `evkiosk run` does: the window on
+the station as configured (every tile "connecting…"), shown; the time is taken when that idle
+screen has been painted (ui.app.when_first_frame). The station itself (journal, runtime,
+devices, simulators, backend) is built after that frame, on a thread of its own. Prints
+`figure<TAB>value` lines for bench/run_all.py: wall time and, since a loaded machine makes
+wall time mostly the wait for a core, the CPU time each process used until its first frame.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def child(started: float, config_path: str, simulate: bool, idle: bool = False) 
         sys.modules[name] = None  # type: ignore[assignment]
 
     from kiosk.config import load_config
-    from ui.composition import assemble  # before Qt, as ui/cli.py does
+    from ui.starting import StationStart  # before Qt, as ui/cli.py does
 
     # isort: split
     from ui import app as kiosk_app
@@ -78,20 +78,25 @@ def child(started: float, config_path: str, simulate: bool, idle: bool = False) 
 
     qt_app = QApplication([])
     state = Path(tempfile.mkdtemp())
-    asm = assemble(
-        load_config(Path(config_path)), simulate=simulate, state_dir=state, after_first_frame=True
-    )
-    parts = kiosk_app.build(asm.runtime, zone=asm.zone, service=asm.service)
-    kiosk_app.when_first_frame(parts, asm.first_frame_shown)
+    start = StationStart(load_config(Path(config_path)), simulate=simulate, state_dir=state)
+    parts = kiosk_app.build(start.station, zone=start.zone, service=start.service)
+    shown: list[tuple[float, float]] = []
+
+    def first_frame() -> None:  # the idle screen is painted; the station is built after it
+        shown.append((time.time() - started, time.process_time()))
+        start.first_frame_shown()
+
+    kiosk_app.when_first_frame(parts, first_frame)
     parts.window.resize(800, 480)
     parts.window.show()
-    # as ui/cli.py does: recovery may talk to the terminal, never on the GUI thread
-    starter = threading.Thread(target=asm.start, name="runtime-start", daemon=True)
+    # as ui/cli.py does: building the station and recovery never run on the GUI thread
+    starter = threading.Thread(target=start.run, name="runtime-start", daemon=True)
     starter.start()
-    while not (parts.window.snapshot is not None and parts.window.current_page == "idle"):
+    while not shown:
         qt_app.processEvents()
         time.sleep(0.001)
-    print(f"{time.time() - started:.4f} {time.process_time():.4f}", flush=True)
+    assert parts.window.snapshot is not None and parts.window.current_page == "idle"
+    print(f"{shown[0][0]:.4f} {shown[0][1]:.4f}", flush=True)
     if idle:  # stay on the idle screen until the bench closes stdin (no polling here)
         from PySide6.QtCore import QSocketNotifier
 
@@ -99,8 +104,9 @@ def child(started: float, config_path: str, simulate: bool, idle: bool = False) 
         closed.activated.connect(qt_app.quit)
         qt_app.exec()
     parts.bridge.close()
+    start.cancel()
     starter.join(10)
-    asm.stop()
+    start.stop()
     shutil.rmtree(state, ignore_errors=True)
 
 

@@ -5,16 +5,23 @@ calls :func:`exit_with_parent`, which asks Linux to send it SIGTERM when the par
 (``prctl(PR_SET_PDEATHSIG)``). Without this a kiosk killed by the watchdog, by ``kill -9`` or
 by a crash would leave its simulators and backend holding their ports.
 
-The signal follows the *thread* that started the child, so start children from a thread that
-lives as long as the process (the main thread).
+The signal follows the *thread* that started the child, so children are started with
+:func:`spawn`, which runs ``subprocess.Popen`` on a thread that lives as long as the process
+(the main thread, or one spawner thread): the app builds its station on a thread that ends.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import queue
 import signal
+import subprocess
 import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
 
 PARENT_PID_VARIABLE = "EVKIOSK_PARENT_PID"
 _PR_SET_PDEATHSIG = 1
@@ -36,3 +43,32 @@ def exit_with_parent() -> bool:
     if str(os.getppid()) != parent:  # the parent died before the signal was armed
         os.kill(os.getpid(), signal.SIGTERM)
     return True
+
+
+_Job = tuple[Callable[[], "subprocess.Popen[Any]"], "Future[subprocess.Popen[Any]]"]
+_jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+_spawner_lock = threading.Lock()
+_spawner: list[threading.Thread] = []  # the one spawner thread, once started
+
+
+def spawn(*args: Any, **kwargs: Any) -> subprocess.Popen[Any]:
+    """``subprocess.Popen(*args, **kwargs)`` from a thread that lives as long as the process,
+    so a child armed with :func:`exit_with_parent` is not ended when the caller's thread is."""
+    if threading.current_thread() is threading.main_thread():
+        return subprocess.Popen(*args, **kwargs)
+    with _spawner_lock:
+        if not _spawner:
+            _spawner.append(threading.Thread(target=_serve, name="child-spawner", daemon=True))
+            _spawner[0].start()
+    done: Future[subprocess.Popen[Any]] = Future()
+    _jobs.put((lambda: subprocess.Popen(*args, **kwargs), done))
+    return done.result()
+
+
+def _serve() -> None:
+    while True:
+        start, done = _jobs.get()
+        try:
+            done.set_result(start())
+        except BaseException as exc:  # the caller gets it (a missing file, a bad argument)
+            done.set_exception(exc)

@@ -16,7 +16,7 @@ from ui.bridge import SnapshotBridge
 from ui.i18n import Language, load_languages
 from ui.logbuffer import RING
 from ui.ports import ServicePort, SimulatorPort, StationPort
-from ui.qt import QApplication, QGuiApplication, QRect, Qt, QTimer, QWidget
+from ui.qt import QApplication, QEvent, QGuiApplication, QObject, QRect, Qt, QTimer, QWidget
 from ui.settings import UiSettings
 from ui.window import KioskWindow, utc_now
 
@@ -60,24 +60,53 @@ def build(
     )
     bridge.snapshot.connect(window.show_snapshot)
     bridge.attach()
-    panel = None
+    parts = AppParts(window, bridge)
     if simulator is not None:
-        from ui.simpanel import SimulatorPanel  # noqa: PLC0415 (simulated stations only)
+        add_simulator(parts, simulator)
+    return parts
 
-        panel = SimulatorPanel(simulator)
-        window.service.offer_simulator(panel.show)
-    return AppParts(window, bridge, panel)
+
+def add_simulator(parts: AppParts, simulator: SimulatorPort) -> None:
+    """The simulator's control panel, offered in the service menu, and beside the window if
+    that is already shown (a simulated station's panel comes once its simulators run)."""
+    from ui.simpanel import SimulatorPanel  # noqa: PLC0415 (simulated stations only)
+
+    panel = SimulatorPanel(simulator)
+    parts.panel = panel
+    parts.window.service.offer_simulator(panel.show)
+    if parts.window.isVisible():
+        place_panel(parts.window, panel, _screen_area())
+        panel.show()
+
+
+class _Painted(QObject):
+    """Calls back once the window has painted a frame after the first snapshot."""
+
+    def __init__(self, parts: AppParts, callback: Callable[[], None]) -> None:
+        super().__init__(parts.window)
+        self._window = parts.window
+        self._callback = callback
+        self._bridge = parts.bridge
+        self._bridge.snapshot.connect(self._drawn)
+
+    def _drawn(self, _: object) -> None:
+        self._bridge.snapshot.disconnect(self._drawn)
+        if self._window.isVisible():  # its repaint is queued (low priority): wait for it
+            self._window.installEventFilter(self)
+        else:
+            QTimer.singleShot(0, self._callback)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self._window and event.type() == QEvent.Type.UpdateRequest:
+            self._window.removeEventFilter(self)
+            QTimer.singleShot(0, self._callback)  # after this paint has been done
+        return False
 
 
 def when_first_frame(parts: AppParts, callback: Callable[[], None]) -> None:
-    """Call back once the first snapshot has been drawn and the event loop is free again (its
-    paint is done): the moment to start what the idle screen need not wait for."""
-
-    def drawn(_: object) -> None:
-        parts.bridge.snapshot.disconnect(drawn)
-        QTimer.singleShot(0, callback)
-
-    parts.bridge.snapshot.connect(drawn)
+    """Call back once the first snapshot is on the display (drawn and painted) and the event
+    loop is free again: the moment to start what the idle screen need not wait for."""
+    _Painted(parts, callback)
 
 
 def install_error_handler(window: KioskWindow) -> None:
@@ -93,13 +122,21 @@ def install_error_handler(window: KioskWindow) -> None:
     sys.excepthook = hook
 
 
-def show(parts: AppParts, settings: UiSettings, size: tuple[int, int] | None) -> None:
-    window = parts.window
+def _screen_area() -> QRect:
     screen = QGuiApplication.primaryScreen()
-    area = screen.availableGeometry() if screen is not None else QRect(0, 0, 1920, 1080)
+    return screen.availableGeometry() if screen is not None else QRect(0, 0, 1920, 1080)
+
+
+def show(
+    parts: AppParts, settings: UiSettings, size: tuple[int, int] | None, *, panel: bool = False
+) -> None:
+    """`panel`: a simulator panel will come (see add_simulator), so a kiosk window leaves
+    room for it rather than going full screen."""
+    window = parts.window
+    area = _screen_area()
     if settings.kiosk:
         window.setWindowFlag(Qt.WindowType.FramelessWindowHint, True)
-        if parts.panel is None:
+        if parts.panel is None and not panel:
             window.showFullScreen()
         else:
             window.setGeometry(area)  # full screen, less the simulator panel's strip below

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from platformdirs import user_state_dir
 
@@ -27,19 +28,23 @@ from kiosk.logs import add_logging_arguments, setup_from_arguments
 from kiosk.runtime.clock import ShiftedClock
 from kiosk.scenario import ScenarioError, load_scenario
 from kiosk.watchdog import Notifier
-from ui.composition import Assembly, CompositionError, assemble
+from ui.starting import CompositionError, StationStart
 
 # isort: split
-# PySide6 inspects the source of every module imported after it (its __feature__ hook): the
-# station's own stack above is loaded first, so only the window's modules pay for that.
+# PySide6 inspects the source of every module imported after it (its __feature__ hook): what
+# the first frame needs from the core is loaded above it. The station's stack comes after the
+# first frame (ui.starting) and pays that there.
 from ui import app as kiosk_app
 from ui.heartbeat import Keepalive, MachineHeartbeat, StatusReporter, max_heartbeat_age
 from ui.platform_check import xcb_problem
-from ui.qt import QApplication, QTimer
+from ui.qt import QApplication, QObject, QTimer, Signal
 from ui.scenario_player import ScenarioPlayer
 from ui.settings import SettingsError, UiSettings, hash_pin, load_settings
 from ui.simulated_station import vnc_platform, with_connectors
 from ui.window import KioskWindow
+
+if TYPE_CHECKING:
+    from ui.composition import Assembly
 
 SAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "assets" / "samples" / "station.toml"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -192,30 +197,45 @@ def _run_app(
     kiosk_app.configure_logging()
     log = logging.getLogger("ui.cli")
     notifier = Notifier()
-    try:
-        clock = None if args.start_at is None else ShiftedClock(args.start_at)
-        assembly = assemble(
-            config, simulate=args.simulate, state_dir=state, clock=clock, after_first_frame=True
-        )
-    except CompositionError as exc:
-        print(f"evkiosk run: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:
-        print(f"evkiosk run: a device could not be opened: {exc}", file=sys.stderr)
-        return EXIT_FAILURE
+    clock = None if args.start_at is None else ShiftedClock(args.start_at)
+    # The idle screen first, from the config alone; the station (journal, devices,
+    # simulators, backend) is built once it is painted (ui.starting).
+    start = StationStart(config, simulate=args.simulate, state_dir=state, clock=clock)
     qt_app = QApplication.instance() or QApplication(sys.argv[:1])
     parts = kiosk_app.build(
-        assembly.runtime,
+        start.station,
         settings=settings,
-        zone=assembly.zone,
-        service=assembly.service,
-        simulator=assembly.simulator,
+        zone=start.zone,
+        service=start.service,
         clock=None if clock is None else clock.now,  # countdowns on the station's clock
     )
     kiosk_app.install_error_handler(parts.window)
-    kiosk_app.when_first_frame(parts, assembly.first_frame_shown)
-    player = None
-    if args.scenario_loaded is not None and assembly.simulator is not None:
+    kiosk_app.when_first_frame(parts, start.first_frame_shown)
+    kiosk_app.show(parts, settings, size, panel=args.simulate)
+    if args.screenshots:
+        kiosk_app.snap_periodically(parts, args.screenshots, args.screenshot_every)
+    if args.quit_after is not None:
+        QTimer.singleShot(int(args.quit_after * 1000), qt_app.quit)
+    keepalive = Keepalive(notifier, None, max_heartbeat_age(notifier))
+    # The timer also lets Python run its signal handlers while Qt's loop waits.
+    beat = QTimer(qt_app)
+    beat.timeout.connect(keepalive.beat)
+    beat.start(500)
+    signal.signal(signal.SIGTERM, lambda *_: qt_app.quit())
+    outcome = [EXIT_OK]  # the code to exit with, unless Qt's loop itself failed
+    news = _StartNews()
+
+    def failed(message: str, code: int) -> None:
+        print(f"evkiosk run: {message}", file=sys.stderr)
+        outcome[0] = code
+        qt_app.exit(code)
+
+    def built(assembly: Assembly) -> None:  # on the GUI thread, while the runtime starts
+        if assembly.simulator is None:
+            return
+        kiosk_app.add_simulator(parts, assembly.simulator)
+        if args.scenario_loaded is None:
+            return
         try:
             player = ScenarioPlayer(
                 args.scenario_loaded,
@@ -225,37 +245,23 @@ def _run_app(
                 screenshots=args.screenshots,
             )
         except ScenarioError as exc:
-            print(f"evkiosk run: {args.scenario}: {exc}", file=sys.stderr)
-            parts.bridge.close()
-            assembly.stop()
-            return EXIT_USAGE
-    kiosk_app.show(parts, settings, size)
-    if args.screenshots:
-        kiosk_app.snap_periodically(parts, args.screenshots, args.screenshot_every)
-    if args.quit_after is not None:
-        QTimer.singleShot(int(args.quit_after * 1000), qt_app.quit)
-    keepalive = Keepalive(notifier, MachineHeartbeat(assembly.runtime), max_heartbeat_age(notifier))
-    # The timer also lets Python run its signal handlers while Qt's loop waits.
-    beat = QTimer(qt_app)
-    beat.timeout.connect(keepalive.beat)
-    beat.start(500)
-    signal.signal(signal.SIGTERM, lambda *_: qt_app.quit())
-    if assembly.csms is not None and assembly.csms.reset is not None:
-        # A CSMS's Reset: the same clean stop as SIGTERM; the service manager starts it again.
-        assembly.csms.reset.restart = lambda: os.kill(os.getpid(), signal.SIGTERM)
-    # Recovery may talk to the terminal: never on the GUI thread.
+            failed(f"{args.scenario}: {exc}", EXIT_USAGE)
+            return
+        _play_when_ready(
+            player, keepalive, parts.window, qt_app.exit, outcome, keep_open=args.keep_open
+        )
+
+    news.failed.connect(failed)
+    news.built.connect(built)
+    # Building the station imports its stack and recovery may talk to the terminal: never on
+    # the GUI thread.
     starter = threading.Thread(
         target=_start_then_notify,
-        args=(assembly, notifier, keepalive, config.name),
+        args=(start, news, notifier, keepalive, config.name),
         name="runtime-start",
         daemon=True,
     )
     starter.start()
-    scenario_ok = [True]
-    if player is not None:
-        _play_when_ready(
-            player, keepalive, parts.window, qt_app.exit, scenario_ok, keep_open=args.keep_open
-        )
     mode = "simulated hardware" if args.simulate else "configured hardware"
     where = f" (screenshots in {args.screenshots})" if args.screenshots else ""
     platform = os.environ.get("QT_QPA_PLATFORM", "default display")
@@ -266,23 +272,55 @@ def _run_app(
         beat.stop()
         notifier.stopping()
         parts.bridge.close()
-        assembly.cancel_start()
+        start.cancel()
         starter.join(10)
-        assembly.stop()
+        start.stop()
         log.info("stopped")
-    return EXIT_OK if code == 0 and scenario_ok[0] else EXIT_FAILURE
+    if outcome[0] != EXIT_OK:
+        return outcome[0]
+    return EXIT_OK if code == 0 else EXIT_FAILURE
+
+
+class _StartNews(QObject):
+    """From the thread that builds the station to the GUI thread (queued signals)."""
+
+    built = Signal(object)  # the Assembly, before its runtime starts
+    failed = Signal(str, int)  # what to tell the installer, the exit code
 
 
 def _start_then_notify(
-    assembly: Assembly, notifier: Notifier, keepalive: Keepalive, name: str
+    start: StationStart, news: _StartNews, notifier: Notifier, keepalive: Keepalive, name: str
 ) -> None:
-    """Start the runtime (recovery first); only then tell systemd the kiosk is ready."""
-    assembly.start()
-    keepalive.ready = True
+    """Build and start the station (recovery first); only then tell systemd it is ready."""
+    heartbeat: list[MachineHeartbeat] = []
+
+    def assembled(assembly: Assembly) -> None:
+        heartbeat.append(MachineHeartbeat(assembly.runtime))  # before its machine runs
+        csms = assembly.csms
+        if csms is not None and csms.reset is not None:
+            # A CSMS's Reset: the same clean stop as SIGTERM; the service manager starts it again.
+            csms.reset.restart = lambda: os.kill(os.getpid(), signal.SIGTERM)
+        news.built.emit(assembly)
+
+    try:
+        start.run(assembled)
+    except CompositionError as exc:
+        news.failed.emit(str(exc), EXIT_USAGE)
+        return
+    except OSError as exc:
+        news.failed.emit(f"a device could not be opened: {exc}", EXIT_FAILURE)
+        return
+    except Exception as exc:  # the screen would say "connecting…" for ever: stop instead
+        logging.getLogger("ui.cli").exception("the station could not be started")
+        news.failed.emit(f"the station could not be started: {exc}", EXIT_FAILURE)
+        return
+    if start.assembly is None or not heartbeat:
+        return  # the app quit before the station was built
+    keepalive.running(heartbeat[0])
     notifier.ready(f"{name}: running")
     notifier.watchdog()
     if notifier.enabled:
-        assembly.runtime.subscribe(StatusReporter(notifier))
+        start.assembly.runtime.subscribe(StatusReporter(notifier))
 
 
 def _play_when_ready(
@@ -290,16 +328,16 @@ def _play_when_ready(
     keepalive: Keepalive,
     window: KioskWindow,
     exit_app: Callable[[int], None],
-    result: list[bool],
+    outcome: list[int],
     *,
     keep_open: bool,
 ) -> None:
     """Start the scenario once the runtime runs and the first snapshot is on screen."""
 
     def finished(ok: bool) -> None:
-        result[0] = ok
+        outcome[0] = EXIT_OK if ok else EXIT_FAILURE
         if not keep_open:
-            exit_app(0 if ok else 1)
+            exit_app(outcome[0])
 
     def poll() -> None:
         if keepalive.ready and window.snapshot is not None:

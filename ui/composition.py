@@ -31,6 +31,7 @@ from kiosk.runtime.build import build_runtime, station_devices
 from kiosk.runtime.clock import Clock, SystemClock
 from kiosk.runtime.core import Runtime
 from kiosk.session.model import Policy
+from ui.starting import CompositionError
 
 if TYPE_CHECKING:  # a real-hardware station never loads the simulators nor pymodbus servers
     from drivers.backend_client import HttpBackend
@@ -42,13 +43,6 @@ if TYPE_CHECKING:  # a real-hardware station never loads the simulators nor pymo
 log = logging.getLogger(__name__)
 
 
-class CompositionError(ValueError):
-    """The config cannot be assembled into a station; the message says which device and why."""
-
-
-FIRST_FRAME_WAIT_S = 10.0  # work held for the first frame starts anyway after this long
-
-
 @dataclass
 class Assembly:
     runtime: Runtime
@@ -57,30 +51,23 @@ class Assembly:
     service: StationService
     simulator: Simulators | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
-    first_frame: threading.Event = field(default_factory=threading.Event)
     csms: CsmsLink | None = None  # the OCPP link to the operator's CSMS, when configured
 
     cancelled: bool = False
 
     def start(self) -> None:
-        """Publish the starting station, then (with ``after_first_frame``, once the app has
-        drawn it) start the runtime: recovery, device polling, reporting. Not on the GUI
-        thread: it waits for the frame and recovery may wait for the terminal."""
+        """Publish the station as it starts (its prices, every tile "connecting…"), then start
+        the runtime: recovery, device polling, reporting. Not on the GUI thread: recovery may
+        wait for the terminal."""
         self.runtime.publish_starting()
-        self.first_frame.wait(FIRST_FRAME_WAIT_S)
         if not self.cancelled:
             self.runtime.start()
             if self.csms is not None:
                 self.csms.start()
 
-    def first_frame_shown(self) -> None:
-        """The idle screen is on the display: what was held for it (see ``assemble``) starts."""
-        self.first_frame.set()
-
     def cancel_start(self) -> None:
-        """The app quits: a start still waiting for the first frame does not start at all."""
+        """The app quits: a start not yet begun does not start at all."""
         self.cancelled = True
-        self.first_frame.set()
 
     def stop(self) -> None:
         self.cancel_start()  # nothing may still wait for a frame that will not come
@@ -177,19 +164,14 @@ class Simulators:
 
 class LateBackend:
     """The HTTP backend client, built on first use: that is on the backend's owner thread once
-    the runtime runs, so httpx (and what it loads) never delays the first frame."""
+    the runtime runs, so httpx (and what it loads) does not delay the runtime's start."""
 
-    def __init__(
-        self, make: Callable[[], HttpBackend], first_frame: threading.Event | None = None
-    ) -> None:
+    def __init__(self, make: Callable[[], HttpBackend]) -> None:
         self._make = make
         self._lock = threading.Lock()
         self._client: HttpBackend | None = None
-        self._first_frame = first_frame
 
     def client(self) -> HttpBackend:
-        if self._first_frame is not None:  # importing httpx takes the CPU the frame needs
-            self._first_frame.wait(FIRST_FRAME_WAIT_S)
         with self._lock:
             if self._client is None:
                 self._client = self._make()
@@ -214,12 +196,8 @@ def _http_backend(url: str, token: str, **options: Any) -> HttpBackend:
     return HttpBackend(url, token, **options)
 
 
-def _start_then_announce(
-    embedded: EmbeddedBackend, runtime: Runtime, first_frame: threading.Event
-) -> None:
-    first_frame.wait(FIRST_FRAME_WAIT_S)
+def _announce_when_ready(embedded: EmbeddedBackend, runtime: Runtime) -> None:
     try:
-        embedded.start()
         embedded.wait_ready()
     except Exception as exc:  # the outbox's probe keeps trying; this only saves waiting
         log.warning("embedded backend: %s", exc)
@@ -343,18 +321,11 @@ def assemble(
     state_dir: Path,
     clock: Clock | None = None,
     policy: Policy | None = None,
-    after_first_frame: bool = False,
 ) -> Assembly:
     """Build (not start) the runtime. `clock` drives the runtime, the meters' timestamps and
-    the simulated cars, so a test can move all of them together. With `after_first_frame`
-    the runtime's start (recovery, device polling, see :meth:`Assembly.start`), the embedded
-    backend and the backend client (httpx) wait for
-    :meth:`Assembly.first_frame_shown` (at most ``FIRST_FRAME_WAIT_S``): the app calls it once
-    the idle screen is painted, so they do not compete with the first frame for the CPU."""
+    the simulated cars, so a test can move all of them together. The app calls this after
+    its first frame (ui.starting): nothing here delays the idle screen."""
     clock = clock or SystemClock()
-    first_frame = threading.Event()
-    if not after_first_frame:
-        first_frame.set()
     state_dir.mkdir(parents=True, exist_ok=True)
     zone = ZoneInfo(config.timezone)
     closers: list[Callable[[], None]] = []
@@ -403,8 +374,7 @@ def assemble(
         embedded: EmbeddedBackend | None = None
         if config.backend is not None:
             if simulate or config.backend.hardware == "simulated":
-                # spawned now, not waited for: the outbox reaches it once it answers (started
-                # after the first frame, the QR option came too late for a scenario's QR step)
+                # spawned now, not waited for: the outbox reaches it once it answers
                 from ui.embedded_backend import EmbeddedBackend  # noqa: PLC0415 (simulated only)
 
                 embedded = EmbeddedBackend(state_dir, config.backend.station_id)
@@ -425,7 +395,6 @@ def assemble(
                     ca_bundle=None if embedded is not None else config.backend.ca_bundle,
                     receipt_secret=config.backend.receipt_secret,
                 ),
-                first_frame,
             )
             closers.append(backend.close)
         devices = station_devices(
@@ -455,8 +424,8 @@ def assemble(
         # The QR option waits for the backend; say so the moment it answers, not at the
         # outbox's next probe (up to 30 s later).
         threading.Thread(
-            target=_start_then_announce,
-            args=(embedded, runtime, first_frame),
+            target=_announce_when_ready,
+            args=(embedded, runtime),
             name="embedded-backend-ready",
             daemon=True,
         ).start()
@@ -472,6 +441,5 @@ def assemble(
         service=StationService(runtime, runtime.journal, terminal),
         simulator=simulators,
         closers=closers,
-        first_frame=first_frame,
         csms=csms,
     )

@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from kiosk.children import child_environment
+from kiosk.children import child_environment, spawn
 
 SANDBOX_APPROVE = "4242424242424242"  # the sandbox gateway's approving test card
 
@@ -72,7 +72,7 @@ class EmbeddedBackend:
 
     def _spawn(self) -> None:
         _write_private(self._key_file, self.token)
-        self._process = subprocess.Popen(
+        self._process = spawn(
             [
                 sys.executable,
                 "-m",

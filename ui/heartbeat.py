@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from kiosk.runtime.core import Runtime
 from kiosk.snapshot import StationSnapshot
 from kiosk.watchdog import Notifier
+
+if TYPE_CHECKING:  # the runtime is built after the first frame (ui.starting)
+    from kiosk.runtime.core import Runtime
 
 
 class Heartbeat(Protocol):
@@ -47,15 +49,20 @@ class MachineHeartbeat:
 class Keepalive:
     """Pings the watchdog while the heartbeat is younger than `max_age_s`."""
 
-    def __init__(self, notifier: Notifier, heartbeat: Heartbeat, max_age_s: float) -> None:
+    def __init__(self, notifier: Notifier, heartbeat: Heartbeat | None, max_age_s: float) -> None:
         self._notifier = notifier
         self._heartbeat = heartbeat
         self.max_age_s = max_age_s
         self.ready = False
 
+    def running(self, heartbeat: Heartbeat) -> None:
+        """The station runs (built after the first frame): ping while `heartbeat` is young."""
+        self._heartbeat = heartbeat
+        self.ready = True
+
     def beat(self) -> bool:
         """True if a WATCHDOG=1 went out."""
-        if not self.ready:
+        if not self.ready or self._heartbeat is None:
             return False
         age = self._heartbeat.age()
         if age is None or age > self.max_age_s:

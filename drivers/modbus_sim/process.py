@@ -8,7 +8,7 @@ import sys
 from types import TracebackType
 from typing import Any
 
-from kiosk.children import child_environment
+from kiosk.children import child_environment, spawn
 
 
 class SimProcess:
@@ -16,7 +16,7 @@ class SimProcess:
 
     def __init__(self, kind: str, *args: str, listen: str = "tcp://127.0.0.1:0") -> None:
         argv = [sys.executable, "-m", "kiosk.cli.main", "sim", kind, "--listen", listen, *args]
-        self._proc = subprocess.Popen(
+        self._proc: subprocess.Popen[str] = spawn(
             argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -19,7 +19,7 @@ from typing import Any
 
 from drivers.zvt_sim.script import Behaviour, Card, Fault
 from drivers.zvt_sim.server import TerminalSimulator
-from kiosk.children import child_environment
+from kiosk.children import child_environment, spawn
 
 
 def _card(request: dict[str, Any]) -> Card:
@@ -117,7 +117,9 @@ class SimulatorProcess:
         ]
         if state_file is not None:
             argv += ["--state", str(state_file)]
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=child_environment())
+        process: subprocess.Popen[str] = spawn(
+            argv, stdout=subprocess.PIPE, text=True, env=child_environment()
+        )
         found: dict[str, str] = {}
         deadline = time.monotonic() + 20
         assert process.stdout is not None

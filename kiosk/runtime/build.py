@@ -13,7 +13,7 @@ from kiosk.runtime.core import Runtime
 from kiosk.runtime.costs import TariffCostModel
 from kiosk.runtime.devices import SigningSetup, StationDevices
 from kiosk.runtime.offers import offer_for
-from kiosk.session.model import ConnectorConf, Station
+from kiosk.runtime.starting import configured_station
 from kiosk.tariff import load_tariff
 
 
@@ -47,20 +47,7 @@ def build_runtime(
     """Open the journal, freeze each connector's offer from its tariff file, wire it up.
     `options` go to the Runtime (poll periods, outbox backoff)."""
     offers = {c.id: offer_for(load_tariff(c.tariff_path), c.hold_minor) for c in config.connectors}
-    station = Station(
-        policy=config.policy,
-        connectors=tuple(
-            ConnectorConf(
-                c.id,
-                c.label,
-                c.type,
-                str(c.max_kw),
-                tuple(c.labels.items()),
-                signing=c.id in devices.signing,
-            )
-            for c in config.connectors
-        ),
-    )
+    station = configured_station(config, signing=devices.signing)
     return Runtime(
         station=station,
         offers=offers,

@@ -86,3 +86,18 @@ def test_simulated_run_headless_writes_screenshots(tmp_path: Path) -> None:
     # the first frame), so a 3-second run may end before it has created its database.
     assert (tmp_path / "state" / "backend.log").exists()
     assert (tmp_path / "state" / "backend-station.key").stat().st_mode & 0o077 == 0
+
+
+def test_a_station_that_cannot_be_built_exits_2_and_names_the_device(tmp_path: Path) -> None:
+    # The idle screen comes first and the station is built after it: a config that cannot
+    # work still ends the app with the same message and code as before any window.
+    samples = Path(__file__).resolve().parents[2] / "assets" / "samples"
+    text = (samples / "station.toml").read_text(encoding="utf-8")
+    assert 'model = "zvt"' in text
+    (tmp_path / "station.toml").write_text(
+        text.replace('model = "zvt"', 'model = "ingenico-ipp350"'), encoding="utf-8"
+    )
+    (tmp_path / "tariff.json").write_text((samples / "tariff.json").read_text(encoding="utf-8"))
+    done = run("--config", str(tmp_path / "station.toml"), "--state", str(tmp_path / "state"))
+    assert done.returncode == 2, done.stderr
+    assert "evkiosk run: [terminal] model 'ingenico-ipp350'" in done.stderr

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,10 @@ from drivers.modbus_sim import SimStation
 from drivers.zvt_sim import Delays, TerminalSimulator
 from kiosk.config import load_config
 from kiosk.runtime.clock import FakeClock
-from kiosk.snapshot import ChooseConnector, ConfirmPrice, PayByCard, Phase
+from kiosk.runtime.starting import starting_snapshot
+from kiosk.snapshot import ChooseConnector, ConfirmPrice, PayByCard, Phase, StationSnapshot
 from ui.composition import CompositionError, assemble
+from ui.starting import StationStart
 
 
 @pytest.fixture
@@ -103,55 +106,90 @@ def test_real_mode_reaches_the_configured_ports(
         asm.stop()
 
 
-def test_the_starting_station_is_published_first_and_the_runtime_waits_for_the_frame(
+def test_the_window_gets_the_configured_station_first_and_the_station_comes_after_the_frame(
     tmp_path: Path, devices: tuple[TerminalSimulator, SimStation]
 ) -> None:
     terminal, station = devices
     path = station_file(
         tmp_path, terminal.address, station.meter_port, station.controller_port, "sdm630"
     )
-    asm = assemble(
-        load_config(path), simulate=False, state_dir=tmp_path / "state", after_first_frame=True
-    )
-    starter = threading.Thread(target=asm.start, daemon=True)
+    start = StationStart(load_config(path), simulate=False, state_dir=tmp_path / "state")
+    seen: list[StationSnapshot] = []
+    start.station.subscribe(seen.append)
+    (first,) = seen
+    assert first.seq == 0 and first.phase is Phase.IDLE and first.station_name == "Real wiring"
+    (tile,) = first.connectors
+    assert tile.reason_code == "connecting" and not tile.selectable and tile.price is None
+    starter = threading.Thread(target=start.run, daemon=True)
     try:
         starter.start()
-        rt = asm.runtime
-        waited = 0
-        while rt.snapshot is None and waited < 3000:
-            time.sleep(0.01)
-            waited += 1
-        first = rt.snapshot
-        assert first is not None and first.phase is Phase.IDLE
-        (tile,) = first.connectors
-        assert tile.reason_code == "connecting" and not tile.selectable
-        assert starter.is_alive()  # recovery and the devices wait for the first frame
-        asm.first_frame_shown()
+        assert start.assembly is None  # nothing is built (no journal) before the frame
+        assert not (tmp_path / "journal.db").exists()
+        start.first_frame_shown()
         starter.join(30)
-        assert not starter.is_alive()
+        assert not starter.is_alive() and start.assembly is not None
+        rt = start.assembly.runtime
         assert rt.wait_idle(30)
         deadline = 3000
         while deadline and (rt.snapshot is None or not rt.snapshot.connectors[0].selectable):
             time.sleep(0.01)  # the controller answers within a few polls
             deadline -= 1
         assert rt.snapshot is not None and rt.snapshot.connectors[0].selectable
+        start.station.send(ChooseConnector("1"))  # the window's intents reach the runtime
+        assert rt.wait_idle(30)
+        focus = rt.snapshot.focus if rt.snapshot else None
+        assert focus is not None and focus.phase is Phase.PRICE_SHOWN
+        # the listener subscribed before the runtime existed gets the runtime's snapshots
+        assert seen[-1].seq > 0 and seen[-1].connectors[0].price is not None
+        assert seen[-1].focus is not None
     finally:
-        asm.stop()
+        start.cancel()
         starter.join(10)
+        start.stop()
 
 
-def test_a_start_still_waiting_for_the_frame_is_cancelled_by_stop(tmp_path: Path) -> None:
+def test_the_configured_station_is_what_the_runtime_publishes_before_its_devices_answer(
+    tmp_path: Path,
+) -> None:
     path = station_file(tmp_path, "tcp://127.0.0.1:9", "tcp://127.0.0.1:9", "tcp://127.0.0.1:9",
                         "sdm630")  # fmt: skip
-    asm = assemble(
-        load_config(path), simulate=False, state_dir=tmp_path / "state", after_first_frame=True
-    )
-    starter = threading.Thread(target=asm.start, daemon=True)
+    config = load_config(path)
+    asm = assemble(config, simulate=False, state_dir=tmp_path / "state")
+    try:
+        asm.runtime.publish_starting()
+        published = asm.runtime.snapshot
+        assert published is not None
+        shown = starting_snapshot(config, published.published_at)
+        without_price = tuple(replace(t, price=None) for t in published.connectors)
+        assert published.connectors[0].price is not None  # the runtime's brings the price
+        assert shown == replace(published, seq=0, connectors=without_price)
+    finally:
+        asm.stop()
+
+
+def test_a_start_still_waiting_for_the_frame_is_cancelled_and_builds_nothing(
+    tmp_path: Path,
+) -> None:
+    path = station_file(tmp_path, "tcp://127.0.0.1:9", "tcp://127.0.0.1:9", "tcp://127.0.0.1:9",
+                        "sdm630")  # fmt: skip
+    start = StationStart(load_config(path), simulate=False, state_dir=tmp_path / "state")
+    starter = threading.Thread(target=start.run, daemon=True)
     starter.start()
-    asm.stop()
+    start.cancel()
     starter.join(10)
     assert not starter.is_alive()
-    assert asm.runtime.snapshot is not None  # published, never started
+    assert start.assembly is None and not (tmp_path / "journal.db").exists()
+    start.stop()
+
+
+def test_a_station_that_cannot_be_built_says_why_after_the_frame(tmp_path: Path) -> None:
+    path = station_file(tmp_path, "tcp://127.0.0.1:9", "tcp://127.0.0.1:9", "tcp://127.0.0.1:9",
+                        "eastron_sdm630")  # fmt: skip
+    start = StationStart(load_config(path), simulate=False, state_dir=tmp_path / "state")
+    start.first_frame_shown()
+    with pytest.raises(CompositionError, match=r"\[meters\.left\] model 'eastron_sdm630'"):
+        start.run()
+    assert start.assembly is None
 
 
 def test_real_mode_refuses_an_unknown_meter_model_by_name(
@@ -181,6 +219,22 @@ def test_the_app_loads_no_simulator_nor_http_client_until_they_are_used() -> Non
         " 'httpx', 'backend', 'cryptography', 'qrcode', 'importlib.metadata', 'asyncio', 'serial',"
         " 'ui.service', 'drivers.ocmf_meter.protocol', 'ui.embedded_backend', 'subprocess',"
         " 'hashlib', 'uuid', 'importlib.resources') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split() == []
+
+
+def test_the_first_frame_loads_no_device_driver_journal_nor_runtime() -> None:
+    # What the idle screen needs before its first frame: the config, the snapshot and the
+    # window. The station's stack (journal, runtime, drivers, the composition root) is
+    # imported after that frame, on the thread that builds the station.
+    code = (
+        "import sys, ui.cli, ui.starting, ui.app\n"
+        "print(' '.join(m for m in ('ui.composition', 'drivers', 'kiosk.journal',"
+        " 'kiosk.runtime.core', 'kiosk.session.machine', 'kiosk.outbox', 'kiosk.ocmf')"
+        " if m in sys.modules))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
