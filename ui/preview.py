@@ -208,6 +208,20 @@ def operator_qr_tiles() -> tuple[ConnectorTile, ...]:
     )
 
 
+def starting_tiles() -> tuple[ConnectorTile, ...]:
+    """The tiles as the station shows them while it starts: no price yet, nothing to tap."""
+    return tuple(
+        replace(
+            tile,
+            status=ConnectorStatus.UNAVAILABLE,
+            price=None,
+            status_reason="Connecting to the charge controller",
+            reason_code="connecting",
+        )
+        for tile in tiles()
+    )
+
+
 def all_screens() -> dict[str, StationSnapshot]:
     """Name -> snapshot, one per screen state a driver can meet."""
     link = PaymentLinkView("http://127.0.0.1:8080/pay/q8ZtR2mWcX5a", NOW + timedelta(minutes=5))
@@ -215,6 +229,8 @@ def all_screens() -> dict[str, StationSnapshot]:
     paused_tiles = tiles(ConnectorStatus.SUSPENDED_EV, SESSION)
     return {
         "idle": station(),
+        # Every start: the idle screen from the config alone while the devices are reached.
+        "idle_starting": station(connectors=starting_tiles()),
         # OCPP 2.1 C25: the operator's QR code on a free tile; a driver paying that way on
         # another tile's code blocks a local start there.
         "idle_operator_qr": station(connectors=operator_qr_tiles()),

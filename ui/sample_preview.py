@@ -48,6 +48,9 @@ def _as_in_example(own: ConnectorTile, example: ConnectorTile) -> ConnectorTile:
     return replace(
         own,
         status=example.status,
+        status_reason=example.status_reason,
+        reason_code=example.reason_code,
+        price=None if example.price is None else own.price,  # none while the station starts
         session_id=example.session_id,
         web_pay_url=example.web_pay_url,
         web_paying_until=example.web_paying_until,
