@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, String, any_, bindparam, insert, select
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 
@@ -163,6 +164,13 @@ _STORED = select(_SESSIONS.c.session_id, _SESSIONS.c.response).where(
     _SESSIONS.c.station_id == bindparam("station_id"),
     _SESSIONS.c.session_id.in_(bindparam("ids", expanding=True)),
 )
+# PostgreSQL: the ids as one array parameter. An expanding IN makes SQLAlchemy write the
+# statement anew for each batch (0.05 ms of CPU per record at 100 records) and the driver
+# parse and prepare a new text for each length.
+_STORED_PG = select(_SESSIONS.c.session_id, _SESSIONS.c.response).where(
+    _SESSIONS.c.station_id == bindparam("station_id"),
+    _SESSIONS.c.session_id == any_(bindparam("ids", type_=postgresql.ARRAY(String))),
+)
 _CHUNK = 500
 
 
@@ -206,7 +214,10 @@ def _store_plain(
         ids = sorted({r.report.session_id for r in records.values()})
         stored: dict[str, dict[str, Any]] = {}
         for lo in range(0, len(ids), _CHUNK):
-            found = conn.execute(_STORED, {"station_id": station_id, "ids": ids[lo : lo + _CHUNK]})
+            stored_sql = _STORED_PG if conn.dialect.name == "postgresql" else _STORED
+            found = conn.execute(
+                stored_sql, {"station_id": station_id, "ids": ids[lo : lo + _CHUNK]}
+            )
             stored.update((sid, response) for sid, response in found)
         rows: list[dict[str, Any]] = []
         payments: list[dict[str, Any]] = []
