@@ -6,7 +6,7 @@ On a shared, loaded machine a server's CPU per report moves with the load by mor
 changes move it, so two runs minutes apart do not compare. Here both servers (`evkiosk backend
 serve` of this tree and of OTHER_TREE, e.g. a `git archive` of the branch point) run at once on
 one PostgreSQL cluster, and short runs of the same load (50 stations, --reports per station, one
-by one and batched x100, as bench_backend.py sends them) alternate between them, so both see the
+by one and batched by up to 100, as bench_backend.py sends them) alternate between them, so both see the
 same machine. Prints each server's CPU per report over all its runs, and the spread of runs.
 """
 
@@ -84,7 +84,9 @@ def main() -> None:
         for (name, batch), ms in runs.items():
             s = sorted(ms)
             print(
-                f"{name:<24} {'one by one' if batch == 1 else 'batched x100':<12} server CPU "
+                f"{name:<24} "
+                f"{'one by one' if batch == 1 else f'batched x{min(batch, args.reports)}':<12} "
+                "server CPU "
                 f"{sum(ms) / len(ms):5.2f} ms/report ({len(ms)} runs of "
                 f"{args.reports * STATIONS} reports: min {s[0]:.2f}, median {s[len(s) // 2]:.2f},"
                 f" max {s[-1]:.2f})"
