@@ -5,9 +5,10 @@
 On a shared, loaded machine a server's CPU per report moves with the load by more than most
 changes move it, so two runs minutes apart do not compare. Here both servers (`evkiosk backend
 serve` of this tree and of OTHER_TREE, e.g. a `git archive` of the branch point) run at once on
-one PostgreSQL cluster, and short runs of the same load (50 stations, --reports per station, one
-by one and batched by up to 100, as bench_backend.py sends them) alternate between them, so both see the
-same machine. Prints each server's CPU per report over all its runs, and the spread of runs.
+one PostgreSQL cluster, and short runs of the same load (50 stations, --reports per station,
+one by one and batched by up to 100, as bench_backend.py sends them) alternate between them, so
+both see the same machine. Prints each server's CPU per report over all its runs, and the
+spread of runs.
 """
 
 from __future__ import annotations
