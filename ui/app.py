@@ -16,7 +16,7 @@ from ui.bridge import SnapshotBridge
 from ui.i18n import Language, load_languages
 from ui.logbuffer import RING
 from ui.ports import ServicePort, SimulatorPort, StationPort
-from ui.qt import QApplication, QEvent, QGuiApplication, QObject, QRect, Qt, QTimer, QWidget
+from ui.qt import QApplication, QGuiApplication, QRect, Qt, QTimer, QWidget
 from ui.settings import UiSettings
 from ui.window import KioskWindow, utc_now
 
@@ -79,34 +79,16 @@ def add_simulator(parts: AppParts, simulator: SimulatorPort) -> None:
         panel.show()
 
 
-class _Painted(QObject):
-    """Calls back once the window has painted a frame after the first snapshot."""
-
-    def __init__(self, parts: AppParts, callback: Callable[[], None]) -> None:
-        super().__init__(parts.window)
-        self._window = parts.window
-        self._callback = callback
-        self._bridge = parts.bridge
-        self._bridge.snapshot.connect(self._drawn)
-
-    def _drawn(self, _: object) -> None:
-        self._bridge.snapshot.disconnect(self._drawn)
-        if self._window.isVisible():  # its repaint is queued (low priority): wait for it
-            self._window.installEventFilter(self)
-        else:
-            QTimer.singleShot(0, self._callback)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self._window and event.type() == QEvent.Type.UpdateRequest:
-            self._window.removeEventFilter(self)
-            QTimer.singleShot(0, self._callback)  # after this paint has been done
-        return False
-
-
 def when_first_frame(parts: AppParts, callback: Callable[[], None]) -> None:
-    """Call back once the first snapshot is on the display (drawn and painted) and the event
-    loop is free again: the moment to start what the idle screen need not wait for."""
-    _Painted(parts, callback)
+    """Call back once the first snapshot has been drawn and the event loop is free again (its
+    paint is done, tests/ui/test_backend_client_and_kiosk_mode.py): the moment to start what
+    the idle screen need not wait for."""
+
+    def drawn(_: object) -> None:
+        parts.bridge.snapshot.disconnect(drawn)
+        QTimer.singleShot(0, callback)
+
+    parts.bridge.snapshot.connect(drawn)
 
 
 def install_error_handler(window: KioskWindow) -> None:

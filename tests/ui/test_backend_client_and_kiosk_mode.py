@@ -140,3 +140,50 @@ def test_kiosk_mode_is_full_screen_frameless_without_a_cursor(qtbot: object) -> 
         while QApplication.overrideCursor() is not None:
             QApplication.restoreOverrideCursor()
         parts.bridge.close()
+
+
+@pytest.mark.gui
+def test_the_first_frame_is_announced_once_after_the_idle_screen_is_painted(
+    qtbot: object,
+) -> None:
+    from uirig import RecordingStation
+
+    from ui import app as kiosk_app
+    from ui.preview import station
+    from ui.qt import QApplication, QEvent, QObject
+    from ui.settings import UiSettings
+
+    runtime = RecordingStation()  # publishes only when the test says
+    parts = kiosk_app.build(runtime, settings=UiSettings())
+    qtbot.addWidget(parts.window)  # type: ignore[attr-defined]
+    happened: list[str] = []
+
+    class Paints(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and parts.window.snapshot is not None:
+                happened.append("painted")
+            return False
+
+    paints = Paints()
+    kiosk_app.when_first_frame(parts, lambda: happened.append("first frame"))
+    try:
+        kiosk_app.show(parts, UiSettings(), (800, 480))
+        qtbot.waitExposed(parts.window)  # type: ignore[attr-defined]
+        for _ in range(3):  # the empty window's own paint is done
+            QApplication.processEvents()
+        parts.window.installEventFilter(paints)
+        (publish,) = runtime.listeners
+        parts.bridge.snapshot.connect(lambda _: happened.append("shown"))
+        publish(station())  # type: ignore[operator]
+        qtbot.waitUntil(lambda: "first frame" in happened)  # type: ignore[attr-defined]
+        assert "painted" in happened
+        assert happened.index("painted") < happened.index("first frame")
+        assert parts.window.current_page == "idle"
+        publish(station())  # type: ignore[operator]
+        parts.window.repaint()
+        for _ in range(3):
+            QApplication.processEvents()
+        assert happened.count("first frame") == 1  # once
+    finally:
+        parts.window.removeEventFilter(paints)
+        parts.bridge.close()
