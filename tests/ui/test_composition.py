@@ -213,33 +213,31 @@ def test_the_app_loads_no_simulator_nor_http_client_until_they_are_used() -> Non
     # backend's process control (simulated stations), OpenSSL's hashes (a receipt link, the
     # service PIN), uuid (the first session) nor importlib.resources (the register maps are
     # read from their folder).
+    imported = "ui.cli, ui.composition, ui.app, drivers.station"
+    assert loaded_by(imported, "drivers.zvt_sim drivers.modbus_sim pymodbus httpx backend"
+                     " cryptography qrcode importlib.metadata asyncio serial ui.service"
+                     " drivers.ocmf_meter.protocol ui.embedded_backend subprocess hashlib uuid"
+                     " importlib.resources") == []  # fmt: skip
+
+
+def loaded_by(imports: str, modules: str) -> list[str]:
+    """Which of `modules` (space-separated) a fresh interpreter has after `import imports`."""
     code = (
-        "import sys, ui.cli, ui.composition, ui.app, drivers.station\n"
-        "print(' '.join(m for m in ('drivers.zvt_sim', 'drivers.modbus_sim', 'pymodbus',"
-        " 'httpx', 'backend', 'cryptography', 'qrcode', 'importlib.metadata', 'asyncio', 'serial',"
-        " 'ui.service', 'drivers.ocmf_meter.protocol', 'ui.embedded_backend', 'subprocess',"
-        " 'hashlib', 'uuid', 'importlib.resources') if m in sys.modules))"
+        f"import sys, {imports}\n"
+        f"print(' '.join(m for m in {modules.split()!r} if m in sys.modules))"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
-    assert done.stdout.split() == []
+    return done.stdout.split()
 
 
 def test_the_first_frame_loads_no_device_driver_journal_nor_runtime() -> None:
     # What the idle screen needs before its first frame: the config, the snapshot and the
     # window. The station's stack (journal, runtime, drivers, the composition root) is
     # imported after that frame, on the thread that builds the station.
-    code = (
-        "import sys, ui.cli, ui.starting, ui.app\n"
-        "print(' '.join(m for m in ('ui.composition', 'drivers', 'kiosk.journal',"
-        " 'kiosk.runtime.core', 'kiosk.session.machine', 'kiosk.outbox', 'kiosk.ocmf')"
-        " if m in sys.modules))"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert done.stdout.split() == []
+    stack = "ui.composition drivers kiosk.journal kiosk.runtime.core kiosk.session.machine"
+    assert loaded_by("ui.cli, ui.starting, ui.app", stack + " kiosk.outbox kiosk.ocmf") == []
 
 
 def test_the_backend_client_loads_httpx_without_its_command_line_client() -> None:
