@@ -37,7 +37,7 @@ from ui.starting import CompositionError, StationStart
 from ui import app as kiosk_app
 from ui.heartbeat import Keepalive, MachineHeartbeat, StatusReporter, max_heartbeat_age
 from ui.platform_check import xcb_problem
-from ui.qt import QApplication, QObject, QTimer, Signal
+from ui.qt import QApplication, QObject, Qt, QTimer, Signal
 from ui.scenario_player import ScenarioPlayer
 from ui.settings import SettingsError, UiSettings, hash_pin, load_settings
 from ui.simulated_station import vnc_platform, with_connectors
@@ -251,8 +251,9 @@ def _run_app(
             player, keepalive, parts.window, qt_app.exit, outcome, keep_open=args.keep_open
         )
 
-    news.failed.connect(failed)
-    news.built.connect(built)
+    # Emitted on the thread that builds the station, run on this one (the panel, the player).
+    news.failed.connect(failed, Qt.ConnectionType.QueuedConnection)
+    news.built.connect(built, Qt.ConnectionType.QueuedConnection)
     # Building the station imports its stack and recovery may talk to the terminal: never on
     # the GUI thread.
     starter = threading.Thread(
