@@ -81,7 +81,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--screenshot-every", metavar="S", type=float, default=2.0, help="seconds between PNGs"
     )
     parser.add_argument(
-        "--quit-after", metavar="S", type=float, help="exit after S seconds (demos, smoke tests)"
+        "--quit-after",
+        metavar="S",
+        type=float,
+        help="exit S seconds after the station is built (demos, smoke tests)",
     )
     parser.add_argument(
         "--hash-pin",
@@ -214,8 +217,6 @@ def _run_app(
     kiosk_app.show(parts, settings, size, panel=args.simulate)
     if args.screenshots:
         kiosk_app.snap_periodically(parts, args.screenshots, args.screenshot_every)
-    if args.quit_after is not None:
-        QTimer.singleShot(int(args.quit_after * 1000), qt_app.quit)
     keepalive = Keepalive(notifier, None, max_heartbeat_age(notifier))
     # The timer also lets Python run its signal handlers while Qt's loop waits.
     beat = QTimer(qt_app)
@@ -231,6 +232,8 @@ def _run_app(
         qt_app.exit(code)
 
     def built(assembly: Assembly) -> None:  # on the GUI thread, while the runtime starts
+        if args.quit_after is not None:  # counted from here: a busy machine builds it later
+            QTimer.singleShot(int(args.quit_after * 1000), qt_app.quit)
         if assembly.simulator is None:
             return
         kiosk_app.add_simulator(parts, assembly.simulator)
