@@ -21,7 +21,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any]
@@ -32,7 +33,7 @@ class Statement:
 
     def __init__(
         self,
-        stmt: Executable,
+        stmt: ClauseElement,
         dialect: Dialect,
         *,
         columns: Sequence[str] | None = None,
@@ -41,6 +42,7 @@ class Statement:
         # An INSERT's values: exactly `columns` (a column left out whose default SQLAlchemy
         # would compute is still a parameter, and its execution fails for want of it).
         compiled = stmt.compile(dialect=dialect, column_keys=list(columns or []) or None)
+        assert isinstance(compiled, SQLCompiler)  # a Core statement: it has binds
         self.sql = compiled.string
         self._order: Sequence[str] | None = getattr(compiled, "positiontup", None)
         self._binds: dict[str, Processor] = {}
@@ -67,10 +69,11 @@ class Statement:
         if raw is None:
             return None
         results = self._results
-        return [
-            results[i](v) if i < len(results) and results[i] is not None else v
-            for i, v in enumerate(raw)
-        ]
+        row: list[Any] = []
+        for i, value in enumerate(raw):
+            process = results[i] if i < len(results) else None
+            row.append(value if process is None else process(value))
+        return row
 
 
 class Cursor:

@@ -32,6 +32,7 @@ from backend.models import (
     PaymentLink,
     Station,
     TerminalTotals,
+    table_of,
 )
 from backend.ocmf import store_records as store_ocmf_records
 from backend.pricing import Computed
@@ -134,12 +135,12 @@ class Caller:
     request_hash: str = ""
 
 
-_SESSIONS = ChargingSession.__table__
-_PAYMENTS = Payment.__table__
-_KEYS = IdempotentResponse.__table__
+_SESSIONS = table_of(ChargingSession)
+_PAYMENTS = table_of(Payment)
+_KEYS = table_of(IdempotentResponse)
 
 
-_ST = Station.__table__
+_ST = table_of(Station)
 # Built once: a statement built per report costs more CPU than the database spends on it.
 STATION_AND_FIRST = select(
     _ST.c.id,
@@ -343,7 +344,7 @@ def store_session(
             if first is not None:
                 raise _Repeat(station_id, first)
             if isinstance(report.payment, LinkPayment):
-                lt = PaymentLink.__table__
+                lt = table_of(PaymentLink)
                 link = conn.execute(
                     select(lt.c.id, lt.c.station_id, lt.c.currency).where(
                         lt.c.id == report.payment.link_id

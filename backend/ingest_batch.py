@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from backend import direct_sql, ingest, ingest_plain, json_rows
 from backend.config import Settings
 from backend.db import Database
-from backend.models import ChargingSession, Payment
+from backend.models import ChargingSession, Payment, table_of
 from backend.pricing import Computed
 from backend.receipts import new_receipt_id
 from backend.schemas import LinkPayment, SessionReport
@@ -140,8 +140,8 @@ def _store_one(
     return result(sid, stored)
 
 
-_SESSIONS = ChargingSession.__table__
-_PAYMENTS = Payment.__table__
+_SESSIONS = table_of(ChargingSession)
+_PAYMENTS = table_of(Payment)
 # SQLite, and PostgreSQL for rows json_rows cannot carry. Executed many times without
 # RETURNING: the driver sends one short statement per row in a pipeline (psycopg caches and
 # prepares it), where a multi-row VALUES with RETURNING would be a new statement text of

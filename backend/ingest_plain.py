@@ -21,15 +21,15 @@ from sqlalchemy.engine import Dialect
 from backend import auth, direct_sql, ingest, json_rows
 from backend.config import Settings
 from backend.db import Database
-from backend.models import ChargingSession, IdempotentResponse, Payment
+from backend.models import ChargingSession, IdempotentResponse, Payment, table_of
 from backend.pricing import Computed
 from backend.receipts import new_receipt_id
 from backend.schemas import LinkPayment, SessionReport
 from backend.settlement import Settler
 
-_SESSIONS = ChargingSession.__table__
-_PAYMENTS = Payment.__table__
-_KEYS = IdempotentResponse.__table__
+_SESSIONS = table_of(ChargingSession)
+_PAYMENTS = table_of(Payment)
+_KEYS = table_of(IdempotentResponse)
 _SESSION_COLUMNS = [c.key for c in _SESSIONS.c if c.key != "pk"]
 _PAYMENT_COLUMNS = [c.key for c in _PAYMENTS.c if c.key not in ("id", "session_pk")]
 _KEY_COLUMNS = [c.key for c in _KEYS.c]

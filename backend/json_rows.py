@@ -29,7 +29,6 @@ from sqlalchemy import (
     JSON,
     Column,
     ColumnClause,
-    Table,
     Text,
     bindparam,
     cast,
@@ -39,14 +38,14 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.expression import ClauseElement
 
 from backend import direct_sql, jsonutil
-from backend.models import ChargingSession, IdempotentResponse, Payment
+from backend.models import ChargingSession, IdempotentResponse, Payment, table_of
 
-_SESSIONS: Table = ChargingSession.__table__  # type: ignore[assignment]
-_PAYMENTS: Table = Payment.__table__  # type: ignore[assignment]
-_ANSWERS: Table = IdempotentResponse.__table__  # type: ignore[assignment]
+_SESSIONS = table_of(ChargingSession)
+_PAYMENTS = table_of(Payment)
+_ANSWERS = table_of(IdempotentResponse)
 _SESSION_COLUMNS = [c for c in _SESSIONS.c if c.key != "pk"]
 _PAYMENT_COLUMNS = [c for c in _PAYMENTS.c if c.key not in ("id", "session_pk")]
 _ANSWER_COLUMNS = list(_ANSWERS.c)
@@ -114,7 +113,7 @@ def _rows(name: str, columns: Sequence[Column[Any]], *extra: ColumnClause[Any]) 
     )
 
 
-def _insert() -> Executable:
+def _insert() -> ClauseElement:
     s = _rows("sessions", _SESSION_COLUMNS)
     new = (
         insert(_SESSIONS)

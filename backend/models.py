@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -56,6 +57,14 @@ class Base(DeclarativeBase):
         dict[str, Any]: JSON,
         int: Integer,
     }
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, typed as the Table it is (SQLAlchemy declares `__table__` a
+    FromClause), for Core statements on the hot paths."""
+    found = model.__table__
+    assert isinstance(found, Table)
+    return found
 
 
 class ServerSecret(Base):

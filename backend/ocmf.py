@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.orm import Session
 
-from backend.models import ChargingSession, OcmfStored
+from backend.models import ChargingSession, OcmfStored, table_of
 from backend.schemas import OcmfIn, SessionReport
 from kiosk.ocmf import OcmfError, parse_ocmf
 from kiosk.ocmf.check import check_transaction, pagination_gaps, signed_energy_wh
 from kiosk.ocmf.crypto import load_public_key, public_key_hex, verify
 
-_TABLE = OcmfStored.__table__
+_TABLE = table_of(OcmfStored)
 
 
 def check_record(

@@ -172,7 +172,8 @@ def terminal_refunds(s: Session, batch: TerminalTotals) -> int:
     total = 0
     for ref, amount in s.execute(stmt):
         receipt = str(ref).rsplit("/", 1)[-1]
-        ranged = low is not None and high is not None
-        in_range = not ranged or (receipt.isdigit() and low <= int(receipt) <= high)
+        in_range = (
+            low is None or high is None or (receipt.isdigit() and low <= int(receipt) <= high)
+        )
         total += int(amount) if in_range else 0
     return total

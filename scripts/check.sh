@@ -6,4 +6,4 @@ scripts/setup.sh --quiet
 echo "== ruff check";  .venv/bin/ruff check .
 echo "== ruff format"; .venv/bin/ruff format --check .
 echo "== import-linter (layer rule)"; .venv/bin/lint-imports
-echo "== mypy (strict on kiosk/ and drivers/)"; .venv/bin/mypy
+echo "== mypy (strict on kiosk/, drivers/ and backend/)"; .venv/bin/mypy

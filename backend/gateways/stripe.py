@@ -198,7 +198,7 @@ class StripeGateway:
     def get(self, path: str, params: list[tuple[str, str]]) -> dict[str, Any]:
         """One page of a list endpoint (balance transactions, payouts)."""
         try:
-            response = self._client.get(path, params=params)
+            response = self._client.get(path, params=tuple(params))
             body: dict[str, Any] = response.json()
         except (httpx.HTTPError, ValueError) as exc:
             raise GatewayError(f"stripe: {path}: {exc}") from exc
