@@ -213,8 +213,8 @@ def _store_plain(
         station_id = ingest.station_on(conn, caller)
         ids = sorted({r.report.session_id for r in records.values()})
         stored: dict[str, dict[str, Any]] = {}
+        stored_sql = _STORED_PG if conn.dialect.name == "postgresql" else _STORED
         for lo in range(0, len(ids), _CHUNK):
-            stored_sql = _STORED_PG if conn.dialect.name == "postgresql" else _STORED
             found = conn.execute(
                 stored_sql, {"station_id": station_id, "ids": ids[lo : lo + _CHUNK]}
             )

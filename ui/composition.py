@@ -70,7 +70,7 @@ class Assembly:
         self.cancelled = True
 
     def stop(self) -> None:
-        self.cancel_start()  # nothing may still wait for a frame that will not come
+        self.cancel_start()  # a start not yet begun must not begin on a stopped runtime
         self.runtime.stop()
         for close in reversed(self.closers):
             try:

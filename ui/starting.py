@@ -88,20 +88,20 @@ class LateService:
         return [STILL_STARTING] if service is None else service.recent_sessions(limit)
 
     def terminal_status(self) -> str:
-        service = self._service
-        return STILL_STARTING if service is None else service.terminal_status()
+        return self._ask(lambda service: service.terminal_status())
 
     def end_of_day(self) -> str:
-        service = self._service
-        return STILL_STARTING if service is None else service.end_of_day()
+        return self._ask(lambda service: service.end_of_day())
 
     def open_preauths(self) -> str:
-        service = self._service
-        return STILL_STARTING if service is None else service.open_preauths()
+        return self._ask(lambda service: service.open_preauths())
 
     def card_refund(self, session_id: str, amount: str) -> str:
+        return self._ask(lambda service: service.card_refund(session_id, amount))
+
+    def _ask(self, call: Callable[[ServicePort], str]) -> str:
         service = self._service
-        return STILL_STARTING if service is None else service.card_refund(session_id, amount)
+        return STILL_STARTING if service is None else call(service)
 
 
 class StationStart:
