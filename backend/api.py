@@ -4,21 +4,17 @@ that station's records; another station's record answers 404, like one that does
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,14 +24,14 @@ from backend import (
     idempotency,
     ingest,
     ingest_batch,
-    ingest_plain,
     jsonutil,
     links,
     reconcile_output,
+    report_handlers,
 )
 from backend.auth import bearer_token, split_key
 from backend.models import ChargingSession, PaymentLink
-from backend.pricing import Computed, TariffError, check_tariff, recompute
+from backend.pricing import TariffError, check_tariff
 from backend.schemas import (
     EARLIEST,
     LATEST,
@@ -90,18 +86,6 @@ IdempotencyKey = Annotated[
 ]
 
 
-# Reports run in their own threads: a plain executor hop costs a fraction of anyio's (no
-# capacity limiter, no async-library detection per call), and ingest is the hot path. A dozen
-# threads keep the database busy; more only take turns at the GIL (each turn costs CPU), and
-# stay below the database pool's size, so no report opens a connection of its own.
-INGEST_THREADS = 12
-_INGEST_THREADS = ThreadPoolExecutor(max_workers=INGEST_THREADS, thread_name_prefix="ingest")
-
-
-async def in_ingest_thread(fn: Callable[..., T], *args: Any) -> T:
-    return await asyncio.get_running_loop().run_in_executor(_INGEST_THREADS, fn, *args)
-
-
 bearer = HTTPBearer(auto_error=False, description="the station's API key")
 
 
@@ -114,14 +98,6 @@ async def station_id(
 
 
 Station = Annotated[str, Depends(station_id)]
-
-
-def tariff_error(exc: TariffError, prefix: tuple[str, ...] = ("body", "tariff")) -> HTTPException:
-    loc = [
-        *prefix,
-        *[p for p in getattr(exc, "field", "").replace("[", ".").replace("]", "").split(".") if p],
-    ]
-    return HTTPException(422, detail=[{"loc": loc, "msg": str(exc), "type": "value_error"}])
 
 
 async def exact_body(request: Request) -> dict[str, Any]:
@@ -153,7 +129,7 @@ async def create_payment_link(
     try:  # in a worker thread: however long a tariff takes, the event loop keeps serving
         await run_in_threadpool(check_tariff, exact["tariff"], body.currency)
     except TariffError as exc:
-        raise tariff_error(exc) from None
+        raise report_handlers.tariff_error(exc) from None
     raw = await request.body()
 
     def work(s: Session) -> tuple[int, dict[str, Any]]:
@@ -269,71 +245,6 @@ async def cancel_payment_link(request: Request, link_id: str, station: Station) 
 # --------------------------------------------------------------------------- reports
 
 
-def _session_problem(exc: Exception) -> HTTPException:
-    """The HTTP answer to a report the ingest refused."""
-    if isinstance(exc, ingest.Unauthorized):
-        return UNAUTHORIZED
-    if isinstance(exc, ingest.KeyReused):
-        return HTTPException(
-            422, detail="Idempotency-Key was already used with a different request"
-        )
-    if isinstance(exc, ingest.InProgress):
-        # 503, not 409: the request is right, only not answerable yet; clients retry 5xx.
-        return HTTPException(
-            503,
-            detail="the first report of this session is still being settled; retry",
-            headers={"Retry-After": "5"},
-        )
-    assert isinstance(exc, ingest.IngestError)
-    return HTTPException(
-        exc.status,
-        detail=[{"loc": ["body", *exc.field.split(".")], "msg": str(exc), "type": "value_error"}],
-    )
-
-
-def recompute_report(report: SessionReport, exact: dict[str, Any]) -> Computed:
-    """The engine's cost of a report; HTTPException 422 naming the field when it cannot."""
-    try:
-        return recompute(
-            exact["tariff"],
-            currency=report.currency,
-            start=report.start_date_time,
-            end=report.end_date_time,
-            meter_start_wh=report.meter_start_wh,
-            meter_end_wh=report.meter_end_wh,
-            charging_periods=exact.get("charging_periods"),
-            time_zone=report.time_zone,
-        )
-    except TariffError as exc:
-        source = str(exc).split(":", 1)[0]
-        prefix = {"tariff": ("body", "tariff"), "cdr": ("body",)}.get(source, ("body",))
-        raise tariff_error(exc, prefix) from None
-
-
-def store_report(
-    svc: Services, caller: ingest.Caller, report: SessionReport, exact: dict[str, Any]
-) -> JSONResponse:
-    # One thread hop: key check, idempotency and store together (see ingest_plain).
-    computed = recompute_report(report, exact)
-    try:
-        stored_session = ingest_plain.store_session(
-            svc.db,
-            svc.settings,
-            svc.settler,
-            caller,
-            report=report,
-            exact=exact,
-            computed=computed,
-            receipt_url=svc.receipt_url,
-        )
-    except (ingest.Unauthorized, ingest.KeyReused, ingest.InProgress, ingest.IngestError) as exc:
-        raise _session_problem(exc) from None
-    headers = {"Idempotent-Replayed": "true"} if stored_session.replayed else {}
-    return JSONResponse(
-        stored_session.body, status_code=stored_session.status_code, headers=headers
-    )
-
-
 def bearer_header(credentials: HTTPAuthorizationCredentials | None) -> str:
     """The Authorization header of a well-formed station key (else 401 at once); whether the
     key is valid is checked in the report's own transaction."""
@@ -367,41 +278,7 @@ async def report_session(
         idempotency.digest(jsonutil.dumps(exact).encode()) if idempotency_key is not None else ""
     )
     caller = ingest.Caller(header, idempotency_key, request_hash)
-    return await in_ingest_thread(store_report, services(request), caller, body, exact)
-
-
-def store_reports(
-    svc: Services, caller: ingest.Caller, items: list[Any]
-) -> dict[str, list[dict[str, Any]]]:
-    records: dict[int, ingest_batch.Record] = {}
-    results: dict[int, dict[str, Any]] = {}
-    for i, item in enumerate(items):
-        sid = item.get("session_id") if isinstance(item, dict) else None
-        sid = sid if isinstance(sid, str) else None
-        try:
-            report = SessionReport.model_validate(item)
-            computed = recompute_report(report, item)
-        except ValidationError as exc:
-            # Never the input: a refused record may hold a card number or a key.
-            found = exc.errors(include_url=False, include_context=False, include_input=False)
-            detail = jsonable_encoder(found)
-            for err in detail:
-                err["loc"] = ["body", *err["loc"]]
-            results[i] = ingest_batch.refused(sid, 422, detail)
-            continue
-        except HTTPException as exc:
-            results[i] = ingest_batch.refused(sid, exc.status_code, exc.detail)
-            continue
-        records[i] = ingest_batch.Record(report, item, computed)
-    try:
-        results.update(
-            ingest_batch.store_batch(
-                svc.db, svc.settings, svc.settler, caller, records, receipt_url=svc.receipt_url
-            )
-        )
-    except ingest.Unauthorized:
-        raise UNAUTHORIZED from None
-    return {"results": [results[i] for i in range(len(items))]}
+    return await report_handlers.answer_report(services(request), caller, body, exact)
 
 
 @router.post(
@@ -417,8 +294,8 @@ async def report_sessions(
     session id); `results[i]` is the answer to `sessions[i]`."""
     header = bearer_header(credentials)
     exact = await exact_body(request)
-    answer = await in_ingest_thread(
-        store_reports, services(request), ingest.Caller(header), exact["sessions"]
+    answer = await report_handlers.answer_batch(
+        services(request), ingest.Caller(header), exact["sessions"]
     )
     return JSONResponse(answer)
 

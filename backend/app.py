@@ -110,6 +110,11 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         svc.changes.bind(asyncio.get_running_loop())
+        if svc.db.engine.dialect.name == "postgresql":
+            from backend.ingest_async import AsyncIngest  # noqa: PLC0415 (PostgreSQL only)
+
+            svc.fast_ingest = AsyncIngest(svc.db.engine)
+            await svc.fast_ingest.open()
         sweeper = (
             asyncio.create_task(_sweep_forever(svc)) if settings.sweep_interval_s > 0 else None
         )
@@ -120,6 +125,9 @@ def create_app(settings: Settings, svc: Services | None = None) -> FastAPI:
                 sweeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sweeper
+            if svc.fast_ingest is not None:
+                fast, svc.fast_ingest = svc.fast_ingest, None
+                await fast.close()
 
     app = FastAPI(
         title="evkiosk operator backend",

@@ -149,7 +149,7 @@ STATION_AND_FIRST = select(
     .where(_SESSIONS.c.station_id == _ST.c.id, _SESSIONS.c.session_id == bindparam("sid"))
     .scalar_subquery(),
 ).where(_ST.c.key_id == bindparam("key_id"))
-_STATION = select(_ST.c.id, _ST.c.key_hash).where(_ST.c.key_id == bindparam("key_id"))
+STATION = select(_ST.c.id, _ST.c.key_hash).where(_ST.c.key_id == bindparam("key_id"))
 INSERT_SESSION = insert(_SESSIONS).returning(_SESSIONS.c.pk)
 INSERT_PAYMENT = insert(_PAYMENTS)
 INSERT_KEY = insert(_KEYS)
@@ -179,7 +179,7 @@ def station_on(conn: Connection, caller: Caller) -> str:
     if parts is None:
         raise Unauthorized
     key_id, secret = parts
-    row = conn.execute(_STATION, {"key_id": key_id}).first()
+    row = conn.execute(STATION, {"key_id": key_id}).first()
     if row is None or not auth.secret_matches(secret, row[1]):
         raise Unauthorized
     return str(row[0])

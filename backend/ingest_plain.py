@@ -12,10 +12,11 @@ repeat replays the first answer; a concurrent repeat that loses the insert on th
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Mapping
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, bindparam, insert, select
+from sqlalchemy import Select, bindparam, insert, select
 from sqlalchemy.engine import Dialect
 
 from backend import auth, direct_sql, ingest, json_rows
@@ -90,39 +91,140 @@ class _Statements:
 _COMPILED: weakref.WeakKeyDictionary[Dialect, _Statements] = weakref.WeakKeyDictionary()
 
 
-def _statements(engine: Engine) -> _Statements:
-    found = _COMPILED.get(engine.dialect)
+def statements(dialect: Dialect) -> _Statements:
+    found = _COMPILED.get(dialect)
     if found is None:
-        found = _COMPILED[engine.dialect] = _Statements(engine.dialect)
+        found = _COMPILED[dialect] = _Statements(dialect)
     return found
 
 
-def _store(
-    cur: direct_sql.Cursor,
+# A statement, its values, and whether its first row is wanted (sent back into the steps).
+Step = tuple[direct_sql.Statement, Mapping[str, Any], bool]
+Steps = Generator[Step, list[Any] | None, ingest.Stored]
+
+
+class Repeat(Exception):
+    """This session id is stored already, or a concurrent report won its insert ({}): the
+    answer is waited for outside the transaction, which would hold the lock the first report
+    needs to write it."""
+
+    def __init__(self, station_id: str, response: dict[str, Any]) -> None:
+        super().__init__()
+        self.station_id = station_id
+        self.response = response
+
+
+class Conflict(Exception):
+    """Thrown into the steps when the driver refuses their insert on a unique key."""
+
+
+def _writes(
     sql: _Statements,
+    dialect: str,
     row: dict[str, Any],
     payment: dict[str, Any] | None,
     key: dict[str, Any] | None,
-) -> None:
+) -> Generator[Step, list[Any] | None, None]:
     """The session row with its card payment and its Idempotency-Key answer, if any."""
-    if cur.dialect == "postgresql":
+    if dialect == "postgresql":
         paid = [] if payment is None else [{**payment, "of_session": row["session_id"]}]
         docs = json_rows.documents([row], paid, [] if key is None else [key])
         if docs is not None:  # one parameter each, not one per column (backend.json_rows)
-            cur.execute(sql.json_write, docs)
+            yield sql.json_write, docs, False
             return
         values = dict(row)
         for prefix, extra in (("p_", payment), ("k_", key)):
             if extra is not None:
                 values.update((prefix + name, value) for name, value in extra.items())
-        cur.execute(sql.writes[payment is not None, key is not None], values)
+        yield sql.writes[payment is not None, key is not None], values, False
         return
-    inserted = cur.first(sql.insert_session, row)
+    inserted = yield sql.insert_session, row, True
     assert inserted is not None
     if payment is not None:
-        cur.execute(sql.insert_payment, {**payment, "session_pk": inserted[0]})
+        yield sql.insert_payment, {**payment, "session_pk": inserted[0]}, False
     if key is not None:
-        cur.execute(sql.insert_key, key)
+        yield sql.insert_key, key, False
+
+
+def session_steps(
+    sql: _Statements,
+    dialect: str,
+    caller: ingest.Caller,
+    *,
+    report: SessionReport,
+    exact: dict[str, Any],
+    computed: Computed,
+    receipt_url: Callable[[str], str],
+    now: datetime,
+) -> Steps:
+    """A card or unpaid session's statements, whichever driver runs them (`run`, and
+    `backend.ingest_async`). Raises Unauthorized, KeyReused, or Repeat for a stored one."""
+    parts = auth.key_parts(caller.authorization)
+    if parts is None:
+        raise ingest.Unauthorized
+    found = yield sql.station_and_first, {"key_id": parts[0], "sid": report.session_id}, True
+    if found is None or not auth.secret_matches(parts[1], found[1]):
+        raise ingest.Unauthorized
+    station_id, first = str(found[0]), found[2]
+    if caller.key is not None:
+        keyed = yield sql.keyed, {"station_id": station_id, "key": caller.key}, True
+        if keyed is not None:
+            _, _, endpoint, request_hash, status_code, body, _ = keyed
+            if endpoint != "sessions" or request_hash != caller.request_hash:
+                raise ingest.KeyReused
+            return ingest.Stored(status_code, body, replayed=True)
+    if first is not None:
+        raise Repeat(station_id, first)
+    receipt_id = new_receipt_id()
+    row = ingest.session_values(
+        station_id, report, exact, computed, receipt_id=receipt_id, link_id=None, now=now
+    )
+    pay = ingest.card_values(station_id, report, now)
+    body = ingest.first_body(report, computed, receipt_url(receipt_id), pay)
+    row["response"] = body
+    if pay is not None:
+        del pay["session_pk"]
+    answer = ingest.Stored(201, body, replayed=False)
+    key = (
+        ingest.key_row(station_id, caller, "sessions", answer, now)
+        if caller.key is not None
+        else None
+    )
+    try:
+        yield from _writes(sql, dialect, row, pay, key)
+    except Conflict:
+        # A concurrent repeat of the same session id won the insert: answer as it did.
+        raise Repeat(station_id, {}) from None
+    if computed.total_minor != report.total_cost:
+        ingest.log.warning(
+            "session %s/%s: reported cost %d differs from computed %d",
+            station_id,
+            report.session_id,
+            report.total_cost,
+            computed.total_minor,
+        )
+    return answer
+
+
+def run(cur: direct_sql.Cursor, steps: Steps, conflict: type[Exception]) -> ingest.Stored:
+    """The steps run on a cursor; the driver's `conflict` error is thrown back into them."""
+    step = next(steps)
+    while True:
+        statement, values, fetch = step
+        row = None
+        try:
+            if fetch:
+                row = cur.first(statement, values)
+            else:
+                cur.execute(statement, values)
+        except conflict:
+            step = steps.throw(Conflict())
+            continue
+        try:
+            step = steps.send(row)
+        except StopIteration as done:
+            stored: ingest.Stored = done.value
+            return stored
 
 
 def store_session(
@@ -148,64 +250,19 @@ def store_session(
             computed=computed,
             receipt_url=receipt_url,
         )
-    now = settings.now()
-    sql = _statements(db.engine)
-    station_id = ""
+    dialect = db.engine.dialect
+    steps = session_steps(
+        statements(dialect),
+        dialect.name,
+        caller,
+        report=report,
+        exact=exact,
+        computed=computed,
+        receipt_url=receipt_url,
+        now=settings.now(),
+    )
     try:
         with direct_sql.connection(db.engine) as cur:
-            parts = auth.key_parts(caller.authorization)
-            if parts is None:
-                raise ingest.Unauthorized
-            found = cur.first(sql.station_and_first, {"key_id": parts[0], "sid": report.session_id})
-            if found is None or not auth.secret_matches(parts[1], found[1]):
-                raise ingest.Unauthorized
-            station_id, first = str(found[0]), found[2]
-            if caller.key is not None:
-                keyed = cur.first(sql.keyed, {"station_id": station_id, "key": caller.key})
-                if keyed is not None:
-                    _, _, endpoint, request_hash, status_code, body, _ = keyed
-                    if endpoint != "sessions" or request_hash != caller.request_hash:
-                        raise ingest.KeyReused
-                    return ingest.Stored(status_code, body, replayed=True)
-            if first is not None:
-                raise _Repeat(first)
-            receipt_id = new_receipt_id()
-            row = ingest.session_values(
-                station_id, report, exact, computed, receipt_id=receipt_id, link_id=None, now=now
-            )
-            pay = ingest.card_values(station_id, report, now)
-            body = ingest.first_body(report, computed, receipt_url(receipt_id), pay)
-            row["response"] = body
-            if pay is not None:
-                del pay["session_pk"]
-            answer = ingest.Stored(201, body, replayed=False)
-            key = (
-                ingest.key_row(station_id, caller, "sessions", answer, now)
-                if caller.key is not None
-                else None
-            )
-            _store(cur, sql, row, pay, key)
-    except _Repeat as repeat:
-        # Answered outside the transaction: waiting inside it would hold the lock the first
-        # report needs to write its answer.
-        return ingest.first_answer(db, station_id, report.session_id, repeat.response)
-    except db.engine.dialect.loaded_dbapi.IntegrityError:
-        # A concurrent repeat of the same session id won the insert: answer as it did.
-        return ingest.first_answer(db, station_id, report.session_id, {})
-    if computed.total_minor != report.total_cost:
-        ingest.log.warning(
-            "session %s/%s: reported cost %d differs from computed %d",
-            station_id,
-            report.session_id,
-            report.total_cost,
-            computed.total_minor,
-        )
-    return ingest.Stored(201, body, replayed=False)
-
-
-class _Repeat(Exception):
-    """This session id is stored already (leaves the transaction before answering)."""
-
-    def __init__(self, response: dict[str, Any]) -> None:
-        super().__init__()
-        self.response = response
+            return run(cur, steps, dialect.loaded_dbapi.IntegrityError)
+    except Repeat as repeat:
+        return ingest.first_answer(db, repeat.station_id, report.session_id, repeat.response)

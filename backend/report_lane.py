@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import api, auth, idempotency, ingest, ingest_batch, jsonutil
+from backend import api, auth, idempotency, ingest, ingest_batch, jsonutil, report_handlers
 from backend.schemas import SessionReport
 from backend.services import Services
 
@@ -125,10 +125,10 @@ class ReportLane:
                     idempotency.digest(jsonutil.dumps(exact).encode()) if key is not None else ""
                 )
                 caller = ingest.Caller(authorization, key, digest)
-                return await api.in_ingest_thread(api.store_report, svc, caller, report, exact)
+                return await report_handlers.answer_report(svc, caller, report, exact)
             ingest_batch.SessionBatch.model_validate(exact)
-            answer = await api.in_ingest_thread(
-                api.store_reports, svc, ingest.Caller(authorization), exact["sessions"]
+            answer = await report_handlers.answer_batch(
+                svc, ingest.Caller(authorization), exact["sessions"]
             )
             return JSONResponse(answer)
         except ValidationError:

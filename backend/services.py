@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from fastapi import HTTPException, Request
 from sqlalchemy import select
@@ -19,6 +19,9 @@ from backend.notify import LinkChanges
 from backend.receipts import SECRET_NAME, token_for
 from backend.settlement import Settler
 
+if TYPE_CHECKING:
+    from backend.ingest_async import AsyncIngest
+
 
 @dataclass
 class Services:
@@ -28,6 +31,8 @@ class Services:
     settler: Settler
     changes: LinkChanges
     receipt_secret: str
+    # PostgreSQL, while the app's lifespan runs: reports stored from the event loop.
+    fast_ingest: AsyncIngest | None = None
 
     def receipt_url(self, receipt_id: str) -> str:
         token = token_for(self.receipt_secret, receipt_id)
