@@ -40,7 +40,7 @@ def make_engine(url: str) -> Engine:
     else:
         # No pre-ping per checkout (a round trip per request): a connection the server dropped
         # fails one request, the pool then discards all its connections, and the client retries.
-        # The pool is larger than the ingest threads (backend.api.INGEST_THREADS): a
+        # The pool is larger than the ingest threads (backend.report_handlers.INGEST_THREADS): a
         # connection opened beyond it is closed again on return, a new session per report.
         kwargs.update(pool_size=20, max_overflow=40, pool_recycle=1800)
     engine = create_engine(url, **kwargs)

@@ -4,6 +4,7 @@ recompute a reported session's cost from the tariff snapshot and the metered val
 from __future__ import annotations
 
 import hashlib
+import pickle
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -59,11 +60,12 @@ def checked_snapshot(obj: dict[str, Any], currency: str) -> Snapshot:
     """The parsed tariff with its JSON text, or TariffError naming the field.
 
     A station sends the same snapshot with every session until its tariff changes: a parsed
-    snapshot is kept by the hash of its repr (exact for JSON values: str, int, Decimal, bool,
-    None, lists and dicts in order, and much cheaper than writing the JSON), so it is validated
-    and written once, not per report.
+    snapshot is kept by the hash of its pickle (exact for JSON values: str, int, Decimal with
+    its digits, bool apart from int, None, lists and dicts in order; and cheaper than writing
+    the JSON or its repr), so it is validated and written once, not per report. Pickle's
+    references to an object met twice can only make two equal snapshots miss each other.
     """
-    digest = hashlib.sha256(repr(obj).encode()).digest()
+    digest = hashlib.sha256(pickle.dumps(obj, protocol=5)).digest()
     snapshot = _SNAPSHOTS.get(digest)
     if snapshot is None:
         snapshot = _parse_snapshot(obj)

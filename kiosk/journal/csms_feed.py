@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -361,7 +362,10 @@ def cost_details(
     return details
 
 
-_NUMBER = re.compile(r'"\\u0000(-?[0-9.E+-]+)\\u0000"')
+# A Decimal is written as a marked string, then unmarked. The mark holds a token drawn once per
+# process: a string in a message (an id from the CSMS, say) cannot forge it and become a number.
+_TOKEN = secrets.token_hex(8)
+_NUMBER = re.compile(r'"\\u0000' + _TOKEN + r'(-?[0-9.E+-]+)\\u0000"')
 
 
 def wire_json(payload: Payload) -> str:
@@ -370,7 +374,7 @@ def wire_json(payload: Payload) -> str:
 
     def decimal_marker(value: object) -> str:
         if isinstance(value, Decimal):
-            return f"\0{value}\0"
+            return f"\0{_TOKEN}{value}\0"
         raise TypeError(f"cannot send a {type(value).__name__}")
 
     text = json.dumps(payload, default=decimal_marker, sort_keys=True, separators=(",", ":"))

@@ -295,6 +295,8 @@ def limit_bounds(tariff: Tariff) -> tuple[Price | None, Price | None]:
     after-tax side at the tariff's lowest VAT rate (never more than the operator stated).
     Where a derived minimum would exceed the maximum, the maximum wins: it is the promise
     made to the driver."""
+    if tariff.min_price is None and tariff.max_price is None:
+        return None, None  # most tariffs: nothing to derive
     lowest = min(tariff.vat_rates(), default=Decimal(0))
     if tariff.tax_included is TaxIncluded.NOT_APPLICABLE:
         lowest = Decimal(0)

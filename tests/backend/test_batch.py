@@ -71,18 +71,18 @@ def test_batch_answers_each_record_as_a_single_report_would(backend: Backend) ->
         assert counts(backend.svc.db) == (3, 2)
 
 
-def test_batch_needs_a_valid_key_and_a_sane_envelope(sqlite_backend: Backend) -> None:
-    with sqlite_backend.client() as c:
+def test_batch_needs_a_valid_key_and_a_sane_envelope(backend: Backend) -> None:
+    with backend.client() as c:
         r = c.post("/api/v1/sessions:batch", json={"sessions": [session_body("S1", card(1))]})
         assert r.status_code == 401
-    with sqlite_backend.station("ST") as st:
+    with backend.station("ST") as st:
         assert st.post("/api/v1/sessions:batch", json={"sessions": []}).status_code == 422
         r = st.post("/api/v1/sessions:batch", json={"sessions": [{}] * 201})
         assert r.status_code == 422
         st.headers["Authorization"] = st.headers["Authorization"][:-2] + "xx"
         r = st.post("/api/v1/sessions:batch", json={"sessions": [session_body("S1", card(1))]})
         assert r.status_code == 401
-    assert counts(sqlite_backend.svc.db) == (0, 0)
+    assert counts(backend.svc.db) == (0, 0)
 
 
 @pytest.mark.needs_postgres

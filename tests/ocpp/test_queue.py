@@ -3,6 +3,7 @@ transaction, amounts as the exact decimals they are, kept across a reopen until 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -55,6 +56,10 @@ def test_amounts_go_on_the_wire_as_the_exact_decimals_they_are() -> None:
     text = wire_json({"a": Decimal("12.30"), "b": [Decimal("0.10")], "c": Decimal("-0.005")})
     assert text == '{"a":12.30,"b":[0.10],"c":-0.005}'
     assert '"note":"12.30"' in wire_json({"note": "12.30"})  # text stays text
+    # Text that looks like a marked number (an id a CSMS sent, say) stays text too.
+    forged = wire_json({"idToken": "\x0012.30\x00", "cost": Decimal("1.0")})
+    assert json.loads(forged) == {"idToken": "\x0012.30\x00", "cost": 1.0}
+    assert forged.startswith('{"cost":1.0,')
 
 
 def test_seq_numbers_are_continuous_per_transaction_and_kept_until_answered(
