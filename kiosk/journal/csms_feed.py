@@ -17,8 +17,8 @@ library; the driver sends these payloads as they are.
 from __future__ import annotations
 
 import json
+import os
 import re
-import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -364,7 +364,7 @@ def cost_details(
 
 # A Decimal is written as a marked string, then unmarked. The mark holds a token drawn once per
 # process: a string in a message (an id from the CSMS, say) cannot forge it and become a number.
-_TOKEN = secrets.token_hex(8)
+_TOKEN = os.urandom(8).hex()  # not `secrets`: it loads hashlib, which the idle screen does not need
 _NUMBER = re.compile(r'"\\u0000' + _TOKEN + r'(-?[0-9.E+-]+)\\u0000"')
 
 

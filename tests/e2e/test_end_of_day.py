@@ -60,11 +60,11 @@ def test_end_of_day_runs_by_itself_at_the_configured_time_after_the_open_hold(
     from kiosk.snapshot import ChooseConnector, ConfirmPrice, PayByCard, StopCharging
     from tests.e2e.rig import now_utc
 
+    berlin = ZoneInfo("Europe/Berlin")
     start = now_utc().replace(second=0)
-    local = (start + timedelta(minutes=2)).astimezone(ZoneInfo("Europe/Berlin"))
-    at = local.time().replace(second=0, microsecond=0)
-    if local.date() != start.astimezone(ZoneInfo("Europe/Berlin")).date():
-        start -= timedelta(minutes=5)  # keep the run on one local day
+    if (start + timedelta(minutes=15)).astimezone(berlin).date() != start.astimezone(berlin).date():
+        start -= timedelta(minutes=20)  # keep the whole run (about 11 minutes) on one local day
+    at = (start + timedelta(minutes=2)).astimezone(berlin).time().replace(second=0, microsecond=0)
     with kiosk(workdir, access, hold=3000, start=start, end_of_day=at) as k:
         k.station.sims["1"].plug_in(soc=0.3)
         k.advance(2)
@@ -82,7 +82,7 @@ def test_end_of_day_runs_by_itself_at_the_configured_time_after_the_open_hold(
         assert (
             runs[0][1]
             == datetime.fromisoformat(k.clock.now().isoformat())
-            .astimezone(ZoneInfo("Europe/Berlin"))
+            .astimezone(berlin)
             .date()
             .isoformat()
         )
