@@ -142,7 +142,7 @@ _KEYS = table_of(IdempotentResponse)
 
 _ST = table_of(Station)
 # Built once: a statement built per report costs more CPU than the database spends on it.
-STATION_AND_FIRST = select(
+_STATION_AND_FIRST = select(
     _ST.c.id,
     _ST.c.key_hash,
     select(_SESSIONS.c.response)
@@ -153,7 +153,7 @@ STATION = select(_ST.c.id, _ST.c.key_hash).where(_ST.c.key_id == bindparam("key_
 INSERT_SESSION = insert(_SESSIONS).returning(_SESSIONS.c.pk)
 INSERT_PAYMENT = insert(_PAYMENTS)
 INSERT_KEY = insert(_KEYS)
-KEYED = select(_KEYS).where(
+_KEYED = select(_KEYS).where(
     _KEYS.c.station_id == bindparam("station_id"), _KEYS.c.key == bindparam("key")
 )
 
@@ -167,7 +167,7 @@ def _station_and_first(
     if parts is None:
         raise Unauthorized
     key_id, secret = parts
-    row = conn.execute(STATION_AND_FIRST, {"key_id": key_id, "sid": session_id}).first()
+    row = conn.execute(_STATION_AND_FIRST, {"key_id": key_id, "sid": session_id}).first()
     if row is None or not auth.secret_matches(secret, row[1]):
         raise Unauthorized
     return str(row[0]), row[2]
@@ -223,7 +223,7 @@ def keyed_replay(conn: Connection, station_id: str, caller: Caller, endpoint: st
     """The answer stored for the caller's Idempotency-Key, or None when the key is new."""
     if caller.key is None:
         return None
-    stored = conn.execute(KEYED, {"station_id": station_id, "key": caller.key}).first()
+    stored = conn.execute(_KEYED, {"station_id": station_id, "key": caller.key}).first()
     if stored is None:
         return None
     if stored.endpoint != endpoint or stored.request_hash != caller.request_hash:

@@ -16,13 +16,13 @@ from collections.abc import Callable, Generator, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, select
+from sqlalchemy import Select, and_, bindparam, insert, select
 from sqlalchemy.engine import Dialect
 
 from backend import auth, direct_sql, ingest, json_rows
 from backend.config import Settings
 from backend.db import Database
-from backend.models import ChargingSession, IdempotentResponse, Payment, table_of
+from backend.models import ChargingSession, IdempotentResponse, Payment, Station, table_of
 from backend.pricing import Computed
 from backend.receipts import new_receipt_id
 from backend.schemas import LinkPayment, SessionReport
@@ -34,6 +34,34 @@ _KEYS = table_of(IdempotentResponse)
 _SESSION_COLUMNS = [c.key for c in _SESSIONS.c if c.key != "pk"]
 _PAYMENT_COLUMNS = [c.key for c in _PAYMENTS.c if c.key not in ("id", "session_pk")]
 _KEY_COLUMNS = [c.key for c in _KEYS.c]
+
+
+_STATIONS = table_of(Station)
+# One round trip for the checks before a report is stored: the caller's station and key hash,
+# the answer stored for this session id (None: a new session), and the answer stored for the
+# request's Idempotency-Key (its columns NULL without one: `key = NULL` matches nothing).
+_STATION_FIRST_KEYED = (
+    select(
+        _STATIONS.c.id,
+        _STATIONS.c.key_hash,
+        select(_SESSIONS.c.response)
+        .where(
+            _SESSIONS.c.station_id == _STATIONS.c.id,
+            _SESSIONS.c.session_id == bindparam("sid"),
+        )
+        .scalar_subquery(),
+        _KEYS.c.endpoint,
+        _KEYS.c.request_hash,
+        _KEYS.c.status_code,
+        _KEYS.c.body,
+    )
+    .select_from(
+        _STATIONS.outerjoin(
+            _KEYS, and_(_KEYS.c.station_id == _STATIONS.c.id, _KEYS.c.key == bindparam("key"))
+        )
+    )
+    .where(_STATIONS.c.key_id == bindparam("key_id"))
+)
 
 
 def _write(with_payment: bool, with_key: bool) -> Select[Any]:
@@ -65,10 +93,11 @@ class _Statements:
     """The ingest's statements compiled for one engine's dialect (its JSON serializer too)."""
 
     def __init__(self, dialect: Dialect) -> None:
-        self.station_and_first = direct_sql.Statement(
-            ingest.STATION_AND_FIRST, dialect, results=[None, None, _SESSIONS.c.response.type]
+        self.station_first_keyed = direct_sql.Statement(
+            _STATION_FIRST_KEYED,
+            dialect,
+            results=[None, None, _SESSIONS.c.response.type, None, None, None, _KEYS.c.body.type],
         )
-        self.keyed = direct_sql.Statement(ingest.KEYED, dialect, results=[c.type for c in _KEYS.c])
         if dialect.name == "postgresql":
             self.json_write = json_rows.statement(dialect)
             self.writes = {
@@ -162,17 +191,18 @@ def session_steps(
     parts = auth.key_parts(caller.authorization)
     if parts is None:
         raise ingest.Unauthorized
-    found = yield sql.station_and_first, {"key_id": parts[0], "sid": report.session_id}, True
+    found = yield (
+        sql.station_first_keyed,
+        {"key_id": parts[0], "sid": report.session_id, "key": caller.key},
+        True,
+    )
     if found is None or not auth.secret_matches(parts[1], found[1]):
         raise ingest.Unauthorized
-    station_id, first = str(found[0]), found[2]
-    if caller.key is not None:
-        keyed = yield sql.keyed, {"station_id": station_id, "key": caller.key}, True
-        if keyed is not None:
-            _, _, endpoint, request_hash, status_code, body, _ = keyed
-            if endpoint != "sessions" or request_hash != caller.request_hash:
-                raise ingest.KeyReused
-            return ingest.Stored(status_code, body, replayed=True)
+    station_id, first, endpoint, request_hash, status_code, body = str(found[0]), *found[2:]
+    if endpoint is not None:  # the Idempotency-Key's answer is stored
+        if endpoint != "sessions" or request_hash != caller.request_hash:
+            raise ingest.KeyReused
+        return ingest.Stored(status_code, body, replayed=True)
     if first is not None:
         raise Repeat(station_id, first)
     receipt_id = new_receipt_id()

@@ -54,11 +54,23 @@ _NUL = "\\u0000"  # how the encoders write a NUL character (ensure_ascii)
 
 def _utc(value: Any) -> str:
     """The encoder's `default`: an aware datetime in UTC (as `UtcDateTime` binds it)."""
+    last = _LAST_TIME  # one read: another thread may replace it
+    if value is last[0]:  # the batch's `now`, in every row's created_at (and captured_at)
+        return last[1]
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("naive datetime refused: store aware UTC times only")
-        return value.astimezone(UTC).isoformat()
+        return _remember(value, value.astimezone(UTC).isoformat())
     raise TypeError(f"{type(value).__name__} is not a column value of a stored row")
+
+
+def _remember(value: datetime, text: str) -> str:
+    global _LAST_TIME  # noqa: PLW0603 (a one-entry cache; replacing the tuple is atomic)
+    _LAST_TIME = (value, text)
+    return text
+
+
+_LAST_TIME: tuple[object, str] = (object(), "")
 
 
 # Scalar columns only (str, int, bool, None; datetimes by `_utc`): walked by the C encoder.

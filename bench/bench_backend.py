@@ -7,9 +7,10 @@ reconciliation of many sessions.
 
 The service runs as `evkiosk backend serve` in its own process, on 127.0.0.1; 50 stations post
 completed card sessions at the same time over HTTP (each report is validated, recomputed by the
-tariff engine and stored), first one request per report, then 100 reports per request
-(`POST /sessions:batch`). The load generator is kept out of the way: every request is built
-as bytes before the clock starts, and `--clients` processes (default 2) send them over
+tariff engine and stored), first one request per report (with an Idempotency-Key, as the
+kiosk's outbox sends it), then 100 reports per request (`POST /sessions:batch`). The load
+generator is kept out of the way: every request is built as bytes before the clock starts,
+and `--clients` processes (default 2) send them over
 keep-alive connections, one per station. Server CPU per report is the server process's own CPU
 time (from /proc, workers included), so the load generator's cost does not count; 1 / server
 CPU per report is the server's capacity per core. Floors, each printed on the same line with
@@ -85,9 +86,11 @@ def raw_requests(key: str, station: int, numbers: range, batch: int) -> list[byt
             else ("/api/v1/sessions:batch", {"sessions": bodies})
         )
         body = json.dumps(doc).encode()
+        # A single report carries an Idempotency-Key, as the kiosk's outbox sends every report.
+        keyed = f"Idempotency-Key: session:{bodies[0]['session_id']}\r\n" if batch == 1 else ""
         head = (
             f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {key}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            f"{keyed}Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         )
         out.append(head.encode() + body)
     return out
@@ -253,8 +256,9 @@ def bench_ingest(label: str, db_url: str, per_station: int, workers: int, client
 
 
 def insert_floor(db_url: str, total: int, batched: int) -> dict[int, tuple[float, float]]:
-    """The same session and payment rows written by psycopg alone: one transaction per
-    report, then `batched` reports per transaction (executemany). By batch size: reports/s
+    """The same session and payment rows written by psycopg alone (and a single report's
+    Idempotency-Key answer): one transaction per report, then `batched` reports per
+    transaction (executemany). By batch size: reports/s
     and this process's own CPU per report."""
     import psycopg
 
@@ -272,6 +276,10 @@ def insert_floor(db_url: str, total: int, batched: int) -> dict[int, tuple[float
         "INSERT INTO payments (station_id, method, session_pk, currency, authorized_minor, "
         "captured_minor, released, status, failure, terminal_id, receipt_no, created_at) "
         "VALUES (%s,'card',%s,'EUR',5000,625,true,'captured','','T1',%s,%s)"
+    )
+    key_sql = (
+        "INSERT INTO idempotency (station_id, key, endpoint, request_hash, status_code, body, "
+        "created_at) VALUES (%s,%s,'sessions','h',201,'{}',%s)"
     )
     floors: dict[int, tuple[float, float]] = {}
     with psycopg.connect(conninfo) as conn:
@@ -301,6 +309,8 @@ def insert_floor(db_url: str, total: int, batched: int) -> dict[int, tuple[float
                     cur.executemany(
                         payment_sql, [("F", pk, lo + k, now) for k, pk in enumerate(pks)]
                     )
+                    if batch == 1:  # the Idempotency-Key's answer, as a keyed report stores it
+                        cur.execute(key_sql, ("F", f"session:{rows[0][1]}", now))
             elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu0
             floors[batch] = (total / elapsed, cpu / total * 1000)
     return floors
