@@ -273,11 +273,7 @@ async def report_session(
 ) -> JSONResponse:
     header = bearer_header(credentials)
     exact = await exact_body(request)
-    # Only a keyed request is compared with its first: no hash to write for the others.
-    request_hash = (
-        idempotency.digest(jsonutil.dumps(exact).encode()) if idempotency_key is not None else ""
-    )
-    caller = ingest.Caller(header, idempotency_key, request_hash)
+    caller = ingest.Caller(header, idempotency_key)  # hashed with its price
     return await report_handlers.answer_report(services(request), caller, body, exact)
 
 

@@ -33,6 +33,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     column,
+    exists,
     func,
     insert,
     select,
@@ -41,11 +42,12 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.expression import ClauseElement
 
 from backend import direct_sql, jsonutil
-from backend.models import ChargingSession, IdempotentResponse, Payment, table_of
+from backend.models import ChargingSession, IdempotentResponse, Payment, Station, table_of
 
 _SESSIONS = table_of(ChargingSession)
 _PAYMENTS = table_of(Payment)
 _ANSWERS = table_of(IdempotentResponse)
+_STATIONS = table_of(Station)
 _SESSION_COLUMNS = [c for c in _SESSIONS.c if c.key != "pk"]
 _PAYMENT_COLUMNS = [c for c in _PAYMENTS.c if c.key not in ("id", "session_pk")]
 _ANSWER_COLUMNS = list(_ANSWERS.c)
@@ -125,41 +127,51 @@ def _rows(name: str, columns: Sequence[Column[Any]], *extra: ColumnClause[Any]) 
     )
 
 
-def _insert() -> ClauseElement:
+def _insert(guarded: bool) -> ClauseElement:
     s = _rows("sessions", _SESSION_COLUMNS)
+    a = _rows("answers", _ANSWER_COLUMNS)
+    sessions = select(*(s.c[c.name] for c in _SESSION_COLUMNS))
+    answers = select(*(a.c[c.name] for c in _ANSWER_COLUMNS))
+    if guarded:
+        # Only for the station whose key this is: the key's hash is checked by the statement.
+        key_holds = exists().where(
+            _STATIONS.c.id == bindparam("station", type_=Text),
+            _STATIONS.c.key_id == bindparam("key_id", type_=Text),
+            _STATIONS.c.key_hash == bindparam("key_hash", type_=Text),
+        )
+        sessions, answers = sessions.where(key_holds), answers.where(key_holds)
     new = (
         insert(_SESSIONS)
-        .from_select(
-            [c.key for c in _SESSION_COLUMNS], select(*(s.c[c.name] for c in _SESSION_COLUMNS))
-        )
+        .from_select([c.key for c in _SESSION_COLUMNS], sessions)
         .returning(_SESSIONS.c.pk, _SESSIONS.c.session_id)
         .cte("new_sessions")
     )
-    a = _rows("answers", _ANSWER_COLUMNS)
-    answers = (
-        insert(_ANSWERS)
-        .from_select(
-            [c.key for c in _ANSWER_COLUMNS], select(*(a.c[c.name] for c in _ANSWER_COLUMNS))
-        )
-        .cte("new_answers")
+    new_answers = (
+        insert(_ANSWERS).from_select([c.key for c in _ANSWER_COLUMNS], answers).cte("new_answers")
     )
     p = _rows("payments", _PAYMENT_COLUMNS, column("of_session", Text))
     paid = select(*(p.c[c.name] for c in _PAYMENT_COLUMNS), new.c.pk).join_from(
         p, new, new.c.session_id == p.c.of_session
     )
-    return (
-        insert(_PAYMENTS)
-        .from_select([*(c.key for c in _PAYMENT_COLUMNS), "session_pk"], paid)
-        .add_cte(answers)
+    payments = insert(_PAYMENTS).from_select(
+        [*(c.key for c in _PAYMENT_COLUMNS), "session_pk"], paid
     )
+    if not guarded:
+        return payments.add_cte(new_answers)
+    # How many sessions went in (0: not this station's key); every CTE runs, read or not.
+    return select(func.count()).select_from(new).add_cte(new_answers, payments.cte("new_paid"))
 
 
-_COMPILED: weakref.WeakKeyDictionary[Dialect, direct_sql.Statement] = weakref.WeakKeyDictionary()
+_COMPILED: weakref.WeakKeyDictionary[Dialect, dict[bool, direct_sql.Statement]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-def statement(dialect: Dialect) -> direct_sql.Statement:
-    """The INSERT of the three `documents`, compiled once for a PostgreSQL dialect."""
-    found = _COMPILED.get(dialect)
-    if found is None:
-        found = _COMPILED[dialect] = direct_sql.Statement(_insert(), dialect)
-    return found
+def statement(dialect: Dialect, *, guarded: bool = False) -> direct_sql.Statement:
+    """The INSERT of the three `documents`, compiled once for a PostgreSQL dialect. Guarded, it
+    also takes `station`, `key_id` and `key_hash`, writes only if that station has that key,
+    and returns the number of sessions written."""
+    found = _COMPILED.setdefault(dialect, {})
+    if guarded not in found:
+        found[guarded] = direct_sql.Statement(_insert(guarded), dialect)
+    return found[guarded]

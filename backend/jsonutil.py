@@ -100,6 +100,8 @@ def _write(value: Any) -> str:
         return _write(Decimal(value))
     if isinstance(value, float):
         raise TypeError("float refused in stored JSON: parse numbers as Decimal")
+    if isinstance(value, Serialized):
+        return str(value)  # written already, as at the top
     if isinstance(value, str):
         return _string(value)
     if isinstance(value, int):

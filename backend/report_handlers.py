@@ -10,6 +10,7 @@ runs in an ingest thread, as blocking database work must.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from backend import ingest, ingest_batch, ingest_plain
+from backend import idempotency, ingest, ingest_batch, ingest_plain, jsonutil
 from backend.pricing import Computed, TariffError, recompute
 from backend.schemas import LinkPayment, SessionReport
 from backend.services import UNAUTHORIZED, Services
@@ -89,11 +90,22 @@ def recompute_report(report: SessionReport, exact: dict[str, Any]) -> Computed:
         raise tariff_error(exc, prefix) from None
 
 
+def hashed(caller: ingest.Caller, exact: dict[str, Any], computed: Computed) -> ingest.Caller:
+    """The caller with its request's hash, which an Idempotency-Key's answer is stored with:
+    of the body's JSON as `jsonutil.dumps` writes it. The tariff goes in as the snapshot's text
+    (the same text, written once per snapshot, not per report)."""
+    if caller.key is None:
+        return caller
+    text = jsonutil.dumps({**exact, "tariff": computed.tariff_json})
+    return dataclasses.replace(caller, request_hash=idempotency.digest(text.encode()))
+
+
 def store_report(
     svc: Services, caller: ingest.Caller, report: SessionReport, exact: dict[str, Any]
 ) -> JSONResponse:
     # One thread hop: key check, idempotency and store together (see ingest_plain).
     computed = recompute_report(report, exact)
+    caller = hashed(caller, exact, computed)
     try:
         stored_session = ingest_plain.store_session(
             svc.db,
@@ -123,6 +135,7 @@ async def answer_report(
     if fast is None or isinstance(report.payment, LinkPayment) or report.ocmf:
         return await in_ingest_thread(store_report, svc, caller, report, exact)
     computed = recompute_report(report, exact)
+    caller = hashed(caller, exact, computed)
     try:
         try:
             stored = await fast.store_session(

@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend import api, auth, idempotency, ingest, ingest_batch, jsonutil, report_handlers
+from backend import api, auth, ingest, ingest_batch, jsonutil, report_handlers
 from backend.schemas import SessionReport
 from backend.services import Services
 
@@ -120,11 +120,8 @@ class ReportLane:
         try:
             if route.path == SESSIONS:
                 report = SessionReport.model_validate(exact)
-                # Only a keyed request is compared with its first: no hash to write otherwise.
-                digest = (
-                    idempotency.digest(jsonutil.dumps(exact).encode()) if key is not None else ""
-                )
-                caller = ingest.Caller(authorization, key, digest)
+                # The request's hash, for the key's answer, comes with its price (hashed).
+                caller = ingest.Caller(authorization, key)
                 return await report_handlers.answer_report(svc, caller, report, exact)
             ingest_batch.SessionBatch.model_validate(exact)
             answer = await report_handlers.answer_batch(

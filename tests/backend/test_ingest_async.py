@@ -19,7 +19,7 @@ from backend.config import Settings
 from backend.db import Database
 from backend.models import ChargingSession, IdempotentResponse, Payment
 from backend.schemas import SessionReport
-from backend.stations import add_station
+from backend.stations import add_station, rotate_key
 from tests.backend.conftest import Backend, start_backend
 from tests.backend.servers import PostgresCluster
 from tests.backend.steps import card, session_body
@@ -194,3 +194,38 @@ def test_a_report_that_loses_the_insert_to_a_concurrent_one_answers_as_it_did(
 
 def _count_in(s: Any, model: Any) -> int:
     return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_a_known_key_still_gets_its_whole_check_a_rotated_or_wrong_one_is_refused(
+    pg_backend: Backend,
+) -> None:
+    # After a station's first report its next ones are written in one round trip, the key
+    # checked by the INSERT itself: a wrong secret or a rotated key stores nothing.
+    with pg_backend.station("ST-KEY") as st:
+        old = st.headers["Authorization"]
+        assert st.post("/api/v1/sessions", json=session_body("S-1", card(1))).status_code == 201
+        assert st.post("/api/v1/sessions", json=session_body("S-2", card(2))).status_code == 201
+        wrong = old[:-4] + ("AAAA" if not old.endswith("AAAA") else "BBBB")
+        refused = st.post(
+            "/api/v1/sessions",
+            json=session_body("S-3", card(3)),
+            headers={"Authorization": wrong},
+        )
+        assert refused.status_code == 401
+        new = f"Bearer {rotate_key(pg_backend.svc.db, 'ST-KEY')}"
+        stale = st.post(
+            "/api/v1/sessions", json=session_body("S-4", card(4)), headers={"Authorization": old}
+        )
+        assert stale.status_code == 401
+        fresh = st.post(
+            "/api/v1/sessions", json=session_body("S-5", card(5)), headers={"Authorization": new}
+        )
+        assert fresh.status_code == 201, fresh.text
+        again = st.post(
+            "/api/v1/sessions", json=session_body("S-6", card(6)), headers={"Authorization": new}
+        )
+        assert again.status_code == 201, again.text
+    with pg_backend.svc.db.read() as s:
+        stored = sorted(s.scalars(select(ChargingSession.session_id)))
+    assert stored == ["S-1", "S-2", "S-5", "S-6"]
+    assert _count(pg_backend, Payment) == 4

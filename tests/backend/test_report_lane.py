@@ -5,6 +5,7 @@ one request, not every later one."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -13,7 +14,8 @@ import httpx
 import psycopg
 import pytest
 
-from backend import report_lane
+from backend import jsonutil, report_lane
+from backend.models import IdempotentResponse
 from tests.backend.conftest import Backend, start_backend
 from tests.backend.servers import PostgresCluster
 from tests.backend.steps import card, session_body
@@ -158,3 +160,15 @@ def test_a_report_sent_again_with_its_idempotency_key_gets_the_first_answer(
     assert [a.status_code for a in answers] == [201, 201], answers[1].text
     assert answers[1].headers.get("idempotent-replayed") == "true"
     assert answers[0].json() == answers[1].json()
+    # The key's answer is stored with the hash of the body's exact JSON (as every release wrote
+    # it: a retry across an upgrade still matches), and a changed body is refused.
+    with backend.svc.db.read() as s:
+        stored = s.get(IdempotentResponse, ("ST-LANE", "session:S-KEYED"))
+        assert stored is not None
+    exact = jsonutil.dumps(jsonutil.loads(json.dumps(body)))
+    assert stored.request_hash == hashlib.sha256(exact.encode()).hexdigest()
+    changed = {**body, "tariff": {**body["tariff"], "id": "OTHER"}}
+    with backend.client() as client:
+        refused = client.post("/api/v1/sessions", json=changed, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert "already used with a different request" in refused.json()["detail"]
