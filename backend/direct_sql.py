@@ -14,9 +14,10 @@ path does.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Dialect
@@ -26,6 +27,20 @@ from sqlalchemy.sql.expression import ClauseElement
 from sqlalchemy.types import TypeEngine
 
 Processor = Callable[[Any], Any]
+T = TypeVar("T")
+
+
+def compiled_once(build: Callable[[Dialect], T]) -> Callable[[Dialect], T]:
+    """`build(dialect)` (statements compiled for that dialect) made once per dialect."""
+    made: weakref.WeakKeyDictionary[Dialect, T] = weakref.WeakKeyDictionary()
+
+    def get(dialect: Dialect) -> T:
+        found = made.get(dialect)
+        if found is None:
+            found = made[dialect] = build(dialect)
+        return found
+
+    return get
 
 
 class Statement:

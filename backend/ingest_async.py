@@ -11,7 +11,6 @@ worker's event loop: it is opened and closed by the app's lifespan.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -159,11 +158,4 @@ class _BatchStatements:
         self.write = json_rows.statement(dialect)
 
 
-_COMPILED: weakref.WeakKeyDictionary[Dialect, _BatchStatements] = weakref.WeakKeyDictionary()
-
-
-def _batch_statements(dialect: Dialect) -> _BatchStatements:
-    found = _COMPILED.get(dialect)
-    if found is None:
-        found = _COMPILED[dialect] = _BatchStatements(dialect)
-    return found
+_batch_statements = direct_sql.compiled_once(_BatchStatements)

@@ -13,7 +13,6 @@ falls back to the single-report path record by record, so every session still co
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -202,21 +201,18 @@ class _Inserts:
     payments: direct_sql.Statement
 
 
-_COMPILED: weakref.WeakKeyDictionary[Dialect, _Inserts] = weakref.WeakKeyDictionary()
+def _inserts(dialect: Dialect) -> _Inserts:
+    """The batch's INSERTs compiled for a dialect (see backend.direct_sql: the rows go to the
+    driver without SQLAlchemy's per-row parameter processing)."""
+    sessions = [c.key for c in _SESSIONS.c if c.key != "pk"]
+    payments = [c.key for c in _PAYMENTS.c if c.key not in ("id", "session_pk")]
+    return _Inserts(
+        direct_sql.Statement(_INSERT_SESSIONS, dialect, columns=sessions),
+        direct_sql.Statement(_INSERT_PAYMENTS, dialect, columns=payments),
+    )
 
 
-def _statements(conn: Connection) -> _Inserts:
-    """The batch's INSERTs compiled for the connection's dialect (see backend.direct_sql: the
-    rows go to the driver without SQLAlchemy's per-row parameter processing)."""
-    found = _COMPILED.get(conn.dialect)
-    if found is None:
-        sessions = [c.key for c in _SESSIONS.c if c.key != "pk"]
-        payments = [c.key for c in _PAYMENTS.c if c.key not in ("id", "session_pk")]
-        found = _COMPILED[conn.dialect] = _Inserts(
-            direct_sql.Statement(_INSERT_SESSIONS, conn.dialect, columns=sessions),
-            direct_sql.Statement(_INSERT_PAYMENTS, conn.dialect, columns=payments),
-        )
-    return found
+_statements = direct_sql.compiled_once(_inserts)
 
 
 def _store_plain(
@@ -252,7 +248,7 @@ def _write(conn: Connection, rows: list[dict[str, Any]], payments: list[dict[str
         write = json_rows.statement(conn.dialect)
         direct_sql.execute(conn, write.sql, write.params(docs))
         return
-    sql = _statements(conn)
+    sql = _statements(conn.dialect)
     direct_sql.executemany(conn, sql.sessions, rows)
     if payments:
         direct_sql.executemany(conn, sql.payments, payments)

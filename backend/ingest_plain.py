@@ -11,7 +11,6 @@ repeat replays the first answer; a concurrent repeat that loses the insert on th
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -120,14 +119,7 @@ class _Statements:
             )
 
 
-_COMPILED: weakref.WeakKeyDictionary[Dialect, _Statements] = weakref.WeakKeyDictionary()
-
-
-def statements(dialect: Dialect) -> _Statements:
-    found = _COMPILED.get(dialect)
-    if found is None:
-        found = _COMPILED[dialect] = _Statements(dialect)
-    return found
+statements = direct_sql.compiled_once(_Statements)
 
 
 # A statement, its values, and whether its first row is wanted (sent back into the steps).
@@ -188,34 +180,6 @@ class _New:
     answer: ingest.Stored
 
 
-def _new_rows(
-    station_id: str,
-    caller: ingest.Caller,
-    *,
-    report: SessionReport,
-    exact: dict[str, Any],
-    computed: Computed,
-    receipt_url: Callable[[str], str],
-    now: datetime,
-) -> _New:
-    receipt_id = new_receipt_id()
-    row = ingest.session_values(
-        station_id, report, exact, computed, receipt_id=receipt_id, link_id=None, now=now
-    )
-    pay = ingest.card_values(station_id, report, now)
-    body = ingest.first_body(report, computed, receipt_url(receipt_id), pay)
-    row["response"] = body
-    if pay is not None:
-        del pay["session_pk"]
-    answer = ingest.Stored(201, body, replayed=False)
-    key = (
-        ingest.key_row(station_id, caller, "sessions", answer, now)
-        if caller.key is not None
-        else None
-    )
-    return _New(row, pay, key, answer)
-
-
 # Station ids by key id, learnt from reports whose key checked out: with it a new report is
 # written in one round trip (`_written_at_once`), its key checked by the statement itself.
 _STATION_OF_KEY: dict[str, str] = {}
@@ -258,15 +222,22 @@ def session_steps(
         raise ingest.Unauthorized
 
     def new_rows(station_id: str) -> _New:
-        return _new_rows(
-            station_id,
-            caller,
-            report=report,
-            exact=exact,
-            computed=computed,
-            receipt_url=receipt_url,
-            now=now,
+        receipt_id = new_receipt_id()
+        row = ingest.session_values(
+            station_id, report, exact, computed, receipt_id=receipt_id, link_id=None, now=now
         )
+        pay = ingest.card_values(station_id, report, now)
+        body = ingest.first_body(report, computed, receipt_url(receipt_id), pay)
+        row["response"] = body
+        if pay is not None:
+            del pay["session_pk"]
+        answer = ingest.Stored(201, body, replayed=False)
+        key = (
+            ingest.key_row(station_id, caller, "sessions", answer, now)
+            if caller.key is not None
+            else None
+        )
+        return _New(row, pay, key, answer)
 
     known = _STATION_OF_KEY.get(parts[0])
     if known is not None and dialect == "postgresql":

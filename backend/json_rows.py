@@ -20,7 +20,6 @@ parameter keeps it) are not made: the caller writes those rows as before, one by
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -162,16 +161,12 @@ def _insert(guarded: bool) -> ClauseElement:
     return select(func.count()).select_from(new).add_cte(new_answers, payments.cte("new_paid"))
 
 
-_COMPILED: weakref.WeakKeyDictionary[Dialect, dict[bool, direct_sql.Statement]] = (
-    weakref.WeakKeyDictionary()
-)
+_PLAIN = direct_sql.compiled_once(lambda dialect: direct_sql.Statement(_insert(False), dialect))
+_GUARDED = direct_sql.compiled_once(lambda dialect: direct_sql.Statement(_insert(True), dialect))
 
 
 def statement(dialect: Dialect, *, guarded: bool = False) -> direct_sql.Statement:
     """The INSERT of the three `documents`, compiled once for a PostgreSQL dialect. Guarded, it
     also takes `station`, `key_id` and `key_hash`, writes only if that station has that key,
     and returns the number of sessions written."""
-    found = _COMPILED.setdefault(dialect, {})
-    if guarded not in found:
-        found[guarded] = direct_sql.Statement(_insert(guarded), dialect)
-    return found[guarded]
+    return (_GUARDED if guarded else _PLAIN)(dialect)
