@@ -44,14 +44,18 @@ def load_public_key(text: str, algorithm: str = DEFAULT_ALGORITHM) -> ec.Ellipti
     """A public key from hex/base64 DER, or a raw point on `algorithm`'s curve."""
     curve = _curve(algorithm, "public key")
     raw = _decode_bytes(text, "public key")
+    size = (curve.key_size + 7) // 8  # bytes per coordinate
     try:
+        # By length first: a raw X‖Y (a WM3M4C's register area) may begin with any byte,
+        # 0x04 or 0x30 (a DER sequence's tag) included.
+        if len(raw) == 2 * size:
+            return ec.EllipticCurvePublicKey.from_encoded_point(curve, b"\x04" + raw)
         if raw[:1] == b"\x30":
             key = serialization.load_der_public_key(raw)
             if not isinstance(key, ec.EllipticCurvePublicKey):
                 raise OcmfError("public key", "is not an elliptic-curve key")
             return key
-        point = raw if raw[:1] == b"\x04" else b"\x04" + raw
-        return ec.EllipticCurvePublicKey.from_encoded_point(curve, point)
+        return ec.EllipticCurvePublicKey.from_encoded_point(curve, raw)  # 04‖X‖Y, or 02/03‖X
     except (ValueError, UnsupportedAlgorithm) as exc:
         raise OcmfError("public key", f"is not a key on {algorithm} ({exc})") from None
 

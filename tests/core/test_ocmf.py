@@ -93,6 +93,23 @@ def test_public_keys_load_in_every_form_meters_publish() -> None:
     assert PUBLIC.startswith("3059301306072A8648CE3D020106082A8648CE3D030107034200")
 
 
+@pytest.mark.parametrize("first", [0x04, 0x30, 0x02])
+def test_a_raw_key_whose_x_begins_like_a_prefix_still_loads(first: int) -> None:
+    # A WM3M4C publishes X‖Y: an X beginning with 0x04 (the uncompressed point's tag) or 0x30
+    # (DER's) was taken for that form, and the meter for one without a signing key.
+    while True:
+        key = ec.generate_private_key(ec.SECP256R1())
+        numbers = key.public_key().public_numbers()
+        xy = numbers.x.to_bytes(32, "big") + numbers.y.to_bytes(32, "big")
+        if xy[0] == first:
+            break
+    loaded = load_public_key(xy.hex())
+    assert loaded.public_numbers() == numbers
+    assert public_key_hex(loaded) == public_key_hex(key.public_key())
+    record = parse_ocmf(sign_fields(fields(), key))
+    assert verify(record, load_public_key(xy.hex()))
+
+
 @pytest.mark.parametrize(
     ("text", "field"),
     [
