@@ -54,8 +54,15 @@ def ocpp_kiosk(
             link.stop()
 
 
-def pay_and_charge(k: Kiosk, seconds: int, connector: str = "1") -> str:
-    """Plug in, pay by card (terminal simulator), charge `seconds`, stop: at the receipt."""
+def pay_and_charge(
+    k: Kiosk,
+    seconds: int,
+    connector: str = "1",
+    *,
+    while_charging: Callable[[], None] = lambda: None,
+) -> str:
+    """Plug in, pay by card (terminal simulator), charge `seconds`, call `while_charging`
+    (the session still charging), stop: at the receipt."""
     sim = k.station.sims[connector]
     sim.plug_in(soc=0.3)
     k.advance(2)
@@ -65,6 +72,7 @@ def pay_and_charge(k: Kiosk, seconds: int, connector: str = "1") -> str:
     k.send(PayByCard(sid))
     k.advance(seconds, step=10)
     assert k.snap.focus is not None and k.snap.focus.phase is Phase.CHARGING
+    while_charging()
     k.send(StopCharging(sid))
     k.advance(5)
     assert k.snap.focus is not None and k.snap.focus.phase is Phase.RECEIPT

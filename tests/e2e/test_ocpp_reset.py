@@ -45,8 +45,11 @@ def test_reset_waits_for_the_sessions_money_and_then_restarts(
             csms.wait_for(lambda: len(csms.results()) == 2)
             assert restarted.wait(30), "an accepted reset did not restart the station"
             restarted.clear()
-            # The CSMS resets again once the session is under way (2 TransactionEvents).
-            sid = pay_and_charge(k, 300)  # charges, stops: at the receipt, money final
+            # The CSMS resets again once the session is under way (2 TransactionEvents); the
+            # session stops only after that reset was answered, whenever the CSMS sends it.
+            sid = pay_and_charge(
+                k, 300, while_charging=lambda: csms.wait_for(lambda: len(csms.results()) == 3)
+            )  # at the receipt, money final
             statuses = [r["result"]["status"] for r in csms.results()]
             assert link.reset is not None
             assert restarted.wait(30), "the scheduled reset never came"
