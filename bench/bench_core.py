@@ -28,7 +28,12 @@ from kiosk.session.model import ConnectorConf, Offer, Policy, Station
 from kiosk.snapshot import ConfirmPrice, PayByCard, StationSnapshot
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
-OFFER = Offer("T1", '{"id": "T1"}', "EUR", 100_000_000)
+# A tariff the runtime can price (it reads every offer's tariff when it starts).
+TARIFF = (
+    '{"id": "T1", "currency": "EUR", "elements": [{"price_components": '
+    '[{"type": "ENERGY", "price": 0.59, "vat": 19, "step_size": 1}]}]}'
+)
+OFFER = Offer("T1", TARIFF, "EUR", 100_000_000)
 
 
 def at(s: float) -> datetime:

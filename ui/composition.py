@@ -205,6 +205,17 @@ def _announce_when_ready(embedded: EmbeddedBackend, runtime: Runtime) -> None:
     runtime.note_backend(online=True)
 
 
+def _stopping(embedded: EmbeddedBackend, announcer: threading.Thread) -> Callable[[], None]:
+    """Stop the backend, which ends the announcer's wait at once, and let the announcer end:
+    a thread still importing when the interpreter shuts down crashes the process."""
+
+    def stop() -> None:
+        embedded.stop()
+        announcer.join(5)
+
+    return stop
+
+
 def _payer(embedded: EmbeddedBackend, backend: LateBackend) -> Callable[[], str]:
     def pay() -> str:
         if backend.last_link_id is None:
@@ -423,12 +434,14 @@ def assemble(
     if embedded is not None:
         # The QR option waits for the backend; say so the moment it answers, not at the
         # outbox's next probe (up to 30 s later).
-        threading.Thread(
+        announcer = threading.Thread(
             target=_announce_when_ready,
             args=(embedded, runtime),
             name="embedded-backend-ready",
             daemon=True,
-        ).start()
+        )
+        announcer.start()
+        closers.append(_stopping(embedded, announcer))  # closed first: closers run in reverse
     simulators = None
     if sim_terminal is not None and stations:
         simulators = Simulators(sim_terminal, stations)

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 from kiosk.children import child_environment, spawn
@@ -32,6 +33,16 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    """Whether `url` answers 200 within a second (the standard library's client: httpx, with
+    its command-line extras, is not loaded for a probe)."""
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (our own http URL)
+            return bool(response.status == 200)
+    except (OSError, ValueError):  # refused, reset, timed out, or an HTTP error status
+        return False
 
 
 def new_station_key() -> str:
@@ -61,6 +72,7 @@ class EmbeddedBackend:
         self._log = (state_dir / "backend.log").open("w")
         self._lock = threading.Lock()  # start() may run on another thread than stop()
         self._stopped = False
+        self._stopping = threading.Event()  # ends a wait_ready() at once
 
     def start(self) -> EmbeddedBackend:
         """Spawn the backend and return at once (see :meth:`wait_ready`); after stop(),
@@ -95,19 +107,19 @@ class EmbeddedBackend:
         )
 
     def wait_ready(self, timeout_s: float = 120.0) -> None:
-        """Block until the backend answers /healthz (tools and tests; never the GUI thread)."""
-        import httpx  # noqa: PLC0415 (only tools and the pay button need it)
-
+        """Block until the backend answers /healthz (tools and tests; never the GUI thread).
+        Returns early, raising EmbeddedBackendError, once stop() was called: a thread waiting
+        here must not outlive the app (an import during the interpreter's shutdown, with Qt
+        torn down, crashes the process)."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
+            if self._stopping.is_set():
+                raise EmbeddedBackendError("stopped before it answered")
             if self._process is None or self._process.poll() is not None:
                 raise EmbeddedBackendError(f"the backend exited; see {self._log.name}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+            if _answers(f"{self.url}/healthz"):
+                return
+            self._stopping.wait(0.1)
         raise EmbeddedBackendError(f"the backend did not answer within {timeout_s:.0f} s")
 
     def pay(self, link_id: str, card: str = SANDBOX_APPROVE) -> str:
@@ -125,6 +137,7 @@ class EmbeddedBackend:
         return f"the pay page answered HTTP {response.status_code}"
 
     def stop(self) -> None:
+        self._stopping.set()
         with self._lock:
             self._stopped = True
         if self._process is not None and self._process.poll() is None:

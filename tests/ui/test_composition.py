@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from flowrig import T0, tariff
+from flowrig import T0, station_toml, tariff
 
 from drivers.modbus_sim import SimStation
 from drivers.zvt_sim import Delays, TerminalSimulator
@@ -272,3 +272,19 @@ def test_the_app_refuses_an_unknown_terminal_model_by_name(
     )
     with pytest.raises(CompositionError, match=r"\[terminal\] model 'ingenico-ipp350'.*zvt"):
         assemble(load_config(path), simulate=False, state_dir=tmp_path / "state")
+
+
+def test_a_station_stopped_before_its_backend_answered_leaves_no_thread_behind(
+    tmp_path: Path,
+) -> None:
+    # The app quits during start-up: the wait for the simulated station's embedded backend
+    # ends with the station. A thread left importing while the interpreter shut down, with Qt
+    # torn down, crashed the process (SIGSEGV in about one start in twenty).
+    (tmp_path / "tariff.json").write_text(json.dumps(tariff("0.50", None)))
+    (tmp_path / "station.toml").write_text(station_toml(5000, 180, 90, True))
+    config = load_config(tmp_path / "station.toml")
+    asm = assemble(config, simulate=True, state_dir=tmp_path / "state")
+    waiting = [t for t in threading.enumerate() if t.name == "embedded-backend-ready"]
+    assert waiting, "the simulated station waits for its backend in a thread"
+    asm.stop()
+    assert not any(t.is_alive() for t in waiting)
