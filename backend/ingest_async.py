@@ -71,8 +71,7 @@ class AsyncIngest:
         """As `ingest_plain.store_session` for a card or unpaid report; a stored session
         raises ingest_plain.Repeat (its answer may have to be waited for)."""
         steps = ingest_plain.session_steps(
-            ingest_plain.statements(self._dialect),
-            "postgresql",
+            self._dialect,
             caller,
             report=report,
             exact=exact,

@@ -1,12 +1,13 @@
 """Where a session report is stored: a card or unpaid session without signed meter records
-(nearly every report) on the direct SQL path (`backend.direct_sql`), in one transaction of
-three statements; a QR-link session (its hold is captured) and a session with signed records
-(OCMF) by `ingest.store_session`.
+(nearly every report) by the statements of `session_steps` on the direct SQL path
+(`backend.direct_sql`; on PostgreSQL from the event loop too, `backend.ingest_async`); a
+QR-link session (its hold is captured) and a session with signed records (OCMF) by
+`ingest.store_session`.
 
 Both paths answer alike and keep the same rules: the station's key, the Idempotency-Key and
-the session id are checked in the transaction that stores the session with its answer; a
-repeat replays the first answer; a concurrent repeat that loses the insert on the unique
-(station, session id) answers as the winner did.
+the session id are checked before the session is stored with its answer, or by the statement
+that stores it; a repeat replays the first answer; a concurrent repeat that loses the insert
+on the unique (station, session id) answers as the winner did.
 """
 
 from __future__ import annotations
@@ -151,8 +152,7 @@ def _writes(
 ) -> Generator[Step, list[Any] | None, None]:
     """The session row with its card payment and its Idempotency-Key answer, if any."""
     if dialect == "postgresql":
-        paid = [] if payment is None else [{**payment, "of_session": row["session_id"]}]
-        docs = json_rows.documents([row], paid, [] if key is None else [key])
+        docs = _documents(row, payment, key)
         if docs is not None:  # one parameter each, not one per column (backend.json_rows)
             yield sql.json_write, docs, False
             return
@@ -168,6 +168,14 @@ def _writes(
         yield sql.insert_payment, {**payment, "session_pk": inserted[0]}, False
     if key is not None:
         yield sql.insert_key, key, False
+
+
+def _documents(
+    row: dict[str, Any], payment: dict[str, Any] | None, key: dict[str, Any] | None
+) -> dict[str, str] | None:
+    """One session's rows as `json_rows` documents (None: a NUL they cannot carry)."""
+    paid = [] if payment is None else [{**payment, "of_session": row["session_id"]}]
+    return json_rows.documents([row], paid, [] if key is None else [key])
 
 
 @dataclass(frozen=True)
@@ -187,26 +195,24 @@ _KEYS_KEPT = 10_000
 
 
 def _written_at_once(
-    sql: _Statements, station_id: str, parts: tuple[str, str], new: _New
+    guarded_write: direct_sql.Statement, station_id: str, parts: tuple[str, str], new: _New
 ) -> Generator[Step, list[Any] | None, bool]:
     """PostgreSQL: the new session written by one statement that checks the station's key and
     refuses a stored session id or Idempotency-Key. False when it was not written (a repeat, a
     reused key, another key): the checks then run one by one."""
-    paid = [] if new.payment is None else [{**new.payment, "of_session": new.row["session_id"]}]
-    docs = json_rows.documents([new.row], paid, [] if new.key is None else [new.key])
-    if docs is None or sql.guarded_write is None:
+    docs = _documents(new.row, new.payment, new.key)
+    if docs is None:
         return False
     checked = {"station": station_id, "key_id": parts[0], "key_hash": auth.hash_secret(parts[1])}
     try:
-        written = yield sql.guarded_write, {**docs, **checked}, True
+        written = yield guarded_write, {**docs, **checked}, True
     except Conflict:
         return False
     return written is not None and written[0] == 1
 
 
 def session_steps(
-    sql: _Statements,
-    dialect: str,
+    dialect: Dialect,
     caller: ingest.Caller,
     *,
     report: SessionReport,
@@ -217,6 +223,7 @@ def session_steps(
 ) -> Steps:
     """A card or unpaid session's statements, whichever driver runs them (`run`, and
     `backend.ingest_async`). Raises Unauthorized, KeyReused, or Repeat for a stored one."""
+    sql = statements(dialect)
     parts = auth.key_parts(caller.authorization)
     if parts is None:
         raise ingest.Unauthorized
@@ -240,9 +247,9 @@ def session_steps(
         return _New(row, pay, key, answer)
 
     known = _STATION_OF_KEY.get(parts[0])
-    if known is not None and dialect == "postgresql":
+    if known is not None and sql.guarded_write is not None:  # PostgreSQL
         new = new_rows(known)
-        if (yield from _written_at_once(sql, known, parts, new)):
+        if (yield from _written_at_once(sql.guarded_write, known, parts, new)):
             _log_mismatch(known, report, computed)
             return new.answer
     found = yield (
@@ -264,7 +271,7 @@ def session_steps(
         raise Repeat(station_id, first)
     new = new_rows(station_id)
     try:
-        yield from _writes(sql, dialect, new.row, new.payment, new.key)
+        yield from _writes(sql, dialect.name, new.row, new.payment, new.key)
     except Conflict:
         # A concurrent repeat of the same session id won the insert: answer as it did.
         raise Repeat(station_id, {}) from None
@@ -329,8 +336,7 @@ def store_session(
         )
     dialect = db.engine.dialect
     steps = session_steps(
-        statements(dialect),
-        dialect.name,
+        dialect,
         caller,
         report=report,
         exact=exact,

@@ -150,8 +150,7 @@ def test_a_report_that_loses_the_insert_to_a_concurrent_one_answers_as_it_did(
     report = SessionReport.model_validate(exact)
     computed = report_handlers.recompute_report(report, exact)
     steps = ingest_plain.session_steps(
-        ingest_plain.statements(db.engine.dialect),
-        "postgresql",
+        db.engine.dialect,
         caller,
         report=report,
         exact=exact,
