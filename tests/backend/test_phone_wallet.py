@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.backend.conftest import Backend, start_backend
 from tests.backend.steps import link_body, session_body
@@ -178,18 +180,15 @@ def test_the_wallet_button_shows_only_where_the_browser_has_a_wallet(
     assert seen["options"]["currency"] == "eur" and seen["options"]["country"] == "DE"
     # The driver approves in the wallet: the page gets the intent from the backend and
     # confirms it with the wallet's card, then goes on to the status page.
+    # The wallet's answer is kept in sessionStorage: the page may go on to the status page at
+    # once, and a script waiting in the page would end with it, never answering.
     browser.execute_script(
+        "sessionStorage.removeItem('walletCompleted');"
         "window.__wallet.paymentmethod({paymentMethod: {id: 'pm_wallet'},"
-        " complete: function (s) { window.__wallet.completed = s; }})"
+        " complete: function (s) { sessionStorage.setItem('walletCompleted', s); }})"
     )
-    done: Any = browser.execute_async_script(
-        """
-        const finish = arguments[0];
-        const look = () => window.__wallet === undefined || window.__wallet.completed
-          ? finish(window.__wallet ? window.__wallet.completed : 'left the page')
-          : setTimeout(look, 20);
-        look();
-        """
+    done: Any = WebDriverWait(browser, 30, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return sessionStorage.getItem('walletCompleted')")
     )
     assert done in ("success", "left the page")
     # Until Stripe's webhook arrives the status page waits (and reloads itself) instead of
