@@ -60,17 +60,20 @@ def checked_snapshot(obj: dict[str, Any], currency: str) -> Snapshot:
     """The parsed tariff with its JSON text, or TariffError naming the field.
 
     A station sends the same snapshot with every session until its tariff changes: a parsed
-    snapshot is kept by the hash of its pickle (exact for JSON values: str, int, Decimal with
-    its digits, bool apart from int, None, lists and dicts in order; and cheaper than writing
-    the JSON or its repr), so it is validated and written once, not per report. Pickle's
-    references to an object met twice can only make two equal snapshots miss each other.
+    snapshot is kept by its pickle (exact for JSON values: str, int, Decimal with its digits,
+    bool apart from int, None, lists and dicts in order; and cheaper than writing the JSON or
+    its repr), so it is validated and written once, not per report. A large pickle is kept by
+    its hash instead, which bounds the cache's memory. Pickle's references to an object met
+    twice can only make two equal snapshots miss each other.
     """
-    digest = hashlib.sha256(pickle.dumps(obj, protocol=5)).digest()
-    snapshot = _SNAPSHOTS.get(digest)
+    key = pickle.dumps(obj, protocol=5)
+    if len(key) > _KEPT_WHOLE:  # hashing costs more than the lookup for a usual snapshot
+        key = b"#" + hashlib.sha256(key).digest()  # a pickle starts with 0x80
+    snapshot = _SNAPSHOTS.get(key)
     if snapshot is None:
         snapshot = _parse_snapshot(obj)
         with _SNAPSHOTS_LOCK:
-            _SNAPSHOTS[digest] = snapshot
+            _SNAPSHOTS[key] = snapshot
             if len(_SNAPSHOTS) > _SNAPSHOTS_KEPT:
                 del _SNAPSHOTS[next(iter(_SNAPSHOTS))]  # the oldest
     if snapshot.tariff.currency != currency:
@@ -80,9 +83,10 @@ def checked_snapshot(obj: dict[str, Any], currency: str) -> Snapshot:
     return snapshot
 
 
-_SNAPSHOTS: dict[bytes, Snapshot] = {}  # by digest, oldest first
+_SNAPSHOTS: dict[bytes, Snapshot] = {}  # by pickle or its hash, oldest first
 _SNAPSHOTS_LOCK = threading.Lock()
 _SNAPSHOTS_KEPT = 512
+_KEPT_WHOLE = 4096  # bytes of pickle kept as the key itself (a usual snapshot: about 500)
 
 
 def _parse_snapshot(obj: dict[str, Any]) -> Snapshot:

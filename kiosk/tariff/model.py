@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time
 from decimal import Decimal
 
@@ -86,22 +86,36 @@ class Restrictions:
     max_duration: int | None = None  # exclusive
     day_of_week: frozenset[DayOfWeek] = frozenset()
     reservation: Reservation | None = None
+    # No field set: the element applies at any instant (asked once per period priced).
+    unrestricted: bool = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        empty = all(getattr(self, f) in (None, frozenset()) for f in _RESTRICTION_FIELDS)
+        object.__setattr__(self, "unrestricted", empty)
 
     def is_empty(self) -> bool:
-        return self == Restrictions()
+        return self.unrestricted
+
+
+_RESTRICTION_FIELDS = tuple(f.name for f in fields(Restrictions) if f.init)
 
 
 @dataclass(frozen=True, slots=True)
 class TariffElement:
     price_components: tuple[PriceComponent, ...]
     restrictions: Restrictions = field(default_factory=Restrictions)
+    # Per dimension, the component that prices it: the first one listed.
+    by_dimension: Mapping[Dimension, PriceComponent] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        first: dict[Dimension, PriceComponent] = {}
+        for component in self.price_components:
+            first.setdefault(component.type, component)
+        object.__setattr__(self, "by_dimension", first)
 
     def component(self, dimension: Dimension) -> PriceComponent | None:
         """The element's component for this dimension (the first one if several are listed)."""
-        for component in self.price_components:
-            if component.type is dimension:
-                return component
-        return None
+        return self.by_dimension.get(dimension)
 
 
 @dataclass(frozen=True, slots=True)

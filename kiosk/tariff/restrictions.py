@@ -74,6 +74,8 @@ def _instantaneous_matches(
 
 
 def matches(r: Restrictions, state: State) -> bool:
+    if r.unrestricted:
+        return True
     if r.reservation is not None:
         return False
     return (
@@ -111,15 +113,12 @@ def select(tariff: Tariff, state: State) -> Selection:
     for element in tariff.elements:
         if len(found) == len(PRICED_DIMENSIONS):
             break
-        missing = [
-            d for d in PRICED_DIMENSIONS if d not in found and element.component(d) is not None
-        ]
+        components = element.by_dimension
+        missing = [d for d in components if d not in found]
         if not missing or not matches(element.restrictions, state):
             continue
         for dimension in missing:
-            component = element.component(dimension)
-            assert component is not None
-            found[dimension] = component
+            found[dimension] = components[dimension]
     return Selection(
         energy=found.get(Dimension.ENERGY),
         time=found.get(Dimension.TIME),
