@@ -415,6 +415,16 @@ def bench_reconcile(label: str, db_url: str, count: int) -> None:
     db.dispose()
 
 
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: a count or counts like 1,2") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: every count is at least 1")
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reports", type=int, default=20, help="reports per station (default 20)")
@@ -424,7 +434,13 @@ def main() -> None:
     )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
-    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
+    parser.add_argument(
+        "--workers",
+        type=_counts,
+        default=[1],
+        help="server worker processes; several counts (1,2) run PostgreSQL's ingest once each "
+        "(SQLite's with the first)",
+    )
     parser.add_argument(
         "--clients", type=int, default=2, help="load-generator processes (default 2)"
     )
@@ -439,7 +455,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             if not args.no_ingest:
                 bench_ingest(
-                    "SQLite", f"sqlite:///{tmp}/ingest.db", args.reports, args.workers, args.clients
+                    "SQLite",
+                    f"sqlite:///{tmp}/ingest.db",
+                    args.reports,
+                    args.workers[0],
+                    args.clients,
                 )
             bench_reconcile("SQLite", f"sqlite:///{tmp}/reconcile.db", min(args.sessions, 100_000))
     if args.no_postgres or not (PG_BIN / "postgres").exists():
@@ -449,9 +469,10 @@ def main() -> None:
     cluster.start()
     try:
         if not args.no_ingest:
-            bench_ingest(
-                "PostgreSQL", cluster.new_database(), args.reports, args.workers, args.clients
-            )
+            for workers in args.workers:
+                bench_ingest(
+                    "PostgreSQL", cluster.new_database(), args.reports, workers, args.clients
+                )
         bench_reconcile("PostgreSQL", args.reconcile_db or cluster.new_database(), args.sessions)
     finally:
         cluster.stop()

@@ -1,0 +1,186 @@
+"""The performance targets, read from the benches' output of one `run_all.py` run: each figure
+with its floor from the same run, their ratio, the target and whether it is met."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Target:
+    figure: str
+    measured: float | None
+    unit: str
+    floor: float | None
+    floor_name: str
+    target: str
+    met: Callable[[float, float | None], bool] | None  # (measured, ratio); None: reported only
+    printed_ratio: float | None = None  # as the bench printed it, from unrounded figures
+
+    @property
+    def ratio(self) -> float | None:
+        if self.printed_ratio is not None:
+            return self.printed_ratio
+        if self.measured is None or not self.floor:
+            return None
+        return self.measured / self.floor
+
+    def verdict(self) -> str:
+        if self.met is None:
+            return "reported"
+        if self.measured is None:
+            return "**not measured**"
+        return "yes" if self.met(self.measured, self.ratio) else "**no**"
+
+
+def _number(pattern: str, text: str, group: int = 1) -> float | None:
+    found = re.search(pattern, text, re.MULTILINE)
+    return float(found.group(group).replace(",", "")) if found else None
+
+
+def _at_most_ratio(limit: float) -> Callable[[float, float | None], bool]:
+    return lambda _measured, ratio: ratio is not None and ratio <= limit
+
+
+def _at_most(limit: float) -> Callable[[float, float | None], bool]:
+    return lambda measured, _ratio: measured <= limit
+
+
+def _at_least(limit: float) -> Callable[[float, float | None], bool]:
+    return lambda measured, _ratio: measured >= limit
+
+
+def targets(outputs: dict[str, str]) -> list[Target]:
+    start, tariff, backend = outputs["startup"], outputs["tariff"], outputs["backend"]
+    bare_s = _number(r"^bare_qt_window_s\t(\S+)", start)
+    bare_cpu = _number(r"^idle_cpu_percent_bare\t(\S+)", start)
+    bare_rss = _number(r"^idle_rss_mb_bare\t(\S+)", start)
+    rows = [
+        Target(
+            "Process start → idle screen, simulated station (embedded backend)",
+            _number(r"^app_to_idle_s\t(\S+)", start),
+            "s",
+            bare_s,
+            "bare PySide6 window",
+            "≤ 3× floor",
+            _at_most_ratio(3.0),
+            _number(r"^app_to_idle_s\t.*?(\S+)x bare window", start),
+        ),
+        Target(
+            "Process start → idle screen, real-hardware config (devices on `evkiosk sim`)",
+            _number(r"^app_to_idle_real_hw_s\t(\S+)", start),
+            "s",
+            bare_s,
+            "bare PySide6 window",
+            "≤ 3× floor",
+            _at_most_ratio(3.0),
+            _number(r"^app_to_idle_real_hw_s\t.*?(\S+)x bare window", start),
+        ),
+        Target(
+            "Idle CPU, app process, 1 Hz meter polling, real-hardware config",
+            _number(r"^idle_cpu_percent_real_hw\t(\S+)", start),
+            "% of a core",
+            bare_cpu,
+            "bare shown window",
+            "≤ 0.3 %",
+            _at_most(0.3),
+        ),
+        Target(
+            "Idle CPU, app process, simulated station",
+            _number(r"^idle_cpu_percent_simulated\t(\S+)", start),
+            "% of a core",
+            bare_cpu,
+            "bare shown window",
+            "reported",
+            None,
+        ),
+        Target(
+            "RSS, app process at idle, real-hardware config",
+            _number(r"^idle_rss_mb_real_hw\t(\S+)", start),
+            "MB",
+            bare_rss,
+            "bare shown window",
+            "≤ 100 MB",
+            _at_most(100.0),
+        ),
+        Target(
+            "RSS, app process at idle, simulated station",
+            _number(r"^idle_rss_mb_simulated\t(\S+)", start),
+            "MB",
+            bare_rss,
+            "bare shown window",
+            "≤ 100 MB",
+            _at_most(100.0),
+        ),
+        Target(
+            "Live cost per meter reading (sample tariff)",
+            _number(r"LiveCostCalculator: .*?, (\S+) µs/reading", tariff),
+            "µs",
+            _number(r"floor, .*?: (\S+) µs/reading", tariff),
+            "one Decimal update per reading",
+            "≤ 2.5× floor",
+            _at_most_ratio(2.5),
+            _number(r"live = (\S+)x floor", tariff),
+        ),
+    ]
+    reconciled = re.search(
+        r"^PostgreSQL\s+reconciliation of\s+([\d,]+) sessions:\s+(\S+) s vs SQL GROUP BY floor"
+        r"\s+(\S+) s =\s+(\S+)x",
+        backend,
+        re.MULTILINE,
+    )
+    rows.append(
+        Target(
+            f"Reconciliation of {reconciled.group(1) if reconciled else '?'} sessions, PostgreSQL",
+            float(reconciled.group(2)) if reconciled else None,
+            "s",
+            float(reconciled.group(3)) if reconciled else None,
+            "one SQL GROUP BY per station-day",
+            "≤ 4× floor",
+            _at_most_ratio(4.0),
+            float(reconciled.group(4)) if reconciled else None,
+        )
+    )
+    for workers in sorted(set(re.findall(r"(\d+) worker\(s\)", backend)), key=int):
+        one = (
+            rf"^PostgreSQL\s+ingest one by one .*? {workers} worker\(s\).*?server CPU\s+(\S+) "
+            r"ms/report.*?own CPU\s+(\S+) ms/report.*?=\s+(\S+)x$"
+        )
+        batched = (
+            rf"^PostgreSQL\s+ingest batched x\d+ .*? {workers} worker\(s\).*?=\s+(\S+) "
+            r"reports/s vs psycopg floor\s+(\S+)/s"
+        )
+        rows += [
+            Target(f"Ingest, PostgreSQL, one by one, {workers} worker(s): server CPU per report",
+                   _number(one, backend), "ms", _number(one, backend, 2),
+                   "psycopg's own CPU, same rows", "≤ 1.5 ms", _at_most(1.5),
+                   _number(one, backend, 3)),
+            Target(f"Ingest, PostgreSQL, batches of 100, {workers} worker(s): reports/s (wall)",
+                   _number(batched, backend), "reports/s", _number(batched, backend, 2),
+                   "psycopg alone on one connection", "≥ 3,000/s", _at_least(3000.0)),
+        ]  # fmt: skip
+    return rows
+
+
+def _shown(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    text = f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
+    return f"{text} {unit}"
+
+
+def table(rows: list[Target]) -> list[str]:
+    lines = [
+        "| Figure | Measured | Floor, same run | Ratio | Target | Met |",
+        "|---|---|---|---|---|---|",
+    ]
+    for t in rows:
+        ratio = "n/a" if t.ratio is None else f"{t.ratio:.1f}×"
+        floor = f"{t.floor_name}: {_shown(t.floor, t.unit)}"
+        lines.append(
+            f"| {t.figure} | {_shown(t.measured, t.unit)} | {floor} | {ratio} | {t.target} "
+            f"| {t.verdict()} |"
+        )
+    return lines
