@@ -143,7 +143,12 @@ def targets(outputs: dict[str, str]) -> list[Target]:
             float(reconciled.group(4)) if reconciled else None,
         )
     )
-    for workers in sorted(set(re.findall(r"(\d+) worker\(s\)", backend)), key=int):
+    # Server CPU per report is judged with one worker (a core's own cost, no other worker on
+    # it); reports per second with the most workers run (one per core, as deployed).
+    counts = sorted(
+        {int(n) for n in re.findall(r"^PostgreSQL.*? (\d+) worker\(s\)", backend, re.M)}
+    )
+    for workers in counts:
         one = (
             rf"^PostgreSQL\s+ingest one by one .*? {workers} worker\(s\).*?server CPU\s+(\S+) "
             r"ms/report.*?own CPU\s+(\S+) ms/report.*?=\s+(\S+)x$"
@@ -155,11 +160,15 @@ def targets(outputs: dict[str, str]) -> list[Target]:
         rows += [
             Target(f"Ingest, PostgreSQL, one by one, {workers} worker(s): server CPU per report",
                    _number(one, backend), "ms", _number(one, backend, 2),
-                   "psycopg's own CPU, same rows", "≤ 1.5 ms", _at_most(1.5),
+                   "psycopg's own CPU, same rows",
+                   "≤ 1.5 ms" if workers == counts[0] else "reported",
+                   _at_most(1.5) if workers == counts[0] else None,
                    _number(one, backend, 3)),
             Target(f"Ingest, PostgreSQL, batches of 100, {workers} worker(s): reports/s (wall)",
                    _number(batched, backend), "reports/s", _number(batched, backend, 2),
-                   "psycopg alone on one connection", "≥ 3,000/s", _at_least(3000.0)),
+                   "psycopg alone on one connection",
+                   "≥ 3,000/s" if workers == counts[-1] else "reported",
+                   _at_least(3000.0) if workers == counts[-1] else None),
         ]  # fmt: skip
     return rows
 
