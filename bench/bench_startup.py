@@ -225,22 +225,35 @@ def _proc(pid: int) -> tuple[float, float]:
     return cpu, rss
 
 
-def idle(command: list[str], warmup_s: float, seconds: float) -> tuple[float, float]:
-    """Start a process, wait for its first line (it is on its idle screen), let it settle,
-    then its CPU use over `seconds` (percent of one core) and its RSS at the end (MB)."""
+# `evkiosk run` itself tells no one when its idle screen shows: it is given this long first.
+CLI_START_S = 5.0
+
+
+def idle(
+    command: list[str], warmup_s: float, seconds: float, *, cli: bool = False
+) -> tuple[float, float]:
+    """Start a process, wait for its first line (it is on its idle screen; `evkiosk run`:
+    CLI_START_S), let it settle, then its CPU use over `seconds` (percent of one core) and its
+    RSS at the end (MB)."""
+    import signal
     import subprocess
 
     process = subprocess.Popen(
-        [*command, repr(time.time())],
+        command if cli else [*command, repr(time.time())],
         stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL if cli else subprocess.PIPE,
+        stderr=subprocess.DEVNULL if cli else None,
         text=True,
         env=_environment(),
         cwd=ROOT,
     )
     try:
-        assert process.stdout is not None and process.stdin is not None
-        process.stdout.readline()
+        assert process.stdin is not None
+        if cli:
+            time.sleep(CLI_START_S)
+        else:
+            assert process.stdout is not None
+            process.stdout.readline()
         time.sleep(warmup_s)
         cpu0, _ = _proc(process.pid)
         began = time.monotonic()
@@ -248,6 +261,8 @@ def idle(command: list[str], warmup_s: float, seconds: float) -> tuple[float, fl
         cpu1, rss = _proc(process.pid)
         elapsed = time.monotonic() - began
         process.stdin.close()  # the child quits its event loop and stops cleanly
+        if cli:
+            process.send_signal(signal.SIGTERM)  # as systemd stops the station
         process.wait(60)
     finally:
         if process.poll() is None:
@@ -300,6 +315,15 @@ def main() -> int:
                 name: idle(command, args.warmup, args.idle_seconds)
                 for name, command in measure.items()
             }
+            # The station as a charger starts it: the `evkiosk run` command, its CLI included.
+            run = [sys.executable, "-m", "kiosk.cli.main", "run", "--log-level", "WARNING"]
+            state = directory / "cli-state"
+            commands = {
+                "real_hw_cli": [*run, "--config", str(devices.config)],
+                "simulated_cli": [*run, "--simulate", "--state", str(state)],
+            }
+            for name, command in commands.items():
+                idles[name] = idle(command, args.warmup, args.idle_seconds, cli=True)
     finally:
         devices.stop()
         shutil.rmtree(directory, ignore_errors=True)

@@ -52,6 +52,32 @@ def _at_least(limit: float) -> Callable[[float, float | None], bool]:
     return lambda measured, _ratio: measured >= limit
 
 
+def _idle_rows(start: str, bare_cpu: float | None, bare_rss: float | None) -> list[Target]:
+    """Idle CPU and RSS: judged on `evkiosk run` with a real-hardware config, as a charger
+    runs it; the app without the CLI (as the start-up is timed) and simulated mode reported."""
+    shown = (
+        ("real_hw_cli", "`evkiosk run`, real-hardware config", True),
+        ("real_hw", "the app without the CLI, real-hardware config", False),
+        ("simulated_cli", "`evkiosk run --simulate`", False),
+    )
+    rows = []
+    for key, name, judged in shown:
+        rows.append(
+            Target(f"Idle CPU, 1 Hz meter polling, {name}",
+                   _number(rf"^idle_cpu_percent_{key}\t(\S+)", start), "% of a core", bare_cpu,
+                   "bare shown window", "≤ 0.3 %" if judged else "reported",
+                   _at_most(0.3) if judged else None)
+        )  # fmt: skip
+    for key, name, judged in shown:
+        rows.append(
+            Target(f"RSS at idle, {name}",
+                   _number(rf"^idle_rss_mb_{key}\t(\S+)", start), "MB", bare_rss,
+                   "bare shown window", "≤ 100 MB" if judged else "reported",
+                   _at_most(100.0) if judged else None)
+        )  # fmt: skip
+    return rows
+
+
 def targets(outputs: dict[str, str]) -> list[Target]:
     start, tariff, backend = outputs["startup"], outputs["tariff"], outputs["backend"]
     bare_s = _number(r"^bare_qt_window_s\t(\S+)", start)
@@ -78,42 +104,7 @@ def targets(outputs: dict[str, str]) -> list[Target]:
             _at_most_ratio(3.0),
             _number(r"^app_to_idle_real_hw_s\t.*?(\S+)x bare window", start),
         ),
-        Target(
-            "Idle CPU, app process, 1 Hz meter polling, real-hardware config",
-            _number(r"^idle_cpu_percent_real_hw\t(\S+)", start),
-            "% of a core",
-            bare_cpu,
-            "bare shown window",
-            "≤ 0.3 %",
-            _at_most(0.3),
-        ),
-        Target(
-            "Idle CPU, app process, simulated station",
-            _number(r"^idle_cpu_percent_simulated\t(\S+)", start),
-            "% of a core",
-            bare_cpu,
-            "bare shown window",
-            "reported",
-            None,
-        ),
-        Target(
-            "RSS, app process at idle, real-hardware config",
-            _number(r"^idle_rss_mb_real_hw\t(\S+)", start),
-            "MB",
-            bare_rss,
-            "bare shown window",
-            "≤ 100 MB",
-            _at_most(100.0),
-        ),
-        Target(
-            "RSS, app process at idle, simulated station",
-            _number(r"^idle_rss_mb_simulated\t(\S+)", start),
-            "MB",
-            bare_rss,
-            "bare shown window",
-            "≤ 100 MB",
-            _at_most(100.0),
-        ),
+        *_idle_rows(start, bare_cpu, bare_rss),
         Target(
             "Live cost per meter reading (sample tariff)",
             _number(r"LiveCostCalculator: .*?, (\S+) µs/reading", tariff),

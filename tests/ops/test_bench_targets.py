@@ -19,6 +19,10 @@ idle_cpu_percent_simulated\t0.80\tapp process, 20 s after 8 s
 idle_rss_mb_bare\t51.0\tapp process at idle
 idle_rss_mb_real_hw\t90.4\tapp process at idle
 idle_rss_mb_simulated\t101.2\tapp process at idle
+idle_cpu_percent_real_hw_cli\t0.20\tapp process, 20 s after 8 s
+idle_cpu_percent_simulated_cli\t1.00\tapp process, 20 s after 8 s
+idle_rss_mb_real_hw_cli\t101.4\tapp process at idle
+idle_rss_mb_simulated_cli\t104.0\tapp process at idle
 """
 TARIFF = """\
 LiveCostCalculator: 100000 readings, 3.09 µs/reading (323,547 readings/s), 57 periods
@@ -52,10 +56,12 @@ def test_each_target_is_judged_from_the_figures_of_its_own_run() -> None:
     start = "Process start → idle screen, "
     assert verdicts[start + "simulated station (embedded backend)"] == "yes"
     assert verdicts[start + "real-hardware config (devices on `evkiosk sim`)"] == "**no**"
-    assert verdicts["Idle CPU, app process, 1 Hz meter polling, real-hardware config"] == "yes"
-    assert verdicts["Idle CPU, app process, simulated station"] == "reported"
-    assert verdicts["RSS, app process at idle, real-hardware config"] == "yes"
-    assert verdicts["RSS, app process at idle, simulated station"] == "**no**"
+    # Idle CPU and RSS are judged on `evkiosk run` with a real-hardware config only.
+    assert verdicts["Idle CPU, 1 Hz meter polling, `evkiosk run`, real-hardware config"] == "yes"
+    assert verdicts["RSS at idle, `evkiosk run`, real-hardware config"] == "**no**"
+    assert verdicts["RSS at idle, the app without the CLI, real-hardware config"] == "reported"
+    assert verdicts["RSS at idle, `evkiosk run --simulate`"] == "reported"
+    assert found["RSS at idle, `evkiosk run --simulate`"].measured == 104.0
     assert verdicts["Live cost per meter reading (sample tariff)"] == "yes"
     assert verdicts["Reconciliation of 1,000,000 sessions, PostgreSQL"] == "yes"
     one = "Ingest, PostgreSQL, one by one, {} worker(s): server CPU per report"
@@ -72,9 +78,8 @@ def test_each_target_is_judged_from_the_figures_of_its_own_run() -> None:
 
 def test_a_figure_a_bench_did_not_print_is_not_measured_never_met() -> None:
     found = _by_figure({"startup": STARTUP.partition("idle_cpu")[0], "tariff": "", "backend": ""})
-    assert found["Idle CPU, app process, 1 Hz meter polling, real-hardware config"].verdict() == (
-        "**not measured**"
-    )
+    idle_cpu = "Idle CPU, 1 Hz meter polling, `evkiosk run`, real-hardware config"
+    assert found[idle_cpu].verdict() == "**not measured**"
     assert found["Live cost per meter reading (sample tariff)"].verdict() == "**not measured**"
     one_worker = _by_figure({"startup": "", "tariff": "", "backend": BACKEND.split("\n")[1]})
     batched = "Ingest, PostgreSQL, batches of 100, 1 worker(s): reports/s (wall)"
