@@ -40,6 +40,7 @@ from ui.platform_check import xcb_problem
 from ui.qt import QApplication, QObject, Qt, QTimer, Signal
 from ui.scenario_player import ScenarioPlayer
 from ui.settings import SettingsError, UiSettings, hash_pin, load_settings
+from ui.signal_wakeup import SignalWakeup
 from ui.simulated_station import vnc_platform, with_connectors
 from ui.window import KioskWindow
 
@@ -218,10 +219,11 @@ def _run_app(
     if args.screenshots:
         kiosk_app.snap_periodically(parts, args.screenshots, args.screenshot_every)
     keepalive = Keepalive(notifier, None, max_heartbeat_age(notifier))
-    # The timer also lets Python run its signal handlers while Qt's loop waits.
     beat = QTimer(qt_app)
     beat.timeout.connect(keepalive.beat)
-    beat.start(500)
+    if notifier.watchdog_interval_s is not None:  # under systemd's watchdog: ping in time
+        beat.start(max(100, int(notifier.watchdog_interval_s * 1000 / 4)))
+    wakeup = SignalWakeup(qt_app)
     signal.signal(signal.SIGTERM, lambda *_: qt_app.quit())
     outcome = [EXIT_OK]  # the code to exit with, unless Qt's loop itself failed
     news = _StartNews()
@@ -274,6 +276,7 @@ def _run_app(
         code = qt_app.exec()
     finally:
         beat.stop()
+        wakeup.close()
         notifier.stopping()
         parts.bridge.close()
         start.cancel()

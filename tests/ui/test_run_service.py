@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -88,6 +89,33 @@ def test_simulated_run_notifies_ready_then_watchdog_then_stopping(tmp_path: Path
     assert len(pings) >= 2, kinds  # the first after READY, then from the GUI timer
     lines = [json.loads(line) for line in log_file.read_text().splitlines()]
     assert any(line["msg"] == "stopped" for line in lines), lines[-3:]
+
+
+def test_sigterm_stops_an_idle_station_without_a_watchdog(tmp_path: Path) -> None:
+    """No watchdog, so no keepalive timer: SIGTERM is handled all the same, and the station
+    stops as it does at the end of `--quit-after` (STOPPING=1, exit 0)."""
+    address = str(tmp_path / "notify.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.bind(address)
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "NOTIFY_SOCKET": address}
+        env.pop("WATCHDOG_USEC", None)
+        run = [*EVKIOSK, "run", "--simulate", "--state", str(tmp_path / "state")]
+        process = subprocess.Popen(
+            run, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            sock.settimeout(120)  # start-up, embedded backend included, on a busy machine
+            first = sock.recv(4096).decode()
+            assert first.startswith("READY=1"), first
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        assert process.returncode == 0, stderr
+        kinds = [m.splitlines()[0] for m in _messages(sock)]
+    assert kinds and kinds[-1] == "STOPPING=1", kinds
 
 
 class _Beat:
