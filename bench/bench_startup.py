@@ -55,6 +55,14 @@ print(f"{time.time() - float(sys.argv[1]):.4f} {time.process_time():.4f}")
 
 
 TEST_ONLY_PACKAGES = ("trio",)
+# `evkiosk run ...` without the test tools: the arguments follow this program.
+RUN_CLI = f"""
+import runpy, sys
+for name in {TEST_ONLY_PACKAGES!r}:
+    sys.modules[name] = None
+sys.argv[0] = "evkiosk"
+runpy.run_module("kiosk.cli.main", run_name="__main__", alter_sys=True)
+"""
 
 
 def child(started: float, config_path: str, simulate: bool, idle: bool = False) -> None:
@@ -315,8 +323,9 @@ def main() -> int:
                 name: idle(command, args.warmup, args.idle_seconds)
                 for name, command in measure.items()
             }
-            # The station as a charger starts it: the `evkiosk run` command, its CLI included.
-            run = [sys.executable, "-m", "kiosk.cli.main", "run", "--log-level", "WARNING"]
+            # The station as a charger starts it: the `evkiosk run` command, its CLI included
+            # (the test tools hidden, as in the child).
+            run = [sys.executable, "-c", RUN_CLI, "run", "--log-level", "WARNING"]
             state = directory / "cli-state"
             commands = {
                 "real_hw_cli": [*run, "--config", str(devices.config)],
