@@ -52,7 +52,22 @@ def _at_least(limit: float) -> Callable[[float, float | None], bool]:
     return lambda measured, _ratio: measured >= limit
 
 
-def _idle_rows(start: str, bare_cpu: float | None, bare_rss: float | None) -> list[Target]:
+def _start_rows(start: str) -> list[Target]:
+    """Process start to the idle screen, against a bare window started the same way."""
+    bare_s = _number(r"^bare_qt_window_s\t(\S+)", start)
+    shown = (
+        ("app_to_idle", "simulated station (embedded backend)"),
+        ("app_to_idle_real_hw", "real-hardware config (devices on `evkiosk sim`)"),
+    )
+    return [
+        Target(f"Process start → idle screen, {name}", _number(rf"^{key}_s\t(\S+)", start), "s",
+               bare_s, "bare PySide6 window", "≤ 3× floor", _at_most_ratio(3.0),
+               _number(rf"^{key}_s\t.*?(\S+)x bare window", start))
+        for key, name in shown
+    ]  # fmt: skip
+
+
+def _idle_rows(start: str) -> list[Target]:
     """Idle CPU and RSS: judged on `evkiosk run` with a real-hardware config, as a charger
     runs it; the app without the CLI (as the start-up is timed) and simulated mode reported."""
     shown = (
@@ -60,51 +75,24 @@ def _idle_rows(start: str, bare_cpu: float | None, bare_rss: float | None) -> li
         ("real_hw", "the app without the CLI, real-hardware config", False),
         ("simulated_cli", "`evkiosk run --simulate`", False),
     )
-    rows = []
-    for key, name, judged in shown:
-        rows.append(
-            Target(f"Idle CPU, 1 Hz meter polling, {name}",
-                   _number(rf"^idle_cpu_percent_{key}\t(\S+)", start), "% of a core", bare_cpu,
-                   "bare shown window", "≤ 0.3 %" if judged else "reported",
-                   _at_most(0.3) if judged else None)
-        )  # fmt: skip
-    for key, name, judged in shown:
-        rows.append(
-            Target(f"RSS at idle, {name}",
-                   _number(rf"^idle_rss_mb_{key}\t(\S+)", start), "MB", bare_rss,
-                   "bare shown window", "≤ 100 MB" if judged else "reported",
-                   _at_most(100.0) if judged else None)
-        )  # fmt: skip
-    return rows
+    kinds = (
+        ("Idle CPU, 1 Hz meter polling", "idle_cpu_percent", "% of a core", "≤ 0.3 %", 0.3),
+        ("RSS at idle", "idle_rss_mb", "MB", "≤ 100 MB", 100.0),
+    )
+    return [
+        Target(f"{figure}, {name}", _number(rf"^{prefix}_{key}\t(\S+)", start), unit,
+               _number(rf"^{prefix}_bare\t(\S+)", start), "bare shown window",
+               target if judged else "reported", _at_most(limit) if judged else None)
+        for figure, prefix, unit, target, limit in kinds
+        for key, name, judged in shown
+    ]  # fmt: skip
 
 
 def targets(outputs: dict[str, str]) -> list[Target]:
     start, tariff, backend = outputs["startup"], outputs["tariff"], outputs["backend"]
-    bare_s = _number(r"^bare_qt_window_s\t(\S+)", start)
-    bare_cpu = _number(r"^idle_cpu_percent_bare\t(\S+)", start)
-    bare_rss = _number(r"^idle_rss_mb_bare\t(\S+)", start)
     rows = [
-        Target(
-            "Process start → idle screen, simulated station (embedded backend)",
-            _number(r"^app_to_idle_s\t(\S+)", start),
-            "s",
-            bare_s,
-            "bare PySide6 window",
-            "≤ 3× floor",
-            _at_most_ratio(3.0),
-            _number(r"^app_to_idle_s\t.*?(\S+)x bare window", start),
-        ),
-        Target(
-            "Process start → idle screen, real-hardware config (devices on `evkiosk sim`)",
-            _number(r"^app_to_idle_real_hw_s\t(\S+)", start),
-            "s",
-            bare_s,
-            "bare PySide6 window",
-            "≤ 3× floor",
-            _at_most_ratio(3.0),
-            _number(r"^app_to_idle_real_hw_s\t.*?(\S+)x bare window", start),
-        ),
-        *_idle_rows(start, bare_cpu, bare_rss),
+        *_start_rows(start),
+        *_idle_rows(start),
         Target(
             "Live cost per meter reading (sample tariff)",
             _number(r"LiveCostCalculator: .*?, (\S+) µs/reading", tariff),
