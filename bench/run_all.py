@@ -1,5 +1,7 @@
-"""Run every benchmark and write docs/performance.md: one table, each figure next to its floor
-or peer measured in the same run, then each bench's full output with its command.
+"""Run every benchmark and write docs/performance.md: the performance targets, each figure with
+its floor from the same run, the ratio and whether it is met (also printed); every figure next
+to its floor or peer; then each bench's full output with its command. The run the page showed
+before moves below, under "Earlier measurements", as its dated targets table.
 
     .venv/bin/python bench/run_all.py            # default sizes, a 10-minute idle soak
     .venv/bin/python bench/run_all.py --quick    # small sizes, a 1-minute soak (a few minutes)
@@ -204,6 +206,40 @@ TARGETS_NOTE = (
 )
 
 
+EARLIER = "## Earlier measurements"
+
+
+def earlier_part(out: Path) -> list[str]:
+    """What the page keeps below this run: the targets of the run it showed (dated), then the
+    measurements it kept before."""
+    lines = out.read_text().split("\n")
+    kept = lines[lines.index(EARLIER) + 1 :] if EARLIER in lines else []
+    if "### Targets" in lines and "### All figures" in lines:
+        when = next(
+            (re.search(r" on (.+? UTC);", line) for line in lines if line.startswith("Written by")),
+            None,
+        )
+        table = lines[lines.index("### Targets") + 1 : lines.index("### All figures")]
+        title = f"### The targets in the run of {when.group(1) if when else 'an earlier date'}"
+        kept = ["", title, *table, *kept]
+    return [EARLIER, *kept] if kept else []
+
+
+def page(
+    written: str, goals: list[str], figures: list[str], sections: list[str], earlier: list[str]
+) -> list[str]:
+    """The page: this run's targets and figures, each bench's output folded, then what the
+    page kept before (the run it showed before is replaced)."""
+    folded = [("#" + line if line.startswith("### ") else line) for line in sections]
+    return [
+        "# Performance", "", "## The latest full run", "", written, "",
+        "### Targets", "", TARGETS_NOTE, "", *goals, "",
+        "### All figures", "", *figures, "",
+        "<details><summary>Each bench's output in that run</summary>", "", *folded,
+        "</details>", "", *earlier,
+    ]  # fmt: skip
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, a 1-minute soak")
@@ -240,22 +276,18 @@ def main() -> int:
     sections += ["### Idle soak", "", f"`{soak_source}`", "", "```"]
     sections += [f"{k:28} {v}" for k, v in soaked.items()] + ["```", ""]
     cpu = platform.processor() or platform.machine()
-    head = [
-        "# Performance",
-        "",
+    written = (
         "Written by `bench/run_all.py`"
         + (" --quick" if args.quick else "")
         + f" on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs ({cpu}), "
         f"Python {platform.python_version()}, shared with other work, so figures are indicative. "
         "Each figure stands next to a floor or a peer measured in the same run. Re-run it to "
-        "refresh this page.",
-        "",
-    ]
+        "refresh this page."
+    )
     goals = targets.table(targets.targets(outputs))
-    goal_head = ["## Targets", "", TARGETS_NOTE, ""]
     figures = summary(outputs, soak_source, soaked)
-    body = [*head, *goal_head, *goals, "", "## All figures", "", *figures]
-    args.out.write_text("\n".join([*body, "", *sections]))
+    earlier = earlier_part(args.out) if args.out.exists() else []
+    args.out.write_text("\n".join(page(written, goals, figures, sections, earlier)))
     print("\n".join(goals))
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

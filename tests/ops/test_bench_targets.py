@@ -86,3 +86,36 @@ def test_a_figure_a_bench_did_not_print_is_not_measured_never_met() -> None:
     assert one_worker[batched].verdict() == "**no**"  # the only count run is judged
     table = targets.table(list(found.values()))
     assert all(line.count("|") == 7 for line in table)
+
+
+def test_a_new_run_replaces_the_last_and_keeps_its_targets_dated_below(tmp_path: Path) -> None:
+    import run_all
+
+    out = tmp_path / "performance.md"
+    out.write_text(
+        "# Performance\n\nhand-written\n\n## Earlier measurements\n\n### 2026-11-24\nold"
+    )
+    first = run_all.page(
+        "Written by `bench/run_all.py` on 2026-12-08 02:51 UTC; 2 CPUs",
+        ["| first run's targets |"],
+        ["| first run's figures |"],
+        ["### Tariff engine", "first run's bench output"],
+        run_all.earlier_part(out),
+    )
+    out.write_text("\n".join(first))
+    second = "\n".join(
+        run_all.page(
+            "Written by `bench/run_all.py` on 2026-12-08 04:00 UTC; 2 CPUs",
+            ["| second run's targets |"],
+            ["| second run's figures |"],
+            ["### Tariff engine", "second run's bench output"],
+            run_all.earlier_part(out),
+        )
+    )
+    latest, _, earlier = second.partition("## Earlier measurements")
+    assert "second run's targets" in latest and "second run's bench output" in latest
+    assert "first run's" not in latest
+    assert "### The targets in the run of 2026-12-08 02:51 UTC" in earlier
+    assert "first run's targets" in earlier and "first run's bench output" not in earlier
+    assert earlier.rstrip().endswith("### 2026-11-24\nold")  # what the page kept before
+    assert "hand-written" not in second
