@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Mapping
 
@@ -36,6 +37,10 @@ class Notifier:
         self._clock = clock
         self._last_ping: float | None = None
         self.watchdog_interval_s = _watchdog_interval(env)
+        # STATUS= and READY=1 come from other threads than STOPPING=1 (the GUI's): once
+        # stopping, neither follows it (a stale state, or ready while the station stops).
+        self._stopping = False
+        self._order = threading.Lock()
 
     @property
     def enabled(self) -> bool:
@@ -61,13 +66,17 @@ class Notifier:
         lines = ["READY=1"]
         if status:
             lines.append(f"STATUS={_one_line(status)}")
-        return self.notify(*lines)
+        with self._order:  # a station stopped while it started never says it is ready
+            return not self._stopping and self.notify(*lines)
 
     def status(self, text: str) -> bool:
-        return self.notify(f"STATUS={_one_line(text)}")
+        with self._order:
+            return not self._stopping and self.notify(f"STATUS={_one_line(text)}")
 
     def stopping(self) -> bool:
-        return self.notify("STOPPING=1")
+        with self._order:
+            self._stopping = True
+            return self.notify("STOPPING=1")
 
     def watchdog(self) -> bool:
         self._last_ping = self._clock()

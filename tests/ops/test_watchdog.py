@@ -40,6 +40,18 @@ def test_ready_status_watchdog_stopping(listener: tuple[socket.socket, str]) -> 
     assert _received(sock) == ["STOPPING=1"]
 
 
+def test_no_status_or_ready_follows_stopping(listener: tuple[socket.socket, str]) -> None:
+    sock, path = listener
+    notifier = Notifier({"NOTIFY_SOCKET": path})
+    assert notifier.stopping()
+    assert not notifier.status("connectors: 1 available")  # a snapshot published while stopping
+    assert not notifier.ready()  # a start that finished after the stop began
+    assert _received(sock) == ["STOPPING=1"]
+    sock.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        sock.recv(4096)
+
+
 def test_abstract_socket_name() -> None:
     name = f"evkiosk-test-{os.getpid()}"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
