@@ -127,13 +127,15 @@ def targets(outputs: dict[str, str]) -> list[Target]:
     counts = sorted(
         {int(n) for n in re.findall(r"^PostgreSQL.*? (\d+) worker\(s\)", backend, re.M)}
     )
+    found = re.search(r"^PostgreSQL\s+ingest batched x(\d+)", backend, re.MULTILINE)
+    size = found.group(1) if found else "?"
     for workers in counts:
         one = (
             rf"^PostgreSQL\s+ingest one by one .*? {workers} worker\(s\).*?server CPU\s+(\S+) "
             r"ms/report.*?own CPU\s+(\S+) ms/report.*?=\s+(\S+)x$"
         )
         batched = (
-            rf"^PostgreSQL\s+ingest batched x\d+ .*? {workers} worker\(s\).*?=\s+(\S+) "
+            rf"^PostgreSQL\s+ingest batched x(?:\d+) .*? {workers} worker\(s\).*?=\s+(\S+) "
             r"reports/s vs psycopg floor\s+(\S+)/s"
         )
         rows += [
@@ -143,7 +145,7 @@ def targets(outputs: dict[str, str]) -> list[Target]:
                    "≤ 1.5 ms" if workers == counts[0] else "reported",
                    _at_most(1.5) if workers == counts[0] else None,
                    _number(one, backend, 3)),
-            Target(f"Ingest, PostgreSQL, batches of 100, {workers} worker(s): reports/s (wall)",
+            Target(f"Ingest, PostgreSQL, batches of {size}, {workers} worker(s): reports/s (wall)",
                    _number(batched, backend), "reports/s", _number(batched, backend, 2),
                    "psycopg alone on one connection",
                    "≥ 3,000/s" if workers == counts[-1] else "reported",
